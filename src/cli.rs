@@ -1,0 +1,221 @@
+//! The `sipas` command line.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand, ValueEnum};
+
+use crate::config::Config;
+use crate::db::desks::{Desk, DeskListing};
+use crate::export::poster::Poster;
+use crate::startup::{Application, Services};
+
+#[derive(Debug, Parser)]
+#[command(name = "sipas", version, about = "Khảo sát sự hài lòng của người dân, tổ chức (SIPAS)")]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the web service.
+    Serve {
+        /// Address to listen on (overrides SIPAS_BIND).
+        #[arg(long)]
+        bind: Option<SocketAddr>,
+        /// Create the demo district (Xuân Lộc, Đồng Nai) and print each desk's survey link.
+        #[arg(long)]
+        demo: bool,
+    },
+    /// Create the database if needed and run the migrations, then exit.
+    Migrate,
+    /// Write one printable A5 QR poster per desk (SVG and PNG).
+    Qr {
+        /// Directory to write the posters to (created if missing).
+        #[arg(long)]
+        out: PathBuf,
+        /// Resolution of the PNG posters.
+        #[arg(long, default_value_t = 300, value_parser = clap::value_parser!(u32).range(72..=1200))]
+        dpi: u32,
+    },
+    /// Export data.
+    Export {
+        #[command(subcommand)]
+        what: ExportCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ExportCommand {
+    /// Every stored response, one row each.
+    Responses {
+        #[arg(long, value_enum, default_value_t = ExportFormat::Csv)]
+        format: ExportFormat,
+        /// File to write ("-" for standard output).
+        #[arg(long)]
+        out: PathBuf,
+    },
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum ExportFormat {
+    Csv,
+}
+
+/// Entry point of the binary.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_tracing();
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            eprintln!("sipas: cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("sipas: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn init_tracing() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
+}
+
+pub async fn run(cli: Cli) -> anyhow::Result<()> {
+    let mut config = Config::from_env()?;
+    match cli.command {
+        Command::Serve { bind, demo } => {
+            if let Some(bind) = bind {
+                config.bind = bind;
+                if std::env::var_os("SIPAS_PUBLIC_URL").is_none() {
+                    config.public_url = url::Url::parse(&format!("http://{bind}"))?;
+                }
+            }
+            let services = Services::open(config).await?;
+            if demo {
+                seed_demo(&services).await?;
+            }
+            let app = Application::build(services).await?;
+            tracing::info!("listening on port {}", app.port());
+            app.run_until_stopped().await?;
+        }
+        Command::Migrate => {
+            let services = Services::open(config).await?;
+            println!("database is up to date");
+            services.close().await;
+        }
+        Command::Qr { out, dpi } => {
+            let services = Services::open(config).await?;
+            let result = write_posters(&services, &out, dpi).await;
+            services.close().await;
+            let count = result?;
+            println!("wrote {count} posters to {}", out.display());
+        }
+        Command::Export {
+            what: ExportCommand::Responses { format, out },
+        } => {
+            let services = Services::open(config).await?;
+            let result = export_responses(&services, format, &out).await;
+            services.close().await;
+            let count = result?;
+            eprintln!("exported {count} responses");
+        }
+    }
+    Ok(())
+}
+
+async fn seed_demo(services: &Services) -> anyhow::Result<()> {
+    let mut conn = services.database.pool.get().await?;
+    crate::demo::seed(&mut conn).await?;
+    let desks = Desk::list_active(&mut conn).await?;
+    println!("Demo: {} desks. Survey links (what each QR code points to):", desks.len());
+    for desk in &desks {
+        println!(
+            "  {} | {}: {}",
+            desk.unit_name,
+            desk.desk_name,
+            services.config.desk_link(&desk.code)
+        );
+    }
+    Ok(())
+}
+
+/// File name of a desk's poster: the unit code and the desk id, stable across code rotations.
+pub fn poster_file_stem(desk: &DeskListing) -> String {
+    format!("{}-{}", desk.unit_code, desk.desk_id)
+}
+
+async fn write_posters(services: &Services, out: &Path, dpi: u32) -> anyhow::Result<usize> {
+    tokio::fs::create_dir_all(out)
+        .await
+        .with_context(|| format!("creating {}", out.display()))?;
+    let desks = {
+        let mut conn = services.database.pool.get().await?;
+        Desk::list_active(&mut conn).await?
+    };
+    for desk in &desks {
+        let link = services.config.desk_link(&desk.code);
+        let stem = poster_file_stem(desk);
+        let (svg, png) = {
+            let desk = desk.clone();
+            // Rasterising is CPU work: keep it off the async threads.
+            tokio::task::spawn_blocking(move || {
+                let poster = Poster {
+                    unit_name: &desk.unit_name,
+                    desk_name: &desk.desk_name,
+                    url: &link,
+                    parent_name: desk.parent_name.as_deref(),
+                };
+                Ok::<_, anyhow::Error>((poster.svg(), poster.png(dpi)?))
+            })
+            .await??
+        };
+        let svg_path = out.join(format!("{stem}.svg"));
+        tokio::fs::write(&svg_path, svg)
+            .await
+            .with_context(|| format!("writing {}", svg_path.display()))?;
+        let png_path = out.join(format!("{stem}.png"));
+        tokio::fs::write(&png_path, png)
+            .await
+            .with_context(|| format!("writing {}", png_path.display()))?;
+    }
+    Ok(desks.len())
+}
+
+async fn export_responses(
+    services: &Services,
+    format: ExportFormat,
+    out: &Path,
+) -> anyhow::Result<u64> {
+    let ExportFormat::Csv = format;
+    let mut conn = services.database.pool.get().await?;
+    if out == Path::new("-") {
+        let mut stdout = tokio::io::stdout();
+        return crate::export::csv::write_responses(&mut conn, &services.forms, &mut stdout).await;
+    }
+    // Write next to the target and rename, so a failed export never leaves a partial file.
+    let partial = out.with_extension("csv.partial");
+    let mut file = tokio::fs::File::create(&partial)
+        .await
+        .with_context(|| format!("creating {}", partial.display()))?;
+    let count = crate::export::csv::write_responses(&mut conn, &services.forms, &mut file).await?;
+    file.sync_all().await?;
+    drop(file);
+    tokio::fs::rename(&partial, out)
+        .await
+        .with_context(|| format!("writing {}", out.display()))?;
+    Ok(count)
+}

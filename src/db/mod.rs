@@ -1,0 +1,194 @@
+//! PostgreSQL: the connection pool, database creation, embedded migrations, and the queries of
+//! each model (one module per table group).
+
+pub mod desks;
+pub mod embedded;
+pub mod forms;
+pub mod responses;
+pub mod schema;
+pub mod units;
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use anyhow::Context;
+use diesel::connection::SimpleConnection;
+use diesel_async::AsyncPgConnection;
+use diesel_async::async_connection_wrapper::AsyncConnectionWrapper;
+use diesel_async::pooled_connection::AsyncDieselConnectionManager;
+use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
+
+use crate::config::Config;
+use embedded::EmbeddedPostgres;
+
+pub type Pool = diesel_async::pooled_connection::deadpool::Pool<AsyncPgConnection>;
+pub type PoolError = diesel_async::pooled_connection::deadpool::PoolError;
+pub type Connection = diesel_async::pooled_connection::deadpool::Object<AsyncPgConnection>;
+
+pub const MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations");
+
+/// Advisory lock key held while migrating, so that several instances can start at once.
+const MIGRATION_LOCK: i64 = 0x5349_5041_535f_4d31;
+/// Where the service looks for a server when `DATABASE_URL` is unset.
+pub const DEFAULT_DATABASE_URL: &str = "postgres://postgres@127.0.0.1:5432/sipas";
+/// Name of the database in the embedded server.
+const EMBEDDED_DATABASE: &str = "sipas";
+
+/// The database the service uses, and the private server behind it when there is one.
+pub struct Database {
+    pub pool: Pool,
+    pub url: String,
+    embedded: Option<EmbeddedPostgres>,
+}
+
+impl Database {
+    /// Finds the database (`DATABASE_URL`, else the default local server, else a private
+    /// embedded server in the data directory), creates it if allowed, migrates it and opens a
+    /// pool.
+    pub async fn open(config: &Config) -> anyhow::Result<Self> {
+        let (url, embedded) = match &config.database_url {
+            Some(url) => (url.clone(), None),
+            None if embedded::server_answers(DEFAULT_DATABASE_URL).await => {
+                (DEFAULT_DATABASE_URL.to_string(), None)
+            }
+            None => {
+                tracing::info!(
+                    "DATABASE_URL is unset and no server answers at 127.0.0.1:5432: starting a private PostgreSQL in {}",
+                    config.data_dir.display()
+                );
+                let dir = config.data_dir.join("postgres");
+                let server = EmbeddedPostgres::start(&dir).await?;
+                server.ensure_database(EMBEDDED_DATABASE).await?;
+                (server.database_url(EMBEDDED_DATABASE), Some(server))
+            }
+        };
+        ensure_database(&url).await?;
+        run_migrations(&url).await?;
+        let pool = build_pool(&url, config.db_pool_size)?;
+        Ok(Database {
+            pool,
+            url,
+            embedded,
+        })
+    }
+
+    /// Closes the pool and stops the embedded server, if any.
+    pub async fn close(self) {
+        self.pool.close();
+        if let Some(server) = self.embedded
+            && let Err(e) = server.stop().await
+        {
+            tracing::warn!("could not stop the embedded PostgreSQL: {e}");
+        }
+    }
+}
+
+/// A pool whose waits are bounded, so that a database outage answers 503 instead of hanging.
+pub fn build_pool(url: &str, size: usize) -> anyhow::Result<Pool> {
+    let manager = AsyncDieselConnectionManager::<AsyncPgConnection>::new(url);
+    Pool::builder(manager)
+        .max_size(size)
+        .runtime(deadpool::Runtime::Tokio1)
+        .wait_timeout(Some(Duration::from_secs(5)))
+        .create_timeout(Some(Duration::from_secs(5)))
+        .recycle_timeout(Some(Duration::from_secs(5)))
+        .build()
+        .context("building the database pool")
+}
+
+/// Creates the database named in `url` when it does not exist and the server allows it.
+pub async fn ensure_database(url: &str) -> anyhow::Result<()> {
+    let config = tokio_postgres::Config::from_str(url)
+        .with_context(|| format!("reading the database URL {}", redact(url)))?;
+    let name = config
+        .get_dbname()
+        .map(str::to_string)
+        .or_else(|| config.get_user().map(str::to_string))
+        .context("the database URL names no database")?;
+    // Fast path: the database exists and we can reach it.
+    if let Ok((client, connection)) = config.connect(tokio_postgres::NoTls).await {
+        drop(client);
+        drop(connection);
+        return Ok(());
+    }
+    let mut admin = config.clone();
+    admin.dbname("postgres");
+    let (client, connection) = admin
+        .connect(tokio_postgres::NoTls)
+        .await
+        .with_context(|| format!("connecting to the PostgreSQL server of {}", redact(url)))?;
+    let task = tokio::spawn(connection);
+    let exists = client
+        .query_opt("SELECT 1 FROM pg_database WHERE datname = $1", &[&name])
+        .await?
+        .is_some();
+    if !exists {
+        let quoted = format!("\"{}\"", name.replace('"', "\"\""));
+        match client.batch_execute(&format!("CREATE DATABASE {quoted}")).await {
+            Ok(()) => tracing::info!("created database {name}"),
+            // Another instance may have created it at the same moment.
+            Err(e) if e.code() == Some(&tokio_postgres::error::SqlState::DUPLICATE_DATABASE) => {}
+            Err(e) => {
+                return Err(anyhow::Error::new(e)
+                    .context(format!("database {name} does not exist and cannot be created")));
+            }
+        }
+    }
+    drop(client);
+    let _ = task.await;
+    Ok(())
+}
+
+/// Runs the pending embedded migrations under an advisory lock. Returns the versions applied.
+pub async fn run_migrations(url: &str) -> anyhow::Result<Vec<String>> {
+    let url = url.to_string();
+    // Diesel's migration harness is synchronous: run it on a plain thread with its own small
+    // runtime (never block an async worker).
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    std::thread::spawn(move || {
+        let result = (|| -> anyhow::Result<Vec<String>> {
+            let mut conn = <AsyncConnectionWrapper<AsyncPgConnection> as diesel::Connection>::establish(&url)
+                .with_context(|| format!("connecting to {}", redact(&url)))?;
+            conn.batch_execute(&format!("SELECT pg_advisory_lock({MIGRATION_LOCK})"))?;
+            let applied = conn
+                .run_pending_migrations(MIGRATIONS)
+                .map(|versions| versions.iter().map(|v| v.to_string()).collect())
+                .map_err(|e| anyhow::anyhow!("running migrations: {e}"));
+            conn.batch_execute(&format!("SELECT pg_advisory_unlock({MIGRATION_LOCK})"))?;
+            applied
+        })();
+        let _ = tx.send(result);
+    });
+    let applied = rx.await.context("the migration thread stopped")??;
+    if !applied.is_empty() {
+        tracing::info!(?applied, "applied migrations");
+    }
+    Ok(applied)
+}
+
+/// Reverts every applied migration (for the migration test and `sipas migrate --revert-all`).
+pub async fn revert_all_migrations(url: &str) -> anyhow::Result<()> {
+    let url = url.to_string();
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    std::thread::spawn(move || {
+        let result = (|| -> anyhow::Result<()> {
+            let mut conn = <AsyncConnectionWrapper<AsyncPgConnection> as diesel::Connection>::establish(&url)?;
+            conn.revert_all_migrations(MIGRATIONS)
+                .map_err(|e| anyhow::anyhow!("reverting migrations: {e}"))?;
+            Ok(())
+        })();
+        let _ = tx.send(result);
+    });
+    rx.await.context("the migration thread stopped")?
+}
+
+/// The URL without its password, for messages.
+pub fn redact(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(mut parsed) if parsed.password().is_some() => {
+            let _ = parsed.set_password(Some("***"));
+            parsed.to_string()
+        }
+        _ => url.to_string(),
+    }
+}

@@ -1,0 +1,76 @@
+//! The one error type of the web layer.
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpResponse, ResponseError};
+
+use crate::views;
+
+/// What can go wrong while serving a request. Bad input is not an error here: handlers answer it
+/// with the form and its messages (422).
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    #[error("not found")]
+    NotFound,
+    #[error("request body too large")]
+    PayloadTooLarge,
+    #[error("unreadable request")]
+    BadRequest,
+    /// The database is down, unreachable or the pool is exhausted.
+    #[error("service unavailable")]
+    Unavailable(#[source] anyhow::Error),
+    /// Anything unexpected. The cause chain goes to the log, never to the page.
+    #[error("internal error")]
+    Internal(#[source] anyhow::Error),
+}
+
+impl AppError {
+    pub fn internal(e: impl Into<anyhow::Error>) -> Self {
+        AppError::Internal(e.into())
+    }
+}
+
+impl From<diesel::result::Error> for AppError {
+    fn from(e: diesel::result::Error) -> Self {
+        use diesel::result::Error as E;
+        match e {
+            E::NotFound => AppError::NotFound,
+            E::DatabaseError(diesel::result::DatabaseErrorKind::ClosedConnection, _)
+            | E::DatabaseError(diesel::result::DatabaseErrorKind::UnableToSendCommand, _)
+            | E::BrokenTransactionManager => AppError::Unavailable(e.into()),
+            other => AppError::Internal(other.into()),
+        }
+    }
+}
+
+impl From<crate::db::PoolError> for AppError {
+    fn from(e: crate::db::PoolError) -> Self {
+        AppError::Unavailable(anyhow::anyhow!("{e}"))
+    }
+}
+
+impl ResponseError for AppError {
+    fn status_code(&self) -> StatusCode {
+        match self {
+            AppError::NotFound => StatusCode::NOT_FOUND,
+            AppError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            AppError::BadRequest => StatusCode::BAD_REQUEST,
+            AppError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        match self {
+            AppError::NotFound | AppError::PayloadTooLarge | AppError::BadRequest => {}
+            AppError::Unavailable(cause) => tracing::warn!(error = format!("{cause:#}"), "service unavailable"),
+            AppError::Internal(cause) => tracing::error!(error = format!("{cause:#}"), "internal error"),
+        }
+        let mut response = HttpResponse::build(self.status_code());
+        if matches!(self, AppError::Unavailable(_)) {
+            response.insert_header(("Retry-After", "30"));
+        }
+        response
+            .content_type("text/html; charset=utf-8")
+            .body(views::pages::error_page(self.status_code()).into_string())
+    }
+}

@@ -1,0 +1,307 @@
+//! Turning a submitted survey (an `application/x-www-form-urlencoded` body) into answers that can
+//! be stored, or into precise problems to show the citizen. Pure: no I/O.
+
+use std::collections::{BTreeMap, HashMap};
+
+use uuid::Uuid;
+
+use super::{Form, ItemKind, NOT_APPLICABLE_CODE};
+
+/// Hidden field holding the idempotency key rendered into each form.
+pub const TOKEN_FIELD: &str = "_token";
+/// Hidden field holding the database id of the form version that was rendered.
+pub const VERSION_FIELD: &str = "_v";
+/// The value of a "not applicable" radio button.
+pub const NOT_APPLICABLE_VALUE: &str = "na";
+
+/// A decoded body: the hidden fields and the answer fields in the order they came.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RawSubmission {
+    pub token: Option<Uuid>,
+    pub version_id: Option<i32>,
+    pub fields: Vec<(String, String)>,
+}
+
+/// The body could not be decoded at all.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Malformed;
+
+impl RawSubmission {
+    pub fn decode(body: &[u8]) -> Result<Self, Malformed> {
+        let pairs: Vec<(String, String)> = serde_urlencoded::from_bytes(body).map_err(|_| Malformed)?;
+        let mut raw = RawSubmission::default();
+        for (name, value) in pairs {
+            match name.as_str() {
+                TOKEN_FIELD => raw.token = Uuid::parse_str(value.trim()).ok(),
+                VERSION_FIELD => raw.version_id = value.trim().parse().ok(),
+                _ => raw.fields.push((name, value)),
+            }
+        }
+        Ok(raw)
+    }
+
+    /// What the citizen entered, by field name (the last value wins), to put back on the page.
+    pub fn values(&self) -> HashMap<String, String> {
+        self.fields.iter().cloned().collect()
+    }
+}
+
+/// Answers that passed validation, ready to store.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ValidAnswers {
+    /// One element per choice item of the form, in [`Form::choice_items`] order: `None` when
+    /// unanswered, `Some(0)` for "not applicable", otherwise the scale code.
+    pub choices: Vec<Option<i16>>,
+    /// Non-empty open answers: (item code, text).
+    pub texts: Vec<(String, String)>,
+}
+
+/// Why a submission was refused, phrased for the citizen.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Problems {
+    /// Problems of single items, by item code.
+    pub items: BTreeMap<String, String>,
+    /// Problems of the submission as a whole.
+    pub general: Vec<String>,
+}
+
+impl Problems {
+    pub fn is_empty(&self) -> bool {
+        self.items.is_empty() && self.general.is_empty()
+    }
+
+    /// The notice for a body that could not be read.
+    pub fn malformed() -> Self {
+        Problems {
+            items: BTreeMap::new(),
+            general: vec![
+                "Phiếu gửi lên không đọc được. Vui lòng kiểm tra các câu trả lời và bấm \"Gửi\" lại."
+                    .to_string(),
+            ],
+        }
+    }
+}
+
+pub const MSG_REQUIRED_CHOICE: &str = "Vui lòng chọn một câu trả lời cho câu hỏi này.";
+pub const MSG_REQUIRED_TEXT: &str = "Vui lòng nhập câu trả lời cho câu hỏi này.";
+pub const MSG_INVALID_CHOICE: &str = "Câu trả lời không hợp lệ. Vui lòng chọn lại.";
+pub const MSG_SEVERAL_CHOICES: &str = "Mỗi câu hỏi chỉ chọn một câu trả lời. Vui lòng chọn lại.";
+
+/// Removes control characters (keeping line breaks and tabs), normalises line breaks and trims.
+fn clean_text(value: &str) -> String {
+    let normalised = value.replace("\r\n", "\n").replace('\r', "\n");
+    normalised
+        .chars()
+        .filter(|c| !c.is_control() || *c == '\n' || *c == '\t')
+        .collect::<String>()
+        .trim()
+        .to_string()
+}
+
+/// Checks every field of a submission against the form. Either all answers are valid, or
+/// nothing is returned to store and every problem is named.
+pub fn validate(form: &Form, fields: &[(String, String)]) -> Result<ValidAnswers, Problems> {
+    let mut problems = Problems::default();
+    let mut by_item: HashMap<&str, Vec<&str>> = HashMap::new();
+    let mut unknown: Vec<&str> = Vec::new();
+    for (name, value) in fields {
+        if form.item(name).is_some() {
+            by_item.entry(name.as_str()).or_default().push(value.as_str());
+        } else if !unknown.contains(&name.as_str()) {
+            unknown.push(name.as_str());
+        }
+    }
+    if !unknown.is_empty() {
+        let shown: Vec<String> = unknown
+            .iter()
+            .take(5)
+            .map(|n| format!("\"{}\"", n.chars().take(40).collect::<String>()))
+            .collect();
+        problems.general.push(format!(
+            "Phiếu có câu hỏi không thuộc biểu mẫu này ({}). Vui lòng tải lại trang và điền lại.",
+            shown.join(", ")
+        ));
+    }
+
+    let mut answers = ValidAnswers {
+        choices: Vec::new(),
+        texts: Vec::new(),
+    };
+    for (_, item) in form.items() {
+        let given: &[&str] = by_item.get(item.code.as_str()).map_or(&[], |v| v.as_slice());
+        match &item.kind {
+            ItemKind::Choice {
+                scale,
+                not_applicable,
+            } => {
+                let scale = form.scale(scale).expect("validated forms name known scales");
+                let non_empty: Vec<&str> = given
+                    .iter()
+                    .map(|v| v.trim())
+                    .filter(|v| !v.is_empty())
+                    .collect();
+                let answer = match non_empty.as_slice() {
+                    [] => None,
+                    [one] => {
+                        if *one == NOT_APPLICABLE_VALUE && *not_applicable {
+                            Some(NOT_APPLICABLE_CODE)
+                        } else {
+                            match one.parse::<i16>() {
+                                Ok(code) if scale.label(code).is_some() => Some(code),
+                                _ => {
+                                    problems
+                                        .items
+                                        .insert(item.code.clone(), MSG_INVALID_CHOICE.into());
+                                    None
+                                }
+                            }
+                        }
+                    }
+                    _ => {
+                        problems
+                            .items
+                            .insert(item.code.clone(), MSG_SEVERAL_CHOICES.into());
+                        None
+                    }
+                };
+                if answer.is_none() && item.required && !problems.items.contains_key(&item.code) {
+                    problems
+                        .items
+                        .insert(item.code.clone(), MSG_REQUIRED_CHOICE.into());
+                }
+                answers.choices.push(answer);
+            }
+            ItemKind::Text { max_length } => {
+                let text = clean_text(&given.join("\n"));
+                let length = text.chars().count();
+                if length > *max_length {
+                    problems.items.insert(
+                        item.code.clone(),
+                        format!(
+                            "Ý kiến dài quá giới hạn {max_length} ký tự (hiện có {length} ký tự). Vui lòng rút gọn."
+                        ),
+                    );
+                } else if text.is_empty() {
+                    if item.required {
+                        problems
+                            .items
+                            .insert(item.code.clone(), MSG_REQUIRED_TEXT.into());
+                    }
+                } else {
+                    answers.texts.push((item.code.clone(), text));
+                }
+            }
+        }
+    }
+    if problems.is_empty() {
+        Ok(answers)
+    } else {
+        Err(problems)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::forms::parse_form;
+
+    fn form() -> Form {
+        parse_form(
+            "t.toml",
+            r#"
+id = "t"
+version = 1
+title = "T"
+[index]
+rule = "mean-of-factor-indices"
+[scales.s]
+options = [ { code = 1, label = "Một" }, { code = 2, label = "Hai" }, { code = 3, label = "Ba" } ]
+positive = [3]
+[[sections]]
+code = "F"
+title = "F"
+role = "factor"
+[[sections.items]]
+code = "Q1"
+text = "Một?"
+scale = "s"
+required = true
+[[sections.items]]
+code = "Q2"
+text = "Hai?"
+scale = "s"
+required = true
+not_applicable = true
+[[sections.items]]
+code = "Q3"
+text = "Ba?"
+scale = "s"
+[[sections]]
+code = "O"
+title = "O"
+role = "other"
+[[sections.items]]
+code = "C"
+text = "Góp ý"
+type = "text"
+max_length = 5
+"#,
+        )
+        .unwrap()
+    }
+
+    fn fields(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs
+            .iter()
+            .map(|(a, b)| (a.to_string(), b.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn valid_answers_are_aligned_to_the_choice_items() {
+        let ok = validate(
+            &form(),
+            &fields(&[("Q2", "na"), ("Q1", "3"), ("C", "  tốt \r\n ")]),
+        )
+        .unwrap();
+        assert_eq!(ok.choices, [Some(3), Some(NOT_APPLICABLE_CODE), None]);
+        assert_eq!(ok.texts, [("C".to_string(), "tốt".to_string())]);
+    }
+
+    #[test]
+    fn every_problem_is_named_at_its_item() {
+        let err = validate(
+            &form(),
+            &fields(&[("Q2", "4"), ("Q3", "1"), ("Q3", "2"), ("C", "dài quá")]),
+        )
+        .unwrap_err();
+        assert_eq!(err.items["Q1"], MSG_REQUIRED_CHOICE);
+        assert_eq!(err.items["Q2"], MSG_INVALID_CHOICE);
+        assert_eq!(err.items["Q3"], MSG_SEVERAL_CHOICES);
+        assert!(err.items["C"].contains("giới hạn 5 ký tự (hiện có 7 ký tự)"));
+        assert!(err.general.is_empty());
+    }
+
+    #[test]
+    fn not_applicable_is_refused_where_the_form_does_not_offer_it() {
+        let err = validate(&form(), &fields(&[("Q1", "na"), ("Q2", "1")])).unwrap_err();
+        assert_eq!(err.items["Q1"], MSG_INVALID_CHOICE);
+    }
+
+    #[test]
+    fn unknown_fields_are_refused() {
+        let err = validate(&form(), &fields(&[("Q1", "1"), ("Q2", "1"), ("X9", "1")])).unwrap_err();
+        assert!(err.general[0].contains("\"X9\""), "{:?}", err.general);
+    }
+
+    #[test]
+    fn decoding_separates_hidden_fields_and_rejects_garbage() {
+        let token = Uuid::new_v4();
+        let body = format!("_token={token}&_v=7&Q1=2&C=a%20b");
+        let raw = RawSubmission::decode(body.as_bytes()).unwrap();
+        assert_eq!(raw.token, Some(token));
+        assert_eq!(raw.version_id, Some(7));
+        assert_eq!(raw.fields, fields(&[("Q1", "2"), ("C", "a b")]));
+        assert_eq!(RawSubmission::decode(b"Q1=%FF%FE"), Err(Malformed));
+    }
+}

@@ -1,0 +1,14 @@
+//! sipas: citizens' satisfaction with the public administration (SIPAS), from the QR code at a
+//! reception desk to a stored response, and on to statistics and reports.
+
+pub mod cli;
+pub mod config;
+pub mod db;
+pub mod demo;
+pub mod error;
+pub mod export;
+pub mod forms;
+pub mod startup;
+pub mod survey;
+pub mod views;
+pub mod web;

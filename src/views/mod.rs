@@ -1,0 +1,60 @@
+//! HTML pages, as maud functions returning `Markup`. Small, composable, no I/O.
+
+pub mod pages;
+pub mod survey;
+
+use chrono::{DateTime, FixedOffset, Utc};
+use maud::{DOCTYPE, Markup, html};
+
+/// Vietnam's time (Asia/Ho_Chi_Minh): UTC+7 all year, no daylight saving.
+pub fn vietnam_offset() -> FixedOffset {
+    FixedOffset::east_opt(7 * 3600).expect("a valid offset")
+}
+
+/// "10:32 ngày 27/11/2026" in Vietnam's time.
+pub fn format_vietnam_time(at: DateTime<Utc>) -> String {
+    at.with_timezone(&vietnam_offset())
+        .format("%H:%M ngày %d/%m/%Y")
+        .to_string()
+}
+
+/// The page shell shared by every page: Vietnamese, mobile viewport, one small stylesheet, no
+/// scripts, no fonts, nothing from other sites.
+pub fn layout(title: &str, body: Markup) -> Markup {
+    html! {
+        (DOCTYPE)
+        html lang="vi" {
+            head {
+                meta charset="utf-8";
+                meta name="viewport" content="width=device-width, initial-scale=1";
+                meta name="robots" content="noindex";
+                title { (title) }
+                link rel="stylesheet" href=(crate::web::STYLESHEET_PATH);
+            }
+            body {
+                main { (body) }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    #[test]
+    fn times_show_in_vietnam() {
+        let at = Utc.with_ymd_and_hms(2026, 11, 26, 20, 5, 0).unwrap();
+        assert_eq!(format_vietnam_time(at), "03:05 ngày 27/11/2026");
+    }
+
+    #[test]
+    fn the_layout_escapes_and_links_only_our_stylesheet() {
+        let page = layout("A & <B>", html! { p { "x" } }).into_string();
+        assert!(page.contains("<title>A &amp; &lt;B&gt;</title>"));
+        assert!(page.contains("lang=\"vi\""));
+        assert!(!page.contains("<script"));
+        assert!(!page.contains("http"));
+    }
+}

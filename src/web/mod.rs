@@ -1,0 +1,72 @@
+//! HTTP: routes, shared state, middleware.
+
+mod health;
+mod survey;
+
+use std::net::TcpListener;
+
+use actix_web::dev::Server;
+use actix_web::middleware::DefaultHeaders;
+use actix_web::{App, HttpResponse, HttpServer, web};
+use tracing_actix_web::TracingLogger;
+
+use crate::config::Config;
+use crate::db::Pool;
+use crate::error::AppError;
+use crate::forms::FormRegistry;
+
+pub const STYLESHEET_PATH: &str = "/static/sipas.css";
+const STYLESHEET: &str = include_str!("../../static/sipas.css");
+
+/// What every handler can reach, through `web::Data`.
+pub struct AppState {
+    pub pool: Pool,
+    pub forms: FormRegistry,
+    pub config: Config,
+}
+
+/// Security headers sent with every response.
+fn security_headers() -> DefaultHeaders {
+    DefaultHeaders::new()
+        .add((
+            "Content-Security-Policy",
+            "default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+        ))
+        .add(("X-Content-Type-Options", "nosniff"))
+        .add(("X-Frame-Options", "DENY"))
+        .add(("Referrer-Policy", "no-referrer"))
+}
+
+/// Starts the HTTP server on an already bound listener.
+pub fn server(listener: TcpListener, state: web::Data<AppState>) -> std::io::Result<Server> {
+    let server = HttpServer::new(move || {
+        App::new()
+            .wrap(security_headers())
+            .wrap(TracingLogger::default())
+            .app_data(state.clone())
+            .service(health::healthz)
+            .service(survey::show)
+            .service(survey::submit)
+            .route("/", web::get().to(home))
+            .route(STYLESHEET_PATH, web::get().to(stylesheet))
+            .default_service(web::to(not_found))
+    })
+    .listen(listener)?
+    .run();
+    Ok(server)
+}
+
+async fn home() -> maud::Markup {
+    crate::views::pages::home()
+}
+
+async fn stylesheet() -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("text/css; charset=utf-8")
+        .insert_header(("Cache-Control", "public, max-age=3600"))
+        .body(STYLESHEET)
+}
+
+async fn not_found() -> Result<HttpResponse, AppError> {
+    Err(AppError::NotFound)
+}
