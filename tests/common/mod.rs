@@ -1,0 +1,362 @@
+//! Test harness: a real PostgreSQL (a fresh database per test, cloned from a migrated template)
+//! and the real HTTP server on port 0.
+//!
+//! `SIPAS_TEST_DATABASE_URL` names an administrative connection (default
+//! `postgres://postgres@127.0.0.1:5432/postgres`) from which databases are created.
+
+#![allow(dead_code)]
+
+pub mod browser;
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::str::FromStr;
+
+use actix_web::dev::ServerHandle;
+use sipas::config::Config;
+use sipas::db::Pool;
+use sipas::forms::FormRegistry;
+use sipas::startup::{Application, Services};
+use tokio::sync::OnceCell;
+
+pub fn admin_url() -> String {
+    std::env::var("SIPAS_TEST_DATABASE_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_string())
+}
+
+/// The URL of database `name` on the admin server.
+pub fn database_url(name: &str) -> String {
+    let mut url = url::Url::parse(&admin_url()).expect("SIPAS_TEST_DATABASE_URL is a URL");
+    url.set_path(&format!("/{name}"));
+    url.to_string()
+}
+
+pub async fn admin_client() -> tokio_postgres::Client {
+    connect(&admin_url()).await
+}
+
+pub async fn connect(url: &str) -> tokio_postgres::Client {
+    let config = tokio_postgres::Config::from_str(url).expect("a database URL");
+    let (client, connection) = config
+        .connect(tokio_postgres::NoTls)
+        .await
+        .unwrap_or_else(|e| panic!("cannot connect to {url}: {e} (is PostgreSQL running?)"));
+    tokio::spawn(connection);
+    client
+}
+
+pub fn manifest_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// A short hash of the migration files: a changed migration gets a new template.
+fn migrations_fingerprint() -> String {
+    let mut files: Vec<PathBuf> = Vec::new();
+    let root = manifest_dir().join("migrations");
+    for dir in std::fs::read_dir(&root).expect("migrations/") {
+        let dir = dir.unwrap().path();
+        for file in std::fs::read_dir(&dir).unwrap() {
+            files.push(file.unwrap().path());
+        }
+    }
+    files.sort();
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for file in files {
+        let bytes = std::fs::read(&file).unwrap();
+        for b in file
+            .strip_prefix(&root)
+            .unwrap()
+            .to_string_lossy()
+            .bytes()
+            .chain(bytes)
+        {
+            hash ^= u64::from(b);
+            hash = hash.wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+    format!("{hash:016x}")
+}
+
+static TEMPLATE: OnceCell<String> = OnceCell::const_new();
+
+/// The name of the migrated template database, creating it once (across test processes too:
+/// creation runs under an advisory lock and is published by an atomic rename).
+pub async fn template() -> String {
+    TEMPLATE
+        .get_or_init(|| async {
+            let name = format!("sipas_template_{}", migrations_fingerprint());
+            let admin = admin_client().await;
+            admin
+                .execute("SELECT pg_advisory_lock(727274)", &[])
+                .await
+                .unwrap();
+            let exists = admin
+                .query_opt("SELECT 1 FROM pg_database WHERE datname = $1", &[&name])
+                .await
+                .unwrap()
+                .is_some();
+            if !exists {
+                let building = format!("{name}_building");
+                admin
+                    .batch_execute(&format!("DROP DATABASE IF EXISTS {building}"))
+                    .await
+                    .unwrap();
+                admin
+                    .batch_execute(&format!("CREATE DATABASE {building}"))
+                    .await
+                    .unwrap();
+                sipas::db::run_migrations(&database_url(&building))
+                    .await
+                    .expect("migrating the template");
+                admin
+                    .batch_execute(&format!("ALTER DATABASE {building} RENAME TO {name}"))
+                    .await
+                    .unwrap();
+            }
+            admin
+                .execute("SELECT pg_advisory_unlock(727274)", &[])
+                .await
+                .unwrap();
+            name
+        })
+        .await
+        .clone()
+}
+
+/// A fresh database cloned from the template; dropped when the guard is dropped.
+pub struct TestDatabase {
+    pub name: String,
+    pub url: String,
+}
+
+impl TestDatabase {
+    pub async fn create() -> Self {
+        let template = template().await;
+        let name = format!("sipas_test_{}", uuid::Uuid::new_v4().simple());
+        admin_client()
+            .await
+            .batch_execute(&format!("CREATE DATABASE {name} TEMPLATE {template}"))
+            .await
+            .unwrap();
+        TestDatabase {
+            url: database_url(&name),
+            name,
+        }
+    }
+
+    /// An empty database (not migrated), for the migration tests.
+    pub async fn create_empty() -> Self {
+        let name = format!("sipas_test_{}", uuid::Uuid::new_v4().simple());
+        admin_client()
+            .await
+            .batch_execute(&format!("CREATE DATABASE {name}"))
+            .await
+            .unwrap();
+        TestDatabase {
+            url: database_url(&name),
+            name,
+        }
+    }
+}
+
+impl Drop for TestDatabase {
+    fn drop(&mut self) {
+        let name = self.name.clone();
+        // Drop on a plain thread with its own runtime: Drop cannot await.
+        let _ = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
+            runtime.block_on(async {
+                let admin = admin_client().await;
+                let _ = admin
+                    .batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                    .await;
+            });
+        })
+        .join();
+    }
+}
+
+/// The configuration a test server runs with.
+pub fn test_config(database_url: &str) -> Config {
+    let vars: HashMap<&str, String> = [
+        ("DATABASE_URL", database_url.to_string()),
+        ("SIPAS_BIND", "127.0.0.1:0".to_string()),
+        ("SIPAS_PUBLIC_URL", "https://hailong.example.gov.vn".to_string()),
+        (
+            "SIPAS_FORMS_DIR",
+            manifest_dir().join("survey-forms").display().to_string(),
+        ),
+        ("SIPAS_DB_POOL_SIZE", "4".to_string()),
+    ]
+    .into();
+    Config::from_lookup(|k| vars.get(k).cloned()).expect("a valid test configuration")
+}
+
+/// The real server on a free port, on its own database, with the demo district.
+pub struct TestApp {
+    pub address: String,
+    pub config: Config,
+    pub pool: Pool,
+    pub forms: FormRegistry,
+    pub client: reqwest::Client,
+    handle: ServerHandle,
+    // Declared last: dropped after the server stopped.
+    pub database: TestDatabase,
+}
+
+impl TestApp {
+    pub async fn spawn() -> Self {
+        let database = TestDatabase::create().await;
+        Self::spawn_on(database, test_config).await
+    }
+
+    /// Spawns on `database` with a configuration made by `config` from its URL.
+    pub async fn spawn_on(database: TestDatabase, config: impl Fn(&str) -> Config) -> Self {
+        let config = config(&database.url);
+        let services = Services::open(config.clone())
+            .await
+            .expect("the service starts");
+        {
+            let mut conn = services.database.pool.get().await.unwrap();
+            sipas::demo::seed(&mut conn).await.expect("demo data");
+        }
+        let forms = services.forms.clone();
+        let app = Application::build(services).await.expect("the server binds");
+        let address = format!("http://127.0.0.1:{}", app.port());
+        let pool = app.state().pool.clone();
+        let handle = app.handle();
+        tokio::spawn(app.run_until_stopped());
+        let client = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap();
+        TestApp {
+            address,
+            config,
+            pool,
+            forms,
+            client,
+            handle,
+            database,
+        }
+    }
+
+    pub async fn stop(&self) {
+        self.handle.stop(true).await;
+    }
+
+    /// A SQL client on this test's database.
+    pub async fn sql(&self) -> tokio_postgres::Client {
+        connect(&self.database.url).await
+    }
+
+    /// The active public code of the first desk of the unit with `unit_code`.
+    pub async fn desk_code(&self, unit_code: &str) -> String {
+        self.desk_code_named(unit_code, None).await
+    }
+
+    /// The active public code of the unit's desk named `desk_name` (or its first desk).
+    pub async fn desk_code_named(&self, unit_code: &str, desk_name: Option<&str>) -> String {
+        let row = self
+            .sql()
+            .await
+            .query_one(
+                "SELECT c.code FROM desk_codes c JOIN desks d ON d.id = c.desk_id \
+                 JOIN units u ON u.id = d.unit_id \
+                 WHERE u.code = $1 AND c.retired_at IS NULL AND ($2::text IS NULL OR d.name = $2) \
+                 ORDER BY d.id LIMIT 1",
+                &[&unit_code, &desk_name],
+            )
+            .await
+            .unwrap_or_else(|e| panic!("no desk for unit {unit_code}: {e}"));
+        row.get(0)
+    }
+
+    pub async fn get(&self, path: &str) -> reqwest::Response {
+        self.client
+            .get(format!("{}{path}", self.address))
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// Posts an urlencoded body.
+    pub async fn post_form(&self, path: &str, fields: &[(&str, &str)]) -> reqwest::Response {
+        let body = serde_urlencoded::to_string(fields).unwrap();
+        self.post_raw(path, body, "application/x-www-form-urlencoded")
+            .await
+    }
+
+    pub async fn post_raw(
+        &self,
+        path: &str,
+        body: impl Into<reqwest::Body>,
+        content_type: &str,
+    ) -> reqwest::Response {
+        self.client
+            .post(format!("{}{path}", self.address))
+            .header("Content-Type", content_type)
+            .body(body)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// Opens the survey of a desk and returns the page and its hidden fields (token, version).
+    pub async fn open_survey(&self, code: &str) -> (String, String, String) {
+        let response = self.get(&format!("/s/{code}")).await;
+        assert_eq!(response.status(), 200);
+        let html = response.text().await.unwrap();
+        let token = hidden_field(&html, "_token");
+        let version = hidden_field(&html, "_v");
+        (html, token, version)
+    }
+
+    pub async fn count(&self, sql: &str) -> i64 {
+        self.sql().await.query_one(sql, &[]).await.unwrap().get(0)
+    }
+
+    pub async fn response_count(&self) -> i64 {
+        self.count("SELECT count(*) FROM responses").await
+    }
+}
+
+/// The value of a hidden input in a rendered form.
+pub fn hidden_field(html: &str, name: &str) -> String {
+    let marker = format!("name=\"{name}\" value=\"");
+    let start = html
+        .find(&marker)
+        .unwrap_or_else(|| panic!("no hidden field {name}"))
+        + marker.len();
+    let end = html[start..].find('"').unwrap() + start;
+    html[start..end].to_string()
+}
+
+/// A complete valid answer set for the QĐ 1001 form: every criterion answered with `score`,
+/// the three feedback items "not applicable".
+pub fn full_answers(score: &str) -> Vec<(&'static str, String)> {
+    let criteria = [
+        "TC1", "TC2", "TC3", "TC4", "TT1", "TT2", "TT3", "TT4", "CC1", "CC2", "CC3", "CC4", "CC5",
+        "KQ1", "KQ2", "KQ3",
+    ];
+    let mut fields: Vec<(&'static str, String)> =
+        criteria.iter().map(|c| (*c, score.to_string())).collect();
+    for c in ["PA1", "PA2", "PA3"] {
+        fields.push((c, "na".to_string()));
+    }
+    fields
+}
+
+/// `fields` plus the hidden token and version.
+pub fn with_hidden<'a>(
+    token: &'a str,
+    version: &'a str,
+    fields: &'a [(&'static str, String)],
+) -> Vec<(&'a str, &'a str)> {
+    let mut all = vec![("_token", token), ("_v", version)];
+    all.extend(fields.iter().map(|(k, v)| (*k, v.as_str())));
+    all
+}
