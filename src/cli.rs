@@ -13,7 +13,11 @@ use crate::export::poster::Poster;
 use crate::startup::{Application, Services};
 
 #[derive(Debug, Parser)]
-#[command(name = "sipas", version, about = "Khảo sát sự hài lòng của người dân, tổ chức (SIPAS)")]
+#[command(
+    name = "sipas",
+    version,
+    about = "Khảo sát sự hài lòng của người dân, tổ chức (SIPAS)"
+)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
@@ -69,7 +73,10 @@ pub enum ExportFormat {
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
     init_tracing();
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(runtime) => runtime,
         Err(e) => {
             eprintln!("sipas: cannot start the runtime: {e}");
@@ -141,7 +148,10 @@ async fn seed_demo(services: &Services) -> anyhow::Result<()> {
     let mut conn = services.database.pool.get().await?;
     crate::demo::seed(&mut conn).await?;
     let desks = Desk::list_active(&mut conn).await?;
-    println!("Demo: {} desks. Survey links (what each QR code points to):", desks.len());
+    println!(
+        "Demo: {} desks. Survey links (what each QR code points to):",
+        desks.len()
+    );
     for desk in &desks {
         println!(
             "  {} | {}: {}",

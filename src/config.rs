@@ -86,7 +86,10 @@ impl Config {
 
     /// The link a desk's QR code encodes.
     pub fn desk_link(&self, desk_code: &str) -> String {
-        format!("{}/s/{desk_code}", self.public_url.as_str().trim_end_matches('/'))
+        format!(
+            "{}/s/{desk_code}",
+            self.public_url.as_str().trim_end_matches('/')
+        )
     }
 }
 
@@ -95,13 +98,20 @@ fn parse_public_url(text: &str) -> Result<Url, ConfigError> {
         name: "SIPAS_PUBLIC_URL",
         problem: p,
     };
-    let url = Url::parse(text.trim())
-        .map_err(|e| problem(format!("\"{text}\" is not a URL like https://sipas.example.gov.vn ({e})")))?;
+    let url = Url::parse(text.trim()).map_err(|e| {
+        problem(format!(
+            "\"{text}\" is not a URL like https://sipas.example.gov.vn ({e})"
+        ))
+    })?;
     if !matches!(url.scheme(), "http" | "https") || url.host().is_none() {
-        return Err(problem(format!("\"{text}\" must be an http(s) URL with a host")));
+        return Err(problem(format!(
+            "\"{text}\" must be an http(s) URL with a host"
+        )));
     }
     if url.query().is_some() || url.fragment().is_some() {
-        return Err(problem(format!("\"{text}\" must not have a query or fragment")));
+        return Err(problem(format!(
+            "\"{text}\" must not have a query or fragment"
+        )));
     }
     Ok(url)
 }

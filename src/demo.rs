@@ -19,14 +19,23 @@ const DEPARTMENTS: [(&str, &str); 13] = [
     ("van-phong-hdnd-ubnd", "Văn phòng HĐND và UBND huyện"),
     ("phong-van-hoa-thong-tin", "Phòng Văn hóa và Thông tin"),
     ("phong-tai-chinh-ke-hoach", "Phòng Tài chính - Kế hoạch"),
-    ("phong-tai-nguyen-moi-truong", "Phòng Tài nguyên và Môi trường"),
+    (
+        "phong-tai-nguyen-moi-truong",
+        "Phòng Tài nguyên và Môi trường",
+    ),
     ("phong-giao-duc-dao-tao", "Phòng Giáo dục và Đào tạo"),
     ("thanh-tra-huyen", "Thanh tra huyện"),
     ("dai-truyen-thanh", "Đài Truyền thanh huyện"),
-    ("phong-lao-dong-tbxh", "Phòng Lao động - Thương binh và Xã hội"),
+    (
+        "phong-lao-dong-tbxh",
+        "Phòng Lao động - Thương binh và Xã hội",
+    ),
     ("phong-y-te", "Phòng Y tế"),
     ("phong-kinh-te-ha-tang", "Phòng Kinh tế - Hạ tầng"),
-    ("phong-nong-nghiep-ptnt", "Phòng Nông nghiệp và Phát triển nông thôn"),
+    (
+        "phong-nong-nghiep-ptnt",
+        "Phòng Nông nghiệp và Phát triển nông thôn",
+    ),
 ];
 
 /// The 14 communes of Xuân Lộc: (code suffix, name).
@@ -105,7 +114,13 @@ pub async fn seed(conn: &mut AsyncPgConnection) -> anyhow::Result<()> {
         },
     )
     .await?;
-    ensure_desk(conn, town.id, "Bộ phận Tiếp nhận và Trả kết quả thị trấn Gia Ray", None).await?;
+    ensure_desk(
+        conn,
+        town.id,
+        "Bộ phận Tiếp nhận và Trả kết quả thị trấn Gia Ray",
+        None,
+    )
+    .await?;
     for (suffix, name) in COMMUNES {
         let code = format!("xuan-loc.{suffix}");
         let unit_name = format!("UBND xã {name}");
@@ -132,7 +147,10 @@ async fn ensure_desk(
     name: &str,
     form_id: Option<&str>,
 ) -> anyhow::Result<()> {
-    if Desk::find_for_unit_by_name(conn, unit_id, name).await?.is_none() {
+    if Desk::find_for_unit_by_name(conn, unit_id, name)
+        .await?
+        .is_none()
+    {
         Desk::create(
             conn,
             &NewDesk {

@@ -62,8 +62,12 @@ impl ResponseError for AppError {
     fn error_response(&self) -> HttpResponse {
         match self {
             AppError::NotFound | AppError::PayloadTooLarge | AppError::BadRequest => {}
-            AppError::Unavailable(cause) => tracing::warn!(error = format!("{cause:#}"), "service unavailable"),
-            AppError::Internal(cause) => tracing::error!(error = format!("{cause:#}"), "internal error"),
+            AppError::Unavailable(cause) => {
+                tracing::warn!(error = format!("{cause:#}"), "service unavailable")
+            }
+            AppError::Internal(cause) => {
+                tracing::error!(error = format!("{cause:#}"), "internal error")
+            }
         }
         let mut response = HttpResponse::build(self.status_code());
         if matches!(self, AppError::Unavailable(_)) {

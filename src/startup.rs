@@ -68,8 +68,8 @@ impl Application {
             database,
             forms,
         } = services;
-        let listener = TcpListener::bind(config.bind)
-            .with_context(|| format!("binding {}", config.bind))?;
+        let listener =
+            TcpListener::bind(config.bind).with_context(|| format!("binding {}", config.bind))?;
         let port = listener.local_addr()?.port();
         let state = web::Data::new(AppState {
             pool: database.pool.clone(),

@@ -4,8 +4,8 @@ use diesel_async::AsyncPgConnection;
 use uuid::Uuid;
 
 use crate::db::desks::DeskContext;
-use crate::error::AppError;
 use crate::db::responses::{self, Channel, NewResponse, Stored};
+use crate::error::AppError;
 use crate::forms::FormVersion;
 use crate::forms::submission::ValidAnswers;
 

@@ -103,14 +103,14 @@ impl Desk {
         new: &NewDesk<'_>,
     ) -> diesel::QueryResult<(Desk, String)> {
         conn.transaction(async |conn| {
-                let desk: Desk = diesel::insert_into(desks::table)
-                    .values(new)
-                    .returning(Desk::as_returning())
-                    .get_result(conn)
-                    .await?;
-                let code = insert_code(conn, desk.id).await?;
-                Ok((desk, code))
-            })
+            let desk: Desk = diesel::insert_into(desks::table)
+                .values(new)
+                .returning(Desk::as_returning())
+                .get_result(conn)
+                .await?;
+            let code = insert_code(conn, desk.id).await?;
+            Ok((desk, code))
+        })
         .await
     }
 
@@ -130,21 +130,26 @@ impl Desk {
 
     /// Retires the desk's current code and gives it a new one. Responses keep the code they
     /// came through; the old code stops accepting.
-    pub async fn rotate_code(conn: &mut AsyncPgConnection, desk_id: i32) -> diesel::QueryResult<String> {
+    pub async fn rotate_code(
+        conn: &mut AsyncPgConnection,
+        desk_id: i32,
+    ) -> diesel::QueryResult<String> {
         conn.transaction(async |conn| {
-                diesel::update(desk_codes::table)
-                    .filter(desk_codes::desk_id.eq(desk_id))
-                    .filter(desk_codes::retired_at.is_null())
-                    .set(desk_codes::retired_at.eq(diesel::dsl::now))
-                    .execute(conn)
-                    .await?;
-                insert_code(conn, desk_id).await
-            })
+            diesel::update(desk_codes::table)
+                .filter(desk_codes::desk_id.eq(desk_id))
+                .filter(desk_codes::retired_at.is_null())
+                .set(desk_codes::retired_at.eq(diesel::dsl::now))
+                .execute(conn)
+                .await?;
+            insert_code(conn, desk_id).await
+        })
         .await
     }
 
     /// Every active desk of active units with its current code, in unit-tree order.
-    pub async fn list_active(conn: &mut AsyncPgConnection) -> diesel::QueryResult<Vec<DeskListing>> {
+    pub async fn list_active(
+        conn: &mut AsyncPgConnection,
+    ) -> diesel::QueryResult<Vec<DeskListing>> {
         diesel::sql_query(include_str!("sql/desk_listing.sql"))
             .load(conn)
             .await

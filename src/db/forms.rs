@@ -20,16 +20,16 @@ pub async fn sync_forms(
 ) -> anyhow::Result<FormRegistry> {
     let current = conn
         .transaction::<_, anyhow::Error, _>(async |conn| {
-                diesel::sql_query(format!("SELECT pg_advisory_xact_lock({FORMS_LOCK})"))
-                    .execute(conn)
-                    .await?;
-                let mut current = HashMap::new();
-                for (path, form) in files {
-                    let id = store_version(conn, path, form).await?;
-                    current.insert(form.id.clone(), id);
-                }
-                Ok(current)
-            })
+            diesel::sql_query(format!("SELECT pg_advisory_xact_lock({FORMS_LOCK})"))
+                .execute(conn)
+                .await?;
+            let mut current = HashMap::new();
+            for (path, form) in files {
+                let id = store_version(conn, path, form).await?;
+                current.insert(form.id.clone(), id);
+            }
+            Ok(current)
+        })
         .await?;
     load_registry(conn, current).await
 }
@@ -107,7 +107,11 @@ async fn store_version(
         .values(rows)
         .execute(conn)
         .await?;
-    tracing::info!(form = form.id, version = number, "stored a new form version");
+    tracing::info!(
+        form = form.id,
+        version = number,
+        "stored a new form version"
+    );
     Ok(id)
 }
 
@@ -126,7 +130,11 @@ pub async fn load_registry(
         .load(conn)
         .await?;
     let items: Vec<(i32, String, i32)> = form_items::table
-        .select((form_items::form_version_id, form_items::code, form_items::id))
+        .select((
+            form_items::form_version_id,
+            form_items::code,
+            form_items::id,
+        ))
         .load(conn)
         .await?;
     let mut item_ids: HashMap<i32, HashMap<String, i32>> = HashMap::new();

@@ -124,13 +124,17 @@ pub async fn ensure_database(url: &str) -> anyhow::Result<()> {
         .is_some();
     if !exists {
         let quoted = format!("\"{}\"", name.replace('"', "\"\""));
-        match client.batch_execute(&format!("CREATE DATABASE {quoted}")).await {
+        match client
+            .batch_execute(&format!("CREATE DATABASE {quoted}"))
+            .await
+        {
             Ok(()) => tracing::info!("created database {name}"),
             // Another instance may have created it at the same moment.
             Err(e) if e.code() == Some(&tokio_postgres::error::SqlState::DUPLICATE_DATABASE) => {}
             Err(e) => {
-                return Err(anyhow::Error::new(e)
-                    .context(format!("database {name} does not exist and cannot be created")));
+                return Err(anyhow::Error::new(e).context(format!(
+                    "database {name} does not exist and cannot be created"
+                )));
             }
         }
     }
@@ -147,8 +151,9 @@ pub async fn run_migrations(url: &str) -> anyhow::Result<Vec<String>> {
     let (tx, rx) = tokio::sync::oneshot::channel();
     std::thread::spawn(move || {
         let result = (|| -> anyhow::Result<Vec<String>> {
-            let mut conn = <AsyncConnectionWrapper<AsyncPgConnection> as diesel::Connection>::establish(&url)
-                .with_context(|| format!("connecting to {}", redact(&url)))?;
+            let mut conn =
+                <AsyncConnectionWrapper<AsyncPgConnection> as diesel::Connection>::establish(&url)
+                    .with_context(|| format!("connecting to {}", redact(&url)))?;
             conn.batch_execute(&format!("SELECT pg_advisory_lock({MIGRATION_LOCK})"))?;
             let applied = conn
                 .run_pending_migrations(MIGRATIONS)
@@ -172,7 +177,8 @@ pub async fn revert_all_migrations(url: &str) -> anyhow::Result<()> {
     let (tx, rx) = tokio::sync::oneshot::channel();
     std::thread::spawn(move || {
         let result = (|| -> anyhow::Result<()> {
-            let mut conn = <AsyncConnectionWrapper<AsyncPgConnection> as diesel::Connection>::establish(&url)?;
+            let mut conn =
+                <AsyncConnectionWrapper<AsyncPgConnection> as diesel::Connection>::establish(&url)?;
             conn.revert_all_migrations(MIGRATIONS)
                 .map_err(|e| anyhow::anyhow!("reverting migrations: {e}"))?;
             Ok(())

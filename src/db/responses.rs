@@ -52,48 +52,48 @@ pub async fn store(
     texts: &[(i32, &str)],
 ) -> diesel::QueryResult<Stored> {
     conn.transaction(async |conn| {
-            let inserted: Option<(i64, DateTime<Utc>)> = diesel::insert_into(responses::table)
-                .values(new)
-                .on_conflict(responses::submission_key)
-                .do_nothing()
-                .returning((responses::id, responses::submitted_at))
+        let inserted: Option<(i64, DateTime<Utc>)> = diesel::insert_into(responses::table)
+            .values(new)
+            .on_conflict(responses::submission_key)
+            .do_nothing()
+            .returning((responses::id, responses::submitted_at))
+            .get_result(conn)
+            .await
+            .optional()?;
+        let Some((id, submitted_at)) = inserted else {
+            let (id, submitted_at) = responses::table
+                .filter(responses::submission_key.eq(new.submission_key))
+                .select((responses::id, responses::submitted_at))
                 .get_result(conn)
-                .await
-                .optional()?;
-            let Some((id, submitted_at)) = inserted else {
-                let (id, submitted_at) = responses::table
-                    .filter(responses::submission_key.eq(new.submission_key))
-                    .select((responses::id, responses::submitted_at))
-                    .get_result(conn)
-                    .await?;
-                return Ok(Stored {
-                    id,
-                    submitted_at,
-                    new: false,
-                });
-            };
-            if !texts.is_empty() {
-                let rows: Vec<_> = texts
-                    .iter()
-                    .map(|(item_id, body)| {
-                        (
-                            response_texts::response_id.eq(id),
-                            response_texts::item_id.eq(*item_id),
-                            response_texts::body.eq(*body),
-                        )
-                    })
-                    .collect();
-                diesel::insert_into(response_texts::table)
-                    .values(rows)
-                    .execute(conn)
-                    .await?;
-            }
-            Ok(Stored {
+                .await?;
+            return Ok(Stored {
                 id,
                 submitted_at,
-                new: true,
-            })
+                new: false,
+            });
+        };
+        if !texts.is_empty() {
+            let rows: Vec<_> = texts
+                .iter()
+                .map(|(item_id, body)| {
+                    (
+                        response_texts::response_id.eq(id),
+                        response_texts::item_id.eq(*item_id),
+                        response_texts::body.eq(*body),
+                    )
+                })
+                .collect();
+            diesel::insert_into(response_texts::table)
+                .values(rows)
+                .execute(conn)
+                .await?;
+        }
+        Ok(Stored {
+            id,
+            submitted_at,
+            new: true,
         })
+    })
     .await
 }
 
@@ -167,12 +167,25 @@ pub async fn export_batch(
     let mut by_response: std::collections::HashMap<i64, Vec<(i32, String)>> =
         std::collections::HashMap::new();
     for (response_id, item_id, body) in texts {
-        by_response.entry(response_id).or_default().push((item_id, body));
+        by_response
+            .entry(response_id)
+            .or_default()
+            .push((item_id, body));
     }
     Ok(rows
         .into_iter()
         .map(
-            |(id, submitted_at, unit_code, desk_code, form_id, form_version, form_version_id, channel, answers)| {
+            |(
+                id,
+                submitted_at,
+                unit_code,
+                desk_code,
+                form_id,
+                form_version,
+                form_version_id,
+                channel,
+                answers,
+            )| {
                 ExportedResponse {
                     id,
                     submitted_at,

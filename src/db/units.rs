@@ -48,7 +48,10 @@ impl Unit {
 
     /// Inserts the unit, or updates the name, parent, kind and default form of the unit with
     /// the same code.
-    pub async fn upsert(conn: &mut AsyncPgConnection, new: &NewUnit<'_>) -> diesel::QueryResult<Unit> {
+    pub async fn upsert(
+        conn: &mut AsyncPgConnection,
+        new: &NewUnit<'_>,
+    ) -> diesel::QueryResult<Unit> {
         diesel::insert_into(units::table)
             .values(new)
             .on_conflict(units::code)

@@ -53,7 +53,11 @@ impl Layout {
         }
         let first_text = FIXED_COLUMNS.len() + choice_codes.len();
         let column_of = |codes: &[String], code: &str, offset: usize| {
-            offset + codes.iter().position(|c| c == code).expect("gathered above")
+            offset
+                + codes
+                    .iter()
+                    .position(|c| c == code)
+                    .expect("gathered above")
         };
         let versions = versions_sorted
             .iter()
@@ -116,7 +120,7 @@ fn encode(rows: &[Vec<String>]) -> anyhow::Result<Vec<u8>> {
     for row in rows {
         writer.write_record(row)?;
     }
-    Ok(writer.into_inner().map_err(|e| anyhow::anyhow!("{e}"))?)
+    writer.into_inner().map_err(|e| anyhow::anyhow!("{e}"))
 }
 
 /// Writes the header and every stored response; returns the number of responses written.

@@ -627,10 +627,19 @@ max_length = 300
         );
         let p = problems(&text).join("\n");
         assert!(p.contains("duplicate option code 1"), "{p}");
-        assert!(p.contains("duplicate option label \"Không hài lòng\""), "{p}");
-        assert!(p.contains("option code 0 must be between 1 and 32767"), "{p}");
+        assert!(
+            p.contains("duplicate option label \"Không hài lòng\""),
+            "{p}"
+        );
+        assert!(
+            p.contains("option code 0 must be between 1 and 32767"),
+            "{p}"
+        );
         assert!(p.contains("option label is empty"), "{p}");
-        assert!(p.contains("positive code 7 is not one of its options"), "{p}");
+        assert!(
+            p.contains("positive code 7 is not one of its options"),
+            "{p}"
+        );
     }
 
     #[test]
@@ -652,16 +661,26 @@ max_length = 300
             "text = \"Câu hai\"\ntype = \"text\"",
         );
         let p = problems(&text).join("\n");
-        assert!(p.contains("\"A2\" is a text item in factor section \"A\""), "{p}");
+        assert!(
+            p.contains("\"A2\" is a text item in factor section \"A\""),
+            "{p}"
+        );
         let text = GOOD.replace("text = \"Câu hai\"\nscale = \"hl\"", "text = \"Câu hai\"");
-        assert!(problems(&text).join("\n").contains("choice item \"A2\" has no scale"));
+        assert!(
+            problems(&text)
+                .join("\n")
+                .contains("choice item \"A2\" has no scale")
+        );
     }
 
     #[test]
     fn unknown_keys_and_syntax_errors_name_the_place() {
         let p = problems(&GOOD.replace("required = true", "requird = true"));
         assert_eq!(p.len(), 1);
-        assert!(p[0].starts_with("f.toml:25:1: unknown field `requird`"), "{p:?}");
+        assert!(
+            p[0].starts_with("f.toml:25:1: unknown field `requird`"),
+            "{p:?}"
+        );
         let p = problems("id = \"x\"\nversion = \n");
         assert!(p[0].starts_with("f.toml:2:"), "{p:?}");
     }

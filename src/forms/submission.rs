@@ -28,7 +28,8 @@ pub struct Malformed;
 
 impl RawSubmission {
     pub fn decode(body: &[u8]) -> Result<Self, Malformed> {
-        let pairs: Vec<(String, String)> = serde_urlencoded::from_bytes(body).map_err(|_| Malformed)?;
+        let pairs: Vec<(String, String)> =
+            serde_urlencoded::from_bytes(body).map_err(|_| Malformed)?;
         let mut raw = RawSubmission::default();
         for (name, value) in pairs {
             match name.as_str() {
@@ -106,7 +107,10 @@ pub fn validate(form: &Form, fields: &[(String, String)]) -> Result<ValidAnswers
     let mut unknown: Vec<&str> = Vec::new();
     for (name, value) in fields {
         if form.item(name).is_some() {
-            by_item.entry(name.as_str()).or_default().push(value.as_str());
+            by_item
+                .entry(name.as_str())
+                .or_default()
+                .push(value.as_str());
         } else if !unknown.contains(&name.as_str()) {
             unknown.push(name.as_str());
         }
@@ -128,13 +132,17 @@ pub fn validate(form: &Form, fields: &[(String, String)]) -> Result<ValidAnswers
         texts: Vec::new(),
     };
     for (_, item) in form.items() {
-        let given: &[&str] = by_item.get(item.code.as_str()).map_or(&[], |v| v.as_slice());
+        let given: &[&str] = by_item
+            .get(item.code.as_str())
+            .map_or(&[], |v| v.as_slice());
         match &item.kind {
             ItemKind::Choice {
                 scale,
                 not_applicable,
             } => {
-                let scale = form.scale(scale).expect("validated forms name known scales");
+                let scale = form
+                    .scale(scale)
+                    .expect("validated forms name known scales");
                 let non_empty: Vec<&str> = given
                     .iter()
                     .map(|v| v.trim())

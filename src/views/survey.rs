@@ -208,9 +208,10 @@ mod tests {
     fn problems_are_shown_at_their_item_and_answers_are_kept() {
         let values: HashMap<String, String> = [("TC2".to_string(), "4".to_string())].into();
         let mut problems = Problems::default();
-        problems
-            .items
-            .insert("TC1".into(), "Vui lòng chọn một câu trả lời cho câu hỏi này.".into());
+        problems.items.insert(
+            "TC1".into(),
+            "Vui lòng chọn một câu trả lời cho câu hỏi này.".into(),
+        );
         let html = render(&values, &problems);
         assert!(html.contains("Phiếu chưa được gửi."));
         assert!(html.contains("href=\"#q-TC1\""));

@@ -33,7 +33,10 @@ async fn desk(state: &AppState, code: &str) -> Result<DeskContext, AppError> {
 
 /// The version of the desk's form that is shown now.
 fn current_form(state: &AppState, desk: &DeskContext) -> Result<Arc<FormVersion>, AppError> {
-    let form_id = desk.form_id.as_deref().unwrap_or(&state.config.default_form);
+    let form_id = desk
+        .form_id
+        .as_deref()
+        .unwrap_or(&state.config.default_form);
     state.forms.current(form_id).ok_or_else(|| {
         AppError::internal(anyhow::anyhow!(
             "desk {} shows form \"{form_id}\", which is not stored",
