@@ -587,7 +587,7 @@ max_length = 300
         let p = problems(&text);
         assert_eq!(p.len(), 1, "{p:?}");
         assert!(
-            p[0].starts_with("f.toml:28:8: duplicate item code \"A1\" (first at line 22)"),
+            p[0].starts_with("f.toml:26:8: duplicate item code \"A1\" (first at line 20)"),
             "{p:?}"
         );
     }
@@ -678,7 +678,7 @@ max_length = 300
         let p = problems(&GOOD.replace("required = true", "requird = true"));
         assert_eq!(p.len(), 1);
         assert!(
-            p[0].starts_with("f.toml:25:1: unknown field `requird`"),
+            p[0].starts_with("f.toml:23:1: unknown field `requird`"),
             "{p:?}"
         );
         let p = problems("id = \"x\"\nversion = \n");

@@ -27,9 +27,28 @@ pub struct RawSubmission {
 pub struct Malformed;
 
 impl RawSubmission {
+    /// Decodes an `application/x-www-form-urlencoded` body. Unlike lenient decoders, invalid
+    /// UTF-8 (after percent-decoding) is refused rather than replaced, so a garbled answer is
+    /// never stored as if the citizen had typed it.
     pub fn decode(body: &[u8]) -> Result<Self, Malformed> {
-        let pairs: Vec<(String, String)> =
-            serde_urlencoded::from_bytes(body).map_err(|_| Malformed)?;
+        let decode = |part: &[u8]| -> Result<String, Malformed> {
+            let spaced: Vec<u8> = part
+                .iter()
+                .map(|b| if *b == b'+' { b' ' } else { *b })
+                .collect();
+            percent_encoding::percent_decode(&spaced)
+                .decode_utf8()
+                .map(|s| s.into_owned())
+                .map_err(|_| Malformed)
+        };
+        let mut pairs = Vec::new();
+        for pair in body.split(|b| *b == b'&').filter(|p| !p.is_empty()) {
+            let (name, value) = match pair.iter().position(|b| *b == b'=') {
+                Some(at) => (&pair[..at], &pair[at + 1..]),
+                None => (pair, &[][..]),
+            };
+            pairs.push((decode(name)?, decode(value)?));
+        }
         let mut raw = RawSubmission::default();
         for (name, value) in pairs {
             match name.as_str() {
@@ -311,5 +330,9 @@ max_length = 5
         assert_eq!(raw.version_id, Some(7));
         assert_eq!(raw.fields, fields(&[("Q1", "2"), ("C", "a b")]));
         assert_eq!(RawSubmission::decode(b"Q1=%FF%FE"), Err(Malformed));
+        assert_eq!(RawSubmission::decode(b"Q%C3=1"), Err(Malformed));
+        assert_eq!(RawSubmission::decode(b"Q\xff=1"), Err(Malformed));
+        let spaced = RawSubmission::decode(b"C=c%C3%A1n+b%E1%BB%99&&X").unwrap();
+        assert_eq!(spaced.fields, fields(&[("C", "cán bộ"), ("X", "")]));
     }
 }
