@@ -39,6 +39,18 @@ impl FormRegistry {
             .cloned()
     }
 
+    /// The version a desk showing `form_id` uses: the current one, or, when the form's file was
+    /// removed, its newest stored version (a form in use never vanishes with its file).
+    pub fn latest(&self, form_id: &str) -> Option<Arc<FormVersion>> {
+        self.current(form_id).or_else(|| {
+            self.by_id
+                .values()
+                .filter(|v| v.form.id == form_id)
+                .max_by_key(|v| v.number)
+                .cloned()
+        })
+    }
+
     /// A version by its database id.
     pub fn version(&self, version_id: i32) -> Option<Arc<FormVersion>> {
         self.by_id.get(&version_id).cloned()

@@ -32,12 +32,12 @@ async fn desk(state: &AppState, code: &str) -> Result<DeskContext, AppError> {
 }
 
 /// The version of the desk's form that is shown now.
-fn current_form(state: &AppState, desk: &DeskContext) -> Result<Arc<FormVersion>, AppError> {
+fn desk_form(state: &AppState, desk: &DeskContext) -> Result<Arc<FormVersion>, AppError> {
     let form_id = desk
         .form_id
         .as_deref()
         .unwrap_or(&state.config.default_form);
-    state.forms.current(form_id).ok_or_else(|| {
+    state.forms.latest(form_id).ok_or_else(|| {
         AppError::internal(anyhow::anyhow!(
             "desk {} shows form \"{form_id}\", which is not stored",
             desk.desk_id
@@ -77,7 +77,7 @@ pub async fn show(
     code: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
     let desk = desk(&state, &code).await?;
-    let version = current_form(&state, &desk)?;
+    let version = desk_form(&state, &desk)?;
     Ok(render(
         &code,
         &desk,
@@ -102,7 +102,7 @@ pub async fn submit(
         Err(_) => return Err(AppError::PayloadTooLarge),
     };
     let desk = desk(&state, &code).await?;
-    let current = current_form(&state, &desk)?;
+    let current = desk_form(&state, &desk)?;
     let urlencoded = request
         .headers()
         .get(CONTENT_TYPE)

@@ -184,7 +184,10 @@ pub fn test_config(database_url: &str) -> Config {
     let vars: HashMap<&str, String> = [
         ("DATABASE_URL", database_url.to_string()),
         ("SIPAS_BIND", "127.0.0.1:0".to_string()),
-        ("SIPAS_PUBLIC_URL", "https://hailong.example.gov.vn".to_string()),
+        (
+            "SIPAS_PUBLIC_URL",
+            "https://hailong.example.gov.vn".to_string(),
+        ),
         (
             "SIPAS_FORMS_DIR",
             manifest_dir().join("survey-forms").display().to_string(),
@@ -224,7 +227,9 @@ impl TestApp {
             sipas::demo::seed(&mut conn).await.expect("demo data");
         }
         let forms = services.forms.clone();
-        let app = Application::build(services).await.expect("the server binds");
+        let app = Application::build(services)
+            .await
+            .expect("the server binds");
         let address = format!("http://127.0.0.1:{}", app.port());
         let pool = app.state().pool.clone();
         let handle = app.handle();
