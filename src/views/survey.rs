@@ -104,7 +104,7 @@ fn question(
                 fieldset.q.err[problem.is_some()] id=(id) aria-describedby=[problem.map(|_| &error_id)] {
                     legend {
                         span.n { (number) ". " } (item.text)
-                        @if item.required { " " span.req title="bắt buộc" { "*" } }
+                        @if item.required { "\u{a0}" span.req title="bắt buộc" { "*" } }
                     }
                     @if let Some(message) = problem { p.msg id=(error_id) { (message) } }
                     div.opts.row[role == SectionRole::Expectation] {
@@ -128,7 +128,7 @@ fn question(
                 div.q.err[problem.is_some()] id=(id) {
                     label for={ "t-" (item.code) } {
                         span.n { (number) ". " } (item.text)
-                        @if item.required { " " span.req title="bắt buộc" { "*" } }
+                        @if item.required { "\u{a0}" span.req title="bắt buộc" { "*" } }
                     }
                     @if let Some(message) = problem { p.msg id=(error_id) { (message) } }
                     textarea id={ "t-" (item.code) } name=(item.code) rows="4" maxlength=(max_length) required[item.required] aria-describedby=[problem.map(|_| &error_id)] {
