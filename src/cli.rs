@@ -42,7 +42,7 @@ pub enum Command {
         #[arg(long)]
         out: PathBuf,
         /// Resolution of the PNG posters.
-        #[arg(long, default_value_t = 300, value_parser = clap::value_parser!(u32).range(72..=1200))]
+        #[arg(long, default_value_t = 300, value_parser = clap::value_parser!(u32).range(72..=crate::export::poster::MAX_DPI as i64))]
         dpi: u32,
     },
     /// Export data.
@@ -102,15 +102,13 @@ fn init_tracing() {
 }
 
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
-    let mut config = Config::from_env()?;
+    let bind = match &cli.command {
+        Command::Serve { bind, .. } => *bind,
+        _ => None,
+    };
+    let config = Config::from_env_binding(bind)?;
     match cli.command {
-        Command::Serve { bind, demo } => {
-            if let Some(bind) = bind {
-                config.bind = bind;
-                if std::env::var_os("SIPAS_PUBLIC_URL").is_none() {
-                    config.public_url = url::Url::parse(&format!("http://{bind}"))?;
-                }
-            }
+        Command::Serve { demo, .. } => {
             let services = Services::open(config).await?;
             if demo {
                 seed_demo(&services).await?;
@@ -218,14 +216,22 @@ async fn export_responses(
     }
     // Write next to the target and rename, so a failed export never leaves a partial file.
     let partial = out.with_extension("csv.partial");
-    let mut file = tokio::fs::File::create(&partial)
-        .await
-        .with_context(|| format!("creating {}", partial.display()))?;
-    let count = crate::export::csv::write_responses(&mut conn, &services.forms, &mut file).await?;
-    file.sync_all().await?;
-    drop(file);
-    tokio::fs::rename(&partial, out)
-        .await
-        .with_context(|| format!("writing {}", out.display()))?;
-    Ok(count)
+    let written = async {
+        let mut file = tokio::fs::File::create(&partial)
+            .await
+            .with_context(|| format!("creating {}", partial.display()))?;
+        let count =
+            crate::export::csv::write_responses(&mut conn, &services.forms, &mut file).await?;
+        file.sync_all().await?;
+        drop(file);
+        tokio::fs::rename(&partial, out)
+            .await
+            .with_context(|| format!("writing {}", out.display()))?;
+        Ok(count)
+    }
+    .await;
+    if written.is_err() {
+        let _ = tokio::fs::remove_file(&partial).await;
+    }
+    written
 }

@@ -23,6 +23,15 @@ pub struct Config {
     pub default_form: String,
     /// `SIPAS_DB_POOL_SIZE`, default 16.
     pub db_pool_size: usize,
+    /// `SIPAS_SESSION_KEY`: 64 bytes or more, hex-encoded, that sign and encrypt the staff
+    /// session cookie and key the hashes of client addresses. All instances behind one proxy
+    /// must share it. Unset: a random key per process (sessions end at restart), with a warning.
+    pub session_key: Option<Vec<u8>>,
+    /// `SIPAS_SESSION_IDLE_MINUTES`, default 30: a staff session ends after this much inactivity.
+    pub session_idle_minutes: i64,
+    /// Whether the session cookie is marked Secure: `SIPAS_COOKIE_SECURE` (true/false), by
+    /// default true when `SIPAS_PUBLIC_URL` is https.
+    pub cookie_secure: bool,
 }
 
 /// A variable that is set but unusable.
@@ -39,7 +48,16 @@ pub const DEFAULT_FORM: &str = "sipas-1001-dich-vu";
 impl Config {
     /// Reads the configuration from the process environment.
     pub fn from_env() -> Result<Self, ConfigError> {
-        Self::from_lookup(|name| std::env::var(name).ok().filter(|v| !v.trim().is_empty()))
+        Self::from_env_binding(None)
+    }
+
+    /// Reads the configuration from the process environment, with `bind` (from the command
+    /// line) in place of `SIPAS_BIND`; the default public URL follows it.
+    pub fn from_env_binding(bind: Option<SocketAddr>) -> Result<Self, ConfigError> {
+        Self::from_lookup(|name| match (name, bind) {
+            ("SIPAS_BIND", Some(bind)) => Some(bind.to_string()),
+            _ => std::env::var(name).ok().filter(|v| !v.trim().is_empty()),
+        })
     }
 
     /// Reads the configuration through `lookup` (tests pass a map).
@@ -65,6 +83,43 @@ impl Config {
                 }
             },
         };
+        let session_key = match lookup("SIPAS_SESSION_KEY") {
+            None => None,
+            Some(text) => match hex::decode(text.trim()) {
+                Ok(bytes) if bytes.len() >= 64 => Some(bytes),
+                _ => {
+                    return Err(ConfigError {
+                        name: "SIPAS_SESSION_KEY",
+                        problem: "must be at least 64 bytes written in hex (128 hex digits; `openssl rand -hex 64` makes one)".into(),
+                    });
+                }
+            },
+        };
+        let session_idle_minutes = match lookup("SIPAS_SESSION_IDLE_MINUTES") {
+            None => 30,
+            Some(text) => match text.trim().parse::<i64>() {
+                Ok(n) if (1..=24 * 60).contains(&n) => n,
+                _ => {
+                    return Err(ConfigError {
+                        name: "SIPAS_SESSION_IDLE_MINUTES",
+                        problem: format!(
+                            "\"{text}\" is not a number of minutes between 1 and 1440"
+                        ),
+                    });
+                }
+            },
+        };
+        let cookie_secure = match lookup("SIPAS_COOKIE_SECURE").as_deref().map(str::trim) {
+            None => public_url.scheme() == "https",
+            Some("true" | "1" | "yes") => true,
+            Some("false" | "0" | "no") => false,
+            Some(other) => {
+                return Err(ConfigError {
+                    name: "SIPAS_COOKIE_SECURE",
+                    problem: format!("\"{other}\" is not true or false"),
+                });
+            }
+        };
         let database_url = lookup("DATABASE_URL");
         if let Some(url) = &database_url {
             Url::parse(url).map_err(|e| ConfigError {
@@ -81,6 +136,9 @@ impl Config {
                 .map_or_else(|| PathBuf::from("survey-forms"), PathBuf::from),
             default_form: lookup("SIPAS_DEFAULT_FORM").unwrap_or_else(|| DEFAULT_FORM.to_string()),
             db_pool_size,
+            session_key,
+            session_idle_minutes,
+            cookie_secure,
         })
     }
 
@@ -151,5 +209,25 @@ mod tests {
         assert_eq!(e.name, "SIPAS_DB_POOL_SIZE");
         let e = config(&[("DATABASE_URL", "not a url")]).unwrap_err();
         assert_eq!(e.name, "DATABASE_URL");
+        let e = config(&[("SIPAS_SESSION_KEY", "abcd")]).unwrap_err();
+        assert_eq!(e.name, "SIPAS_SESSION_KEY");
+        let e = config(&[("SIPAS_COOKIE_SECURE", "maybe")]).unwrap_err();
+        assert_eq!(e.name, "SIPAS_COOKIE_SECURE");
+    }
+
+    #[test]
+    fn the_session_cookie_is_secure_behind_https() {
+        assert!(!config(&[]).unwrap().cookie_secure);
+        let https = config(&[("SIPAS_PUBLIC_URL", "https://sipas.example.gov.vn")]).unwrap();
+        assert!(https.cookie_secure);
+        let key = "ab".repeat(64);
+        assert_eq!(
+            config(&[("SIPAS_SESSION_KEY", &key)])
+                .unwrap()
+                .session_key
+                .unwrap()
+                .len(),
+            64
+        );
     }
 }

@@ -325,6 +325,8 @@ fn expected_column_type(diesel: &str) -> (String, String, bool) {
             "Uuid" => ("uuid", "uuid"),
             "Bytea" => ("bytea", "bytea"),
             "Jsonb" => ("jsonb", "jsonb"),
+            "Date" => ("date", "date"),
+            "Float8" => ("double precision", "float8"),
             other => panic!("diesel type {other} is not mapped in this test: add it"),
         }
     }

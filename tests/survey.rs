@@ -14,18 +14,22 @@ async fn a_desk_link_shows_the_survey_in_vietnamese() {
     let response = app.get(&format!("/s/{code}")).await;
     assert_eq!(response.status(), 200);
     assert_eq!(response.headers()["cache-control"], "no-store");
-    let csp = response.headers()["content-security-policy"].to_str().unwrap().to_string();
+    let csp = response.headers()["content-security-policy"]
+        .to_str()
+        .unwrap()
+        .to_string();
     assert!(csp.contains("default-src 'none'"), "{csp}");
     let html = response.text().await.unwrap();
     assert!(html.contains("<html lang=\"vi\">"));
     assert!(html.contains("UBND xã Xuân Bắc"));
     assert!(html.contains("Bộ phận Tiếp nhận và Trả kết quả xã Xuân Bắc"));
-    assert!(html.contains(
-        "Công chức có thái độ giao tiếp lịch sự, tôn trọng đối với người dân."
-    ));
+    assert!(html.contains("Công chức có thái độ giao tiếp lịch sự, tôn trọng đối với người dân."));
     // One radio group per item, named by the item code, and nothing fetched from elsewhere.
     for code in ["TC1", "PA3", "MD8", "GIOI_TINH"] {
-        assert!(html.contains(&format!("type=\"radio\" name=\"{code}\"")), "{code}");
+        assert!(
+            html.contains(&format!("type=\"radio\" name=\"{code}\"")),
+            "{code}"
+        );
     }
     assert!(!html.contains("<script"));
     assert!(!html.contains("https://"), "no third-party requests");
@@ -33,7 +37,12 @@ async fn a_desk_link_shows_the_survey_in_vietnamese() {
     assert_eq!(css.status(), 200);
     let css = css.text().await.unwrap();
     assert!(!css.contains("@font-face") && !css.contains("url("));
-    assert!(html.len() + css.len() < 30 * 1024, "{} + {}", html.len(), css.len());
+    assert!(
+        html.len() + css.len() < 30 * 1024,
+        "{} + {}",
+        html.len(),
+        css.len()
+    );
 }
 
 #[tokio::test]
@@ -48,11 +57,21 @@ async fn a_valid_submission_is_stored_with_its_desk_unit_form_channel_and_time()
     fields.push(("MD3", "3".into()));
     fields.push(("GIOI_TINH", "2".into()));
     fields.push(("YK", "  Cán bộ nhiệt tình & chu đáo.\r\n".into()));
-    let before = app.count("SELECT (extract(epoch FROM now()) * 1000)::bigint").await;
-    let response = app.post_form(&format!("/s/{code}"), &with_hidden(&token, &version, &fields)).await;
+    let before = app
+        .count("SELECT (extract(epoch FROM now()) * 1000)::bigint")
+        .await;
+    let response = app
+        .post_form(
+            &format!("/s/{code}"),
+            &with_hidden(&token, &version, &fields),
+        )
+        .await;
     assert_eq!(response.status(), 200);
     let html = response.text().await.unwrap();
-    assert!(html.contains("Cảm ơn Anh/Chị đã tham gia khảo sát!"), "{html}");
+    assert!(
+        html.contains("Cảm ơn Anh/Chị đã tham gia khảo sát!"),
+        "{html}"
+    );
     assert!(html.contains("UBND xã Xuân Bắc"));
 
     let sql = app.sql().await;
@@ -69,7 +88,10 @@ async fn a_valid_submission_is_stored_with_its_desk_unit_form_channel_and_time()
         .unwrap();
     assert_eq!(row.get::<_, String>(0), XUAN_BAC);
     assert_eq!(row.get::<_, String>(1), code);
-    assert_eq!(row.get::<_, String>(2), "Bộ phận Tiếp nhận và Trả kết quả xã Xuân Bắc");
+    assert_eq!(
+        row.get::<_, String>(2),
+        "Bộ phận Tiếp nhận và Trả kết quả xã Xuân Bắc"
+    );
     assert_eq!(row.get::<_, String>(3), "sipas-1001-dich-vu");
     assert_eq!(row.get::<_, i32>(4), 1);
     assert_eq!(row.get::<_, String>(5), "qr");
@@ -117,7 +139,9 @@ async fn a_double_tap_stores_one_response() {
     // A second rendering of the form is a second response.
     let (_, token2, _) = app.open_survey(&code).await;
     assert_ne!(token, token2);
-    let r = app.post_form(&path, &with_hidden(&token2, &version, &fields)).await;
+    let r = app
+        .post_form(&path, &with_hidden(&token2, &version, &fields))
+        .await;
     assert_eq!(r.status(), 200);
     assert_eq!(app.response_count().await, 2);
 }
@@ -127,14 +151,21 @@ async fn a_double_tap_stores_one_response() {
 async fn refused(app: &TestApp, code: &str, fields: &[(&'static str, String)]) -> String {
     let (_, token, version) = app.open_survey(code).await;
     let response = app
-        .post_form(&format!("/s/{code}"), &with_hidden(&token, &version, fields))
+        .post_form(
+            &format!("/s/{code}"),
+            &with_hidden(&token, &version, fields),
+        )
         .await;
     assert_eq!(response.status(), 422);
     let html = response.text().await.unwrap();
     assert!(html.contains("Phiếu chưa được gửi."), "{html}");
     // The same form comes back, with the same submission key.
     assert_eq!(hidden_field(&html, "_token"), token);
-    assert_eq!(app.response_count().await, 0, "nothing of a refused form is stored");
+    assert_eq!(
+        app.response_count().await,
+        0,
+        "nothing of a refused form is stored"
+    );
     assert_eq!(app.count("SELECT count(*) FROM response_texts").await, 0);
     html
 }
@@ -145,7 +176,10 @@ fn question_block<'a>(html: &'a str, code: &str) -> &'a str {
         .find(&format!("id=\"q-{code}\""))
         .unwrap_or_else(|| panic!("no question {code}"));
     let rest = &html[start..];
-    let end = rest.find("</fieldset>").or_else(|| rest.find("</div>")).unwrap();
+    let end = rest
+        .find("</fieldset>")
+        .or_else(|| rest.find("</div>"))
+        .unwrap();
     &rest[..end]
 }
 
@@ -160,7 +194,10 @@ async fn a_missing_required_answer_is_named_and_the_other_answers_are_kept() {
     let html = refused(&app, &code, &fields).await;
     assert!(html.contains("class=\"q err\" id=\"q-CC2\""));
     let block = question_block(&html, "CC2");
-    assert!(block.contains("Vui lòng chọn một câu trả lời cho câu hỏi này."), "{block}");
+    assert!(
+        block.contains("Vui lòng chọn một câu trả lời cho câu hỏi này."),
+        "{block}"
+    );
     assert!(html.contains("href=\"#q-CC2\""));
     // Answers given are checked again.
     assert!(question_block(&html, "CC1").contains("value=\"4\" required checked"));
@@ -218,36 +255,67 @@ async fn malformed_bodies_get_the_form_back_and_store_nothing() {
     let code = app.desk_code(XUAN_BAC).await;
     let path = format!("/s/{code}");
     let (_, token, version) = app.open_survey(&code).await;
-    let valid = serde_urlencoded::to_string(with_hidden(&token, &version, &full_answers("4"))).unwrap();
+    let valid =
+        serde_urlencoded::to_string(with_hidden(&token, &version, &full_answers("4"))).unwrap();
     let cases: Vec<(Vec<u8>, &str)> = vec![
-        (b"TC1=%FF%FE&_token=x".to_vec(), "application/x-www-form-urlencoded"),
+        (
+            b"TC1=%FF%FE&_token=x".to_vec(),
+            "application/x-www-form-urlencoded",
+        ),
         (valid.clone().into_bytes(), "application/json"),
         (b"{\"TC1\": 4}".to_vec(), "application/json"),
         // No token, no version, a version of another form, a version that does not exist.
-        (valid.replace("_token=", "_tokn=").into_bytes(), "application/x-www-form-urlencoded"),
-        (valid.replace("_v=", "_w=").into_bytes(), "application/x-www-form-urlencoded"),
-        (valid.replace(&format!("_v={version}"), "_v=999999").into_bytes(), "application/x-www-form-urlencoded"),
-        (valid.replace(&format!("_v={version}"), "_v=abc").into_bytes(), "application/x-www-form-urlencoded"),
+        (
+            valid.replace("_token=", "_tokn=").into_bytes(),
+            "application/x-www-form-urlencoded",
+        ),
+        (
+            valid.replace("_v=", "_w=").into_bytes(),
+            "application/x-www-form-urlencoded",
+        ),
+        (
+            valid
+                .replace(&format!("_v={version}"), "_v=999999")
+                .into_bytes(),
+            "application/x-www-form-urlencoded",
+        ),
+        (
+            valid
+                .replace(&format!("_v={version}"), "_v=abc")
+                .into_bytes(),
+            "application/x-www-form-urlencoded",
+        ),
         (Vec::new(), "application/x-www-form-urlencoded"),
     ];
     for (body, content_type) in cases {
-        let shown = String::from_utf8_lossy(&body).chars().take(60).collect::<String>();
+        let shown = String::from_utf8_lossy(&body)
+            .chars()
+            .take(60)
+            .collect::<String>();
         let response = app.post_raw(&path, body, content_type).await;
         assert_eq!(response.status(), 422, "{shown}");
         let html = response.text().await.unwrap();
         assert!(html.contains("Phiếu chưa được gửi."), "{shown}");
-        assert!(html.contains("type=\"radio\" name=\"TC1\""), "the form comes back: {shown}");
+        assert!(
+            html.contains("type=\"radio\" name=\"TC1\""),
+            "the form comes back: {shown}"
+        );
     }
     // A version id of the other form (the quick rating) is refused too.
     let other: i32 = app
         .sql()
         .await
-        .query_one("SELECT id FROM form_versions WHERE form_id = 'danh-gia-mot-cua'", &[])
+        .query_one(
+            "SELECT id FROM form_versions WHERE form_id = 'danh-gia-mot-cua'",
+            &[],
+        )
         .await
         .unwrap()
         .get(0);
     let body = valid.replace(&format!("_v={version}"), &format!("_v={other}"));
-    let response = app.post_raw(&path, body, "application/x-www-form-urlencoded").await;
+    let response = app
+        .post_raw(&path, body, "application/x-www-form-urlencoded")
+        .await;
     assert_eq!(response.status(), 422);
     assert_eq!(app.response_count().await, 0);
 }
@@ -255,7 +323,13 @@ async fn malformed_bodies_get_the_form_back_and_store_nothing() {
 #[tokio::test]
 async fn unknown_codes_and_oversized_bodies_get_friendly_pages() {
     let app = TestApp::spawn().await;
-    for path in ["/s/zzzzzzzz", "/s/ABC", "/s/..%2F..%2Fetc", "/s/", "/khong-co"] {
+    for path in [
+        "/s/zzzzzzzz",
+        "/s/ABC",
+        "/s/..%2F..%2Fetc",
+        "/s/",
+        "/khong-co",
+    ] {
         let response = app.get(path).await;
         assert_eq!(response.status(), 404, "{path}");
         let html = response.text().await.unwrap();
@@ -269,7 +343,10 @@ async fn unknown_codes_and_oversized_bodies_get_friendly_pages() {
     let mut fields = full_answers("4");
     fields.push(("YK", "a".repeat(100 * 1024)));
     let response = app
-        .post_form(&format!("/s/{code}"), &with_hidden(&token, &version, &fields))
+        .post_form(
+            &format!("/s/{code}"),
+            &with_hidden(&token, &version, &fields),
+        )
         .await;
     assert_eq!(response.status(), 413);
     assert!(response.text().await.unwrap().contains("quá lớn"));
@@ -282,7 +359,12 @@ async fn a_rotated_code_stops_accepting_and_keeps_its_responses() {
     let old = app.desk_code(XUAN_BAC).await;
     let (_, token, version) = app.open_survey(&old).await;
     let fields = full_answers("3");
-    let ok = app.post_form(&format!("/s/{old}"), &with_hidden(&token, &version, &fields)).await;
+    let ok = app
+        .post_form(
+            &format!("/s/{old}"),
+            &with_hidden(&token, &version, &fields),
+        )
+        .await;
     assert_eq!(ok.status(), 200);
 
     // A second form was opened before the rotation and is submitted after it.
@@ -295,13 +377,18 @@ async fn a_rotated_code_stops_accepting_and_keeps_its_responses() {
         .unwrap()
         .get(0);
     let mut conn = app.pool.get().await.unwrap();
-    let new = sipas::db::desks::Desk::rotate_code(&mut conn, desk_id).await.unwrap();
+    let new = sipas::db::desks::Desk::rotate_code(&mut conn, desk_id)
+        .await
+        .unwrap();
     assert_ne!(new, old);
     assert_eq!(app.desk_code(XUAN_BAC).await, new);
 
     assert_eq!(app.get(&format!("/s/{old}")).await.status(), 404);
     let late = app
-        .post_form(&format!("/s/{old}"), &with_hidden(&late_token, &version, &fields))
+        .post_form(
+            &format!("/s/{old}"),
+            &with_hidden(&late_token, &version, &fields),
+        )
         .await;
     assert_eq!(late.status(), 404);
     assert_eq!(app.get(&format!("/s/{new}")).await.status(), 200);
@@ -332,7 +419,10 @@ async fn a_desk_can_show_another_form_than_its_unit() {
     assert!(!html.contains("name=\"TC1\""));
     let fields = vec![("DG", "3".to_string()), ("GY", "Nhanh gọn".to_string())];
     let response = app
-        .post_form(&format!("/s/{code}"), &with_hidden(&token, &version, &fields))
+        .post_form(
+            &format!("/s/{code}"),
+            &with_hidden(&token, &version, &fields),
+        )
         .await;
     assert_eq!(response.status(), 200);
     let row = app
@@ -350,7 +440,10 @@ async fn a_desk_can_show_another_form_than_its_unit() {
     let (_, token, version) = app.open_survey(&code).await;
     let fields = vec![("GY", "chỉ góp ý".to_string())];
     let response = app
-        .post_form(&format!("/s/{code}"), &with_hidden(&token, &version, &fields))
+        .post_form(
+            &format!("/s/{code}"),
+            &with_hidden(&token, &version, &fields),
+        )
         .await;
     assert_eq!(response.status(), 422);
     assert_eq!(app.response_count().await, 1);
@@ -378,7 +471,10 @@ async fn healthz_follows_the_database() {
     assert_eq!(survey.status(), 503);
     assert!(survey.text().await.unwrap().contains("tạm thời gián đoạn"));
     admin
-        .batch_execute(&format!("ALTER DATABASE {} ALLOW_CONNECTIONS true", app.database.name))
+        .batch_execute(&format!(
+            "ALTER DATABASE {} ALLOW_CONNECTIONS true",
+            app.database.name
+        ))
         .await
         .unwrap();
     assert_eq!(app.get("/healthz").await.status(), 200);

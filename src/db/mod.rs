@@ -1,6 +1,8 @@
 //! PostgreSQL: the connection pool, database creation, embedded migrations, and the queries of
 //! each model (one module per table group).
 
+pub mod accounts;
+pub mod audit;
 pub mod desks;
 pub mod embedded;
 pub mod forms;

@@ -2,6 +2,39 @@
 // the migration test checks every table and column named here against the migrated database.
 
 diesel::table! {
+    account_units (account_id, unit_id) {
+        account_id -> Int4,
+        unit_id -> Int4,
+    }
+}
+
+diesel::table! {
+    accounts (id) {
+        id -> Int4,
+        username -> Text,
+        display_name -> Text,
+        role -> Text,
+        password_hash -> Text,
+        active -> Bool,
+        created_at -> Timestamptz,
+        password_changed_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    audit_log (id) {
+        id -> Int8,
+        at -> Timestamptz,
+        account_id -> Nullable<Int4>,
+        action -> Text,
+        entity -> Text,
+        entity_id -> Nullable<Text>,
+        before -> Nullable<Jsonb>,
+        after -> Nullable<Jsonb>,
+    }
+}
+
+diesel::table! {
     desk_codes (code) {
         code -> Text,
         desk_id -> Int4,
@@ -54,6 +87,25 @@ diesel::table! {
 }
 
 diesel::table! {
+    plan_periods (id) {
+        id -> Int4,
+        plan_id -> Int4,
+        name -> Text,
+        starts_on -> Date,
+        ends_on -> Date,
+    }
+}
+
+diesel::table! {
+    plan_targets (period_id, unit_id) {
+        period_id -> Int4,
+        unit_id -> Int4,
+        target -> Int4,
+        expected_dossiers -> Nullable<Int4>,
+    }
+}
+
+diesel::table! {
     response_texts (response_id, item_id) {
         response_id -> Int8,
         item_id -> Int4,
@@ -72,6 +124,30 @@ diesel::table! {
         channel -> Text,
         submitted_at -> Timestamptz,
         answers -> Array<Nullable<Int2>>,
+        entered_by -> Nullable<Int4>,
+        entered_at -> Nullable<Timestamptz>,
+        paper_serial -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    sign_in_failures (id) {
+        id -> Int8,
+        username -> Text,
+        client_key -> Bytea,
+        at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    survey_plans (id) {
+        id -> Int4,
+        unit_id -> Int4,
+        year -> Int2,
+        title -> Text,
+        form_id -> Text,
+        margin_of_error -> Float8,
+        created_at -> Timestamptz,
     }
 }
 
@@ -88,25 +164,41 @@ diesel::table! {
     }
 }
 
+diesel::joinable!(account_units -> accounts (account_id));
+diesel::joinable!(account_units -> units (unit_id));
+diesel::joinable!(audit_log -> accounts (account_id));
 diesel::joinable!(desk_codes -> desks (desk_id));
 diesel::joinable!(desks -> forms (form_id));
 diesel::joinable!(desks -> units (unit_id));
 diesel::joinable!(form_items -> form_versions (form_version_id));
 diesel::joinable!(form_versions -> forms (form_id));
+diesel::joinable!(plan_periods -> survey_plans (plan_id));
+diesel::joinable!(plan_targets -> plan_periods (period_id));
+diesel::joinable!(plan_targets -> units (unit_id));
 diesel::joinable!(response_texts -> form_items (item_id));
 diesel::joinable!(response_texts -> responses (response_id));
+diesel::joinable!(responses -> accounts (entered_by));
 diesel::joinable!(responses -> desks (desk_id));
 diesel::joinable!(responses -> form_versions (form_version_id));
 diesel::joinable!(responses -> units (unit_id));
+diesel::joinable!(survey_plans -> forms (form_id));
+diesel::joinable!(survey_plans -> units (unit_id));
 diesel::joinable!(units -> forms (default_form_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
+    account_units,
+    accounts,
+    audit_log,
     desk_codes,
     desks,
     form_items,
     form_versions,
     forms,
+    plan_periods,
+    plan_targets,
     response_texts,
     responses,
+    sign_in_failures,
+    survey_plans,
     units,
 );
