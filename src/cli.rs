@@ -45,10 +45,33 @@ pub enum Command {
         #[arg(long, default_value_t = 300, value_parser = clap::value_parser!(u32).range(72..=crate::export::poster::MAX_DPI as i64))]
         dpi: u32,
     },
+    /// Staff accounts.
+    User {
+        #[command(subcommand)]
+        action: UserCommand,
+    },
     /// Export data.
     Export {
         #[command(subcommand)]
         what: ExportCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum UserCommand {
+    /// Create an account. The password is read from the terminal (or one line of standard
+    /// input), never from an argument.
+    Add {
+        #[arg(long)]
+        username: String,
+        #[arg(long, value_parser = ["admin", "unit", "viewer"])]
+        role: String,
+        /// Name shown in the interface (default: the user name).
+        #[arg(long)]
+        name: Option<String>,
+        /// Code of a unit the account looks after (role unit; repeat for several).
+        #[arg(long = "unit")]
+        units: Vec<String>,
     },
 }
 
@@ -129,6 +152,36 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             let count = result?;
             println!("wrote {count} posters to {}", out.display());
         }
+        Command::User {
+            action:
+                UserCommand::Add {
+                    username,
+                    role,
+                    name,
+                    units,
+                },
+        } => {
+            let password = read_new_password()?;
+            let services = Services::open(config).await?;
+            let result = async {
+                let mut conn = services.database.pool.get().await?;
+                crate::staff::create_account(
+                    &mut conn,
+                    &crate::staff::AccountRequest {
+                        username: &username,
+                        display_name: name.as_deref().unwrap_or(&username),
+                        role: &role,
+                        password: &password,
+                        unit_codes: &units,
+                    },
+                )
+                .await
+            }
+            .await;
+            services.close().await;
+            let account = result?;
+            println!("created account {} ({})", account.username, account.role);
+        }
         Command::Export {
             what: ExportCommand::Responses { format, out },
         } => {
@@ -142,9 +195,38 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// The new account's password: asked twice on a terminal, else one line of standard input.
+fn read_new_password() -> anyhow::Result<String> {
+    use std::io::IsTerminal;
+    let password = if std::io::stdin().is_terminal() {
+        let first = rpassword::prompt_password("Mật khẩu: ")?;
+        let second = rpassword::prompt_password("Nhập lại mật khẩu: ")?;
+        if first != second {
+            anyhow::bail!("the two passwords differ");
+        }
+        first
+    } else {
+        let mut line = String::new();
+        std::io::stdin().read_line(&mut line)?;
+        line.trim_end_matches(['\n', '\r']).to_string()
+    };
+    Ok(password)
+}
+
 async fn seed_demo(services: &Services) -> anyhow::Result<()> {
     let mut conn = services.database.pool.get().await?;
     crate::demo::seed(&mut conn).await?;
+    match crate::demo::seed_admin(&mut conn).await? {
+        Some(password) => println!(
+            "Demo admin account: {} / {password} (shown once; sign in at {}/sign-in)",
+            crate::demo::DEMO_ADMIN,
+            services.config.public_url.as_str().trim_end_matches('/')
+        ),
+        None => println!(
+            "Demo admin account: {} (already exists; its password was shown when it was created)",
+            crate::demo::DEMO_ADMIN
+        ),
+    }
     let desks = Desk::list_active(&mut conn).await?;
     println!(
         "Demo: {} desks. Survey links (what each QR code points to):",

@@ -163,3 +163,30 @@ async fn ensure_desk(
     }
     Ok(())
 }
+
+/// User name of the demo administrator.
+pub const DEMO_ADMIN: &str = "admin";
+
+/// Creates the demo administrator if it does not exist; returns its new password (to be shown
+/// once) or None when it already existed.
+pub async fn seed_admin(conn: &mut AsyncPgConnection) -> anyhow::Result<Option<String>> {
+    if crate::db::accounts::Account::find_by_username(conn, DEMO_ADMIN)
+        .await?
+        .is_some()
+    {
+        return Ok(None);
+    }
+    let password = crate::auth::password::generate();
+    crate::staff::create_account(
+        conn,
+        &crate::staff::AccountRequest {
+            username: DEMO_ADMIN,
+            display_name: "Quản trị Phòng Nội vụ (demo)",
+            role: "admin",
+            password: &password,
+            unit_codes: &[],
+        },
+    )
+    .await?;
+    Ok(Some(password))
+}

@@ -15,6 +15,15 @@ pub enum AppError {
     PayloadTooLarge,
     #[error("unreadable request")]
     BadRequest,
+    /// A staff page without a valid session: sent to the sign-in page (and back to `next`).
+    #[error("sign-in required")]
+    SignInRequired { next: Option<String> },
+    /// The account's role does not allow the action.
+    #[error("forbidden")]
+    Forbidden,
+    /// A state-changing request without the form's token, or from another site.
+    #[error("cross-site request refused")]
+    CsrfRejected,
     /// The database is down, unreachable or the pool is exhausted.
     #[error("service unavailable")]
     Unavailable(#[source] anyhow::Error),
@@ -48,12 +57,29 @@ impl From<crate::db::PoolError> for AppError {
     }
 }
 
+impl AppError {
+    /// A more specific message than the status's own, for the error page.
+    fn notice(&self) -> Option<&'static str> {
+        match self {
+            AppError::Forbidden => {
+                Some("Tài khoản của Anh/Chị không có quyền thực hiện thao tác này.")
+            }
+            AppError::CsrfRejected => Some(
+                "Phiên làm việc đã hết hạn hoặc yêu cầu không hợp lệ. Vui lòng tải lại trang và thực hiện lại.",
+            ),
+            _ => None,
+        }
+    }
+}
+
 impl ResponseError for AppError {
     fn status_code(&self) -> StatusCode {
         match self {
             AppError::NotFound => StatusCode::NOT_FOUND,
             AppError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             AppError::BadRequest => StatusCode::BAD_REQUEST,
+            AppError::SignInRequired { .. } => StatusCode::SEE_OTHER,
+            AppError::Forbidden | AppError::CsrfRejected => StatusCode::FORBIDDEN,
             AppError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -61,7 +87,26 @@ impl ResponseError for AppError {
 
     fn error_response(&self) -> HttpResponse {
         match self {
-            AppError::NotFound | AppError::PayloadTooLarge | AppError::BadRequest => {}
+            AppError::SignInRequired { next } => {
+                let location = match next {
+                    Some(next) => format!(
+                        "/sign-in?next={}",
+                        percent_encoding::utf8_percent_encode(
+                            next,
+                            percent_encoding::NON_ALPHANUMERIC
+                        )
+                    ),
+                    None => "/sign-in".to_string(),
+                };
+                return HttpResponse::SeeOther()
+                    .insert_header(("Location", location))
+                    .finish();
+            }
+            AppError::NotFound
+            | AppError::PayloadTooLarge
+            | AppError::BadRequest
+            | AppError::Forbidden
+            | AppError::CsrfRejected => {}
             AppError::Unavailable(cause) => {
                 tracing::warn!(error = format!("{cause:#}"), "service unavailable")
             }
@@ -75,6 +120,6 @@ impl ResponseError for AppError {
         }
         response
             .content_type("text/html; charset=utf-8")
-            .body(views::pages::error_page(self.status_code()).into_string())
+            .body(views::pages::error_page(self.status_code(), self.notice()).into_string())
     }
 }

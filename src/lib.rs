@@ -1,6 +1,7 @@
 //! sipas: citizens' satisfaction with the public administration (SIPAS), from the QR code at a
 //! reception desk to a stored response, and on to statistics and reports.
 
+pub mod auth;
 pub mod cli;
 pub mod config;
 pub mod db;
@@ -8,6 +9,7 @@ pub mod demo;
 pub mod error;
 pub mod export;
 pub mod forms;
+pub mod staff;
 pub mod startup;
 pub mod survey;
 pub mod views;

@@ -71,10 +71,20 @@ impl Application {
         let listener =
             TcpListener::bind(config.bind).with_context(|| format!("binding {}", config.bind))?;
         let port = listener.local_addr()?.port();
+        let secret = match &config.session_key {
+            Some(key) => key.clone(),
+            None => {
+                tracing::warn!(
+                    "SIPAS_SESSION_KEY is unset: using a random key, so staff sessions end at restart and are not shared between instances"
+                );
+                rand::random::<[u8; 64]>().to_vec()
+            }
+        };
         let state = web::Data::new(AppState {
             pool: database.pool.clone(),
             forms,
             config,
+            secret,
         });
         let server = crate::web::server(listener, state.clone())?;
         Ok(Application {

@@ -1,6 +1,7 @@
 //! HTML pages, as maud functions returning `Markup`. Small, composable, no I/O.
 
 pub mod pages;
+pub mod staff;
 pub mod survey;
 
 use chrono::{DateTime, FixedOffset, Utc};

@@ -40,7 +40,7 @@ pub fn thanks(t: &Thanks<'_>) -> Markup {
 }
 
 /// The page for an error status: friendly, in Vietnamese, and never a cause or a trace.
-pub fn error_page(status: StatusCode) -> Markup {
+pub fn error_page(status: StatusCode, notice: Option<&str>) -> Markup {
     let (title, message): (&str, &str) = match status.as_u16() {
         404 => (
             "Không tìm thấy trang",
@@ -53,6 +53,10 @@ pub fn error_page(status: StatusCode) -> Markup {
         503 => (
             "Hệ thống tạm thời gián đoạn",
             "Hệ thống đang tạm thời gián đoạn. Anh/Chị vui lòng thử lại sau ít phút.",
+        ),
+        403 => (
+            "Không được phép",
+            "Anh/Chị không có quyền truy cập trang này.",
         ),
         405 => (
             "Yêu cầu không hợp lệ",
@@ -72,7 +76,7 @@ pub fn error_page(status: StatusCode) -> Markup {
         html! {
             div.notice {
                 h1 { (title) }
-                p { (message) }
+                p { (notice.unwrap_or(message)) }
             }
         },
     )
@@ -98,9 +102,9 @@ mod tests {
 
     #[test]
     fn error_pages_are_in_vietnamese() {
-        let page = error_page(StatusCode::NOT_FOUND).into_string();
+        let page = error_page(StatusCode::NOT_FOUND, None).into_string();
         assert!(page.contains("Không tìm thấy trang"));
-        let page = error_page(StatusCode::INTERNAL_SERVER_ERROR).into_string();
+        let page = error_page(StatusCode::INTERNAL_SERVER_ERROR, None).into_string();
         assert!(page.contains("Đã xảy ra lỗi"));
     }
 }

@@ -1,6 +1,7 @@
 //! HTTP: routes, shared state, middleware.
 
 mod health;
+pub mod staff;
 mod survey;
 
 use std::net::TcpListener;
@@ -23,6 +24,9 @@ pub struct AppState {
     pub pool: Pool,
     pub forms: FormRegistry,
     pub config: Config,
+    /// Signs and encrypts session cookies and keys hashes of client addresses: the configured
+    /// `SIPAS_SESSION_KEY`, or a random one for this process.
+    pub secret: Vec<u8>,
 }
 
 /// Security headers sent with every response.
@@ -41,6 +45,10 @@ fn security_headers() -> DefaultHeaders {
 pub fn server(listener: TcpListener, state: web::Data<AppState>) -> std::io::Result<Server> {
     let server = HttpServer::new(move || {
         App::new()
+            .wrap(crate::auth::session_middleware(
+                &state.config,
+                &state.secret,
+            ))
             .wrap(security_headers())
             .wrap(TracingLogger::default())
             .app_data(state.clone())
@@ -49,6 +57,7 @@ pub fn server(listener: TcpListener, state: web::Data<AppState>) -> std::io::Res
             .service(survey::submit)
             .route("/", web::get().to(home))
             .route(STYLESHEET_PATH, web::get().to(stylesheet))
+            .configure(staff::routes)
             .default_service(web::to(not_found))
     })
     .listen(listener)?
@@ -67,6 +76,6 @@ async fn stylesheet() -> HttpResponse {
         .body(STYLESHEET)
 }
 
-async fn not_found() -> Result<HttpResponse, AppError> {
+pub(crate) async fn not_found() -> Result<HttpResponse, AppError> {
     Err(AppError::NotFound)
 }

@@ -193,6 +193,8 @@ pub fn test_config(database_url: &str) -> Config {
             manifest_dir().join("survey-forms").display().to_string(),
         ),
         ("SIPAS_DB_POOL_SIZE", "4".to_string()),
+        // The test client speaks plain HTTP: a Secure cookie would never come back.
+        ("SIPAS_COOKIE_SECURE", "false".to_string()),
     ]
     .into();
     Config::from_lookup(|k| vars.get(k).cloned()).expect("a valid test configuration")
@@ -364,4 +366,106 @@ pub fn with_hidden<'a>(
     let mut all = vec![("_token", token), ("_v", version)];
     all.extend(fields.iter().map(|(k, v)| (*k, v.as_str())));
     all
+}
+
+/// The password every test account gets.
+pub const TEST_PASSWORD: &str = "mật khẩu thử nghiệm 1";
+
+impl TestApp {
+    /// Creates an account through the same domain function as `sipas user add`.
+    pub async fn create_account(&self, username: &str, role: &str, unit_codes: &[&str]) {
+        let mut conn = self.pool.get().await.unwrap();
+        let units: Vec<String> = unit_codes.iter().map(|c| c.to_string()).collect();
+        sipas::staff::create_account(
+            &mut conn,
+            &sipas::staff::AccountRequest {
+                username,
+                display_name: username,
+                role,
+                password: TEST_PASSWORD,
+                unit_codes: &units,
+            },
+        )
+        .await
+        .expect("creating a test account");
+    }
+
+    /// A browser-like client (cookies, no redirects followed) signed in as `username`.
+    pub async fn staff(&self, username: &str) -> StaffClient {
+        let client = StaffClient::new(&self.address);
+        let response = client.sign_in(username, TEST_PASSWORD).await;
+        assert_eq!(response.status(), 303, "signing in as {username}");
+        client
+    }
+
+    /// Creates an account with `role` and returns a client signed in as it.
+    pub async fn staff_with_role(&self, username: &str, role: &str, units: &[&str]) -> StaffClient {
+        self.create_account(username, role, units).await;
+        self.staff(username).await
+    }
+}
+
+/// An HTTP client with a cookie jar, as a staff member's browser.
+pub struct StaffClient {
+    pub client: reqwest::Client,
+    pub address: String,
+}
+
+impl StaffClient {
+    pub fn new(address: &str) -> Self {
+        StaffClient {
+            client: reqwest::Client::builder()
+                .cookie_store(true)
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .unwrap(),
+            address: address.to_string(),
+        }
+    }
+
+    pub async fn get(&self, path: &str) -> reqwest::Response {
+        self.client
+            .get(format!("{}{path}", self.address))
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// The CSRF token of the session (from the sign-in page or any staff page).
+    pub async fn csrf(&self) -> String {
+        let page = self.get("/sign-in").await.text().await.unwrap();
+        hidden_field(&page, "_csrf")
+    }
+
+    pub async fn sign_in(&self, username: &str, password: &str) -> reqwest::Response {
+        let csrf = self.csrf().await;
+        self.post_raw(
+            "/sign-in",
+            &[
+                ("_csrf", csrf.as_str()),
+                ("username", username),
+                ("password", password),
+            ],
+        )
+        .await
+    }
+
+    /// Posts a form with the session's CSRF token added.
+    pub async fn post(&self, path: &str, fields: &[(&str, &str)]) -> reqwest::Response {
+        let csrf = self.csrf().await;
+        let mut all = vec![("_csrf", csrf.as_str())];
+        all.extend_from_slice(fields);
+        self.post_raw(path, &all).await
+    }
+
+    /// Posts a form exactly as given (no token added).
+    pub async fn post_raw(&self, path: &str, fields: &[(&str, &str)]) -> reqwest::Response {
+        self.client
+            .post(format!("{}{path}", self.address))
+            .header("Content-Type", "application/x-www-form-urlencoded")
+            .body(serde_urlencoded::to_string(fields).unwrap())
+            .send()
+            .await
+            .unwrap()
+    }
 }

@@ -1,0 +1,97 @@
+//! Throttling of wrong passwords, per user name and per client, through the database so that
+//! the limits hold across instances. The client is a keyed hash of its address.
+
+use diesel::{ExpressionMethods, QueryDsl};
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use hmac::{Hmac, Mac};
+use sha2::Sha256;
+
+use crate::db::schema::sign_in_failures;
+
+/// Failures counted within this many minutes.
+pub const WINDOW_MINUTES: i64 = 15;
+/// Failures for one user name (existing or not) that lock it for the window.
+pub const MAX_PER_USERNAME: i64 = 5;
+/// Failures from one client that lock it for the window.
+pub const MAX_PER_CLIENT: i64 = 20;
+
+/// HMAC-SHA256 of the client address under the installation's secret: comparable, but the
+/// address cannot be read back.
+pub fn client_key(secret: &[u8], address: &str) -> Vec<u8> {
+    let mut mac = Hmac::<Sha256>::new_from_slice(secret).expect("HMAC takes any key length");
+    mac.update(address.as_bytes());
+    mac.finalize().into_bytes().to_vec()
+}
+
+fn window_start() -> chrono::DateTime<chrono::Utc> {
+    chrono::Utc::now() - chrono::Duration::minutes(WINDOW_MINUTES)
+}
+
+/// Whether sign-in is locked for this user name or this client.
+pub async fn is_locked(
+    conn: &mut AsyncPgConnection,
+    username: &str,
+    client: &[u8],
+) -> diesel::QueryResult<bool> {
+    let since = window_start();
+    let by_name: i64 = sign_in_failures::table
+        .filter(sign_in_failures::username.eq(username))
+        .filter(sign_in_failures::at.gt(since))
+        .count()
+        .get_result(conn)
+        .await?;
+    if by_name >= MAX_PER_USERNAME {
+        return Ok(true);
+    }
+    let by_client: i64 = sign_in_failures::table
+        .filter(sign_in_failures::client_key.eq(client))
+        .filter(sign_in_failures::at.gt(since))
+        .count()
+        .get_result(conn)
+        .await?;
+    Ok(by_client >= MAX_PER_CLIENT)
+}
+
+pub async fn record_failure(
+    conn: &mut AsyncPgConnection,
+    username: &str,
+    client: &[u8],
+) -> diesel::QueryResult<()> {
+    diesel::insert_into(sign_in_failures::table)
+        .values((
+            sign_in_failures::username.eq(username),
+            sign_in_failures::client_key.eq(client),
+        ))
+        .execute(conn)
+        .await?;
+    // Old rows are of no use: keep the table small.
+    diesel::delete(
+        sign_in_failures::table
+            .filter(sign_in_failures::at.lt(window_start() - chrono::Duration::days(1))),
+    )
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// A successful sign-in clears the user name's failures.
+pub async fn clear(conn: &mut AsyncPgConnection, username: &str) -> diesel::QueryResult<()> {
+    diesel::delete(sign_in_failures::table.filter(sign_in_failures::username.eq(username)))
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn client_keys_depend_on_the_secret_and_hide_the_address() {
+        let a = client_key(b"secret-1", "203.0.113.7");
+        assert_eq!(a, client_key(b"secret-1", "203.0.113.7"));
+        assert_ne!(a, client_key(b"secret-2", "203.0.113.7"));
+        assert_ne!(a, client_key(b"secret-1", "203.0.113.8"));
+        assert_eq!(a.len(), 32);
+    }
+}

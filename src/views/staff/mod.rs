@@ -1,0 +1,204 @@
+//! Staff pages: the shared shell (navigation by role) and form helpers, plus sign-in,
+//! dashboard and password pages. Each administration area has its own module.
+
+use std::collections::BTreeMap;
+
+use maud::{Markup, html};
+
+use super::layout;
+use crate::auth::{CSRF_FIELD, Role, Staff};
+
+/// Problems of a submitted form, by field name, in Vietnamese.
+pub type FieldErrors = BTreeMap<&'static str, String>;
+
+/// The sections of the staff area, in menu order: (path, label, who sees it).
+const MENU: [(&str, &str, &[Role]); 7] = [
+    (
+        "/staff",
+        "Tổng quan",
+        &[Role::Admin, Role::Unit, Role::Viewer],
+    ),
+    (
+        "/staff/units",
+        "Đơn vị",
+        &[Role::Admin, Role::Unit, Role::Viewer],
+    ),
+    (
+        "/staff/desks",
+        "Quầy tiếp nhận",
+        &[Role::Admin, Role::Unit, Role::Viewer],
+    ),
+    (
+        "/staff/plans",
+        "Kế hoạch khảo sát",
+        &[Role::Admin, Role::Unit, Role::Viewer],
+    ),
+    (
+        "/staff/paper",
+        "Nhập phiếu giấy",
+        &[Role::Admin, Role::Unit],
+    ),
+    ("/staff/accounts", "Tài khoản", &[Role::Admin]),
+    ("/staff/audit", "Nhật ký thay đổi", &[Role::Admin]),
+];
+
+/// A staff page: header with the account and navigation, then `body`.
+pub fn page(title: &str, staff: &Staff, current: &str, body: Markup) -> Markup {
+    layout(
+        &format!("{title} - SIPAS"),
+        html! {
+            header.staff-head {
+                p.brand { a href="/staff" { "SIPAS" } " · Khảo sát sự hài lòng" }
+                p.who {
+                    (staff.account.display_name) " (" (staff.role.label()) ") · "
+                    a href="/staff/password" { "Đổi mật khẩu" }
+                    form.inline method="post" action="/sign-out" {
+                        (csrf_input(&staff.csrf))
+                        button.link type="submit" { "Đăng xuất" }
+                    }
+                }
+                nav {
+                    @for (path, label, roles) in MENU {
+                        @if roles.contains(&staff.role) {
+                            a href=(path) aria-current=[(path == current).then_some("page")] { (label) }
+                        }
+                    }
+                }
+            }
+            h1 { (title) }
+            (body)
+        },
+    )
+}
+
+pub fn csrf_input(token: &str) -> Markup {
+    html! { input type="hidden" name=(CSRF_FIELD) value=(token); }
+}
+
+/// A notice after a successful action (carried in the redirect's query string).
+pub fn flash(message: Option<&str>) -> Markup {
+    html! {
+        @if let Some(message) = message {
+            p.flash role="status" { (message) }
+        }
+    }
+}
+
+/// "Please correct N fields" at the top of a refused form.
+pub fn error_summary(errors: &FieldErrors) -> Markup {
+    html! {
+        @if !errors.is_empty() {
+            div.alert role="alert" {
+                p { strong { "Chưa lưu được." } " Vui lòng sửa " (errors.len()) " mục được đánh dấu bên dưới." }
+            }
+        }
+    }
+}
+
+/// A labelled text input with its error message.
+pub fn text_field(
+    name: &str,
+    label: &str,
+    value: &str,
+    errors: &FieldErrors,
+    input_type: &str,
+    extra: Option<&str>,
+) -> Markup {
+    let error = errors.get(name);
+    let id = format!("f-{name}");
+    html! {
+        div.field.err[error.is_some()] {
+            label for=(id) { (label) }
+            @if let Some(hint) = extra { span.hint { " " (hint) } }
+            @if let Some(message) = error { p.msg id={ "e-" (name) } { (message) } }
+            input id=(id) type=(input_type) name=(name) value=(value) aria-invalid=[error.map(|_| "true")];
+        }
+    }
+}
+
+/// A labelled select with its error message. `options` are (value, label).
+pub fn select_field(
+    name: &str,
+    label: &str,
+    options: &[(String, String)],
+    selected: &str,
+    errors: &FieldErrors,
+) -> Markup {
+    let error = errors.get(name);
+    let id = format!("f-{name}");
+    html! {
+        div.field.err[error.is_some()] {
+            label for=(id) { (label) }
+            @if let Some(message) = error { p.msg { (message) } }
+            select id=(id) name=(name) {
+                @for (value, text) in options {
+                    option value=(value) selected[value == selected] { (text) }
+                }
+            }
+        }
+    }
+}
+
+pub fn sign_in(csrf: &str, username: &str, next: &str, message: Option<&str>) -> Markup {
+    layout(
+        "Đăng nhập - SIPAS",
+        html! {
+            div.notice.narrow {
+                h1 { "Đăng nhập" }
+                p.hint { "Dành cho cán bộ quản lý khảo sát sự hài lòng." }
+                @if let Some(message) = message { div.alert role="alert" { p { (message) } } }
+                form method="post" action="/sign-in" {
+                    (csrf_input(csrf))
+                    input type="hidden" name="next" value=(next);
+                    div.field {
+                        label for="f-username" { "Tên đăng nhập" }
+                        input id="f-username" name="username" value=(username) autocomplete="username" required autofocus;
+                    }
+                    div.field {
+                        label for="f-password" { "Mật khẩu" }
+                        input id="f-password" type="password" name="password" autocomplete="current-password" required;
+                    }
+                    button type="submit" { "Đăng nhập" }
+                }
+            }
+        },
+    )
+}
+
+/// The staff home page.
+pub fn dashboard(staff: &Staff, responses: i64, today: i64, desks: i64) -> Markup {
+    page(
+        "Tổng quan",
+        staff,
+        "/staff",
+        html! {
+            div.cards {
+                div.card { p.big { (responses) } p { "phiếu đã nhận" } }
+                div.card { p.big { (today) } p { "phiếu hôm nay" } }
+                div.card { p.big { (desks) } p { "quầy đang hoạt động" } }
+            }
+            @if staff.role == Role::Unit {
+                p.hint { "Anh/Chị xem và quản lý dữ liệu của đơn vị mình và các đơn vị trực thuộc." }
+            }
+        },
+    )
+}
+
+pub fn password(staff: &Staff, errors: &FieldErrors, done: bool) -> Markup {
+    page(
+        "Đổi mật khẩu",
+        staff,
+        "/staff/password",
+        html! {
+            @if done { p.flash role="status" { "Đã đổi mật khẩu." } }
+            (error_summary(errors))
+            form method="post" action="/staff/password" {
+                (csrf_input(&staff.csrf))
+                (text_field("current", "Mật khẩu hiện tại", "", errors, "password", None))
+                (text_field("new", "Mật khẩu mới", "", errors, "password", Some("(ít nhất 10 ký tự)")))
+                (text_field("confirm", "Nhập lại mật khẩu mới", "", errors, "password", None))
+                button type="submit" { "Đổi mật khẩu" }
+            }
+        },
+    )
+}

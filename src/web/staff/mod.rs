@@ -1,0 +1,213 @@
+//! The staff side: sign-in and sign-out, the dashboard, one's own password, and the
+//! administration areas (each in its own module with its own `routes`).
+
+use actix_session::Session;
+use actix_web::{HttpRequest, HttpResponse, get, post, web};
+use diesel_async::AsyncConnection;
+use serde::Deserialize;
+
+use super::AppState;
+use crate::auth::{self, CsrfForm, Staff, password, throttle};
+use crate::db::accounts::Account;
+use crate::db::audit;
+use crate::error::AppError;
+use crate::views::staff::{self as views, FieldErrors};
+
+/// The routes of the staff side. Everything under /staff needs a signed-in account (the
+/// [`Staff`] extractor); every state change needs the form's CSRF token and a same-site Origin.
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    let origin = || actix_web::middleware::from_fn(auth::check_origin);
+    cfg.service(
+        web::resource("/sign-in")
+            .wrap(origin())
+            .route(web::get().to(sign_in_page))
+            .route(web::post().to(sign_in)),
+    )
+    .service(
+        web::resource("/sign-out")
+            .wrap(origin())
+            .route(web::post().to(sign_out)),
+    )
+    .service(
+        web::scope("/staff")
+            .wrap(origin())
+            .service(dashboard)
+            .service(password_page)
+            .service(change_password)
+            .default_service(web::to(super::not_found)),
+    );
+}
+
+/// Where to go after signing in: only a path of our own staff area.
+fn safe_next(next: &str) -> &str {
+    if next.starts_with("/staff") && !next.starts_with("//") && !next.contains('\\') {
+        next
+    } else {
+        "/staff"
+    }
+}
+
+fn see_other(location: &str) -> HttpResponse {
+    HttpResponse::SeeOther()
+        .insert_header(("Location", location))
+        .finish()
+}
+
+#[derive(Deserialize)]
+struct NextQuery {
+    next: Option<String>,
+}
+
+async fn sign_in_page(
+    session: Session,
+    query: web::Query<NextQuery>,
+) -> Result<HttpResponse, AppError> {
+    let csrf = auth::csrf_token(&session)?;
+    let next = safe_next(query.next.as_deref().unwrap_or(""));
+    Ok(html(views::sign_in(&csrf, "", next, None), 200))
+}
+
+fn html(markup: maud::Markup, status: u16) -> HttpResponse {
+    HttpResponse::build(actix_web::http::StatusCode::from_u16(status).expect("a valid status"))
+        .content_type("text/html; charset=utf-8")
+        .insert_header(("Cache-Control", "no-store"))
+        .body(markup.into_string())
+}
+
+#[derive(Deserialize)]
+struct SignInForm {
+    #[serde(default)]
+    username: String,
+    #[serde(default)]
+    password: String,
+    #[serde(default)]
+    next: String,
+}
+
+pub const MSG_WRONG_CREDENTIALS: &str = "Tên đăng nhập hoặc mật khẩu không đúng.";
+pub const MSG_LOCKED: &str =
+    "Đăng nhập tạm thời bị khóa do nhập sai nhiều lần. Vui lòng thử lại sau 15 phút.";
+
+async fn sign_in(
+    state: web::Data<AppState>,
+    session: Session,
+    request: HttpRequest,
+    CsrfForm(form): CsrfForm<SignInForm>,
+) -> Result<HttpResponse, AppError> {
+    let username = form.username.trim().to_lowercase();
+    let next = safe_next(&form.next).to_string();
+    let address = request
+        .connection_info()
+        .realip_remote_addr()
+        .unwrap_or("unknown")
+        .to_string();
+    let client = throttle::client_key(&state.secret, &address);
+    let refuse = |message: &str, status: u16| -> Result<HttpResponse, AppError> {
+        let csrf = auth::csrf_token(&session)?;
+        Ok(html(
+            views::sign_in(&csrf, &username, &next, Some(message)),
+            status,
+        ))
+    };
+    let mut conn = state.pool.get().await?;
+    if throttle::is_locked(&mut conn, &username, &client).await? {
+        return refuse(MSG_LOCKED, 429);
+    }
+    let account = Account::find_by_username(&mut conn, &username).await?;
+    // Verify against a dummy hash when the name is unknown: the same work, the same answer.
+    let stored = account.as_ref().map_or_else(
+        || password::dummy_hash().to_string(),
+        |a| a.password_hash.clone(),
+    );
+    let matches = password::verify_off_thread(form.password, stored).await;
+    match account {
+        Some(account) if matches && account.active => {
+            throttle::clear(&mut conn, &username).await?;
+            auth::sign_in(&session, &account)?;
+            tracing::info!(account = account.id, "signed in");
+            Ok(see_other(&next))
+        }
+        _ => {
+            throttle::record_failure(&mut conn, &username, &client).await?;
+            refuse(MSG_WRONG_CREDENTIALS, 401)
+        }
+    }
+}
+
+#[derive(Deserialize)]
+struct Empty {}
+
+async fn sign_out(session: Session, _form: CsrfForm<Empty>) -> HttpResponse {
+    session.purge();
+    see_other("/sign-in")
+}
+
+#[get("")]
+async fn dashboard(state: web::Data<AppState>, staff: Staff) -> Result<HttpResponse, AppError> {
+    let mut conn = state.pool.get().await?;
+    let (responses, today, desks) =
+        crate::db::units::dashboard_counts(&mut conn, &staff.scope).await?;
+    Ok(html(views::dashboard(&staff, responses, today, desks), 200))
+}
+
+#[get("/password")]
+async fn password_page(staff: Staff) -> HttpResponse {
+    html(views::password(&staff, &FieldErrors::new(), false), 200)
+}
+
+#[derive(Deserialize)]
+struct PasswordForm {
+    #[serde(default)]
+    current: String,
+    #[serde(default)]
+    new: String,
+    #[serde(default)]
+    confirm: String,
+}
+
+#[post("/password")]
+async fn change_password(
+    state: web::Data<AppState>,
+    session: Session,
+    staff: Staff,
+    CsrfForm(form): CsrfForm<PasswordForm>,
+) -> Result<HttpResponse, AppError> {
+    let mut errors = FieldErrors::new();
+    if !password::verify_off_thread(form.current, staff.account.password_hash.clone()).await {
+        errors.insert("current", "Mật khẩu hiện tại không đúng.".into());
+    }
+    if let Some(problem) = password::weakness(&form.new, &staff.account.username) {
+        errors.insert("new", problem);
+    } else if form.new != form.confirm {
+        errors.insert("confirm", "Mật khẩu nhập lại không khớp.".into());
+    }
+    if !errors.is_empty() {
+        return Ok(html(views::password(&staff, &errors, false), 422));
+    }
+    let hash = password::hash_off_thread(form.new)
+        .await
+        .map_err(AppError::Internal)?;
+    let mut conn = state.pool.get().await?;
+    let account = conn
+        .transaction::<_, AppError, _>(async |conn| {
+            let account = Account::set_password_hash(conn, staff.account.id, &hash).await?;
+            audit::record(
+                conn,
+                &staff.audit(
+                    "account.change_own_password",
+                    "account",
+                    staff.account.id,
+                    None,
+                    Some(serde_json::json!({ "password": "changed" })),
+                ),
+            )
+            .await?;
+            Ok(account)
+        })
+        .await?;
+    auth::password_changed(&session, &account)?;
+    Ok(html(
+        views::password(&staff, &FieldErrors::new(), true),
+        200,
+    ))
+}

@@ -1,0 +1,339 @@
+//! Staff accounts: sign-in and sign-out, sessions, throttling, CSRF, own password.
+
+mod common;
+
+use common::{StaffClient, TEST_PASSWORD, TestApp, hidden_field};
+
+fn location(response: &reqwest::Response) -> String {
+    response.headers()["location"].to_str().unwrap().to_string()
+}
+
+#[tokio::test]
+async fn staff_pages_need_a_signed_in_account() {
+    let app = TestApp::spawn().await;
+    let anonymous = StaffClient::new(&app.address);
+    let response = anonymous.get("/staff/password").await;
+    assert_eq!(response.status(), 303);
+    assert_eq!(location(&response), "/sign-in?next=%2Fstaff%2Fpassword");
+
+    let page = anonymous.get("/sign-in?next=/staff/password").await;
+    assert_eq!(page.status(), 200);
+    let html = page.text().await.unwrap();
+    assert!(html.contains("Đăng nhập"));
+    assert!(html.contains("name=\"next\" value=\"/staff/password\""));
+    // An outside address is never a place to go after signing in.
+    let html = anonymous
+        .get("/sign-in?next=https://evil.example/staff")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(html.contains("name=\"next\" value=\"/staff\""));
+}
+
+#[tokio::test]
+async fn sign_in_sets_a_hardened_cookie_and_sign_out_ends_the_session() {
+    let app = TestApp::spawn().await;
+    app.create_account("an.nguyen", "admin", &[]).await;
+    let client = StaffClient::new(&app.address);
+    let csrf = client.csrf().await;
+    let response = client
+        .post_raw(
+            "/sign-in",
+            &[
+                ("_csrf", &csrf),
+                ("username", "An.Nguyen "),
+                ("password", TEST_PASSWORD),
+                ("next", "/staff/password"),
+            ],
+        )
+        .await;
+    assert_eq!(response.status(), 303);
+    assert_eq!(location(&response), "/staff/password");
+    let cookie = response.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .to_string();
+    assert!(cookie.starts_with("sipas_session="), "{cookie}");
+    assert!(cookie.contains("HttpOnly"), "{cookie}");
+    assert!(cookie.contains("SameSite=Strict"), "{cookie}");
+    assert!(cookie.contains("Max-Age=1800"), "{cookie}");
+    // The session is renewed at sign-in: the CSRF token changed.
+    let after = client.csrf().await;
+    assert_ne!(after, csrf);
+
+    let home = client.get("/staff").await;
+    assert_eq!(home.status(), 200);
+    let html = home.text().await.unwrap();
+    assert!(html.contains("an.nguyen"));
+    assert!(html.contains("Tổng quan"));
+
+    let out = client.post("/sign-out", &[]).await;
+    assert_eq!(out.status(), 303);
+    assert_eq!(client.get("/staff").await.status(), 303);
+}
+
+#[tokio::test]
+async fn the_cookie_is_secure_behind_https() {
+    let database = common::TestDatabase::create().await;
+    let app = TestApp::spawn_on(database, |url| {
+        let mut config = common::test_config(url);
+        config.cookie_secure = true;
+        config
+    })
+    .await;
+    app.create_account("an.nguyen", "admin", &[]).await;
+    let client = StaffClient::new(&app.address);
+    let response = client.sign_in("an.nguyen", TEST_PASSWORD).await;
+    let cookie = response.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .to_string();
+    assert!(cookie.contains("Secure"), "{cookie}");
+}
+
+#[tokio::test]
+async fn a_wrong_password_and_an_unknown_name_get_the_same_answer() {
+    let app = TestApp::spawn().await;
+    app.create_account("an.nguyen", "admin", &[]).await;
+    let client = StaffClient::new(&app.address);
+    let wrong = client.sign_in("an.nguyen", "không đúng mật khẩu").await;
+    assert_eq!(wrong.status(), 401);
+    let wrong = wrong.text().await.unwrap();
+    let unknown = client.sign_in("khong.co.ai", TEST_PASSWORD).await;
+    assert_eq!(unknown.status(), 401);
+    let unknown = unknown.text().await.unwrap();
+    assert!(wrong.contains("Tên đăng nhập hoặc mật khẩu không đúng."));
+    // Apart from the echoed name and the token, the two pages are identical.
+    let strip = |html: &str, name: &str| {
+        html.replace(name, "NAME")
+            .replace(&hidden_field(html, "_csrf"), "TOKEN")
+    };
+    assert_eq!(strip(&wrong, "an.nguyen"), strip(&unknown, "khong.co.ai"));
+    assert_eq!(client.get("/staff").await.status(), 303);
+}
+
+#[tokio::test]
+async fn repeated_wrong_passwords_lock_the_name_and_then_the_client() {
+    let app = TestApp::spawn().await;
+    app.create_account("an.nguyen", "admin", &[]).await;
+    let client = StaffClient::new(&app.address);
+    for _ in 0..5 {
+        assert_eq!(
+            client
+                .sign_in("an.nguyen", "sai mật khẩu rồi")
+                .await
+                .status(),
+            401
+        );
+    }
+    // Locked now, even with the right password; the same for a name that does not exist.
+    let locked = client.sign_in("an.nguyen", TEST_PASSWORD).await;
+    assert_eq!(locked.status(), 429);
+    assert!(locked.text().await.unwrap().contains("tạm thời bị khóa"));
+    for _ in 0..5 {
+        client.sign_in("khong.co.ai", "sai").await;
+    }
+    assert_eq!(client.sign_in("khong.co.ai", "sai").await.status(), 429);
+    // Another account from the same address still works until the address reaches its limit.
+    app.create_account("binh.tran", "viewer", &[]).await;
+    let other = StaffClient::new(&app.address);
+    assert_eq!(
+        other.sign_in("binh.tran", TEST_PASSWORD).await.status(),
+        303
+    );
+    for n in 0..10 {
+        other.sign_in(&format!("ten-{n}"), "sai").await;
+    }
+    let third = StaffClient::new(&app.address);
+    assert_eq!(
+        third.sign_in("binh.tran", TEST_PASSWORD).await.status(),
+        429
+    );
+    // Nothing of the address itself is stored, only its keyed hash.
+    let sql = app.sql().await;
+    let stored: i64 = sql
+        .query_one(
+            "SELECT count(*) FROM sign_in_failures WHERE client_key = convert_to('127.0.0.1', 'UTF8') OR length(client_key) <> 32",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(stored, 0);
+}
+
+#[tokio::test]
+async fn state_changes_without_the_form_token_or_from_another_site_are_refused() {
+    let app = TestApp::spawn().await;
+    app.create_account("an.nguyen", "admin", &[]).await;
+    let client = app.staff("an.nguyen").await;
+    // No token: refused, and still signed in.
+    let response = client.post_raw("/sign-out", &[]).await;
+    assert_eq!(response.status(), 403);
+    assert!(
+        response
+            .text()
+            .await
+            .unwrap()
+            .contains("Phiên làm việc đã hết hạn")
+    );
+    let response = client.post_raw("/sign-out", &[("_csrf", "0000")]).await;
+    assert_eq!(response.status(), 403);
+    assert_eq!(client.get("/staff").await.status(), 200);
+    // The right token from another site's page: refused by the Origin check.
+    let csrf = client.csrf().await;
+    let response = client
+        .client
+        .post(format!("{}/sign-out", app.address))
+        .header("Origin", "https://evil.example")
+        .header("Content-Type", "application/x-www-form-urlencoded")
+        .body(format!("_csrf={csrf}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 403);
+    assert_eq!(client.get("/staff").await.status(), 200);
+    // The same request from our own origin goes through.
+    let response = client
+        .client
+        .post(format!("{}/sign-out", app.address))
+        .header("Origin", &app.address)
+        .header("Content-Type", "application/x-www-form-urlencoded")
+        .body(format!("_csrf={csrf}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 303);
+    // A sign-in form posted without its token is refused too.
+    let response = StaffClient::new(&app.address)
+        .post_raw(
+            "/sign-in",
+            &[("username", "an.nguyen"), ("password", TEST_PASSWORD)],
+        )
+        .await;
+    assert_eq!(response.status(), 403);
+}
+
+#[tokio::test]
+async fn changing_ones_password() {
+    let app = TestApp::spawn().await;
+    app.create_account("an.nguyen", "unit", &["xuan-loc.xuan-bac"])
+        .await;
+    let client = app.staff("an.nguyen").await;
+    let other_session = app.staff("an.nguyen").await;
+
+    let refused = client
+        .post(
+            "/staff/password",
+            &[("current", "sai"), ("new", "ngắn"), ("confirm", "ngắn")],
+        )
+        .await;
+    assert_eq!(refused.status(), 422);
+    let html = refused.text().await.unwrap();
+    assert!(html.contains("Mật khẩu hiện tại không đúng."));
+    assert!(html.contains("ít nhất 10 ký tự"));
+
+    let mismatch = client
+        .post(
+            "/staff/password",
+            &[
+                ("current", TEST_PASSWORD),
+                ("new", "mật khẩu mới rất dài"),
+                ("confirm", "mật khẩu khác"),
+            ],
+        )
+        .await;
+    assert_eq!(mismatch.status(), 422);
+    assert!(mismatch.text().await.unwrap().contains("không khớp"));
+
+    let done = client
+        .post(
+            "/staff/password",
+            &[
+                ("current", TEST_PASSWORD),
+                ("new", "mật khẩu mới rất dài"),
+                ("confirm", "mật khẩu mới rất dài"),
+            ],
+        )
+        .await;
+    assert_eq!(done.status(), 200);
+    assert!(done.text().await.unwrap().contains("Đã đổi mật khẩu."));
+    // This session goes on; the other session of the same account ends.
+    assert_eq!(client.get("/staff").await.status(), 200);
+    assert_eq!(other_session.get("/staff").await.status(), 303);
+    // Old password no longer works, the new one does.
+    let fresh = StaffClient::new(&app.address);
+    assert_eq!(
+        fresh.sign_in("an.nguyen", TEST_PASSWORD).await.status(),
+        401
+    );
+    assert_eq!(
+        fresh
+            .sign_in("an.nguyen", "mật khẩu mới rất dài")
+            .await
+            .status(),
+        303
+    );
+    // The change is in the audit log, without the password.
+    let sql = app.sql().await;
+    let row = sql
+        .query_one(
+            "SELECT a.action, a.after::text FROM audit_log a JOIN accounts c ON c.id = a.account_id \
+             WHERE c.username = 'an.nguyen' AND a.action = 'account.change_own_password'",
+            &[],
+        )
+        .await
+        .unwrap();
+    let after: String = row.get(1);
+    assert!(!after.contains("mật khẩu mới"), "{after}");
+    assert!(!after.contains("argon2"), "{after}");
+}
+
+#[tokio::test]
+async fn a_disabled_account_loses_its_session() {
+    let app = TestApp::spawn().await;
+    app.create_account("an.nguyen", "viewer", &[]).await;
+    let client = app.staff("an.nguyen").await;
+    assert_eq!(client.get("/staff").await.status(), 200);
+    app.sql()
+        .await
+        .batch_execute("UPDATE accounts SET active = false WHERE username = 'an.nguyen'")
+        .await
+        .unwrap();
+    assert_eq!(client.get("/staff").await.status(), 303);
+    assert_eq!(
+        StaffClient::new(&app.address)
+            .sign_in("an.nguyen", TEST_PASSWORD)
+            .await
+            .status(),
+        401
+    );
+}
+
+#[tokio::test]
+async fn the_audit_log_cannot_be_changed() {
+    let app = TestApp::spawn().await;
+    app.create_account("an.nguyen", "admin", &[]).await;
+    let sql = app.sql().await;
+    let count: i64 = sql
+        .query_one(
+            "SELECT count(*) FROM audit_log WHERE action = 'account.create'",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(count, 1);
+    for statement in [
+        "UPDATE audit_log SET action = 'x'",
+        "DELETE FROM audit_log",
+        "TRUNCATE audit_log",
+    ] {
+        let error = sql.batch_execute(statement).await.unwrap_err();
+        assert!(
+            format!("{error:?}").contains("append-only"),
+            "{statement}: {error:?}"
+        );
+    }
+}
