@@ -1,6 +1,13 @@
 //! Staff pages: the shared shell (navigation by role) and form helpers, plus sign-in,
 //! dashboard and password pages. Each administration area has its own module.
 
+pub mod accounts;
+pub mod audit;
+pub mod desks;
+pub mod paper;
+pub mod plans;
+pub mod units;
+
 use std::collections::BTreeMap;
 
 use maud::{Markup, html};

@@ -1,6 +1,13 @@
 //! The staff side: sign-in and sign-out, the dashboard, one's own password, and the
 //! administration areas (each in its own module with its own `routes`).
 
+mod accounts;
+mod audit;
+mod desks;
+mod paper;
+mod plans;
+mod units;
+
 use actix_session::Session;
 use actix_web::{HttpRequest, HttpResponse, get, post, web};
 use diesel_async::AsyncConnection;
@@ -9,7 +16,7 @@ use serde::Deserialize;
 use super::AppState;
 use crate::auth::{self, CsrfForm, Staff, password, throttle};
 use crate::db::accounts::Account;
-use crate::db::audit;
+use crate::db::audit as audit_log;
 use crate::error::AppError;
 use crate::views::staff::{self as views, FieldErrors};
 
@@ -34,6 +41,12 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .service(dashboard)
             .service(password_page)
             .service(change_password)
+            .configure(units::routes)
+            .configure(desks::routes)
+            .configure(accounts::routes)
+            .configure(plans::routes)
+            .configure(paper::routes)
+            .configure(audit::routes)
             .default_service(web::to(super::not_found)),
     );
 }
@@ -191,7 +204,7 @@ async fn change_password(
     let account = conn
         .transaction::<_, AppError, _>(async |conn| {
             let account = Account::set_password_hash(conn, staff.account.id, &hash).await?;
-            audit::record(
+            audit_log::record(
                 conn,
                 &staff.audit(
                     "account.change_own_password",

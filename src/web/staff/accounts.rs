@@ -1,0 +1,5 @@
+//! Staff area: accounts.
+
+use actix_web::web;
+
+pub fn routes(_cfg: &mut web::ServiceConfig) {}

@@ -1,0 +1,5 @@
+//! Staff area: paper.
+
+use actix_web::web;
+
+pub fn routes(_cfg: &mut web::ServiceConfig) {}
