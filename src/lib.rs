@@ -9,6 +9,7 @@ pub mod demo;
 pub mod error;
 pub mod export;
 pub mod forms;
+pub mod plans;
 pub mod staff;
 pub mod startup;
 pub mod survey;

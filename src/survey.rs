@@ -1,13 +1,36 @@
-//! The domain step of the citizen's path: a validated submission becomes a stored response.
+//! The domain step of storing a response: a validated submission becomes a stored response,
+//! whether a citizen gave it through a desk's QR code or staff typed in a paper ballot.
 
-use diesel_async::AsyncPgConnection;
+use chrono::{DateTime, NaiveDate, Utc};
+use diesel_async::{AsyncConnection, AsyncPgConnection};
 use uuid::Uuid;
 
+use crate::auth::Staff;
+use crate::db::audit;
 use crate::db::desks::DeskContext;
-use crate::db::responses::{self, Channel, NewResponse, Stored};
+use crate::db::responses::{self, Channel, EnteredBallot, NewResponse, Stored};
 use crate::error::AppError;
 use crate::forms::FormVersion;
 use crate::forms::submission::ValidAnswers;
+use crate::views::vietnam_offset;
+
+/// The open answers as `(form_items.id, text)` rows of this version.
+fn text_rows<'a>(
+    version: &FormVersion,
+    answers: &'a ValidAnswers,
+) -> Result<Vec<(i32, &'a str)>, AppError> {
+    answers
+        .texts
+        .iter()
+        .map(|(code, text)| match version.item_ids.get(code) {
+            Some(item_id) => Ok((*item_id, text.as_str())),
+            None => Err(AppError::internal(anyhow::anyhow!(
+                "form version {} has no stored item {code}",
+                version.id
+            ))),
+        })
+        .collect()
+}
 
 /// Stores a citizen's answers given through a desk code, exactly once per submission key.
 pub async fn store_response(
@@ -18,17 +41,7 @@ pub async fn store_response(
     submission_key: Uuid,
     answers: &ValidAnswers,
 ) -> Result<Stored, AppError> {
-    let texts = answers
-        .texts
-        .iter()
-        .map(|(code, text)| match version.item_ids.get(code) {
-            Some(item_id) => Ok((*item_id, text.as_str())),
-            None => Err(AppError::internal(anyhow::anyhow!(
-                "form version {} has no stored item {code}",
-                version.id
-            ))),
-        })
-        .collect::<Result<Vec<(i32, &str)>, AppError>>()?;
+    let texts = text_rows(version, answers)?;
     let stored = responses::store(
         conn,
         &NewResponse {
@@ -39,9 +52,138 @@ pub async fn store_response(
             form_version_id: version.id,
             channel: Channel::Qr.as_str(),
             answers: &answers.choices,
+            submitted_at: None,
+            entered_by: None,
+            entered_at: None,
+            paper_serial: None,
         },
         &texts,
     )
     .await?;
     Ok(stored)
+}
+
+/// A paper ballot, checked and ready to store.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PaperBallot {
+    /// The serial number printed or written on the ballot (trimmed, 1 to 64 characters).
+    pub serial: String,
+    /// The date the citizen wrote on the ballot.
+    pub date: NaiveDate,
+    pub answers: ValidAnswers,
+}
+
+/// Why a paper ballot was not stored.
+#[derive(Debug)]
+pub enum PaperRefusal {
+    /// The unit already has a ballot with this serial number.
+    DuplicateSerial(EnteredBallot),
+    Failed(AppError),
+}
+
+impl From<AppError> for PaperRefusal {
+    fn from(e: AppError) -> Self {
+        PaperRefusal::Failed(e)
+    }
+}
+
+impl From<diesel::result::Error> for PaperRefusal {
+    fn from(e: diesel::result::Error) -> Self {
+        PaperRefusal::Failed(e.into())
+    }
+}
+
+/// The moment a paper ballot counts as submitted: 00:00 in Vietnam (Asia/Ho_Chi_Minh, UTC+7
+/// all year) of the date written on it. A ballot carries a date but no time; its start of day
+/// in Vietnam puts it on that day in every per-day and per-period figure (which all count
+/// Vietnam's days), whatever the time it was typed in, and shows as `T00:00:00+07:00` in
+/// exports, recognisably a date only. When it was typed in is kept apart in `entered_at`.
+pub fn paper_submitted_at(date: NaiveDate) -> DateTime<Utc> {
+    date.and_hms_opt(0, 0, 0)
+        .expect("midnight exists")
+        .and_local_timezone(vietnam_offset())
+        .single()
+        .expect("a fixed offset has no gaps")
+        .with_timezone(&Utc)
+}
+
+/// Stores a paper ballot typed in by `staff` for `desk`, with its audit entry, in one
+/// transaction. A serial number the desk's unit already has is refused, also when another
+/// clerk saves the same serial at the same moment (the unique index decides).
+pub async fn store_paper_ballot(
+    conn: &mut AsyncPgConnection,
+    staff: &Staff,
+    desk: &DeskContext,
+    version: &FormVersion,
+    ballot: &PaperBallot,
+) -> Result<Stored, PaperRefusal> {
+    if let Some(existing) = responses::find_paper_serial(conn, desk.unit_id, &ballot.serial).await?
+    {
+        return Err(PaperRefusal::DuplicateSerial(existing));
+    }
+    let texts = text_rows(version, &ballot.answers)?;
+    let new = NewResponse {
+        // Each ballot typed in is a new response: its serial number, not this key, is what
+        // stops it from being stored twice.
+        submission_key: Uuid::new_v4(),
+        unit_id: desk.unit_id,
+        desk_id: Some(desk.desk_id),
+        desk_code: None,
+        form_version_id: version.id,
+        channel: Channel::Paper.as_str(),
+        answers: &ballot.answers.choices,
+        submitted_at: Some(paper_submitted_at(ballot.date)),
+        entered_by: Some(staff.account.id),
+        entered_at: Some(Utc::now()),
+        paper_serial: Some(&ballot.serial),
+    };
+    let result = conn
+        .transaction::<_, diesel::result::Error, _>(async |conn| {
+            let stored = responses::store(conn, &new, &texts).await?;
+            audit::record(
+                conn,
+                &staff.audit(
+                    "response.enter_paper",
+                    "response",
+                    stored.id,
+                    None,
+                    Some(serde_json::json!({
+                        "serial": ballot.serial,
+                        "date": ballot.date.to_string(),
+                        "desk": desk.desk_id,
+                        "unit": desk.unit_id,
+                        "form": version.form.id,
+                        "form_version": version.number,
+                        "form_version_id": version.id,
+                    })),
+                ),
+            )
+            .await?;
+            Ok(stored)
+        })
+        .await;
+    match result {
+        Ok(stored) => Ok(stored),
+        Err(e) if responses::is_paper_serial_conflict(&e) => {
+            match responses::find_paper_serial(conn, desk.unit_id, &ballot.serial).await? {
+                Some(existing) => Err(PaperRefusal::DuplicateSerial(existing)),
+                None => Err(e.into()),
+            }
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_ballot_counts_from_midnight_in_vietnam() {
+        let date = NaiveDate::from_ymd_opt(2026, 11, 20).unwrap();
+        assert_eq!(
+            paper_submitted_at(date).to_rfc3339(),
+            "2026-11-19T17:00:00+00:00"
+        );
+    }
 }

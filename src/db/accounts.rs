@@ -9,7 +9,7 @@ use diesel::{
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use serde::Serialize;
 
-use super::schema::{account_units, accounts};
+use super::schema::{account_units, accounts, units};
 
 #[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable, Serialize)]
 #[diesel(table_name = accounts)]
@@ -148,6 +148,124 @@ impl Account {
             ))
             .returning(Account::as_returning())
             .get_result(conn)
+            .await
+    }
+
+    /// Every account, by user name (the administration list).
+    pub async fn all(conn: &mut AsyncPgConnection) -> diesel::QueryResult<Vec<Account>> {
+        accounts::table
+            .select(Account::as_select())
+            .order(accounts::username)
+            .load(conn)
+            .await
+    }
+
+    /// The account, its row locked until the end of the transaction (for a change).
+    pub async fn find_for_update(
+        conn: &mut AsyncPgConnection,
+        id: i32,
+    ) -> diesel::QueryResult<Option<Account>> {
+        accounts::table
+            .find(id)
+            .select(Account::as_select())
+            .for_update()
+            .get_result(conn)
+            .await
+            .optional()
+    }
+
+    /// How many active admins there are besides `except_id`. Their rows are locked until the
+    /// end of the transaction, so that two admins demoting each other at the same moment
+    /// cannot leave the installation without one.
+    pub async fn other_active_admins(
+        conn: &mut AsyncPgConnection,
+        except_id: i32,
+    ) -> diesel::QueryResult<usize> {
+        let ids: Vec<i32> = accounts::table
+            .filter(accounts::role.eq("admin"))
+            .filter(accounts::active.eq(true))
+            .filter(accounts::id.ne(except_id))
+            .select(accounts::id)
+            .for_update()
+            .load(conn)
+            .await?;
+        Ok(ids.len())
+    }
+
+    /// Changes the display name and role.
+    pub async fn update_profile(
+        conn: &mut AsyncPgConnection,
+        id: i32,
+        display_name: &str,
+        role: &str,
+    ) -> diesel::QueryResult<Account> {
+        diesel::update(accounts::table.find(id))
+            .set((
+                accounts::display_name.eq(display_name),
+                accounts::role.eq(role),
+            ))
+            .returning(Account::as_returning())
+            .get_result(conn)
+            .await
+    }
+
+    /// Enables or disables the account. A disabled account's sessions end at their next
+    /// request and it cannot sign in.
+    pub async fn set_active(
+        conn: &mut AsyncPgConnection,
+        id: i32,
+        active: bool,
+    ) -> diesel::QueryResult<Account> {
+        diesel::update(accounts::table.find(id))
+            .set(accounts::active.eq(active))
+            .returning(Account::as_returning())
+            .get_result(conn)
+            .await
+    }
+
+    /// The assigned units of every account: (account id, unit name), by unit name.
+    pub async fn assigned_unit_names(
+        conn: &mut AsyncPgConnection,
+    ) -> diesel::QueryResult<Vec<(i32, String)>> {
+        account_units::table
+            .inner_join(units::table)
+            .select((account_units::account_id, units::name))
+            .order((account_units::account_id, units::name))
+            .load(conn)
+            .await
+    }
+}
+
+/// A unit as offered in the account form (the whole tree).
+#[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable)]
+#[diesel(table_name = units)]
+pub struct UnitChoice {
+    pub id: i32,
+    pub parent_id: Option<i32>,
+    pub code: String,
+    pub name: String,
+    pub active: bool,
+}
+
+impl UnitChoice {
+    /// Every unit, in creation order (the tree is built by the page).
+    pub async fn all(conn: &mut AsyncPgConnection) -> diesel::QueryResult<Vec<UnitChoice>> {
+        units::table
+            .select(UnitChoice::as_select())
+            .order(units::id)
+            .load(conn)
+            .await
+    }
+
+    /// Which of `ids` name an existing unit.
+    pub async fn existing(
+        conn: &mut AsyncPgConnection,
+        ids: &[i32],
+    ) -> diesel::QueryResult<Vec<i32>> {
+        units::table
+            .filter(units::id.eq_any(ids))
+            .select(units::id)
+            .load(conn)
             .await
     }
 }

@@ -1,11 +1,14 @@
 //! The audit log: every change by staff, append-only (a trigger refuses updates and deletes).
 
 use chrono::{DateTime, Utc};
-use diesel::{ExpressionMethods, Insertable, QueryDsl, Queryable, Selectable, SelectableHelper};
+use diesel::{
+    ExpressionMethods, Insertable, NullableExpressionMethods, QueryDsl, Queryable, Selectable,
+    SelectableHelper,
+};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use serde_json::Value;
 
-use super::schema::audit_log;
+use super::schema::{accounts, audit_log};
 
 /// One change, written in the same transaction as the change itself.
 #[derive(Debug, Clone, Insertable)]
@@ -60,4 +63,75 @@ pub async fn list(
         query = query.filter(audit_log::id.lt(id));
     }
     query.load(conn).await
+}
+
+/// Whose changes to show.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Author {
+    Account(i32),
+    /// Changes made from the command line (no account).
+    CommandLine,
+}
+
+/// What the audit page shows: all optional, combined with AND.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AuditFilter {
+    /// Only entries older than this id (keyset pagination, newest first).
+    pub before: Option<i64>,
+    pub entity: Option<String>,
+    pub entity_id: Option<String>,
+    pub author: Option<Author>,
+}
+
+/// An entry with its author's user name and display name (None: the command line).
+#[derive(Debug, Clone, PartialEq)]
+pub struct AuditRow {
+    pub entry: AuditEntry,
+    pub author: Option<(String, String)>,
+}
+
+/// The newest entries matching `filter` first, `limit` at most.
+pub async fn find(
+    conn: &mut AsyncPgConnection,
+    filter: &AuditFilter,
+    limit: i64,
+) -> diesel::QueryResult<Vec<AuditRow>> {
+    let mut query = audit_log::table
+        .left_join(accounts::table)
+        .select((
+            AuditEntry::as_select(),
+            (accounts::username, accounts::display_name).nullable(),
+        ))
+        .order(audit_log::id.desc())
+        .limit(limit)
+        .into_boxed();
+    if let Some(id) = filter.before {
+        query = query.filter(audit_log::id.lt(id));
+    }
+    if let Some(entity) = &filter.entity {
+        query = query.filter(audit_log::entity.eq(entity.clone()));
+    }
+    if let Some(entity_id) = &filter.entity_id {
+        query = query.filter(audit_log::entity_id.eq(entity_id.clone()));
+    }
+    match filter.author {
+        Some(Author::Account(id)) => query = query.filter(audit_log::account_id.eq(id)),
+        Some(Author::CommandLine) => query = query.filter(audit_log::account_id.is_null()),
+        None => {}
+    }
+    let rows: Vec<(AuditEntry, Option<(String, String)>)> = query.load(conn).await?;
+    Ok(rows
+        .into_iter()
+        .map(|(entry, author)| AuditRow { entry, author })
+        .collect())
+}
+
+/// The kinds of things the log mentions, for the filter.
+pub async fn entities(conn: &mut AsyncPgConnection) -> diesel::QueryResult<Vec<String>> {
+    audit_log::table
+        .select(audit_log::entity)
+        .distinct()
+        .order(audit_log::entity)
+        .load(conn)
+        .await
 }

@@ -1,21 +1,25 @@
 //! Reception desks and their public codes.
 
 use chrono::{DateTime, Utc};
-use diesel::sql_types::{Int4, Nullable, Text};
+use diesel::result::{DatabaseErrorKind, Error as DbError};
+use diesel::sql_types::{Array, Bool, Int4, Int8, Nullable, Text};
 use diesel::{
     ExpressionMethods, Insertable, OptionalExtension, QueryDsl, Queryable, QueryableByName,
     Selectable, SelectableHelper,
 };
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use rand::Rng;
+use serde::Serialize;
 
-use super::schema::{desk_codes, desks};
+use super::audit;
+use super::schema::{desk_codes, desks, units};
+use crate::auth::{Scope, Staff};
 
 /// Letters and digits that cannot be mistaken for each other when typed from a poster.
 const CODE_ALPHABET: &[u8] = b"23456789abcdefghjkmnpqrstuvwxyz";
 pub const CODE_LENGTH: usize = 8;
 
-#[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable)]
+#[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable, Serialize)]
 #[diesel(table_name = desks)]
 pub struct Desk {
     pub id: i32,
@@ -153,6 +157,288 @@ impl Desk {
         diesel::sql_query(include_str!("sql/desk_listing.sql"))
             .load(conn)
             .await
+    }
+}
+
+/// One desk of the staff listing: its unit, the forms involved, its current public code and
+/// the number of responses it received.
+#[derive(Debug, Clone, PartialEq, Eq, QueryableByName)]
+pub struct DeskRow {
+    #[diesel(sql_type = Int4)]
+    pub desk_id: i32,
+    #[diesel(sql_type = Int4)]
+    pub unit_id: i32,
+    #[diesel(sql_type = Text)]
+    pub desk_name: String,
+    /// The desk's own form; `None`: the one its unit passes down.
+    #[diesel(sql_type = Nullable<Text>)]
+    pub form_id: Option<String>,
+    #[diesel(sql_type = Bool)]
+    pub active: bool,
+    #[diesel(sql_type = Text)]
+    pub unit_code: String,
+    #[diesel(sql_type = Text)]
+    pub unit_name: String,
+    #[diesel(sql_type = Bool)]
+    pub unit_active: bool,
+    #[diesel(sql_type = Nullable<Text>)]
+    pub parent_name: Option<String>,
+    /// The form the unit passes down (its default, else the nearest up the tree); `None`: the
+    /// installation default.
+    #[diesel(sql_type = Nullable<Text>)]
+    pub unit_form_id: Option<String>,
+    /// The current public code (every desk has one).
+    #[diesel(sql_type = Nullable<Text>)]
+    pub code: Option<String>,
+    #[diesel(sql_type = Int8)]
+    pub responses: i64,
+}
+
+impl DeskRow {
+    /// Whether the desk's link accepts responses now.
+    pub fn accepting(&self) -> bool {
+        self.active && self.unit_active && self.code.is_some()
+    }
+}
+
+/// What can be changed on a desk.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeskFields {
+    pub name: String,
+    /// `None`: the form the unit passes down.
+    pub form_id: Option<String>,
+}
+
+/// Why a desk was not saved (nothing was stored).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DeskRefusal {
+    /// The unit already has a desk with this name.
+    DuplicateName,
+    /// The unit is deactivated: no new desks there.
+    UnitInactive,
+}
+
+fn json<T: Serialize>(value: &T) -> Option<serde_json::Value> {
+    serde_json::to_value(value).ok()
+}
+
+fn is_unique_violation(result: &Result<impl Sized, DbError>) -> bool {
+    matches!(
+        result,
+        Err(DbError::DatabaseError(
+            DatabaseErrorKind::UniqueViolation,
+            _
+        ))
+    )
+}
+
+impl Desk {
+    pub async fn find(conn: &mut AsyncPgConnection, id: i32) -> diesel::QueryResult<Option<Desk>> {
+        desks::table
+            .find(id)
+            .select(Desk::as_select())
+            .get_result(conn)
+            .await
+            .optional()
+    }
+
+    /// The desks of the units in `scope`, in unit-tree order.
+    pub async fn find_for_scope(
+        conn: &mut AsyncPgConnection,
+        scope: &Scope,
+    ) -> diesel::QueryResult<Vec<DeskRow>> {
+        diesel::sql_query(include_str!("sql/desks_in_scope.sql"))
+            .bind::<Nullable<Array<Int4>>, _>(scope.unit_ids().map(<[i32]>::to_vec))
+            .bind::<Nullable<Int4>, _>(None::<i32>)
+            .load(conn)
+            .await
+    }
+
+    /// One desk with its unit, code and counts (whatever the scope: callers check it).
+    pub async fn find_row(
+        conn: &mut AsyncPgConnection,
+        id: i32,
+    ) -> diesel::QueryResult<Option<DeskRow>> {
+        diesel::sql_query(include_str!("sql/desks_in_scope.sql"))
+            .bind::<Nullable<Array<Int4>>, _>(None::<Vec<i32>>)
+            .bind::<Nullable<Int4>, _>(Some(id))
+            .get_result(conn)
+            .await
+            .optional()
+    }
+
+    /// Creates a desk of `unit_id` with a fresh public code, audited as "desk.create".
+    /// `Err(NotFound)` for an unknown unit.
+    pub async fn create_audited(
+        conn: &mut AsyncPgConnection,
+        staff: &Staff,
+        unit_id: i32,
+        fields: &DeskFields,
+    ) -> diesel::QueryResult<Result<(Desk, String), DeskRefusal>> {
+        let result = conn
+            .transaction::<_, DbError, _>(async |conn| {
+                let unit_active: bool = units::table
+                    .find(unit_id)
+                    .select(units::active)
+                    .for_share()
+                    .get_result(conn)
+                    .await?;
+                if !unit_active {
+                    return Ok(Err(DeskRefusal::UnitInactive));
+                }
+                if Desk::find_for_unit_by_name(conn, unit_id, &fields.name)
+                    .await?
+                    .is_some()
+                {
+                    return Ok(Err(DeskRefusal::DuplicateName));
+                }
+                let (desk, code) = Desk::create(
+                    conn,
+                    &NewDesk {
+                        unit_id,
+                        name: &fields.name,
+                        form_id: fields.form_id.as_deref(),
+                    },
+                )
+                .await?;
+                let after = serde_json::json!({ "desk": desk, "code": code });
+                audit::record(
+                    conn,
+                    &staff.audit("desk.create", "desk", desk.id, None, Some(after)),
+                )
+                .await?;
+                Ok(Ok((desk, code)))
+            })
+            .await;
+        if is_unique_violation(&result) {
+            return Ok(Err(DeskRefusal::DuplicateName));
+        }
+        result
+    }
+
+    /// Renames the desk `id` and sets its form, audited as "desk.update" (nothing is written
+    /// when nothing changes). `Err(NotFound)` for an unknown desk.
+    pub async fn update_audited(
+        conn: &mut AsyncPgConnection,
+        staff: &Staff,
+        id: i32,
+        fields: &DeskFields,
+    ) -> diesel::QueryResult<Result<Desk, DeskRefusal>> {
+        let result = conn
+            .transaction::<_, DbError, _>(async |conn| {
+                let before: Desk = desks::table
+                    .find(id)
+                    .select(Desk::as_select())
+                    .for_update()
+                    .get_result(conn)
+                    .await?;
+                if before.name == fields.name && before.form_id == fields.form_id {
+                    return Ok(Ok(before));
+                }
+                if before.name != fields.name
+                    && Desk::find_for_unit_by_name(conn, before.unit_id, &fields.name)
+                        .await?
+                        .is_some()
+                {
+                    return Ok(Err(DeskRefusal::DuplicateName));
+                }
+                let after: Desk = diesel::update(desks::table.find(id))
+                    .set((
+                        desks::name.eq(&fields.name),
+                        desks::form_id.eq(fields.form_id.as_deref()),
+                    ))
+                    .returning(Desk::as_returning())
+                    .get_result(conn)
+                    .await?;
+                audit::record(
+                    conn,
+                    &staff.audit("desk.update", "desk", id, json(&before), json(&after)),
+                )
+                .await?;
+                Ok(Ok(after))
+            })
+            .await;
+        if is_unique_violation(&result) {
+            return Ok(Err(DeskRefusal::DuplicateName));
+        }
+        result
+    }
+
+    /// Deactivates or reactivates the desk `id` ("desk.deactivate" / "desk.activate"). Nothing
+    /// is written when the desk is already in that state.
+    pub async fn set_active_audited(
+        conn: &mut AsyncPgConnection,
+        staff: &Staff,
+        id: i32,
+        active: bool,
+    ) -> diesel::QueryResult<Desk> {
+        conn.transaction::<_, DbError, _>(async |conn| {
+            let before: Desk = desks::table
+                .find(id)
+                .select(Desk::as_select())
+                .for_update()
+                .get_result(conn)
+                .await?;
+            if before.active == active {
+                return Ok(before);
+            }
+            let after: Desk = diesel::update(desks::table.find(id))
+                .set(desks::active.eq(active))
+                .returning(Desk::as_returning())
+                .get_result(conn)
+                .await?;
+            let action = if active {
+                "desk.activate"
+            } else {
+                "desk.deactivate"
+            };
+            audit::record(
+                conn,
+                &staff.audit(action, "desk", id, json(&before), json(&after)),
+            )
+            .await?;
+            Ok(after)
+        })
+        .await
+    }
+
+    /// Gives the desk `id` a new public code (the old one stops accepting), audited as
+    /// "desk.rotate_code" with the old and new codes. `Err(NotFound)` for an unknown desk.
+    pub async fn rotate_code_audited(
+        conn: &mut AsyncPgConnection,
+        staff: &Staff,
+        id: i32,
+    ) -> diesel::QueryResult<String> {
+        conn.transaction::<_, DbError, _>(async |conn| {
+            // Lock the desk so that two rotations at once do not race for the active code.
+            desks::table
+                .find(id)
+                .select(desks::id)
+                .for_update()
+                .get_result::<i32>(conn)
+                .await?;
+            let old: Option<String> = desk_codes::table
+                .filter(desk_codes::desk_id.eq(id))
+                .filter(desk_codes::retired_at.is_null())
+                .select(desk_codes::code)
+                .get_result(conn)
+                .await
+                .optional()?;
+            let new = Desk::rotate_code(conn, id).await?;
+            audit::record(
+                conn,
+                &staff.audit(
+                    "desk.rotate_code",
+                    "desk",
+                    id,
+                    Some(serde_json::json!({ "code": old })),
+                    Some(serde_json::json!({ "code": new })),
+                ),
+            )
+            .await?;
+            Ok(new)
+        })
+        .await
     }
 }
 

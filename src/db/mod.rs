@@ -6,6 +6,7 @@ pub mod audit;
 pub mod desks;
 pub mod embedded;
 pub mod forms;
+pub mod plans;
 pub mod responses;
 pub mod schema;
 pub mod units;

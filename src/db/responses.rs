@@ -1,24 +1,31 @@
 //! Citizens' responses: storing one atomically and exactly once, and reading them back in
-//! batches for exports.
+//! batches for exports. Paper ballots typed in by staff are responses too (channel `paper`),
+//! stored through the same [`store`].
 
 use chrono::{DateTime, Utc};
-use diesel::{ExpressionMethods, Insertable, OptionalExtension, QueryDsl};
+use diesel::sql_types::{Array, Int4, Nullable, Text};
+use diesel::{ExpressionMethods, Insertable, OptionalExtension, QueryDsl, QueryableByName};
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
-use super::schema::{form_versions, response_texts, responses, units};
+use super::desks::DeskContext;
+use super::schema::{accounts, form_versions, response_texts, responses, units};
+use crate::auth::Scope;
 
 /// How a response reached us.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Channel {
     /// A citizen's own phone, through a desk's QR code.
     Qr,
+    /// A paper ballot, typed in by staff.
+    Paper,
 }
 
 impl Channel {
     pub fn as_str(self) -> &'static str {
         match self {
             Channel::Qr => "qr",
+            Channel::Paper => "paper",
         }
     }
 }
@@ -33,6 +40,12 @@ pub struct NewResponse<'a> {
     pub form_version_id: i32,
     pub channel: &'a str,
     pub answers: &'a [Option<i16>],
+    /// `None`: now (the column's default).
+    pub submitted_at: Option<DateTime<Utc>>,
+    /// Paper ballots: the staff account that typed it in, when, and the ballot's serial number.
+    pub entered_by: Option<i32>,
+    pub entered_at: Option<DateTime<Utc>>,
+    pub paper_serial: Option<&'a str>,
 }
 
 /// The outcome of storing a response.
@@ -95,6 +108,140 @@ pub async fn store(
         })
     })
     .await
+}
+
+/// The unique index that lets a unit enter a ballot's serial number only once.
+pub const PAPER_SERIAL_INDEX: &str = "responses_paper_serial_idx";
+
+/// Whether `error` is the refusal of a paper ballot whose serial number the unit already has
+/// (two clerks saving the same serial at once: the second insert loses the race).
+pub fn is_paper_serial_conflict(error: &diesel::result::Error) -> bool {
+    matches!(
+        error,
+        diesel::result::Error::DatabaseError(diesel::result::DatabaseErrorKind::UniqueViolation, info)
+            if info.constraint_name() == Some(PAPER_SERIAL_INDEX)
+    )
+}
+
+/// A paper ballot already stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EnteredBallot {
+    pub response_id: i64,
+    pub unit_id: i32,
+    pub desk_id: Option<i32>,
+    pub serial: String,
+    pub entered_at: Option<DateTime<Utc>>,
+    /// The display name of the account that typed it in.
+    pub entered_by: Option<String>,
+}
+
+type EnteredRow = (
+    i64,
+    i32,
+    Option<i32>,
+    Option<String>,
+    Option<DateTime<Utc>>,
+    Option<String>,
+);
+
+fn entered_ballot(row: EnteredRow) -> EnteredBallot {
+    let (response_id, unit_id, desk_id, serial, entered_at, entered_by) = row;
+    EnteredBallot {
+        response_id,
+        unit_id,
+        desk_id,
+        serial: serial.unwrap_or_default(),
+        entered_at,
+        entered_by,
+    }
+}
+
+/// Which stored paper ballot to find.
+enum EnteredKey<'a> {
+    Response(i64),
+    Serial(i32, &'a str),
+}
+
+async fn find_entered(
+    conn: &mut AsyncPgConnection,
+    key: EnteredKey<'_>,
+) -> diesel::QueryResult<Option<EnteredBallot>> {
+    use diesel::NullableExpressionMethods;
+    let mut query = responses::table
+        .left_join(accounts::table)
+        .filter(responses::paper_serial.is_not_null())
+        .select((
+            responses::id,
+            responses::unit_id,
+            responses::desk_id,
+            responses::paper_serial,
+            responses::entered_at,
+            accounts::display_name.nullable(),
+        ))
+        .into_boxed();
+    query = match key {
+        EnteredKey::Response(id) => query.filter(responses::id.eq(id)),
+        EnteredKey::Serial(unit_id, serial) => query
+            .filter(responses::unit_id.eq(unit_id))
+            .filter(responses::paper_serial.eq(serial)),
+    };
+    let row: Option<EnteredRow> = query.get_result(conn).await.optional()?;
+    Ok(row.map(entered_ballot))
+}
+
+/// The paper ballot of `unit_id` with this serial number, if it was entered already.
+pub async fn find_paper_serial(
+    conn: &mut AsyncPgConnection,
+    unit_id: i32,
+    serial: &str,
+) -> diesel::QueryResult<Option<EnteredBallot>> {
+    find_entered(conn, EnteredKey::Serial(unit_id, serial)).await
+}
+
+/// The paper ballot stored as response `response_id` (`None` for any other response).
+pub async fn find_paper_ballot(
+    conn: &mut AsyncPgConnection,
+    response_id: i64,
+) -> diesel::QueryResult<Option<EnteredBallot>> {
+    find_entered(conn, EnteredKey::Response(response_id)).await
+}
+
+/// A desk paper ballots can be entered for, with its unit.
+#[derive(Debug, Clone, PartialEq, Eq, QueryableByName)]
+pub struct PaperDesk {
+    #[diesel(sql_type = Int4)]
+    pub desk_id: i32,
+    #[diesel(sql_type = Text)]
+    pub desk_name: String,
+    #[diesel(sql_type = Int4)]
+    pub unit_id: i32,
+    #[diesel(sql_type = Text)]
+    pub unit_name: String,
+}
+
+/// The active desks of active units within `scope`, in unit-tree order.
+pub async fn paper_desks(
+    conn: &mut AsyncPgConnection,
+    scope: &Scope,
+) -> diesel::QueryResult<Vec<PaperDesk>> {
+    diesel::sql_query(include_str!("sql/paper_desks.sql"))
+        .bind::<Nullable<Array<Int4>>, _>(scope.unit_ids().map(<[i32]>::to_vec))
+        .load(conn)
+        .await
+}
+
+/// The active desk `desk_id` of an active unit, with its unit and the form it shows (the
+/// desk's own, else inherited up the unit tree; `None`: the installation default), as for the
+/// QR path. The caller checks the account's scope.
+pub async fn paper_desk(
+    conn: &mut AsyncPgConnection,
+    desk_id: i32,
+) -> diesel::QueryResult<Option<DeskContext>> {
+    diesel::sql_query(include_str!("sql/paper_desk_by_id.sql"))
+        .bind::<Int4, _>(desk_id)
+        .get_result(conn)
+        .await
+        .optional()
 }
 
 /// One response as exported.

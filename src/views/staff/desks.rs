@@ -1,1 +1,293 @@
 //! Pages of the staff area: desks.
+
+use maud::{Markup, PreEscaped, html};
+use serde::Deserialize;
+
+use super::units::indent;
+use super::{FieldErrors, csrf_input, error_summary, flash, page, select_field, text_field};
+use crate::auth::Staff;
+use crate::db::desks::DeskRow;
+use crate::db::units::UnitRow;
+
+/// The desk form as typed (the unit only at creation).
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct DeskForm {
+    /// A unit id.
+    #[serde(default)]
+    pub unit: String,
+    #[serde(default)]
+    pub name: String,
+    /// A form id, or empty for the form the unit passes down.
+    #[serde(default)]
+    pub form: String,
+}
+
+impl DeskForm {
+    pub fn of(desk: &DeskRow) -> DeskForm {
+        DeskForm {
+            unit: desk.unit_id.to_string(),
+            name: desk.desk_name.clone(),
+            form: desk.form_id.clone().unwrap_or_default(),
+        }
+    }
+}
+
+/// The form a desk shows: its own, or "kế thừa: ..." from its unit (or the installation).
+pub fn desk_form_text(desk: &DeskRow, installation_default: &str) -> String {
+    match &desk.form_id {
+        Some(id) => id.clone(),
+        None => format!(
+            "kế thừa: {}",
+            desk.unit_form_id.as_deref().unwrap_or(installation_default)
+        ),
+    }
+}
+
+fn state_text(desk: &DeskRow) -> &'static str {
+    if !desk.active {
+        "Ngừng hoạt động"
+    } else if !desk.unit_active {
+        "Đơn vị ngừng hoạt động"
+    } else {
+        "Đang hoạt động"
+    }
+}
+
+/// A desk with what the page needs from the configuration.
+pub struct DeskView<'a> {
+    pub desk: &'a DeskRow,
+    /// The survey link of the current code.
+    pub link: Option<String>,
+}
+
+/// The desks of the account's scope, grouped by unit.
+pub fn list(
+    staff: &Staff,
+    desks: &[DeskView<'_>],
+    installation_default: &str,
+    message: Option<&str>,
+) -> Markup {
+    let mut groups: Vec<(&DeskRow, Vec<&DeskView<'_>>)> = Vec::new();
+    for view in desks {
+        match groups.last_mut() {
+            Some((first, members)) if first.unit_id == view.desk.unit_id => members.push(view),
+            _ => groups.push((view.desk, vec![view])),
+        }
+    }
+    page(
+        "Quầy tiếp nhận",
+        staff,
+        "/staff/desks",
+        html! {
+            (flash(message))
+            @if staff.require_writer().is_ok() {
+                p.actions { a href="/staff/desks/new" { "Thêm quầy tiếp nhận" } }
+            }
+            @if groups.is_empty() {
+                p { "Chưa có quầy tiếp nhận nào." }
+            }
+            @for (unit, members) in &groups {
+                h2 {
+                    a href={ "/staff/units/" (unit.unit_id) } { (unit.unit_name) }
+                    @if !unit.unit_active { " (ngừng hoạt động)" }
+                }
+                table {
+                    thead {
+                        tr {
+                            th scope="col" { "Quầy" }
+                            th scope="col" { "Mã" }
+                            th scope="col" { "Đường dẫn khảo sát" }
+                            th scope="col" { "Mẫu phiếu" }
+                            th scope="col" { "Trạng thái" }
+                            th.num scope="col" { "Số phiếu" }
+                        }
+                    }
+                    tbody {
+                        @for view in members {
+                            @let desk = view.desk;
+                            tr {
+                                td { a href={ "/staff/desks/" (desk.desk_id) } { (desk.desk_name) } }
+                                td { code { (desk.code.as_deref().unwrap_or("—")) } }
+                                td {
+                                    @if let Some(link) = &view.link { a href=(link) { (link) } } @else { "—" }
+                                }
+                                td { (desk_form_text(desk, installation_default)) }
+                                td { (state_text(desk)) }
+                                td.num { (desk.responses) }
+                            }
+                        }
+                    }
+                }
+            }
+        },
+    )
+}
+
+/// The unit select of a new desk: the units of the scope, indented.
+fn unit_select(units: &[UnitRow], selected: &str, errors: &FieldErrors) -> Markup {
+    let error = errors.get("unit");
+    let top = units.iter().map(|u| u.depth).min().unwrap_or(0);
+    html! {
+        div.field.err[error.is_some()] {
+            label for="f-unit" { "Đơn vị" }
+            @if let Some(message) = error { p.msg id="e-unit" { (message) } }
+            select id="f-unit" name="unit" aria-invalid=[error.map(|_| "true")] {
+                option value="" selected[selected.is_empty()] { "— Chọn đơn vị —" }
+                @for unit in units {
+                    @let value = unit.id.to_string();
+                    option value=(value) selected[value == selected] {
+                        (indent(unit.depth - top)) (unit.name)
+                        @if !unit.active { " (ngừng hoạt động)" }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// The form for a new desk.
+pub fn new_desk(
+    staff: &Staff,
+    values: &DeskForm,
+    errors: &FieldErrors,
+    units: &[UnitRow],
+    form_options: &[(String, String)],
+) -> Markup {
+    page(
+        "Thêm quầy tiếp nhận",
+        staff,
+        "/staff/desks",
+        html! {
+            p { a href="/staff/desks" { "← Danh sách quầy" } }
+            (error_summary(errors))
+            form method="post" action="/staff/desks/new" {
+                (csrf_input(&staff.csrf))
+                (unit_select(units, &values.unit, errors))
+                (text_field("name", "Tên quầy", &values.name, errors, "text", Some("(ví dụ: Bộ phận Tiếp nhận và Trả kết quả)")))
+                (select_field("form", "Mẫu phiếu khảo sát", form_options, &values.form, errors))
+                p.hint { "Quầy mới được cấp một mã QR riêng; sau khi thêm, Anh/Chị có thể tải áp phích để in." }
+                button type="submit" { "Thêm quầy" }
+            }
+        },
+    )
+}
+
+/// What the desk page shows.
+pub struct DeskPage<'a> {
+    pub view: DeskView<'a>,
+    /// The QR code of the link, as an SVG document.
+    pub qr_svg: Option<String>,
+    pub installation_default: &'a str,
+    pub message: Option<&'a str>,
+    /// The edit forms (admins and the unit's staff): values, problems, form choices.
+    pub edit: Option<DeskEdit<'a>>,
+}
+
+pub struct DeskEdit<'a> {
+    pub values: &'a DeskForm,
+    pub errors: &'a FieldErrors,
+    pub form_options: &'a [(String, String)],
+}
+
+/// The SVG element of a standalone SVG document (without its XML declaration), for inline use.
+fn inline_svg(document: &str) -> &str {
+    document
+        .find("<svg")
+        .map_or(document, |start| &document[start..])
+}
+
+/// A desk's page: details, its QR code and poster downloads, and for writers the edit form,
+/// deactivate / reactivate and the code rotation.
+pub fn show(staff: &Staff, p: &DeskPage<'_>) -> Markup {
+    let desk = p.view.desk;
+    let base = format!("/staff/desks/{}", desk.desk_id);
+    page(
+        &desk.desk_name,
+        staff,
+        "/staff/desks",
+        html! {
+            p { a href="/staff/desks" { "← Danh sách quầy" } }
+            (flash(p.message))
+            @if let Some(edit) = &p.edit { (error_summary(edit.errors)) }
+            @if !desk.active {
+                div.alert role="note" { p { "Quầy đang ngừng hoạt động: mã QR của quầy không nhận phiếu khảo sát." } }
+            } @else if !desk.unit_active {
+                div.alert role="note" { p { "Đơn vị của quầy đang ngừng hoạt động: mã QR của quầy không nhận phiếu khảo sát." } }
+            }
+            table {
+                tbody {
+                    tr {
+                        th scope="row" { "Đơn vị" }
+                        td { a href={ "/staff/units/" (desk.unit_id) } { (desk.unit_name) } }
+                    }
+                    tr { th scope="row" { "Mã công khai" } td { code { (desk.code.as_deref().unwrap_or("—")) } } }
+                    tr {
+                        th scope="row" { "Đường dẫn khảo sát" }
+                        td { @if let Some(link) = &p.view.link { a href=(link) { (link) } } @else { "—" } }
+                    }
+                    tr { th scope="row" { "Mẫu phiếu" } td { (desk_form_text(desk, p.installation_default)) } }
+                    tr { th scope="row" { "Trạng thái" } td { (state_text(desk)) } }
+                    tr { th scope="row" { "Số phiếu đã nhận" } td { (desk.responses) } }
+                }
+            }
+
+            h2 { "Mã QR và áp phích" }
+            @if let Some(svg) = &p.qr_svg {
+                div.qr { (PreEscaped(inline_svg(svg))) }
+            }
+            p.actions {
+                a href={ (base) "/poster.png" } download { "Tải áp phích A5 (PNG, 300 dpi)" }
+                a href={ (base) "/poster.svg" } download { "Tải áp phích A5 (SVG)" }
+            }
+            p.hint { "In áp phích khổ A5 và đặt tại quầy để người dân quét mã QR." }
+
+            @if let Some(edit) = &p.edit {
+                h2 { "Sửa thông tin quầy" }
+                form method="post" action=(base) {
+                    (csrf_input(&staff.csrf))
+                    (text_field("name", "Tên quầy", &edit.values.name, edit.errors, "text", None))
+                    (select_field("form", "Mẫu phiếu khảo sát", edit.form_options, &edit.values.form, edit.errors))
+                    button type="submit" { "Lưu" }
+                }
+
+                h2 { "Đổi mã QR" }
+                form method="post" action={ (base) "/rotate-code" } {
+                    (csrf_input(&staff.csrf))
+                    p {
+                        "Khi đổi mã, quầy được cấp mã QR mới; áp phích và mã QR đã in trước đây sẽ không dùng được nữa "
+                        "(đường dẫn cũ báo không tìm thấy). Các phiếu đã nhận qua mã cũ được giữ nguyên. "
+                        "Sau khi đổi, hãy in lại áp phích và thay ở quầy."
+                    }
+                    button.small type="submit" { "Đổi mã QR" }
+                }
+
+                h2 { "Trạng thái hoạt động" }
+                @if desk.active {
+                    form method="post" action={ (base) "/deactivate" } {
+                        (csrf_input(&staff.csrf))
+                        p { "Khi ngừng hoạt động, mã QR của quầy không nhận phiếu khảo sát nữa. Dữ liệu đã thu thập được giữ nguyên." }
+                        button.small type="submit" { "Ngừng hoạt động" }
+                    }
+                } @else {
+                    form method="post" action={ (base) "/activate" } {
+                        (csrf_input(&staff.csrf))
+                        p { "Khi hoạt động trở lại, quầy nhận phiếu khảo sát bằng mã QR hiện tại." }
+                        button.small type="submit" { "Hoạt động trở lại" }
+                    }
+                }
+            }
+        },
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn inline_svg_drops_the_xml_declaration() {
+        let doc = "<?xml version=\"1.0\"?>\n<svg a=\"1\"></svg>\n";
+        assert_eq!(inline_svg(doc), "<svg a=\"1\"></svg>\n");
+        assert_eq!(inline_svg("x"), "x");
+    }
+}
