@@ -62,16 +62,19 @@ pub enum UserCommand {
     /// Create an account. The password is read from the terminal (or one line of standard
     /// input), never from an argument.
     Add {
-        #[arg(long)]
-        username: String,
-        #[arg(long, value_parser = ["admin", "unit", "viewer"])]
-        role: String,
+        #[arg(long, required_unless_present = "demo")]
+        username: Option<String>,
+        #[arg(long, value_parser = ["admin", "unit", "viewer"], required_unless_present = "demo")]
+        role: Option<String>,
         /// Name shown in the interface (default: the user name).
         #[arg(long)]
         name: Option<String>,
         /// Code of a unit the account looks after (role unit; repeat for several).
         #[arg(long = "unit")]
         units: Vec<String>,
+        /// Create the demo administrator instead, with a generated password shown once.
+        #[arg(long, conflicts_with_all = ["username", "role", "name", "units"])]
+        demo: bool,
     },
 }
 
@@ -159,8 +162,19 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                     role,
                     name,
                     units,
+                    demo,
                 },
         } => {
+            if demo {
+                let services = Services::open(config).await?;
+                let result = print_demo_admin(&services).await;
+                services.close().await;
+                return result;
+            }
+            // clap makes both present when --demo is absent.
+            let (Some(username), Some(role)) = (username, role) else {
+                anyhow::bail!("--username and --role are required");
+            };
             let password = read_new_password()?;
             let services = Services::open(config).await?;
             let result = async {
@@ -216,18 +230,9 @@ fn read_new_password() -> anyhow::Result<String> {
 async fn seed_demo(services: &Services) -> anyhow::Result<()> {
     let mut conn = services.database.pool.get().await?;
     crate::demo::seed(&mut conn).await?;
-    match crate::demo::seed_admin(&mut conn).await? {
-        Some(password) => println!(
-            "Demo admin account: {} / {password} (shown once; sign in at {}/sign-in)",
-            crate::demo::DEMO_ADMIN,
-            services.config.public_url.as_str().trim_end_matches('/')
-        ),
-        None => println!(
-            "Demo admin account: {} (already exists; its password was shown when it was created)",
-            crate::demo::DEMO_ADMIN
-        ),
-    }
     let desks = Desk::list_active(&mut conn).await?;
+    drop(conn);
+    print_demo_admin(services).await?;
     println!(
         "Demo: {} desks. Survey links (what each QR code points to):",
         desks.len()
@@ -239,6 +244,23 @@ async fn seed_demo(services: &Services) -> anyhow::Result<()> {
             desk.desk_name,
             services.config.desk_link(&desk.code)
         );
+    }
+    Ok(())
+}
+
+/// Creates the demo administrator if missing and prints its password (once).
+async fn print_demo_admin(services: &Services) -> anyhow::Result<()> {
+    let mut conn = services.database.pool.get().await?;
+    match crate::demo::seed_admin(&mut conn).await? {
+        Some(password) => println!(
+            "Demo admin account: {} / {password} (shown once; sign in at {}/sign-in)",
+            crate::demo::DEMO_ADMIN,
+            services.config.public_url.as_str().trim_end_matches('/')
+        ),
+        None => println!(
+            "Demo admin account: {} (already exists; its password was shown when it was created)",
+            crate::demo::DEMO_ADMIN
+        ),
     }
     Ok(())
 }

@@ -747,3 +747,136 @@ async fn serve_links_follow_bind_when_the_public_url_is_empty() {
     child.kill().await.unwrap();
     assert!(link.starts_with(&format!("http://{bind}/s/")), "{link}");
 }
+
+/// Runs `sipas` with `args`, writing `input` to its standard input.
+async fn run_with_input(database_url: &str, args: &[&str], input: &str) -> Output {
+    use tokio::io::AsyncWriteExt;
+    let mut cmd = sipas(database_url);
+    cmd.args(args)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    let mut child = cmd.spawn().expect("the sipas binary runs");
+    let mut stdin = child.stdin.take().unwrap();
+    stdin.write_all(input.as_bytes()).await.unwrap();
+    drop(stdin);
+    tokio::time::timeout(COMMAND_TIMEOUT, child.wait_with_output())
+        .await
+        .expect("sipas user add finishes")
+        .unwrap()
+}
+
+#[tokio::test]
+async fn user_add_reads_the_password_from_stdin_and_the_account_signs_in() {
+    let app = TestApp::spawn().await;
+    let url = app.database.url.clone();
+    let password = "mật khẩu từ dòng lệnh";
+    let output = run_with_input(
+        &url,
+        &[
+            "user",
+            "add",
+            "--username",
+            "Chi.Le",
+            "--role",
+            "unit",
+            "--unit",
+            "xuan-loc.xuan-bac",
+            "--name",
+            "Lê Thị Chi",
+        ],
+        &format!("{password}\n"),
+    )
+    .await;
+    assert_success(&output, "user add");
+    assert!(stdout(&output).contains("created account chi.le (unit)"));
+    // The password never shows in the output.
+    assert!(!stdout(&output).contains(password) && !stderr(&output).contains(password));
+    let row = app
+        .sql()
+        .await
+        .query_one(
+            "SELECT a.display_name, a.role, a.password_hash, u.code FROM accounts a \
+             JOIN account_units au ON au.account_id = a.id JOIN units u ON u.id = au.unit_id \
+             WHERE a.username = 'chi.le'",
+            &[],
+        )
+        .await
+        .unwrap();
+    assert_eq!(row.get::<_, String>(0), "Lê Thị Chi");
+    assert_eq!(row.get::<_, String>(1), "unit");
+    assert!(row.get::<_, String>(2).starts_with("$argon2id$"));
+    assert_eq!(row.get::<_, String>(3), "xuan-loc.xuan-bac");
+    let client = common::StaffClient::new(&app.address);
+    assert_eq!(client.sign_in("chi.le", password).await.status(), 303);
+
+    // Refusals name the argument and create nothing.
+    let cases: [(&[&str], &str, &str); 5] = [
+        (
+            &["--username", "x", "--role", "admin"],
+            "mật khẩu đủ dài rồi",
+            "--username",
+        ),
+        (
+            &["--username", "dung.pham", "--role", "admin"],
+            "ngắn",
+            "ít nhất 10",
+        ),
+        (
+            &[
+                "--username",
+                "dung.pham",
+                "--role",
+                "unit",
+                "--unit",
+                "khong-co",
+            ],
+            "mật khẩu đủ dài rồi",
+            "no unit with code \"khong-co\"",
+        ),
+        (
+            &["--username", "dung.pham", "--role", "unit"],
+            "mật khẩu đủ dài rồi",
+            "needs at least one unit",
+        ),
+        (
+            &["--username", "chi.le", "--role", "viewer"],
+            "mật khẩu đủ dài rồi",
+            "already exists",
+        ),
+    ];
+    for (args, input, message) in cases {
+        let mut all = vec!["user", "add"];
+        all.extend_from_slice(args);
+        let output = run_with_input(&url, &all, &format!("{input}\n")).await;
+        assert!(!output.status.success(), "{args:?}");
+        assert!(
+            stderr(&output).contains(message),
+            "{args:?}: {}",
+            stderr(&output)
+        );
+    }
+    assert_eq!(app.count("SELECT count(*) FROM accounts").await, 1);
+
+    // --demo creates the demo admin once and prints its password once.
+    let first = run(sipas(&url), &["user", "add", "--demo"]).await;
+    assert_success(&first, "user add --demo");
+    let line = stdout(&first);
+    let demo_password = line
+        .split(" / ")
+        .nth(1)
+        .and_then(|rest| rest.split_whitespace().next())
+        .unwrap_or_else(|| panic!("no password in {line}"))
+        .to_string();
+    assert_eq!(
+        common::StaffClient::new(&app.address)
+            .sign_in("admin", &demo_password)
+            .await
+            .status(),
+        303
+    );
+    let second = run(sipas(&url), &["user", "add", "--demo"]).await;
+    assert_success(&second, "user add --demo again");
+    assert!(stdout(&second).contains("already exists"));
+    assert!(!stdout(&second).contains(&demo_password));
+}

@@ -29,6 +29,8 @@ pub type PoolError = diesel_async::pooled_connection::deadpool::PoolError;
 pub type Connection = diesel_async::pooled_connection::deadpool::Object<AsyncPgConnection>;
 
 pub const MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations");
+/// A hash of the migration files compiled into this binary (see build.rs).
+pub const MIGRATIONS_FINGERPRINT: &str = env!("SIPAS_MIGRATIONS_FINGERPRINT");
 
 /// Advisory lock key held while migrating, so that several instances can start at once.
 const MIGRATION_LOCK: i64 = 0x5349_5041_535f_4d31;

@@ -52,6 +52,10 @@ pub fn server(listener: TcpListener, state: web::Data<AppState>) -> std::io::Res
             .wrap(security_headers())
             .wrap(TracingLogger::default())
             .app_data(state.clone())
+            // Unreadable query strings, paths and forms get our 400 page, not a bare text.
+            .app_data(web::QueryConfig::default().error_handler(|_, _| AppError::BadRequest.into()))
+            .app_data(web::PathConfig::default().error_handler(|_, _| AppError::NotFound.into()))
+            .app_data(web::FormConfig::default().error_handler(|_, _| AppError::BadRequest.into()))
             .service(health::healthz)
             .service(survey::show)
             .service(survey::submit)

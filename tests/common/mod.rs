@@ -49,34 +49,6 @@ pub fn manifest_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
-/// A short hash of the migration files: a changed migration gets a new template.
-fn migrations_fingerprint() -> String {
-    let mut files: Vec<PathBuf> = Vec::new();
-    let root = manifest_dir().join("migrations");
-    for dir in std::fs::read_dir(&root).expect("migrations/") {
-        let dir = dir.unwrap().path();
-        for file in std::fs::read_dir(&dir).unwrap() {
-            files.push(file.unwrap().path());
-        }
-    }
-    files.sort();
-    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
-    for file in files {
-        let bytes = std::fs::read(&file).unwrap();
-        for b in file
-            .strip_prefix(&root)
-            .unwrap()
-            .to_string_lossy()
-            .bytes()
-            .chain(bytes)
-        {
-            hash ^= u64::from(b);
-            hash = hash.wrapping_mul(0x0100_0000_01b3);
-        }
-    }
-    format!("{hash:016x}")
-}
-
 static TEMPLATE: OnceCell<String> = OnceCell::const_new();
 
 /// The name of the migrated template database, creating it once (across test processes too:
@@ -84,7 +56,7 @@ static TEMPLATE: OnceCell<String> = OnceCell::const_new();
 pub async fn template() -> String {
     TEMPLATE
         .get_or_init(|| async {
-            let name = format!("sipas_template_{}", migrations_fingerprint());
+            let name = format!("sipas_template_{}", sipas::db::MIGRATIONS_FINGERPRINT);
             let admin = admin_client().await;
             admin
                 .execute("SELECT pg_advisory_lock(727274)", &[])
