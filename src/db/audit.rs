@@ -37,6 +37,11 @@ pub struct AuditEntry {
     pub after: Option<Value>,
 }
 
+/// A value as it goes into `before` / `after`.
+pub fn snapshot<T: serde::Serialize>(value: &T) -> Option<Value> {
+    serde_json::to_value(value).ok()
+}
+
 pub async fn record(
     conn: &mut AsyncPgConnection,
     entry: &NewAuditEntry<'_>,

@@ -218,10 +218,6 @@ pub enum DeskRefusal {
     UnitInactive,
 }
 
-fn json<T: Serialize>(value: &T) -> Option<serde_json::Value> {
-    serde_json::to_value(value).ok()
-}
-
 fn is_unique_violation(result: &Result<impl Sized, DbError>) -> bool {
     matches!(
         result,
@@ -352,7 +348,13 @@ impl Desk {
                     .await?;
                 audit::record(
                     conn,
-                    &staff.audit("desk.update", "desk", id, json(&before), json(&after)),
+                    &staff.audit(
+                        "desk.update",
+                        "desk",
+                        id,
+                        audit::snapshot(&before),
+                        audit::snapshot(&after),
+                    ),
                 )
                 .await?;
                 Ok(Ok(after))
@@ -394,7 +396,13 @@ impl Desk {
             };
             audit::record(
                 conn,
-                &staff.audit(action, "desk", id, json(&before), json(&after)),
+                &staff.audit(
+                    action,
+                    "desk",
+                    id,
+                    audit::snapshot(&before),
+                    audit::snapshot(&after),
+                ),
             )
             .await?;
             Ok(after)

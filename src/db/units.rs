@@ -248,10 +248,6 @@ async fn lock_tree(conn: &mut AsyncPgConnection) -> diesel::QueryResult<()> {
     Ok(())
 }
 
-fn json<T: Serialize>(value: &T) -> Option<serde_json::Value> {
-    serde_json::to_value(value).ok()
-}
-
 impl Unit {
     pub async fn find(conn: &mut AsyncPgConnection, id: i32) -> diesel::QueryResult<Option<Unit>> {
         units::table
@@ -316,7 +312,7 @@ impl Unit {
                     .await?;
                 audit::record(
                     conn,
-                    &staff.audit("unit.create", "unit", unit.id, None, json(&unit)),
+                    &staff.audit("unit.create", "unit", unit.id, None, audit::snapshot(&unit)),
                 )
                 .await?;
                 Ok(Ok(unit))
@@ -371,7 +367,13 @@ impl Unit {
                 .await?;
             audit::record(
                 conn,
-                &staff.audit("unit.update", "unit", id, json(&before), json(&after)),
+                &staff.audit(
+                    "unit.update",
+                    "unit",
+                    id,
+                    audit::snapshot(&before),
+                    audit::snapshot(&after),
+                ),
             )
             .await?;
             Ok(Ok(after))
@@ -410,7 +412,13 @@ impl Unit {
             };
             audit::record(
                 conn,
-                &staff.audit(action, "unit", id, json(&before), json(&after)),
+                &staff.audit(
+                    action,
+                    "unit",
+                    id,
+                    audit::snapshot(&before),
+                    audit::snapshot(&after),
+                ),
             )
             .await?;
             Ok(after)

@@ -3,7 +3,7 @@
 
 use actix_web::{HttpRequest, HttpResponse, web};
 
-use super::{html, see_other};
+use super::{Empty, html, parse_id, see_other};
 use crate::auth::{CsrfForm, Role, Staff};
 use crate::db::accounts::{Account, UnitChoice};
 use crate::error::AppError;
@@ -51,11 +51,6 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 /// Any other method on these paths: sign-in first, then 404 (as for an unknown page).
 pub(super) async fn not_here(_staff: Staff) -> Result<HttpResponse, AppError> {
     Err(AppError::NotFound)
-}
-
-/// A path id: anything but a number names no account.
-fn account_id(path: &str) -> Result<i32, AppError> {
-    path.parse().map_err(|_| AppError::NotFound)
 }
 
 /// The first value of `key` in the query string (unreadable queries count as empty).
@@ -299,7 +294,7 @@ async fn account_page(
 }
 
 async fn find(conn: &mut crate::db::Connection, path: &str) -> Result<Account, AppError> {
-    Account::find(conn, account_id(path)?)
+    Account::find(conn, parse_id(path)?)
         .await?
         .ok_or(AppError::NotFound)
 }
@@ -392,9 +387,6 @@ async fn set_active(
         Err(other) => Err(other.into()),
     }
 }
-
-#[derive(serde::Deserialize)]
-struct Empty {}
 
 async fn disable(
     state: web::Data<AppState>,

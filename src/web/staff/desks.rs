@@ -5,8 +5,8 @@ use actix_web::http::header::{CACHE_CONTROL, CONTENT_DISPOSITION, CONTENT_TYPE};
 use actix_web::{HttpResponse, web};
 use serde::Deserialize;
 
-use super::units::{FormChoice, check_name, parse_id};
-use super::{html, see_other};
+use super::units::{FormChoice, check_name};
+use super::{Empty, html, parse_id, see_other};
 use crate::auth::{CsrfForm, Staff};
 use crate::db::desks::{Desk, DeskFields, DeskRefusal, DeskRow};
 use crate::db::units::Unit;
@@ -290,9 +290,6 @@ async fn update(
     let row = visible_desk(&state, &staff, &path).await?;
     render_show(&state, &staff, &row, Some((&form, &refused)), None, 422).await
 }
-
-#[derive(Deserialize)]
-struct Empty {}
 
 async fn set_active(
     state: &AppState,

@@ -147,8 +147,17 @@ async fn sign_in(
     }
 }
 
+/// The body of a button-only form: nothing but the CSRF token.
 #[derive(Deserialize)]
-struct Empty {}
+pub(super) struct Empty {}
+
+/// A numeric id from a path segment; anything else is a page that does not exist (404).
+pub(super) fn parse_id(segment: &str) -> Result<i32, AppError> {
+    match segment.parse::<i32>() {
+        Ok(id) if id > 0 && segment.bytes().all(|b| b.is_ascii_digit()) => Ok(id),
+        _ => Err(AppError::NotFound),
+    }
+}
 
 async fn sign_out(session: Session, _form: CsrfForm<Empty>) -> HttpResponse {
     session.purge();

@@ -14,7 +14,7 @@ use diesel_async::{AsyncConnection, AsyncPgConnection};
 use serde::Deserialize;
 use serde_json::json;
 
-use super::{html, see_other};
+use super::{Empty, html, parse_id, see_other};
 use crate::auth::{CsrfForm, Staff};
 use crate::db::audit;
 use crate::db::plans::{NewPeriod, NewPlan, Period, Plan, PlanListing, PlanOwner, Target};
@@ -49,14 +49,6 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 fn require_plan_admin(staff: &Staff) -> Result<(), AppError> {
     staff.require_writer()?;
     staff.require_admin()
-}
-
-/// A numeric id from a path segment; anything else is 404.
-fn parse_id(text: &str) -> Result<i32, AppError> {
-    match text.parse::<i32>() {
-        Ok(id) if id > 0 && text.bytes().all(|b| b.is_ascii_digit()) => Ok(id),
-        _ => Err(AppError::NotFound),
-    }
 }
 
 fn flash_text(ok: Option<&str>) -> Option<&'static str> {
@@ -733,9 +725,6 @@ async fn add_period(
         422,
     ))
 }
-
-#[derive(Deserialize)]
-struct Empty {}
 
 async fn remove_period(
     state: web::Data<AppState>,

@@ -4,7 +4,7 @@
 use actix_web::{HttpResponse, web};
 use serde::Deserialize;
 
-use super::{html, see_other};
+use super::{Empty, html, parse_id, see_other};
 use crate::auth::{CsrfForm, Scope, Staff};
 use crate::db::desks::Desk;
 use crate::db::units::{
@@ -30,11 +30,6 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         )
         .service(web::resource("/units/{id}/deactivate").route(web::post().to(deactivate)))
         .service(web::resource("/units/{id}/activate").route(web::post().to(activate)));
-}
-
-/// A numeric id from a path segment; anything else is a page that does not exist.
-pub(super) fn parse_id(segment: &str) -> Result<i32, AppError> {
-    segment.parse::<i32>().map_err(|_| AppError::NotFound)
 }
 
 /// The notice after a redirect (`?ok=...`).
@@ -374,9 +369,6 @@ async fn update(
         }
     }
 }
-
-#[derive(Deserialize)]
-struct Empty {}
 
 async fn set_active(
     state: &AppState,
