@@ -94,8 +94,23 @@ impl Desk {
         conn: &mut AsyncPgConnection,
         code: &str,
     ) -> diesel::QueryResult<Option<DeskContext>> {
-        diesel::sql_query(include_str!("sql/desk_by_code.sql"))
-            .bind::<Text, _>(code)
+        diesel::sql_query(include_str!("sql/desk_context.sql"))
+            .bind::<Nullable<Text>, _>(Some(code))
+            .bind::<Nullable<Int4>, _>(None::<i32>)
+            .get_result(conn)
+            .await
+            .optional()
+    }
+
+    /// The active desk `desk_id` of an active unit, with its unit and form, as for the QR
+    /// path. The caller checks the account's scope.
+    pub async fn find_context(
+        conn: &mut AsyncPgConnection,
+        desk_id: i32,
+    ) -> diesel::QueryResult<Option<DeskContext>> {
+        diesel::sql_query(include_str!("sql/desk_context.sql"))
+            .bind::<Nullable<Text>, _>(None::<&str>)
+            .bind::<Nullable<Int4>, _>(Some(desk_id))
             .get_result(conn)
             .await
             .optional()

@@ -8,7 +8,6 @@ use diesel::{ExpressionMethods, Insertable, OptionalExtension, QueryDsl, Queryab
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
-use super::desks::DeskContext;
 use super::schema::{accounts, form_versions, response_texts, responses, units};
 use crate::auth::Scope;
 
@@ -228,20 +227,6 @@ pub async fn paper_desks(
         .bind::<Nullable<Array<Int4>>, _>(scope.unit_ids().map(<[i32]>::to_vec))
         .load(conn)
         .await
-}
-
-/// The active desk `desk_id` of an active unit, with its unit and the form it shows (the
-/// desk's own, else inherited up the unit tree; `None`: the installation default), as for the
-/// QR path. The caller checks the account's scope.
-pub async fn paper_desk(
-    conn: &mut AsyncPgConnection,
-    desk_id: i32,
-) -> diesel::QueryResult<Option<DeskContext>> {
-    diesel::sql_query(include_str!("sql/paper_desk_by_id.sql"))
-        .bind::<Int4, _>(desk_id)
-        .get_result(conn)
-        .await
-        .optional()
 }
 
 /// One response as exported.

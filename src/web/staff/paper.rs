@@ -11,7 +11,7 @@ use serde::Deserialize;
 
 use super::{html, see_other};
 use crate::auth::{CSRF_FIELD, CsrfForm, Staff};
-use crate::db::desks::DeskContext;
+use crate::db::desks::{Desk, DeskContext};
 use crate::db::responses;
 use crate::error::AppError;
 use crate::forms::submission::{NOT_APPLICABLE_VALUE, VERSION_FIELD, validate};
@@ -97,7 +97,7 @@ async fn desk_and_form(
     staff.require_writer()?;
     let desk_id: i32 = segment.parse().map_err(|_| AppError::NotFound)?;
     let mut conn = state.pool.get().await?;
-    let desk = responses::paper_desk(&mut conn, desk_id)
+    let desk = Desk::find_context(&mut conn, desk_id)
         .await?
         .ok_or(AppError::NotFound)?;
     staff.require_unit(desk.unit_id)?;
