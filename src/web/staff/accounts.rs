@@ -3,7 +3,7 @@
 
 use actix_web::{HttpRequest, HttpResponse, web};
 
-use super::{Empty, html, parse_id, see_other};
+use super::{Empty, html, parse_id, resource, see_other};
 use crate::auth::{CsrfForm, Role, Staff};
 use crate::db::accounts::{Account, UnitChoice};
 use crate::error::AppError;
@@ -13,46 +13,24 @@ use crate::views::staff::accounts::{self as views, AccountRow, AccountValues};
 use crate::web::AppState;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.service(
-        web::resource("/accounts")
-            .route(web::get().to(list))
-            .default_service(web::to(not_here)),
-    )
-    // Before "/accounts/{id}", which would take "new" for an id.
-    .service(
-        web::resource("/accounts/new")
-            .route(web::get().to(new_form))
-            .route(web::post().to(create))
-            .default_service(web::to(not_here)),
-    )
-    .service(
-        web::resource("/accounts/{id}")
-            .route(web::get().to(show))
-            .route(web::post().to(update))
-            .default_service(web::to(not_here)),
-    )
-    .service(
-        web::resource("/accounts/{id}/disable")
-            .route(web::post().to(disable))
-            .default_service(web::to(not_here)),
-    )
-    .service(
-        web::resource("/accounts/{id}/enable")
-            .route(web::post().to(enable))
-            .default_service(web::to(not_here)),
-    )
-    .service(
-        web::resource("/accounts/{id}/reset-password")
-            .route(web::post().to(reset_password))
-            .default_service(web::to(not_here)),
-    );
+    cfg.service(resource("/accounts").route(web::get().to(list)))
+        // Before "/accounts/{id}", which would take "new" for an id.
+        .service(
+            resource("/accounts/new")
+                .route(web::get().to(new_form))
+                .route(web::post().to(create)),
+        )
+        .service(
+            resource("/accounts/{id}")
+                .route(web::get().to(show))
+                .route(web::post().to(update)),
+        )
+        .service(resource("/accounts/{id}/disable").route(web::post().to(disable)))
+        .service(resource("/accounts/{id}/enable").route(web::post().to(enable)))
+        .service(resource("/accounts/{id}/reset-password").route(web::post().to(reset_password)));
 }
 
 /// Any other method on these paths: sign-in first, then 404 (as for an unknown page).
-pub(super) async fn not_here(_staff: Staff) -> Result<HttpResponse, AppError> {
-    Err(AppError::NotFound)
-}
-
 /// The first value of `key` in the query string (unreadable queries count as empty).
 fn query_value(request: &HttpRequest, key: &str) -> Option<String> {
     serde_urlencoded::from_str::<Vec<(String, String)>>(request.query_string())

@@ -2,7 +2,6 @@
 
 use actix_web::{HttpRequest, HttpResponse, web};
 
-use super::accounts::not_here;
 use super::html;
 use crate::auth::Staff;
 use crate::db::accounts::Account;
@@ -15,11 +14,7 @@ use crate::web::AppState;
 pub const PAGE_SIZE: i64 = 50;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.service(
-        web::resource("/audit")
-            .route(web::get().to(list))
-            .default_service(web::to(not_here)),
-    );
+    cfg.service(super::resource("/audit").route(web::get().to(list)));
 }
 
 /// The filter in the query string. Values that mean nothing (not a number, empty, too long)

@@ -20,22 +20,22 @@ use crate::web::AppState;
 const POSTER_DPI: u32 = 300;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.service(web::resource("/desks").route(web::get().to(list)))
+    cfg.service(super::resource("/desks").route(web::get().to(list)))
         .service(
-            web::resource("/desks/new")
+            super::resource("/desks/new")
                 .route(web::get().to(new_page))
                 .route(web::post().to(create)),
         )
         .service(
-            web::resource("/desks/{id}")
+            super::resource("/desks/{id}")
                 .route(web::get().to(show))
                 .route(web::post().to(update)),
         )
-        .service(web::resource("/desks/{id}/deactivate").route(web::post().to(deactivate)))
-        .service(web::resource("/desks/{id}/activate").route(web::post().to(activate)))
-        .service(web::resource("/desks/{id}/rotate-code").route(web::post().to(rotate_code)))
-        .service(web::resource("/desks/{id}/poster.svg").route(web::get().to(poster_svg)))
-        .service(web::resource("/desks/{id}/poster.png").route(web::get().to(poster_png)));
+        .service(super::resource("/desks/{id}/deactivate").route(web::post().to(deactivate)))
+        .service(super::resource("/desks/{id}/activate").route(web::post().to(activate)))
+        .service(super::resource("/desks/{id}/rotate-code").route(web::post().to(rotate_code)))
+        .service(super::resource("/desks/{id}/poster.svg").route(web::get().to(poster_svg)))
+        .service(super::resource("/desks/{id}/poster.png").route(web::get().to(poster_png)));
 }
 
 #[derive(Deserialize)]

@@ -147,6 +147,17 @@ async fn sign_in(
     }
 }
 
+/// A staff resource whose other methods answer like a missing page: sign-in first for the
+/// anonymous, then 404 (never actix's bare 405).
+pub(super) fn resource(path: &str) -> actix_web::Resource {
+    web::resource(path).default_service(web::to(not_here))
+}
+
+/// The answer of a path or method that does not exist, behind the sign-in.
+pub(super) async fn not_here(_staff: Staff) -> Result<HttpResponse, AppError> {
+    Err(AppError::NotFound)
+}
+
 /// The body of a button-only form: nothing but the CSRF token.
 #[derive(Deserialize)]
 pub(super) struct Empty {}

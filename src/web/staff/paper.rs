@@ -25,9 +25,9 @@ use crate::views::{format_vietnam_time, vietnam_offset};
 use crate::web::AppState;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.service(web::resource("/paper").route(web::get().to(choose)))
+    cfg.service(super::resource("/paper").route(web::get().to(choose)))
         .service(
-            web::resource("/paper/{desk}")
+            super::resource("/paper/{desk}")
                 .route(web::get().to(entry))
                 .route(web::post().to(save)),
         );

@@ -29,19 +29,19 @@ use crate::web::AppState;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(
-        web::resource("/plans")
+        super::resource("/plans")
             .route(web::get().to(list))
             .route(web::post().to(create)),
     )
-    .service(web::resource("/plans/new").route(web::get().to(new_form)))
-    .service(web::resource("/plans/{id}").route(web::get().to(show)))
-    .service(web::resource("/plans/{id}/progress").route(web::get().to(progress)))
-    .service(web::resource("/plans/{id}/periods").route(web::post().to(add_period)))
+    .service(super::resource("/plans/new").route(web::get().to(new_form)))
+    .service(super::resource("/plans/{id}").route(web::get().to(show)))
+    .service(super::resource("/plans/{id}/progress").route(web::get().to(progress)))
+    .service(super::resource("/plans/{id}/periods").route(web::post().to(add_period)))
     .service(
-        web::resource("/plans/{id}/periods/{period}/remove").route(web::post().to(remove_period)),
+        super::resource("/plans/{id}/periods/{period}/remove").route(web::post().to(remove_period)),
     )
     .service(
-        web::resource("/plans/{id}/periods/{period}/targets").route(web::post().to(save_targets)),
+        super::resource("/plans/{id}/periods/{period}/targets").route(web::post().to(save_targets)),
     );
 }
 

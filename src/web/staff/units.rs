@@ -17,19 +17,19 @@ use crate::views::staff::units::{self as views, UnitEdit, UnitForm, UnitPage};
 use crate::web::AppState;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.service(web::resource("/units").route(web::get().to(list)))
+    cfg.service(super::resource("/units").route(web::get().to(list)))
         .service(
-            web::resource("/units/new")
+            super::resource("/units/new")
                 .route(web::get().to(new_page))
                 .route(web::post().to(create)),
         )
         .service(
-            web::resource("/units/{id}")
+            super::resource("/units/{id}")
                 .route(web::get().to(show))
                 .route(web::post().to(update)),
         )
-        .service(web::resource("/units/{id}/deactivate").route(web::post().to(deactivate)))
-        .service(web::resource("/units/{id}/activate").route(web::post().to(activate)));
+        .service(super::resource("/units/{id}/deactivate").route(web::post().to(deactivate)))
+        .service(super::resource("/units/{id}/activate").route(web::post().to(activate)));
 }
 
 /// The notice after a redirect (`?ok=...`).

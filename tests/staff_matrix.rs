@@ -1,0 +1,737 @@
+//! Authorisation of the whole staff side as a matrix of role × route (issue 3: "A unit's account
+//! asking for another unit's page, desk, result, comment or export by changing a URL gets 404,
+//! never the data. Test this as a matrix of role × route.").
+//!
+//! [`MATRIX`] lists every staff route (GET and POST apart; "in" = inside the unit account's
+//! scope, Xuân Bắc; "out" = outside it, Xuân Định or the district of Biên Hòa) with the status
+//! each role must get. Every cell is then requested through HTTP and checked:
+//! - the status is the expected one (never a 500);
+//! - an error status comes with our Vietnamese error page, never a bare text or an empty body;
+//! - anonymous requests are sent to the sign-in page (GET: with `next` to come back);
+//! - nothing changed in the database for a GET or a refused POST, and something changed for a
+//!   POST that succeeded (units, desks, desk_codes, accounts, account_units, survey_plans,
+//!   plan_periods, plan_targets, responses and audit_log compared by count and checksum);
+//! - no refused answer, and no answer at all to the unit account, shows out-of-scope data (the
+//!   name "Xuân Định", any code of its desk, "Biên Hòa", the account `muc.tieu`).
+//!
+//! Every wrong cell is collected and reported, not only the first.
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::time::Instant;
+
+use chrono::{Duration, Utc};
+use common::{StaffClient, TEST_PASSWORD, TestApp, hidden_field};
+
+const XUAN_BAC: &str = "xuan-loc.xuan-bac";
+const XUAN_DINH: &str = "xuan-loc.xuan-dinh";
+
+/// The roles, in the order of the table's columns.
+const ROLES: [&str; 4] = ["anonymous", "admin", "viewer", "unit"];
+/// The order the cells of a row are requested in: refusals first, then the changes (an admin's
+/// change must not hide a refusal that should have left the data as it was).
+const REQUEST_ORDER: [usize; 4] = [0, 2, 3, 1];
+
+type Body = &'static [(&'static str, &'static str)];
+
+/// One route of the staff side and the status every role gets.
+struct Row {
+    route: &'static str,
+    post: bool,
+    /// With `{placeholders}` filled in per role (see [`Fixture::vars`]).
+    path: &'static str,
+    /// The form sent with a POST (the CSRF token is added).
+    body: Body,
+    /// anonymous, admin, viewer, unit (Xuân Bắc).
+    expect: [u16; 4],
+    /// A successful POST must change stored data (false: sign-in, sign-out).
+    writes: bool,
+    /// Why a cell is expected as it is, when the code answers otherwise (see the report).
+    note: Option<&'static str>,
+}
+
+const fn get(route: &'static str, path: &'static str, expect: [u16; 4]) -> Row {
+    Row {
+        route,
+        post: false,
+        path,
+        body: &[],
+        expect,
+        writes: false,
+        note: None,
+    }
+}
+
+const fn post(route: &'static str, path: &'static str, body: Body, expect: [u16; 4]) -> Row {
+    Row {
+        route,
+        post: true,
+        path,
+        body,
+        expect,
+        writes: true,
+        note: None,
+    }
+}
+
+impl Row {
+    /// A POST that changes no table of the snapshot even when it succeeds.
+    const fn no_write(self) -> Row {
+        Row {
+            writes: false,
+            ..self
+        }
+    }
+
+    /// Marks a row whose expectation is the correct behaviour for users, not the code's.
+    const fn note(self, note: &'static str) -> Row {
+        Row {
+            note: Some(note),
+            ..self
+        }
+    }
+}
+
+/// The forms sent (placeholders filled in per role; the CSRF token is added).
+#[rustfmt::skip]
+mod bodies {
+    use super::Body;
+
+    pub const NONE: Body = &[];
+    pub const WRONG_SIGN_IN: Body = &[("username", "khong.ton.tai"), ("password", "sai mật khẩu rồi")];
+    pub const NEW_UNIT: Body = &[
+        ("code", "xuan-loc.don-vi-thu"), ("name", "Đơn vị thử nghiệm"), ("kind", "other"),
+        ("parent", "{district}"), ("default_form", ""),
+    ];
+    // Edits are real changes: the unit's (or desk's) form goes from inherited to explicit.
+    pub const EDIT_UNIT_IN: Body = &[
+        ("name", "UBND xã Xuân Bắc"), ("kind", "commune"), ("parent", "{district}"),
+        ("default_form", "sipas-1001-dich-vu"),
+    ];
+    pub const EDIT_UNIT_OUT: Body = &[
+        ("name", "UBND xã Xuân Định"), ("kind", "commune"), ("parent", "{district}"),
+        ("default_form", "sipas-1001-dich-vu"),
+    ];
+    pub const NEW_DESK_IN: Body = &[("unit", "{unit_in}"), ("name", "Quầy thử nghiệm ({role})"), ("form", "")];
+    pub const NEW_DESK_OUT: Body = &[("unit", "{unit_out}"), ("name", "Quầy thử nghiệm ({role})"), ("form", "")];
+    pub const EDIT_DESK_IN: Body = &[("name", "{desk_in_name}"), ("form", "sipas-1001-dich-vu")];
+    pub const EDIT_DESK_OUT: Body = &[("name", "{desk_out_name}"), ("form", "sipas-1001-dich-vu")];
+    /// A complete QĐ 1001 ballot as typed by a clerk (its serial differs per role).
+    pub const BALLOT: Body = &[
+        ("_v", "{v}"), ("serial", "GIAY-{role}"), ("date", "{today}"),
+        ("TC1", "4"), ("TC2", "5"), ("TC3", "4"), ("TC4", "4"), ("TT1", "4"), ("TT2", "4"),
+        ("TT3", "4"), ("TT4", "4"), ("CC1", "4"), ("CC2", "4"), ("CC3", "4"), ("CC4", "4"),
+        ("CC5", "4"), ("KQ1", "4"), ("KQ2", "4"), ("KQ3", "4"), ("PA1", "0"), ("PA2", "5"),
+        ("PA3", "0"), ("MD1", "3"), ("MD2", ""), ("GIOI_TINH", "2"), ("LINH_VUC", "7"),
+        ("YK", "Cần thêm ghế chờ."),
+    ];
+    pub const NEW_PLAN: Body = &[
+        ("year", "2031"), ("title", "Kế hoạch khảo sát sự hài lòng năm 2031"),
+        ("unit_id", "{district}"), ("form_id", "sipas-1001-dich-vu"), ("margin", "0,05"),
+        ("preset", "custom"),
+    ];
+    pub const NEW_PERIOD: Body = &[("name", "Đợt bổ sung"), ("starts_on", "01/06/2026"), ("ends_on", "30/06/2026")];
+    pub const TARGETS_IN: Body = &[("target_{unit_in}", "30"), ("target_{unit_out}", "40")];
+    pub const TARGETS_OUT: Body = &[("target_{bien_hoa}", "25")];
+    pub const NEW_ACCOUNT: Body = &[("username", "moi.tao"), ("display_name", "Người mới"), ("role", "viewer")];
+    pub const EDIT_ACCOUNT: Body = &[
+        ("display_name", "Cán bộ mục tiêu (đã sửa)"), ("role", "unit"), ("units", "{unit_out}"),
+    ];
+    pub const OWN_PASSWORD: Body = &[
+        ("current", "{password}"), ("new", "Mật khẩu mới thật dài 2026"),
+        ("confirm", "Mật khẩu mới thật dài 2026"),
+    ];
+}
+
+use bodies::*;
+
+/// Why the wrong-method rows expect what they do.
+const BLANK_405: &str = "a method the path does not take answers like a missing page (sign-in \
+    first, then our 404 page), never a bare empty 405: a refused form is shown at this URL, and \
+    pressing Enter in the address bar must not give a blank page";
+
+/// The policy. Columns: anonymous, admin, viewer, unit account of Xuân Bắc.
+/// "in": Xuân Bắc's unit/desk (the admin works on a second Xuân Bắc desk, so that its changes
+/// and the unit account's are both real changes), the district's plan; "out": Xuân Định's
+/// unit/desk, the plan of the district of Biên Hòa.
+/// 303 for a signed-in role is the redirect after a successful change (Post/Redirect/Get).
+#[rustfmt::skip]
+const MATRIX: &[Row] = &[
+    //   route                                 path                                                   body            anon admin view unit
+    get( "sign-in page",                       "/sign-in",                                                            [200, 200, 200, 200]),
+    post("sign-in, wrong password",            "/sign-in",                                            WRONG_SIGN_IN,  [401, 401, 401, 401]).no_write(),
+    get( "dashboard",                          "/staff",                                                              [303, 200, 200, 200]),
+    get( "own password: form",                 "/staff/password",                                                     [303, 200, 200, 200]),
+    // Units: everyone reads the units of their scope; only admins change them.
+    get( "units: list",                        "/staff/units",                                                        [303, 200, 200, 200]),
+    get( "units: new form",                    "/staff/units/new",                                                    [303, 200, 404, 404]),
+    post("units: create",                      "/staff/units/new",                                    NEW_UNIT,       [303, 303, 403, 404]),
+    get( "units: page in",                     "/staff/units/{unit_in}",                                              [303, 200, 200, 200]),
+    get( "units: page out",                    "/staff/units/{unit_out}",                                             [303, 200, 200, 404]),
+    get( "units: page of the district above",  "/staff/units/{district}",                                             [303, 200, 200, 404]),
+    post("units: edit in",                     "/staff/units/{unit_in}",                              EDIT_UNIT_IN,   [303, 303, 403, 403]),
+    post("units: edit out",                    "/staff/units/{unit_out}",                             EDIT_UNIT_OUT,  [303, 303, 403, 404]),
+    post("units: deactivate in",               "/staff/units/{unit_in}/deactivate",                   NONE,           [303, 303, 403, 403]),
+    post("units: activate in",                 "/staff/units/{unit_in}/activate",                     NONE,           [303, 303, 403, 403]),
+    post("units: deactivate out",              "/staff/units/{unit_out}/deactivate",                  NONE,           [303, 303, 403, 404]),
+    post("units: activate out",                "/staff/units/{unit_out}/activate",                    NONE,           [303, 303, 403, 404]),
+    // Desks: units' staff manage the desks of their scope, viewers read.
+    get( "desks: list",                        "/staff/desks",                                                        [303, 200, 200, 200]),
+    get( "desks: new form",                    "/staff/desks/new",                                                    [303, 200, 403, 200]),
+    get( "desks: new form, unit out",          "/staff/desks/new?unit={unit_out}",                                    [303, 200, 403, 200]),
+    post("desks: create in",                   "/staff/desks/new",                                    NEW_DESK_IN,    [303, 303, 403, 303]),
+    post("desks: create out",                  "/staff/desks/new",                                    NEW_DESK_OUT,   [303, 303, 403, 404]),
+    get( "desks: page in",                     "/staff/desks/{desk_in}",                                              [303, 200, 200, 200]),
+    get( "desks: page out",                    "/staff/desks/{desk_out}",                                             [303, 200, 200, 404]),
+    post("desks: edit in",                     "/staff/desks/{desk_in}",                              EDIT_DESK_IN,   [303, 303, 403, 303]),
+    post("desks: edit out",                    "/staff/desks/{desk_out}",                             EDIT_DESK_OUT,  [303, 303, 403, 404]),
+    get( "desks: poster SVG in",               "/staff/desks/{desk_in}/poster.svg",                                   [303, 200, 200, 200]),
+    get( "desks: poster SVG out",              "/staff/desks/{desk_out}/poster.svg",                                  [303, 200, 200, 404]),
+    get( "desks: poster PNG in",               "/staff/desks/{desk_in}/poster.png",                                   [303, 200, 200, 200]),
+    get( "desks: poster PNG out",              "/staff/desks/{desk_out}/poster.png",                                  [303, 200, 200, 404]),
+    post("desks: new QR code in",              "/staff/desks/{desk_in}/rotate-code",                  NONE,           [303, 303, 403, 303]),
+    post("desks: new QR code out",             "/staff/desks/{desk_out}/rotate-code",                 NONE,           [303, 303, 403, 404]),
+    post("desks: deactivate in",               "/staff/desks/{desk_in}/deactivate",                   NONE,           [303, 303, 403, 303]),
+    post("desks: activate in",                 "/staff/desks/{desk_in}/activate",                     NONE,           [303, 303, 403, 303]),
+    post("desks: deactivate out",              "/staff/desks/{desk_out}/deactivate",                  NONE,           [303, 303, 403, 404]),
+    post("desks: activate out",                "/staff/desks/{desk_out}/activate",                    NONE,           [303, 303, 403, 404]),
+    // Paper ballots: typed in by admins and units' staff, for the desks of their scope.
+    get( "paper: choose a desk",               "/staff/paper",                                                        [303, 200, 403, 200]),
+    get( "paper: choose desk in",              "/staff/paper?desk={desk_in}",                                         [303, 303, 403, 303]),
+    get( "paper: choose desk out",             "/staff/paper?desk={desk_out}",                                        [303, 303, 403, 422]),
+    get( "paper: entry screen in",             "/staff/paper/{desk_in}",                                              [303, 200, 403, 200]),
+    get( "paper: entry screen out",            "/staff/paper/{desk_out}",                                             [303, 200, 403, 404]),
+    post("paper: store a ballot in",           "/staff/paper/{desk_in}",                              BALLOT,         [303, 303, 403, 303]),
+    post("paper: store a ballot out",          "/staff/paper/{desk_out}",                             BALLOT,         [303, 303, 403, 404]),
+    // Plans: everyone reads the plans above their units (unit accounts: their own rows only);
+    // only admins change them (viewers 403, unit accounts 404).
+    get( "plans: list",                        "/staff/plans",                                                        [303, 200, 200, 200]),
+    get( "plans: new form",                    "/staff/plans/new",                                                    [303, 200, 404, 404]),
+    post("plans: create",                      "/staff/plans",                                        NEW_PLAN,       [303, 303, 403, 404]),
+    get( "plans: page in",                     "/staff/plans/{plan_in}",                                              [303, 200, 200, 200]),
+    get( "plans: page out",                    "/staff/plans/{plan_out}",                                             [303, 200, 200, 404]),
+    get( "plans: progress in",                 "/staff/plans/{plan_in}/progress?period={period_in}",                  [303, 200, 200, 200]),
+    get( "plans: progress out",                "/staff/plans/{plan_out}/progress?period={period_out}",                [303, 200, 200, 404]),
+    get( "plans: progress in, period of out",  "/staff/plans/{plan_in}/progress?period={period_out}",                 [303, 404, 404, 404]),
+    post("plans: add a period in",             "/staff/plans/{plan_in}/periods",                      NEW_PERIOD,     [303, 303, 403, 404]),
+    post("plans: add a period out",            "/staff/plans/{plan_out}/periods",                     NEW_PERIOD,     [303, 303, 403, 404]),
+    post("plans: targets in",                  "/staff/plans/{plan_in}/periods/{period_in}/targets",  TARGETS_IN,     [303, 303, 403, 404]),
+    post("plans: targets out",                 "/staff/plans/{plan_out}/periods/{period_out}/targets", TARGETS_OUT,   [303, 303, 403, 404]),
+    post("plans: targets in, period of out",   "/staff/plans/{plan_in}/periods/{period_out}/targets", TARGETS_IN,     [303, 404, 403, 404]),
+    post("plans: remove in, period of out",    "/staff/plans/{plan_in}/periods/{period_out}/remove",  NONE,           [303, 404, 403, 404]),
+    post("plans: remove a period in",          "/staff/plans/{plan_in}/periods/{period_rm_in}/remove", NONE,          [303, 303, 403, 404]),
+    post("plans: remove a period out",         "/staff/plans/{plan_out}/periods/{period_rm_out}/remove", NONE,        [303, 303, 403, 404]),
+    // Accounts and the audit log: admins only, 404 to everyone else (viewers included).
+    get( "accounts: list",                     "/staff/accounts",                                                     [303, 200, 404, 404]),
+    get( "accounts: new form",                 "/staff/accounts/new",                                                 [303, 200, 404, 404]),
+    post("accounts: create (password shown)",  "/staff/accounts/new",                                 NEW_ACCOUNT,    [303, 201, 404, 404]),
+    get( "accounts: page",                     "/staff/accounts/{account}",                                           [303, 200, 404, 404]),
+    post("accounts: edit",                     "/staff/accounts/{account}",                           EDIT_ACCOUNT,   [303, 303, 404, 404]),
+    post("accounts: lock",                     "/staff/accounts/{account}/disable",                   NONE,           [303, 303, 404, 404]),
+    post("accounts: unlock",                   "/staff/accounts/{account}/enable",                    NONE,           [303, 303, 404, 404]),
+    post("accounts: reset password (shown)",   "/staff/accounts/{account}/reset-password",            NONE,           [303, 200, 404, 404]),
+    get( "audit log",                          "/staff/audit",                                                        [303, 200, 404, 404]),
+    get( "audit log, filtered on desk out",    "/staff/audit?entity=desk&entity_id={desk_out}",                       [303, 200, 404, 404]),
+    // Bad input in URLs: our page, never a 500 or a bare text.
+    get( "bogus ?ok on units list",            "/staff/units?ok=%zz",                                                 [303, 200, 200, 200]),
+    get( "bogus ?ok on unit page",             "/staff/units/{unit_in}?ok=%zz",                                       [303, 200, 200, 200]),
+    get( "bogus ?ok on desk page",             "/staff/desks/{desk_in}?ok=%zz",                                       [303, 200, 200, 200]),
+    get( "bogus ?ok on plan page",             "/staff/plans/{plan_in}?ok=%zz",                                       [303, 200, 200, 200]),
+    get( "bogus ?ok on accounts",              "/staff/accounts?ok=%zz",                                              [303, 200, 404, 404]),
+    get( "bogus ?ok on paper entry",           "/staff/paper/{desk_in}?ok=%zz",                                       [303, 200, 403, 200]),
+    get( "bogus ?before on audit log",         "/staff/audit?before=%zz&account=x",                                   [303, 200, 404, 404]),
+    get( "repeated ?ok on desks list",         "/staff/desks?ok=a&ok=b",                                              [303, 400, 400, 400]),
+    get( "non-numeric unit id",                "/staff/units/abc",                                                    [303, 404, 404, 404]),
+    get( "too large unit id",                  "/staff/units/99999999999",                                            [303, 404, 404, 404]),
+    get( "non-numeric desk id (poster)",       "/staff/desks/abc/poster.png",                                         [303, 404, 404, 404]),
+    get( "unknown desk id",                    "/staff/desks/999999",                                                 [303, 404, 404, 404]),
+    get( "non-numeric plan id",                "/staff/plans/abc",                                                    [303, 404, 404, 404]),
+    get( "non-numeric period in progress",     "/staff/plans/{plan_in}/progress?period=abc",                          [303, 404, 404, 404]),
+    get( "non-numeric account id",             "/staff/accounts/abc",                                                 [303, 404, 404, 404]),
+    get( "non-numeric paper desk id",          "/staff/paper/abc",                                                    [303, 404, 403, 404]),
+    post("non-numeric unit id",                "/staff/units/abc/deactivate",                         NONE,           [303, 404, 404, 404]),
+    post("non-numeric desk id",                "/staff/desks/abc",                                    EDIT_DESK_IN,   [303, 404, 404, 404]),
+    post("non-numeric period id",              "/staff/plans/{plan_in}/periods/abc/remove",           NONE,           [303, 404, 403, 404]),
+    post("non-numeric paper desk id",          "/staff/paper/abc",                                    BALLOT,         [303, 404, 403, 404]),
+    post("non-numeric account id",             "/staff/accounts/abc/disable",                         NONE,           [303, 404, 404, 404]),
+    get( "unknown staff page",                 "/staff/nope",                                                         [404, 404, 404, 404]),
+    // A method the path does not take.
+    get( "GET on accounts: lock",              "/staff/accounts/{account}/disable",                                   [303, 404, 404, 404]),
+    post("POST on audit log",                  "/staff/audit",                                        NONE,           [303, 404, 404, 404]),
+    get( "GET on units: deactivate",           "/staff/units/{unit_in}/deactivate",                                   [303, 404, 404, 404]).note(BLANK_405),
+    get( "GET on desks: new QR code",          "/staff/desks/{desk_in}/rotate-code",                                  [303, 404, 404, 404]).note(BLANK_405),
+    get( "GET on plans: add a period",         "/staff/plans/{plan_in}/periods",                                      [303, 404, 404, 404]).note(BLANK_405),
+    get( "GET on plans: targets",              "/staff/plans/{plan_in}/periods/{period_in}/targets",                  [303, 404, 404, 404]).note(BLANK_405),
+    post("POST on units: list",                "/staff/units",                                        NONE,           [303, 404, 404, 404]).note(BLANK_405),
+    // One's own password (each role changes its own; the session goes on), then signing out.
+    post("own password: change",               "/staff/password",                                     OWN_PASSWORD,   [303, 200, 200, 200]),
+    post("sign out",                           "/sign-out",                                           NONE,           [303, 303, 303, 303]).no_write(),
+    get( "dashboard after signing out",        "/staff",                                                              [303, 303, 303, 303]),
+];
+
+/// The tables a staff action may change, each with the order its rows are summed in.
+const TABLES: [(&str, &str); 10] = [
+    ("units", "id"),
+    ("desks", "id"),
+    ("desk_codes", "code"),
+    ("accounts", "id"),
+    ("account_units", "account_id, unit_id"),
+    ("survey_plans", "id"),
+    ("plan_periods", "id"),
+    ("plan_targets", "period_id, unit_id"),
+    ("responses", "id"),
+    ("audit_log", "id"),
+];
+
+/// Row count and checksum of each table in [`TABLES`].
+type Snapshot = BTreeMap<String, (i64, String)>;
+
+async fn snapshot(db: &tokio_postgres::Client) -> Snapshot {
+    let sql = TABLES
+        .iter()
+        .map(|(table, order)| {
+            format!(
+                "SELECT '{table}', count(*), md5(coalesce(string_agg(t::text, ',' ORDER BY {order}), '')) \
+                 FROM {table} t"
+            )
+        })
+        .collect::<Vec<_>>()
+        .join(" UNION ALL ");
+    db.query(&sql, &[])
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| (r.get(0), (r.get(1), r.get(2))))
+        .collect()
+}
+
+fn changed_tables(before: &Snapshot, after: &Snapshot) -> Vec<String> {
+    before
+        .iter()
+        .filter(|(table, value)| after.get(*table) != Some(value))
+        .map(|(table, _)| table.clone())
+        .collect()
+}
+
+fn location(response: &reqwest::Response) -> Option<String> {
+    response
+        .headers()
+        .get("location")
+        .map(|l| l.to_str().unwrap().to_string())
+}
+
+/// The id at the end of a redirect's path: "/staff/units/7?ok=created" gives 7.
+fn redirected_id(response: &reqwest::Response, prefix: &str) -> i32 {
+    let to = location(response).unwrap_or_else(|| panic!("no redirect ({})", response.status()));
+    to.strip_prefix(prefix)
+        .and_then(|rest| rest.split(['?', '#', '/']).next())
+        .and_then(|id| id.parse().ok())
+        .unwrap_or_else(|| panic!("unexpected redirect {to}"))
+}
+
+async fn id_of(db: &tokio_postgres::Client, sql: &str, key: &str) -> i32 {
+    db.query_one(sql, &[&key])
+        .await
+        .unwrap_or_else(|e| panic!("{sql} with {key}: {e}"))
+        .get(0)
+}
+
+/// The signed-in clients and the ids the table's placeholders stand for.
+struct Fixture {
+    clients: [StaffClient; 4],
+    vars: Vec<(&'static str, String)>,
+    /// Xuân Bắc's demo desk (the unit account's) and the admin's second Xuân Bắc desk.
+    desk_in: (i32, String),
+    admin_desk_in: (i32, String),
+}
+
+impl Fixture {
+    async fn build(app: &TestApp, db: &tokio_postgres::Client) -> Fixture {
+        let admin = app.staff_with_role("qt.phong.noi.vu", "admin", &[]).await;
+        let viewer = app.staff_with_role("lanh.dao.huyen", "viewer", &[]).await;
+        let unit = app
+            .staff_with_role("can.bo.xuan.bac", "unit", &[XUAN_BAC])
+            .await;
+        app.create_account("muc.tieu", "unit", &[XUAN_DINH]).await;
+        let account = id_of(
+            db,
+            "SELECT id FROM accounts WHERE username = $1",
+            "muc.tieu",
+        )
+        .await;
+
+        let unit_id = "SELECT id FROM units WHERE code = $1";
+        let unit_in = id_of(db, unit_id, XUAN_BAC).await;
+        let unit_out = id_of(db, unit_id, XUAN_DINH).await;
+        let district = id_of(db, unit_id, "xuan-loc").await;
+        let province = id_of(db, unit_id, "dong-nai").await;
+        let first_desk = "SELECT d.id FROM desks d JOIN units u ON u.id = d.unit_id \
+                          WHERE u.code = $1 ORDER BY d.id LIMIT 1";
+        let desk_in = id_of(db, first_desk, XUAN_BAC).await;
+        let desk_out = id_of(db, first_desk, XUAN_DINH).await;
+        let desk_name = |id: i32| async move {
+            db.query_one("SELECT name FROM desks WHERE id = $1", &[&id])
+                .await
+                .unwrap()
+                .get::<_, String>(0)
+        };
+        let desk_in_name = desk_name(desk_in).await;
+        let desk_out_name = desk_name(desk_out).await;
+
+        // Set up through the admin's pages: a second desk of Xuân Bắc, another district with a
+        // desk, a plan for each district with a period to target and a period to remove.
+        let admin_desk_name = "Quầy tiếp nhận số 2 xã Xuân Bắc".to_string();
+        let created = admin
+            .post(
+                "/staff/desks/new",
+                &[
+                    ("unit", &unit_in.to_string()),
+                    ("name", &admin_desk_name),
+                    ("form", ""),
+                ],
+            )
+            .await;
+        let admin_desk = redirected_id(&created, "/staff/desks/");
+        let created = admin
+            .post(
+                "/staff/units/new",
+                &[
+                    ("code", "bien-hoa"),
+                    ("name", "UBND thành phố Biên Hòa"),
+                    ("kind", "district"),
+                    ("parent", &province.to_string()),
+                    ("default_form", ""),
+                ],
+            )
+            .await;
+        let bien_hoa = redirected_id(&created, "/staff/units/");
+        let created = admin
+            .post(
+                "/staff/desks/new",
+                &[
+                    ("unit", &bien_hoa.to_string()),
+                    ("name", "Bộ phận Một cửa thành phố Biên Hòa"),
+                    ("form", ""),
+                ],
+            )
+            .await;
+        assert_eq!(created.status(), 303, "a desk for Biên Hòa");
+        let mut plans = Vec::new();
+        for (owner, title) in [
+            (district, "Kế hoạch khảo sát sự hài lòng năm 2026"),
+            (bien_hoa, "Kế hoạch khảo sát thành phố Biên Hòa 2026"),
+        ] {
+            let created = admin
+                .post(
+                    "/staff/plans",
+                    &[
+                        ("year", "2026"),
+                        ("title", title),
+                        ("unit_id", &owner.to_string()),
+                        ("form_id", "sipas-1001-dich-vu"),
+                        ("margin", "0,05"),
+                        ("preset", "custom"),
+                    ],
+                )
+                .await;
+            let plan = redirected_id(&created, "/staff/plans/");
+            let mut periods = Vec::new();
+            for (name, starts, ends) in [
+                ("Đợt 1", "01/01/2026", "31/03/2026"),
+                ("Đợt sẽ xóa", "01/04/2026", "30/04/2026"),
+            ] {
+                let added = admin
+                    .post(
+                        &format!("/staff/plans/{plan}/periods"),
+                        &[("name", name), ("starts_on", starts), ("ends_on", ends)],
+                    )
+                    .await;
+                let to = location(&added).expect("a redirect after adding a period");
+                let period: i32 = to
+                    .rsplit_once("#period-")
+                    .and_then(|(_, id)| id.parse().ok())
+                    .unwrap_or_else(|| panic!("unexpected redirect {to}"));
+                periods.push(period);
+            }
+            plans.push((plan, periods));
+        }
+        // The form version the entry screen offers (the same for every Xuân Bắc/Định desk).
+        let screen = admin.get(&format!("/staff/paper/{desk_in}")).await;
+        assert_eq!(screen.status(), 200);
+        let version = hidden_field(&screen.text().await.unwrap(), "_v");
+        let today = (Utc::now() + Duration::hours(7))
+            .format("%d/%m/%Y")
+            .to_string();
+
+        let vars = vec![
+            ("unit_in", unit_in.to_string()),
+            ("unit_out", unit_out.to_string()),
+            ("desk_out", desk_out.to_string()),
+            ("desk_out_name", desk_out_name),
+            ("district", district.to_string()),
+            ("bien_hoa", bien_hoa.to_string()),
+            ("plan_in", plans[0].0.to_string()),
+            ("period_in", plans[0].1[0].to_string()),
+            ("period_rm_in", plans[0].1[1].to_string()),
+            ("plan_out", plans[1].0.to_string()),
+            ("period_out", plans[1].1[0].to_string()),
+            ("period_rm_out", plans[1].1[1].to_string()),
+            ("account", account.to_string()),
+            ("v", version),
+            ("today", today),
+            ("password", TEST_PASSWORD.to_string()),
+        ];
+        Fixture {
+            clients: [StaffClient::new(&app.address), admin, viewer, unit],
+            vars,
+            desk_in: (desk_in, desk_in_name),
+            admin_desk_in: (admin_desk, admin_desk_name),
+        }
+    }
+
+    /// `template` with every `{name}` replaced for `role`.
+    fn fill(&self, template: &str, role: usize) -> String {
+        let (desk_in, desk_in_name) = if ROLES[role] == "admin" {
+            &self.admin_desk_in
+        } else {
+            &self.desk_in
+        };
+        let mut text = template
+            .replace("{role}", ROLES[role])
+            .replace("{desk_in}", &desk_in.to_string())
+            .replace("{desk_in_name}", desk_in_name);
+        for (name, value) in &self.vars {
+            text = text.replace(&format!("{{{name}}}"), value);
+        }
+        assert!(!text.contains('{'), "an unknown placeholder in {template}");
+        text
+    }
+}
+
+/// What the unit account must never see, nor anyone in a refused answer: Xuân Định's name and
+/// every code its desk ever had, the other district, the account of Xuân Định.
+async fn secrets(db: &tokio_postgres::Client) -> Vec<String> {
+    let mut secrets: Vec<String> = vec!["Xuân Định".into(), "Biên Hòa".into(), "muc.tieu".into()];
+    for row in db
+        .query(
+            "SELECT c.code FROM desk_codes c JOIN desks d ON d.id = c.desk_id \
+             JOIN units u ON u.id = d.unit_id WHERE u.code = $1",
+            &[&XUAN_DINH],
+        )
+        .await
+        .unwrap()
+    {
+        secrets.push(row.get(0));
+    }
+    secrets
+}
+
+/// The heading of our error page for `status`.
+fn error_heading(status: u16) -> &'static str {
+    match status {
+        404 => "Không tìm thấy trang",
+        403 => "Không được phép",
+        _ => "Yêu cầu không hợp lệ",
+    }
+}
+
+/// What a 403 says when the role may not do it.
+const FORBIDDEN_NOTICE: &str = "Tài khoản của Anh/Chị không có quyền thực hiện thao tác này.";
+
+/// Requests one cell and says what is wrong with it, if anything.
+async fn check_cell(
+    fixture: &Fixture,
+    db: &tokio_postgres::Client,
+    row: &Row,
+    role: usize,
+) -> Option<String> {
+    let client = &fixture.clients[role];
+    let path = fixture.fill(row.path, role);
+    let body: Vec<(String, String)> = row
+        .body
+        .iter()
+        .map(|(k, v)| (fixture.fill(k, role), fixture.fill(v, role)))
+        .collect();
+    let expected = row.expect[role];
+    let before = snapshot(db).await;
+    let response = if row.post {
+        let pairs: Vec<(&str, &str)> = body.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        client.post(&path, &pairs).await
+    } else {
+        client.get(&path).await
+    };
+    let status = response.status().as_u16();
+    let to = location(&response);
+    let html = response
+        .headers()
+        .get("content-type")
+        .is_some_and(|t| t.to_str().unwrap_or("").starts_with("text/html"));
+    let text = String::from_utf8_lossy(&response.bytes().await.unwrap()).into_owned();
+    let after = snapshot(db).await;
+
+    let mut problems = Vec::new();
+    if status != expected {
+        let excerpt: String = text.chars().take(120).collect();
+        problems.push(format!("expected {expected}, got {status} {excerpt:?}"));
+    }
+    if status >= 400 && status != 401 && status != 422 {
+        if !html || !text.contains("lang=\"vi\"") || !text.contains(error_heading(status)) {
+            problems.push(format!("{status} is not our Vietnamese error page"));
+        }
+        // A refusal for the role, not a refused CSRF token (403 as well).
+        if status == 403 && !text.contains(FORBIDDEN_NOTICE) {
+            problems.push("403 without the role's refusal (CSRF?)".to_string());
+        }
+    }
+    if status == 303 && (role == 0 || to.as_deref().is_some_and(|l| l.starts_with("/sign-in"))) {
+        let want = if row.post {
+            "/sign-in".to_string()
+        } else {
+            format!(
+                "/sign-in?next={}",
+                percent_encoding::utf8_percent_encode(&path, percent_encoding::NON_ALPHANUMERIC)
+            )
+        };
+        if to.as_deref() != Some(want.as_str()) {
+            problems.push(format!("sent to {to:?}, expected {want}"));
+        }
+    }
+    let success = role != 0 && matches!(expected, 200 | 201 | 303) && status == expected;
+    let changed = changed_tables(&before, &after);
+    if row.post && row.writes && success {
+        if changed.is_empty() {
+            problems.push(format!("answered {status} but changed nothing"));
+        }
+    } else if !changed.is_empty() {
+        problems.push(format!("changed {}", changed.join(", ")));
+    }
+    if ROLES[role] == "unit" || !(200..300).contains(&expected) {
+        for secret in secrets(db).await {
+            if text.contains(&secret) {
+                problems.push(format!("the answer ({status}) shows {secret:?}"));
+            }
+        }
+    }
+    let method = if row.post { "POST" } else { "GET" };
+    (!problems.is_empty()).then(|| {
+        format!(
+            "{:>9} {method} {path}: {}",
+            ROLES[role],
+            problems.join("; ")
+        )
+    })
+}
+
+#[tokio::test]
+async fn every_role_on_every_staff_route() {
+    let started = Instant::now();
+    let app = TestApp::spawn().await;
+    let db = app.sql().await;
+    let fixture = Fixture::build(&app, &db).await;
+
+    let mut problems = Vec::new();
+    let mut wrong = 0;
+    let mut cells = 0;
+    for row in MATRIX {
+        let mut row_problems = Vec::new();
+        for role in REQUEST_ORDER {
+            row_problems.extend(check_cell(&fixture, &db, row, role).await);
+            cells += 1;
+        }
+        if !row_problems.is_empty() {
+            wrong += row_problems.len();
+            problems.push(format!("{}:", row.route));
+            if let Some(note) = row.note {
+                problems.push(format!("  {note}"));
+            }
+            problems.extend(row_problems.into_iter().map(|p| format!("  {p}")));
+        }
+    }
+    eprintln!(
+        "{cells} cells of {} routes in {:.1} s",
+        MATRIX.len(),
+        started.elapsed().as_secs_f64()
+    );
+    assert!(
+        problems.is_empty(),
+        "{wrong} wrong cell(s) of {cells}:\n{}",
+        problems.join("\n")
+    );
+}
+
+/// The table itself: anonymous requests to staff pages go to the sign-in page, no route is
+/// listed twice, and every route registered in `src/web/staff/` (path and method) has a row: a
+/// route added later fails here until its cells are written down.
+#[test]
+fn the_matrix_is_well_formed_and_lists_every_staff_route() {
+    let mut seen = std::collections::HashSet::new();
+    for row in MATRIX {
+        assert!(
+            seen.insert((row.post, row.path, row.route)),
+            "{} listed twice",
+            row.route
+        );
+        if row.path.starts_with("/staff/") && row.path != "/staff/nope" {
+            assert_eq!(row.expect[0], 303, "{}: anonymous", row.route);
+        }
+    }
+    let registered = registered_routes();
+    assert!(registered.len() >= 40, "{registered:?}");
+    let missing: Vec<_> = registered
+        .iter()
+        .filter(|(post, path)| {
+            !MATRIX
+                .iter()
+                .any(|row| row.post == *post && covers(path, row.path))
+        })
+        .collect();
+    assert!(missing.is_empty(), "routes without a row: {missing:?}");
+}
+
+/// (is POST, path) of every route the staff side registers, read from its source.
+fn registered_routes() -> Vec<(bool, String)> {
+    let dir = common::manifest_dir().join("src/web/staff");
+    let mut routes = Vec::new();
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let file = entry.unwrap().path();
+        let source = std::fs::read_to_string(&file).unwrap();
+        let top_level = file.file_name().is_some_and(|n| n == "mod.rs");
+        let quoted = |text: &str| text.split('"').nth(1).unwrap_or_default().to_string();
+        // `web::resource("...")` or the staff `resource("...")` helper, up to the next
+        // resource: its `.route(web::get()...)`s.
+        for chunk in source.split("resource(\"").skip(1) {
+            let path = chunk.split('"').next().unwrap_or_default().to_string();
+            let chunk = chunk.split("web::scope(").next().unwrap();
+            let full = if top_level {
+                path
+            } else {
+                format!("/staff{path}")
+            };
+            for (method, post) in [("web::get()", false), ("web::post()", true)] {
+                if chunk.contains(method) {
+                    routes.push((post, full.clone()));
+                }
+            }
+        }
+        // `#[get("...")]` handlers, inside the /staff scope.
+        for (marker, post) in [("#[get(", false), ("#[post(", true)] {
+            for chunk in source.split(marker).skip(1) {
+                routes.push((post, format!("/staff{}", quoted(chunk))));
+            }
+        }
+    }
+    routes.sort();
+    routes
+}
+
+/// Whether a row's path (placeholders, maybe a query) requests the registered `route`: the
+/// same segments, a `{...}` of the route only by a `{...}` of the row.
+fn covers(route: &str, row: &str) -> bool {
+    let row = row.split('?').next().unwrap();
+    let (a, b): (Vec<&str>, Vec<&str>) = (route.split('/').collect(), row.split('/').collect());
+    a.len() == b.len()
+        && a.iter()
+            .zip(&b)
+            .all(|(r, p)| r == p || (r.starts_with('{') && p.starts_with('{') && p.ends_with('}')))
+}
