@@ -22,6 +22,11 @@ pub fn format_vietnam_time(at: DateTime<Utc>) -> String {
 /// The page shell shared by every page: Vietnamese, mobile viewport, one small stylesheet, no
 /// scripts, no fonts, nothing from other sites.
 pub fn layout(title: &str, body: Markup) -> Markup {
+    shell(title, None, body)
+}
+
+/// [`layout`] with a class on `body` (the staff pages use "staff": wider, denser).
+pub fn shell(title: &str, body_class: Option<&str>, body: Markup) -> Markup {
     html! {
         (DOCTYPE)
         html lang="vi" {
@@ -32,7 +37,7 @@ pub fn layout(title: &str, body: Markup) -> Markup {
                 title { (title) }
                 link rel="stylesheet" href=(crate::web::STYLESHEET_PATH);
             }
-            body {
+            body class=[body_class] {
                 main { (body) }
             }
         }

@@ -48,7 +48,7 @@ fn json(value: Option<&serde_json::Value>) -> Markup {
     let text = value.map(|v| v.to_string()).unwrap_or_default();
     html! {
         @if !text.is_empty() {
-            code {
+            code.json {
                 @for (i, part) in text.split_inclusive(',').enumerate() {
                     @if i > 0 { wbr; }
                     (part)

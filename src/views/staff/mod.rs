@@ -12,7 +12,7 @@ use std::collections::BTreeMap;
 
 use maud::{Markup, html};
 
-use super::layout;
+use super::{layout, shell};
 use crate::auth::{CSRF_FIELD, Role, Staff};
 
 /// Problems of a submitted form, by field name, in Vietnamese.
@@ -51,12 +51,13 @@ const MENU: [(&str, &str, &[Role]); 7] = [
 
 /// A staff page: header with the account and navigation, then `body`.
 pub fn page(title: &str, staff: &Staff, current: &str, body: Markup) -> Markup {
-    layout(
+    shell(
         &format!("{title} - SIPAS"),
+        Some("staff"),
         html! {
             header.staff-head {
                 p.brand { a href="/staff" { "SIPAS" } " · Khảo sát sự hài lòng" }
-                p.who {
+                div.who {
                     (staff.account.display_name) " (" (staff.role.label()) ") · "
                     a href="/staff/password" { "Đổi mật khẩu" }
                     form.inline method="post" action="/sign-out" {
