@@ -60,6 +60,7 @@ pub fn page(title: &str, staff: &Staff, current: &str, body: Markup) -> Markup {
                 div.who {
                     (staff.account.display_name) " (" (staff.role.label()) ") · "
                     a href="/staff/password" { "Đổi mật khẩu" }
+                    " · "
                     form.inline method="post" action="/sign-out" {
                         (csrf_input(&staff.csrf))
                         button.link type="submit" { "Đăng xuất" }
