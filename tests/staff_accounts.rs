@@ -1014,7 +1014,7 @@ async fn insert_entries(app: &TestApp, n: i32, account: Option<i32>, entity: &st
 
 /// The cell of `{"n": n}` as rendered (compact, escaped).
 fn json_cell(n: i32) -> String {
-    format!("<code>{{&quot;n&quot;:{n}}}</code>")
+    format!("<code class=\"json\">{{&quot;n&quot;:{n}}}</code>")
 }
 
 fn rows_with_action(html: &str, action: &str) -> usize {

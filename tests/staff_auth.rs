@@ -337,3 +337,35 @@ async fn the_audit_log_cannot_be_changed() {
         );
     }
 }
+
+#[tokio::test]
+async fn signing_out_ends_copies_of_the_session_cookie_too() {
+    let app = TestApp::spawn().await;
+    app.create_account("an.nguyen", "admin", &[]).await;
+    let response = StaffClient::new(&app.address)
+        .sign_in("an.nguyen", TEST_PASSWORD)
+        .await;
+    let cookie = response.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_string();
+    // Someone keeps a copy of the cookie; the owner signs out in their browser.
+    let with_copy = |path: &str| {
+        reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap()
+            .get(format!("{}{path}", app.address))
+            .header("Cookie", cookie.clone())
+    };
+    assert_eq!(with_copy("/staff").send().await.unwrap().status(), 200);
+    let owner = app.staff("an.nguyen").await;
+    assert_eq!(owner.post("/sign-out", &[]).await.status(), 303);
+    assert_eq!(with_copy("/staff").send().await.unwrap().status(), 303);
+    // Signing in again straight away works.
+    let again = app.staff("an.nguyen").await;
+    assert_eq!(again.get("/staff").await.status(), 200);
+}

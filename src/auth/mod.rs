@@ -27,6 +27,7 @@ use crate::web::AppState;
 const ACCOUNT_KEY: &str = "account";
 const PASSWORD_AT_KEY: &str = "pwd_at";
 const SEEN_KEY: &str = "seen";
+const ISSUED_KEY: &str = "valid_after";
 const CSRF_KEY: &str = "csrf";
 /// Name of the hidden field carrying the CSRF token in every staff form.
 pub const CSRF_FIELD: &str = "_csrf";
@@ -195,8 +196,19 @@ pub fn sign_in(session: &Session, account: &Account) -> Result<(), AppError> {
         account.password_changed_at.timestamp_micros().into(),
     )?;
     insert(SEEN_KEY, now_seconds().into())?;
+    // The account's sessions_valid_after as read at sign-in (the database's clock, never
+    // ours): signing out moves it, and this session stops matching.
+    insert(
+        ISSUED_KEY,
+        account.sessions_valid_after.timestamp_micros().into(),
+    )?;
     insert(CSRF_KEY, hex::encode(rand::random::<[u8; 32]>()).into())?;
     Ok(())
+}
+
+/// The account of the session, if any (without checking it: for signing out).
+pub fn session_account(session: &Session) -> Option<i32> {
+    session.get::<i32>(ACCOUNT_KEY).ok().flatten()
 }
 
 /// Keeps the session valid after the account's own password change.
@@ -239,14 +251,17 @@ impl FromRequest for Staff {
             }
             let mut conn = state.pool.get().await?;
             let password_at = session.get::<i64>(PASSWORD_AT_KEY).ok().flatten();
+            let issued = session.get::<i64>(ISSUED_KEY).ok().flatten();
             let account = match Account::find(&mut conn, account_id).await? {
                 Some(a)
                     if a.active
-                        && Some(a.password_changed_at.timestamp_micros()) == password_at =>
+                        && Some(a.password_changed_at.timestamp_micros()) == password_at
+                        && Some(a.sessions_valid_after.timestamp_micros()) == issued =>
                 {
                     a
                 }
-                // Disabled, deleted, or its password changed elsewhere: the session ends.
+                // Disabled, deleted, signed out, or its password changed elsewhere: the
+                // session ends.
                 _ => {
                     session.purge();
                     return Err(sign_in_required(&request));

@@ -23,6 +23,8 @@ pub struct Account {
     pub active: bool,
     pub created_at: DateTime<Utc>,
     pub password_changed_at: DateTime<Utc>,
+    /// Sessions issued before this instant are no longer valid (moved forward at sign-out).
+    pub sessions_valid_after: DateTime<Utc>,
 }
 
 #[derive(Debug, Clone, Insertable)]
@@ -134,6 +136,18 @@ impl Account {
         .load(conn)
         .await?;
         Ok(rows.into_iter().map(|r| r.id).collect())
+    }
+
+    /// Ends every session of the account issued until now.
+    pub async fn end_sessions(
+        conn: &mut AsyncPgConnection,
+        account_id: i32,
+    ) -> diesel::QueryResult<()> {
+        diesel::update(accounts::table.find(account_id))
+            .set(accounts::sessions_valid_after.eq(diesel::dsl::now))
+            .execute(conn)
+            .await?;
+        Ok(())
     }
 
     pub async fn set_password_hash(

@@ -18,6 +18,7 @@ diesel::table! {
         active -> Bool,
         created_at -> Timestamptz,
         password_changed_at -> Timestamptz,
+        sessions_valid_after -> Timestamptz,
     }
 }
 

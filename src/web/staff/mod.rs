@@ -170,9 +170,18 @@ pub(super) fn parse_id(segment: &str) -> Result<i32, AppError> {
     }
 }
 
-async fn sign_out(session: Session, _form: CsrfForm<Empty>) -> HttpResponse {
+async fn sign_out(
+    state: web::Data<AppState>,
+    session: Session,
+    _form: CsrfForm<Empty>,
+) -> Result<HttpResponse, AppError> {
+    // Every session of the account ends, so a copy of the cookie is worth nothing either.
+    if let Some(account_id) = auth::session_account(&session) {
+        let mut conn = state.pool.get().await?;
+        Account::end_sessions(&mut conn, account_id).await?;
+    }
     session.purge();
-    see_other("/sign-in")
+    Ok(see_other("/sign-in"))
 }
 
 #[get("")]
