@@ -266,7 +266,7 @@ const MATRIX: &[Row] = &[
     post("POST on units: list",                "/staff/units",                                        NONE,           [303, 404, 404, 404]).note(BLANK_405),
     // One's own password (each role changes its own; the session goes on), then signing out.
     post("own password: change",               "/staff/password",                                     OWN_PASSWORD,   [303, 200, 200, 200]),
-    post("sign out",                           "/sign-out",                                           NONE,           [303, 303, 303, 303]).no_write(),
+    post("sign out",                           "/sign-out",                                           NONE,           [303, 303, 303, 303]),
     get( "dashboard after signing out",        "/staff",                                                              [303, 303, 303, 303]),
 ];
 
