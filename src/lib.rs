@@ -12,6 +12,7 @@ pub mod forms;
 pub mod plans;
 pub mod staff;
 pub mod startup;
+pub mod stats;
 pub mod survey;
 pub mod views;
 pub mod web;

@@ -3,6 +3,7 @@
 
 pub mod accounts;
 pub mod audit;
+pub mod comments;
 pub mod desks;
 pub mod embedded;
 pub mod forms;

@@ -23,6 +23,18 @@ diesel::table! {
 }
 
 diesel::table! {
+    api_tokens (id) {
+        id -> Int4,
+        account_id -> Int4,
+        name -> Text,
+        token_sha256 -> Bytea,
+        created_at -> Timestamptz,
+        last_used_at -> Nullable<Timestamptz>,
+        revoked_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
     audit_log (id) {
         id -> Int8,
         at -> Timestamptz,
@@ -107,10 +119,24 @@ diesel::table! {
 }
 
 diesel::table! {
+    published_results (id) {
+        id -> Int4,
+        plan_id -> Int4,
+        period_id -> Int4,
+        published_at -> Timestamptz,
+        published_by -> Int4,
+        figures -> Jsonb,
+    }
+}
+
+diesel::table! {
     response_texts (response_id, item_id) {
         response_id -> Int8,
         item_id -> Int4,
         body -> Text,
+        handled_at -> Nullable<Timestamptz>,
+        handled_by -> Nullable<Int4>,
+        handling_note -> Nullable<Text>,
     }
 }
 
@@ -128,6 +154,39 @@ diesel::table! {
         entered_by -> Nullable<Int4>,
         entered_at -> Nullable<Timestamptz>,
         paper_serial -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    rollup_answers (unit_id, form_version_id, day, channel, answer_index, value) {
+        unit_id -> Int4,
+        form_version_id -> Int4,
+        day -> Date,
+        channel -> Text,
+        answer_index -> Int2,
+        value -> Int2,
+        n -> Int4,
+    }
+}
+
+diesel::table! {
+    rollup_responses (unit_id, form_version_id, day, channel) {
+        unit_id -> Int4,
+        form_version_id -> Int4,
+        day -> Date,
+        channel -> Text,
+        responses -> Int4,
+        score_n -> Int4,
+        score_sum -> Float8,
+        score_sum_sq -> Float8,
+    }
+}
+
+diesel::table! {
+    rollup_state (id) {
+        id -> Bool,
+        last_response_id -> Int8,
+        refreshed_at -> Nullable<Timestamptz>,
     }
 }
 
@@ -166,6 +225,7 @@ diesel::table! {
 }
 
 diesel::joinable!(account_units -> accounts (account_id));
+diesel::joinable!(api_tokens -> accounts (account_id));
 diesel::joinable!(account_units -> units (unit_id));
 diesel::joinable!(audit_log -> accounts (account_id));
 diesel::joinable!(desk_codes -> desks (desk_id));
@@ -176,7 +236,15 @@ diesel::joinable!(form_versions -> forms (form_id));
 diesel::joinable!(plan_periods -> survey_plans (plan_id));
 diesel::joinable!(plan_targets -> plan_periods (period_id));
 diesel::joinable!(plan_targets -> units (unit_id));
+diesel::joinable!(published_results -> accounts (published_by));
+diesel::joinable!(published_results -> plan_periods (period_id));
+diesel::joinable!(published_results -> survey_plans (plan_id));
+diesel::joinable!(response_texts -> accounts (handled_by));
 diesel::joinable!(response_texts -> form_items (item_id));
+diesel::joinable!(rollup_answers -> form_versions (form_version_id));
+diesel::joinable!(rollup_answers -> units (unit_id));
+diesel::joinable!(rollup_responses -> form_versions (form_version_id));
+diesel::joinable!(rollup_responses -> units (unit_id));
 diesel::joinable!(response_texts -> responses (response_id));
 diesel::joinable!(responses -> accounts (entered_by));
 diesel::joinable!(responses -> desks (desk_id));
@@ -189,6 +257,7 @@ diesel::joinable!(units -> forms (default_form_id));
 diesel::allow_tables_to_appear_in_same_query!(
     account_units,
     accounts,
+    api_tokens,
     audit_log,
     desk_codes,
     desks,
@@ -197,8 +266,12 @@ diesel::allow_tables_to_appear_in_same_query!(
     forms,
     plan_periods,
     plan_targets,
+    published_results,
     response_texts,
     responses,
+    rollup_answers,
+    rollup_responses,
+    rollup_state,
     sign_in_failures,
     survey_plans,
     units,

@@ -36,6 +36,9 @@ pub fn shell(title: &str, body_class: Option<&str>, body: Markup) -> Markup {
                 meta name="robots" content="noindex";
                 title { (title) }
                 link rel="stylesheet" href=(crate::web::STYLESHEET_PATH);
+                @if body_class == Some("staff") {
+                    link rel="stylesheet" href=(crate::web::STAFF_STYLESHEET_PATH);
+                }
             }
             body class=[body_class] {
                 main { (body) }

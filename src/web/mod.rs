@@ -16,8 +16,12 @@ use crate::db::Pool;
 use crate::error::AppError;
 use crate::forms::FormRegistry;
 
+/// The one stylesheet of the citizen's pages (kept small: the survey's budget is 30 KB).
 pub const STYLESHEET_PATH: &str = "/static/sipas.css";
 const STYLESHEET: &str = include_str!("../../static/sipas.css");
+/// Added by the staff pages.
+pub const STAFF_STYLESHEET_PATH: &str = "/static/staff.css";
+const STAFF_STYLESHEET: &str = include_str!("../../static/staff.css");
 
 /// What every handler can reach, through `web::Data`.
 pub struct AppState {
@@ -62,7 +66,8 @@ pub fn server(listener: TcpListener, state: web::Data<AppState>) -> std::io::Res
             .service(survey::show)
             .service(survey::submit)
             .route("/", web::get().to(home))
-            .route(STYLESHEET_PATH, web::get().to(stylesheet))
+            .route(STYLESHEET_PATH, web::get().to(|| stylesheet(STYLESHEET)))
+            .route(STAFF_STYLESHEET_PATH, web::get().to(|| stylesheet(STAFF_STYLESHEET)))
             .configure(staff::routes)
             .default_service(web::to(not_found))
     })
@@ -75,11 +80,11 @@ async fn home() -> maud::Markup {
     crate::views::pages::home()
 }
 
-async fn stylesheet() -> HttpResponse {
+async fn stylesheet(css: &'static str) -> HttpResponse {
     HttpResponse::Ok()
         .content_type("text/css; charset=utf-8")
         .insert_header(("Cache-Control", "public, max-age=3600"))
-        .body(STYLESHEET)
+        .body(css)
 }
 
 pub(crate) async fn not_found() -> Result<HttpResponse, AppError> {

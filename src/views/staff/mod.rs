@@ -3,6 +3,7 @@
 
 pub mod accounts;
 pub mod audit;
+pub mod comments;
 pub mod desks;
 pub mod paper;
 pub mod plans;
@@ -12,14 +13,14 @@ use std::collections::BTreeMap;
 
 use maud::{Markup, html};
 
-use super::{layout, shell};
+use super::shell;
 use crate::auth::{CSRF_FIELD, Role, Staff};
 
 /// Problems of a submitted form, by field name, in Vietnamese.
 pub type FieldErrors = BTreeMap<&'static str, String>;
 
 /// The sections of the staff area, in menu order: (path, label, who sees it).
-const MENU: [(&str, &str, &[Role]); 7] = [
+const MENU: [(&str, &str, &[Role]); 8] = [
     (
         "/staff",
         "Tổng quan",
@@ -44,6 +45,11 @@ const MENU: [(&str, &str, &[Role]); 7] = [
         "/staff/paper",
         "Nhập phiếu giấy",
         &[Role::Admin, Role::Unit],
+    ),
+    (
+        "/staff/comments",
+        "Góp ý",
+        &[Role::Admin, Role::Unit, Role::Viewer],
     ),
     ("/staff/accounts", "Tài khoản", &[Role::Admin]),
     ("/staff/audit", "Nhật ký thay đổi", &[Role::Admin]),
@@ -149,8 +155,9 @@ pub fn select_field(
 }
 
 pub fn sign_in(csrf: &str, username: &str, next: &str, message: Option<&str>) -> Markup {
-    layout(
+    shell(
         "Đăng nhập - SIPAS",
+        Some("staff"),
         html! {
             div.notice.narrow {
                 h1 { "Đăng nhập" }

@@ -3,6 +3,7 @@
 
 mod accounts;
 mod audit;
+mod comments;
 mod desks;
 mod paper;
 mod plans;
@@ -47,6 +48,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .configure(plans::routes)
             .configure(paper::routes)
             .configure(audit::routes)
+            .configure(comments::routes)
             .default_service(web::to(super::not_found)),
     );
 }

@@ -1,0 +1,10 @@
+DROP TABLE api_tokens;
+DROP TABLE published_results;
+ALTER TABLE response_texts
+    DROP CONSTRAINT response_texts_handled_complete,
+    DROP COLUMN handling_note,
+    DROP COLUMN handled_by,
+    DROP COLUMN handled_at;
+DROP TABLE rollup_state;
+DROP TABLE rollup_responses;
+DROP TABLE rollup_answers;

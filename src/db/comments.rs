@@ -1,0 +1,379 @@
+//! Comments ("góp ý"): the open answers of responses (`response_texts`), listed for the staff
+//! of their units and marked as handled with a note (who, when), or re-opened.
+
+use chrono::{DateTime, Utc};
+use diesel::result::Error as DbError;
+use diesel::sql_types::{Array, Bool, Int4, Int8, Nullable, Text, Timestamptz};
+use diesel::{
+    ExpressionMethods, OptionalExtension, QueryDsl, Queryable, QueryableByName, Selectable,
+    SelectableHelper,
+};
+use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
+use serde::Serialize;
+
+use super::audit;
+use super::schema::response_texts;
+use crate::auth::{Scope, Staff};
+
+/// Longest handling note, in characters (as the table's CHECK).
+pub const MAX_NOTE_CHARS: usize = 2000;
+
+/// A comment: one open answer of one response.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct CommentKey {
+    pub response_id: i64,
+    pub item_id: i32,
+}
+
+impl CommentKey {
+    /// "123/45": the comment's path segments and its id in the audit log.
+    pub fn path(&self) -> String {
+        format!("{}/{}", self.response_id, self.item_id)
+    }
+}
+
+/// Which comments to show; every part optional, combined with AND.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CommentFilter {
+    /// Only the responses of these units (a chosen unit and everything below it).
+    pub units: Option<Vec<i32>>,
+    /// Only the handled comments (true) or only the others (false).
+    pub handled: Option<bool>,
+    /// Submitted at or after this instant.
+    pub from: Option<DateTime<Utc>>,
+    /// Submitted before this instant.
+    pub until: Option<DateTime<Utc>>,
+    /// Only the responses to (any version of) this form.
+    pub form_id: Option<String>,
+    /// Text the body contains, case-insensitively; `%` and `_` are literal.
+    pub search: Option<String>,
+}
+
+/// The keyset position after which a page continues (newest first).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Cursor {
+    pub submitted_at: DateTime<Utc>,
+    pub key: CommentKey,
+}
+
+/// A comment with what the list shows of it. Nothing about the respondent beyond what they
+/// wrote (no address, no submission key).
+#[derive(Debug, Clone, PartialEq, Eq, QueryableByName)]
+pub struct CommentRow {
+    #[diesel(sql_type = Int8)]
+    pub response_id: i64,
+    #[diesel(sql_type = Int4)]
+    pub item_id: i32,
+    #[diesel(sql_type = Text)]
+    pub item_code: String,
+    #[diesel(sql_type = Text)]
+    pub body: String,
+    #[diesel(sql_type = Nullable<Timestamptz>)]
+    pub handled_at: Option<DateTime<Utc>>,
+    #[diesel(sql_type = Nullable<Int4>)]
+    pub handled_by: Option<i32>,
+    /// The display name of the account that handled it.
+    #[diesel(sql_type = Nullable<Text>)]
+    pub handled_by_name: Option<String>,
+    #[diesel(sql_type = Nullable<Text>)]
+    pub handling_note: Option<String>,
+    #[diesel(sql_type = Timestamptz)]
+    pub submitted_at: DateTime<Utc>,
+    #[diesel(sql_type = Text)]
+    pub channel: String,
+    #[diesel(sql_type = Int4)]
+    pub form_version_id: i32,
+    #[diesel(sql_type = Int4)]
+    pub unit_id: i32,
+    #[diesel(sql_type = Text)]
+    pub unit_name: String,
+    #[diesel(sql_type = Nullable<Text>)]
+    pub desk_name: Option<String>,
+}
+
+impl CommentRow {
+    pub fn key(&self) -> CommentKey {
+        CommentKey {
+            response_id: self.response_id,
+            item_id: self.item_id,
+        }
+    }
+
+    pub fn cursor(&self) -> Cursor {
+        Cursor {
+            submitted_at: self.submitted_at,
+            key: self.key(),
+        }
+    }
+}
+
+/// Comments and handled comments of one unit (its own responses, not those of the units
+/// below it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, QueryableByName)]
+pub struct UnitHandling {
+    #[diesel(sql_type = Int4)]
+    pub unit_id: i32,
+    #[diesel(sql_type = Int8)]
+    pub total: i64,
+    #[diesel(sql_type = Int8)]
+    pub handled: i64,
+}
+
+/// A `LIKE` pattern matching `text` anywhere, its metacharacters (`%`, `_` and the escape
+/// character `\`) taken literally.
+pub fn contains_pattern(text: &str) -> String {
+    let mut pattern = String::with_capacity(text.len() + 2);
+    pattern.push('%');
+    for c in text.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            pattern.push('\\');
+        }
+        pattern.push(c);
+    }
+    pattern.push('%');
+    pattern
+}
+
+/// The comments of `scope` matching `filter`, newest first, after `after` when given, `limit`
+/// at most.
+pub async fn find_for_scope(
+    conn: &mut AsyncPgConnection,
+    scope: &Scope,
+    filter: &CommentFilter,
+    after: Option<Cursor>,
+    limit: i64,
+) -> diesel::QueryResult<Vec<CommentRow>> {
+    list_query(conn, scope, filter, after, None, limit).await
+}
+
+/// One comment with what the list shows of it, whatever its unit (the caller checks the
+/// scope).
+pub async fn find(
+    conn: &mut AsyncPgConnection,
+    key: CommentKey,
+) -> diesel::QueryResult<Option<CommentRow>> {
+    let rows = list_query(
+        conn,
+        &Scope::All,
+        &CommentFilter::default(),
+        None,
+        Some(key),
+        1,
+    )
+    .await?;
+    Ok(rows.into_iter().next())
+}
+
+async fn list_query(
+    conn: &mut AsyncPgConnection,
+    scope: &Scope,
+    filter: &CommentFilter,
+    after: Option<Cursor>,
+    only: Option<CommentKey>,
+    limit: i64,
+) -> diesel::QueryResult<Vec<CommentRow>> {
+    diesel::sql_query(include_str!("sql/comments_list.sql"))
+        .bind::<Nullable<Array<Int4>>, _>(scope.unit_ids().map(<[i32]>::to_vec))
+        .bind::<Nullable<Array<Int4>>, _>(filter.units.clone())
+        .bind::<Nullable<Bool>, _>(filter.handled)
+        .bind::<Nullable<Timestamptz>, _>(filter.from)
+        .bind::<Nullable<Timestamptz>, _>(filter.until)
+        .bind::<Nullable<Text>, _>(filter.form_id.clone())
+        .bind::<Nullable<Text>, _>(filter.search.as_deref().map(contains_pattern))
+        .bind::<Nullable<Timestamptz>, _>(after.map(|c| c.submitted_at))
+        .bind::<Nullable<Int8>, _>(after.map(|c| c.key.response_id))
+        .bind::<Nullable<Int4>, _>(after.map(|c| c.key.item_id))
+        .bind::<Nullable<Array<Int8>>, _>(
+            only.map(|k| vec![k.response_id, i64::from(k.item_id)]),
+        )
+        .bind::<Int8, _>(limit)
+        .load(conn)
+        .await
+}
+
+/// Comments and handled comments per unit, within `scope` and matching `filter`: what the
+/// handling rates ("tiếp nhận, xử lý phản ánh, kiến nghị") are computed from. Units without
+/// a comment are absent.
+pub async fn handling_summary(
+    conn: &mut AsyncPgConnection,
+    scope: &Scope,
+    filter: &CommentFilter,
+) -> diesel::QueryResult<Vec<UnitHandling>> {
+    diesel::sql_query(include_str!("sql/comments_summary.sql"))
+        .bind::<Nullable<Array<Int4>>, _>(scope.unit_ids().map(<[i32]>::to_vec))
+        .bind::<Nullable<Array<Int4>>, _>(filter.units.clone())
+        .bind::<Nullable<Bool>, _>(filter.handled)
+        .bind::<Nullable<Timestamptz>, _>(filter.from)
+        .bind::<Nullable<Timestamptz>, _>(filter.until)
+        .bind::<Nullable<Text>, _>(filter.form_id.clone())
+        .bind::<Nullable<Text>, _>(filter.search.as_deref().map(contains_pattern))
+        .load(conn)
+        .await
+}
+
+/// (comments, handled comments) in all, from [`handling_summary`].
+pub fn totals(summary: &[UnitHandling]) -> (i64, i64) {
+    summary
+        .iter()
+        .fold((0, 0), |(t, h), u| (t + u.total, h + u.handled))
+}
+
+/// A unit in the choices of the unit filter.
+#[derive(Debug, Clone, PartialEq, Eq, QueryableByName)]
+pub struct UnitChoice {
+    #[diesel(sql_type = Int4)]
+    pub id: i32,
+    #[diesel(sql_type = Text)]
+    pub name: String,
+    /// 0 for a unit without a parent.
+    #[diesel(sql_type = Int4)]
+    pub depth: i32,
+}
+
+/// The units of `scope`, in tree order.
+pub async fn unit_choices(
+    conn: &mut AsyncPgConnection,
+    scope: &Scope,
+) -> diesel::QueryResult<Vec<UnitChoice>> {
+    diesel::sql_query(include_str!("sql/comments_units.sql"))
+        .bind::<Nullable<Array<Int4>>, _>(scope.unit_ids().map(<[i32]>::to_vec))
+        .load(conn)
+        .await
+}
+
+/// The handling of a comment, as the audit log records it.
+#[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable, Serialize)]
+#[diesel(table_name = response_texts)]
+pub struct Handling {
+    pub handled_at: Option<DateTime<Utc>>,
+    pub handled_by: Option<i32>,
+    pub handling_note: Option<String>,
+}
+
+/// Why a comment was not marked as handled (nothing was written).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum HandleRefusal {
+    /// Someone marked it as handled already (this is how it stands).
+    AlreadyHandled(Handling),
+}
+
+/// Locks the comment's row and reads its handling; `Err(NotFound)` for an unknown comment.
+async fn lock(conn: &mut AsyncPgConnection, key: CommentKey) -> diesel::QueryResult<Handling> {
+    response_texts::table
+        .find((key.response_id, key.item_id))
+        .select(Handling::as_select())
+        .for_update()
+        .get_result(conn)
+        .await
+        .optional()?
+        .ok_or(DbError::NotFound)
+}
+
+/// Marks the comment `key` as handled by `staff` now (the database's clock) with `note`,
+/// audited as "comment.handle". A comment already handled is left as it is.
+pub async fn handle_audited(
+    conn: &mut AsyncPgConnection,
+    staff: &Staff,
+    key: CommentKey,
+    note: &str,
+) -> diesel::QueryResult<Result<Handling, HandleRefusal>> {
+    conn.transaction::<_, DbError, _>(async |conn| {
+        let before = lock(conn, key).await?;
+        if before.handled_at.is_some() {
+            return Ok(Err(HandleRefusal::AlreadyHandled(before)));
+        }
+        let after: Handling = diesel::update(
+            response_texts::table.find((key.response_id, key.item_id)),
+        )
+        .set((
+            response_texts::handled_at.eq(diesel::dsl::now),
+            response_texts::handled_by.eq(staff.account.id),
+            response_texts::handling_note.eq(note),
+        ))
+        .returning(Handling::as_returning())
+        .get_result(conn)
+        .await?;
+        audit::record(
+            conn,
+            &staff.audit(
+                "comment.handle",
+                "comment",
+                key.path(),
+                audit::snapshot(&before),
+                audit::snapshot(&after),
+            ),
+        )
+        .await?;
+        Ok(Ok(after))
+    })
+    .await
+}
+
+/// Clears the handling of the comment `key` ("Mở lại"), audited as "comment.reopen". Nothing is
+/// written when it is not handled. `Err(NotFound)` for an unknown comment.
+pub async fn reopen_audited(
+    conn: &mut AsyncPgConnection,
+    staff: &Staff,
+    key: CommentKey,
+) -> diesel::QueryResult<Handling> {
+    conn.transaction::<_, DbError, _>(async |conn| {
+        let before = lock(conn, key).await?;
+        if before.handled_at.is_none() {
+            return Ok(before);
+        }
+        let after: Handling = diesel::update(
+            response_texts::table.find((key.response_id, key.item_id)),
+        )
+        .set((
+            response_texts::handled_at.eq(None::<DateTime<Utc>>),
+            response_texts::handled_by.eq(None::<i32>),
+            response_texts::handling_note.eq(None::<String>),
+        ))
+        .returning(Handling::as_returning())
+        .get_result(conn)
+        .await?;
+        audit::record(
+            conn,
+            &staff.audit(
+                "comment.reopen",
+                "comment",
+                key.path(),
+                audit::snapshot(&before),
+                audit::snapshot(&after),
+            ),
+        )
+        .await?;
+        Ok(after)
+    })
+    .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn search_patterns_take_metacharacters_literally() {
+        assert_eq!(contains_pattern("50%"), "%50\\%%");
+        assert_eq!(contains_pattern("a_b\\c"), "%a\\_b\\\\c%");
+        assert_eq!(contains_pattern("Cán bộ"), "%Cán bộ%");
+    }
+
+    #[test]
+    fn totals_add_up() {
+        let summary = [
+            UnitHandling {
+                unit_id: 1,
+                total: 3,
+                handled: 1,
+            },
+            UnitHandling {
+                unit_id: 2,
+                total: 4,
+                handled: 4,
+            },
+        ];
+        assert_eq!(totals(&summary), (7, 5));
+        assert_eq!(totals(&[]), (0, 0));
+    }
+}
