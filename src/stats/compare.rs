@@ -2,9 +2,9 @@
 //! tests, Holm's correction for multiple comparisons, and rankings.
 
 use serde::Serialize;
-use statrs::distribution::{ChiSquared, ContinuousCDF, Normal};
+use statrs::distribution::{ChiSquared, ContinuousCDF, Normal, StudentsT};
 
-use super::{Interval, z_critical};
+use super::{Interval, Moments, t_critical_real, z_critical};
 
 /// Result of a chi-square test of independence.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
@@ -174,4 +174,64 @@ pub fn rank_descending(values: &[Option<f64>]) -> Vec<Option<u32>> {
             u32::try_from(greater + 1).ok()
         })
         .collect()
+}
+
+/// The difference of two means (e.g. of two units' respondent scores, whose means are their
+/// index estimates), with Welch's unequal-variance t test.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct MeanDiff {
+    /// Mean of the first group minus mean of the second.
+    pub difference: f64,
+    /// Welch interval of the difference.
+    pub interval: Interval,
+    pub t: f64,
+    /// Welch–Satterthwaite degrees of freedom.
+    pub df: f64,
+    /// Two-sided p-value.
+    pub p_value: f64,
+}
+
+/// Welch's t test of two means from their moments, as
+/// `scipy.stats.ttest_ind_from_stats(equal_var=False)` computes it, with the matching interval
+/// of the difference: `d ± t(df)·√(s₁²/n₁ + s₂²/n₂)`, `df` by Welch–Satterthwaite.
+///
+/// Returns `None` when a group has fewer than 2 values, when both groups have no spread (no test
+/// is possible), or when `confidence` is not strictly between 0 and 1.
+pub fn mean_difference(a: &Moments, b: &Moments, confidence: f64) -> Option<MeanDiff> {
+    if a.n < 2 || b.n < 2 {
+        return None;
+    }
+    let stats = |m: &Moments| {
+        let n = m.n as f64;
+        let mean = m.sum / n;
+        let squares = m.sum_sq - mean * m.sum;
+        let variance = if squares <= 1e-12 * m.sum_sq {
+            0.0
+        } else {
+            squares / (n - 1.0)
+        };
+        (n, mean, variance / n)
+    };
+    let (n1, mean1, v1) = stats(a);
+    let (n2, mean2, v2) = stats(b);
+    let se2 = v1 + v2;
+    if se2 <= 0.0 {
+        return None;
+    }
+    let df = se2 * se2 / (v1 * v1 / (n1 - 1.0) + v2 * v2 / (n2 - 1.0));
+    let difference = mean1 - mean2;
+    let se = se2.sqrt();
+    let t = difference / se;
+    let half = t_critical_real(confidence, df)? * se;
+    let p_value = 2.0 * StudentsT::new(0.0, 1.0, df).ok()?.sf(t.abs());
+    Some(MeanDiff {
+        difference,
+        interval: Interval {
+            low: difference - half,
+            high: difference + half,
+        },
+        t,
+        df,
+        p_value: p_value.min(1.0),
+    })
 }

@@ -76,7 +76,8 @@ mod tests;
 
 pub use aggregate::{factor_index, form_index, index_interval, respondent_score};
 pub use compare::{
-    ChiSquare, ProportionDiff, chi_square_independence, holm, rank_descending, two_proportions,
+    ChiSquare, MeanDiff, ProportionDiff, chi_square_independence, holm, mean_difference,
+    rank_descending, two_proportions,
 };
 pub use estimate::{CriterionStats, MeanEstimate, Moments, criterion, mean_interval, wilson};
 pub use report::{MIN_RELIABLE_SAMPLE, enough_sample, format_percent, round_percent};
@@ -132,13 +133,18 @@ const T_EXPANSION_FROM_DF: u64 = 1000;
 /// The two-sided critical value of Student's t distribution with `df` degrees of freedom,
 /// `t` with `P(|T| <= t) = confidence`.
 fn t_critical(confidence: f64, df: u64) -> Option<f64> {
-    if !valid_confidence(confidence) || df == 0 {
+    t_critical_real(confidence, df as f64)
+}
+
+/// [`t_critical`] for fractional degrees of freedom (Welch–Satterthwaite).
+fn t_critical_real(confidence: f64, df: f64) -> Option<f64> {
+    if !valid_confidence(confidence) || !(df > 0.0) || !df.is_finite() {
         return None;
     }
-    let q = if df >= T_EXPANSION_FROM_DF {
-        t_quantile_expansion(z_critical(confidence)?, df as f64)
+    let q = if df >= T_EXPANSION_FROM_DF as f64 {
+        t_quantile_expansion(z_critical(confidence)?, df)
     } else {
-        let t = StudentsT::new(0.0, 1.0, df as f64).ok()?;
+        let t = StudentsT::new(0.0, 1.0, df).ok()?;
         t.inverse_cdf(0.5 + confidence / 2.0)
     };
     q.is_finite().then_some(q)

@@ -617,3 +617,29 @@ fn t_critical_matches_scipy_at_any_sample_size() {
     }
     assert_eq!(t_critical(CONFIDENCE, 0), None);
 }
+
+#[test]
+fn mean_difference_matches_scipy_welch() {
+    let moments = |v: &Value| Moments {
+        n: u(&v["n"]),
+        sum: f(&v["sum"]),
+        sum_sq: f(&v["sum_sq"]),
+    };
+    for case in cases("mean_difference") {
+        let (a, b) = (moments(&case["a"]), moments(&case["b"]));
+        let conf = f(&case["confidence"]);
+        let what = format!("mean_difference(n={}, n={}, {conf})", a.n, b.n);
+        let got = mean_difference(&a, &b, conf);
+        let e = &case["expected"];
+        if e.is_null() {
+            assert_eq!(got, None, "{what}");
+            continue;
+        }
+        let got = got.unwrap_or_else(|| panic!("{what}: expected a result"));
+        assert_close(got.difference, f(&e["difference"]), &format!("{what} d"));
+        assert_interval(Some(got.interval), &e["interval"], &what);
+        assert_close(got.t, f(&e["t"]), &format!("{what} t"));
+        assert_close(got.df, f(&e["df"]), &format!("{what} df"));
+        assert_close_rel(got.p_value, f(&e["p_value"]), &format!("{what} p"));
+    }
+}

@@ -467,6 +467,33 @@ def rank_cases():
     return cases
 
 
+# --------------------------------------------------------------------------------------------
+# Welch's difference of two means from moments (scipy ttest_ind_from_stats, equal_var=False)
+# --------------------------------------------------------------------------------------------
+def mean_difference_cases():
+    cases = []
+    rng = np.random.default_rng(20261127)
+    for n1, n2, conf in [(40, 55, 0.95), (12, 9, 0.95), (300, 310, 0.95), (5000, 4000, 0.99), (2, 3, 0.90)]:
+        a = np.clip(rng.normal(0.82, 0.2, n1), 0, 1)
+        b = np.clip(rng.normal(0.76, 0.25, n2), 0, 1)
+        ma, mb = moments(list(a)), moments(list(b))
+        sa, sb = a.std(ddof=1), b.std(ddof=1)
+        t, p = stats.ttest_ind_from_stats(a.mean(), sa, n1, b.mean(), sb, n2, equal_var=False)
+        va, vb = sa**2 / n1, sb**2 / n2
+        df = (va + vb) ** 2 / (va**2 / (n1 - 1) + vb**2 / (n2 - 1))
+        half = stats.t.ppf(0.5 + conf / 2, df) * math.sqrt(va + vb)
+        d = a.mean() - b.mean()
+        cases.append(
+            {
+                "a": ma, "b": mb, "confidence": conf,
+                "expected": {"difference": f(d), "interval": interval(d - half, d + half), "t": f(t), "df": f(df), "p_value": f(p)},
+            }
+        )
+    cases.append({"a": moments([0.5]), "b": moments([0.4, 0.6]), "confidence": 0.95, "expected": None})
+    cases.append({"a": moments([1.0, 1.0]), "b": moments([1.0, 1.0, 1.0]), "confidence": 0.95, "expected": None})
+    return cases
+
+
 def main():
     ref = {
         "provenance": {
@@ -486,6 +513,7 @@ def main():
         "two_proportions": two_proportion_cases(),
         "holm": holm_cases(),
         "rank": rank_cases(),
+        "mean_difference": mean_difference_cases(),
     }
     OUT.write_text(json.dumps(ref, indent=1, ensure_ascii=False, allow_nan=False) + "\n", encoding="utf-8")
     print(f"wrote {OUT}", file=sys.stderr)
