@@ -10,6 +10,7 @@ pub mod error;
 pub mod export;
 pub mod forms;
 pub mod plans;
+pub mod reports;
 pub mod staff;
 pub mod startup;
 pub mod stats;
