@@ -22,7 +22,7 @@ use std::collections::BTreeMap;
 use std::time::Instant;
 
 use chrono::{Duration, Utc};
-use common::{StaffClient, TEST_PASSWORD, TestApp, hidden_field};
+use common::{StaffClient, TEST_PASSWORD, TestApp, full_answers, hidden_field, with_hidden};
 
 const XUAN_BAC: &str = "xuan-loc.xuan-bac";
 const XUAN_DINH: &str = "xuan-loc.xuan-dinh";
@@ -138,6 +138,8 @@ mod bodies {
     pub const EDIT_ACCOUNT: Body = &[
         ("display_name", "Cán bộ mục tiêu (đã sửa)"), ("role", "unit"), ("units", "{unit_out}"),
     ];
+    pub const NOTE: Body = &[("note", "Đã trả lời người dân ({role})")];
+    pub const EMPTY_NOTE: Body = &[("note", "  ")];
     pub const OWN_PASSWORD: Body = &[
         ("current", "{password}"), ("new", "Mật khẩu mới thật dài 2026"),
         ("confirm", "Mật khẩu mới thật dài 2026"),
@@ -233,6 +235,19 @@ const MATRIX: &[Row] = &[
     post("accounts: reset password (shown)",   "/staff/accounts/{account}/reset-password",            NONE,           [303, 200, 404, 404]),
     get( "audit log",                          "/staff/audit",                                                        [303, 200, 404, 404]),
     get( "audit log, filtered on desk out",    "/staff/audit?entity=desk&entity_id={desk_out}",                       [303, 200, 404, 404]),
+    // Comments: everyone reads the comments of their scope; admins and unit accounts mark them
+    // handled with a note or re-open them (viewers 403, another unit's comment 404). "In": a
+    // Xuân Bắc comment per role ({resp_{role}}), so that each change is a real one.
+    get( "comments: list",                     "/staff/comments",                                                     [303, 200, 200, 200]),
+    get( "comments: list, unit in",            "/staff/comments?unit={unit_in}&state=unhandled",                      [303, 200, 200, 200]),
+    get( "comments: list, unit out",           "/staff/comments?unit={unit_out}",                                     [303, 200, 200, 422]),
+    get( "comments: page in",                  "/staff/comments/{resp_unit}/{item_yk}",                               [303, 200, 200, 200]),
+    get( "comments: page out",                 "/staff/comments/{resp_out}/{item_yk}",                                [303, 200, 200, 404]),
+    post("comments: empty note in",            "/staff/comments/{resp_{role}}/{item_yk}/handle",      EMPTY_NOTE,     [303, 422, 403, 422]),
+    post("comments: handle in",                "/staff/comments/{resp_{role}}/{item_yk}/handle",      NOTE,           [303, 303, 403, 303]),
+    post("comments: handle out",               "/staff/comments/{resp_out}/{item_yk}/handle",         NOTE,           [303, 303, 403, 404]),
+    post("comments: reopen in",                "/staff/comments/{resp_{role}}/{item_yk}/reopen",      NONE,           [303, 303, 403, 303]),
+    post("comments: reopen out",               "/staff/comments/{resp_out}/{item_yk}/reopen",         NONE,           [303, 303, 403, 404]),
     // Bad input in URLs: our page, never a 500 or a bare text.
     get( "bogus ?ok on units list",            "/staff/units?ok=%zz",                                                 [303, 200, 200, 200]),
     get( "bogus ?ok on unit page",             "/staff/units/{unit_in}?ok=%zz",                                       [303, 200, 200, 200]),
@@ -241,6 +256,8 @@ const MATRIX: &[Row] = &[
     get( "bogus ?ok on accounts",              "/staff/accounts?ok=%zz",                                              [303, 200, 404, 404]),
     get( "bogus ?ok on paper entry",           "/staff/paper/{desk_in}?ok=%zz",                                       [303, 200, 403, 200]),
     get( "bogus ?before on audit log",         "/staff/audit?before=%zz&account=x",                                   [303, 200, 404, 404]),
+    get( "non-numeric comment id",             "/staff/comments/abc/{item_yk}",                                       [303, 404, 404, 404]),
+    post("non-numeric comment item",           "/staff/comments/{resp_unit}/abc/handle",              NOTE,           [303, 404, 404, 404]),
     get( "repeated ?ok on desks list",         "/staff/desks?ok=a&ok=b",                                              [303, 400, 400, 400]),
     get( "non-numeric unit id",                "/staff/units/abc",                                                    [303, 404, 404, 404]),
     get( "too large unit id",                  "/staff/units/99999999999",                                            [303, 404, 404, 404]),
@@ -259,6 +276,8 @@ const MATRIX: &[Row] = &[
     // A method the path does not take.
     get( "GET on accounts: lock",              "/staff/accounts/{account}/disable",                                   [303, 404, 404, 404]),
     post("POST on audit log",                  "/staff/audit",                                        NONE,           [303, 404, 404, 404]),
+    post("POST on comments: list",             "/staff/comments",                                     NONE,           [303, 404, 404, 404]),
+    get( "GET on comments: handle",            "/staff/comments/{resp_unit}/{item_yk}/handle",                        [303, 404, 404, 404]),
     get( "GET on units: deactivate",           "/staff/units/{unit_in}/deactivate",                                   [303, 404, 404, 404]).note(BLANK_405),
     get( "GET on desks: new QR code",          "/staff/desks/{desk_in}/rotate-code",                                  [303, 404, 404, 404]).note(BLANK_405),
     get( "GET on plans: add a period",         "/staff/plans/{plan_in}/periods",                                      [303, 404, 404, 404]).note(BLANK_405),
@@ -271,7 +290,7 @@ const MATRIX: &[Row] = &[
 ];
 
 /// The tables a staff action may change, each with the order its rows are summed in.
-const TABLES: [(&str, &str); 10] = [
+const TABLES: [(&str, &str); 11] = [
     ("units", "id"),
     ("desks", "id"),
     ("desk_codes", "code"),
@@ -281,6 +300,7 @@ const TABLES: [(&str, &str); 10] = [
     ("plan_periods", "id"),
     ("plan_targets", "period_id, unit_id"),
     ("responses", "id"),
+    ("response_texts", "response_id, item_id"),
     ("audit_log", "id"),
 ];
 
@@ -460,6 +480,41 @@ impl Fixture {
         let screen = admin.get(&format!("/staff/paper/{desk_in}")).await;
         assert_eq!(screen.status(), 200);
         let version = hidden_field(&screen.text().await.unwrap(), "_v");
+        // Comments sent by citizens through the survey: one at Xuân Bắc for each role (the
+        // anonymous and the viewer are refused on the unit account's), one at Xuân Định.
+        let comment = async |unit_code: &str, text: &str| -> String {
+            let code = app.desk_code(unit_code).await;
+            let (_, token, version) = app.open_survey(&code).await;
+            let mut fields = full_answers("4");
+            fields.push(("YK", text.to_string()));
+            let sent = app
+                .post_form(
+                    &format!("/s/{code}"),
+                    &with_hidden(&token, &version, &fields),
+                )
+                .await;
+            assert_eq!(sent.status(), 200, "a comment at {unit_code}");
+            let id: i64 = db
+                .query_one(
+                    "SELECT id FROM responses WHERE submission_key::text = $1",
+                    &[&token],
+                )
+                .await
+                .unwrap()
+                .get(0);
+            id.to_string()
+        };
+        let resp_unit = comment(XUAN_BAC, "Góp ý thứ nhất tại Xuân Bắc").await;
+        let resp_admin = comment(XUAN_BAC, "Góp ý thứ hai tại Xuân Bắc").await;
+        let resp_out = comment(XUAN_DINH, "Góp ý tại xã Xuân Định").await;
+        let item_yk: i32 = db
+            .query_one(
+                "SELECT DISTINCT item_id FROM response_texts WHERE response_id = $1::text::int8",
+                &[&resp_out],
+            )
+            .await
+            .unwrap()
+            .get(0);
         let today = (Utc::now() + Duration::hours(7))
             .format("%d/%m/%Y")
             .to_string();
@@ -481,6 +536,12 @@ impl Fixture {
             ("v", version),
             ("today", today),
             ("password", TEST_PASSWORD.to_string()),
+            ("resp_unit", resp_unit.clone()),
+            ("resp_viewer", resp_unit.clone()),
+            ("resp_anonymous", resp_unit),
+            ("resp_admin", resp_admin),
+            ("resp_out", resp_out),
+            ("item_yk", item_yk.to_string()),
         ];
         Fixture {
             clients: [StaffClient::new(&app.address), admin, viewer, unit],

@@ -183,9 +183,7 @@ async fn list_query(
         .bind::<Nullable<Timestamptz>, _>(after.map(|c| c.submitted_at))
         .bind::<Nullable<Int8>, _>(after.map(|c| c.key.response_id))
         .bind::<Nullable<Int4>, _>(after.map(|c| c.key.item_id))
-        .bind::<Nullable<Array<Int8>>, _>(
-            only.map(|k| vec![k.response_id, i64::from(k.item_id)]),
-        )
+        .bind::<Nullable<Array<Int8>>, _>(only.map(|k| vec![k.response_id, i64::from(k.item_id)]))
         .bind::<Int8, _>(limit)
         .load(conn)
         .await
@@ -282,17 +280,16 @@ pub async fn handle_audited(
         if before.handled_at.is_some() {
             return Ok(Err(HandleRefusal::AlreadyHandled(before)));
         }
-        let after: Handling = diesel::update(
-            response_texts::table.find((key.response_id, key.item_id)),
-        )
-        .set((
-            response_texts::handled_at.eq(diesel::dsl::now),
-            response_texts::handled_by.eq(staff.account.id),
-            response_texts::handling_note.eq(note),
-        ))
-        .returning(Handling::as_returning())
-        .get_result(conn)
-        .await?;
+        let after: Handling =
+            diesel::update(response_texts::table.find((key.response_id, key.item_id)))
+                .set((
+                    response_texts::handled_at.eq(diesel::dsl::now),
+                    response_texts::handled_by.eq(staff.account.id),
+                    response_texts::handling_note.eq(note),
+                ))
+                .returning(Handling::as_returning())
+                .get_result(conn)
+                .await?;
         audit::record(
             conn,
             &staff.audit(
@@ -321,17 +318,16 @@ pub async fn reopen_audited(
         if before.handled_at.is_none() {
             return Ok(before);
         }
-        let after: Handling = diesel::update(
-            response_texts::table.find((key.response_id, key.item_id)),
-        )
-        .set((
-            response_texts::handled_at.eq(None::<DateTime<Utc>>),
-            response_texts::handled_by.eq(None::<i32>),
-            response_texts::handling_note.eq(None::<String>),
-        ))
-        .returning(Handling::as_returning())
-        .get_result(conn)
-        .await?;
+        let after: Handling =
+            diesel::update(response_texts::table.find((key.response_id, key.item_id)))
+                .set((
+                    response_texts::handled_at.eq(None::<DateTime<Utc>>),
+                    response_texts::handled_by.eq(None::<i32>),
+                    response_texts::handling_note.eq(None::<String>),
+                ))
+                .returning(Handling::as_returning())
+                .get_result(conn)
+                .await?;
         audit::record(
             conn,
             &staff.audit(

@@ -138,7 +138,7 @@ fn t_critical(confidence: f64, df: u64) -> Option<f64> {
 
 /// [`t_critical`] for fractional degrees of freedom (Welch–Satterthwaite).
 fn t_critical_real(confidence: f64, df: f64) -> Option<f64> {
-    if !valid_confidence(confidence) || !(df > 0.0) || !df.is_finite() {
+    if !valid_confidence(confidence) || df.is_nan() || df <= 0.0 || !df.is_finite() {
         return None;
     }
     let q = if df >= T_EXPANSION_FROM_DF as f64 {

@@ -64,6 +64,7 @@ pub fn entity_label(entity: &str) -> &str {
         "account" => "Tài khoản",
         "unit" => "Đơn vị",
         "desk" => "Quầy tiếp nhận",
+        "comment" => "Góp ý",
         "plan" => "Kế hoạch khảo sát",
         "response" => "Phiếu khảo sát",
         other => other,

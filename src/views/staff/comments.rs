@@ -252,7 +252,13 @@ fn note_field(key: CommentKey, value: &str, errors: &FieldErrors) -> Markup {
 }
 
 /// The handle form (unhandled) or the re-open button (handled). `back`: where to return.
-fn actions(staff: &Staff, row: &CommentRow, back: &str, note: &str, errors: &FieldErrors) -> Markup {
+fn actions(
+    staff: &Staff,
+    row: &CommentRow,
+    back: &str,
+    note: &str,
+    errors: &FieldErrors,
+) -> Markup {
     let key = row.key();
     let path = comment_path(key);
     html! {
@@ -295,11 +301,12 @@ pub struct ListPage<'a> {
 pub fn list(staff: &Staff, p: &ListPage) -> Markup {
     let mut unit_options = vec![(String::new(), "Tất cả đơn vị".to_string())];
     let top = p.units.iter().map(|u| u.depth).min().unwrap_or(0);
-    unit_options.extend(
-        p.units
-            .iter()
-            .map(|u| (u.id.to_string(), format!("{}{}", indent(u.depth - top), u.name))),
-    );
+    unit_options.extend(p.units.iter().map(|u| {
+        (
+            u.id.to_string(),
+            format!("{}{}", indent(u.depth - top), u.name),
+        )
+    }));
     let state_options: Vec<(String, String)> = [
         ("", "Tất cả"),
         ("unhandled", "Chưa xử lý"),
@@ -323,6 +330,8 @@ pub fn list(staff: &Staff, p: &ListPage) -> Markup {
         .filter
         .map(|f| format!("{LIST_PATH}{}", query(f)))
         .unwrap_or_else(|| LIST_PATH.to_string());
+    // A comment's page comes back to this very list.
+    let back_query = serde_urlencoded::to_string([("back", &back)]).unwrap_or_default();
     page(
         "Góp ý của người dân",
         staff,
@@ -387,7 +396,7 @@ pub fn list(staff: &Staff, p: &ListPage) -> Markup {
                                 @let row = &c.row;
                                 tr id=(anchor(row.key())) {
                                     td {
-                                        a href=(comment_path(row.key())) { (format_vietnam_time(row.submitted_at)) }
+                                        a href={ (comment_path(row.key())) "?" (back_query) } { (format_vietnam_time(row.submitted_at)) }
                                     }
                                     td {
                                         (row.unit_name)

@@ -38,13 +38,13 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 
 const MSG_UNIT: &str = "Đơn vị không hợp lệ. Vui lòng chọn trong danh sách.";
 const MSG_STATE: &str = "Tình trạng không hợp lệ. Vui lòng chọn trong danh sách.";
-const MSG_DATE: &str = "Ngày không hợp lệ. Vui lòng nhập theo dạng ngày/tháng/năm, ví dụ 27/11/2026.";
+const MSG_DATE: &str =
+    "Ngày không hợp lệ. Vui lòng nhập theo dạng ngày/tháng/năm, ví dụ 27/11/2026.";
 const MSG_RANGE: &str = "“Đến ngày” phải bằng hoặc sau “Từ ngày”.";
 const MSG_FORM: &str = "Mẫu phiếu không hợp lệ. Vui lòng chọn trong danh sách.";
 const MSG_PAGE: &str = "Liên kết chuyển trang không hợp lệ. Vui lòng mở lại danh sách từ đầu.";
 const MSG_NOTE_EMPTY: &str = "Vui lòng ghi nội dung đã xử lý.";
-const MSG_ALREADY_HANDLED: &str =
-    "Góp ý này đã được đánh dấu đã xử lý trước đó (xem bên dưới). Nội dung Anh/Chị vừa nhập chưa được lưu.";
+const MSG_ALREADY_HANDLED: &str = "Góp ý này đã được đánh dấu đã xử lý trước đó (xem bên dưới). Nội dung Anh/Chị vừa nhập chưa được lưu.";
 
 fn msg_search_too_long() -> String {
     format!("Nội dung tìm kiếm không được dài quá {MAX_SEARCH_CHARS} ký tự.")
@@ -181,7 +181,10 @@ fn form_choices(state: &AppState) -> Vec<(String, String)> {
         }
     }
     forms.sort();
-    forms.into_iter().map(|(id, title, _)| (id, title)).collect()
+    forms
+        .into_iter()
+        .map(|(id, title, _)| (id, title))
+        .collect()
 }
 
 /// A comment with its form's title and its question's text.
@@ -331,10 +334,7 @@ fn safe_back(back: &str) -> Option<&str> {
     };
     match back.strip_prefix(LIST_PATH) {
         Some("") => Some(back),
-        Some(rest) => rest
-            .strip_prefix('?')
-            .filter(|q| query_ok(q))
-            .map(|_| back),
+        Some(rest) => rest.strip_prefix('?').filter(|q| query_ok(q)).map(|_| back),
         None => None,
     }
 }
@@ -411,10 +411,7 @@ fn done(key: CommentKey, back: &str, ok: &str) -> HttpResponse {
     match safe_back(back) {
         Some(back) => {
             let separator = if back.contains('?') { '&' } else { '?' };
-            see_other(&format!(
-                "{back}{separator}ok={ok}#{}",
-                views::anchor(key)
-            ))
+            see_other(&format!("{back}{separator}ok={ok}#{}", views::anchor(key)))
         }
         None => see_other(&format!("{}?ok={ok}", views::comment_path(key))),
     }
@@ -513,11 +510,14 @@ mod tests {
             errors.keys().copied().collect::<Vec<_>>(),
             ["before", "from", "state", "to", "unit"]
         );
-        let errors =
-            ListFilter::try_from(&typed("from=02/11/2026&to=01/11/2026")).unwrap_err();
+        let errors = ListFilter::try_from(&typed("from=02/11/2026&to=01/11/2026")).unwrap_err();
         assert_eq!(errors.get("to").map(String::as_str), Some(MSG_RANGE));
         let long = format!("q={}", "a".repeat(MAX_SEARCH_CHARS + 1));
-        assert!(ListFilter::try_from(&typed(&long)).unwrap_err().contains_key("q"));
+        assert!(
+            ListFilter::try_from(&typed(&long))
+                .unwrap_err()
+                .contains_key("q")
+        );
     }
 
     #[test]
@@ -561,7 +561,10 @@ mod tests {
             note: note.into(),
             back: String::new(),
         };
-        assert_eq!(Note::try_from(&form("  Đã trả lời  ")).unwrap().0, "Đã trả lời");
+        assert_eq!(
+            Note::try_from(&form("  Đã trả lời  ")).unwrap().0,
+            "Đã trả lời"
+        );
         assert!(Note::try_from(&form(" \n ")).is_err());
         assert!(Note::try_from(&form(&"ă".repeat(MAX_NOTE_CHARS))).is_ok());
         let errors = Note::try_from(&form(&"ă".repeat(MAX_NOTE_CHARS + 1))).unwrap_err();
