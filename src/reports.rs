@@ -333,6 +333,236 @@ fn adjust<T>(pairs: &mut [Pair<T>], p: impl Fn(&Pair<T>) -> f64) {
     }
 }
 
+impl From<&crate::db::stats::UnitFigures> for Figures {
+    fn from(u: &crate::db::stats::UnitFigures) -> Self {
+        Figures {
+            responses: u.responses,
+            scores: Moments {
+                n: u.score_n,
+                sum: u.score_sum,
+                sum_sq: u.score_sum_sq,
+            },
+            answers: u
+                .answers
+                .iter()
+                .map(|a| ((a.item_code.clone(), a.value), a.n))
+                .collect(),
+        }
+    }
+}
+
+/// What a report is about.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ReportQuery {
+    pub form_id: String,
+    /// First and last day (included), in Vietnam's time.
+    pub from: chrono::NaiveDate,
+    pub to: chrono::NaiveDate,
+    /// The unit whose sub-units are the rows; `None`: the top of the account's scope.
+    pub root: Option<i32>,
+    /// Only rows of this kind of unit ("commune", "department", ...).
+    pub kind: Option<String>,
+    pub channel: Option<String>,
+    /// The plan period whose targets apply (for the "chưa đủ mẫu" flag).
+    pub period_id: Option<i32>,
+}
+
+/// A report: one row per sub-unit of the root (each with the units below it), ranked, and
+/// the total of all rows.
+#[derive(Debug, Clone, Serialize)]
+pub struct Report {
+    pub form_id: String,
+    pub form_title: String,
+    #[serde(skip)]
+    pub form: std::sync::Arc<crate::forms::FormVersion>,
+    pub query: ReportQuery,
+    pub root: UnitInfo,
+    pub total: UnitReport,
+    pub rows: Vec<UnitReport>,
+}
+
+#[derive(diesel::Queryable)]
+struct TreeUnit {
+    id: i32,
+    parent_id: Option<i32>,
+    code: String,
+    name: String,
+    kind: String,
+    active: bool,
+}
+
+impl TreeUnit {
+    fn info(&self) -> UnitInfo {
+        UnitInfo {
+            id: self.id,
+            code: self.code.clone(),
+            name: self.name.clone(),
+            kind: self.kind.clone(),
+        }
+    }
+}
+
+fn subtree(units: &[TreeUnit], root: i32) -> Vec<i32> {
+    let mut ids = vec![root];
+    let mut i = 0;
+    while i < ids.len() {
+        let parent = ids[i];
+        for u in units.iter().filter(|u| u.parent_id == Some(parent)) {
+            if !ids.contains(&u.id) {
+                ids.push(u.id);
+            }
+        }
+        i += 1;
+    }
+    ids
+}
+
+/// The default root of a scope: for everything, the top unit, walking down while a unit has a
+/// single child (a one-district installation starts at the district); for a unit account, its
+/// unit when it has one, else the top of its units.
+fn default_root(units: &[TreeUnit], scope: &crate::auth::Scope) -> Option<i32> {
+    let visible = |id: i32| scope.contains(id);
+    let mut root = units
+        .iter()
+        .find(|u| visible(u.id) && u.parent_id.is_none_or(|p| !visible(p)))?
+        .id;
+    loop {
+        let children: Vec<&TreeUnit> = units
+            .iter()
+            .filter(|u| u.parent_id == Some(root) && u.active && visible(u.id))
+            .collect();
+        match children.as_slice() {
+            [only] => root = only.id,
+            _ => return Some(root),
+        }
+    }
+}
+
+/// Builds the report for `query` within the account's `scope`: aggregation in PostgreSQL (the
+/// rollups), then the statistics here. A root outside the scope is not found.
+pub async fn build(
+    conn: &mut diesel_async::AsyncPgConnection,
+    forms: &crate::forms::FormRegistry,
+    scope: &crate::auth::Scope,
+    query: &ReportQuery,
+) -> Result<Report, crate::error::AppError> {
+    use crate::db::schema::{plan_targets, units};
+    use crate::error::AppError;
+    use diesel::{ExpressionMethods, QueryDsl};
+    use diesel_async::RunQueryDsl;
+
+    let form = forms.latest(&query.form_id).ok_or(AppError::NotFound)?;
+    let mut all: Vec<TreeUnit> = units::table
+        .select((
+            units::id,
+            units::parent_id,
+            units::code,
+            units::name,
+            units::kind,
+            units::active,
+        ))
+        .order(units::id)
+        .load(conn)
+        .await?;
+    all.sort_by(|a, b| a.name.cmp(&b.name));
+    let root_id = match query.root {
+        Some(id) if scope.contains(id) && all.iter().any(|u| u.id == id) => id,
+        Some(_) => return Err(AppError::NotFound),
+        None => default_root(&all, scope).ok_or(AppError::NotFound)?,
+    };
+    let root = all
+        .iter()
+        .find(|u| u.id == root_id)
+        .ok_or(AppError::NotFound)?;
+    let mut row_units: Vec<&TreeUnit> = all
+        .iter()
+        .filter(|u| u.parent_id == Some(root_id) && u.active && scope.contains(u.id))
+        .filter(|u| query.kind.as_deref().is_none_or(|k| u.kind == k))
+        .collect();
+    if row_units.is_empty() && query.kind.is_none() {
+        row_units.push(root);
+    }
+    let in_scope: Vec<i32> = subtree(&all, root_id)
+        .into_iter()
+        .filter(|id| scope.contains(*id))
+        .collect();
+    let figures = crate::db::stats::unit_figures(
+        conn,
+        &crate::db::stats::StatsFilter {
+            form_id: query.form_id.clone(),
+            from: query.from,
+            to: query.to,
+            units: Some(in_scope.clone()),
+            channel: query.channel.clone(),
+        },
+    )
+    .await?;
+    let by_unit: std::collections::HashMap<i32, Figures> = figures
+        .iter()
+        .map(|f| (f.unit_id, Figures::from(f)))
+        .collect();
+    let targets: std::collections::HashMap<i32, u64> = match query.period_id {
+        Some(period) => plan_targets::table
+            .filter(plan_targets::period_id.eq(period))
+            .select((plan_targets::unit_id, plan_targets::target))
+            .load::<(i32, i32)>(conn)
+            .await?
+            .into_iter()
+            .map(|(u, t)| (u, t.max(0) as u64))
+            .collect(),
+        None => Default::default(),
+    };
+    let sum_over = |ids: &[i32]| {
+        let mut f = Figures::default();
+        for id in ids {
+            if let Some(g) = by_unit.get(id) {
+                f.add(g);
+            }
+        }
+        f
+    };
+    let mut rows: Vec<UnitReport> = row_units
+        .iter()
+        .map(|u| {
+            let ids: Vec<i32> = subtree(&all, u.id)
+                .into_iter()
+                .filter(|id| scope.contains(*id))
+                .collect();
+            unit_report(
+                &form.form,
+                u.info(),
+                sum_over(&ids),
+                targets.get(&u.id).copied(),
+            )
+        })
+        .collect();
+    rank(&mut rows);
+    let total_ids: Vec<i32> = if row_units.len() == 1 && row_units[0].id == root_id {
+        in_scope.clone()
+    } else {
+        row_units
+            .iter()
+            .flat_map(|u| subtree(&all, u.id))
+            .filter(|id| scope.contains(*id))
+            .collect()
+    };
+    let total = unit_report(
+        &form.form,
+        root.info(),
+        sum_over(&total_ids),
+        targets.get(&root_id).copied(),
+    );
+    Ok(Report {
+        form_id: query.form_id.clone(),
+        form_title: form.form.title.clone(),
+        form: form.clone(),
+        query: query.clone(),
+        root: root.info(),
+        total,
+        rows,
+    })
+}
+
 /// "khác biệt có ý nghĩa thống kê" or not, at the 5% level, in plain Vietnamese.
 pub fn significance_text(p_value: f64) -> String {
     let p = if p_value < 0.001 {
