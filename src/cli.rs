@@ -3,8 +3,10 @@
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::time::Instant;
 
 use anyhow::Context;
+use chrono::{Datelike, NaiveDate};
 use clap::{Parser, Subcommand, ValueEnum};
 
 use crate::config::Config;
@@ -55,6 +57,37 @@ pub enum Command {
         #[command(subcommand)]
         what: ExportCommand,
     },
+    /// Create the demo district (if needed) and fill it with synthetic responses, then bring
+    /// the statistics rollups up to date.
+    Demo {
+        /// Number of synthetic responses to generate.
+        #[arg(long)]
+        responses: u64,
+        /// Seed: the same seed gives the same responses (running again with the same seed and
+        /// range adds nothing; use another seed or --first to add more).
+        #[arg(long, default_value_t = 1)]
+        seed: i64,
+        /// Index of the first response in the seed's stream.
+        #[arg(long, default_value_t = 0)]
+        first: u64,
+        /// Year of the visits (default: this year, up to yesterday).
+        #[arg(long, value_parser = clap::value_parser!(i32).range(2000..=2100))]
+        year: Option<i32>,
+    },
+    /// The rollups the statistics are computed from.
+    Rollup {
+        #[command(subcommand)]
+        action: RollupCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum RollupCommand {
+    /// Fold the responses stored since the last refresh (the server does this every few
+    /// seconds).
+    Refresh,
+    /// Empty the rollups and fold every response again.
+    Rebuild,
 }
 
 #[derive(Debug, Subcommand)]
@@ -205,8 +238,119 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             let count = result?;
             eprintln!("exported {count} responses");
         }
+        Command::Demo {
+            responses,
+            seed,
+            first,
+            year,
+        } => {
+            let (from, to) = demo_range(year)?;
+            let services = Services::open(config).await?;
+            let result = generate_demo(&services, responses, seed, first, from, to).await;
+            services.close().await;
+            result?;
+        }
+        Command::Rollup { action } => {
+            let services = Services::open(config).await?;
+            let result = run_rollup(&services, action).await;
+            services.close().await;
+            result?;
+        }
     }
     Ok(())
+}
+
+/// The days of the synthetic visits: the whole `year`, or this year up to yesterday (so that
+/// nothing is dated in the future).
+fn demo_range(year: Option<i32>) -> anyhow::Result<(NaiveDate, NaiveDate)> {
+    let today = crate::plans::today_in_vietnam();
+    let year = year.unwrap_or(today.year());
+    let from = NaiveDate::from_ymd_opt(year, 1, 1).context("--year: not a year")?;
+    let end = NaiveDate::from_ymd_opt(year, 12, 31).context("--year: not a year")?;
+    let to = end.min(today.pred_opt().unwrap_or(today));
+    if to < from {
+        anyhow::bail!("--year {year}: no day of that year has passed yet");
+    }
+    Ok((from, to))
+}
+
+async fn generate_demo(
+    services: &Services,
+    responses: u64,
+    seed: i64,
+    first: u64,
+    from: NaiveDate,
+    to: NaiveDate,
+) -> anyhow::Result<()> {
+    let mut conn = services.database.pool.get().await?;
+    let started = Instant::now();
+    crate::demo::seed(&mut conn).await?;
+    println!(
+        "demo district ready ({:.1} s)",
+        started.elapsed().as_secs_f64()
+    );
+    let started = Instant::now();
+    let generated = crate::demo::generate_responses(
+        &mut conn,
+        &services.forms,
+        &crate::demo::ResponseSpec {
+            seed,
+            count: responses,
+            first,
+            from,
+            to,
+        },
+    )
+    .await?;
+    let seconds = started.elapsed().as_secs_f64();
+    println!(
+        "generated {} responses from {from} to {to} (seed {seed}; {} already there, {} comments) in {seconds:.1} s ({:.0} responses/s)",
+        generated.inserted,
+        generated.already_there,
+        generated.comments,
+        generated.inserted as f64 / seconds.max(1e-9)
+    );
+    let report =
+        crate::db::rollup::refresh_waiting(&mut conn, crate::db::rollup::REBUILD_WRITER_WAIT)
+            .await?;
+    print_rollup_report("refreshed the rollups", &report);
+    Ok(())
+}
+
+async fn run_rollup(services: &Services, action: RollupCommand) -> anyhow::Result<()> {
+    let mut conn = services.database.pool.get().await?;
+    match action {
+        RollupCommand::Refresh => {
+            let report = crate::db::rollup::refresh_waiting(
+                &mut conn,
+                crate::db::rollup::REBUILD_WRITER_WAIT,
+            )
+            .await?;
+            print_rollup_report("refreshed the rollups", &report);
+        }
+        RollupCommand::Rebuild => {
+            let report = crate::db::rollup::rebuild(&mut conn).await?;
+            print_rollup_report("rebuilt the rollups", &report);
+        }
+    }
+    Ok(())
+}
+
+fn print_rollup_report(what: &str, report: &crate::db::rollup::RefreshReport) {
+    use crate::db::rollup::Outcome;
+    match &report.outcome {
+        Outcome::Done => println!(
+            "{what}: {} responses folded in {:.1} s (responses up to id {})",
+            report.responses,
+            report.elapsed.as_secs_f64(),
+            report.to_id
+        ),
+        Outcome::Busy => println!("{what}: another refresh is running; nothing done"),
+        Outcome::WaitingForWriters(writers) => println!(
+            "{what}: transactions still inserting responses ({}); nothing done, try again",
+            writers.join(", ")
+        ),
+    }
 }
 
 /// The new account's password: asked twice on a terminal, else one line of standard input.

@@ -1,6 +1,7 @@
 //! Putting the service together: configuration, forms, database, HTTP server.
 
 use std::net::TcpListener;
+use std::time::Duration;
 
 use actix_web::dev::Server;
 use actix_web::web;
@@ -58,6 +59,7 @@ pub struct Application {
     port: u16,
     database: Database,
     state: web::Data<AppState>,
+    rollups: RollupTask,
 }
 
 impl Application {
@@ -87,11 +89,13 @@ impl Application {
             secret,
         });
         let server = crate::web::server(listener, state.clone())?;
+        let rollups = RollupTask::start(database.pool.clone(), ROLLUP_REFRESH_INTERVAL);
         Ok(Application {
             server,
             port,
             database,
             state,
+            rollups,
         })
     }
 
@@ -108,10 +112,126 @@ impl Application {
         self.server.handle()
     }
 
-    /// Serves until the server is stopped (Ctrl-C or SIGTERM), then closes the database.
+    /// Serves until the server is stopped (Ctrl-C or SIGTERM), then stops the rollup refresh
+    /// and closes the database.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         let result = self.server.await;
+        self.rollups.stop().await;
         self.database.close().await;
         result
+    }
+}
+
+/// How often the server folds new responses into the statistics rollups.
+pub const ROLLUP_REFRESH_INTERVAL: Duration = Duration::from_secs(3);
+/// How long a refresh in progress may finish once the server stops.
+const ROLLUP_STOP_GRACE: Duration = Duration::from_secs(5);
+
+/// The background task that keeps the rollups up to date (`crate::db::rollup::refresh`) while
+/// the server runs, so that statistics pages find them ready. Errors are logged, never
+/// propagated: the server keeps serving whatever happens to the refresh (a panic in one
+/// refresh is caught and logged too). Stops with the server; aborted if the application is
+/// dropped without running.
+struct RollupTask {
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    handle: Option<tokio::task::JoinHandle<()>>,
+}
+
+impl RollupTask {
+    fn start(pool: db::Pool, every: Duration) -> Self {
+        let (stop, mut stopped) = tokio::sync::oneshot::channel::<()>();
+        let handle = tokio::spawn(async move {
+            let mut interval = tokio::time::interval(every);
+            interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            let mut blocked_rounds = 0u32;
+            loop {
+                tokio::select! {
+                    _ = &mut stopped => break,
+                    _ = interval.tick() => {}
+                }
+                // Each refresh in a task of its own: a panic ends that refresh, not the loop.
+                let pool = pool.clone();
+                let mut refresh = tokio::spawn(async move {
+                    let mut conn = pool.get().await.map_err(|e| e.to_string())?;
+                    crate::db::rollup::refresh(&mut conn)
+                        .await
+                        .map_err(|e| e.to_string())
+                });
+                let stopping = tokio::select! {
+                    _ = &mut stopped => true,
+                    outcome = &mut refresh => {
+                        log_refresh(outcome, &mut blocked_rounds);
+                        false
+                    }
+                };
+                if stopping {
+                    // Let a fold in progress commit rather than cut it off.
+                    let _ = tokio::time::timeout(ROLLUP_STOP_GRACE, refresh).await;
+                    break;
+                }
+            }
+        });
+        RollupTask {
+            stop: Some(stop),
+            handle: Some(handle),
+        }
+    }
+
+    /// Stops the loop, letting a refresh in progress finish (within a grace period).
+    async fn stop(mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(handle) = self.handle.take() {
+            let abort = handle.abort_handle();
+            if tokio::time::timeout(ROLLUP_STOP_GRACE * 2, handle)
+                .await
+                .is_err()
+            {
+                abort.abort();
+            }
+        }
+    }
+}
+
+type RefreshOutcome =
+    Result<Result<crate::db::rollup::RefreshReport, String>, tokio::task::JoinError>;
+
+fn log_refresh(outcome: RefreshOutcome, blocked_rounds: &mut u32) {
+    use crate::db::rollup::Outcome;
+    match outcome {
+        Ok(Ok(report)) => match &report.outcome {
+            Outcome::WaitingForWriters(writers) => {
+                // Said once, then every few minutes while it lasts.
+                if *blocked_rounds % 100 == 0 {
+                    tracing::warn!(
+                        ?writers,
+                        "statistics rollups wait for transactions still inserting responses"
+                    );
+                }
+                *blocked_rounds += 1;
+            }
+            Outcome::Done | Outcome::Busy => {
+                *blocked_rounds = 0;
+                if report.responses > 0 {
+                    tracing::debug!(
+                        responses = report.responses,
+                        up_to = report.to_id,
+                        elapsed_ms = report.elapsed.as_millis() as u64,
+                        "statistics rollups refreshed"
+                    );
+                }
+            }
+        },
+        Ok(Err(e)) => tracing::warn!("refreshing the statistics rollups: {e}"),
+        Err(e) => tracing::error!("the statistics rollup refresh failed: {e}"),
+    }
+}
+
+impl Drop for RollupTask {
+    fn drop(&mut self) {
+        if let Some(handle) = self.handle.take() {
+            handle.abort();
+        }
     }
 }

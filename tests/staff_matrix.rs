@@ -138,6 +138,8 @@ mod bodies {
     pub const EDIT_ACCOUNT: Body = &[
         ("display_name", "Cán bộ mục tiêu (đã sửa)"), ("role", "unit"), ("units", "{unit_out}"),
     ];
+    pub const NEW_TOKEN: Body = &[("name", "Mã thử nghiệm ({role})")];
+    pub const EMPTY_TOKEN: Body = &[("name", "  ")];
     pub const NOTE: Body = &[("note", "Đã trả lời người dân ({role})")];
     pub const EMPTY_NOTE: Body = &[("note", "  ")];
     pub const OWN_PASSWORD: Body = &[
@@ -283,6 +285,24 @@ const MATRIX: &[Row] = &[
     get( "GET on plans: add a period",         "/staff/plans/{plan_in}/periods",                                      [303, 404, 404, 404]).note(BLANK_405),
     get( "GET on plans: targets",              "/staff/plans/{plan_in}/periods/{period_in}/targets",                  [303, 404, 404, 404]).note(BLANK_405),
     post("POST on units: list",                "/staff/units",                                        NONE,           [303, 404, 404, 404]).note(BLANK_405),
+    // API tokens: every account manages its own (viewers too: the API only reads), admins see
+    // and revoke every account's; another account's token is not found. "Own": {token_{role}}.
+    get( "tokens: list",                       "/staff/tokens",                                                       [303, 200, 200, 200]),
+    post("tokens: create (shown once)",        "/staff/tokens",                                       NEW_TOKEN,      [303, 201, 201, 201]),
+    post("tokens: empty name",                 "/staff/tokens",                                       EMPTY_TOKEN,    [303, 422, 422, 422]),
+    post("tokens: revoke own",                 "/staff/tokens/{token_{role}}/revoke",                 NONE,           [303, 303, 303, 303]),
+    post("tokens: revoke another's",           "/staff/tokens/{token_other}/revoke",                  NONE,           [303, 303, 404, 404]),
+    post("non-numeric token id",               "/staff/tokens/abc/revoke",                            NONE,           [303, 404, 404, 404]),
+    get( "GET on tokens: revoke",              "/staff/tokens/{token_other}/revoke",                                  [303, 404, 404, 404]),
+    // Publishing results ("công khai kết quả"): admins only, 404 to everyone else.
+    get( "publish: list",                      "/staff/publish",                                                      [303, 200, 404, 404]),
+    get( "publish: period in",                 "/staff/publish/{period_in}",                                          [303, 200, 404, 404]),
+    post("publish: publish in",                "/staff/publish/{period_in}",                          NONE,           [303, 303, 404, 404]),
+    post("publish: unpublish in",              "/staff/publish/{period_in}/unpublish",                NONE,           [303, 303, 404, 404]),
+    post("publish: publish out",               "/staff/publish/{period_out}",                         NONE,           [303, 303, 404, 404]),
+    get( "publish: unknown period",            "/staff/publish/999999",                                               [303, 404, 404, 404]),
+    get( "non-numeric period to publish",      "/staff/publish/abc",                                                  [303, 404, 404, 404]),
+    get( "GET on publish: unpublish",          "/staff/publish/{period_in}/unpublish",                                [303, 404, 404, 404]),
     // One's own password (each role changes its own; the session goes on), then signing out.
     post("own password: change",               "/staff/password",                                     OWN_PASSWORD,   [303, 200, 200, 200]),
     post("sign out",                           "/sign-out",                                           NONE,           [303, 303, 303, 303]),
@@ -519,7 +539,29 @@ impl Fixture {
             .format("%d/%m/%Y")
             .to_string();
 
-        let vars = vec![
+        // An API token of each account (the anonymous tries the unit account's) and one of
+        // Xuân Định's account.
+        let token_of = async |username: &str| -> String {
+            let id: i32 = db
+                .query_one(
+                    "INSERT INTO api_tokens (account_id, name, token_sha256) \
+                     SELECT id, 'Mã của ma trận', sha256(convert_to(username, 'UTF8')) \
+                     FROM accounts WHERE username = $1 RETURNING id",
+                    &[&username],
+                )
+                .await
+                .unwrap()
+                .get(0);
+            id.to_string()
+        };
+        let tokens = [
+            ("token_admin", token_of("qt.phong.noi.vu").await),
+            ("token_viewer", token_of("lanh.dao.huyen").await),
+            ("token_unit", token_of("can.bo.xuan.bac").await),
+            ("token_other", token_of("muc.tieu").await),
+        ];
+
+        let mut vars = vec![
             ("unit_in", unit_in.to_string()),
             ("unit_out", unit_out.to_string()),
             ("desk_out", desk_out.to_string()),
@@ -543,6 +585,8 @@ impl Fixture {
             ("resp_out", resp_out),
             ("item_yk", item_yk.to_string()),
         ];
+        vars.push(("token_anonymous", tokens[2].1.clone()));
+        vars.extend(tokens);
         Fixture {
             clients: [StaffClient::new(&app.address), admin, viewer, unit],
             vars,

@@ -1,3 +1,5 @@
+-- The rules the rollups are folded with, and month totals of the rollups.
+
 -- What the rollups need to know about each coded answer of each form version, derived from
 -- form_items and the stored form definition (never from the files, which may have changed).
 --
@@ -76,3 +78,40 @@ CROSS JOIN LATERAL (
 
 COMMENT ON VIEW rollup_rules IS
     'Per form version and answer_index: item, section, role, criterion weight and positive codes (for the rollups).';
+
+-- Month totals of the rollups: the counts of rollup_answers and rollup_responses summed per
+-- calendar month of `day` (Vietnam's time), kept by the same refresh in the same transaction
+-- (src/db/rollup.rs). A query over a long range reads whole months from here and only the
+-- days at its edges from the day tables: a year is 12 rows per unit, form version, channel,
+-- item and value instead of up to 365, so the district overview stays fast whatever the
+-- number of responses.
+CREATE TABLE rollup_answers_month (
+    unit_id         integer NOT NULL REFERENCES units (id),
+    form_version_id integer NOT NULL REFERENCES form_versions (id),
+    -- The first day of the month.
+    month           date NOT NULL CHECK (extract(day FROM month) = 1),
+    channel         text NOT NULL,
+    answer_index    smallint NOT NULL,
+    value           smallint NOT NULL,
+    n               integer NOT NULL CHECK (n > 0),
+    PRIMARY KEY (unit_id, form_version_id, month, channel, answer_index, value)
+);
+CREATE INDEX rollup_answers_month_month_idx ON rollup_answers_month (month);
+
+CREATE TABLE rollup_responses_month (
+    unit_id         integer NOT NULL REFERENCES units (id),
+    form_version_id integer NOT NULL REFERENCES form_versions (id),
+    month           date NOT NULL CHECK (extract(day FROM month) = 1),
+    channel         text NOT NULL,
+    responses       integer NOT NULL CHECK (responses > 0),
+    score_n         integer NOT NULL DEFAULT 0,
+    score_sum       double precision NOT NULL DEFAULT 0,
+    score_sum_sq    double precision NOT NULL DEFAULT 0,
+    PRIMARY KEY (unit_id, form_version_id, month, channel)
+);
+CREATE INDEX rollup_responses_month_month_idx ON rollup_responses_month (month);
+
+-- Existing rollups (if any) were folded without month totals: start the rollups afresh, the
+-- next refresh folds every response again.
+TRUNCATE rollup_answers, rollup_responses;
+UPDATE rollup_state SET last_response_id = 0, refreshed_at = NULL;

@@ -3,6 +3,7 @@
 
 pub mod password;
 pub mod throttle;
+pub mod token;
 
 use std::future::Future;
 use std::pin::Pin;

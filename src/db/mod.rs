@@ -8,8 +8,12 @@ pub mod desks;
 pub mod embedded;
 pub mod forms;
 pub mod plans;
+pub mod published;
 pub mod responses;
+pub mod rollup;
 pub mod schema;
+pub mod stats;
+pub mod tokens;
 pub mod units;
 
 use std::str::FromStr;

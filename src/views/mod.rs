@@ -1,6 +1,8 @@
 //! HTML pages, as maud functions returning `Markup`. Small, composable, no I/O.
 
+pub mod charts;
 pub mod pages;
+pub mod public;
 pub mod staff;
 pub mod survey;
 

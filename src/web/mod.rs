@@ -1,6 +1,8 @@
 //! HTTP: routes, shared state, middleware.
 
+pub mod api;
 mod health;
+mod public;
 pub mod staff;
 mod survey;
 
@@ -69,6 +71,8 @@ pub fn server(listener: TcpListener, state: web::Data<AppState>) -> std::io::Res
             .route(STYLESHEET_PATH, web::get().to(|| stylesheet(STYLESHEET)))
             .route(STAFF_STYLESHEET_PATH, web::get().to(|| stylesheet(STAFF_STYLESHEET)))
             .configure(staff::routes)
+            .configure(api::routes)
+            .configure(public::routes)
             .default_service(web::to(not_found))
     })
     .listen(listener)?

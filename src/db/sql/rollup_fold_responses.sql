@@ -1,6 +1,6 @@
--- Folds the responses with $1 < id <= $2 into rollup_responses: per unit, form version, day
--- (in Vietnam's time) and channel, the number of responses and the moments (n, Σs, Σs²) of
--- the respondents' own index scores.
+-- Folds the responses with $1 < id <= $2 into rollup_responses (per unit, form version, day
+-- in Vietnam's time and channel) and into its month totals rollup_responses_month: the number
+-- of responses and the moments (n, Σs, Σs²) of the respondents' own index scores.
 --
 -- A respondent's score (src/stats, `respondent_score`): over the criteria they answered
 -- validly (not NULL, not 0 = "not applicable"), s = Σ w·[answer is a positive code] / Σ w,
@@ -35,29 +35,48 @@ versions AS MATERIALIZED (
     JOIN widths w USING (form_version_id)
     GROUP BY i.form_version_id
 ),
-scored AS MATERIALIZED (  -- computed once per response, not once per aggregate
+-- Materialized: the score is computed once per response, not once per aggregate using it.
+scored AS MATERIALIZED (
     SELECT r.unit_id, r.form_version_id,
            (r.submitted_at AT TIME ZONE 'Asia/Ho_Chi_Minh')::date AS day,
            r.channel,
-           (SELECT coalesce(sum(v.weights[a.i]) FILTER (WHERE a.value = ANY (v.positives[a.i:a.i])), 0)
+           (SELECT coalesce(sum(v.weights[a.i]) FILTER (
+                                WHERE a.value = ANY (v.positives[a.i:a.i])), 0)
                    / sum(v.weights[a.i])
             FROM unnest(r.answers) WITH ORDINALITY AS a (value, i)
             WHERE a.value > 0 AND v.weights[a.i] IS NOT NULL) AS score
     FROM responses r
     LEFT JOIN versions v ON v.form_version_id = r.form_version_id
     WHERE r.id > $1 AND r.id <= $2
+),
+delta AS MATERIALIZED (
+    SELECT unit_id, form_version_id, day, channel,
+           count(*)::int4 AS responses,
+           count(score)::int4 AS score_n,
+           coalesce(sum(score), 0) AS score_sum,
+           coalesce(sum(score * score), 0) AS score_sum_sq
+    FROM scored
+    GROUP BY unit_id, form_version_id, day, channel
+),
+days AS (
+    INSERT INTO rollup_responses AS rr
+        (unit_id, form_version_id, day, channel, responses, score_n, score_sum, score_sum_sq)
+    SELECT unit_id, form_version_id, day, channel, responses, score_n, score_sum, score_sum_sq
+    FROM delta
+    ON CONFLICT (unit_id, form_version_id, day, channel)
+    DO UPDATE SET responses = rr.responses + EXCLUDED.responses,
+                  score_n = rr.score_n + EXCLUDED.score_n,
+                  score_sum = rr.score_sum + EXCLUDED.score_sum,
+                  score_sum_sq = rr.score_sum_sq + EXCLUDED.score_sum_sq
 )
-INSERT INTO rollup_responses AS rr
-    (unit_id, form_version_id, day, channel, responses, score_n, score_sum, score_sum_sq)
-SELECT unit_id, form_version_id, day, channel,
-       count(*)::int4,
-       count(score)::int4,
-       coalesce(sum(score), 0),
-       coalesce(sum(score * score), 0)
-FROM scored
-GROUP BY unit_id, form_version_id, day, channel
-ON CONFLICT (unit_id, form_version_id, day, channel)
-DO UPDATE SET responses = rr.responses + EXCLUDED.responses,
-              score_n = rr.score_n + EXCLUDED.score_n,
-              score_sum = rr.score_sum + EXCLUDED.score_sum,
-              score_sum_sq = rr.score_sum_sq + EXCLUDED.score_sum_sq
+INSERT INTO rollup_responses_month AS rm
+    (unit_id, form_version_id, month, channel, responses, score_n, score_sum, score_sum_sq)
+SELECT unit_id, form_version_id, date_trunc('month', day)::date, channel,
+       sum(responses)::int4, sum(score_n)::int4, sum(score_sum), sum(score_sum_sq)
+FROM delta
+GROUP BY 1, 2, 3, 4
+ON CONFLICT (unit_id, form_version_id, month, channel)
+DO UPDATE SET responses = rm.responses + EXCLUDED.responses,
+              score_n = rm.score_n + EXCLUDED.score_n,
+              score_sum = rm.score_sum + EXCLUDED.score_sum,
+              score_sum_sq = rm.score_sum_sq + EXCLUDED.score_sum_sq

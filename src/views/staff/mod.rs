@@ -7,6 +7,9 @@ pub mod comments;
 pub mod desks;
 pub mod paper;
 pub mod plans;
+pub mod publish;
+pub mod stats;
+pub mod tokens;
 pub mod units;
 
 use std::collections::BTreeMap;
@@ -20,10 +23,15 @@ use crate::auth::{CSRF_FIELD, Role, Staff};
 pub type FieldErrors = BTreeMap<&'static str, String>;
 
 /// The sections of the staff area, in menu order: (path, label, who sees it).
-const MENU: [(&str, &str, &[Role]); 8] = [
+const MENU: [(&str, &str, &[Role]); 9] = [
     (
         "/staff",
         "Tổng quan",
+        &[Role::Admin, Role::Unit, Role::Viewer],
+    ),
+    (
+        "/staff/stats",
+        "Kết quả khảo sát",
         &[Role::Admin, Role::Unit, Role::Viewer],
     ),
     (

@@ -7,6 +7,9 @@ mod comments;
 mod desks;
 mod paper;
 mod plans;
+mod publish;
+mod stats;
+mod tokens;
 mod units;
 
 use actix_session::Session;
@@ -49,6 +52,9 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .configure(paper::routes)
             .configure(audit::routes)
             .configure(comments::routes)
+            .configure(stats::routes)
+            .configure(tokens::routes)
+            .configure(publish::routes)
             .default_service(web::to(super::not_found)),
     );
 }

@@ -1,0 +1,915 @@
+//! The statistics pages of the staff side ("Kết quả khảo sát"): the district overview, a
+//! unit's page and the comparison page, read through HTTP as a staff member's browser would.
+//!
+//! Data: 2,000 synthetic responses of 2025 from the demo generator (`sipas::demo`), with real
+//! differences between units. Every figure a page shows is recomputed here INDEPENDENTLY,
+//! straight from `responses` with SQL (criterion index = share of 4 and 5 among the valid
+//! answers 1..5; factor = mean of its criteria; unit = mean of its factors; forms = responses)
+//! and compared to the page's data table at the published precision (two decimals of a
+//! percent). A second fixture submits a handful of ballots through the real citizen path this
+//! year to check ranks with ties.
+
+mod common;
+
+use std::collections::BTreeMap;
+
+use chrono::NaiveDate;
+use common::{StaffClient, TestApp, full_answers, with_hidden};
+
+const FORM: &str = "sipas-1001-dich-vu";
+const QUICK_FORM: &str = "danh-gia-mot-cua";
+const XUAN_BAC: &str = "xuan-loc.xuan-bac";
+const XUAN_DINH: &str = "xuan-loc.xuan-dinh";
+const XUAN_HIEP: &str = "xuan-loc.xuan-hiep";
+const XUAN_TAM: &str = "xuan-loc.xuan-tam";
+const BAO_HOA: &str = "xuan-loc.bao-hoa";
+const GIA_RAY: &str = "xuan-loc.gia-ray";
+const DISTRICT_OFFICE: &str = "xuan-loc.van-phong-hdnd-ubnd";
+const YEAR: i32 = 2025;
+const RESPONSES: u64 = 2_000;
+
+// ---------------------------------------------------------------------------------------------
+// Reading the pages
+
+/// The text of an HTML fragment: tags removed, entities of maud's escaping decoded, spaces
+/// collapsed.
+fn text(html: &str) -> String {
+    let mut out = String::new();
+    let mut in_tag = false;
+    for c in html.chars() {
+        match c {
+            '<' => in_tag = true,
+            '>' => {
+                in_tag = false;
+                out.push(' ');
+            }
+            _ if !in_tag => out.push(c),
+            _ => {}
+        }
+    }
+    let out = out
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&quot;", "\"")
+        .replace("&#39;", "'")
+        .replace("&amp;", "&");
+    out.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// The `<table id="...">` of a page.
+fn table<'a>(html: &'a str, id: &str) -> &'a str {
+    let start = html
+        .find(&format!("<table class=\"data\" id=\"{id}\""))
+        .or_else(|| html.find(&format!("id=\"{id}\"")))
+        .unwrap_or_else(|| panic!("no table {id} in the page:\n{}", text(html)));
+    let end = html[start..].find("</table>").unwrap() + start;
+    &html[start..end]
+}
+
+/// The body rows of a table, each as the texts of its cells (`th` and `td`).
+fn rows(table: &str) -> Vec<Vec<String>> {
+    let body = table
+        .find("<tbody>")
+        .map(|i| &table[i..])
+        .unwrap_or(table);
+    let body = &body[..body.find("</tbody>").unwrap_or(body.len())];
+    body.split("<tr")
+        .skip(1)
+        .map(|row| {
+            let row = &row[..row.find("</tr>").unwrap_or(row.len())];
+            row.split("<t")
+                .skip(1)
+                .filter(|cell| cell.starts_with('d') || cell.starts_with('h'))
+                .map(|cell| {
+                    let start = cell.find('>').unwrap() + 1;
+                    let end = cell.find("</t").unwrap_or(cell.len());
+                    text(&cell[start..end])
+                })
+                .collect()
+        })
+        .collect()
+}
+
+/// The rows of a ranking table by unit name: (rank, index, interval, forms, target, flag).
+fn ranking(html: &str, id: &str) -> BTreeMap<String, Vec<String>> {
+    rows(table(html, id))
+        .into_iter()
+        .map(|cells| {
+            assert_eq!(cells.len(), 7, "{cells:?}");
+            let mut cells = cells;
+            let name = cells.remove(1);
+            (name, cells)
+        })
+        .collect()
+}
+
+/// An index as published: a percentage with two decimals and a decimal comma.
+fn published(index: f64) -> String {
+    let rounded = (index * 10_000.0).round() / 100.0;
+    format!("{rounded:.2}%").replace('.', ",")
+}
+
+/// "1.234".
+fn count_text(n: i64) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push('.');
+        }
+        out.push(c);
+    }
+    out
+}
+
+// ---------------------------------------------------------------------------------------------
+// The independent figures
+
+/// What to recompute.
+#[derive(Debug, Clone)]
+struct Range {
+    form: &'static str,
+    from: NaiveDate,
+    to: NaiveDate,
+    channel: Option<&'static str>,
+}
+
+impl Range {
+    fn year(year: i32) -> Range {
+        Range {
+            form: FORM,
+            from: NaiveDate::from_ymd_opt(year, 1, 1).unwrap(),
+            to: NaiveDate::from_ymd_opt(year, 12, 31).unwrap(),
+            channel: None,
+        }
+    }
+}
+
+/// One unit's figures straight from `responses`: (index, forms).
+#[derive(Debug, Clone, PartialEq)]
+struct Expected {
+    name: String,
+    index: Option<f64>,
+    forms: i64,
+}
+
+/// The responses of `range` (with the units below each row unit), as a CTE.
+const RANGE_CTE: &str = "
+    r AS (
+        SELECT r.id, r.unit_id, r.answers, r.form_version_id
+        FROM responses r JOIN form_versions fv ON fv.id = r.form_version_id
+        WHERE fv.form_id = $1
+          AND r.submitted_at >= ($2::text::date)::timestamp AT TIME ZONE 'Asia/Ho_Chi_Minh'
+          AND r.submitted_at < ($3::text::date + 1)::timestamp AT TIME ZONE 'Asia/Ho_Chi_Minh'
+          AND ($4::text IS NULL OR r.channel = $4)
+    ),
+    answers AS (
+        SELECT r.unit_id, fi.section_code, fi.code, a.value
+        FROM r
+        CROSS JOIN LATERAL unnest(r.answers) WITH ORDINALITY AS a (value, idx)
+        JOIN form_items fi ON fi.form_version_id = r.form_version_id AND fi.answer_index = a.idx
+        WHERE fi.section_role = 'factor' AND a.value >= 1
+    )";
+
+/// The SIPAS index and forms of each child of `parent` (with its own sub-units), by the
+/// official rule, computed by PostgreSQL from the stored answers.
+async fn expected_children(app: &TestApp, parent: &str, range: &Range) -> Vec<Expected> {
+    let sql = format!(
+        "WITH RECURSIVE tree AS (
+             SELECT u.id AS row_id, u.id FROM units u
+             WHERE u.parent_id = (SELECT id FROM units WHERE code = $5) AND u.active
+             UNION ALL
+             SELECT tree.row_id, c.id FROM units c JOIN tree ON c.parent_id = tree.id
+         ), {RANGE_CTE},
+         positive AS (
+             SELECT s.value = ANY (ARRAY[4, 5]::int2[]) AS satisfied, t.row_id, s.section_code, s.code
+             FROM answers s JOIN tree t ON t.id = s.unit_id
+         ),
+         criteria AS (
+             SELECT row_id, section_code, code, avg(satisfied::int::float8) AS idx
+             FROM positive GROUP BY row_id, section_code, code
+         ),
+         factors AS (SELECT row_id, section_code, avg(idx) AS idx FROM criteria GROUP BY 1, 2),
+         units_index AS (SELECT row_id, avg(idx) AS idx FROM factors GROUP BY 1),
+         forms AS (
+             SELECT t.row_id, count(*) AS n FROM r JOIN tree t ON t.id = r.unit_id GROUP BY 1
+         )
+         SELECT u.name, ui.idx, coalesce(f.n, 0)
+         FROM units u
+         LEFT JOIN units_index ui ON ui.row_id = u.id
+         LEFT JOIN forms f ON f.row_id = u.id
+         WHERE u.parent_id = (SELECT id FROM units WHERE code = $5) AND u.active
+         ORDER BY u.name"
+    );
+    app.sql()
+        .await
+        .query(
+            &sql,
+            &[
+                &range.form,
+                &range.from.to_string(),
+                &range.to.to_string(),
+                &range.channel,
+                &parent,
+            ],
+        )
+        .await
+        .unwrap()
+        .iter()
+        .map(|row| Expected {
+            name: row.get(0),
+            index: row.get(1),
+            forms: row.get(2),
+        })
+        .collect()
+}
+
+// ---------------------------------------------------------------------------------------------
+// Fixtures
+
+struct Fixture {
+    app: TestApp,
+    admin: StaffClient,
+}
+
+async fn unit_id(app: &TestApp, code: &str) -> i32 {
+    app.sql()
+        .await
+        .query_one("SELECT id FROM units WHERE code = $1", &[&code])
+        .await
+        .unwrap()
+        .get(0)
+}
+
+/// The demo district with 2,000 synthetic responses over 2025.
+async fn generated() -> Fixture {
+    let app = TestApp::spawn().await;
+    {
+        let mut conn = app.pool.get().await.unwrap();
+        let generated = sipas::demo::generate_responses(
+            &mut conn,
+            &app.forms,
+            &sipas::demo::ResponseSpec {
+                seed: 7,
+                count: RESPONSES,
+                first: 0,
+                from: NaiveDate::from_ymd_opt(YEAR, 1, 1).unwrap(),
+                to: NaiveDate::from_ymd_opt(YEAR, 12, 31).unwrap(),
+            },
+        )
+        .await
+        .unwrap();
+        assert_eq!(generated.inserted, RESPONSES);
+    }
+    let admin = app.staff_with_role("qt.phong.noi.vu", "admin", &[]).await;
+    Fixture { app, admin }
+}
+
+async fn page(client: &StaffClient, path: &str, status: u16) -> String {
+    let response = client.get(path).await;
+    let got = response.status().as_u16();
+    let body = response.text().await.unwrap();
+    assert_eq!(got, status, "{path}:\n{}", text(&body));
+    body
+}
+
+/// A row of the district as the overview's ranking table shows it, by header.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Shown {
+    rank: String,
+    index: String,
+    interval: String,
+    forms: String,
+    target: Option<String>,
+    flag: String,
+}
+
+/// The ranking table `id` of a page, by unit name, in the page's order.
+fn shown(html: &str, id: &str) -> Vec<(String, Shown)> {
+    let t = table(html, id);
+    let head = &t[..t.find("</thead>").unwrap()];
+    let headers: Vec<String> = head
+        .split("<th ")
+        .skip(1)
+        .map(|h| text(&h[h.find('>').unwrap() + 1..h.find("</th>").unwrap()]))
+        .collect();
+    let at = |name: &str| headers.iter().position(|h| h == name);
+    rows(t)
+        .into_iter()
+        .map(|cells| {
+            assert_eq!(cells.len(), headers.len(), "{cells:?} against {headers:?}");
+            let get = |name: &str| cells[at(name).unwrap()].clone();
+            (
+                get("Đơn vị"),
+                Shown {
+                    rank: get("Hạng"),
+                    index: get("Chỉ số"),
+                    interval: get("KTC 95%"),
+                    forms: get("Số phiếu"),
+                    target: at("Chỉ tiêu").map(|i| cells[i].clone()),
+                    flag: get("Ghi chú"),
+                },
+            )
+        })
+        .collect()
+}
+
+/// The competition rank ("1, 1, 3") of each published value, best first.
+fn expected_ranks(expected: &[Expected]) -> BTreeMap<String, String> {
+    expected
+        .iter()
+        .map(|e| {
+            let rank = e.index.map(|x| {
+                let mine = published_value(x);
+                1 + expected
+                    .iter()
+                    .filter(|o| o.index.is_some_and(|y| published_value(y) > mine))
+                    .count()
+            });
+            (e.name.clone(), rank.map(|r| r.to_string()).unwrap_or_default())
+        })
+        .collect()
+}
+
+fn published_value(index: f64) -> f64 {
+    (index * 10_000.0).round() / 100.0
+}
+
+/// Checks a ranking table against the independent figures: every unit, its index, its forms,
+/// its rank (ties shared) and its flag (below 30 forms, or below `targets`).
+fn check_ranking(html: &str, expected: &[Expected], targets: &BTreeMap<String, i64>) {
+    let shown = shown(html, "bang-xep-hang");
+    let ranks = expected_ranks(expected);
+    assert_eq!(
+        shown.len(),
+        expected.len(),
+        "one row per unit: {:?}",
+        shown.iter().map(|(n, _)| n).collect::<Vec<_>>()
+    );
+    for e in expected {
+        let (_, row) = shown
+            .iter()
+            .find(|(name, _)| *name == e.name)
+            .unwrap_or_else(|| panic!("{} is not in the table", e.name));
+        assert_eq!(
+            row.index,
+            e.index.map_or("—".to_string(), published),
+            "index of {}",
+            e.name
+        );
+        assert_eq!(row.forms, count_text(e.forms), "forms of {}", e.name);
+        assert_eq!(row.rank, ranks[&e.name], "rank of {}", e.name);
+        let target = targets.get(&e.name).copied();
+        let flag = if e.forms == 0 {
+            "Chưa có phiếu"
+        } else if e.forms < 30 {
+            "Chưa đủ mẫu (< 30 phiếu)"
+        } else if target.is_some_and(|t| e.forms < t) {
+            "Chưa đủ mẫu (dưới chỉ tiêu)"
+        } else {
+            ""
+        };
+        assert_eq!(row.flag, flag, "flag of {}", e.name);
+        if let Some(t) = target {
+            assert_eq!(row.target.as_deref(), Some(count_text(t).as_str()));
+        }
+        if e.forms >= 2 {
+            assert!(row.interval.contains(" – "), "{}: {row:?}", e.name);
+        }
+    }
+    // The table is in rank order, units without forms last.
+    let order: Vec<u64> = shown
+        .iter()
+        .map(|(_, r)| r.rank.parse().unwrap_or(u64::MAX))
+        .collect();
+    assert!(order.windows(2).all(|w| w[0] <= w[1]), "{order:?}");
+    // The chart beside it: one bar per unit with forms, coloured by reliability, and a
+    // "Chưa có phiếu" for each unit without.
+    let svg = &html[html.find("<svg class=\"chart\" id=\"bieu-do-xep-hang\"").unwrap()..];
+    let svg = &svg[..svg.find("</svg>").unwrap()];
+    let enough =
+        |e: &Expected| e.forms >= 30 && targets.get(&e.name).is_none_or(|t| e.forms >= *t);
+    let with_forms: Vec<&Expected> = expected.iter().filter(|e| e.forms > 0).collect();
+    assert_eq!(
+        svg.matches("class=\"bar reliable\"").count(),
+        with_forms.iter().filter(|e| enough(e)).count()
+    );
+    assert_eq!(
+        svg.matches("class=\"bar unreliable\"").count(),
+        with_forms.iter().filter(|e| !enough(e)).count()
+    );
+    assert_eq!(
+        svg.matches(">Chưa có phiếu</text>").count(),
+        expected.len() - with_forms.len()
+    );
+    for e in &with_forms {
+        let value = published(e.index.unwrap());
+        assert!(svg.contains(&format!(">{value}</text>")), "{value} in the chart");
+    }
+    assert!(svg.contains(">Mục tiêu 2020: 80%</text>"));
+    assert!(svg.contains(">Mục tiêu 2030: 95%</text>"));
+}
+
+fn day(y: i32, m: u32, d: u32) -> NaiveDate {
+    NaiveDate::from_ymd_opt(y, m, d).unwrap()
+}
+
+#[tokio::test]
+async fn the_overview_shows_the_figures_of_the_responses() {
+    let f = generated().await;
+    let district = unit_id(&f.app, "xuan-loc").await;
+    let none = BTreeMap::new();
+
+    // The year, every unit of the district: the default unit is the district (the province
+    // has a single child).
+    let html = page(&f.admin, &format!("/staff/stats?year={YEAR}"), 200).await;
+    let expected = expected_children(&f.app, "xuan-loc", &Range::year(YEAR)).await;
+    assert_eq!(expected.len(), 28);
+    assert!(expected.iter().any(|e| e.forms >= 30) && expected.iter().any(|e| e.forms < 30));
+    check_ranking(&html, &expected, &none);
+    // The district's total in the headline, computed the same way one level up.
+    let total = expected_children(&f.app, "dong-nai", &Range::year(YEAR)).await;
+    assert_eq!(total.len(), 1);
+    let headline = text(&html[html.find("<div class=\"cards\">").unwrap()..]);
+    assert!(
+        headline.starts_with(&format!(
+            "{} Chỉ số SIPAS Khoảng tin cậy 95%: ",
+            published(total[0].index.unwrap())
+        )),
+        "{headline}"
+    );
+    assert!(headline.contains(&format!("{} phiếu khảo sát", count_text(total[0].forms))));
+    assert!(text(&html).contains("UBND huyện Xuân Lộc · Năm 2025 (01/01/2025 – 31/12/2025)"));
+    // The same page when the district is chosen.
+    let chosen = page(&f.admin, &format!("/staff/stats?year={YEAR}&unit={district}"), 200).await;
+    assert_eq!(shown(&chosen, "bang-xep-hang"), shown(&html, "bang-xep-hang"));
+    // The filter form shows what applies: the year and the default form.
+    assert!(html.contains("name=\"year\" value=\"2025\""));
+    assert!(html.contains(&format!("<option value=\"{FORM}\" selected>")));
+    // Links to each unit's page (with the filters) and to the comparison.
+    let bac = unit_id(&f.app, XUAN_BAC).await;
+    assert!(html.contains(&format!(
+        "href=\"/staff/stats/units/{bac}?year=2025&amp;form={FORM}\""
+    )));
+    assert!(html.contains("href=\"/staff/stats/compare?year=2025"));
+    // The latest comments of the district's units in the year, newest first, with the link.
+    let comments = f
+        .app
+        .sql()
+        .await
+        .query(
+            "SELECT t.body, (SELECT count(*) FROM response_texts) FROM response_texts t \
+             JOIN responses r ON r.id = t.response_id \
+             ORDER BY r.submitted_at DESC, t.response_id DESC LIMIT 5",
+            &[],
+        )
+        .await
+        .unwrap();
+    assert_eq!(comments.len(), 5);
+    let section = text(&html[html.find("<section class=\"latest-comments\">").unwrap()..]);
+    let total_comments: i64 = comments[0].get(1);
+    assert!(
+        section.starts_with(&format!(
+            "Góp ý mới nhất {} góp ý trong khoảng thời gian này, đã xử lý 0",
+            count_text(total_comments)
+        )),
+        "{section}"
+    );
+    let mut at = 0;
+    for row in &comments {
+        let body: String = row.get(0);
+        let found = section[at..]
+            .find(&body)
+            .unwrap_or_else(|| panic!("{body} in order in {section}"));
+        at += found + body.len();
+    }
+    assert!(html.contains(&format!(
+        "href=\"/staff/comments?unit={district}&amp;from=01%2F01%2F2025&amp;to=31%2F12%2F2025\""
+    )));
+
+    // Filters: a quarter, a range of days, a channel, a kind of unit, a unit.
+    let q2 = Range {
+        from: day(YEAR, 4, 1),
+        to: day(YEAR, 6, 30),
+        ..Range::year(YEAR)
+    };
+    let html = page(&f.admin, &format!("/staff/stats?year={YEAR}&period=q2"), 200).await;
+    check_ranking(&html, &expected_children(&f.app, "xuan-loc", &q2).await, &none);
+    assert!(text(&html).contains("Quý II/2025 (01/04/2025 – 30/06/2025)"));
+    let days = Range {
+        from: day(YEAR, 3, 10),
+        to: day(YEAR, 4, 15),
+        ..Range::year(YEAR)
+    };
+    let html = page(
+        &f.admin,
+        &format!("/staff/stats?year={YEAR}&period=custom&from=10/03/2025&to=2025-04-15"),
+        200,
+    )
+    .await;
+    check_ranking(&html, &expected_children(&f.app, "xuan-loc", &days).await, &none);
+    let paper = Range {
+        channel: Some("paper"),
+        ..Range::year(YEAR)
+    };
+    let html = page(&f.admin, &format!("/staff/stats?year={YEAR}&channel=paper"), 200).await;
+    let expected_paper = expected_children(&f.app, "xuan-loc", &paper).await;
+    assert!(expected_paper.iter().map(|e| e.forms).sum::<i64>() > 100);
+    check_ranking(&html, &expected_paper, &none);
+    let html = page(&f.admin, &format!("/staff/stats?year={YEAR}&kind=commune"), 200).await;
+    let communes: Vec<Expected> = expected
+        .iter()
+        .filter(|e| e.name.starts_with("UBND xã"))
+        .cloned()
+        .collect();
+    assert_eq!(communes.len(), 14);
+    check_ranking(&html, &communes, &none);
+    let html = page(&f.admin, &format!("/staff/stats?year={YEAR}&unit={bac}"), 200).await;
+    let rows = shown(&html, "bang-xep-hang");
+    let bac_expected = expected.iter().find(|e| e.name == "UBND xã Xuân Bắc").unwrap();
+    assert_eq!(rows.len(), 1);
+    assert_eq!(rows[0].0, "UBND xã Xuân Bắc");
+    assert_eq!(rows[0].1.index, published(bac_expected.index.unwrap()));
+    // No responses in 2024: every unit is listed without forms, and no bar is drawn.
+    let html = page(&f.admin, "/staff/stats?year=2024", 200).await;
+    let empty = expected_children(&f.app, "xuan-loc", &Range::year(2024)).await;
+    assert!(empty.iter().all(|e| e.forms == 0));
+    check_ranking(&html, &empty, &none);
+    assert!(!html.contains("class=\"bar "));
+}
+
+/// A plan of 2025 for the district with a period (Quý II) and targets: Gia Ray's target is
+/// above its forms, the district office's below.
+async fn plan_with_targets(app: &TestApp) -> (i32, i32) {
+    let db = app.sql().await;
+    let district = unit_id(app, "xuan-loc").await;
+    let plan: i32 = db
+        .query_one(
+            "INSERT INTO survey_plans (unit_id, year, title, form_id) \
+             VALUES ($1, 2025, 'Kế hoạch khảo sát năm 2025', $2) RETURNING id",
+            &[&district, &FORM],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    let period: i32 = db
+        .query_one(
+            "INSERT INTO plan_periods (plan_id, name, starts_on, ends_on) \
+             VALUES ($1, 'Quý II', '2025-04-01', '2025-06-30') RETURNING id",
+            &[&plan],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    for (code, target) in [(GIA_RAY, 1000), (DISTRICT_OFFICE, 10)] {
+        let unit = unit_id(app, code).await;
+        db.execute(
+            "INSERT INTO plan_targets (period_id, unit_id, target) VALUES ($1, $2, $3)",
+            &[&period, &unit, &target],
+        )
+        .await
+        .unwrap();
+    }
+    (plan, period)
+}
+
+#[tokio::test]
+async fn a_plan_period_gives_the_days_the_targets_and_the_progress() {
+    let f = generated().await;
+    let (plan, period) = plan_with_targets(&f.app).await;
+    // Without a period of the plan: the periods are offered, no progress is shown.
+    let html = page(&f.admin, &format!("/staff/stats?year={YEAR}"), 200).await;
+    assert!(html.contains(&format!(
+        "<option value=\"p{period}\">Quý II (01/04/2025 – 30/06/2025)</option>"
+    )));
+    assert!(html.contains("Các đợt của Kế hoạch khảo sát năm 2025"));
+    assert!(!html.contains("id=\"bang-tien-do\""));
+
+    let html = page(&f.admin, &format!("/staff/stats?year={YEAR}&period=p{period}"), 200).await;
+    let q2 = Range {
+        from: day(YEAR, 4, 1),
+        to: day(YEAR, 6, 30),
+        ..Range::year(YEAR)
+    };
+    let expected = expected_children(&f.app, "xuan-loc", &q2).await;
+    let gia_ray = expected.iter().find(|e| e.name == "UBND thị trấn Gia Ray").unwrap();
+    let office = expected
+        .iter()
+        .find(|e| e.name == "Văn phòng HĐND và UBND huyện")
+        .unwrap();
+    assert!(gia_ray.forms >= 30 && gia_ray.forms < 1000, "{gia_ray:?}");
+    assert!(office.forms >= 30, "{office:?}");
+    let targets: BTreeMap<String, i64> = [
+        ("UBND thị trấn Gia Ray".to_string(), 1000),
+        ("Văn phòng HĐND và UBND huyện".to_string(), 10),
+    ]
+    .into();
+    check_ranking(&html, &expected, &targets);
+    let rows = shown(&html, "bang-xep-hang");
+    let row = |name: &str| rows.iter().find(|(n, _)| n == name).unwrap().1.clone();
+    assert_eq!(row("UBND thị trấn Gia Ray").flag, "Chưa đủ mẫu (dưới chỉ tiêu)");
+    assert_eq!(row("Văn phòng HĐND và UBND huyện").flag, "");
+    assert!(text(&html).contains("Quý II năm 2025 (01/04/2025 – 30/06/2025)"));
+    // Progress against the plan, unit by unit.
+    let progress = rows_by_name(table(&html, "bang-tien-do"));
+    assert_eq!(
+        progress["UBND thị trấn Gia Ray"],
+        [
+            count_text(gia_ray.forms),
+            "1.000".to_string(),
+            format!("{:.1} %", gia_ray.forms as f64 / 10.0).replace('.', ","),
+            "Chưa đạt".to_string()
+        ]
+    );
+    assert_eq!(progress["Văn phòng HĐND và UBND huyện"][3], "Đạt");
+    assert_eq!(progress["UBND xã Xuân Bắc"][3], "Chưa giao chỉ tiêu");
+    let all: i64 = expected.iter().map(|e| e.forms).sum();
+    assert!(text(&html).contains(&format!(
+        "Đã thu {} / 1.010 phiếu theo chỉ tiêu; 1/2 đơn vị được giao chỉ tiêu đã đạt.",
+        count_text(all)
+    )));
+    assert!(html.contains(&format!("href=\"/staff/plans/{plan}/progress?period={period}\"")));
+
+    // A period of no plan of that year for the unit: refused, with the form.
+    let html = page(&f.admin, &format!("/staff/stats?year=2024&period=p{period}"), 422).await;
+    assert!(text(&html).contains("Đợt khảo sát đã chọn không thuộc kế hoạch năm 2024"));
+}
+
+/// Table rows by their first cell.
+fn rows_by_name(table: &str) -> BTreeMap<String, Vec<String>> {
+    rows(table)
+        .into_iter()
+        .map(|mut cells| {
+            let name = cells.remove(0);
+            (name, cells)
+        })
+        .collect()
+}
+
+/// Per criterion of `unit_code` (with its sub-units): (valid answers, index, not applicable).
+async fn expected_items(
+    app: &TestApp,
+    unit_code: &str,
+    range: &Range,
+) -> BTreeMap<String, (i64, Option<f64>, i64)> {
+    let sql = format!(
+        "WITH RECURSIVE tree AS (
+             SELECT id FROM units WHERE code = $5
+             UNION ALL SELECT c.id FROM units c JOIN tree ON c.parent_id = tree.id
+         ), {RANGE_CTE}
+         SELECT fi.code,
+                count(*) FILTER (WHERE a.value >= 1),
+                avg((a.value = ANY (fi_pos.positive))::int::float8) FILTER (WHERE a.value >= 1),
+                count(*) FILTER (WHERE a.value = 0)
+         FROM r
+         CROSS JOIN LATERAL unnest(r.answers) WITH ORDINALITY AS a (value, idx)
+         JOIN form_items fi ON fi.form_version_id = r.form_version_id AND fi.answer_index = a.idx
+         CROSS JOIN LATERAL (SELECT CASE WHEN $1 = '{QUICK_FORM}' THEN ARRAY[2, 3]::int2[]
+                                          ELSE ARRAY[4, 5]::int2[] END AS positive) fi_pos
+         WHERE fi.section_role = 'factor' AND r.unit_id IN (SELECT id FROM tree)
+         GROUP BY fi.code"
+    );
+    app.sql()
+        .await
+        .query(
+            &sql,
+            &[
+                &range.form,
+                &range.from.to_string(),
+                &range.to.to_string(),
+                &range.channel,
+                &unit_code,
+            ],
+        )
+        .await
+        .unwrap()
+        .iter()
+        .map(|row| (row.get(0), (row.get(1), row.get(2), row.get(3))))
+        .collect()
+}
+
+/// The index and forms of `unit_code` per month of `year`, by the official rule.
+async fn expected_months(app: &TestApp, unit_code: &str, year: i32) -> BTreeMap<u32, (Option<f64>, i64)> {
+    let sql = format!(
+        "WITH RECURSIVE tree AS (
+             SELECT id FROM units WHERE code = $5
+             UNION ALL SELECT c.id FROM units c JOIN tree ON c.parent_id = tree.id
+         ), {RANGE_CTE},
+         months AS (
+             SELECT r.id, extract(month FROM r_at.at)::int AS month
+             FROM r JOIN responses x ON x.id = r.id
+             CROSS JOIN LATERAL (SELECT x.submitted_at AT TIME ZONE 'Asia/Ho_Chi_Minh' AS at) r_at
+             WHERE r.unit_id IN (SELECT id FROM tree)
+         ),
+         graded AS (
+             SELECT m.month, fi.section_code, fi.code, (a.value >= 4)::int::float8 AS ok
+             FROM r JOIN months m ON m.id = r.id
+             CROSS JOIN LATERAL unnest(r.answers) WITH ORDINALITY AS a (value, idx)
+             JOIN form_items fi ON fi.form_version_id = r.form_version_id AND fi.answer_index = a.idx
+             WHERE fi.section_role = 'factor' AND a.value >= 1
+         ),
+         criteria AS (SELECT month, section_code, code, avg(ok) AS idx FROM graded GROUP BY 1, 2, 3),
+         factors AS (SELECT month, section_code, avg(idx) AS idx FROM criteria GROUP BY 1, 2),
+         indices AS (SELECT month, avg(idx) AS idx FROM factors GROUP BY 1)
+         SELECT m.month, i.idx, count(*) FROM months m LEFT JOIN indices i ON i.month = m.month
+         GROUP BY m.month, i.idx"
+    );
+    let range = Range::year(year);
+    app.sql()
+        .await
+        .query(
+            &sql,
+            &[
+                &range.form,
+                &range.from.to_string(),
+                &range.to.to_string(),
+                &range.channel,
+                &unit_code,
+            ],
+        )
+        .await
+        .unwrap()
+        .iter()
+        .map(|row| (row.get::<_, i32>(0) as u32, (row.get(1), row.get(2))))
+        .collect()
+}
+
+#[tokio::test]
+async fn a_units_page_shows_its_criteria_trend_changes_and_comments() {
+    let f = generated().await;
+    let bac = unit_id(&f.app, XUAN_BAC).await;
+    let q2 = Range {
+        from: day(YEAR, 4, 1),
+        to: day(YEAR, 6, 30),
+        ..Range::year(YEAR)
+    };
+    let html = page(
+        &f.admin,
+        &format!("/staff/stats/units/{bac}?year={YEAR}&period=q2"),
+        200,
+    )
+    .await;
+    let all = text(&html);
+    assert!(all.contains("Kết quả khảo sát: UBND xã Xuân Bắc"));
+    // The unit's index, as the overview's row computes it.
+    let row = expected_children(&f.app, "xuan-loc", &q2)
+        .await
+        .into_iter()
+        .find(|e| e.name == "UBND xã Xuân Bắc")
+        .unwrap();
+    assert!(all.contains(&format!(
+        "{} Chỉ số SIPAS Khoảng tin cậy 95%",
+        published(row.index.unwrap())
+    )));
+    // Every criterion: valid answers, index, not applicable.
+    let items = expected_items(&f.app, XUAN_BAC, &q2).await;
+    assert_eq!(items.len(), 19);
+    let criteria = rows(table(&html, "bang-tieu-chi"));
+    let mut seen = 0;
+    for cells in &criteria {
+        let Some((n, index, na)) = items.get(&cells[0]) else {
+            continue; // a factor's heading row
+        };
+        seen += 1;
+        assert_eq!(cells[2], count_text(*n), "{cells:?}");
+        assert_eq!(cells[5], index.map_or("—".into(), published), "{cells:?}");
+        assert_eq!(cells[7], count_text(*na), "{cells:?}");
+        assert!(cells[6].contains(" – "), "Wilson interval: {cells:?}");
+    }
+    assert_eq!(seen, 19);
+    assert!(items["PA1"].2 > 0, "the generator answers PA1 “not applicable” often");
+    // The stacked bars: one per criterion, with the scale's labels in the legend.
+    let svg = &html[html.find("id=\"bieu-do-tieu-chi\"").unwrap()..];
+    let svg = &svg[..svg.find("</svg>").unwrap()];
+    assert_eq!(svg.matches("<g class=\"bar\"").count(), 19);
+    for level in ["Rất không hài lòng", "Không hài lòng", "Bình thường", "Hài lòng", "Rất hài lòng"] {
+        assert!(svg.contains(&format!(">{level}</text>")), "{level}");
+    }
+    // Factors: the mean of their criteria.
+    let factors = rows(table(&html, "bang-yeu-to"));
+    assert_eq!(factors.len(), 5);
+    let tc: Vec<f64> = ["TC1", "TC2", "TC3", "TC4"]
+        .iter()
+        .map(|c| items[*c].1.unwrap())
+        .collect();
+    assert_eq!(factors[0][0], "Tiếp cận dịch vụ");
+    assert_eq!(factors[0][2], published(tc.iter().sum::<f64>() / 4.0));
+    // Expectations and respondents are there.
+    assert!(table(&html, "bang-mong-doi").contains("Cải thiện thái độ phục vụ của công chức"));
+    assert!(all.contains("Giới tính ("));
+
+    // The trend: the twelve months of 2025, each as computed month by month.
+    let months = expected_months(&f.app, XUAN_BAC, YEAR).await;
+    let trend = rows(table(&html, "bang-xu-huong"));
+    assert_eq!(trend.len(), 12);
+    for (m, cells) in (1..=12u32).zip(&trend) {
+        assert_eq!(cells[0], format!("T{m}/2025"));
+        let (index, forms) = months.get(&m).copied().unwrap_or((None, 0));
+        assert_eq!(cells[1], index.map_or("—".into(), published), "month {m}");
+        assert_eq!(cells[2], count_text(forms), "month {m}");
+    }
+    assert!(html.contains(">Tháng (năm 2025)</text>"));
+    let quarters = page(
+        &f.admin,
+        &format!("/staff/stats/units/{bac}?year={YEAR}&period=q2&trend=quarter"),
+        200,
+    )
+    .await;
+    let by_quarter = rows(table(&quarters, "bang-xu-huong"));
+    assert_eq!(
+        by_quarter.iter().map(|c| c[0].as_str()).collect::<Vec<_>>(),
+        ["Quý I/2025", "Quý II/2025", "Quý III/2025", "Quý IV/2025"]
+    );
+    assert_eq!(by_quarter[1][2], count_text(row.forms));
+
+    // Against the quarter before (data) and the same quarter of 2024 (none).
+    let changes = rows(table(&html, "bang-thay-doi"));
+    assert_eq!(changes.len(), 2);
+    assert!(changes[0][0].starts_with("Kỳ trước 01/01/2025 – 31/03/2025"), "{changes:?}");
+    assert!(changes[0][3].ends_with("điểm phần trăm"), "{changes:?}");
+    assert!(changes[0][5].starts_with("Khác biệt"), "{changes:?}");
+    let q1 = Range {
+        from: day(YEAR, 1, 1),
+        to: day(YEAR, 3, 31),
+        ..Range::year(YEAR)
+    };
+    let q1_row = expected_children(&f.app, "xuan-loc", &q1)
+        .await
+        .into_iter()
+        .find(|e| e.name == "UBND xã Xuân Bắc")
+        .unwrap();
+    assert_eq!(changes[0][1], published(q1_row.index.unwrap()));
+    assert_eq!(changes[0][2], count_text(q1_row.forms));
+    assert!(changes[1][0].starts_with("Cùng kỳ năm trước 01/04/2024 – 30/06/2024"));
+    assert_eq!(changes[1][3], "Không đủ số liệu để so sánh (mỗi kỳ cần ít nhất 2 phiếu).");
+    // A whole year has one earlier period: the year before.
+    let year_page = page(&f.admin, &format!("/staff/stats/units/{bac}?year={YEAR}"), 200).await;
+    let changes = rows(table(&year_page, "bang-thay-doi"));
+    assert_eq!(changes.len(), 1);
+    assert!(changes[0][0].starts_with("Năm trước 01/01/2024 – 31/12/2024"));
+    // Its comments, with the link to the list.
+    assert!(html.contains(&format!(
+        "href=\"/staff/comments?unit={bac}&amp;from=01%2F04%2F2025&amp;to=30%2F06%2F2025\""
+    )));
+}
+
+#[tokio::test]
+async fn the_quick_rating_shows_the_share_of_each_level() {
+    let f = generated().await;
+    let office = unit_id(&f.app, DISTRICT_OFFICE).await;
+    let html = page(
+        &f.admin,
+        &format!("/staff/stats/units/{office}?year={YEAR}&form={QUICK_FORM}"),
+        200,
+    )
+    .await;
+    let range = Range {
+        form: QUICK_FORM,
+        ..Range::year(YEAR)
+    };
+    let counts: Vec<(i16, i64)> = f
+        .app
+        .sql()
+        .await
+        .query(
+            "SELECT r.answers[1], count(*) FROM responses r \
+             JOIN form_versions fv ON fv.id = r.form_version_id \
+             WHERE fv.form_id = $1 AND r.answers[1] >= 1 GROUP BY 1 ORDER BY 1",
+            &[&QUICK_FORM],
+        )
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| (r.get(0), r.get(1)))
+        .collect();
+    let n: i64 = counts.iter().map(|c| c.1).sum();
+    assert!(n > 50, "{counts:?}");
+    let levels = rows(table(&html, "bang-muc-do"));
+    assert_eq!(levels.len(), 3);
+    for ((label, (code, k)), cells) in ["Không hài lòng", "Hài lòng", "Rất hài lòng"]
+        .iter()
+        .zip(&counts)
+        .zip(&levels)
+    {
+        assert_eq!(cells[0], *label, "code {code}");
+        assert_eq!(cells[1], count_text(*k));
+        assert_eq!(cells[2], published(*k as f64 / n as f64));
+    }
+    let satisfied: i64 = counts.iter().filter(|c| c.0 >= 2).map(|c| c.1).sum();
+    let foot = text(&table(&html, "bang-muc-do")[table(&html, "bang-muc-do").find("<tfoot>").unwrap()..]);
+    assert_eq!(
+        foot,
+        format!(
+            "Chỉ số hài lòng (Hài lòng + Rất hài lòng) {} {}",
+            count_text(n),
+            published(satisfied as f64 / n as f64)
+        )
+    );
+    let items = expected_items(&f.app, DISTRICT_OFFICE, &range).await;
+    assert_eq!(items["DG"].0, n);
+    // The unit's index is the item's.
+    assert!(text(&html).contains(&format!(
+        "{} Chỉ số SIPAS",
+        published(satisfied as f64 / n as f64)
+    )));
+}
