@@ -9,8 +9,8 @@ use serde::Serialize;
 use crate::forms::{Form, ItemKind, SectionRole};
 use crate::stats::{
     CONFIDENCE, ChiSquare, CriterionStats, Interval, MeanDiff, Moments, ProportionDiff, criterion,
-    enough_sample, factor_index, form_index, holm, index_interval, mean_difference,
-    rank_descending, round_percent, two_proportions,
+    enough_sample, factor_index, form_index, holm, mean_difference, mean_interval, rank_descending,
+    round_percent, two_proportions,
 };
 
 /// Aggregated answers of one unit (or of several, added up): what the database gives.
@@ -207,18 +207,26 @@ pub fn unit_report(
         target,
         enough_sample: enough_sample(figures.responses, target),
         index,
-        index_ci: index_interval(
-            figures.scores.n,
-            figures.scores.sum,
-            figures.scores.sum_sq,
-            CONFIDENCE,
-        ),
+        index_ci: index.and_then(|index| interval_around(index, &figures.scores)),
         rank: None,
         factors,
         expectations,
         respondents,
         figures,
     }
+}
+
+/// The 95% interval of a published index: its width comes from the respondents' scores (the
+/// Student t interval of their mean, see [`crate::stats`]), and it is placed around the index
+/// itself, so that readers see "82,66% (80,1% – 85,2%)" rather than an interval centred on a
+/// slightly different figure when some answers are missing. Clipped to [0, 1].
+fn interval_around(index: f64, scores: &Moments) -> Option<Interval> {
+    let around_mean = mean_interval(scores.n, scores.sum, scores.sum_sq, CONFIDENCE)?;
+    let half = around_mean.interval?.half_width();
+    Some(Interval {
+        low: (index - half).max(0.0),
+        high: (index + half).min(1.0),
+    })
 }
 
 /// Ranks the rows by index as published (two decimals of a percent, so equal published values

@@ -24,6 +24,8 @@ use common::{StaffClient, TestApp, full_answers, with_hidden};
 use serde_json::Value;
 use sipas::auth::Scope;
 use sipas::reports::{self, ReportQuery};
+use sipas::stats::format_percent;
+use sipas::views::public::format_count;
 
 const XUAN_BAC: &str = "xuan-loc.xuan-bac";
 const XUAN_DINH: &str = "xuan-loc.xuan-dinh";
@@ -70,6 +72,30 @@ async fn generate(app: &TestApp, first: u64, count: u64) {
     .await
     .unwrap();
     assert_eq!(generated.inserted, count);
+    drop(conn);
+    settle(app).await;
+}
+
+/// Waits until the statistics rollups hold every stored response. (The server's background
+/// task folds new responses every few seconds; a request arriving while it folds reads the
+/// rollups as they were, by design.)
+async fn settle(app: &TestApp) {
+    let mut conn = app.pool.get().await.unwrap();
+    let started = std::time::Instant::now();
+    loop {
+        let report = sipas::db::rollup::refresh(&mut conn).await.unwrap();
+        let newest = app
+            .count("SELECT coalesce(max(id), 0) FROM responses")
+            .await;
+        if report.is_done() && report.to_id >= newest {
+            return;
+        }
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(30),
+            "the rollups did not catch up: {report:?}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
 }
 
 /// A complete answer sent through a desk's QR code, today.
@@ -84,6 +110,7 @@ async fn answer_through_qr(app: &TestApp, unit_code: &str, score: &str) {
         )
         .await;
     assert_eq!(sent.status(), 200);
+    settle(app).await;
 }
 
 /// Creates an API token through the tokens page and returns its text (shown once).
@@ -308,6 +335,46 @@ async fn the_api_gives_the_dashboard_figures_which_match_an_independent_sql_comp
     let ranks: Vec<i64> = rows.iter().filter_map(|r| r["rank"].as_i64()).collect();
     assert!(ranks.windows(2).all(|w| w[0] <= w[1]), "{ranks:?}");
     assert_eq!(ranks.first(), Some(&1));
+
+    // The dashboard's table shows the same figures, unit by unit.
+    let response = admin
+        .get(&format!("/staff/stats?year={}&period=q1", from.year()))
+        .await;
+    assert_eq!(response.status(), 200);
+    let dashboard = response.text().await.unwrap();
+    for row in rows {
+        let id = row["unit"]["id"].as_i64().unwrap();
+        let marker = format!("data-unit=\"{id}\"");
+        let tr = dashboard
+            .split("<tr ")
+            .find(|tr| tr.starts_with(&marker))
+            .unwrap_or_else(|| panic!("no dashboard row for unit {id}"));
+        let tr = tr.split("</tr>").next().unwrap();
+        let percent = |v: &Value| v.as_f64().map_or("—".to_string(), format_percent);
+        let index = format!("<td class=\"num index\">{}</td>", percent(&row["index"]));
+        assert!(
+            tr.contains(&index),
+            "{}: {index} in {tr}",
+            row["unit"]["name"]
+        );
+        let forms = format!(
+            "<td class=\"num forms\">{}</td>",
+            format_count(row["responses"].as_u64().unwrap())
+        );
+        assert!(
+            tr.contains(&forms),
+            "{}: {forms} in {tr}",
+            row["unit"]["name"]
+        );
+        if row["index_ci"].is_object() {
+            let ci = format!(
+                "{} – {}",
+                percent(&row["index_ci"]["low"]),
+                percent(&row["index_ci"]["high"])
+            );
+            assert!(tr.contains(&ci), "{}: {ci} in {tr}", row["unit"]["name"]);
+        }
+    }
 
     // Filters go through: one kind, one channel, one unit.
     let (status, communes) = json(

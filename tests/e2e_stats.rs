@@ -120,7 +120,12 @@ async fn the_overview_draws_the_ranking_chart() -> Result<()> {
     )
     .await?;
     assert_eq!(status, json!(200));
-    let h1 = browser.client.find(Locator::Css("h1")).await?.text().await?;
+    let h1 = browser
+        .client
+        .find(Locator::Css("h1"))
+        .await?
+        .text()
+        .await?;
     assert_eq!(h1, "Kết quả khảo sát");
     let current = js(
         &browser,
@@ -303,12 +308,23 @@ async fn the_overview_draws_the_ranking_chart() -> Result<()> {
     let name = first.text().await?;
     first.click().await?;
     let deadline = Instant::now() + WAIT;
-    while !browser.client.current_url().await?.path().starts_with("/staff/stats/units/") {
+    while !browser
+        .client
+        .current_url()
+        .await?
+        .path()
+        .starts_with("/staff/stats/units/")
+    {
         ensure!(Instant::now() < deadline, "the unit page did not open");
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     browser.wait_for_text("Chỉ số theo tiêu chí", WAIT).await?;
-    let h1 = browser.client.find(Locator::Css("h1")).await?.text().await?;
+    let h1 = browser
+        .client
+        .find(Locator::Css("h1"))
+        .await?
+        .text()
+        .await?;
     assert_eq!(h1, format!("Kết quả khảo sát: {name}"));
     for (id, bars, file) in [
         ("bieu-do-yeu-to", 5, "stats-unit-factors.png"),
@@ -327,10 +343,7 @@ async fn the_overview_draws_the_ranking_chart() -> Result<()> {
         // The trend has one column per month with forms (this year: up to this month).
         if id == "bieu-do-xu-huong" {
             let months = found.as_u64().unwrap();
-            ensure!(
-                (1..=bars).contains(&months),
-                "{id}: {months} columns drawn"
-            );
+            ensure!((1..=bars).contains(&months), "{id}: {months} columns drawn");
         } else {
             assert_eq!(found, json!(bars), "{id}: one visible bar per row");
         }

@@ -250,6 +250,20 @@ const MATRIX: &[Row] = &[
     post("comments: handle out",               "/staff/comments/{resp_out}/{item_yk}/handle",         NOTE,           [303, 303, 403, 404]),
     post("comments: reopen in",                "/staff/comments/{resp_{role}}/{item_yk}/reopen",      NONE,           [303, 303, 403, 303]),
     post("comments: reopen out",               "/staff/comments/{resp_out}/{item_yk}/reopen",         NONE,           [303, 303, 403, 404]),
+    // Results ("Kết quả khảo sát"): everyone reads the figures of their scope; another unit's
+    // page or comparison is a 404 to a unit account, another unit in the filter a 422.
+    get( "stats: overview",                    "/staff/stats",                                                        [303, 200, 200, 200]),
+    get( "stats: overview, unit in",           "/staff/stats?unit={unit_in}&period=q1",                               [303, 200, 200, 200]),
+    get( "stats: overview, unit out",          "/staff/stats?unit={unit_out}",                                        [303, 200, 200, 422]),
+    get( "stats: unit page in",                "/staff/stats/units/{unit_in}",                                        [303, 200, 200, 200]),
+    get( "stats: unit page out",               "/staff/stats/units/{unit_out}",                                       [303, 200, 200, 404]),
+    get( "stats: unit page of the district",   "/staff/stats/units/{district}",                                       [303, 200, 200, 404]),
+    get( "stats: non-numeric unit id",         "/staff/stats/units/abc",                                              [303, 404, 404, 404]),
+    get( "stats: compare, landing",            "/staff/stats/compare",                                                [303, 200, 200, 200]),
+    get( "stats: compare units in and out",    "/staff/stats/compare?units={unit_in}&units={unit_out}",               [303, 200, 200, 404]),
+    get( "stats: compare periods in",          "/staff/stats/compare?unit={unit_in}&periods=2026&periods=2025",       [303, 200, 200, 200]),
+    get( "stats: compare periods out",         "/staff/stats/compare?unit={unit_out}&periods=2026&periods=2025",      [303, 200, 200, 404]),
+    post("POST on stats",                      "/staff/stats",                                        NONE,           [303, 404, 404, 404]),
     // Bad input in URLs: our page, never a 500 or a bare text.
     get( "bogus ?ok on units list",            "/staff/units?ok=%zz",                                                 [303, 200, 200, 200]),
     get( "bogus ?ok on unit page",             "/staff/units/{unit_in}?ok=%zz",                                       [303, 200, 200, 200]),

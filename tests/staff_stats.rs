@@ -68,10 +68,7 @@ fn table<'a>(html: &'a str, id: &str) -> &'a str {
 
 /// The body rows of a table, each as the texts of its cells (`th` and `td`).
 fn rows(table: &str) -> Vec<Vec<String>> {
-    let body = table
-        .find("<tbody>")
-        .map(|i| &table[i..])
-        .unwrap_or(table);
+    let body = table.find("<tbody>").map(|i| &table[i..]).unwrap_or(table);
     let body = &body[..body.find("</tbody>").unwrap_or(body.len())];
     body.split("<tr")
         .skip(1)
@@ -86,19 +83,6 @@ fn rows(table: &str) -> Vec<Vec<String>> {
                     text(&cell[start..end])
                 })
                 .collect()
-        })
-        .collect()
-}
-
-/// The rows of a ranking table by unit name: (rank, index, interval, forms, target, flag).
-fn ranking(html: &str, id: &str) -> BTreeMap<String, Vec<String>> {
-    rows(table(html, id))
-        .into_iter()
-        .map(|cells| {
-            assert_eq!(cells.len(), 7, "{cells:?}");
-            let mut cells = cells;
-            let name = cells.remove(1);
-            (name, cells)
         })
         .collect()
 }
@@ -326,7 +310,10 @@ fn expected_ranks(expected: &[Expected]) -> BTreeMap<String, String> {
                     .filter(|o| o.index.is_some_and(|y| published_value(y) > mine))
                     .count()
             });
-            (e.name.clone(), rank.map(|r| r.to_string()).unwrap_or_default())
+            (
+                e.name.clone(),
+                rank.map(|r| r.to_string()).unwrap_or_default(),
+            )
         })
         .collect()
 }
@@ -385,10 +372,11 @@ fn check_ranking(html: &str, expected: &[Expected], targets: &BTreeMap<String, i
     assert!(order.windows(2).all(|w| w[0] <= w[1]), "{order:?}");
     // The chart beside it: one bar per unit with forms, coloured by reliability, and a
     // "Chưa có phiếu" for each unit without.
-    let svg = &html[html.find("<svg class=\"chart\" id=\"bieu-do-xep-hang\"").unwrap()..];
+    let svg = &html[html
+        .find("<svg class=\"chart\" id=\"bieu-do-xep-hang\"")
+        .unwrap()..];
     let svg = &svg[..svg.find("</svg>").unwrap()];
-    let enough =
-        |e: &Expected| e.forms >= 30 && targets.get(&e.name).is_none_or(|t| e.forms >= *t);
+    let enough = |e: &Expected| e.forms >= 30 && targets.get(&e.name).is_none_or(|t| e.forms >= *t);
     let with_forms: Vec<&Expected> = expected.iter().filter(|e| e.forms > 0).collect();
     assert_eq!(
         svg.matches("class=\"bar reliable\"").count(),
@@ -404,7 +392,10 @@ fn check_ranking(html: &str, expected: &[Expected], targets: &BTreeMap<String, i
     );
     for e in &with_forms {
         let value = published(e.index.unwrap());
-        assert!(svg.contains(&format!(">{value}</text>")), "{value} in the chart");
+        assert!(
+            svg.contains(&format!(">{value}</text>")),
+            "{value} in the chart"
+        );
     }
     assert!(svg.contains(">Mục tiêu 2020: 80%</text>"));
     assert!(svg.contains(">Mục tiêu 2030: 95%</text>"));
@@ -441,8 +432,16 @@ async fn the_overview_shows_the_figures_of_the_responses() {
     assert!(headline.contains(&format!("{} phiếu khảo sát", count_text(total[0].forms))));
     assert!(text(&html).contains("UBND huyện Xuân Lộc · Năm 2025 (01/01/2025 – 31/12/2025)"));
     // The same page when the district is chosen.
-    let chosen = page(&f.admin, &format!("/staff/stats?year={YEAR}&unit={district}"), 200).await;
-    assert_eq!(shown(&chosen, "bang-xep-hang"), shown(&html, "bang-xep-hang"));
+    let chosen = page(
+        &f.admin,
+        &format!("/staff/stats?year={YEAR}&unit={district}"),
+        200,
+    )
+    .await;
+    assert_eq!(
+        shown(&chosen, "bang-xep-hang"),
+        shown(&html, "bang-xep-hang")
+    );
     // The filter form shows what applies: the year and the default form.
     assert!(html.contains("name=\"year\" value=\"2025\""));
     assert!(html.contains(&format!("<option value=\"{FORM}\" selected>")));
@@ -493,8 +492,17 @@ async fn the_overview_shows_the_figures_of_the_responses() {
         to: day(YEAR, 6, 30),
         ..Range::year(YEAR)
     };
-    let html = page(&f.admin, &format!("/staff/stats?year={YEAR}&period=q2"), 200).await;
-    check_ranking(&html, &expected_children(&f.app, "xuan-loc", &q2).await, &none);
+    let html = page(
+        &f.admin,
+        &format!("/staff/stats?year={YEAR}&period=q2"),
+        200,
+    )
+    .await;
+    check_ranking(
+        &html,
+        &expected_children(&f.app, "xuan-loc", &q2).await,
+        &none,
+    );
     assert!(text(&html).contains("Quý II/2025 (01/04/2025 – 30/06/2025)"));
     let days = Range {
         from: day(YEAR, 3, 10),
@@ -507,16 +515,30 @@ async fn the_overview_shows_the_figures_of_the_responses() {
         200,
     )
     .await;
-    check_ranking(&html, &expected_children(&f.app, "xuan-loc", &days).await, &none);
+    check_ranking(
+        &html,
+        &expected_children(&f.app, "xuan-loc", &days).await,
+        &none,
+    );
     let paper = Range {
         channel: Some("paper"),
         ..Range::year(YEAR)
     };
-    let html = page(&f.admin, &format!("/staff/stats?year={YEAR}&channel=paper"), 200).await;
+    let html = page(
+        &f.admin,
+        &format!("/staff/stats?year={YEAR}&channel=paper"),
+        200,
+    )
+    .await;
     let expected_paper = expected_children(&f.app, "xuan-loc", &paper).await;
     assert!(expected_paper.iter().map(|e| e.forms).sum::<i64>() > 100);
     check_ranking(&html, &expected_paper, &none);
-    let html = page(&f.admin, &format!("/staff/stats?year={YEAR}&kind=commune"), 200).await;
+    let html = page(
+        &f.admin,
+        &format!("/staff/stats?year={YEAR}&kind=commune"),
+        200,
+    )
+    .await;
     let communes: Vec<Expected> = expected
         .iter()
         .filter(|e| e.name.starts_with("UBND xã"))
@@ -524,9 +546,17 @@ async fn the_overview_shows_the_figures_of_the_responses() {
         .collect();
     assert_eq!(communes.len(), 14);
     check_ranking(&html, &communes, &none);
-    let html = page(&f.admin, &format!("/staff/stats?year={YEAR}&unit={bac}"), 200).await;
+    let html = page(
+        &f.admin,
+        &format!("/staff/stats?year={YEAR}&unit={bac}"),
+        200,
+    )
+    .await;
     let rows = shown(&html, "bang-xep-hang");
-    let bac_expected = expected.iter().find(|e| e.name == "UBND xã Xuân Bắc").unwrap();
+    let bac_expected = expected
+        .iter()
+        .find(|e| e.name == "UBND xã Xuân Bắc")
+        .unwrap();
     assert_eq!(rows.len(), 1);
     assert_eq!(rows[0].0, "UBND xã Xuân Bắc");
     assert_eq!(rows[0].1.index, published(bac_expected.index.unwrap()));
@@ -585,14 +615,22 @@ async fn a_plan_period_gives_the_days_the_targets_and_the_progress() {
     assert!(html.contains("Các đợt của Kế hoạch khảo sát năm 2025"));
     assert!(!html.contains("id=\"bang-tien-do\""));
 
-    let html = page(&f.admin, &format!("/staff/stats?year={YEAR}&period=p{period}"), 200).await;
+    let html = page(
+        &f.admin,
+        &format!("/staff/stats?year={YEAR}&period=p{period}"),
+        200,
+    )
+    .await;
     let q2 = Range {
         from: day(YEAR, 4, 1),
         to: day(YEAR, 6, 30),
         ..Range::year(YEAR)
     };
     let expected = expected_children(&f.app, "xuan-loc", &q2).await;
-    let gia_ray = expected.iter().find(|e| e.name == "UBND thị trấn Gia Ray").unwrap();
+    let gia_ray = expected
+        .iter()
+        .find(|e| e.name == "UBND thị trấn Gia Ray")
+        .unwrap();
     let office = expected
         .iter()
         .find(|e| e.name == "Văn phòng HĐND và UBND huyện")
@@ -607,7 +645,10 @@ async fn a_plan_period_gives_the_days_the_targets_and_the_progress() {
     check_ranking(&html, &expected, &targets);
     let rows = shown(&html, "bang-xep-hang");
     let row = |name: &str| rows.iter().find(|(n, _)| n == name).unwrap().1.clone();
-    assert_eq!(row("UBND thị trấn Gia Ray").flag, "Chưa đủ mẫu (dưới chỉ tiêu)");
+    assert_eq!(
+        row("UBND thị trấn Gia Ray").flag,
+        "Chưa đủ mẫu (dưới chỉ tiêu)"
+    );
     assert_eq!(row("Văn phòng HĐND và UBND huyện").flag, "");
     assert!(text(&html).contains("Quý II năm 2025 (01/04/2025 – 30/06/2025)"));
     // Progress against the plan, unit by unit.
@@ -628,10 +669,17 @@ async fn a_plan_period_gives_the_days_the_targets_and_the_progress() {
         "Đã thu {} / 1.010 phiếu theo chỉ tiêu; 1/2 đơn vị được giao chỉ tiêu đã đạt.",
         count_text(all)
     )));
-    assert!(html.contains(&format!("href=\"/staff/plans/{plan}/progress?period={period}\"")));
+    assert!(html.contains(&format!(
+        "href=\"/staff/plans/{plan}/progress?period={period}\""
+    )));
 
     // A period of no plan of that year for the unit: refused, with the form.
-    let html = page(&f.admin, &format!("/staff/stats?year=2024&period=p{period}"), 422).await;
+    let html = page(
+        &f.admin,
+        &format!("/staff/stats?year=2024&period=p{period}"),
+        422,
+    )
+    .await;
     assert!(text(&html).contains("Đợt khảo sát đã chọn không thuộc kế hoạch năm 2024"));
 }
 
@@ -689,7 +737,11 @@ async fn expected_items(
 }
 
 /// The index and forms of `unit_code` per month of `year`, by the official rule.
-async fn expected_months(app: &TestApp, unit_code: &str, year: i32) -> BTreeMap<u32, (Option<f64>, i64)> {
+async fn expected_months(
+    app: &TestApp,
+    unit_code: &str,
+    year: i32,
+) -> BTreeMap<u32, (Option<f64>, i64)> {
     let sql = format!(
         "WITH RECURSIVE tree AS (
              SELECT id FROM units WHERE code = $5
@@ -777,12 +829,21 @@ async fn a_units_page_shows_its_criteria_trend_changes_and_comments() {
         assert!(cells[6].contains(" – "), "Wilson interval: {cells:?}");
     }
     assert_eq!(seen, 19);
-    assert!(items["PA1"].2 > 0, "the generator answers PA1 “not applicable” often");
+    assert!(
+        items["PA1"].2 > 0,
+        "the generator answers PA1 “not applicable” often"
+    );
     // The stacked bars: one per criterion, with the scale's labels in the legend.
     let svg = &html[html.find("id=\"bieu-do-tieu-chi\"").unwrap()..];
     let svg = &svg[..svg.find("</svg>").unwrap()];
     assert_eq!(svg.matches("<g class=\"bar\"").count(), 19);
-    for level in ["Rất không hài lòng", "Không hài lòng", "Bình thường", "Hài lòng", "Rất hài lòng"] {
+    for level in [
+        "Rất không hài lòng",
+        "Không hài lòng",
+        "Bình thường",
+        "Hài lòng",
+        "Rất hài lòng",
+    ] {
         assert!(svg.contains(&format!(">{level}</text>")), "{level}");
     }
     // Factors: the mean of their criteria.
@@ -825,7 +886,10 @@ async fn a_units_page_shows_its_criteria_trend_changes_and_comments() {
     // Against the quarter before (data) and the same quarter of 2024 (none).
     let changes = rows(table(&html, "bang-thay-doi"));
     assert_eq!(changes.len(), 2);
-    assert!(changes[0][0].starts_with("Kỳ trước 01/01/2025 – 31/03/2025"), "{changes:?}");
+    assert!(
+        changes[0][0].starts_with("Kỳ trước 01/01/2025 – 31/03/2025"),
+        "{changes:?}"
+    );
     assert!(changes[0][3].ends_with("điểm phần trăm"), "{changes:?}");
     assert!(changes[0][5].starts_with("Khác biệt"), "{changes:?}");
     let q1 = Range {
@@ -841,9 +905,17 @@ async fn a_units_page_shows_its_criteria_trend_changes_and_comments() {
     assert_eq!(changes[0][1], published(q1_row.index.unwrap()));
     assert_eq!(changes[0][2], count_text(q1_row.forms));
     assert!(changes[1][0].starts_with("Cùng kỳ năm trước 01/04/2024 – 30/06/2024"));
-    assert_eq!(changes[1][3], "Không đủ số liệu để so sánh (mỗi kỳ cần ít nhất 2 phiếu).");
+    assert_eq!(
+        changes[1][3],
+        "Không đủ số liệu để so sánh (mỗi kỳ cần ít nhất 2 phiếu)."
+    );
     // A whole year has one earlier period: the year before.
-    let year_page = page(&f.admin, &format!("/staff/stats/units/{bac}?year={YEAR}"), 200).await;
+    let year_page = page(
+        &f.admin,
+        &format!("/staff/stats/units/{bac}?year={YEAR}"),
+        200,
+    )
+    .await;
     let changes = rows(table(&year_page, "bang-thay-doi"));
     assert_eq!(changes.len(), 1);
     assert!(changes[0][0].starts_with("Năm trước 01/01/2024 – 31/12/2024"));
@@ -896,7 +968,8 @@ async fn the_quick_rating_shows_the_share_of_each_level() {
         assert_eq!(cells[2], published(*k as f64 / n as f64));
     }
     let satisfied: i64 = counts.iter().filter(|c| c.0 >= 2).map(|c| c.1).sum();
-    let foot = text(&table(&html, "bang-muc-do")[table(&html, "bang-muc-do").find("<tfoot>").unwrap()..]);
+    let foot =
+        text(&table(&html, "bang-muc-do")[table(&html, "bang-muc-do").find("<tfoot>").unwrap()..]);
     assert_eq!(
         foot,
         format!(
@@ -912,4 +985,511 @@ async fn the_quick_rating_shows_the_share_of_each_level() {
         "{} Chỉ số SIPAS",
         published(satisfied as f64 / n as f64)
     )));
+}
+
+/// Pearson's chi-square of a k×2 table and the two-sided p-value of a pooled two-proportion z.
+fn chi_square(table: &[(f64, f64)]) -> f64 {
+    let (c0, c1): (f64, f64) = table.iter().fold((0.0, 0.0), |a, r| (a.0 + r.0, a.1 + r.1));
+    let total = c0 + c1;
+    table
+        .iter()
+        .map(|(a, b)| {
+            let n = a + b;
+            let (e0, e1) = (n * c0 / total, n * c1 / total);
+            (a - e0).powi(2) / e0 + (b - e1).powi(2) / e1
+        })
+        .sum()
+}
+
+fn two_proportions(x1: f64, n1: f64, x2: f64, n2: f64) -> (f64, f64) {
+    let p = (x1 + x2) / (n1 + n2);
+    let z = (x1 / n1 - x2 / n2) / (p * (1.0 - p) * (1.0 / n1 + 1.0 / n2)).sqrt();
+    let p_value = statrs::function::erf::erfc(z.abs() / std::f64::consts::SQRT_2);
+    (z, p_value)
+}
+
+/// Holm's step-down adjustment.
+fn holm(p: &[f64]) -> Vec<f64> {
+    let m = p.len();
+    let mut order: Vec<usize> = (0..m).collect();
+    order.sort_by(|a, b| p[*a].total_cmp(&p[*b]));
+    let mut adjusted = vec![0.0; m];
+    let mut running: f64 = 0.0;
+    for (rank, i) in order.into_iter().enumerate() {
+        running = running.max(((m - rank) as f64 * p[i]).min(1.0));
+        adjusted[i] = running;
+    }
+    adjusted
+}
+
+fn p_text(p: f64) -> String {
+    if p < 0.001 {
+        "< 0,001".into()
+    } else {
+        format!("{p:.3}").replace('.', ",")
+    }
+}
+
+fn decimal2(x: f64) -> String {
+    format!("{x:.2}").replace('.', ",")
+}
+
+#[tokio::test]
+async fn the_compare_page_tests_units_and_periods() {
+    let f = generated().await;
+    let units = [XUAN_HIEP, XUAN_TAM, XUAN_BAC];
+    let names = ["UBND xã Xuân Hiệp", "UBND xã Xuân Tâm", "UBND xã Xuân Bắc"];
+    let mut ids = Vec::new();
+    for code in units {
+        ids.push(unit_id(&f.app, code).await);
+    }
+    // The landing page: the choices, no result.
+    let html = page(&f.admin, "/staff/stats/compare", 200).await;
+    assert!(html.contains("So sánh các đơn vị") && html.contains("So sánh các kỳ của một đơn vị"));
+    assert!(!html.contains("id=\"bang-so-sanh\""));
+
+    let html = page(
+        &f.admin,
+        &format!(
+            "/staff/stats/compare?year={YEAR}&units={}&units={}&units={}&item=CC2",
+            ids[0], ids[1], ids[2]
+        ),
+        200,
+    )
+    .await;
+    // Side by side, as the overview computes them.
+    let expected = expected_children(&f.app, "xuan-loc", &Range::year(YEAR)).await;
+    let compared = rows(table(&html, "bang-so-sanh"));
+    assert_eq!(compared.len(), 3);
+    for (cells, name) in compared.iter().zip(names) {
+        let e = expected.iter().find(|e| e.name == name).unwrap();
+        assert_eq!(cells[0], name);
+        assert_eq!(cells[1], published(e.index.unwrap()));
+        assert_eq!(cells[3], count_text(e.forms));
+    }
+    // The index, pair by pair: the best commune is clearly above the worst one.
+    let pairs = rows(table(&html, "bang-kiem-dinh-chi-so"));
+    assert_eq!(pairs.len(), 3);
+    assert_eq!(
+        (pairs[0][0].as_str(), pairs[0][1].as_str()),
+        (names[0], names[1])
+    );
+    assert!(
+        pairs[0][6].starts_with("UBND xã Xuân Hiệp cao hơn UBND xã Xuân Tâm ")
+            && pairs[0][6].ends_with("điểm phần trăm: khác biệt có ý nghĩa thống kê (p < 0,001)."),
+        "{:?}",
+        pairs[0]
+    );
+    for pair in &pairs {
+        assert!(pair[6].contains("khác biệt"), "{pair:?}");
+    }
+    // One criterion (CC2): chi-square over the three, then the pairs, recomputed here.
+    let mut counts = Vec::new();
+    for code in units {
+        let items = expected_items(&f.app, code, &Range::year(YEAR)).await;
+        let (n, index, _) = items["CC2"];
+        let x = (index.unwrap() * n as f64).round();
+        counts.push((x, n as f64));
+    }
+    let table_rows: Vec<(f64, f64)> = counts.iter().map(|(x, n)| (*x, n - x)).collect();
+    let chi = chi_square(&table_rows);
+    let chi_p = {
+        use statrs::distribution::{ChiSquared, ContinuousCDF};
+        ChiSquared::new(2.0).unwrap().sf(chi)
+    };
+    let all = text(&html);
+    assert!(
+        all.contains(&format!(
+            "χ² = {}, bậc tự do = 2, {}",
+            decimal2(chi),
+            if chi_p < 0.001 {
+                "p < 0,001".to_string()
+            } else {
+                format!("p = {}", p_text(chi_p))
+            }
+        )),
+        "{all}"
+    );
+    assert!(all.contains("So sánh theo tiêu chí: CC2."));
+    let item_rows = rows(table(&html, "bang-tieu-chi-so-sanh"));
+    for ((cells, (x, n)), name) in item_rows.iter().zip(&counts).zip(names) {
+        assert_eq!(cells[0], name);
+        assert_eq!(cells[1], count_text(*n as i64));
+        assert_eq!(cells[2], count_text(*x as i64));
+        assert_eq!(cells[3], published(x / n));
+    }
+    let tests: Vec<(f64, f64)> = [(0, 1), (0, 2), (1, 2)]
+        .iter()
+        .map(|&(a, b)| two_proportions(counts[a].0, counts[a].1, counts[b].0, counts[b].1))
+        .collect();
+    let adjusted = holm(&tests.iter().map(|t| t.1).collect::<Vec<_>>());
+    let shown_pairs = rows(table(&html, "bang-kiem-dinh-tieu-chi"));
+    assert_eq!(shown_pairs.len(), 3);
+    for ((cells, (z, p)), p_holm) in shown_pairs.iter().zip(&tests).zip(&adjusted) {
+        assert_eq!(cells[4], decimal2(*z), "{cells:?}");
+        assert_eq!(cells[5], p_text(*p), "{cells:?}");
+        assert_eq!(cells[6], p_text(*p_holm), "{cells:?}");
+        let significant = if *p_holm < 0.05 {
+            "có ý nghĩa"
+        } else {
+            "không có ý nghĩa"
+        };
+        assert!(
+            cells[7].contains(&format!("khác biệt {significant} thống kê")),
+            "{cells:?}"
+        );
+    }
+    // The default criterion is the form's first (TC1).
+    let html = page(
+        &f.admin,
+        &format!(
+            "/staff/stats/compare?year={YEAR}&units={}&units={}",
+            ids[0], ids[1]
+        ),
+        200,
+    )
+    .await;
+    assert!(text(&html).contains("So sánh theo tiêu chí: TC1."));
+    assert!(text(&html).contains("bậc tự do = 1"));
+
+    // Two periods of one unit.
+    let html = page(
+        &f.admin,
+        &format!(
+            "/staff/stats/compare?unit={}&periods=2025-q1&periods=2025-q2&year={YEAR}",
+            ids[2]
+        ),
+        200,
+    )
+    .await;
+    let compared = rows(table(&html, "bang-so-sanh"));
+    assert_eq!(
+        compared.iter().map(|c| c[0].as_str()).collect::<Vec<_>>(),
+        [
+            "UBND xã Xuân Bắc – Quý I/2025",
+            "UBND xã Xuân Bắc – Quý II/2025"
+        ]
+    );
+    for (cells, (from, to)) in compared.iter().zip([
+        (day(YEAR, 1, 1), day(YEAR, 3, 31)),
+        (day(YEAR, 4, 1), day(YEAR, 6, 30)),
+    ]) {
+        let range = Range {
+            from,
+            to,
+            ..Range::year(YEAR)
+        };
+        let e = expected_children(&f.app, "xuan-loc", &range)
+            .await
+            .into_iter()
+            .find(|e| e.name == "UBND xã Xuân Bắc")
+            .unwrap();
+        assert_eq!(cells[1], published(e.index.unwrap()));
+        assert_eq!(cells[3], count_text(e.forms));
+    }
+    let pairs = rows(table(&html, "bang-kiem-dinh-chi-so"));
+    assert_eq!(pairs.len(), 1);
+    assert!(
+        pairs[0][6].starts_with("UBND xã Xuân Bắc – Quý I/2025 "),
+        "{pairs:?}"
+    );
+
+    // Refusals: too few, unreadable, unknown.
+    let few = page(
+        &f.admin,
+        &format!("/staff/stats/compare?units={}", ids[0]),
+        422,
+    )
+    .await;
+    assert!(text(&few).contains("Vui lòng chọn ít nhất hai đơn vị để so sánh."));
+    let same = page(
+        &f.admin,
+        &format!("/staff/stats/compare?units={}&units={}", ids[0], ids[0]),
+        422,
+    )
+    .await;
+    assert!(text(&same).contains("Vui lòng chọn ít nhất hai đơn vị để so sánh."));
+    let bad = page(
+        &f.admin,
+        &format!("/staff/stats/compare?units=abc&units={}", ids[0]),
+        422,
+    )
+    .await;
+    assert!(text(&bad).contains("Đơn vị không hợp lệ. Vui lòng chọn trong danh sách."));
+    page(
+        &f.admin,
+        &format!("/staff/stats/compare?units=999999&units={}", ids[0]),
+        404,
+    )
+    .await;
+    let thirteen = f
+        .app
+        .sql()
+        .await
+        .query(
+            "SELECT id FROM units WHERE parent_id = (SELECT id FROM units WHERE code = 'xuan-loc') \
+             ORDER BY id LIMIT 13",
+            &[],
+        )
+        .await
+        .unwrap();
+    assert_eq!(thirteen.len(), 13);
+    let many: String = thirteen
+        .iter()
+        .map(|r| format!("&units={}", r.get::<_, i32>(0)))
+        .collect();
+    let html = page(
+        &f.admin,
+        &format!("/staff/stats/compare?year={YEAR}{many}"),
+        422,
+    )
+    .await;
+    assert!(text(&html).contains("Chỉ so sánh được tối đa 12 đơn vị cùng lúc."));
+    let html = page(
+        &f.admin,
+        &format!("/staff/stats/compare?unit={}&periods=2025-q1", ids[0]),
+        422,
+    )
+    .await;
+    assert!(text(&html).contains("Vui lòng chọn ít nhất hai kỳ khác nhau để so sánh."));
+    let html = page(
+        &f.admin,
+        &format!(
+            "/staff/stats/compare?unit={}&periods=2025-q1&periods=2025-q9",
+            ids[0]
+        ),
+        422,
+    )
+    .await;
+    assert!(text(&html).contains("Kỳ so sánh không hợp lệ."));
+    let html = page(
+        &f.admin,
+        &format!(
+            "/staff/stats/compare?units={}&units={}&item=ZZ9",
+            ids[0], ids[1]
+        ),
+        422,
+    )
+    .await;
+    assert!(text(&html).contains("Tiêu chí không hợp lệ."));
+}
+
+#[tokio::test]
+async fn unit_accounts_see_only_their_units() {
+    let f = generated().await;
+    let unit = f
+        .app
+        .staff_with_role("can.bo.xuan.bac", "unit", &[XUAN_BAC])
+        .await;
+    let viewer = f.app.staff_with_role("lanh.dao", "viewer", &[]).await;
+    let bac = unit_id(&f.app, XUAN_BAC).await;
+    let dinh = unit_id(&f.app, XUAN_DINH).await;
+    let district = unit_id(&f.app, "xuan-loc").await;
+    let expected = expected_children(&f.app, "xuan-loc", &Range::year(YEAR)).await;
+    let bac_expected = expected
+        .iter()
+        .find(|e| e.name == "UBND xã Xuân Bắc")
+        .unwrap();
+
+    // The overview starts at the account's unit and shows nothing of the others.
+    let html = page(&unit, &format!("/staff/stats?year={YEAR}"), 200).await;
+    let rows = shown(&html, "bang-xep-hang");
+    assert_eq!(rows.len(), 1);
+    assert_eq!(rows[0].0, "UBND xã Xuân Bắc");
+    assert_eq!(rows[0].1.index, published(bac_expected.index.unwrap()));
+    assert_eq!(rows[0].1.rank, "1");
+    for other in ["Xuân Định", "Xuân Hiệp", "Gia Ray", "Văn phòng HĐND"] {
+        assert!(!html.contains(other), "{other} shown to the unit account");
+    }
+    let unit_page = page(&unit, &format!("/staff/stats/units/{bac}?year={YEAR}"), 200).await;
+    assert!(!unit_page.contains("Xuân Định"));
+    // Another unit's page, the district's, a comparison with another unit: not found.
+    for path in [
+        format!("/staff/stats/units/{dinh}?year={YEAR}"),
+        format!("/staff/stats/units/{district}"),
+        format!("/staff/stats/compare?units={bac}&units={dinh}"),
+        format!("/staff/stats/compare?unit={dinh}&periods=2025-q1&periods=2025-q2"),
+    ] {
+        let body = page(&unit, &path, 404).await;
+        assert!(!body.contains("Xuân Định"), "{path}");
+    }
+    // Another unit in the overview's filter: refused as a bad choice, nothing shown of it.
+    let html = page(&unit, &format!("/staff/stats?unit={dinh}"), 422).await;
+    assert!(text(&html).contains("Đơn vị không hợp lệ. Vui lòng chọn trong danh sách."));
+    assert!(!html.contains("Xuân Định"));
+    // Its own periods compare.
+    page(
+        &unit,
+        &format!("/staff/stats/compare?unit={bac}&periods=2025-q1&periods=2025-q2"),
+        200,
+    )
+    .await;
+    // A viewer reads every unit.
+    let html = page(
+        &viewer,
+        &format!("/staff/stats/units/{dinh}?year={YEAR}"),
+        200,
+    )
+    .await;
+    assert!(html.contains("Kết quả khảo sát: UBND xã Xuân Định"));
+    assert_eq!(
+        shown(
+            &page(&viewer, &format!("/staff/stats?year={YEAR}"), 200).await,
+            "bang-xep-hang"
+        )
+        .len(),
+        28
+    );
+    // Anonymous: to the sign-in page, and back here after it.
+    for path in [
+        "/staff/stats",
+        "/staff/stats/compare",
+        &format!("/staff/stats/units/{bac}"),
+    ] {
+        let response = f.app.get(path).await;
+        assert_eq!(response.status(), 303, "{path}");
+        let location = response.headers()["location"].to_str().unwrap().to_string();
+        assert!(
+            location.starts_with("/sign-in?next=%2Fstaff%2Fstats"),
+            "{location}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn bad_filters_are_refused_with_a_message() {
+    let f = generated().await;
+    let bac = unit_id(&f.app, XUAN_BAC).await;
+    let overview_cases = [
+        ("year=abc", "Năm không hợp lệ."),
+        ("year=1999", "Năm không hợp lệ."),
+        ("year=20260", "Năm không hợp lệ."),
+        ("period=q9", "Đợt/kỳ không hợp lệ."),
+        (
+            "period=p999999",
+            "Đợt khảo sát đã chọn không thuộc kế hoạch năm",
+        ),
+        ("period=custom", "Vui lòng nhập cả “Từ ngày” và “Đến ngày”"),
+        (
+            "period=custom&from=31/02/2025&to=01/03/2025",
+            "Ngày không hợp lệ.",
+        ),
+        (
+            "from=02/03/2025&to=01/03/2025",
+            "“Đến ngày” phải bằng hoặc sau “Từ ngày”.",
+        ),
+        (
+            "from=01/01/1900&to=01/03/2025",
+            "Ngày phải nằm trong các năm từ 2000 đến 2100.",
+        ),
+        ("unit=abc", "Đơn vị không hợp lệ."),
+        ("unit=999999", "Đơn vị không hợp lệ."),
+        ("kind=city", "Loại đơn vị không hợp lệ."),
+        ("form=khong-co", "Mẫu phiếu không hợp lệ."),
+        ("channel=fax", "Kênh không hợp lệ."),
+    ];
+    for (query, message) in overview_cases {
+        let html = page(&f.admin, &format!("/staff/stats?{query}"), 422).await;
+        let all = text(&html);
+        assert!(all.contains(message), "{query}: {all}");
+        assert!(html.contains("role=\"alert\""), "{query}");
+        assert!(
+            html.contains("<form class=\"filters-form\" method=\"get\""),
+            "{query}"
+        );
+        assert!(!html.contains("id=\"bang-xep-hang\""), "{query}");
+        // The unit page refuses the same values (the unit of the query is not used there).
+        if !query.starts_with("unit=") && !query.starts_with("kind=") {
+            let html = page(&f.admin, &format!("/staff/stats/units/{bac}?{query}"), 422).await;
+            assert!(text(&html).contains(message), "unit page, {query}");
+        }
+    }
+    let html = page(
+        &f.admin,
+        &format!("/staff/stats/units/{bac}?trend=week"),
+        422,
+    )
+    .await;
+    assert!(text(&html).contains("Cách xem xu hướng không hợp lệ."));
+    // The unit page is about the unit of its path: a unit or kind in the query is not used.
+    page(
+        &f.admin,
+        &format!("/staff/stats/units/{bac}?kind=city&unit=abc"),
+        200,
+    )
+    .await;
+    // Several problems at once: each is named.
+    let html = page(&f.admin, "/staff/stats?year=x&channel=y&kind=z", 422).await;
+    let all = text(&html);
+    for message in [
+        "Năm không hợp lệ.",
+        "Kênh không hợp lệ.",
+        "Loại đơn vị không hợp lệ.",
+    ] {
+        assert!(all.contains(message), "{message}");
+    }
+    // An unreadable query string is read as no filter; bad ids in paths are pages that do not
+    // exist; other methods answer like a missing page.
+    page(&f.admin, "/staff/stats?%zz=1&year", 200).await;
+    for path in [
+        "/staff/stats/units/abc",
+        "/staff/stats/units/0",
+        "/staff/stats/units/-3",
+        "/staff/stats/units/999999",
+        "/staff/stats/units/99999999999",
+        "/staff/stats/nope",
+    ] {
+        page(&f.admin, path, 404).await;
+    }
+    let response = f.admin.post("/staff/stats", &[]).await;
+    assert_eq!(response.status(), 404);
+}
+
+/// Submits a QĐ 1001 ballot at the unit's desk through the citizen's path, every criterion
+/// answered with `score`.
+async fn submit(app: &TestApp, unit_code: &str, score: &str) {
+    let code = app.desk_code(unit_code).await;
+    let (_, token, version) = app.open_survey(&code).await;
+    let fields = full_answers(score);
+    let response = app
+        .post_form(
+            &format!("/s/{code}"),
+            &with_hidden(&token, &version, &fields),
+        )
+        .await;
+    assert_eq!(response.status(), 200, "submitting at {unit_code}");
+}
+
+#[tokio::test]
+async fn ranks_are_shared_by_equal_indices() {
+    let app = TestApp::spawn().await;
+    let admin = app.staff_with_role("qt.phong.noi.vu", "admin", &[]).await;
+    // This year, through the survey pages: two units at 100%, one at 0%.
+    submit(&app, XUAN_BAC, "5").await;
+    submit(&app, XUAN_BAC, "4").await;
+    submit(&app, XUAN_DINH, "4").await;
+    submit(&app, BAO_HOA, "2").await;
+    let html = page(&admin, "/staff/stats", 200).await;
+    let rows = shown(&html, "bang-xep-hang");
+    assert_eq!(rows.len(), 28);
+    let row = |name: &str| rows.iter().find(|(n, _)| n == name).unwrap().1.clone();
+    assert_eq!(row("UBND xã Xuân Bắc").rank, "1");
+    assert_eq!(row("UBND xã Xuân Định").rank, "1");
+    assert_eq!(row("UBND xã Bảo Hòa").rank, "3");
+    assert_eq!(row("UBND xã Xuân Bắc").index, "100,00%");
+    assert_eq!(row("UBND xã Bảo Hòa").index, "0,00%");
+    assert_eq!(row("UBND xã Xuân Bắc").forms, "2");
+    assert_eq!(row("UBND xã Xuân Bắc").flag, "Chưa đủ mẫu (< 30 phiếu)");
+    assert_eq!(row("UBND xã Suối Cát").rank, "");
+    assert_eq!(row("UBND xã Suối Cát").flag, "Chưa có phiếu");
+    // The tied units first (by name), then Bảo Hòa, then the units without forms.
+    let order: Vec<&str> = rows.iter().take(3).map(|(n, _)| n.as_str()).collect();
+    assert_eq!(
+        order,
+        ["UBND xã Xuân Bắc", "UBND xã Xuân Định", "UBND xã Bảo Hòa"]
+    );
+    let expected =
+        expected_children(&app, "xuan-loc", &Range::year(sipas::plans::current_year())).await;
+    check_ranking(&html, &expected, &BTreeMap::new());
+    assert!(text(&html).contains("4 phiếu khảo sát"));
 }

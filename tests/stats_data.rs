@@ -934,3 +934,135 @@ async fn the_server_folds_a_new_response_within_seconds() {
     // The server stops cleanly with its background task.
     app.stop().await;
 }
+
+/// The real binary on `database_url`, configured by nothing else from the environment.
+fn sipas_command(database_url: &str, args: &[&str]) -> tokio::process::Command {
+    let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_sipas"));
+    for name in ["SIPAS_BIND", "SIPAS_DEFAULT_FORM", "SIPAS_DB_POOL_SIZE"] {
+        cmd.env_remove(name);
+    }
+    cmd.env("DATABASE_URL", database_url)
+        .env(
+            "SIPAS_FORMS_DIR",
+            common::manifest_dir().join("survey-forms"),
+        )
+        .env("SIPAS_DATA_DIR", "/nonexistent/sipas-stats-test-data")
+        .env("RUST_LOG", "warn")
+        .args(args)
+        .stdin(std::process::Stdio::null())
+        .kill_on_drop(true);
+    cmd
+}
+
+async fn run_sipas(database_url: &str, args: &[&str]) -> String {
+    let output = tokio::time::timeout(
+        Duration::from_secs(120),
+        sipas_command(database_url, args).output(),
+    )
+    .await
+    .expect("sipas finishes")
+    .expect("sipas runs");
+    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+    assert!(
+        output.status.success(),
+        "sipas {args:?}: {stdout}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    stdout
+}
+
+#[tokio::test]
+async fn sipas_demo_loads_responses_and_rollup_rebuild_refolds_them() {
+    let database = TestDatabase::create().await;
+    let out = run_sipas(
+        &database.url,
+        &[
+            "demo",
+            "--responses",
+            "2000",
+            "--seed",
+            "9",
+            "--year",
+            "2024",
+        ],
+    )
+    .await;
+    assert!(out.contains("demo district ready"), "{out}");
+    assert!(
+        out.contains(
+            "generated 2000 responses from 2024-01-01 to 2024-12-31 (seed 9; 0 already there"
+        ),
+        "{out}"
+    );
+    assert!(
+        out.contains("refreshed the rollups: 2000 responses folded in"),
+        "{out}"
+    );
+    let sql = common::connect(&database.url).await;
+    let count = |query: &'static str| {
+        let sql = &sql;
+        async move { sql.query_one(query, &[]).await.unwrap().get::<_, i64>(0) }
+    };
+    assert_eq!(count("SELECT count(*) FROM responses").await, 2000);
+    assert_eq!(
+        count("SELECT sum(responses)::int8 FROM rollup_responses").await,
+        2000
+    );
+    assert_eq!(
+        count("SELECT last_response_id FROM rollup_state").await,
+        2000
+    );
+    let answers = count("SELECT sum(n)::int8 FROM rollup_answers").await;
+
+    // The same seed again adds nothing; another seed adds more.
+    let out = run_sipas(
+        &database.url,
+        &[
+            "demo",
+            "--responses",
+            "2000",
+            "--seed",
+            "9",
+            "--year",
+            "2024",
+        ],
+    )
+    .await;
+    assert!(out.contains("generated 0 responses"), "{out}");
+    assert!(out.contains("2000 already there"), "{out}");
+    let out = run_sipas(
+        &database.url,
+        &[
+            "demo",
+            "--responses",
+            "300",
+            "--seed",
+            "10",
+            "--year",
+            "2024",
+        ],
+    )
+    .await;
+    assert!(out.contains("generated 300 responses"), "{out}");
+    assert_eq!(count("SELECT count(*) FROM responses").await, 2300);
+
+    // A rebuild folds everything again into the same totals.
+    sql.batch_execute("DELETE FROM rollup_answers WHERE value = 5")
+        .await
+        .unwrap();
+    let out = run_sipas(&database.url, &["rollup", "rebuild"]).await;
+    assert!(
+        out.contains("rebuilt the rollups: 2300 responses folded in"),
+        "{out}"
+    );
+    assert_eq!(
+        count("SELECT sum(responses)::int8 FROM rollup_responses_month").await,
+        2300
+    );
+    assert!(count("SELECT sum(n)::int8 FROM rollup_answers").await > answers);
+    let out = run_sipas(&database.url, &["rollup", "refresh"]).await;
+    assert!(
+        out.contains("refreshed the rollups: 0 responses folded"),
+        "{out}"
+    );
+}

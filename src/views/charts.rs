@@ -712,9 +712,15 @@ mod tests {
             desc: "Hai tiêu chí.".into(),
             category_axis: "Tiêu chí".into(),
             value_axis: "Tỉ lệ câu trả lời hợp lệ (%)".into(),
-            levels: ["Rất không hài lòng", "Không hài lòng", "Bình thường", "Hài lòng", "Rất hài lòng"]
-                .map(String::from)
-                .to_vec(),
+            levels: [
+                "Rất không hài lòng",
+                "Không hài lòng",
+                "Bình thường",
+                "Hài lòng",
+                "Rất hài lòng",
+            ]
+            .map(String::from)
+            .to_vec(),
             rows: vec![
                 StackedRow {
                     label: "TC1".into(),

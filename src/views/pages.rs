@@ -12,6 +12,7 @@ pub fn home() -> Markup {
         html! {
             h1 { "Khảo sát sự hài lòng của người dân, tổ chức" }
             p { "Để đánh giá sự phục vụ của cơ quan hành chính nhà nước, Anh/Chị vui lòng quét mã QR dán tại Bộ phận Tiếp nhận và Trả kết quả nơi Anh/Chị giải quyết thủ tục hành chính." }
+            p { a href="/cong-khai" { "Xem kết quả khảo sát đã công khai" } }
         },
     )
 }

@@ -133,9 +133,11 @@ impl ApiError {
             ApiError::NotFound(_) => "not_found",
             ApiError::MethodNotAllowed => "method_not_allowed",
             ApiError::App(AppError::Unavailable(_)) => "unavailable",
-            ApiError::App(AppError::Forbidden) => "forbidden",
-            ApiError::App(AppError::BadRequest) => "bad_request",
-            ApiError::App(_) => "internal_error",
+            ApiError::App(AppError::Forbidden | AppError::CsrfRejected) => "forbidden",
+            ApiError::App(AppError::BadRequest | AppError::PayloadTooLarge) => "bad_request",
+            ApiError::App(AppError::NotFound) => "not_found",
+            ApiError::App(AppError::SignInRequired { .. }) => "unauthenticated",
+            ApiError::App(AppError::Internal(_)) => "internal_error",
         }
     }
 
@@ -154,9 +156,17 @@ impl ApiError {
             ApiError::App(AppError::Unavailable(_)) => {
                 "Hệ thống tạm thời gián đoạn. Vui lòng thử lại sau ít phút.".into()
             }
-            ApiError::App(AppError::Forbidden) => "Không được phép.".into(),
-            ApiError::App(AppError::BadRequest) => "Yêu cầu không hợp lệ.".into(),
-            ApiError::App(_) => "Đã xảy ra lỗi.".into(),
+            ApiError::App(AppError::Forbidden | AppError::CsrfRejected) => {
+                "Không được phép.".into()
+            }
+            ApiError::App(AppError::BadRequest | AppError::PayloadTooLarge) => {
+                "Yêu cầu không hợp lệ.".into()
+            }
+            ApiError::App(AppError::NotFound) => "Không tìm thấy.".into(),
+            ApiError::App(AppError::SignInRequired { .. }) => {
+                "Cần đăng nhập hoặc mã truy cập API (Authorization: Bearer <mã>).".into()
+            }
+            ApiError::App(AppError::Internal(_)) => "Đã xảy ra lỗi.".into(),
         }
     }
 }

@@ -2,24 +2,21 @@
 -- version, day in Vietnam's time, channel, answer_index and value) and into its month totals
 -- rollup_answers_month. A NULL element (unanswered) is not counted; 0 ("not applicable") is
 -- counted as value 0.
---
--- The answers are expanded by set-returning functions in the select list (unnest and
--- generate_series run in step, giving each element with its 1-based position): much cheaper
--- than a lateral join per response.
 WITH delta AS MATERIALIZED (
-    SELECT e.unit_id, e.form_version_id, e.day, e.channel, e.answer_index, e.value,
-           count(*)::int4 AS n
+    SELECT r.unit_id, r.form_version_id, r.day, r.channel, a.answer_index::int2 AS answer_index,
+           a.value, count(*)::int4 AS n
     FROM (
+        -- OFFSET 0: the day is computed once per response, not once per answer.
         SELECT unit_id, form_version_id,
                (submitted_at AT TIME ZONE 'Asia/Ho_Chi_Minh')::date AS day,
-               channel,
-               unnest(answers) AS value,
-               generate_series(1, cardinality(answers))::int2 AS answer_index
+               channel, answers
         FROM responses
         WHERE id > $1 AND id <= $2
-    ) e
-    WHERE e.value IS NOT NULL
-    GROUP BY e.unit_id, e.form_version_id, e.day, e.channel, e.answer_index, e.value
+        OFFSET 0
+    ) r
+    CROSS JOIN LATERAL unnest(r.answers) WITH ORDINALITY AS a (value, answer_index)
+    WHERE a.value IS NOT NULL
+    GROUP BY r.unit_id, r.form_version_id, r.day, r.channel, a.answer_index, a.value
 ),
 days AS (
     INSERT INTO rollup_answers AS ra

@@ -23,7 +23,7 @@ use crate::auth::{CSRF_FIELD, Role, Staff};
 pub type FieldErrors = BTreeMap<&'static str, String>;
 
 /// The sections of the staff area, in menu order: (path, label, who sees it).
-const MENU: [(&str, &str, &[Role]); 9] = [
+const MENU: [(&str, &str, &[Role]); 11] = [
     (
         "/staff",
         "Tổng quan",
@@ -59,8 +59,14 @@ const MENU: [(&str, &str, &[Role]); 9] = [
         "Góp ý",
         &[Role::Admin, Role::Unit, Role::Viewer],
     ),
+    ("/staff/publish", "Công khai kết quả", &[Role::Admin]),
     ("/staff/accounts", "Tài khoản", &[Role::Admin]),
     ("/staff/audit", "Nhật ký thay đổi", &[Role::Admin]),
+    (
+        "/staff/tokens",
+        "Mã truy cập API",
+        &[Role::Admin, Role::Unit, Role::Viewer],
+    ),
 ];
 
 /// A staff page: header with the account and navigation, then `body`.

@@ -213,11 +213,16 @@ pub enum FilterFields {
     Compare,
 }
 
+/// Options of a select: (value, label).
+type Options = Vec<(String, String)>;
+/// Options in groups (`None`: not in an `optgroup`).
+type Groups = Vec<(Option<String>, Options)>;
+
 /// A select field with a message; `options` are (value, label), optionally grouped.
 fn select(
     name: &'static str,
     label: &str,
-    groups: &[(Option<String>, Vec<(String, String)>)],
+    groups: &[(Option<String>, Options)],
     selected: &str,
     errors: &FieldErrors,
 ) -> Markup {
@@ -269,7 +274,7 @@ fn text_input(
 }
 
 /// The period choices: the plan's periods first, then the calendar.
-fn period_groups(choices: &FilterChoices) -> Vec<(Option<String>, Vec<(String, String)>)> {
+fn period_groups(choices: &FilterChoices) -> Groups {
     let mut groups = Vec::new();
     if let Some((plan, periods)) = choices.plan
         && !periods.is_empty()
@@ -314,7 +319,7 @@ fn unit_options(units: &[UnitChoice], empty: Option<&str>) -> Vec<(String, Strin
     options
 }
 
-fn plain(options: Vec<(String, String)>) -> Vec<(Option<String>, Vec<(String, String)>)> {
+fn plain(options: Options) -> Groups {
     vec![(None, options)]
 }
 
@@ -1533,6 +1538,9 @@ mod tests {
         assert_eq!(q.units, ["3", "5"]);
         assert_eq!(q.periods, ["2026-q1", "2026-q2"]);
         assert_eq!(q.year, "2026");
-        assert_eq!(StatsQuery::from_query_string("%zz=1&a"), StatsQuery::default());
+        assert_eq!(
+            StatsQuery::from_query_string("%zz=1&a"),
+            StatsQuery::default()
+        );
     }
 }

@@ -22,9 +22,8 @@ use crate::plans::{MAX_YEAR, MIN_YEAR, current_year, format_date, last_day_of_mo
 use crate::reports::{self, Figures, Report, ReportQuery, UnitInfo, UnitReport};
 use crate::views::staff::FieldErrors;
 use crate::views::staff::stats::{
-    self as views, CHANNELS, ChangeRow, ComparePage, Entry, FilterChoices, MAX_COMPARED,
-    Overview, PeriodChoice, PeriodOption, Progress, Selection, StatsQuery, TrendRow, UnitPage,
-    quarter_label,
+    self as views, CHANNELS, ChangeRow, ComparePage, Entry, FilterChoices, MAX_COMPARED, Overview,
+    PeriodChoice, PeriodOption, Progress, Selection, StatsQuery, TrendRow, UnitPage, quarter_label,
 };
 use crate::views::vietnam_offset;
 use crate::web::AppState;
@@ -257,7 +256,11 @@ impl Context {
         let default_form = if forms.iter().any(|(id, _)| *id == state.config.default_form) {
             state.config.default_form.clone()
         } else {
-            forms.iter().map(|(id, _)| id.clone()).next().unwrap_or_default()
+            forms
+                .iter()
+                .map(|(id, _)| id.clone())
+                .next()
+                .unwrap_or_default()
         };
         Ok(Context {
             units: all,
@@ -394,9 +397,9 @@ fn resolve(
             (f, t, "Khoảng thời gian tự chọn".to_string(), None)
         }
         PeriodChoice::Plan(id) => {
-            match plan.and_then(|(plan, periods)| {
-                periods.iter().find(|p| p.id == id).map(|p| (plan, p))
-            }) {
+            match plan
+                .and_then(|(plan, periods)| periods.iter().find(|p| p.id == id).map(|p| (plan, p)))
+            {
                 Some((_, p)) => (
                     p.starts_on,
                     p.ends_on,
@@ -586,7 +589,7 @@ async fn overview(
         &staff,
         &selection,
         Ask {
-            root: root,
+            root,
             kind: true,
             range: (selection.from, selection.to),
             period_id: selection.period_id,
@@ -622,8 +625,8 @@ async fn overview(
 pub fn previous_period(from: NaiveDate, to: NaiveDate) -> (NaiveDate, NaiveDate) {
     let whole_months = from.day() == 1 && to.succ_opt().is_some_and(|next| next.day() == 1);
     if whole_months {
-        let months = (to.year() * 12 + to.month0() as i32) - (from.year() * 12 + from.month0() as i32)
-            + 1;
+        let months =
+            (to.year() * 12 + to.month0() as i32) - (from.year() * 12 + from.month0() as i32) + 1;
         let start = from
             .checked_sub_months(Months::new(months.max(1) as u32))
             .unwrap_or(from);
@@ -793,7 +796,7 @@ async fn unit_page(
         Ask {
             root: id,
             kind: false,
-            range: range,
+            range,
             period_id: selection.period_id,
         },
     )
@@ -864,7 +867,10 @@ struct ComparedPeriod {
 
 /// A period of the comparison page: "2026" (the year), "2026-q1" (a quarter), "2026-03" (a
 /// month) or "p12" (a period of the plan shown).
-fn parse_period_token(token: &str, plan: Option<&(PlanListing, Vec<Period>)>) -> Option<ComparedPeriod> {
+fn parse_period_token(
+    token: &str,
+    plan: Option<&(PlanListing, Vec<Period>)>,
+) -> Option<ComparedPeriod> {
     let token = token.trim();
     let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
     let year = |s: &str| -> Option<i32> {
@@ -888,7 +894,12 @@ fn parse_period_token(token: &str, plan: Option<&(PlanListing, Vec<Period>)>) ->
         let (_, periods) = plan?;
         let p = periods.iter().find(|p| p.id == id)?;
         return Some(found(
-            format!("{} ({} – {})", p.name, format_date(p.starts_on), format_date(p.ends_on)),
+            format!(
+                "{} ({} – {})",
+                p.name,
+                format_date(p.starts_on),
+                format_date(p.ends_on)
+            ),
             (p.starts_on, p.ends_on),
             Some(p.id),
         ));
@@ -901,7 +912,9 @@ fn parse_period_token(token: &str, plan: Option<&(PlanListing, Vec<Period>)>) ->
         Some((y, rest)) => {
             let y = year(y)?;
             if let Some(q) = rest.strip_prefix('q') {
-                let q: u32 = (q.len() == 1 && digits(q)).then(|| q.parse().ok()).flatten()?;
+                let q: u32 = (q.len() == 1 && digits(q))
+                    .then(|| q.parse().ok())
+                    .flatten()?;
                 (1..=4)
                     .contains(&q)
                     .then(|| found(quarter_label(q, y), quarter_range(y, q), None))
@@ -928,7 +941,12 @@ fn period_options(year: i32, plan: Option<&(PlanListing, Vec<Period>)>) -> Vec<P
         for p in periods {
             options.push((
                 format!("p{}", p.id),
-                format!("{} năm {year} ({} – {})", p.name, format_date(p.starts_on), format_date(p.ends_on)),
+                format!(
+                    "{} năm {year} ({} – {})",
+                    p.name,
+                    format_date(p.starts_on),
+                    format_date(p.ends_on)
+                ),
             ));
         }
     }
@@ -1083,7 +1101,7 @@ async fn compare(
                     &staff,
                     selection,
                     Ask {
-                        root: root,
+                        root,
                         kind: false,
                         range: (p.from, p.to),
                         period_id: p.period_id,
@@ -1141,9 +1159,7 @@ async fn compare(
         entries: &entries,
         index_pairs: &index_pairs,
         items: &items,
-        item: item
-            .as_deref()
-            .zip(item_comparison.as_ref()),
+        item: item.as_deref().zip(item_comparison.as_ref()),
     };
     Ok(html(views::compare(&staff, &page), status))
 }
@@ -1174,10 +1190,9 @@ mod tests {
         let t = typed("from=01/02/2025&to=2025-03-15").unwrap();
         assert_eq!(t.period, PeriodChoice::Custom);
         assert_eq!((t.from, t.to), (Some(d(2025, 2, 1)), Some(d(2025, 3, 15))));
-        let errors = typed(
-            "year=20x6&period=q9&unit=abc&kind=city&channel=fax&trend=week&from=31/02/2025",
-        )
-        .unwrap_err();
+        let errors =
+            typed("year=20x6&period=q9&unit=abc&kind=city&channel=fax&trend=week&from=31/02/2025")
+                .unwrap_err();
         assert_eq!(
             errors.keys().copied().collect::<Vec<_>>(),
             ["channel", "from", "kind", "period", "trend", "unit", "year"]
@@ -1185,10 +1200,17 @@ mod tests {
         assert!(typed("year=1999").unwrap_err().contains_key("year"));
         assert!(typed("year=02026").unwrap_err().contains_key("year"));
         let errors = typed("period=custom").unwrap_err();
-        assert_eq!(errors.get("from").map(String::as_str), Some(MSG_CUSTOM_MISSING));
+        assert_eq!(
+            errors.get("from").map(String::as_str),
+            Some(MSG_CUSTOM_MISSING)
+        );
         let errors = typed("period=custom&from=02/03/2025&to=01/03/2025").unwrap_err();
         assert_eq!(errors.get("to").map(String::as_str), Some(MSG_RANGE));
-        assert!(typed("from=01/01/1999&to=01/01/2025").unwrap_err().contains_key("from"));
+        assert!(
+            typed("from=01/01/1999&to=01/01/2025")
+                .unwrap_err()
+                .contains_key("from")
+        );
     }
 
     #[test]
@@ -1228,10 +1250,15 @@ mod tests {
         assert_eq!((p.from, p.to), (d(2026, 4, 1), d(2026, 6, 30)));
         assert_eq!(p.label, "Quý II/2026");
         let p = parse_period_token("2025", None).unwrap();
-        assert_eq!((p.from, p.to, p.label.as_str()), (d(2025, 1, 1), d(2025, 12, 31), "Năm 2025"));
+        assert_eq!(
+            (p.from, p.to, p.label.as_str()),
+            (d(2025, 1, 1), d(2025, 12, 31), "Năm 2025")
+        );
         let p = parse_period_token("2024-02", None).unwrap();
         assert_eq!(p.to, d(2024, 2, 29));
-        for bad in ["", "26", "2026-q5", "2026-13", "2026-1", "p1", "px", "1999", "2026-q"] {
+        for bad in [
+            "", "26", "2026-q5", "2026-13", "2026-1", "p1", "px", "1999", "2026-q",
+        ] {
             assert_eq!(parse_period_token(bad, None), None, "{bad}");
         }
     }
