@@ -31,7 +31,22 @@ async fn perf() {
             eprintln!("{path}: {s} {:?}", t.elapsed());
         }
     }
-    let db = app.sql().await;
+    {
+        let db = app.sql().await;
+        db.batch_execute("ANALYZE").await.unwrap();
+    }
+    for path in ["/staff/stats".to_string(), format!("/staff/stats/units/{bac}"), "/staff/comments".to_string()] {
+        for _ in 0..3 {
+            let t = Instant::now();
+            let r = admin.get(&path).await;
+            let s = r.status();
+            let _ = r.text().await;
+            eprintln!("analyzed {path}: {s} {:?}", t.elapsed());
+        }
+    }
+    return;
+    #[allow(unreachable_code)]
+    let db = common::connect("").await;
     for q in ["EXPLAIN ANALYZE SELECT count(*) FROM response_texts", ] {
         for r in db.query(q, &[]).await.unwrap() { let l: String = r.get(0); eprintln!("{l}"); }
     }

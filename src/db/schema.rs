@@ -170,10 +170,35 @@ diesel::table! {
 }
 
 diesel::table! {
+    rollup_answers_month (unit_id, form_version_id, month, channel, answer_index, value) {
+        unit_id -> Int4,
+        form_version_id -> Int4,
+        month -> Date,
+        channel -> Text,
+        answer_index -> Int2,
+        value -> Int2,
+        n -> Int4,
+    }
+}
+
+diesel::table! {
     rollup_responses (unit_id, form_version_id, day, channel) {
         unit_id -> Int4,
         form_version_id -> Int4,
         day -> Date,
+        channel -> Text,
+        responses -> Int4,
+        score_n -> Int4,
+        score_sum -> Float8,
+        score_sum_sq -> Float8,
+    }
+}
+
+diesel::table! {
+    rollup_responses_month (unit_id, form_version_id, month, channel) {
+        unit_id -> Int4,
+        form_version_id -> Int4,
+        month -> Date,
         channel -> Text,
         responses -> Int4,
         score_n -> Int4,
@@ -243,8 +268,12 @@ diesel::joinable!(response_texts -> accounts (handled_by));
 diesel::joinable!(response_texts -> form_items (item_id));
 diesel::joinable!(rollup_answers -> form_versions (form_version_id));
 diesel::joinable!(rollup_answers -> units (unit_id));
+diesel::joinable!(rollup_answers_month -> form_versions (form_version_id));
+diesel::joinable!(rollup_answers_month -> units (unit_id));
 diesel::joinable!(rollup_responses -> form_versions (form_version_id));
 diesel::joinable!(rollup_responses -> units (unit_id));
+diesel::joinable!(rollup_responses_month -> form_versions (form_version_id));
+diesel::joinable!(rollup_responses_month -> units (unit_id));
 diesel::joinable!(response_texts -> responses (response_id));
 diesel::joinable!(responses -> accounts (entered_by));
 diesel::joinable!(responses -> desks (desk_id));
@@ -270,7 +299,9 @@ diesel::allow_tables_to_appear_in_same_query!(
     response_texts,
     responses,
     rollup_answers,
+    rollup_answers_month,
     rollup_responses,
+    rollup_responses_month,
     rollup_state,
     sign_in_failures,
     survey_plans,

@@ -547,21 +547,11 @@ fn ranking_table(id: &str, rows: &[UnitReport], link: &dyn Fn(i32) -> String) ->
     }
 }
 
-/// The latest comments, with the handling rate.
-fn comments_section(comments: &[CommentRow], handling: (i64, i64), list_link: &str) -> Markup {
+/// The latest comments, with the link to the list (and its handling rates).
+fn comments_section(comments: &[CommentRow], list_link: &str) -> Markup {
     html! {
         section.latest-comments {
             h2 { "Góp ý mới nhất" }
-            @if handling.0 > 0 {
-                p {
-                    (format_count(handling.0)) " góp ý trong khoảng thời gian này, đã xử lý "
-                    (format_count(handling.1))
-                    @if let Some(rate) = crate::views::staff::comments::format_rate(handling.1, handling.0) {
-                        " (" (rate) ")"
-                    }
-                    "."
-                }
-            }
             @if comments.is_empty() {
                 p.hint { "Chưa có góp ý nào trong khoảng thời gian này." }
             } @else {
@@ -577,7 +567,7 @@ fn comments_section(comments: &[CommentRow], handling: (i64, i64), list_link: &s
                     }
                 }
             }
-            p { a href=(list_link) { "Xem tất cả góp ý" } }
+            p { a href=(list_link) { "Xem tất cả góp ý và tình hình xử lý" } }
         }
     }
 }
@@ -608,7 +598,6 @@ pub struct Overview<'a> {
     pub report: Option<&'a Report>,
     pub progress: Option<Progress<'a>>,
     pub comments: &'a [CommentRow],
-    pub handling: (i64, i64),
     pub comments_link: String,
 }
 
@@ -651,7 +640,7 @@ pub fn overview(staff: &Staff, p: &Overview) -> Markup {
                 } @else {
                     p.hint { "Chọn một đợt của kế hoạch khảo sát để xem tiến độ so với chỉ tiêu." }
                 }
-                (comments_section(p.comments, p.handling, &p.comments_link))
+                (comments_section(p.comments, &p.comments_link))
             }
         },
     )
@@ -758,7 +747,6 @@ pub struct UnitPage<'a> {
     pub trend: &'a [TrendRow],
     pub changes: &'a [ChangeRow],
     pub comments: &'a [CommentRow],
-    pub handling: (i64, i64),
     pub comments_link: String,
 }
 
@@ -825,7 +813,7 @@ fn unit_body(p: &UnitPage, selection: &Selection, report: &Report) -> Markup {
                 }
             }
         }
-        (comments_section(p.comments, p.handling, &p.comments_link))
+        (comments_section(p.comments, &p.comments_link))
     }
 }
 

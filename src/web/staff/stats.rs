@@ -12,7 +12,7 @@ use diesel_async::AsyncPgConnection;
 
 use super::{html, parse_id};
 use crate::auth::Staff;
-use crate::db::comments::{self, CommentFilter, CommentRow, UnitChoice};
+use crate::db::comments::{self, CommentRow, UnitChoice};
 use crate::db::plans::{Period, Plan, PlanListing};
 use crate::db::stats::{self as db_stats, Grain};
 use crate::db::units::{Unit, UnitKind};
@@ -453,24 +453,66 @@ fn start_of_day(date: NaiveDate) -> Option<DateTime<Utc>> {
         .map(|at| at.with_timezone(&Utc))
 }
 
-/// The latest comments of the units `ids` in the selection's days, and (comments, handled).
+/// The latest comments of units `$1` submitted in `[$2, $3)`, newest first, `$4` at most, with
+/// the columns of `crate::db::comments::CommentRow`. Each unit's responses are walked back in
+/// time along the `(unit_id, submitted_at)` index until its own latest comments are found, and
+/// the newest of those are kept: the cost grows with the number of units, not of responses
+/// (the list query of `db::comments`, which joins every comment of the range to its response,
+/// takes about 0.4 s at 1,000,000 responses).
+const LATEST_COMMENTS_SQL: &str = r"
+WITH latest AS (
+    SELECT c.response_id, c.item_id, c.submitted_at
+    FROM unnest($1::int4[]) AS s (unit_id)
+    CROSS JOIN LATERAL (
+        SELECT t.response_id, t.item_id, r.submitted_at
+        FROM responses r
+        JOIN response_texts t ON t.response_id = r.id
+        WHERE r.unit_id = s.unit_id AND r.submitted_at >= $2 AND r.submitted_at < $3
+        ORDER BY r.submitted_at DESC, t.response_id DESC, t.item_id DESC
+        LIMIT $4
+    ) c
+    ORDER BY c.submitted_at DESC, c.response_id DESC, c.item_id DESC
+    LIMIT $4
+)
+SELECT t.response_id, t.item_id, i.code AS item_code, t.body,
+       t.handled_at, t.handled_by, a.display_name AS handled_by_name, t.handling_note,
+       r.submitted_at, r.channel, r.form_version_id,
+       r.unit_id, u.name AS unit_name, d.name AS desk_name
+FROM latest l
+JOIN response_texts t ON t.response_id = l.response_id AND t.item_id = l.item_id
+JOIN responses r ON r.id = t.response_id
+JOIN form_items i ON i.id = t.item_id
+JOIN units u ON u.id = r.unit_id
+LEFT JOIN desks d ON d.id = r.desk_id
+LEFT JOIN accounts a ON a.id = t.handled_by
+ORDER BY r.submitted_at DESC, t.response_id DESC, t.item_id DESC
+";
+
+/// How many comments the pages show.
+const LATEST_COMMENTS: i64 = 5;
+
+/// The latest comments of the units `ids` (already limited to the account's scope) in the
+/// selection's days.
 async fn latest_comments(
     conn: &mut AsyncPgConnection,
-    staff: &Staff,
     ids: Vec<i32>,
     selection: &Selection,
-) -> Result<(Vec<CommentRow>, (i64, i64)), AppError> {
-    let filter = CommentFilter {
-        units: Some(ids),
-        handled: None,
-        from: start_of_day(selection.from),
-        until: selection.to.succ_opt().and_then(start_of_day),
-        form_id: None,
-        search: None,
+) -> Result<Vec<CommentRow>, AppError> {
+    use diesel::sql_types::{Array, Int4, Int8, Timestamptz};
+    use diesel_async::RunQueryDsl;
+    let (Some(from), Some(until)) = (
+        start_of_day(selection.from),
+        selection.to.succ_opt().and_then(start_of_day),
+    ) else {
+        return Ok(Vec::new());
     };
-    let rows = comments::find_for_scope(conn, &staff.scope, &filter, None, 5).await?;
-    let summary = comments::handling_summary(conn, &staff.scope, &filter).await?;
-    Ok((rows, comments::totals(&summary)))
+    Ok(diesel::sql_query(LATEST_COMMENTS_SQL)
+        .bind::<Array<Int4>, _>(ids)
+        .bind::<Timestamptz, _>(from)
+        .bind::<Timestamptz, _>(until)
+        .bind::<Int8, _>(LATEST_COMMENTS)
+        .load(conn)
+        .await?)
 }
 
 fn comments_link(unit: i32, selection: &Selection) -> String {
@@ -578,7 +620,6 @@ async fn overview(
             report: None,
             progress: None,
             comments: &[],
-            handling: (0, 0),
             comments_link: String::new(),
         };
         return Ok(html(views::overview(&staff, &page), 422));
@@ -597,7 +638,7 @@ async fn overview(
     )
     .await?;
     let ids = context.subtree_in_scope(root, &staff);
-    let (latest, handling) = latest_comments(&mut conn, &staff, ids, &selection).await?;
+    let latest = latest_comments(&mut conn, ids, &selection).await?;
     let progress = match (&plan, selection.period_id) {
         (Some((plan, periods)), Some(id)) => periods
             .iter()
@@ -613,7 +654,6 @@ async fn overview(
         report: Some(&report),
         progress,
         comments: &latest,
-        handling,
         comments_link: comments_link(root, &selection),
     };
     Ok(html(views::overview(&staff, &page), 200))
@@ -782,7 +822,6 @@ async fn unit_page(
             trend: &[],
             changes: &[],
             comments: &[],
-            handling: (0, 0),
             comments_link: String::new(),
         };
         return Ok(html(views::unit_page(&staff, &page), 422));
@@ -837,7 +876,7 @@ async fn unit_page(
             change: reports::change(&report.total, &before.total),
         });
     }
-    let (latest, handling) = latest_comments(&mut conn, &staff, ids, &selection).await?;
+    let latest = latest_comments(&mut conn, ids, &selection).await?;
     let page = UnitPage {
         query: &shown_query,
         choices,
@@ -849,7 +888,6 @@ async fn unit_page(
         trend: &trend_rows,
         changes: &changes,
         comments: &latest,
-        handling,
         comments_link: comments_link(id, &selection),
     };
     Ok(html(views::unit_page(&staff, &page), 200))
