@@ -300,6 +300,44 @@ async fn the_overview_draws_the_ranking_chart() -> Result<()> {
         "the overview scrolls sideways: {scroll}"
     );
 
+    // The comparison of the first units through the overview's link: a chart and the tests.
+    browser
+        .client
+        .find(Locator::XPath(
+            "//a[normalize-space()='So sánh các đơn vị (kiểm định thống kê)']",
+        ))
+        .await?
+        .click()
+        .await?;
+    wait_for_path(&browser, "/staff/stats/compare").await?;
+    browser
+        .wait_for_text("Kiểm định chênh lệch chỉ số", WAIT)
+        .await?;
+    let compared = js(
+        &browser,
+        "return [document.querySelectorAll('#bieu-do-so-sanh .bar').length, \
+                 document.querySelectorAll('#bang-so-sanh tbody tr').length, \
+                 document.querySelectorAll('#bang-kiem-dinh-chi-so tbody tr').length];",
+        vec![],
+    )
+    .await?;
+    assert_eq!(
+        compared,
+        json!([2, 2, 1]),
+        "the best and the worst unit, one pair"
+    );
+    js(
+        &browser,
+        "document.querySelector('section.compared h2').scrollIntoView();",
+        vec![],
+    )
+    .await?;
+    browser
+        .screenshot_to(&artifact_path("stats-compare-1280.png"))
+        .await?;
+    browser.client.back().await?;
+    wait_for_path(&browser, "/staff/stats").await?;
+
     // A unit's page through the table's link: its charts are drawn too.
     let first = browser
         .client

@@ -69,7 +69,10 @@ pub fn server(listener: TcpListener, state: web::Data<AppState>) -> std::io::Res
             .service(survey::submit)
             .route("/", web::get().to(home))
             .route(STYLESHEET_PATH, web::get().to(|| stylesheet(STYLESHEET)))
-            .route(STAFF_STYLESHEET_PATH, web::get().to(|| stylesheet(STAFF_STYLESHEET)))
+            .route(
+                STAFF_STYLESHEET_PATH,
+                web::get().to(|| stylesheet(STAFF_STYLESHEET)),
+            )
             .configure(staff::routes)
             .configure(api::routes)
             .configure(public::routes)

@@ -414,6 +414,12 @@ pub fn format_p(p: f64) -> String {
     }
 }
 
+/// The difference of two indices as published (each rounded to two decimals of a percent),
+/// as a share: what a reader of the two figures sees.
+pub fn published_difference(a: Option<f64>, b: Option<f64>) -> Option<f64> {
+    Some((crate::stats::round_percent(a?) - crate::stats::round_percent(b?)) / 100.0)
+}
+
 /// "p = 0,012", "p < 0,001".
 pub fn p_clause(p: f64) -> String {
     if p < 0.001 {
@@ -470,9 +476,9 @@ fn headline(total: &UnitReport) -> Markup {
 fn interval_note() -> Markup {
     html! {
         p.hint id="ve-khoang-tin-cay" {
-            "* Khoảng tin cậy 95% của chỉ số SIPAS được tính từ điểm hài lòng của từng người trả lời "
-            "(tỉ lệ tiêu chí người đó hài lòng, theo trọng số của yếu tố). Khi nhiều câu trả lời là "
-            "“Không áp dụng”, trung tâm của khoảng này có thể lệch nhẹ so với chỉ số công bố."
+            "* Khoảng tin cậy 95% của chỉ số SIPAS: độ rộng được tính từ điểm hài lòng của từng người "
+            "trả lời (tỉ lệ tiêu chí người đó hài lòng, theo trọng số của yếu tố), khoảng được đặt "
+            "quanh chỉ số công bố."
         }
     }
 }
@@ -646,11 +652,23 @@ pub fn overview(staff: &Staff, p: &Overview) -> Markup {
     )
 }
 
-/// The compare page's query for the first rows with forms (at most four).
+/// The compare page's query for the best and the worst ranked rows with enough forms (else
+/// with any forms).
 fn compare_query(selection: &Selection, rows: &[UnitReport]) -> String {
     let mut query = selection.query(None, false);
-    for row in rows.iter().filter(|r| r.responses > 0).take(4) {
-        query.push_str(&format!("&units={}", row.unit.id));
+    let ranked = |enough: bool| -> Vec<&UnitReport> {
+        rows.iter()
+            .filter(|r| r.index.is_some() && (r.enough_sample || !enough))
+            .collect()
+    };
+    let mut chosen = ranked(true);
+    if chosen.len() < 2 {
+        chosen = ranked(false);
+    }
+    if let (Some(first), Some(last)) = (chosen.first(), chosen.last())
+        && first.unit.id != last.unit.id
+    {
+        query.push_str(&format!("&units={}&units={}", first.unit.id, last.unit.id));
     }
     query
 }
@@ -1098,8 +1116,8 @@ fn changes_section(changes: &[ChangeRow], now: &UnitReport) -> Markup {
                         th scope="col" { "So với" }
                         th.num scope="col" { "Chỉ số kỳ đó" }
                         th.num scope="col" { "Số phiếu" }
-                        th scope="col" { "Thay đổi" }
-                        th scope="col" { "KTC 95% (điểm phần trăm)" }
+                        th scope="col" { "Chênh lệch chỉ số (kỳ này − kỳ đó)" }
+                        th scope="col" { "Chênh lệch điểm hài lòng trung bình (KTC 95%)" }
                         th scope="col" { "Kết luận" }
                     }
                 }
@@ -1110,8 +1128,10 @@ fn changes_section(changes: &[ChangeRow], now: &UnitReport) -> Markup {
                             td.num { (index_text(c.index)) }
                             td.num { (format_count(c.responses as i64)) }
                             @if let Some(d) = &c.change {
-                                td { (format_points(d.difference)) }
-                                td { (format_points_interval(d.interval)) }
+                                td {
+                                    (published_difference(now.index, c.index).map(format_points).unwrap_or_else(|| "—".into()))
+                                }
+                                td { (format_points(d.difference)) " (" (format_points_interval(d.interval)) ")" }
                                 td { (capitalise(&significance_text(d.p_value))) }
                             } @else {
                                 td colspan="3" { "Không đủ số liệu để so sánh (mỗi kỳ cần ít nhất 2 phiếu)." }
@@ -1121,10 +1141,11 @@ fn changes_section(changes: &[ChangeRow], now: &UnitReport) -> Markup {
                 }
             }
             p.hint {
-                "Thay đổi: chênh lệch giữa trung bình điểm hài lòng của người trả lời kỳ này (chỉ số "
-                (index_text(now.index)) ") và của kỳ được so sánh, kiểm định t Welch, mức ý nghĩa 5%. "
-                "Điểm hài lòng của một người là tỉ lệ tiêu chí người đó hài lòng (theo trọng số của yếu tố), "
-                "nên chênh lệch có thể khác đôi chút với chênh lệch của hai chỉ số đã làm tròn."
+                "Kỳ này: chỉ số " (index_text(now.index)) ". Kiểm định: chênh lệch giữa trung bình điểm "
+                "hài lòng của người trả lời kỳ này và kỳ được so sánh (kiểm định t Welch, mức ý nghĩa 5%). "
+                "Điểm hài lòng của một người là tỉ lệ tiêu chí người đó hài lòng (theo trọng số của yếu "
+                "tố), nên chênh lệch này có thể khác chênh lệch của hai chỉ số công bố, nhất là khi nhiều "
+                "câu trả lời là “Không áp dụng”."
             }
         }
     }
@@ -1279,6 +1300,10 @@ pub fn difference_statement(a: &str, b: &str, difference: f64, p_value: f64) -> 
     format!("{direction}: {}.", significance_text(p_value))
 }
 
+fn index_of(entries: &[Entry], position: i32) -> Option<f64> {
+    entries.get(position as usize).and_then(|e| e.report.index)
+}
+
 fn label_of<'a>(entries: &'a [Entry], position: i32) -> &'a str {
     entries
         .get(position as usize)
@@ -1345,8 +1370,11 @@ fn compare_results(p: &ComparePage, selection: &Selection) -> Markup {
         section.index-tests {
             h2 { "Kiểm định chênh lệch chỉ số" }
             p.hint {
-                "Chênh lệch trung bình điểm hài lòng của người trả lời (kiểm định t Welch); giá trị p "
-                "đã hiệu chỉnh Holm cho " (p.index_pairs.len()) " phép so sánh từng cặp, mức ý nghĩa 5%."
+                "Kiểm định t Welch trên điểm hài lòng của từng người trả lời (tỉ lệ tiêu chí người đó "
+                "hài lòng, theo trọng số của yếu tố); giá trị p đã hiệu chỉnh Holm cho "
+                (p.index_pairs.len()) " phép so sánh từng cặp, mức ý nghĩa 5%. Chênh lệch điểm trung "
+                "bình có thể khác chênh lệch của hai chỉ số công bố, nhất là khi nhiều câu trả lời là "
+                "“Không áp dụng”."
             }
             @if p.index_pairs.is_empty() {
                 p { "Không đủ số liệu để kiểm định (mỗi bên cần ít nhất 2 phiếu)." }
@@ -1356,8 +1384,8 @@ fn compare_results(p: &ComparePage, selection: &Selection) -> Markup {
                         tr {
                             th scope="col" { "Bên A" }
                             th scope="col" { "Bên B" }
-                            th scope="col" { "Chênh lệch (A − B)" }
-                            th scope="col" { "KTC 95% (điểm phần trăm)" }
+                            th scope="col" { "Chênh lệch chỉ số (A − B)" }
+                            th scope="col" { "Chênh lệch điểm hài lòng trung bình (KTC 95%)" }
                             th.num scope="col" { "p" }
                             th.num scope="col" { "p (Holm)" }
                             th scope="col" { "Kết luận" }
@@ -1366,14 +1394,15 @@ fn compare_results(p: &ComparePage, selection: &Selection) -> Markup {
                     tbody {
                         @for pair in p.index_pairs {
                             @let (a, b) = (label_of(p.entries, pair.a), label_of(p.entries, pair.b));
+                            @let shown = published_difference(index_of(p.entries, pair.a), index_of(p.entries, pair.b));
                             tr {
                                 td { (a) }
                                 td { (b) }
-                                td { (format_points(pair.result.difference)) }
-                                td { (format_points_interval(pair.result.interval)) }
+                                td { (shown.map(format_points).unwrap_or_else(|| "—".into())) }
+                                td { (format_points(pair.result.difference)) " (" (format_points_interval(pair.result.interval)) ")" }
                                 td.num { (format_p(pair.result.p_value)) }
                                 td.num.p-holm { (format_p(pair.p_holm)) }
-                                td.statement { (difference_statement(a, b, pair.result.difference, pair.p_holm)) }
+                                td.statement { (difference_statement(a, b, shown.unwrap_or(pair.result.difference), pair.p_holm)) }
                             }
                         }
                     }

@@ -455,23 +455,24 @@ fn start_of_day(date: NaiveDate) -> Option<DateTime<Utc>> {
 
 /// The latest comments of units `$1` submitted in `[$2, $3)`, newest first, `$4` at most, with
 /// the columns of `crate::db::comments::CommentRow`. Each unit's responses are walked back in
-/// time along the `(unit_id, submitted_at)` index until its own latest comments are found, and
-/// the newest of those are kept: the cost grows with the number of units, not of responses
-/// (the list query of `db::comments`, which joins every comment of the range to its response,
-/// takes about 0.4 s at 1,000,000 responses).
+/// time along the `(unit_id, submitted_at)` index until `$4` responses with a comment are found
+/// (a semi-join on `response_texts`' key, a plan PostgreSQL picks even before the tables are
+/// analysed), and the newest comments of those are kept: the cost grows with the number of
+/// units, not of responses. (The list query of `db::comments` joins every comment of the range
+/// to its response: about 0.4 s at 1,000,000 responses.)
 const LATEST_COMMENTS_SQL: &str = r"
 WITH latest AS (
-    SELECT c.response_id, c.item_id, c.submitted_at
+    SELECT c.id
     FROM unnest($1::int4[]) AS s (unit_id)
     CROSS JOIN LATERAL (
-        SELECT t.response_id, t.item_id, r.submitted_at
+        SELECT r.id, r.submitted_at
         FROM responses r
-        JOIN response_texts t ON t.response_id = r.id
         WHERE r.unit_id = s.unit_id AND r.submitted_at >= $2 AND r.submitted_at < $3
-        ORDER BY r.submitted_at DESC, t.response_id DESC, t.item_id DESC
+          AND EXISTS (SELECT 1 FROM response_texts t WHERE t.response_id = r.id)
+        ORDER BY r.submitted_at DESC, r.id DESC
         LIMIT $4
     ) c
-    ORDER BY c.submitted_at DESC, c.response_id DESC, c.item_id DESC
+    ORDER BY c.submitted_at DESC, c.id DESC
     LIMIT $4
 )
 SELECT t.response_id, t.item_id, i.code AS item_code, t.body,
@@ -479,13 +480,14 @@ SELECT t.response_id, t.item_id, i.code AS item_code, t.body,
        r.submitted_at, r.channel, r.form_version_id,
        r.unit_id, u.name AS unit_name, d.name AS desk_name
 FROM latest l
-JOIN response_texts t ON t.response_id = l.response_id AND t.item_id = l.item_id
+JOIN response_texts t ON t.response_id = l.id
 JOIN responses r ON r.id = t.response_id
 JOIN form_items i ON i.id = t.item_id
 JOIN units u ON u.id = r.unit_id
 LEFT JOIN desks d ON d.id = r.desk_id
 LEFT JOIN accounts a ON a.id = t.handled_by
 ORDER BY r.submitted_at DESC, t.response_id DESC, t.item_id DESC
+LIMIT $4
 ";
 
 /// How many comments the pages show.
