@@ -5,12 +5,11 @@
 mod common;
 
 use std::collections::HashMap;
-use std::os::unix::fs::PermissionsExt;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Output;
 use std::time::Duration;
 
-use common::{TestApp, TestDatabase, full_answers, with_hidden};
+use common::{TempDir, TestApp, TestDatabase, full_answers, with_hidden};
 
 const PUBLIC_URL: &str = "https://hailong.example.gov.vn";
 const XUAN_BAC: &str = "xuan-loc.xuan-bac";
@@ -21,31 +20,6 @@ const DISTRICT_OFFICE: &str = "xuan-loc.van-phong-hdnd-ubnd";
 const DEMO_DESKS: usize = 29;
 /// Longest a command may run before the test gives up on it.
 const COMMAND_TIMEOUT: Duration = Duration::from_secs(300);
-
-/// A fresh directory under /tmp, removed on drop.
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new(label: &str) -> Self {
-        let dir = std::env::temp_dir().join(format!(
-            "sipas-cli-test-{label}-{}",
-            uuid::Uuid::new_v4().simple()
-        ));
-        std::fs::create_dir(&dir).unwrap();
-        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).unwrap();
-        TempDir(dir)
-    }
-
-    fn path(&self) -> &Path {
-        &self.0
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
 
 /// The real binary, configured for `database_url` and nothing else from the environment.
 fn sipas(database_url: &str) -> tokio::process::Command {

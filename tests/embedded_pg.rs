@@ -9,39 +9,14 @@
 
 mod common;
 
+use common::TempDir;
+
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use sipas::db::embedded::{EmbeddedPostgres, LIB_ROOT, find_binaries, server_answers};
-
-/// A fresh directory under /tmp, removed on drop (after any server in it has been dropped,
-/// provided it is declared first).
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new(label: &str) -> Self {
-        let dir = PathBuf::from(format!(
-            "/tmp/sipas-embedded-test-{label}-{:016x}",
-            rand::random::<u64>()
-        ));
-        std::fs::create_dir(&dir).unwrap();
-        // The postgres account must be able to traverse it.
-        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).unwrap();
-        TempDir(dir)
-    }
-
-    fn path(&self) -> &Path {
-        &self.0
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
 
 async fn connect(url: &str) -> tokio_postgres::Client {
     let (client, connection) = tokio_postgres::connect(url, tokio_postgres::NoTls)

@@ -48,29 +48,7 @@ async fn generate(app: &TestApp, first: u64, count: u64) {
     .unwrap();
     assert_eq!(generated.inserted, count);
     drop(conn);
-    settle(app).await;
-}
-
-/// Waits until the statistics rollups hold every stored response. (The server's background
-/// task folds new responses every few seconds; a request arriving while it folds reads the
-/// rollups as they were, by design.)
-async fn settle(app: &TestApp) {
-    let mut conn = app.pool.get().await.unwrap();
-    let started = std::time::Instant::now();
-    loop {
-        let report = sipas::db::rollup::refresh(&mut conn).await.unwrap();
-        let newest = app
-            .count("SELECT coalesce(max(id), 0) FROM responses")
-            .await;
-        if report.is_done() && report.to_id >= newest {
-            return;
-        }
-        assert!(
-            started.elapsed() < std::time::Duration::from_secs(30),
-            "the rollups did not catch up: {report:?}"
-        );
-        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-    }
+    app.settle_rollups().await;
 }
 
 /// A district plan of last year by quarters, through the admin's pages; returns (plan, the
@@ -405,7 +383,7 @@ async fn an_admin_publishes_a_period_and_citizens_read_the_snapshot() {
         )
         .await;
     assert_eq!(sent.status(), 200);
-    settle(&app).await;
+    app.settle_rollups().await;
     let live: Value = serde_json::from_str(
         &admin
             .get(&format!("/api/v1/stats?period={period}"))

@@ -441,3 +441,54 @@ impl StaffClient {
             .unwrap()
     }
 }
+
+impl TestApp {
+    /// Waits until the statistics rollups hold every stored response. (The server's background
+    /// task folds new responses every few seconds; a request arriving while it folds reads the
+    /// rollups as they were, by design.)
+    pub async fn settle_rollups(&self) {
+        let mut conn = self.pool.get().await.unwrap();
+        let started = std::time::Instant::now();
+        loop {
+            let report = sipas::db::rollup::refresh(&mut conn).await.unwrap();
+            let newest = self
+                .count("SELECT coalesce(max(id), 0) FROM responses")
+                .await;
+            if report.is_done() && report.to_id >= newest {
+                return;
+            }
+            assert!(
+                started.elapsed() < std::time::Duration::from_secs(30),
+                "the rollups did not catch up: {report:?}"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+    }
+}
+
+/// A fresh directory under /tmp (mode 0755, so the postgres account can traverse it), removed
+/// on drop (after any server in it has been dropped, provided it is declared first).
+pub struct TempDir(PathBuf);
+
+impl TempDir {
+    pub fn new(label: &str) -> Self {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = PathBuf::from(format!(
+            "/tmp/sipas-test-{label}-{}",
+            uuid::Uuid::new_v4().simple()
+        ));
+        std::fs::create_dir(&dir).unwrap();
+        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).unwrap();
+        TempDir(dir)
+    }
+
+    pub fn path(&self) -> &std::path::Path {
+        &self.0
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
