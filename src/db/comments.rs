@@ -344,6 +344,27 @@ pub async fn reopen_audited(
     .await
 }
 
+/// The latest `limit` comments of the units `unit_ids` submitted in `[from, until)`, newest
+/// first. Its cost grows with the number of units, not of responses (see the SQL file): for
+/// the dashboards, where the list query would read every comment of the range.
+pub async fn latest(
+    conn: &mut diesel_async::AsyncPgConnection,
+    unit_ids: Vec<i32>,
+    from: chrono::DateTime<chrono::Utc>,
+    until: chrono::DateTime<chrono::Utc>,
+    limit: i64,
+) -> diesel::QueryResult<Vec<CommentRow>> {
+    use diesel::sql_types::{Array, Int4, Int8, Timestamptz};
+    use diesel_async::RunQueryDsl;
+    diesel::sql_query(include_str!("sql/comments_latest.sql"))
+        .bind::<Array<Int4>, _>(unit_ids)
+        .bind::<Timestamptz, _>(from)
+        .bind::<Timestamptz, _>(until)
+        .bind::<Int8, _>(limit)
+        .load(conn)
+        .await
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
