@@ -52,10 +52,57 @@ pub enum Command {
         #[command(subcommand)]
         action: UserCommand,
     },
-    /// Export data.
+    /// Export the results and the raw data of a year or period: an Excel workbook, the raw
+    /// data as CSV, its codebook, SPSS syntax, or a zip of the last three.
     Export {
-        #[command(subcommand)]
-        what: ExportCommand,
+        /// Year of the survey.
+        #[arg(long, value_parser = clap::value_parser!(i32).range(2000..=2100))]
+        year: i32,
+        /// Period within the year: 2026-q1..q4, 2026-h1/h2, 2026-03, or the name of a period of
+        /// the year's plan ("Quý I"). Default: the whole year.
+        #[arg(long)]
+        period: Option<String>,
+        /// Code of the unit whose results (with the units below it) are exported. Default: the
+        /// whole installation.
+        #[arg(long)]
+        unit: Option<String>,
+        /// Survey form id (default: SIPAS_DEFAULT_FORM).
+        #[arg(long)]
+        form: Option<String>,
+        /// Only the responses of this channel (qr, paper, ...).
+        #[arg(long)]
+        channel: Option<String>,
+        #[arg(long, value_enum)]
+        format: ExportFormat,
+        /// File to write ("-": standard output, for csv, codebook and sps). With --format sps
+        /// the syntax reads the CSV of the same name (`x.sps` reads `x.csv`).
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Write the printable report ("Báo cáo kết quả khảo sát sự hài lòng của người dân, tổ
+    /// chức năm YYYY") of a year or period: one HTML file with its stylesheet inlined, or with
+    /// --pdf an A4 PDF printed by headless Chromium.
+    Report {
+        /// Year of the survey.
+        #[arg(long, value_parser = clap::value_parser!(i32).range(2000..=2100))]
+        year: i32,
+        /// Period within the year: 2026-q1..q4, 2026-h1/h2, 2026-03, or the name of a period of
+        /// the year's plan ("Quý I"). Default: the whole year.
+        #[arg(long)]
+        period: Option<String>,
+        /// Code of the unit whose sub-units the report ranks. Default: the whole installation.
+        #[arg(long)]
+        unit: Option<String>,
+        /// Survey form id (default: SIPAS_DEFAULT_FORM).
+        #[arg(long)]
+        form: Option<String>,
+        /// File to write.
+        #[arg(long)]
+        out: PathBuf,
+        /// Print to PDF through headless Chromium (`chromium` or `chromium-browser` on PATH,
+        /// or SIPAS_CHROMIUM).
+        #[arg(long)]
+        pdf: bool,
     },
     /// Create the demo district (if needed) and fill it with synthetic responses, then bring
     /// the statistics rollups up to date.
@@ -111,21 +158,31 @@ pub enum UserCommand {
     },
 }
 
-#[derive(Debug, Subcommand)]
-pub enum ExportCommand {
-    /// Every stored response, one row each.
-    Responses {
-        #[arg(long, value_enum, default_value_t = ExportFormat::Csv)]
-        format: ExportFormat,
-        /// File to write ("-" for standard output).
-        #[arg(long)]
-        out: PathBuf,
-    },
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ExportFormat {
+    /// Excel workbook: summary, criteria, expectations, respondents, comments, data, codebook.
+    Xlsx,
+    /// Raw data, one row per response (UTF-8 with BOM).
+    Csv,
+    /// Codebook of the raw data (CSV).
+    Codebook,
+    /// SPSS syntax reading the raw-data CSV.
+    Sps,
+    /// Zip of the raw-data CSV, the codebook and the SPSS syntax.
+    Zip,
 }
 
-#[derive(Debug, Clone, Copy, ValueEnum)]
-pub enum ExportFormat {
-    Csv,
+impl From<ExportFormat> for crate::export::ExportFormat {
+    fn from(f: ExportFormat) -> Self {
+        use crate::export::ExportFormat as E;
+        match f {
+            ExportFormat::Xlsx => E::Xlsx,
+            ExportFormat::Csv => E::Csv,
+            ExportFormat::Codebook => E::Codebook,
+            ExportFormat::Sps => E::Sps,
+            ExportFormat::Zip => E::Bundle,
+        }
+    }
 }
 
 /// Entry point of the binary.
@@ -230,13 +287,62 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             println!("created account {} ({})", account.username, account.role);
         }
         Command::Export {
-            what: ExportCommand::Responses { format, out },
+            year,
+            period,
+            unit,
+            form,
+            channel,
+            format,
+            out,
         } => {
             let services = Services::open(config).await?;
-            let result = export_responses(&services, format, &out).await;
+            let request = crate::export::SpecRequest {
+                year,
+                period,
+                unit: unit.map(crate::export::UnitRef::Code),
+                form,
+                channel,
+            };
+            let result = export(&services, &request, format.into(), &out).await;
             services.close().await;
-            let count = result?;
-            eprintln!("exported {count} responses");
+            let summary = result?;
+            if out == Path::new("-") {
+                eprintln!("exported {} responses", summary.rows);
+            } else {
+                eprintln!(
+                    "exported {} responses to {} ({} bytes)",
+                    summary.rows,
+                    out.display(),
+                    summary.bytes
+                );
+            }
+        }
+        Command::Report {
+            year,
+            period,
+            unit,
+            form,
+            out,
+            pdf,
+        } => {
+            // Without Chromium, say so before touching the database.
+            let chromium = if pdf { Some(find_chromium()?) } else { None };
+            let services = Services::open(config).await?;
+            let request = crate::export::SpecRequest {
+                year,
+                period,
+                unit: unit.map(crate::export::UnitRef::Code),
+                form,
+                channel: None,
+            };
+            let result = report_html(&services, &request).await;
+            services.close().await;
+            let html = result?;
+            match chromium {
+                Some(chromium) => print_to_pdf(&chromium, &html, &out).await?,
+                None => write_replacing(&out, html.as_bytes()).await?,
+            }
+            eprintln!("wrote {}", out.display());
         }
         Command::Demo {
             responses,
@@ -451,35 +557,361 @@ async fn write_posters(services: &Services, out: &Path, dpi: u32) -> anyhow::Res
     Ok(desks.len())
 }
 
-async fn export_responses(
+/// `sipas export`: resolves the request (every unit: the command line has no account scope)
+/// and writes through [`crate::export::write`], next to the target and renamed when complete,
+/// so a failed export never leaves a partial file. A progress bar on a terminal.
+async fn export(
     services: &Services,
-    format: ExportFormat,
+    request: &crate::export::SpecRequest,
+    format: crate::export::ExportFormat,
     out: &Path,
-) -> anyhow::Result<u64> {
-    let ExportFormat::Csv = format;
+) -> anyhow::Result<crate::export::Summary> {
+    use crate::export::{ExportFormat as F, ExportSpec};
+    use std::io::IsTerminal;
     let mut conn = services.database.pool.get().await?;
-    if out == Path::new("-") {
-        let mut stdout = tokio::io::stdout();
-        return crate::export::csv::write_responses(&mut conn, &services.forms, &mut stdout).await;
+    let mut spec = ExportSpec::resolve(
+        &mut conn,
+        &services.forms,
+        &services.config.default_form,
+        crate::auth::Scope::All,
+        request,
+    )
+    .await?;
+    if format == F::Sps
+        && out != Path::new("-")
+        && let Some(stem) = out.file_stem().and_then(|s| s.to_str())
+    {
+        spec.file_stem = stem.to_string();
     }
-    // Write next to the target and rename, so a failed export never leaves a partial file.
-    let partial = out.with_extension("csv.partial");
+    let bar = std::io::stderr().is_terminal().then(|| {
+        let bar = indicatif::ProgressBar::new(0);
+        bar.set_style(
+            indicatif::ProgressStyle::with_template(
+                "{spinner} {bar:40} {pos}/{len} phiếu ({per_sec}, còn {eta})",
+            )
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+        );
+        bar
+    });
+    let progress = |done: u64, total: u64| {
+        if let Some(bar) = &bar {
+            bar.set_length(total);
+            bar.set_position(done);
+        }
+    };
+    if out == Path::new("-") {
+        let mut stdout = std::io::BufWriter::new(std::io::stdout());
+        let rows = match format {
+            F::Csv => {
+                crate::export::csv::write_data(
+                    &mut conn,
+                    &services.forms,
+                    &spec,
+                    &mut stdout,
+                    &progress,
+                )
+                .await?
+            }
+            F::Codebook => {
+                let layout = crate::export::csv::Layout::for_spec(&services.forms, &spec);
+                std::io::Write::write_all(
+                    &mut stdout,
+                    &crate::export::csv::codebook_csv(&layout)?,
+                )?;
+                0
+            }
+            F::Sps => {
+                let layout = crate::export::csv::Layout::for_spec(&services.forms, &spec);
+                let syntax = crate::export::sps::syntax(
+                    &layout,
+                    &spec,
+                    &crate::export::data_file_name(&spec),
+                );
+                std::io::Write::write_all(&mut stdout, syntax.as_bytes())?;
+                0
+            }
+            F::Xlsx | F::Bundle => anyhow::bail!(
+                "--out -: only csv, codebook and sps can be written to standard output"
+            ),
+        };
+        std::io::Write::flush(&mut stdout)?;
+        if let Some(bar) = &bar {
+            bar.finish_and_clear();
+        }
+        return Ok(crate::export::Summary { rows, bytes: 0 });
+    }
+    let mut partial = out.as_os_str().to_owned();
+    partial.push(".partial");
+    let partial = PathBuf::from(partial);
+    let written =
+        crate::export::write(&mut conn, &services.forms, &spec, format, &partial, &progress).await;
+    if let Some(bar) = &bar {
+        bar.finish_and_clear();
+    }
+    match written {
+        Ok(summary) => {
+            tokio::fs::rename(&partial, out)
+                .await
+                .with_context(|| format!("writing {}", out.display()))?;
+            Ok(summary)
+        }
+        Err(e) => {
+            let _ = tokio::fs::remove_file(&partial).await;
+            Err(e)
+        }
+    }
+}
+
+/// `sipas report`: the printable report of `request` (every unit: the command line has no
+/// account scope), as one self-contained HTML document.
+async fn report_html(
+    services: &Services,
+    request: &crate::export::SpecRequest,
+) -> anyhow::Result<String> {
+    use crate::export::ExportSpec;
+    use crate::web::staff::report::{About, prepare};
+    let mut conn = services.database.pool.get().await?;
+    let spec = ExportSpec::resolve(
+        &mut conn,
+        &services.forms,
+        &services.config.default_form,
+        crate::auth::Scope::All,
+        request,
+    )
+    .await
+    .map_err(|e| match e.field() {
+        "" => anyhow::anyhow!("{e}"),
+        field => anyhow::anyhow!("--{field}: {e}"),
+    })?;
+    let report = crate::reports::build(
+        &mut conn,
+        &services.forms,
+        &crate::auth::Scope::All,
+        &spec.query,
+    )
+    .await
+    .map_err(|e| anyhow::anyhow!("building the report: {e}"))?;
+    let (from, to) = spec.days();
+    let whole_year = (from, to) == crate::periods::year_range(request.year);
+    // The label without the days: the document states them on a line of their own.
+    let days = format!(
+        " ({} – {})",
+        crate::plans::format_date(from),
+        crate::plans::format_date(to)
+    );
+    let period = (!whole_year).then(|| {
+        spec.period_label
+            .strip_suffix(&days)
+            .unwrap_or(&spec.period_label)
+            .to_string()
+    });
+    let about = About {
+        year: request.year,
+        period,
+        form_title: spec.form_title.clone(),
+        kind: None,
+    };
+    let prepared = prepare(
+        &mut conn,
+        &crate::auth::Scope::All,
+        report,
+        about,
+        crate::plans::today_in_vietnam(),
+    )
+    .await
+    .map_err(|e| anyhow::anyhow!("gathering the report: {e}"))?;
+    Ok(
+        crate::views::staff::report::standalone(&prepared.doc(), crate::web::REPORT_STYLESHEET)
+            .into_string(),
+    )
+}
+
+/// Writes `bytes` next to `out` and renames, so a failure never leaves a partial file.
+async fn write_replacing(out: &Path, bytes: &[u8]) -> anyhow::Result<()> {
+    let partial = partial_path(out);
     let written = async {
-        let mut file = tokio::fs::File::create(&partial)
+        tokio::fs::write(&partial, bytes)
             .await
-            .with_context(|| format!("creating {}", partial.display()))?;
-        let count =
-            crate::export::csv::write_responses(&mut conn, &services.forms, &mut file).await?;
-        file.sync_all().await?;
-        drop(file);
+            .with_context(|| format!("writing {}", partial.display()))?;
         tokio::fs::rename(&partial, out)
             .await
-            .with_context(|| format!("writing {}", out.display()))?;
-        Ok(count)
+            .with_context(|| format!("writing {}", out.display()))
     }
     .await;
     if written.is_err() {
         let _ = tokio::fs::remove_file(&partial).await;
     }
     written
+}
+
+fn partial_path(out: &Path) -> PathBuf {
+    let mut name = out.file_name().unwrap_or_default().to_os_string();
+    name.push(".partial");
+    out.with_file_name(name)
+}
+
+/// How long Chromium may take to print a report.
+pub const CHROMIUM_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(120);
+
+pub const MSG_NO_CHROMIUM: &str =
+    "chromium not found; install it or use --out report.html and print from a browser";
+
+/// The Chromium to print with: `SIPAS_CHROMIUM` when set, else `chromium` or
+/// `chromium-browser` on `PATH`.
+fn find_chromium() -> anyhow::Result<PathBuf> {
+    chromium_in(std::env::var_os("SIPAS_CHROMIUM"), std::env::var_os("PATH"))
+}
+
+fn chromium_in(
+    configured: Option<std::ffi::OsString>,
+    path: Option<std::ffi::OsString>,
+) -> anyhow::Result<PathBuf> {
+    if let Some(configured) = configured.filter(|c| !c.is_empty()) {
+        let configured = PathBuf::from(configured);
+        if configured.is_file() {
+            return Ok(configured);
+        }
+        anyhow::bail!(
+            "SIPAS_CHROMIUM={}: no such file; {MSG_NO_CHROMIUM}",
+            configured.display()
+        );
+    }
+    path.iter()
+        .flat_map(std::env::split_paths)
+        .flat_map(|dir| ["chromium", "chromium-browser"].map(|name| dir.join(name)))
+        .find(|candidate| candidate.is_file())
+        .ok_or_else(|| anyhow::anyhow!(MSG_NO_CHROMIUM))
+}
+
+/// Prints `html` to an A4 PDF at `out` with headless Chromium (the page's own `@page` rules
+/// set the paper), in a fresh profile, killed after [`CHROMIUM_TIMEOUT`].
+async fn print_to_pdf(chromium: &Path, html: &str, out: &Path) -> anyhow::Result<()> {
+    use std::process::Stdio;
+    let work = std::env::temp_dir().join(format!("sipas-report-{}", uuid::Uuid::new_v4().simple()));
+    tokio::fs::create_dir_all(&work)
+        .await
+        .with_context(|| format!("creating {}", work.display()))?;
+    let printed = async {
+        let page = work.join("report.html");
+        tokio::fs::write(&page, html).await?;
+        let out =
+            std::path::absolute(out).with_context(|| format!("resolving {}", out.display()))?;
+        let partial = partial_path(&out);
+        let log_path = work.join("chromium.log");
+        let log = std::fs::File::create(&log_path)?;
+        let mut command = tokio::process::Command::new(chromium);
+        command
+            .args([
+                "--headless",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--no-pdf-header-footer",
+                "--disable-quic",
+                "--no-first-run",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--disable-dev-shm-usage",
+            ])
+            .arg(format!(
+                "--user-data-dir={}",
+                work.join("profile").display()
+            ))
+            .arg(format!("--print-to-pdf={}", partial.display()))
+            .arg(format!("file://{}", page.display()))
+            .stdin(Stdio::null())
+            .stdout(log.try_clone()?)
+            .stderr(log)
+            .kill_on_drop(true);
+        // Its own process group, so that a timeout also ends the processes it starts.
+        #[cfg(unix)]
+        command.process_group(0);
+        let mut child = command
+            .spawn()
+            .with_context(|| format!("starting {}", chromium.display()))?;
+        let status = match tokio::time::timeout(CHROMIUM_TIMEOUT, child.wait()).await {
+            Ok(status) => status?,
+            Err(_) => {
+                kill_process_group(&child);
+                let _ = child.kill().await;
+                let _ = tokio::fs::remove_file(&partial).await;
+                anyhow::bail!(
+                    "chromium did not finish printing within {} s",
+                    CHROMIUM_TIMEOUT.as_secs()
+                );
+            }
+        };
+        let size = tokio::fs::metadata(&partial)
+            .await
+            .map(|m| m.len())
+            .unwrap_or(0);
+        if !status.success() || size == 0 {
+            let log = std::fs::read_to_string(&log_path).unwrap_or_default();
+            let _ = tokio::fs::remove_file(&partial).await;
+            let tail: String = log
+                .lines()
+                .rev()
+                .take(10)
+                .collect::<Vec<_>>()
+                .into_iter()
+                .rev()
+                .collect::<Vec<_>>()
+                .join("\n");
+            anyhow::bail!("chromium could not print the report ({status}):\n{tail}");
+        }
+        tokio::fs::rename(&partial, &out)
+            .await
+            .with_context(|| format!("writing {}", out.display()))
+    }
+    .await;
+    let _ = tokio::fs::remove_dir_all(&work).await;
+    printed
+}
+
+/// Kills the process group led by `child` (Chromium and the processes it started).
+fn kill_process_group(child: &tokio::process::Child) {
+    #[cfg(unix)]
+    if let Some(pid) = child.id() {
+        let _ = std::process::Command::new("kill")
+            .args(["-KILL", "--", &format!("-{pid}")])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .status();
+    }
+}
+
+#[cfg(test)]
+mod report_tests {
+    use super::*;
+
+    #[test]
+    fn chromium_is_looked_up_or_named_precisely() {
+        let dir = std::env::temp_dir().join(format!("sipas-cli-{}", uuid::Uuid::new_v4().simple()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let error = chromium_in(None, Some(dir.as_os_str().to_owned())).unwrap_err();
+        assert_eq!(error.to_string(), MSG_NO_CHROMIUM);
+        let browser = dir.join("chromium-browser");
+        std::fs::write(&browser, "").unwrap();
+        assert_eq!(
+            chromium_in(None, Some(dir.as_os_str().to_owned())).unwrap(),
+            browser
+        );
+        let missing = dir.join("nothing");
+        let error = chromium_in(Some(missing.as_os_str().to_owned()), None).unwrap_err();
+        assert!(error.to_string().starts_with("SIPAS_CHROMIUM="), "{error}");
+        assert!(error.to_string().ends_with(MSG_NO_CHROMIUM));
+        assert_eq!(
+            chromium_in(Some(browser.as_os_str().to_owned()), None).unwrap(),
+            browser
+        );
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn partial_files_sit_next_to_the_target() {
+        assert_eq!(
+            partial_path(Path::new("/tmp/a/bao-cao.pdf")),
+            Path::new("/tmp/a/bao-cao.pdf.partial")
+        );
+    }
 }

@@ -15,7 +15,8 @@ pub struct Config {
     /// `SIPAS_PUBLIC_URL`: the base URL citizens reach the service at (behind a proxy), used
     /// in QR codes. Default: `http://{bind}`.
     pub public_url: Url,
-    /// `SIPAS_DATA_DIR`, default `./data`: the embedded PostgreSQL lives here.
+    /// `SIPAS_DATA_DIR`, default `./data`: the embedded PostgreSQL and the exported files
+    /// (`exports/`) live here.
     pub data_dir: PathBuf,
     /// `SIPAS_FORMS_DIR`, default `./survey-forms`.
     pub forms_dir: PathBuf,
@@ -32,6 +33,108 @@ pub struct Config {
     /// Whether the session cookie is marked Secure: `SIPAS_COOKIE_SECURE` (true/false), by
     /// default true when `SIPAS_PUBLIC_URL` is https.
     pub cookie_secure: bool,
+    /// `SIPAS_SPOOL_DIR`, default `{data_dir}/spool`: where responses wait while the database
+    /// is unreachable. One per instance (see `crate::spool`).
+    pub spool_dir: PathBuf,
+    /// `SIPAS_SPOOL_MAX_MB`, default 256: the spool's size cap.
+    pub spool_max_bytes: u64,
+    /// `SIPAS_DB_TIMEOUT_MS`, default 2000: deadpool's wait, create and recycle timeouts.
+    pub db_pool_timeout: std::time::Duration,
+    /// `SIPAS_DB_STATEMENT_TIMEOUT_SECONDS`, default 60 (0: none): the sessions'
+    /// `statement_timeout`.
+    pub db_statement_timeout: std::time::Duration,
+    /// `SIPAS_EXPORT_INLINE_ROWS`, default 20000: a web export of at most this many responses
+    /// (estimated) is answered with the file at once when it is ready within a few seconds;
+    /// a larger one goes straight to its progress page. 0 sends every export to the background.
+    pub export_inline_rows: u64,
+    /// `SIPAS_EXPORT_KEEP_DAYS`, default 7: how long an exported file stays downloadable.
+    pub export_keep_days: u32,
+    /// One response per visit: the minimum completion time, the submission limits and the
+    /// proxies whose `X-Forwarded-For` is believed (see [`VisitSettings`]).
+    pub visits: VisitSettings,
+}
+
+/// The integrity settings of the citizen's path.
+#[derive(Debug, Clone, PartialEq)]
+pub struct VisitSettings {
+    /// `SIPAS_MIN_FILL_SECONDS`, default 3: a form sent back sooner than this after it was
+    /// shown is returned (answers kept) with a request to check and send again. 0: no minimum,
+    /// and a form without its signed start time is accepted (its start is then unknown).
+    pub min_fill_seconds: u32,
+    /// `SIPAS_LIMIT_PERSON`, default `3/60m`: responses through a desk's open QR code from one
+    /// client (address and cookie). `off`: none.
+    pub person: Option<crate::db::visits::Rate>,
+    /// `SIPAS_LIMIT_ADDRESS`, default `60/60m`: the same from one address, whatever the cookie.
+    pub address: Option<crate::db::visits::Rate>,
+    /// `SIPAS_LIMIT_KIOSK`, default `4/60s`: responses through one desk's kiosk (`/k/…`): four
+    /// in a row, then one every 15 seconds.
+    pub kiosk: Option<crate::db::visits::Rate>,
+    /// `SIPAS_TRUSTED_PROXIES`: addresses (comma-separated) of reverse proxies whose last
+    /// `X-Forwarded-For` entry names the client. A loopback peer is always trusted.
+    pub trusted_proxies: Vec<std::net::IpAddr>,
+}
+
+impl VisitSettings {
+    /// Reads the `SIPAS_MIN_FILL_SECONDS`, `SIPAS_LIMIT_*` and `SIPAS_TRUSTED_PROXIES` variables.
+    pub fn from_lookup(lookup: &impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let rate = |name: &'static str, default: &str| -> Result<_, ConfigError> {
+            let text = lookup(name).unwrap_or_else(|| default.to_string());
+            parse_rate(&text).map_err(|problem| ConfigError { name, problem })
+        };
+        let trusted_proxies = match lookup("SIPAS_TRUSTED_PROXIES") {
+            None => Vec::new(),
+            Some(text) => text
+                .split(',')
+                .map(str::trim)
+                .filter(|t| !t.is_empty())
+                .map(|t| {
+                    t.parse().map_err(|_| ConfigError {
+                        name: "SIPAS_TRUSTED_PROXIES",
+                        problem: format!("\"{t}\" is not an IP address"),
+                    })
+                })
+                .collect::<Result<_, _>>()?,
+        };
+        Ok(VisitSettings {
+            min_fill_seconds: number_var(lookup, "SIPAS_MIN_FILL_SECONDS", 3, 0..=600)? as u32,
+            person: rate("SIPAS_LIMIT_PERSON", "3/60m")?,
+            address: rate("SIPAS_LIMIT_ADDRESS", "60/60m")?,
+            kiosk: rate("SIPAS_LIMIT_KIOSK", "4/60s")?,
+            trusted_proxies,
+        })
+    }
+}
+
+/// `off`, or `N/DURATION` with N from 1 to 100000 and DURATION a number followed by `s`, `m`
+/// or `h` (at most a day): N at once, refilled evenly over DURATION.
+pub fn parse_rate(text: &str) -> Result<Option<crate::db::visits::Rate>, String> {
+    let text = text.trim();
+    if matches!(text, "off" | "0") {
+        return Ok(None);
+    }
+    let problem = || {
+        format!(
+            "\"{text}\" is not \"off\" or a limit like 3/60m (N per seconds s, minutes m or hours h, up to 24h)"
+        )
+    };
+    let (n, per) = text.split_once('/').ok_or_else(problem)?;
+    let burst: u32 = n.trim().parse().map_err(|_| problem())?;
+    let per = per.trim();
+    let (amount, unit) = per.split_at(per.len().saturating_sub(1));
+    let amount: u64 = amount.parse().map_err(|_| problem())?;
+    let seconds = match unit {
+        "s" => amount,
+        "m" => amount * 60,
+        "h" => amount * 3600,
+        _ => return Err(problem()),
+    };
+    if !(1..=100_000).contains(&burst) || !(1..=86_400).contains(&seconds) {
+        return Err(problem());
+    }
+    Ok(Some(crate::db::visits::Rate {
+        burst,
+        per: std::time::Duration::from_secs(seconds),
+    }))
 }
 
 /// A variable that is set but unusable.
@@ -120,6 +223,38 @@ impl Config {
                 });
             }
         };
+        let export_inline_rows = match lookup("SIPAS_EXPORT_INLINE_ROWS") {
+            None => 20_000,
+            Some(text) => text.trim().parse::<u64>().map_err(|_| ConfigError {
+                name: "SIPAS_EXPORT_INLINE_ROWS",
+                problem: format!("\"{text}\" is not a number of responses (0 or more)"),
+            })?,
+        };
+        let export_keep_days = match lookup("SIPAS_EXPORT_KEEP_DAYS") {
+            None => 7,
+            Some(text) => match text.trim().parse::<u32>() {
+                Ok(n) if (1..=366).contains(&n) => n,
+                _ => {
+                    return Err(ConfigError {
+                        name: "SIPAS_EXPORT_KEEP_DAYS",
+                        problem: format!("\"{text}\" is not a number of days between 1 and 366"),
+                    });
+                }
+            },
+        };
+        let number = |name, default, range| number_var(&lookup, name, default, range);
+        let spool_max_bytes = number("SIPAS_SPOOL_MAX_MB", 256, 1..=1_000_000)? * 1024 * 1024;
+        let db_pool_timeout =
+            std::time::Duration::from_millis(number("SIPAS_DB_TIMEOUT_MS", 2000, 100..=60_000)?);
+        let db_statement_timeout = std::time::Duration::from_secs(number(
+            "SIPAS_DB_STATEMENT_TIMEOUT_SECONDS",
+            60,
+            0..=86_400,
+        )?);
+        let data_dir =
+            lookup("SIPAS_DATA_DIR").map_or_else(|| PathBuf::from("data"), PathBuf::from);
+        let spool_dir =
+            lookup("SIPAS_SPOOL_DIR").map_or_else(|| data_dir.join("spool"), PathBuf::from);
         let database_url = lookup("DATABASE_URL");
         if let Some(url) = &database_url {
             Url::parse(url).map_err(|e| ConfigError {
@@ -131,7 +266,7 @@ impl Config {
             database_url,
             bind,
             public_url,
-            data_dir: lookup("SIPAS_DATA_DIR").map_or_else(|| PathBuf::from("data"), PathBuf::from),
+            data_dir,
             forms_dir: lookup("SIPAS_FORMS_DIR")
                 .map_or_else(|| PathBuf::from("survey-forms"), PathBuf::from),
             default_form: lookup("SIPAS_DEFAULT_FORM").unwrap_or_else(|| DEFAULT_FORM.to_string()),
@@ -139,7 +274,27 @@ impl Config {
             session_key,
             session_idle_minutes,
             cookie_secure,
+            spool_dir,
+            spool_max_bytes,
+            db_pool_timeout,
+            db_statement_timeout,
+            export_inline_rows,
+            export_keep_days,
+            visits: VisitSettings::from_lookup(&lookup)?,
         })
+    }
+
+    /// Where exported files are kept: `SIPAS_DATA_DIR/exports`.
+    pub fn export_dir(&self) -> PathBuf {
+        self.data_dir.join("exports")
+    }
+
+    /// The limits of the database sessions (`crate::db::build_pool_with`).
+    pub fn session_limits(&self) -> crate::db::SessionLimits {
+        crate::db::SessionLimits {
+            pool_timeout: self.db_pool_timeout,
+            statement_timeout: self.db_statement_timeout,
+        }
     }
 
     /// The link a desk's QR code encodes.
@@ -148,6 +303,29 @@ impl Config {
             "{}/s/{desk_code}",
             self.public_url.as_str().trim_end_matches('/')
         )
+    }
+}
+
+/// `name` as a whole number in `range`, `default` when unset.
+fn number_var(
+    lookup: &impl Fn(&str) -> Option<String>,
+    name: &'static str,
+    default: u64,
+    range: std::ops::RangeInclusive<u64>,
+) -> Result<u64, ConfigError> {
+    match lookup(name) {
+        None => Ok(default),
+        Some(text) => match text.trim().parse::<u64>() {
+            Ok(n) if range.contains(&n) => Ok(n),
+            _ => Err(ConfigError {
+                name,
+                problem: format!(
+                    "\"{text}\" is not a number between {} and {}",
+                    range.start(),
+                    range.end()
+                ),
+            }),
+        },
     }
 }
 
@@ -213,6 +391,22 @@ mod tests {
         assert_eq!(e.name, "SIPAS_SESSION_KEY");
         let e = config(&[("SIPAS_COOKIE_SECURE", "maybe")]).unwrap_err();
         assert_eq!(e.name, "SIPAS_COOKIE_SECURE");
+        let e = config(&[("SIPAS_EXPORT_INLINE_ROWS", "-1")]).unwrap_err();
+        assert_eq!(e.name, "SIPAS_EXPORT_INLINE_ROWS");
+        let e = config(&[("SIPAS_EXPORT_KEEP_DAYS", "0")]).unwrap_err();
+        assert_eq!(e.name, "SIPAS_EXPORT_KEEP_DAYS");
+        let e = config(&[("SIPAS_LIMIT_PERSON", "3 per hour")]).unwrap_err();
+        assert_eq!(e.name, "SIPAS_LIMIT_PERSON");
+        let e = config(&[("SIPAS_TRUSTED_PROXIES", "10.0.0.1, proxy")]).unwrap_err();
+        assert_eq!(e.name, "SIPAS_TRUSTED_PROXIES");
+        let ok = config(&[
+            ("SIPAS_LIMIT_KIOSK", "off"),
+            ("SIPAS_LIMIT_ADDRESS", "10/2h"),
+        ])
+        .unwrap();
+        assert_eq!(ok.visits.kiosk, None);
+        assert_eq!(ok.visits.address.unwrap().per.as_secs(), 7200);
+        assert_eq!(ok.visits.min_fill_seconds, 3);
     }
 
     #[test]

@@ -43,9 +43,10 @@ impl From<diesel::result::Error> for AppError {
         use diesel::result::Error as E;
         match e {
             E::NotFound => AppError::NotFound,
-            E::DatabaseError(diesel::result::DatabaseErrorKind::ClosedConnection, _)
-            | E::DatabaseError(diesel::result::DatabaseErrorKind::UnableToSendCommand, _)
-            | E::BrokenTransactionManager => AppError::Unavailable(e.into()),
+            // A lost or refused connection, a server shutting down, a statement timeout.
+            unreachable if crate::db::is_unreachable(&unreachable) => {
+                AppError::Unavailable(unreachable.into())
+            }
             other => AppError::Internal(other.into()),
         }
     }

@@ -104,6 +104,9 @@ pub struct UnitReport {
     pub unit: UnitInfo,
     /// Number of forms ("số phiếu").
     pub responses: u64,
+    /// Forms left out of the figures as suspected fraud (`crate::db::flags`), not counted in
+    /// `responses`; filled in by [`build`] (0 elsewhere).
+    pub excluded: u64,
     /// The plan's target for the period, when one is set.
     pub target: Option<u64>,
     /// At least 30 forms and at least the target: otherwise the figures are "chưa đủ mẫu".
@@ -204,6 +207,7 @@ pub fn unit_report(
     UnitReport {
         unit,
         responses: figures.responses,
+        excluded: 0,
         target,
         enough_sample: enough_sample(figures.responses, target),
         index,
@@ -509,6 +513,16 @@ pub async fn build(
         .iter()
         .map(|f| (f.unit_id, Figures::from(f)))
         .collect();
+    let excluded = crate::db::flags::excluded_by_unit(
+        conn,
+        &query.form_id,
+        query.from,
+        query.to,
+        Some(&in_scope),
+        query.channel.as_deref(),
+    )
+    .await?;
+    let excluded_over = |ids: &[i32]| -> u64 { ids.iter().filter_map(|id| excluded.get(id)).sum() };
     let targets: std::collections::HashMap<i32, u64> = match query.period_id {
         Some(period) => plan_targets::table
             .filter(plan_targets::period_id.eq(period))
@@ -536,12 +550,15 @@ pub async fn build(
                 .into_iter()
                 .filter(|id| scope.contains(*id))
                 .collect();
-            unit_report(
-                &form.form,
-                u.info(),
-                sum_over(&ids),
-                targets.get(&u.id).copied(),
-            )
+            UnitReport {
+                excluded: excluded_over(&ids),
+                ..unit_report(
+                    &form.form,
+                    u.info(),
+                    sum_over(&ids),
+                    targets.get(&u.id).copied(),
+                )
+            }
         })
         .collect();
     rank(&mut rows);
@@ -554,12 +571,15 @@ pub async fn build(
             .filter(|id| scope.contains(*id))
             .collect()
     };
-    let total = unit_report(
-        &form.form,
-        root.info(),
-        sum_over(&total_ids),
-        targets.get(&root_id).copied(),
-    );
+    let total = UnitReport {
+        excluded: excluded_over(&total_ids),
+        ..unit_report(
+            &form.form,
+            root.info(),
+            sum_over(&total_ids),
+            targets.get(&root_id).copied(),
+        )
+    };
     Ok(Report {
         form_id: query.form_id.clone(),
         form_title: form.form.title.clone(),

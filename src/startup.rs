@@ -60,6 +60,10 @@ pub struct Application {
     database: Database,
     state: web::Data<AppState>,
     rollups: RollupTask,
+    /// Runs the web's export jobs (`crate::export::jobs`).
+    exports: crate::export::jobs::ExportRunner,
+    /// Replays the response spool into the database (`crate::spool`).
+    replay: crate::spool::ReplayTask,
 }
 
 impl Application {
@@ -82,20 +86,43 @@ impl Application {
                 rand::random::<[u8; 64]>().to_vec()
             }
         };
+        // Nothing lost: this instance's spool (its own directory), replayed when the database
+        // answers; the desk snapshot lets citizens' forms work while it does not.
+        let spool = std::sync::Arc::new(
+            crate::spool::Spool::open(&config.spool_dir, config.spool_max_bytes).with_context(
+                || format!("SIPAS_SPOOL_DIR: opening {}", config.spool_dir.display()),
+            )?,
+        );
+        if let Err(e) = spool.refresh_desks(&database.pool).await {
+            tracing::warn!("loading the desk snapshot: {e:#}");
+        }
+        let replay = crate::spool::ReplayTask::start(
+            spool.clone(),
+            database.pool.clone(),
+            crate::spool::REPLAY_INTERVAL,
+        );
         let state = web::Data::new(AppState {
             pool: database.pool.clone(),
             forms,
             config,
             secret,
+            spool,
         });
         let server = crate::web::server(listener, state.clone())?;
         let rollups = RollupTask::start(database.pool.clone(), ROLLUP_REFRESH_INTERVAL);
+        let exports = crate::export::jobs::ExportRunner::start(
+            &database.url,
+            state.forms.clone(),
+            crate::export::jobs::RunnerSettings::from_config(&state.config),
+        )?;
         Ok(Application {
             server,
             port,
             database,
             state,
             rollups,
+            exports,
+            replay,
         })
     }
 
@@ -113,10 +140,12 @@ impl Application {
     }
 
     /// Serves until the server is stopped (Ctrl-C or SIGTERM), then stops the rollup refresh
-    /// and closes the database.
+    /// and the export runner (its running jobs go back to the queue) and closes the database.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         let result = self.server.await;
         self.rollups.stop().await;
+        self.exports.stop().await;
+        self.replay.stop().await;
         self.database.close().await;
         result
     }

@@ -8,14 +8,15 @@ use uuid::Uuid;
 use crate::auth::Staff;
 use crate::db::audit;
 use crate::db::desks::DeskContext;
-use crate::db::responses::{self, Channel, EnteredBallot, NewResponse, Stored};
+use crate::db::responses::{self, Channel, EnteredBallot, NewResponse, Stored, Via};
+use crate::db::visits::{self, LimitKind, Rate};
 use crate::error::AppError;
 use crate::forms::FormVersion;
 use crate::forms::submission::ValidAnswers;
 use crate::views::vietnam_offset;
 
 /// The open answers as `(form_items.id, text)` rows of this version.
-fn text_rows<'a>(
+pub fn text_rows<'a>(
     version: &FormVersion,
     answers: &'a ValidAnswers,
 ) -> Result<Vec<(i32, &'a str)>, AppError> {
@@ -32,7 +33,124 @@ fn text_rows<'a>(
         .collect()
 }
 
-/// Stores a citizen's answers given through a desk code, exactly once per submission key.
+/// How an online response came in, beside its answers.
+#[derive(Debug, Clone, Copy)]
+pub struct Visit<'a> {
+    pub via: Via,
+    /// The desk's public code (`/s/` and `/k/`); `None` for a one-time code.
+    pub desk_code: Option<&'a str>,
+    /// HMAC of the client address and its cookie id.
+    pub client_key: &'a [u8],
+    /// When the form was rendered (`None`: unknown, only when no minimum time is required).
+    pub started_at: Option<DateTime<Utc>>,
+    /// The one-time code (`via` = code).
+    pub visit_code_id: Option<i64>,
+}
+
+/// The row a citizen's online response is stored as.
+pub fn online_response<'a>(
+    desk: &DeskContext,
+    version: &FormVersion,
+    submission_key: Uuid,
+    answers: &'a ValidAnswers,
+    visit: &Visit<'a>,
+) -> NewResponse<'a> {
+    NewResponse {
+        submission_key,
+        unit_id: desk.unit_id,
+        desk_id: Some(desk.desk_id),
+        desk_code: visit.desk_code,
+        form_version_id: version.id,
+        channel: match visit.via {
+            Via::Kiosk => Channel::Kiosk.as_str(),
+            Via::Desk | Via::Code => Channel::Qr.as_str(),
+        },
+        answers: &answers.choices,
+        submitted_at: None,
+        entered_by: None,
+        entered_at: None,
+        paper_serial: None,
+        client_key: Some(visit.client_key),
+        started_at: visit.started_at,
+        visit_code_id: visit.visit_code_id,
+        via: Some(visit.via.as_str()),
+    }
+}
+
+/// One limit to respect when storing: the bucket and its rate.
+#[derive(Debug, Clone, Copy)]
+pub struct LimitCheck<'a> {
+    pub kind: LimitKind,
+    pub key: &'a [u8],
+    pub rate: Rate,
+}
+
+/// Why an online response was not stored (nothing was).
+#[derive(Debug)]
+pub enum Refusal {
+    /// Its one-time code was already used by another response.
+    CodeUsed,
+    /// Over a submission limit; allowed again in about this many seconds.
+    OverLimit {
+        retry_after: u64,
+    },
+    Failed(AppError),
+}
+
+impl From<diesel::result::Error> for Refusal {
+    fn from(e: diesel::result::Error) -> Self {
+        if responses::is_visit_code_used(&e) {
+            Refusal::CodeUsed
+        } else {
+            Refusal::Failed(e.into())
+        }
+    }
+}
+
+impl From<AppError> for Refusal {
+    fn from(e: AppError) -> Self {
+        Refusal::Failed(e)
+    }
+}
+
+/// Stores a citizen's online response, exactly once per submission key, within `limits`: the
+/// response, its one-time code being marked used and each limit's bucket are one transaction,
+/// so a refusal leaves nothing behind. A repeated submission key (a double tap) returns the
+/// stored response without counting against any limit.
+pub async fn store_online(
+    conn: &mut AsyncPgConnection,
+    new: &NewResponse<'_>,
+    version: &FormVersion,
+    answers: &ValidAnswers,
+    limits: &[LimitCheck<'_>],
+) -> Result<Stored, Refusal> {
+    let texts = text_rows(version, answers)?;
+    let outcome = conn
+        .transaction::<_, Refusal, _>(async |conn| {
+            let stored = responses::store(conn, new, &texts).await?;
+            if stored.new {
+                for limit in limits {
+                    if let Some(retry_after) =
+                        visits::take(conn, limit.kind, limit.key, limit.rate).await?
+                    {
+                        return Err(Refusal::OverLimit { retry_after });
+                    }
+                }
+            }
+            Ok(stored)
+        })
+        .await;
+    if !limits.is_empty() && rand::random_ratio(1, 1000) {
+        // Keep the limits table small (outside the citizen's transaction).
+        if let Err(e) = visits::prune_limits(conn).await {
+            tracing::warn!(error = %e, "pruning visit_limits failed");
+        }
+    }
+    outcome
+}
+
+/// Stores a citizen's answers given through a desk code, exactly once per submission key
+/// (without the details of the visit: see [`store_online`]).
 pub async fn store_response(
     conn: &mut AsyncPgConnection,
     desk: &DeskContext,
@@ -56,6 +174,10 @@ pub async fn store_response(
             entered_by: None,
             entered_at: None,
             paper_serial: None,
+            client_key: None,
+            started_at: None,
+            visit_code_id: None,
+            via: None,
         },
         &texts,
     )
@@ -136,6 +258,10 @@ pub async fn store_paper_ballot(
         entered_by: Some(staff.account.id),
         entered_at: Some(Utc::now()),
         paper_serial: Some(&ballot.serial),
+        client_key: None,
+        started_at: None,
+        visit_code_id: None,
+        via: None,
     };
     let result = conn
         .transaction::<_, diesel::result::Error, _>(async |conn| {

@@ -116,6 +116,9 @@ mod bodies {
     pub const NEW_DESK_IN: Body = &[("unit", "{unit_in}"), ("name", "Quầy thử nghiệm ({role})"), ("form", "")];
     pub const NEW_DESK_OUT: Body = &[("unit", "{unit_out}"), ("name", "Quầy thử nghiệm ({role})"), ("form", "")];
     pub const EDIT_DESK_IN: Body = &[("name", "{desk_in_name}"), ("form", "sipas-1001-dich-vu")];
+    pub const MINT_IN: Body = &[("desk", "{desk_in}"), ("count", "2"), ("dossiers", "")];
+    pub const MINT_OUT: Body = &[("desk", "{desk_out}"), ("count", "2"), ("dossiers", "")];
+    pub const MINT_NOTHING: Body = &[("desk", "{desk_in}"), ("count", ""), ("dossiers", "")];
     pub const EDIT_DESK_OUT: Body = &[("name", "{desk_out_name}"), ("form", "sipas-1001-dich-vu")];
     /// A complete QĐ 1001 ballot as typed by a clerk (its serial differs per role).
     pub const BALLOT: Body = &[
@@ -142,6 +145,8 @@ mod bodies {
     pub const EMPTY_TOKEN: Body = &[("name", "  ")];
     pub const NOTE: Body = &[("note", "Đã trả lời người dân ({role})")];
     pub const EMPTY_NOTE: Body = &[("note", "  ")];
+    pub const DECIDE: Body = &[("decision", "exclude"), ("note", "Phiếu thử nghiệm ({role})")];
+    pub const NO_DECISION: Body = &[("decision", "delete"), ("note", "Không hợp lệ")];
     pub const OWN_PASSWORD: Body = &[
         ("current", "{password}"), ("new", "Mật khẩu mới thật dài 2026"),
         ("confirm", "Mật khẩu mới thật dài 2026"),
@@ -264,6 +269,11 @@ const MATRIX: &[Row] = &[
     get( "stats: compare periods in",          "/staff/stats/compare?unit={unit_in}&periods=2026&periods=2025",       [303, 200, 200, 200]),
     get( "stats: compare periods out",         "/staff/stats/compare?unit={unit_out}&periods=2026&periods=2025",      [303, 200, 200, 404]),
     post("POST on stats",                      "/staff/stats",                                        NONE,           [303, 404, 404, 404]),
+    get( "report: default",                    "/staff/report",                                                       [303, 200, 200, 200]),
+    get( "report: unit in, a quarter",         "/staff/report?unit={unit_in}&period=q1",                              [303, 200, 200, 200]),
+    get( "report: unit out",                   "/staff/report?unit={unit_out}",                                       [303, 200, 200, 422]),
+    get( "report: bad year",                   "/staff/report?year=20x6",                                             [303, 422, 422, 422]),
+    post("POST on report",                     "/staff/report",                                       NONE,           [303, 404, 404, 404]),
     // Bad input in URLs: our page, never a 500 or a bare text.
     get( "bogus ?ok on units list",            "/staff/units?ok=%zz",                                                 [303, 200, 200, 200]),
     get( "bogus ?ok on unit page",             "/staff/units/{unit_in}?ok=%zz",                                       [303, 200, 200, 200]),
@@ -299,6 +309,24 @@ const MATRIX: &[Row] = &[
     get( "GET on plans: add a period",         "/staff/plans/{plan_in}/periods",                                      [303, 404, 404, 404]).note(BLANK_405),
     get( "GET on plans: targets",              "/staff/plans/{plan_in}/periods/{period_in}/targets",                  [303, 404, 404, 404]).note(BLANK_405),
     post("POST on units: list",                "/staff/units",                                        NONE,           [303, 404, 404, 404]).note(BLANK_405),
+    // One-time codes ("mã đánh giá"): units' staff mint and print them for their desks, viewers
+    // read; another unit's desk, batch or code is not found.
+    get( "codes: list",                        "/staff/codes",                                                        [303, 200, 200, 200]),
+    post("codes: mint in",                     "/staff/codes",                                        MINT_IN,        [303, 303, 403, 303]),
+    post("codes: mint out",                    "/staff/codes",                                        MINT_OUT,       [303, 303, 403, 404]),
+    post("codes: mint nothing",                "/staff/codes",                                        MINT_NOTHING,   [303, 422, 403, 422]).no_write(),
+    get( "codes: batch in",                    "/staff/codes/batches/{batch_in}",                                     [303, 200, 200, 200]),
+    get( "codes: batch out",                   "/staff/codes/batches/{batch_out}",                                    [303, 200, 200, 404]),
+    get( "codes: sheet SVG in",                "/staff/codes/batches/{batch_in}/slips.svg",                           [303, 200, 200, 200]),
+    get( "codes: sheet SVG out",               "/staff/codes/batches/{batch_out}/slips.svg?page=1",                   [303, 200, 200, 404]),
+    get( "codes: sheet PNG in",                "/staff/codes/batches/{batch_in}/slips.png",                           [303, 200, 200, 200]),
+    get( "codes: sheet PNG out",               "/staff/codes/batches/{batch_out}/slips.png",                          [303, 200, 200, 404]),
+    get( "codes: no second sheet",             "/staff/codes/batches/{batch_in}/slips.svg?page=2",                    [303, 404, 404, 404]),
+    get( "codes: unknown batch",               "/staff/codes/batches/00000000-0000-0000-0000-000000000000",           [303, 404, 404, 404]),
+    get( "codes: slip SVG in",                 "/staff/codes/{vcode_in}/slip.svg",                                    [303, 200, 200, 200]),
+    get( "codes: slip SVG out",                "/staff/codes/{vcode_out}/slip.svg",                                   [303, 200, 200, 404]),
+    get( "codes: slip PNG in",                 "/staff/codes/{vcode_in}/slip.png",                                    [303, 200, 200, 200]),
+    get( "codes: slip PNG out",                "/staff/codes/{vcode_out}/slip.png",                                   [303, 200, 200, 404]),
     // API tokens: every account manages its own (viewers too: the API only reads), admins see
     // and revoke every account's; another account's token is not found. "Own": {token_{role}}.
     get( "tokens: list",                       "/staff/tokens",                                                       [303, 200, 200, 200]),
@@ -308,6 +336,17 @@ const MATRIX: &[Row] = &[
     post("tokens: revoke another's",           "/staff/tokens/{token_other}/revoke",                  NONE,           [303, 303, 404, 404]),
     post("non-numeric token id",               "/staff/tokens/abc/revoke",                            NONE,           [303, 404, 404, 404]),
     get( "GET on tokens: revoke",              "/staff/tokens/{token_other}/revoke",                                  [303, 404, 404, 404]),
+    // Flagged responses ("Phiếu nghi vấn"): admins only, 404 to everyone else, for reading as
+    // for deciding.
+    get( "flags: list",                        "/staff/flags",                                                        [303, 200, 404, 404]),
+    get( "flags: list, filtered",              "/staff/flags?unit={unit_out}&reason=too_fast&state=excluded",         [303, 200, 404, 404]),
+    get( "flags: page",                        "/staff/flags/{flagged}",                                              [303, 200, 404, 404]),
+    post("flags: no decision",                 "/staff/flags/{flagged}/decide",                       NO_DECISION,    [303, 422, 404, 404]).no_write(),
+    post("flags: decide",                      "/staff/flags/{flagged}/decide",                       DECIDE,         [303, 303, 404, 404]),
+    get( "flags: unknown response",            "/staff/flags/999999999",                                              [303, 404, 404, 404]),
+    get( "non-numeric flagged id",             "/staff/flags/abc",                                                    [303, 404, 404, 404]),
+    get( "GET on flags: decide",               "/staff/flags/{flagged}/decide",                                       [303, 404, 404, 404]),
+    post("POST on flags: list",                "/staff/flags",                                        NONE,           [303, 404, 404, 404]),
     // Publishing results ("công khai kết quả"): admins only, 404 to everyone else.
     get( "publish: list",                      "/staff/publish",                                                      [303, 200, 404, 404]),
     get( "publish: period in",                 "/staff/publish/{period_in}",                                          [303, 200, 404, 404]),
@@ -549,6 +588,18 @@ impl Fixture {
             .await
             .unwrap()
             .get(0);
+        // A flagged response (Xuân Định's comment, flagged "too fast" by hand; the signals
+        // themselves are tested in tests/fraud_flags.rs).
+        db.batch_execute(&format!(
+            "INSERT INTO response_flags (response_id, reason, severity, detail) \
+             VALUES ({resp_out}, 'too_fast', 'strong', '{{\"seconds\": 1, \"minimum\": 19, \"items\": 34}}') \
+             ON CONFLICT DO NOTHING; \
+             INSERT INTO response_reviews (response_id, excluded_by_default) \
+             VALUES ({resp_out}, true) ON CONFLICT (response_id) DO NOTHING"
+        ))
+        .await
+        .unwrap();
+        let flagged = resp_out.clone();
         let today = (Utc::now() + Duration::hours(7))
             .format("%d/%m/%Y")
             .to_string();
@@ -575,7 +626,21 @@ impl Fixture {
             ("token_other", token_of("muc.tieu").await),
         ];
 
+        // A batch of one-time codes at each side (the pages are tested in tests/visit_codes.rs).
+        db.batch_execute(&format!(
+            "INSERT INTO visit_codes (code, desk_id, batch) VALUES \
+             ('matranvea22', {desk_in}, '11111111-1111-4111-8111-111111111111'), \
+             ('matranvea23', {desk_in}, '11111111-1111-4111-8111-111111111111'), \
+             ('matranrea22', {desk_out}, '22222222-2222-4222-8222-222222222222')"
+        ))
+        .await
+        .unwrap();
+
         let mut vars = vec![
+            ("batch_in", "11111111-1111-4111-8111-111111111111".to_string()),
+            ("batch_out", "22222222-2222-4222-8222-222222222222".to_string()),
+            ("vcode_in", "matranvea22".to_string()),
+            ("vcode_out", "matranrea22".to_string()),
             ("unit_in", unit_in.to_string()),
             ("unit_out", unit_out.to_string()),
             ("desk_out", desk_out.to_string()),
@@ -598,6 +663,7 @@ impl Fixture {
             ("resp_admin", resp_admin),
             ("resp_out", resp_out),
             ("item_yk", item_yk.to_string()),
+            ("flagged", flagged),
         ];
         vars.push(("token_anonymous", tokens[2].1.clone()));
         vars.extend(tokens);

@@ -6,6 +6,8 @@ pub mod audit;
 pub mod comments;
 pub mod desks;
 pub mod embedded;
+pub mod exports;
+pub mod flags;
 pub mod forms;
 pub mod plans;
 pub mod published;
@@ -15,6 +17,7 @@ pub mod schema;
 pub mod stats;
 pub mod tokens;
 pub mod units;
+pub mod visits;
 
 use std::str::FromStr;
 use std::time::Duration;
@@ -74,7 +77,7 @@ impl Database {
         };
         ensure_database(&url).await?;
         run_migrations(&url).await?;
-        let pool = build_pool(&url, config.db_pool_size)?;
+        let pool = build_pool_with(&url, config.db_pool_size, config.session_limits())?;
         Ok(Database {
             pool,
             url,
@@ -93,17 +96,104 @@ impl Database {
     }
 }
 
-/// A pool whose waits are bounded, so that a database outage answers 503 instead of hanging.
+/// How long a request waits for a connection before the database counts as unreachable: for a
+/// free slot in the pool, to open a new connection, and to check an idle one. A citizen whose
+/// database is down waits at most about twice this before the response is spooled.
+pub const DEFAULT_POOL_TIMEOUT: std::time::Duration = Duration::from_secs(2);
+/// Default `statement_timeout` of the application's sessions.
+pub const DEFAULT_STATEMENT_TIMEOUT: std::time::Duration = Duration::from_secs(60);
+
+/// The limits of the application's database sessions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SessionLimits {
+    /// Deadpool's wait, create and recycle timeouts.
+    pub pool_timeout: Duration,
+    /// `statement_timeout` (and `idle_in_transaction_session_timeout`) set on every pooled
+    /// connection; zero: none.
+    pub statement_timeout: Duration,
+}
+
+impl Default for SessionLimits {
+    fn default() -> Self {
+        SessionLimits {
+            pool_timeout: DEFAULT_POOL_TIMEOUT,
+            statement_timeout: DEFAULT_STATEMENT_TIMEOUT,
+        }
+    }
+}
+
+/// A pool whose waits are bounded, so that a database outage answers 503 (or spools) instead of
+/// hanging, with the default [`SessionLimits`].
 pub fn build_pool(url: &str, size: usize) -> anyhow::Result<Pool> {
-    let manager = AsyncDieselConnectionManager::<AsyncPgConnection>::new(url);
+    build_pool_with(url, size, SessionLimits::default())
+}
+
+/// A pool with `limits`: every connection it opens runs `SET statement_timeout` and
+/// `SET idle_in_transaction_session_timeout` first, so that no query or forgotten transaction
+/// holds a connection (or its locks) for ever.
+pub fn build_pool_with(url: &str, size: usize, limits: SessionLimits) -> anyhow::Result<Pool> {
+    let mut manager_config =
+        diesel_async::pooled_connection::ManagerConfig::<AsyncPgConnection>::default();
+    let millis = limits.statement_timeout.as_millis();
+    manager_config.custom_setup = Box::new(move |url| {
+        let url = url.to_string();
+        Box::pin(async move {
+            use diesel_async::{AsyncConnection, SimpleAsyncConnection};
+            let mut conn = AsyncPgConnection::establish(&url).await?;
+            if millis > 0 {
+                conn.batch_execute(&format!(
+                    "SET statement_timeout = {millis}; SET idle_in_transaction_session_timeout = {millis}"
+                ))
+                .await
+                .map_err(diesel::ConnectionError::CouldntSetupConfiguration)?;
+            }
+            Ok(conn)
+        })
+    });
+    let manager =
+        AsyncDieselConnectionManager::<AsyncPgConnection>::new_with_config(url, manager_config);
     Pool::builder(manager)
         .max_size(size)
         .runtime(deadpool::Runtime::Tokio1)
-        .wait_timeout(Some(Duration::from_secs(5)))
-        .create_timeout(Some(Duration::from_secs(5)))
-        .recycle_timeout(Some(Duration::from_secs(5)))
+        .wait_timeout(Some(limits.pool_timeout))
+        .create_timeout(Some(limits.pool_timeout))
+        .recycle_timeout(Some(limits.pool_timeout))
         .build()
         .context("building the database pool")
+}
+
+/// Whether `error` means the database cannot be reached now (as opposed to a refusal of the
+/// statement: a constraint, bad data, a bug): the connection was closed or could not send, the
+/// server is shutting down, starting up or restarting after a crash, or the statement was
+/// cancelled by the statement timeout. Only these make a citizen's response go to the spool.
+pub fn is_unreachable(error: &diesel::result::Error) -> bool {
+    use diesel::result::{DatabaseErrorKind as K, Error as E};
+    match error {
+        E::DatabaseError(K::ClosedConnection | K::UnableToSendCommand, _) => true,
+        E::BrokenTransactionManager => true,
+        E::RollbackErrorOnCommit {
+            rollback_error,
+            commit_error,
+        } => is_unreachable(rollback_error) || is_unreachable(commit_error),
+        // diesel does not expose the SQLSTATE: the server's (English) messages of class 57
+        // (operator intervention: admin_shutdown, crash_shutdown, cannot_connect_now,
+        // query_canceled by statement_timeout) and of a lost connection.
+        E::DatabaseError(K::Unknown, info) => {
+            let message = info.message();
+            [
+                "terminating connection",
+                "the database system is",
+                "canceling statement due to statement timeout",
+                "server closed the connection",
+                "connection closed",
+                "connection reset",
+                "broken pipe",
+            ]
+            .iter()
+            .any(|needle| message.contains(needle))
+        }
+        _ => false,
+    }
 }
 
 /// Creates the database named in `url` when it does not exist and the server allows it.

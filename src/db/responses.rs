@@ -8,7 +8,7 @@ use diesel::{ExpressionMethods, Insertable, OptionalExtension, QueryDsl, Queryab
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
-use super::schema::{accounts, form_versions, response_texts, responses, units};
+use super::schema::{accounts, form_versions, response_texts, responses, units, visit_codes};
 use crate::auth::Scope;
 
 /// How a response reached us.
@@ -16,6 +16,8 @@ use crate::auth::Scope;
 pub enum Channel {
     /// A citizen's own phone, through a desk's QR code.
     Qr,
+    /// The tablet at the desk (`/k/{desk code}`).
+    Kiosk,
     /// A paper ballot, typed in by staff.
     Paper,
 }
@@ -24,6 +26,7 @@ impl Channel {
     pub fn as_str(self) -> &'static str {
         match self {
             Channel::Qr => "qr",
+            Channel::Kiosk => "kiosk",
             Channel::Paper => "paper",
         }
     }
@@ -45,6 +48,78 @@ pub struct NewResponse<'a> {
     pub entered_by: Option<i32>,
     pub entered_at: Option<DateTime<Utc>>,
     pub paper_serial: Option<&'a str>,
+    /// Online responses: HMAC of the client address and its cookie id (never the address).
+    pub client_key: Option<&'a [u8]>,
+    /// Online responses: when the form was rendered (from the signed hidden field).
+    pub started_at: Option<DateTime<Utc>>,
+    /// The one-time code used (`via` = "code"): [`store`] marks it used in the same
+    /// transaction, and refuses the response when it already was ([`is_visit_code_used`]).
+    pub visit_code_id: Option<i64>,
+    /// Online responses: "desk", "code" or "kiosk" (see [`Via`]).
+    pub via: Option<&'a str>,
+}
+
+/// Which door an online response came through.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Via {
+    /// The desk's printed QR code, open to anyone.
+    Desk,
+    /// A one-time code handed out with the receipt.
+    Code,
+    /// The tablet at the desk.
+    Kiosk,
+}
+
+impl Via {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Via::Desk => "desk",
+            Via::Code => "code",
+            Via::Kiosk => "kiosk",
+        }
+    }
+}
+
+/// The unique index that lets a one-time code be used by one response only.
+pub const VISIT_CODE_INDEX: &str = "responses_visit_code_idx";
+
+/// Whether `error` is the refusal of a response whose one-time code was already used (also
+/// when two responses with the same code arrive at the same moment: the second one loses).
+pub fn is_visit_code_used(error: &diesel::result::Error) -> bool {
+    matches!(
+        error,
+        diesel::result::Error::DatabaseError(diesel::result::DatabaseErrorKind::UniqueViolation, info)
+            if info.constraint_name() == Some(VISIT_CODE_INDEX)
+    )
+}
+
+/// The error [`store`] returns when the code's row says it was used although no response
+/// holds it (cannot happen through [`store`]; kept as a guard).
+#[derive(Debug)]
+struct CodeAlreadyUsed;
+
+impl diesel::result::DatabaseErrorInformation for CodeAlreadyUsed {
+    fn message(&self) -> &str {
+        "the one-time code was already used"
+    }
+    fn details(&self) -> Option<&str> {
+        None
+    }
+    fn hint(&self) -> Option<&str> {
+        None
+    }
+    fn table_name(&self) -> Option<&str> {
+        Some("visit_codes")
+    }
+    fn column_name(&self) -> Option<&str> {
+        None
+    }
+    fn constraint_name(&self) -> Option<&str> {
+        Some(VISIT_CODE_INDEX)
+    }
+    fn statement_position(&self) -> Option<i32> {
+        None
+    }
 }
 
 /// The outcome of storing a response.
@@ -57,7 +132,10 @@ pub struct Stored {
 }
 
 /// Stores a response and its open answers (`(form_items.id, text)`) in one transaction. A
-/// second submission with the same key stores nothing and returns the first.
+/// second submission with the same key stores nothing and returns the first. A response with a
+/// one-time code (`visit_code_id`) marks the code used in the same transaction; when the code
+/// was already used by another response, nothing is stored and the error answers
+/// [`is_visit_code_used`].
 pub async fn store(
     conn: &mut AsyncPgConnection,
     new: &NewResponse<'_>,
@@ -84,6 +162,24 @@ pub async fn store(
                 new: false,
             });
         };
+        if let Some(code_id) = new.visit_code_id {
+            // The unique index on responses.visit_code_id already refused a second response
+            // (waiting for a concurrent first one to commit); this marks the code used.
+            let marked = diesel::update(visit_codes::table.find(code_id))
+                .filter(visit_codes::used_at.is_null())
+                .set((
+                    visit_codes::used_at.eq(submitted_at),
+                    visit_codes::response_id.eq(id),
+                ))
+                .execute(conn)
+                .await?;
+            if marked == 0 {
+                return Err(diesel::result::Error::DatabaseError(
+                    diesel::result::DatabaseErrorKind::UniqueViolation,
+                    Box::new(CodeAlreadyUsed),
+                ));
+            }
+        }
         if !texts.is_empty() {
             let rows: Vec<_> = texts
                 .iter()
@@ -245,43 +341,135 @@ pub struct ExportedResponse {
     pub texts: Vec<(i32, String)>,
 }
 
-/// Up to `limit` responses with ids above `after`, in id order (keyset pagination, so an export
-/// of millions of rows holds one batch in memory at a time).
+/// Which responses an export holds; every part optional, combined with AND.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ExportFilter {
+    /// Only the responses of these units.
+    pub units: Option<Vec<i32>>,
+    /// Only the responses to these form versions (`form_versions.id`).
+    pub form_versions: Option<Vec<i32>>,
+    /// Submitted at or after this instant.
+    pub from: Option<DateTime<Utc>>,
+    /// Submitted before this instant.
+    pub until: Option<DateTime<Utc>>,
+    pub channel: Option<String>,
+}
+
+type ExportQuery<'a> = diesel::dsl::IntoBoxed<'a, responses::table, diesel::pg::Pg>;
+
+impl ExportFilter {
+    fn apply<'a>(&'a self, mut query: ExportQuery<'a>) -> ExportQuery<'a> {
+        if let Some(units) = &self.units {
+            query = query.filter(responses::unit_id.eq_any(units));
+        }
+        if let Some(versions) = &self.form_versions {
+            query = query.filter(responses::form_version_id.eq_any(versions));
+        }
+        if let Some(from) = self.from {
+            query = query.filter(responses::submitted_at.ge(from));
+        }
+        if let Some(until) = self.until {
+            query = query.filter(responses::submitted_at.lt(until));
+        }
+        if let Some(channel) = &self.channel {
+            query = query.filter(responses::channel.eq(channel));
+        }
+        query
+    }
+}
+
+/// Number of responses matching `filter`.
+pub async fn export_count(
+    conn: &mut AsyncPgConnection,
+    filter: &ExportFilter,
+) -> diesel::QueryResult<u64> {
+    let n: i64 = filter
+        .apply(responses::table.into_boxed())
+        .count()
+        .get_result(conn)
+        .await?;
+    Ok(n.max(0) as u64)
+}
+
+/// Up to `limit` responses matching `filter` with ids above `after`, in id order (keyset
+/// pagination, so an export of millions of rows holds one batch in memory at a time).
 pub async fn export_batch(
     conn: &mut AsyncPgConnection,
+    filter: &ExportFilter,
     after: i64,
     limit: i64,
 ) -> diesel::QueryResult<Vec<ExportedResponse>> {
     type Row = (
         i64,
         DateTime<Utc>,
-        String,
-        Option<String>,
-        String,
         i32,
+        Option<String>,
         i32,
         String,
         Vec<Option<i16>>,
     );
-    let rows: Vec<Row> = responses::table
-        .inner_join(units::table)
-        .inner_join(form_versions::table)
+    let rows: Vec<Row> = filter
+        .apply(responses::table.into_boxed())
         .filter(responses::id.gt(after))
         .order(responses::id)
         .limit(limit)
         .select((
             responses::id,
             responses::submitted_at,
-            units::code,
+            responses::unit_id,
             responses::desk_code,
-            form_versions::form_id,
-            form_versions::version,
             responses::form_version_id,
             responses::channel,
             responses::answers,
         ))
         .load(conn)
         .await?;
+    // Unit codes and form versions are few: looked up once per batch, not joined per row.
+    let mut unit_ids: Vec<i32> = rows.iter().map(|r| r.2).collect();
+    unit_ids.sort_unstable();
+    unit_ids.dedup();
+    let unit_codes: std::collections::HashMap<i32, String> = units::table
+        .filter(units::id.eq_any(&unit_ids))
+        .select((units::id, units::code))
+        .load::<(i32, String)>(conn)
+        .await?
+        .into_iter()
+        .collect();
+    let mut version_ids: Vec<i32> = rows.iter().map(|r| r.4).collect();
+    version_ids.sort_unstable();
+    version_ids.dedup();
+    let versions: std::collections::HashMap<i32, (String, i32)> = form_versions::table
+        .filter(form_versions::id.eq_any(&version_ids))
+        .select((
+            form_versions::id,
+            form_versions::form_id,
+            form_versions::version,
+        ))
+        .load::<(i32, String, i32)>(conn)
+        .await?
+        .into_iter()
+        .map(|(id, form, version)| (id, (form, version)))
+        .collect();
+    let rows: Vec<_> = rows
+        .into_iter()
+        .map(
+            |(id, submitted_at, unit_id, desk_code, form_version_id, channel, answers)| {
+                let (form_id, form_version) =
+                    versions.get(&form_version_id).cloned().unwrap_or_default();
+                (
+                    id,
+                    submitted_at,
+                    unit_codes.get(&unit_id).cloned().unwrap_or_default(),
+                    desk_code,
+                    form_id,
+                    form_version,
+                    form_version_id,
+                    channel,
+                    answers,
+                )
+            },
+        )
+        .collect();
     let ids: Vec<i64> = rows.iter().map(|r| r.0).collect();
     let texts: Vec<(i64, i32, String)> = if ids.is_empty() {
         Vec::new()

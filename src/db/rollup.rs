@@ -49,7 +49,9 @@
 
 use std::time::{Duration, Instant};
 
-use chrono::{DateTime, Utc};
+use std::sync::LazyLock;
+
+use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use diesel::QueryableByName;
 use diesel::sql_types::{Array, Int8, Nullable, Text, Timestamptz};
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl, SimpleAsyncConnection};
@@ -210,6 +212,11 @@ pub async fn refresh_waiting(
             // Another session may have folded meanwhile: the watermark under the lock counts.
             let from = locked_watermark(conn).await?;
             let responses = if max_id > from {
+                // The new responses are examined before they are folded; responses already
+                // folded whose state the new signals change are folded again by unit-month.
+                for (unit_id, month) in super::flags::detect(conn, from, max_id).await? {
+                    refold_unit_month(conn, unit_id, month, from).await?;
+                }
                 fold(conn, from, max_id).await?
             } else {
                 0
@@ -254,6 +261,11 @@ pub async fn rebuild(conn: &mut AsyncPgConnection) -> diesel::QueryResult<Refres
                 .execute(conn)
                 .await?;
             let from = locked_watermark(conn).await?;
+            // Responses not examined yet are examined first (the flags of the others stay
+            // as they are: a rebuild never changes which responses count).
+            if max_id > from {
+                super::flags::detect(conn, from, max_id).await?;
+            }
             diesel::sql_query(
                 "TRUNCATE rollup_answers, rollup_responses, rollup_answers_month, \
                  rollup_responses_month",
@@ -310,12 +322,12 @@ async fn fold(conn: &mut AsyncPgConnection, from: i64, to: i64) -> diesel::Query
         "SET LOCAL work_mem = '{FOLD_WORK_MEM}'; SET LOCAL enable_memoize = off"
     ))
     .await?;
-    diesel::sql_query(include_str!("sql/rollup_fold_answers.sql"))
+    diesel::sql_query(FOLD_ANSWERS_BY_ID.as_str())
         .bind::<Int8, _>(from)
         .bind::<Int8, _>(to)
         .execute(conn)
         .await?;
-    diesel::sql_query(include_str!("sql/rollup_fold_responses.sql"))
+    diesel::sql_query(FOLD_RESPONSES_BY_ID.as_str())
         .bind::<Int8, _>(from)
         .bind::<Int8, _>(to)
         .execute(conn)
@@ -331,4 +343,111 @@ async fn fold(conn: &mut AsyncPgConnection, from: i64, to: i64) -> diesel::Query
         .get_result(conn)
         .await?;
     Ok(folded.responses.max(0) as u64)
+}
+
+/// Which responses a fold takes: never one excluded from the figures (src/db/flags.rs).
+const NOT_EXCLUDED: &str = "NOT EXISTS (SELECT 1 FROM response_reviews rv \
+     WHERE rv.response_id = r.id AND rv.excluded)";
+
+fn fold_sql(template: &str, source: &str) -> String {
+    template.replace("{source}", &format!("{source} AND {NOT_EXCLUDED}"))
+}
+
+/// The ordinary fold: ids in ($1, $2].
+static FOLD_ANSWERS_BY_ID: LazyLock<String> = LazyLock::new(|| {
+    fold_sql(
+        include_str!("sql/rollup_fold_answers.sql"),
+        "r.id > $1 AND r.id <= $2",
+    )
+});
+static FOLD_RESPONSES_BY_ID: LazyLock<String> = LazyLock::new(|| {
+    fold_sql(
+        include_str!("sql/rollup_fold_responses.sql"),
+        "r.id > $1 AND r.id <= $2",
+    )
+});
+/// One unit-month: ids in ($1, $2] of unit $3 submitted in [$4, $5).
+const UNIT_MONTH: &str = "r.id > $1 AND r.id <= $2 AND r.unit_id = $3 \
+     AND r.submitted_at >= $4 AND r.submitted_at < $5";
+static FOLD_ANSWERS_UNIT_MONTH: LazyLock<String> =
+    LazyLock::new(|| fold_sql(include_str!("sql/rollup_fold_answers.sql"), UNIT_MONTH));
+static FOLD_RESPONSES_UNIT_MONTH: LazyLock<String> =
+    LazyLock::new(|| fold_sql(include_str!("sql/rollup_fold_responses.sql"), UNIT_MONTH));
+
+/// Folds one unit-month again from scratch: its day and month rows are deleted and the
+/// responses of the unit in that calendar month (Vietnam's time) with ids up to `upto` (the
+/// watermark) that are not excluded are folded again. Exact whatever changed in between
+/// (a response excluded or included by an admin, or flagged after it was folded). Runs inside
+/// the caller's transaction, which must hold [`ROLLUP_LOCK`].
+pub async fn refold_unit_month(
+    conn: &mut AsyncPgConnection,
+    unit_id: i32,
+    month: NaiveDate,
+    upto: i64,
+) -> diesel::QueryResult<()> {
+    use diesel::sql_types::{Date, Int4};
+    let month = month.with_day(1).unwrap_or(month);
+    let next = month
+        .checked_add_months(chrono::Months::new(1))
+        .unwrap_or(NaiveDate::MAX);
+    let start = vietnam_midnight(month);
+    let end = vietnam_midnight(next);
+    for table in ["rollup_answers", "rollup_responses"] {
+        diesel::sql_query(format!(
+            "DELETE FROM {table} WHERE unit_id = $1 AND day >= $2 AND day < $3"
+        ))
+        .bind::<Int4, _>(unit_id)
+        .bind::<Date, _>(month)
+        .bind::<Date, _>(next)
+        .execute(conn)
+        .await?;
+    }
+    for table in ["rollup_answers_month", "rollup_responses_month"] {
+        diesel::sql_query(format!(
+            "DELETE FROM {table} WHERE unit_id = $1 AND month = $2"
+        ))
+        .bind::<Int4, _>(unit_id)
+        .bind::<Date, _>(month)
+        .execute(conn)
+        .await?;
+    }
+    conn.batch_execute(&format!(
+        "SET LOCAL work_mem = '{FOLD_WORK_MEM}'; SET LOCAL enable_memoize = off"
+    ))
+    .await?;
+    for sql in [
+        FOLD_ANSWERS_UNIT_MONTH.as_str(),
+        FOLD_RESPONSES_UNIT_MONTH.as_str(),
+    ] {
+        diesel::sql_query(sql)
+            .bind::<Int8, _>(0)
+            .bind::<Int8, _>(upto)
+            .bind::<Int4, _>(unit_id)
+            .bind::<Timestamptz, _>(start)
+            .bind::<Timestamptz, _>(end)
+            .execute(conn)
+            .await?;
+    }
+    Ok(())
+}
+
+/// Midnight of `day` in Vietnam (UTC+7, no daylight saving time) as an instant.
+fn vietnam_midnight(day: NaiveDate) -> DateTime<Utc> {
+    let offset = chrono::FixedOffset::east_opt(7 * 3600).expect("a valid offset");
+    day.and_hms_opt(0, 0, 0)
+        .expect("midnight exists")
+        .and_local_timezone(offset)
+        .single()
+        .expect("a fixed offset is unambiguous")
+        .with_timezone(&Utc)
+}
+
+/// Takes [`ROLLUP_LOCK`] for the current transaction, waiting for a fold in progress, and
+/// returns the watermark (every response up to it is folded or excluded).
+pub async fn lock_for_change(conn: &mut AsyncPgConnection) -> diesel::QueryResult<i64> {
+    diesel::sql_query("SELECT pg_advisory_xact_lock($1)")
+        .bind::<Int8, _>(ROLLUP_LOCK)
+        .execute(conn)
+        .await?;
+    locked_watermark(conn).await
 }

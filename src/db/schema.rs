@@ -64,6 +64,35 @@ diesel::table! {
         form_id -> Nullable<Text>,
         active -> Bool,
         created_at -> Timestamptz,
+        opening_hours -> Nullable<Jsonb>,
+    }
+}
+
+diesel::table! {
+    export_jobs (id) {
+        id -> Int4,
+        account_id -> Int4,
+        scope -> Nullable<Array<Nullable<Int4>>>,
+        unit_id -> Int4,
+        year -> Int2,
+        period -> Text,
+        form_id -> Text,
+        channel -> Nullable<Text>,
+        format -> Text,
+        label -> Text,
+        status -> Text,
+        attempts -> Int2,
+        rows_done -> Int8,
+        rows_total -> Nullable<Int8>,
+        file_key -> Uuid,
+        file_name -> Nullable<Text>,
+        byte_size -> Nullable<Int8>,
+        error -> Nullable<Text>,
+        created_at -> Timestamptz,
+        started_at -> Nullable<Timestamptz>,
+        heartbeat_at -> Nullable<Timestamptz>,
+        finished_at -> Nullable<Timestamptz>,
+        expires_at -> Nullable<Timestamptz>,
     }
 }
 
@@ -154,6 +183,10 @@ diesel::table! {
         entered_by -> Nullable<Int4>,
         entered_at -> Nullable<Timestamptz>,
         paper_serial -> Nullable<Text>,
+        client_key -> Nullable<Bytea>,
+        started_at -> Nullable<Timestamptz>,
+        visit_code_id -> Nullable<Int8>,
+        via -> Nullable<Text>,
     }
 }
 
@@ -249,10 +282,81 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    visit_codes (id) {
+        id -> Int8,
+        code -> Text,
+        desk_id -> Int4,
+        batch -> Uuid,
+        dossier_no -> Nullable<Text>,
+        created_by -> Nullable<Int4>,
+        created_by_token -> Nullable<Int4>,
+        created_at -> Timestamptz,
+        used_at -> Nullable<Timestamptz>,
+        response_id -> Nullable<Int8>,
+    }
+}
+
+diesel::table! {
+    visit_limits (kind, key) {
+        kind -> Text,
+        key -> Bytea,
+        tokens -> Float8,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    fraud_rules (id) {
+        id -> Bool,
+        desk_burst_minutes -> Int4,
+        desk_burst_min -> Int4,
+        desk_burst_ratio -> Float8,
+        client_burst_minutes -> Int4,
+        client_burst_min -> Int4,
+        identical_run_desk -> Int4,
+        identical_run_client -> Int4,
+        identical_min_items -> Int4,
+        straight_min_criteria -> Int4,
+        min_seconds_base -> Float8,
+        min_seconds_per_item -> Float8,
+        hours_grace_before_minutes -> Int4,
+        hours_grace_after_minutes -> Int4,
+    }
+}
+
+diesel::table! {
+    response_flags (response_id, reason) {
+        response_id -> Int8,
+        reason -> Text,
+        severity -> Text,
+        detail -> Jsonb,
+        detected_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    response_reviews (response_id) {
+        response_id -> Int8,
+        excluded_by_default -> Bool,
+        decision -> Nullable<Text>,
+        decided_by -> Nullable<Int4>,
+        decided_at -> Nullable<Timestamptz>,
+        note -> Nullable<Text>,
+        excluded -> Bool,
+    }
+}
+
+diesel::joinable!(response_flags -> responses (response_id));
+diesel::joinable!(response_reviews -> responses (response_id));
+diesel::joinable!(response_reviews -> accounts (decided_by));
 diesel::joinable!(account_units -> accounts (account_id));
 diesel::joinable!(api_tokens -> accounts (account_id));
 diesel::joinable!(account_units -> units (unit_id));
 diesel::joinable!(audit_log -> accounts (account_id));
+diesel::joinable!(export_jobs -> accounts (account_id));
+diesel::joinable!(export_jobs -> forms (form_id));
+diesel::joinable!(export_jobs -> units (unit_id));
 diesel::joinable!(desk_codes -> desks (desk_id));
 diesel::joinable!(desks -> forms (form_id));
 diesel::joinable!(desks -> units (unit_id));
@@ -282,6 +386,8 @@ diesel::joinable!(responses -> units (unit_id));
 diesel::joinable!(survey_plans -> forms (form_id));
 diesel::joinable!(survey_plans -> units (unit_id));
 diesel::joinable!(units -> forms (default_form_id));
+diesel::joinable!(visit_codes -> desks (desk_id));
+diesel::joinable!(visit_codes -> api_tokens (created_by_token));
 
 diesel::allow_tables_to_appear_in_same_query!(
     account_units,
@@ -290,13 +396,17 @@ diesel::allow_tables_to_appear_in_same_query!(
     audit_log,
     desk_codes,
     desks,
+    export_jobs,
     form_items,
     form_versions,
     forms,
+    fraud_rules,
     plan_periods,
     plan_targets,
     published_results,
     response_texts,
+    response_flags,
+    response_reviews,
     responses,
     rollup_answers,
     rollup_answers_month,
@@ -306,4 +416,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     sign_in_failures,
     survey_plans,
     units,
+    visit_codes,
+    visit_limits,
 );

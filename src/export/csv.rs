@@ -1,118 +1,365 @@
-//! Every stored response as CSV, one row each, streamed in batches.
+//! The raw data: one row per response, coded, in one column layout ([`Layout`]) shared by the
+//! CSV, the workbook's "Dữ liệu" and "Mã hóa" sheets, the codebook CSV and the SPSS syntax.
 //!
 //! Columns: response_id, submitted_at (ISO 8601 with the +07:00 offset), unit_code, desk_code,
 //! form_id, form_version, channel, then one column per choice item code (the numeric answer;
 //! empty when unanswered or not applicable), then one column per open question. Item codes are
-//! gathered over every stored form version in (form id, version) order; two forms sharing a code
-//! share its column.
+//! gathered over the stored versions of the exported form(s) in (form id, version) order; two
+//! versions (or forms) sharing a code share its column. Labels come from the newest version.
 
 use std::collections::HashMap;
+use std::io::Write;
 
+use chrono::{DateTime, NaiveDate, Utc};
 use diesel_async::AsyncPgConnection;
 use tokio::io::{AsyncWrite, AsyncWriteExt};
 
-use crate::db::responses::{ExportedResponse, export_batch};
-use crate::forms::{FormRegistry, NOT_APPLICABLE_CODE};
+use super::{ExportSpec, Progress};
+use crate::db::responses::{ExportFilter, ExportedResponse, export_batch, export_count};
+use crate::forms::{FormRegistry, ItemKind, NOT_APPLICABLE_CODE};
 use crate::views::vietnam_offset;
 
-const FIXED_COLUMNS: [&str; 7] = [
-    "response_id",
-    "submitted_at",
-    "unit_code",
-    "desk_code",
-    "form_id",
-    "form_version",
-    "channel",
+/// The UTF-8 byte order mark: Excel reads a CSV as UTF-8 only with it.
+pub const BOM: &[u8] = b"\xEF\xBB\xBF";
+/// Responses read per database round trip.
+pub const BATCH: i64 = 5_000;
+
+/// What a column holds.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ColumnKind {
+    /// Numbers (ids, versions, answer codes).
+    Number,
+    /// Text, at most this many characters.
+    Text { max_chars: usize },
+}
+
+/// One column of the raw data, with what the codebook says of it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Column {
+    /// The header ("TC1"), also the SPSS variable name.
+    pub name: String,
+    /// The question's text, or what a fixed column holds.
+    pub label: String,
+    pub kind: ColumnKind,
+    /// Codes and their labels, for coded answers.
+    pub codes: Vec<(i16, String)>,
+    /// The section the question belongs to ("Tiếp cận dịch vụ"), empty for fixed columns.
+    pub section: String,
+}
+
+/// A cell of the raw data.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Cell<'a> {
+    Empty,
+    Number(f64),
+    Text(&'a str),
+    Owned(String),
+}
+
+const FIXED_COLUMNS: [(&str, &str, bool); 7] = [
+    ("response_id", "Mã phiếu (số thứ tự trong cơ sở dữ liệu)", true),
+    (
+        "submitted_at",
+        "Thời điểm gửi phiếu (giờ Việt Nam, dạng ISO 8601)",
+        false,
+    ),
+    ("unit_code", "Mã đơn vị", false),
+    ("desk_code", "Mã quầy (mã trong đường dẫn QR; trống với phiếu giấy)", false),
+    ("form_id", "Mã mẫu phiếu", false),
+    ("form_version", "Phiên bản mẫu phiếu", true),
+    (
+        "channel",
+        "Kênh (qr: quét mã QR; paper: phiếu giấy nhập lại; kiosk, web, interview, post, phone)",
+        false,
+    ),
 ];
-const BATCH: i64 = 5_000;
 
 /// Where each form version's answers go in a row.
-struct Layout {
-    header: Vec<String>,
+#[derive(Debug, Clone)]
+pub struct Layout {
+    pub columns: Vec<Column>,
     /// Per form version id: the column of each answer index (0-based), and of each text item id.
     versions: HashMap<i32, (Vec<usize>, HashMap<i32, usize>)>,
 }
 
 impl Layout {
-    fn new(forms: &FormRegistry) -> Self {
+    /// Every form's versions (what `write_responses` exports).
+    pub fn new(forms: &FormRegistry) -> Self {
+        Self::build(forms, None)
+    }
+
+    /// The versions of the spec's form.
+    pub fn for_spec(forms: &FormRegistry, spec: &ExportSpec) -> Self {
+        Self::build(forms, Some(&spec.query.form_id))
+    }
+
+    fn build(forms: &FormRegistry, form_id: Option<&str>) -> Self {
         let mut versions_sorted = forms.versions();
+        versions_sorted.retain(|v| form_id.is_none_or(|f| v.form.id == f));
         versions_sorted.sort_by(|a, b| (&a.form.id, a.number).cmp(&(&b.form.id, b.number)));
-        let mut choice_codes: Vec<String> = Vec::new();
-        let mut text_codes: Vec<String> = Vec::new();
+        let mut choices: Vec<Column> = Vec::new();
+        let mut texts: Vec<Column> = Vec::new();
+        // Newest versions last: their labels win.
         for v in &versions_sorted {
-            for item in v.form.choice_items() {
-                if !choice_codes.contains(&item.code) {
-                    choice_codes.push(item.code.clone());
-                }
-            }
-            for item in v.form.text_items() {
-                if !text_codes.contains(&item.code) {
-                    text_codes.push(item.code.clone());
+            for (section, item) in v.form.items() {
+                let (list, column) = match &item.kind {
+                    ItemKind::Choice { scale, .. } => (
+                        &mut choices,
+                        Column {
+                            name: item.code.clone(),
+                            label: item.text.clone(),
+                            kind: ColumnKind::Number,
+                            codes: v
+                                .form
+                                .scale(scale)
+                                .map(|s| {
+                                    s.options
+                                        .iter()
+                                        .map(|o| (o.code, o.label.clone()))
+                                        .collect()
+                                })
+                                .unwrap_or_default(),
+                            section: section.title.clone(),
+                        },
+                    ),
+                    ItemKind::Text { max_length } => (
+                        &mut texts,
+                        Column {
+                            name: item.code.clone(),
+                            label: item.text.clone(),
+                            kind: ColumnKind::Text {
+                                max_chars: *max_length,
+                            },
+                            codes: Vec::new(),
+                            section: section.title.clone(),
+                        },
+                    ),
+                };
+                match list.iter_mut().find(|c| c.name == column.name) {
+                    Some(existing) => *existing = column,
+                    None => list.push(column),
                 }
             }
         }
-        let first_text = FIXED_COLUMNS.len() + choice_codes.len();
-        let column_of = |codes: &[String], code: &str, offset: usize| {
-            offset
-                + codes
-                    .iter()
-                    .position(|c| c == code)
-                    .expect("gathered above")
+        let fixed: Vec<Column> = FIXED_COLUMNS
+            .iter()
+            .map(|(name, label, number)| Column {
+                name: name.to_string(),
+                label: label.to_string(),
+                kind: if *number {
+                    ColumnKind::Number
+                } else {
+                    ColumnKind::Text { max_chars: 64 }
+                },
+                codes: Vec::new(),
+                section: String::new(),
+            })
+            .collect();
+        let first_choice = fixed.len();
+        let first_text = first_choice + choices.len();
+        let position = |list: &[Column], code: &str| {
+            list.iter()
+                .position(|c| c.name == code)
+                .expect("gathered above")
         };
         let versions = versions_sorted
             .iter()
             .map(|v| {
-                let choices = v
+                let choice_columns = v
                     .form
                     .choice_items()
-                    .map(|i| column_of(&choice_codes, &i.code, FIXED_COLUMNS.len()))
+                    .map(|i| first_choice + position(&choices, &i.code))
                     .collect();
-                let texts = v
+                let text_columns = v
                     .form
                     .text_items()
                     .filter_map(|i| {
                         let id = *v.item_ids.get(&i.code)?;
-                        Some((id, column_of(&text_codes, &i.code, first_text)))
+                        Some((id, first_text + position(&texts, &i.code)))
                     })
                     .collect();
-                (v.id, (choices, texts))
+                (v.id, (choice_columns, text_columns))
             })
             .collect();
-        let header = FIXED_COLUMNS
-            .iter()
-            .map(|c| c.to_string())
-            .chain(choice_codes)
-            .chain(text_codes)
-            .collect();
-        Layout { header, versions }
+        let columns = fixed.into_iter().chain(choices).chain(texts).collect();
+        Layout { columns, versions }
     }
 
-    fn row(&self, r: &ExportedResponse) -> Vec<String> {
-        let mut row = vec![String::new(); self.header.len()];
-        row[0] = r.id.to_string();
-        row[1] = r
-            .submitted_at
-            .with_timezone(&vietnam_offset())
-            .to_rfc3339_opts(chrono::SecondsFormat::Secs, false);
-        row[2] = r.unit_code.clone();
-        row[3] = r.desk_code.clone().unwrap_or_default();
-        row[4] = r.form_id.clone();
-        row[5] = r.form_version.to_string();
-        row[6] = r.channel.clone();
+    pub fn header(&self) -> Vec<&str> {
+        self.columns.iter().map(|c| c.name.as_str()).collect()
+    }
+
+    /// The form versions the layout covers (`form_versions.id`).
+    pub fn version_ids(&self) -> Vec<i32> {
+        let mut ids: Vec<i32> = self.versions.keys().copied().collect();
+        ids.sort_unstable();
+        ids
+    }
+
+    /// The cells of one response, typed (numbers as numbers).
+    pub fn cells<'a>(&self, r: &'a ExportedResponse) -> Vec<Cell<'a>> {
+        let mut row = vec![Cell::Empty; self.columns.len()];
+        row[0] = Cell::Number(r.id as f64);
+        row[1] = Cell::Owned(
+            r.submitted_at
+                .with_timezone(&vietnam_offset())
+                .to_rfc3339_opts(chrono::SecondsFormat::Secs, false),
+        );
+        row[2] = Cell::Text(&r.unit_code);
+        row[3] = r.desk_code.as_deref().map_or(Cell::Empty, Cell::Text);
+        row[4] = Cell::Text(&r.form_id);
+        row[5] = Cell::Number(f64::from(r.form_version));
+        row[6] = Cell::Text(&r.channel);
         if let Some((choices, texts)) = self.versions.get(&r.form_version_id) {
             for (answer, column) in r.answers.iter().zip(choices) {
                 if let Some(code) = answer.filter(|c| *c != NOT_APPLICABLE_CODE) {
-                    row[*column] = code.to_string();
+                    row[*column] = Cell::Number(f64::from(code));
                 }
             }
             for (item_id, body) in &r.texts {
                 if let Some(column) = texts.get(item_id) {
-                    row[*column] = body.clone();
+                    row[*column] = Cell::Text(body);
                 }
             }
         }
         row
     }
+
+    /// The cells of one response as CSV fields.
+    pub fn row(&self, r: &ExportedResponse) -> Vec<String> {
+        self.cells(r)
+            .into_iter()
+            .map(|cell| match cell {
+                Cell::Empty => String::new(),
+                Cell::Number(n) => format!("{n}"),
+                Cell::Text(t) => t.to_string(),
+                Cell::Owned(t) => t,
+            })
+            .collect()
+    }
+}
+
+/// The first instant of a day in Vietnam.
+pub fn start_of_day(date: NaiveDate) -> Option<DateTime<Utc>> {
+    date.and_hms_opt(0, 0, 0)?
+        .and_local_timezone(vietnam_offset())
+        .single()
+        .map(|at| at.with_timezone(&Utc))
+}
+
+/// The responses of an export: the spec's units, days (in Vietnam's time), form and channel.
+pub fn filter_of(spec: &ExportSpec) -> ExportFilter {
+    ExportFilter {
+        units: Some(spec.units.clone()),
+        form_versions: None,
+        from: start_of_day(spec.query.from),
+        until: spec.query.to.succ_opt().and_then(start_of_day),
+        channel: spec.query.channel.clone(),
+    }
+}
+
+/// Reads the responses of `filter` in batches, handing each to `each`; returns how many.
+pub(crate) async fn for_each_batch(
+    conn: &mut AsyncPgConnection,
+    filter: &ExportFilter,
+    progress: Progress<'_>,
+    mut each: impl FnMut(&[ExportedResponse]) -> anyhow::Result<()>,
+) -> anyhow::Result<u64> {
+    let total = export_count(conn, filter).await?;
+    progress(0, total);
+    let mut after = 0;
+    let mut done = 0;
+    loop {
+        let batch = export_batch(conn, filter, after, BATCH).await?;
+        let Some(last) = batch.last() else { break };
+        after = last.id;
+        each(&batch)?;
+        done += batch.len() as u64;
+        progress(done, total.max(done));
+    }
+    Ok(done)
+}
+
+/// The filter of a spec for a layout: the spec's filter, limited to the layout's versions.
+pub fn data_filter(spec: &ExportSpec, layout: &Layout) -> ExportFilter {
+    ExportFilter {
+        form_versions: Some(layout.version_ids()),
+        ..filter_of(spec)
+    }
+}
+
+/// Writes the raw-data CSV of `spec` (BOM, header, one row per response); returns the number of
+/// responses written.
+pub async fn write_data<W: Write + Send>(
+    conn: &mut AsyncPgConnection,
+    forms: &FormRegistry,
+    spec: &ExportSpec,
+    out: &mut W,
+    progress: Progress<'_>,
+) -> anyhow::Result<u64> {
+    let layout = Layout::for_spec(forms, spec);
+    out.write_all(BOM)?;
+    let mut writer = csv::Writer::from_writer(out);
+    writer.write_record(layout.header())?;
+    let filter = data_filter(spec, &layout);
+    let written = for_each_batch(conn, &filter, progress, |batch| {
+        for r in batch {
+            writer.write_record(layout.row(r))?;
+        }
+        Ok(())
+    })
+    .await?;
+    writer.flush()?;
+    Ok(written)
+}
+
+/// The codebook as CSV (BOM, one row per column): "Cột", "Nhóm câu hỏi", "Nội dung",
+/// "Kiểu", "Mã và nhãn" ("1 = Rất không hài lòng; 2 = ...").
+pub fn codebook_csv(layout: &Layout) -> anyhow::Result<Vec<u8>> {
+    let mut bytes = BOM.to_vec();
+    let mut writer = csv::Writer::from_writer(&mut bytes);
+    writer.write_record(CODEBOOK_HEADER)?;
+    for row in codebook_rows(layout) {
+        writer.write_record(row)?;
+    }
+    writer.flush()?;
+    drop(writer);
+    Ok(bytes)
+}
+
+pub const CODEBOOK_HEADER: [&str; 5] = ["Cột", "Nhóm câu hỏi", "Nội dung", "Kiểu", "Mã và nhãn"];
+
+/// The codebook's rows, as [`CODEBOOK_HEADER`] names them.
+pub fn codebook_rows(layout: &Layout) -> Vec<[String; 5]> {
+    layout
+        .columns
+        .iter()
+        .map(|c| {
+            [
+                c.name.clone(),
+                c.section.clone(),
+                c.label.clone(),
+                match c.kind {
+                    ColumnKind::Number => "Số".to_string(),
+                    ColumnKind::Text { .. } => "Chữ".to_string(),
+                },
+                codes_text(c),
+            ]
+        })
+        .collect()
+}
+
+fn codes_text(column: &Column) -> String {
+    let mut text = column
+        .codes
+        .iter()
+        .map(|(code, label)| format!("{code} = {label}"))
+        .collect::<Vec<_>>()
+        .join("; ");
+    if !column.codes.is_empty() {
+        text.push_str("; trống = không trả lời hoặc không áp dụng");
+    }
+    text
 }
 
 fn encode(rows: &[Vec<String>]) -> anyhow::Result<Vec<u8>> {
@@ -123,19 +370,22 @@ fn encode(rows: &[Vec<String>]) -> anyhow::Result<Vec<u8>> {
     writer.into_inner().map_err(|e| anyhow::anyhow!("{e}"))
 }
 
-/// Writes the header and every stored response; returns the number of responses written.
+/// Every stored response of every form, without a BOM: the header and one row each; returns
+/// the number of responses written.
 pub async fn write_responses<W: AsyncWrite + Unpin>(
     conn: &mut AsyncPgConnection,
     forms: &FormRegistry,
     out: &mut W,
 ) -> anyhow::Result<u64> {
     let layout = Layout::new(forms);
-    out.write_all(&encode(std::slice::from_ref(&layout.header))?)
+    let header: Vec<String> = layout.header().into_iter().map(String::from).collect();
+    out.write_all(&encode(std::slice::from_ref(&header))?)
         .await?;
+    let filter = ExportFilter::default();
     let mut after = 0;
     let mut written = 0;
     loop {
-        let batch = export_batch(conn, after, BATCH).await?;
+        let batch = export_batch(conn, &filter, after, BATCH).await?;
         let Some(last) = batch.last() else { break };
         after = last.id;
         let rows: Vec<Vec<String>> = batch.iter().map(|r| layout.row(r)).collect();

@@ -1,4 +1,263 @@
-//! Files for people outside the service: response data and printable QR posters.
+//! Files for people outside the service: the survey's results and raw data for the province
+//! (Excel workbook, CSV, codebook, SPSS syntax, a zip of the three), and printable QR posters.
+//!
+//! Every export goes through [`write`], for the command line (`sipas export`) and for the web's
+//! export jobs alike. What an export is about is an [`ExportSpec`] (see [`spec`]); its figures
+//! come from [`crate::reports::build`], the function the dashboard and the JSON API use, so the
+//! three show the same numbers.
 
 pub mod csv;
+pub mod jobs;
 pub mod poster;
+pub mod slips;
+pub mod sps;
+pub mod spec;
+pub mod xlsx;
+
+use std::path::Path;
+
+use diesel_async::AsyncPgConnection;
+
+use crate::forms::FormRegistry;
+pub use spec::{ExportSpec, SpecError, SpecRequest, UnitRef};
+
+/// What to write.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ExportFormat {
+    /// The workbook: "Tổng hợp", "Tiêu chí", "Mong đợi", "Thông tin người trả lời", "Góp ý",
+    /// "Dữ liệu" and "Mã hóa".
+    Xlsx,
+    /// The raw data: one row per response, coded, UTF-8 with a BOM.
+    Csv,
+    /// The codebook of the raw data as CSV (UTF-8 with a BOM): each column, its question, its
+    /// codes and labels.
+    Codebook,
+    /// SPSS syntax reading the raw-data CSV (by its file name, see [`data_file_name`]) with
+    /// variable and value labels.
+    Sps,
+    /// A `.zip` of the raw-data CSV, the codebook CSV and the `.sps`.
+    Bundle,
+}
+
+impl ExportFormat {
+    pub const ALL: [ExportFormat; 5] = [
+        ExportFormat::Xlsx,
+        ExportFormat::Csv,
+        ExportFormat::Codebook,
+        ExportFormat::Sps,
+        ExportFormat::Bundle,
+    ];
+
+    /// "xlsx", "csv", "codebook", "sps", "zip": what the command line and URLs call it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ExportFormat::Xlsx => "xlsx",
+            ExportFormat::Csv => "csv",
+            ExportFormat::Codebook => "codebook",
+            ExportFormat::Sps => "sps",
+            ExportFormat::Bundle => "zip",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<ExportFormat> {
+        Self::ALL
+            .into_iter()
+            .find(|f| f.as_str() == text.trim().to_ascii_lowercase())
+    }
+
+    /// The file name extension (without the dot).
+    pub fn extension(self) -> &'static str {
+        match self {
+            ExportFormat::Xlsx => "xlsx",
+            ExportFormat::Csv | ExportFormat::Codebook => "csv",
+            ExportFormat::Sps => "sps",
+            ExportFormat::Bundle => "zip",
+        }
+    }
+
+    /// The Content-Type of a download.
+    pub fn content_type(self) -> &'static str {
+        match self {
+            ExportFormat::Xlsx => {
+                "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+            }
+            ExportFormat::Csv | ExportFormat::Codebook => "text/csv; charset=utf-8",
+            ExportFormat::Sps => "text/plain; charset=utf-8",
+            ExportFormat::Bundle => "application/zip",
+        }
+    }
+
+    /// Whether the export reads every response of the spec (so its time grows with them); the
+    /// codebook and the syntax file do not read responses at all.
+    pub fn reads_responses(self) -> bool {
+        !matches!(self, ExportFormat::Codebook | ExportFormat::Sps)
+    }
+
+    /// Vietnamese name for pages: "Excel (.xlsx)", "Dữ liệu CSV", ...
+    pub fn label(self) -> &'static str {
+        match self {
+            ExportFormat::Xlsx => "Bảng tính Excel (.xlsx)",
+            ExportFormat::Csv => "Dữ liệu thô (.csv)",
+            ExportFormat::Codebook => "Bảng mã hóa (.csv)",
+            ExportFormat::Sps => "Cú pháp SPSS (.sps)",
+            ExportFormat::Bundle => "Dữ liệu, bảng mã hóa và cú pháp SPSS (.zip)",
+        }
+    }
+}
+
+/// What [`write`] wrote.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Summary {
+    /// Responses written (0 for the codebook and the syntax file).
+    pub rows: u64,
+    /// Size of the file written.
+    pub bytes: u64,
+}
+
+/// A progress callback: `(done, total)` responses; called after each batch (and once at the
+/// start with `done = 0`). `total` is counted before the first batch, so it can be slightly off
+/// when responses arrive during the export.
+pub type Progress<'a> = &'a (dyn Fn(u64, u64) + Send + Sync);
+
+/// The name of the raw-data CSV of `spec` ("sipas-xuan-loc-2026-q1.csv"): what the `.sps`
+/// reads, and its name inside the bundle.
+pub fn data_file_name(spec: &ExportSpec) -> String {
+    format!("{}.csv", spec.file_stem)
+}
+
+/// The suggested file name of an export ("sipas-xuan-loc-2026-q1.xlsx",
+/// "sipas-xuan-loc-2026-q1-ma-hoa.csv", ...).
+pub fn file_name(spec: &ExportSpec, format: ExportFormat) -> String {
+    match format {
+        ExportFormat::Codebook => format!("{}-ma-hoa.csv", spec.file_stem),
+        other => format!("{}.{}", spec.file_stem, other.extension()),
+    }
+}
+
+/// Number of responses the export of `spec` holds (its raw-data rows): to decide between an
+/// immediate download and a background job, and for progress.
+pub async fn count(
+    conn: &mut AsyncPgConnection,
+    forms: &FormRegistry,
+    spec: &ExportSpec,
+) -> anyhow::Result<u64> {
+    let layout = csv::Layout::for_spec(forms, spec);
+    Ok(crate::db::responses::export_count(conn, &csv::data_filter(spec, &layout)).await?)
+}
+
+/// Writes the export of `spec` in `format` to `out` (created or truncated): the one entry point
+/// of the command line and the web's export jobs.
+///
+/// The file is written in place; callers that must never show a partial file write to a
+/// temporary name and rename it when this returns `Ok` (the command line does). On error the
+/// content of `out` is unspecified.
+///
+/// Responses are read from the database in batches (keyset paging, a few thousand at a time)
+/// and written between the reads, so memory stays bounded at any number of responses (the
+/// workbook's "Dữ liệu" sheet is a constant-memory worksheet, spooled to a temporary file). The
+/// writing is synchronous CPU and disk work (rust_xlsxwriter, csv, zip): run this future on a
+/// thread that may block, never on the actix worker threads: e.g. `tokio::spawn` it on the
+/// multi-threaded runtime (the command line) or on a runtime of its own inside
+/// `std::thread::spawn`/`spawn_blocking` (the web's background jobs).
+///
+/// `progress` is called with `(done, total)` responses, see [`Progress`].
+pub async fn write(
+    conn: &mut AsyncPgConnection,
+    forms: &FormRegistry,
+    spec: &ExportSpec,
+    format: ExportFormat,
+    out: &Path,
+    progress: Progress<'_>,
+) -> anyhow::Result<Summary> {
+    use anyhow::Context;
+    let rows = match format {
+        ExportFormat::Xlsx => xlsx::write_workbook(conn, forms, spec, out, progress).await?,
+        ExportFormat::Csv => {
+            let file = std::fs::File::create(out)
+                .with_context(|| format!("creating {}", out.display()))?;
+            let mut writer = std::io::BufWriter::with_capacity(1 << 16, file);
+            let rows = csv::write_data(conn, forms, spec, &mut writer, progress).await?;
+            std::io::Write::flush(&mut writer)?;
+            rows
+        }
+        ExportFormat::Codebook => {
+            let layout = csv::Layout::for_spec(forms, spec);
+            std::fs::write(out, csv::codebook_csv(&layout)?)
+                .with_context(|| format!("writing {}", out.display()))?;
+            0
+        }
+        ExportFormat::Sps => {
+            let layout = csv::Layout::for_spec(forms, spec);
+            std::fs::write(out, sps::syntax(&layout, spec, &data_file_name(spec)))
+                .with_context(|| format!("writing {}", out.display()))?;
+            0
+        }
+        ExportFormat::Bundle => write_bundle(conn, forms, spec, out, progress).await?,
+    };
+    let bytes = std::fs::metadata(out)
+        .with_context(|| format!("reading {}", out.display()))?
+        .len();
+    Ok(Summary { rows, bytes })
+}
+
+/// The zip: the raw data CSV (streamed into the archive), the codebook and the syntax file.
+async fn write_bundle(
+    conn: &mut AsyncPgConnection,
+    forms: &FormRegistry,
+    spec: &ExportSpec,
+    out: &Path,
+    progress: Progress<'_>,
+) -> anyhow::Result<u64> {
+    use anyhow::Context;
+    use std::io::Write;
+    let file =
+        std::fs::File::create(out).with_context(|| format!("creating {}", out.display()))?;
+    let mut zip = zip::ZipWriter::new(std::io::BufWriter::with_capacity(1 << 16, file));
+    let options = zip::write::SimpleFileOptions::default()
+        .compression_method(zip::CompressionMethod::Deflated)
+        .large_file(true);
+    let layout = csv::Layout::for_spec(forms, spec);
+    zip.start_file(data_file_name(spec), options)?;
+    let rows = {
+        let mut writer = std::io::BufWriter::with_capacity(1 << 16, &mut zip);
+        let rows = csv::write_data(conn, forms, spec, &mut writer, progress).await?;
+        writer.flush()?;
+        rows
+    };
+    zip.start_file(file_name(spec, ExportFormat::Codebook), options)?;
+    zip.write_all(&csv::codebook_csv(&layout)?)?;
+    zip.start_file(file_name(spec, ExportFormat::Sps), options)?;
+    zip.write_all(sps::syntax(&layout, spec, &data_file_name(spec)).as_bytes())?;
+    zip.finish()?.flush()?;
+    Ok(rows)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formats_round_trip() {
+        for f in ExportFormat::ALL {
+            assert_eq!(ExportFormat::parse(f.as_str()), Some(f));
+        }
+        assert_eq!(ExportFormat::parse("pdf"), None);
+    }
+
+    /// The web runs exports as background tasks: the future must be `Send`.
+    #[allow(dead_code)]
+    fn write_is_send(
+        conn: &'static mut AsyncPgConnection,
+        forms: &'static FormRegistry,
+        spec: &'static ExportSpec,
+    ) -> impl Send {
+        write(
+            conn,
+            forms,
+            spec,
+            ExportFormat::Xlsx,
+            Path::new("x"),
+            &|_, _| {},
+        )
+    }
+}

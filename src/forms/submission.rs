@@ -3,6 +3,9 @@
 
 use std::collections::{BTreeMap, HashMap};
 
+use chrono::{DateTime, Utc};
+use hmac::{Hmac, Mac};
+use sha2::Sha256;
 use uuid::Uuid;
 
 use super::{Form, ItemKind, NOT_APPLICABLE_CODE};
@@ -11,6 +14,11 @@ use super::{Form, ItemKind, NOT_APPLICABLE_CODE};
 pub const TOKEN_FIELD: &str = "_token";
 /// Hidden field holding the database id of the form version that was rendered.
 pub const VERSION_FIELD: &str = "_v";
+/// Hidden field holding when the form was rendered, signed (see [`sign_started`]).
+pub const STARTED_FIELD: &str = "_t";
+/// The honeypot: a text field hidden from people by the stylesheet (and labelled "leave empty"
+/// for screen readers). Only robots fill it in.
+pub const HONEYPOT_FIELD: &str = "_hp";
 /// The value of a "not applicable" radio button.
 pub const NOT_APPLICABLE_VALUE: &str = "na";
 
@@ -19,6 +27,10 @@ pub const NOT_APPLICABLE_VALUE: &str = "na";
 pub struct RawSubmission {
     pub token: Option<Uuid>,
     pub version_id: Option<i32>,
+    /// The signed start time, as sent.
+    pub started: Option<String>,
+    /// The honeypot's value (`None` when the field was not sent at all).
+    pub honeypot: Option<String>,
     pub fields: Vec<(String, String)>,
 }
 
@@ -54,6 +66,8 @@ impl RawSubmission {
             match name.as_str() {
                 TOKEN_FIELD => raw.token = Uuid::parse_str(value.trim()).ok(),
                 VERSION_FIELD => raw.version_id = value.trim().parse().ok(),
+                STARTED_FIELD => raw.started = Some(value),
+                HONEYPOT_FIELD => raw.honeypot = Some(value),
                 _ => raw.fields.push((name, value)),
             }
         }
@@ -64,6 +78,68 @@ impl RawSubmission {
     pub fn values(&self) -> HashMap<String, String> {
         self.fields.iter().cloned().collect()
     }
+}
+
+impl RawSubmission {
+    /// Whether the honeypot was filled in (by a robot: people do not see it).
+    pub fn honeypot_filled(&self) -> bool {
+        self.honeypot
+            .as_deref()
+            .is_some_and(|v| !v.trim().is_empty())
+    }
+}
+
+fn started_mac(secret: &[u8], token: Uuid, millis: i64) -> Hmac<Sha256> {
+    let mut mac = Hmac::<Sha256>::new_from_slice(secret).expect("HMAC takes any key length");
+    mac.update(b"sipas started_at\0");
+    mac.update(token.as_bytes());
+    mac.update(&millis.to_be_bytes());
+    mac
+}
+
+/// The value of [`STARTED_FIELD`] for a form rendered at `at` with submission key `token`:
+/// `{milliseconds since the epoch}.{HMAC}`, bound to the key so that it cannot be moved to
+/// another rendering.
+pub fn sign_started(secret: &[u8], token: Uuid, at: DateTime<Utc>) -> String {
+    let millis = at.timestamp_millis();
+    let tag = started_mac(secret, token, millis).finalize().into_bytes();
+    format!("{millis}.{}", hex::encode(&tag[..16]))
+}
+
+/// Why a start time was not believed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StartedProblem {
+    /// The field was not sent.
+    Missing,
+    /// Not a value this installation signed for this submission key.
+    Forged,
+    /// Signed, but later than now (beyond a few seconds of clock difference between instances).
+    InTheFuture,
+}
+
+/// Checks a [`STARTED_FIELD`] value against the submission key and the clock.
+pub fn verify_started(
+    secret: &[u8],
+    token: Uuid,
+    value: Option<&str>,
+    now: DateTime<Utc>,
+) -> Result<DateTime<Utc>, StartedProblem> {
+    let value = value.map(str::trim).filter(|v| !v.is_empty());
+    let value = value.ok_or(StartedProblem::Missing)?;
+    let (millis, tag) = value.split_once('.').ok_or(StartedProblem::Forged)?;
+    let millis: i64 = millis.parse().map_err(|_| StartedProblem::Forged)?;
+    let tag = hex::decode(tag).map_err(|_| StartedProblem::Forged)?;
+    if tag.len() != 16 {
+        return Err(StartedProblem::Forged);
+    }
+    started_mac(secret, token, millis)
+        .verify_truncated_left(&tag)
+        .map_err(|_| StartedProblem::Forged)?;
+    let at = DateTime::from_timestamp_millis(millis).ok_or(StartedProblem::Forged)?;
+    if at > now + chrono::Duration::seconds(5) {
+        return Err(StartedProblem::InTheFuture);
+    }
+    Ok(at)
 }
 
 /// Answers that passed validation, ready to store.
@@ -322,6 +398,40 @@ max_length = 5
     }
 
     #[test]
+    fn start_times_are_signed_for_their_key() {
+        let secret = b"0123456789abcdef";
+        let token = Uuid::new_v4();
+        let now = Utc::now();
+        let at = now - chrono::Duration::seconds(40);
+        let value = sign_started(secret, token, at);
+        let back = verify_started(secret, token, Some(&value), now).unwrap();
+        assert_eq!(back.timestamp_millis(), at.timestamp_millis());
+        // Another key, another secret, an edited time, garbage, nothing.
+        let forged = |v: &str, t: Uuid, s: &[u8]| verify_started(s, t, Some(v), now);
+        assert_eq!(
+            forged(&value, Uuid::new_v4(), secret),
+            Err(StartedProblem::Forged)
+        );
+        assert_eq!(
+            forged(&value, token, b"another secret"),
+            Err(StartedProblem::Forged)
+        );
+        let (_, tag) = value.split_once('.').unwrap();
+        let earlier = format!("{}.{tag}", at.timestamp_millis() - 60_000);
+        assert_eq!(forged(&earlier, token, secret), Err(StartedProblem::Forged));
+        assert_eq!(forged("12.zz", token, secret), Err(StartedProblem::Forged));
+        assert_eq!(
+            verify_started(secret, token, None, now),
+            Err(StartedProblem::Missing)
+        );
+        let later = sign_started(secret, token, now + chrono::Duration::minutes(5));
+        assert_eq!(
+            forged(&later, token, secret),
+            Err(StartedProblem::InTheFuture)
+        );
+    }
+
+    #[test]
     fn decoding_separates_hidden_fields_and_rejects_garbage() {
         let token = Uuid::new_v4();
         let body = format!("_token={token}&_v=7&Q1=2&C=a%20b");
@@ -332,6 +442,15 @@ max_length = 5
         assert_eq!(RawSubmission::decode(b"Q1=%FF%FE"), Err(Malformed));
         assert_eq!(RawSubmission::decode(b"Q%C3=1"), Err(Malformed));
         assert_eq!(RawSubmission::decode(b"Q\xff=1"), Err(Malformed));
+        let robot = RawSubmission::decode(b"_hp=http%3A%2F%2Fx&_t=1.ab&Q1=2").unwrap();
+        assert!(robot.honeypot_filled());
+        assert_eq!(robot.started.as_deref(), Some("1.ab"));
+        assert_eq!(robot.fields, fields(&[("Q1", "2")]));
+        assert!(
+            !RawSubmission::decode(b"_hp=+&Q1=2")
+                .unwrap()
+                .honeypot_filled()
+        );
         let spaced = RawSubmission::decode(b"C=c%C3%A1n+b%E1%BB%99&&X").unwrap();
         assert_eq!(spaced.fields, fields(&[("C", "cán bộ"), ("X", "")]));
     }

@@ -7,7 +7,9 @@ use maud::{Markup, html};
 use uuid::Uuid;
 
 use super::layout;
-use crate::forms::submission::{NOT_APPLICABLE_VALUE, Problems, TOKEN_FIELD, VERSION_FIELD};
+use crate::forms::submission::{
+    HONEYPOT_FIELD, NOT_APPLICABLE_VALUE, Problems, STARTED_FIELD, TOKEN_FIELD, VERSION_FIELD,
+};
 use crate::forms::{Form, FormVersion, Item, ItemKind, SectionRole};
 
 /// Everything the survey page shows.
@@ -19,6 +21,8 @@ pub struct SurveyPage<'a> {
     pub version: &'a FormVersion,
     /// The idempotency key of this rendering of the form.
     pub token: Uuid,
+    /// The signed time this form was first rendered (kept when it comes back with problems).
+    pub started: &'a str,
     /// What the citizen entered (kept when the form comes back with problems).
     pub values: &'a HashMap<String, String>,
     pub problems: &'a Problems,
@@ -70,6 +74,13 @@ pub fn survey(page: &SurveyPage<'_>) -> Markup {
             form method="post" action=(page.action) accept-charset="utf-8" {
                 input type="hidden" name=(TOKEN_FIELD) value=(page.token);
                 input type="hidden" name=(VERSION_FIELD) value=(page.version.id);
+                input type="hidden" name=(STARTED_FIELD) value=(page.started);
+                // The honeypot: moved off-screen by the stylesheet, skipped by the keyboard;
+                // a screen reader reads its label, which asks to leave it empty.
+                div.hp {
+                    label for="hp-field" { "Không điền vào ô này (để trống)" }
+                    input id="hp-field" type="text" name=(HONEYPOT_FIELD) value="" tabindex="-1" autocomplete="off";
+                }
                 @for (n, section) in form.sections.iter().enumerate() {
                     section.part {
                         h2 { (ROMAN.get(n).copied().unwrap_or("")) ". " (section.title) }
@@ -140,6 +151,61 @@ fn question(
     }
 }
 
+/// A page with a title and a message for the citizen (a used code, a closed desk, …).
+pub fn notice(title: &str, paragraphs: &[&str]) -> Markup {
+    layout(
+        title,
+        html! {
+            div.thanks {
+                h1 { (title) }
+                @for paragraph in paragraphs { p { (paragraph) } }
+            }
+        },
+    )
+}
+
+/// What the kiosk's thank-you page shows.
+pub struct KioskThanks<'a> {
+    pub unit_name: &'a str,
+    pub text: Option<&'a str>,
+    /// Where the fresh form is (`/k/{desk code}`).
+    pub next: &'a str,
+    /// Seconds before it comes back.
+    pub seconds: u32,
+}
+
+/// The kiosk's thank-you page: it goes back to a fresh form by itself after a few seconds
+/// (a `<meta http-equiv="refresh">`: no script), with a button to go at once.
+pub fn kiosk_thanks(page: &KioskThanks<'_>) -> Markup {
+    let refresh = format!("{};url={}", page.seconds, page.next);
+    html! {
+        (maud::DOCTYPE)
+        html lang="vi" {
+            head {
+                meta charset="utf-8";
+                meta name="viewport" content="width=device-width, initial-scale=1";
+                meta name="robots" content="noindex";
+                meta http-equiv="refresh" content=(refresh);
+                title { "Cảm ơn Anh/Chị" }
+                link rel="stylesheet" href=(crate::web::STYLESHEET_PATH);
+            }
+            body {
+                main {
+                    div.thanks {
+                        h1 { "Cảm ơn Anh/Chị đã tham gia khảo sát!" }
+                        p { "Phiếu của Anh/Chị về " strong { (page.unit_name) } " đã được ghi nhận." }
+                        @if let Some(text) = page.text {
+                            @for paragraph in text.split("\n\n") { p { (paragraph) } }
+                        }
+                        p.small { "Sau " (page.seconds) " giây, máy sẽ trở về phiếu mới cho người tiếp theo." }
+                        p { a.button href=(page.next) { "Phiếu mới" } }
+                    }
+                }
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -170,6 +236,7 @@ mod tests {
             action: "/s/abcd2345",
             version: &version,
             token: Uuid::nil(),
+            started: "1.00",
             values,
             problems,
         })
@@ -189,6 +256,9 @@ mod tests {
         }
         assert!(html.contains("name=\"_v\" value=\"42\""));
         assert!(html.contains("action=\"/s/abcd2345\""));
+        assert!(html.contains("name=\"_t\" value=\"1.00\""));
+        assert!(html.contains("class=\"hp\""));
+        assert!(html.contains("name=\"_hp\" value=\"\" tabindex=\"-1\""));
         assert!(!html.contains("<script"));
     }
 
@@ -202,6 +272,19 @@ mod tests {
             html.len(),
             css.len()
         );
+    }
+
+    #[test]
+    fn the_kiosk_returns_to_a_fresh_form_without_script() {
+        let html = kiosk_thanks(&KioskThanks {
+            unit_name: "UBND xã Xuân Bắc",
+            text: None,
+            next: "/k/abcd2345",
+            seconds: 8,
+        })
+        .into_string();
+        assert!(html.contains("<meta http-equiv=\"refresh\" content=\"8;url=/k/abcd2345\">"));
+        assert!(!html.contains("<script"));
     }
 
     #[test]

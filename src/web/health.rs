@@ -3,7 +3,11 @@ use diesel_async::RunQueryDsl;
 
 use super::AppState;
 
-/// 200 when the database answers, 503 when not.
+/// 200 when the database answers, 503 when not; both say how many responses wait in this
+/// instance's spool and whether it accepts new ones (while the database is down, citizens'
+/// responses go there):
+/// `{"status":"unavailable","database":"unreachable","spool":{"entries":3,"bytes":1234,
+/// "oldest":"2026-11-27T03:00:00Z","accepting":true,...}}`.
 #[get("/healthz")]
 pub async fn healthz(state: web::Data<AppState>) -> HttpResponse {
     let answered = match state.pool.get().await {
@@ -13,13 +17,18 @@ pub async fn healthz(state: web::Data<AppState>) -> HttpResponse {
             .is_ok(),
         Err(_) => false,
     };
-    if answered {
+    let body = serde_json::json!({
+        "status": if answered { "ok" } else { "unavailable" },
+        "database": if answered { "ok" } else { "unreachable" },
+        "spool": state.spool.status(),
+    });
+    let mut response = if answered {
         HttpResponse::Ok()
-            .content_type("application/json")
-            .body(r#"{"status":"ok","database":"ok"}"#)
     } else {
         HttpResponse::ServiceUnavailable()
-            .content_type("application/json")
-            .body(r#"{"status":"unavailable","database":"unreachable"}"#)
-    }
+    };
+    response
+        .content_type("application/json")
+        .insert_header(("Cache-Control", "no-store"))
+        .body(body.to_string())
 }

@@ -7,8 +7,11 @@ pub mod staff;
 mod survey;
 
 use std::net::TcpListener;
+use std::sync::Arc;
+use std::time::Duration;
 
 use actix_web::dev::Server;
+use actix_web::http::KeepAlive;
 use actix_web::middleware::DefaultHeaders;
 use actix_web::{App, HttpResponse, HttpServer, web};
 use tracing_actix_web::TracingLogger;
@@ -24,6 +27,9 @@ const STYLESHEET: &str = include_str!("../../static/sipas.css");
 /// Added by the staff pages.
 pub const STAFF_STYLESHEET_PATH: &str = "/static/staff.css";
 const STAFF_STYLESHEET: &str = include_str!("../../static/staff.css");
+/// Added by the printable report (`/staff/report`); inlined in `sipas report` files.
+pub const REPORT_STYLESHEET_PATH: &str = "/static/report.css";
+pub const REPORT_STYLESHEET: &str = include_str!("../../static/report.css");
 
 /// What every handler can reach, through `web::Data`.
 pub struct AppState {
@@ -33,7 +39,23 @@ pub struct AppState {
     /// Signs and encrypts session cookies and keys hashes of client addresses: the configured
     /// `SIPAS_SESSION_KEY`, or a random one for this process.
     pub secret: Vec<u8>,
+    /// Where citizens' responses wait while the database is unreachable (`crate::spool`).
+    pub spool: Arc<crate::spool::Spool>,
 }
+
+/// Largest JSON body the API reads (`web::Json`).
+pub const MAX_JSON_BYTES: usize = 64 * 1024;
+/// Largest urlencoded body read through `web::Form` (the citizen's survey and the staff forms
+/// read their bodies with limits of their own).
+pub const MAX_FORM_BYTES: usize = 64 * 1024;
+/// Largest raw body read through `web::Bytes` / `String`.
+pub const MAX_PAYLOAD_BYTES: usize = 256 * 1024;
+/// How long a client may take to send a request's headers (slow clients, "slowloris").
+pub const CLIENT_REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long an idle keep-alive connection stays open.
+pub const KEEP_ALIVE: Duration = Duration::from_secs(15);
+/// How long requests in progress may finish once the server is asked to stop.
+pub const SHUTDOWN_TIMEOUT_SECS: u64 = 10;
 
 /// Security headers sent with every response.
 fn security_headers() -> DefaultHeaders {
@@ -47,6 +69,47 @@ fn security_headers() -> DefaultHeaders {
         // Not "no-referrer": with it, browsers send `Origin: null` on our own form posts, which
         // the staff side's Origin check must refuse. "same-origin" still tells other sites nothing.
         .add(("Referrer-Policy", "same-origin"))
+        .add(("Cross-Origin-Opener-Policy", "same-origin"))
+        .add((
+            "Permissions-Policy",
+            "camera=(), microphone=(), geolocation=(), payment=()",
+        ))
+}
+
+/// A JSON body the API cannot read: 413 when too large, 400 otherwise, in the API's JSON shape.
+fn json_error(error: actix_web::error::JsonPayloadError) -> actix_web::Error {
+    use actix_web::error::JsonPayloadError as E;
+    let too_large = matches!(error, E::Overflow { .. } | E::OverflowKnownLength { .. });
+    let (status, code, message) = if too_large {
+        (
+            actix_web::http::StatusCode::PAYLOAD_TOO_LARGE,
+            "payload_too_large",
+            format!("Nội dung gửi lên vượt quá {} KB.", MAX_JSON_BYTES / 1024),
+        )
+    } else {
+        (
+            actix_web::http::StatusCode::BAD_REQUEST,
+            "bad_request",
+            "Nội dung JSON không đọc được.".to_string(),
+        )
+    };
+    let body = serde_json::json!({ "error": message, "code": code });
+    actix_web::error::InternalError::from_response(
+        error,
+        HttpResponse::build(status)
+            .content_type("application/json")
+            .body(body.to_string()),
+    )
+    .into()
+}
+
+/// A form body that cannot be read: our 413 page when too large, our 400 page otherwise.
+fn form_error(error: actix_web::error::UrlencodedError) -> AppError {
+    use actix_web::error::UrlencodedError as E;
+    match error {
+        E::Overflow { .. } => AppError::PayloadTooLarge,
+        _ => AppError::BadRequest,
+    }
 }
 
 /// Starts the HTTP server on an already bound listener.
@@ -63,21 +126,40 @@ pub fn server(listener: TcpListener, state: web::Data<AppState>) -> std::io::Res
             // Unreadable query strings, paths and forms get our 400 page, not a bare text.
             .app_data(web::QueryConfig::default().error_handler(|_, _| AppError::BadRequest.into()))
             .app_data(web::PathConfig::default().error_handler(|_, _| AppError::NotFound.into()))
-            .app_data(web::FormConfig::default().error_handler(|_, _| AppError::BadRequest.into()))
+            .app_data(
+                web::FormConfig::default()
+                    .limit(MAX_FORM_BYTES)
+                    .error_handler(|e, _| form_error(e).into()),
+            )
+            .app_data(
+                web::JsonConfig::default()
+                    .limit(MAX_JSON_BYTES)
+                    .error_handler(|e, _| json_error(e)),
+            )
+            .app_data(web::PayloadConfig::default().limit(MAX_PAYLOAD_BYTES))
             .service(health::healthz)
-            .service(survey::show)
-            .service(survey::submit)
+            .configure(survey::routes)
             .route("/", web::get().to(home))
             .route(STYLESHEET_PATH, web::get().to(|| stylesheet(STYLESHEET)))
             .route(
                 STAFF_STYLESHEET_PATH,
                 web::get().to(|| stylesheet(STAFF_STYLESHEET)),
             )
+            .route(
+                REPORT_STYLESHEET_PATH,
+                web::get().to(|| stylesheet(REPORT_STYLESHEET)),
+            )
             .configure(staff::routes)
             .configure(api::routes)
             .configure(public::routes)
             .default_service(web::to(not_found))
     })
+    // Slow or idle clients do not hold connections for long; a stop lets requests in progress
+    // finish, within limits.
+    .client_request_timeout(CLIENT_REQUEST_TIMEOUT)
+    .client_disconnect_timeout(Duration::from_secs(2))
+    .keep_alive(KeepAlive::Timeout(KEEP_ALIVE))
+    .shutdown_timeout(SHUTDOWN_TIMEOUT_SECS)
     .listen(listener)?
     .run();
     Ok(server)

@@ -1,19 +1,38 @@
-//! The citizen's path: `GET /s/{code}` shows the desk's survey, `POST /s/{code}` stores it.
+//! The citizen's path, through three doors that show the same desk's survey:
+//!
+//! * `/s/{desk code}`: the desk's printed QR code, open to anyone, limited per client (a keyed
+//!   hash of the address and a first-party cookie) and per address, in the database;
+//! * `/v/{one-time code}`: a code handed out with the receipt, accepted once;
+//! * `/k/{desk code}`: the kiosk (a tablet at the desk): after the thank-you page it comes back
+//!   to a fresh form by itself; limited per kiosk rather than per person.
+//!
+//! Every form carries a submission key (a double tap stores one response), a signed start time
+//! and a honeypot field; see [`submit`] for what is refused and why.
 
+use std::cell::RefCell;
 use std::collections::HashMap;
+use std::net::IpAddr;
 use std::sync::Arc;
 
+use actix_web::cookie::{Cookie, SameSite};
 use actix_web::http::StatusCode;
-use actix_web::http::header::{CACHE_CONTROL, CONTENT_TYPE};
-use actix_web::{HttpRequest, HttpResponse, get, post, web};
+use actix_web::http::header::{CACHE_CONTROL, CONTENT_TYPE, RETRY_AFTER};
+use actix_web::{HttpRequest, HttpResponse, HttpResponseBuilder, web};
+use chrono::Utc;
+use hmac::{Hmac, Mac};
+use sha2::Sha256;
 use uuid::Uuid;
 
 use super::AppState;
 use crate::db::desks::{Desk, DeskContext, is_plausible_code};
+use crate::db::responses::Via;
+use crate::db::visits::{self, CodeSlip, LimitKind};
 use crate::error::AppError;
 use crate::forms::FormVersion;
-use crate::forms::submission::{Problems, RawSubmission, validate};
-use crate::survey;
+use crate::forms::submission::{
+    Problems, RawSubmission, StartedProblem, sign_started, validate, verify_started,
+};
+use crate::survey::{self, LimitCheck, Refusal, Visit};
 use crate::views;
 use crate::views::survey::SurveyPage;
 
@@ -21,14 +40,162 @@ use crate::views::survey::SurveyPage;
 /// about 20 KiB encoded.
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
 
-async fn desk(state: &AppState, code: &str) -> Result<DeskContext, AppError> {
+/// The first-party cookie that tells one browser from another behind a shared address: a
+/// random id, HttpOnly, SameSite=Lax, kept for 400 days. Only its keyed hash, together with the
+/// address's, is stored.
+pub const VISITOR_COOKIE: &str = "sipas_visitor";
+/// Seconds before the kiosk's thank-you page returns to a fresh form.
+pub const KIOSK_RETURN_SECONDS: u32 = 8;
+
+pub const MSG_HONEYPOT: &str = "Phiếu chưa được ghi nhận vì ô \"Không điền vào ô này\" đã có nội dung. Vui lòng để trống ô đó và bấm \"Gửi phiếu\" lại.";
+pub const MSG_STARTED: &str = "Phiếu này đã quá hạn hoặc không hợp lệ. Các câu trả lời của Anh/Chị vẫn được giữ nguyên bên dưới: vui lòng kiểm tra lại và bấm \"Gửi phiếu\".";
+pub const MSG_TOO_FAST: &str = "Phiếu được gửi nhanh hơn thời gian cần để đọc các câu hỏi. Vui lòng kiểm tra lại các câu trả lời bên dưới rồi bấm \"Gửi phiếu\" một lần nữa.";
+pub const CODE_USED_TITLE: &str = "Mã này đã được sử dụng";
+pub const DESK_CLOSED_TITLE: &str = "Quầy này hiện không nhận đánh giá";
+
+/// Which door a citizen came through.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Door {
+    Desk,
+    Kiosk,
+    Code,
+}
+
+impl Door {
+    fn prefix(self) -> &'static str {
+        match self {
+            Door::Desk => "/s/",
+            Door::Kiosk => "/k/",
+            Door::Code => "/v/",
+        }
+    }
+
+    fn via(self) -> Via {
+        match self {
+            Door::Desk => Via::Desk,
+            Door::Kiosk => Via::Kiosk,
+            Door::Code => Via::Code,
+        }
+    }
+}
+
+/// The desk behind a door, and the one-time code when it is one.
+struct Target {
+    door: Door,
+    /// The code in the path (a desk code, or a one-time code).
+    code: String,
+    desk: DeskContext,
+    visit_code: Option<CodeSlip>,
+}
+
+impl Target {
+    fn action(&self) -> String {
+        format!("{}{}", self.door.prefix(), self.code)
+    }
+}
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    for (door, path) in [
+        (Door::Desk, "/s/{code}"),
+        (Door::Kiosk, "/k/{code}"),
+        (Door::Code, "/v/{code}"),
+    ] {
+        cfg.service(
+            web::resource(path)
+                .route(web::get().to(
+                    move |state: web::Data<AppState>,
+                          code: web::Path<String>,
+                          request: HttpRequest| {
+                        show(state, code, request, door)
+                    },
+                ))
+                .route(web::post().to(
+                    move |state: web::Data<AppState>,
+                          code: web::Path<String>,
+                          request: HttpRequest,
+                          payload: web::Payload| {
+                        submit(state, code, request, payload, door)
+                    },
+                )),
+        );
+    }
+}
+
+async fn desk_by_code(state: &AppState, code: &str) -> Result<DeskContext, AppError> {
     if !is_plausible_code(code) {
         return Err(AppError::NotFound);
     }
-    let mut conn = state.pool.get().await?;
-    Desk::find_by_code(&mut conn, code)
+    // Nothing lost (issue 6): while the database is unreachable, the spool's desk snapshot.
+    crate::spool::find_desk(&state.spool, &state.pool, code)
         .await?
         .ok_or(AppError::NotFound)
+}
+
+/// A page for the citizen with a title and a message.
+fn notice(status: StatusCode, title: &str, paragraphs: &[&str]) -> HttpResponse {
+    HttpResponse::build(status)
+        .content_type("text/html; charset=utf-8")
+        .insert_header((CACHE_CONTROL, "no-store"))
+        .body(views::survey::notice(title, paragraphs).into_string())
+}
+
+fn code_used(status: StatusCode) -> HttpResponse {
+    notice(
+        status,
+        CODE_USED_TITLE,
+        &[
+            "Mỗi mã đánh giá chỉ dùng được một lần, và mã này đã được dùng để gửi một phiếu.",
+            "Nếu Anh/Chị chưa gửi phiếu nào, vui lòng liên hệ cán bộ tại Bộ phận Tiếp nhận và Trả kết quả để được cấp mã mới.",
+        ],
+    )
+}
+
+fn desk_closed() -> HttpResponse {
+    notice(
+        StatusCode::GONE,
+        DESK_CLOSED_TITLE,
+        &[
+            "Quầy tiếp nhận của mã này đã ngừng nhận phiếu đánh giá. Anh/Chị vui lòng hỏi cán bộ tại Bộ phận Tiếp nhận và Trả kết quả.",
+        ],
+    )
+}
+
+/// The desk behind `code` at `door`, or the page to answer instead (a used code, a closed
+/// desk). `used_status`: 410 when showing the form, 409 when a submission comes too late.
+async fn target(
+    state: &AppState,
+    door: Door,
+    code: &str,
+    used_status: StatusCode,
+) -> Result<Result<Target, HttpResponse>, AppError> {
+    if door != Door::Code {
+        let desk = desk_by_code(state, code).await?;
+        return Ok(Ok(Target {
+            door,
+            code: code.to_string(),
+            desk,
+            visit_code: None,
+        }));
+    }
+    if !visits::is_plausible_code(code) {
+        return Err(AppError::NotFound);
+    }
+    let mut conn = state.pool.get().await?;
+    let Some(slip) = visits::find(&mut conn, code).await? else {
+        return Err(AppError::NotFound);
+    };
+    if slip.code.used_at.is_some() {
+        return Ok(Err(code_used(used_status)));
+    }
+    let Some(desk) = Desk::find_context(&mut conn, slip.code.desk_id).await? else {
+        return Ok(Err(desk_closed()));
+    };
+    Ok(Ok(Target {
+        door,
+        code: code.to_string(),
+        desk,
+        visit_code: Some(slip),
+    }))
 }
 
 /// The version of the desk's form that is shown now.
@@ -45,64 +212,175 @@ fn desk_form(state: &AppState, desk: &DeskContext) -> Result<Arc<FormVersion>, A
     })
 }
 
-fn render(
-    code: &str,
-    desk: &DeskContext,
-    version: &FormVersion,
-    token: Uuid,
-    values: &HashMap<String, String>,
-    problems: &Problems,
-    status: StatusCode,
-) -> HttpResponse {
-    let action = format!("/s/{code}");
-    let page = views::survey::survey(&SurveyPage {
-        unit_name: &desk.unit_name,
-        desk_name: &desk.desk_name,
-        action: &action,
-        version,
-        token,
-        values,
-        problems,
-    });
-    HttpResponse::build(status)
-        .content_type("text/html; charset=utf-8")
-        // Each rendering carries its own submission key: never cache it.
-        .insert_header((CACHE_CONTROL, "no-store"))
-        .body(page.into_string())
+/// The client, as the limits and the stored key see it.
+struct Client {
+    /// HMAC of the address and the cookie id: stored with the response.
+    person: Vec<u8>,
+    /// HMAC of the address alone.
+    address: Vec<u8>,
+    /// A cookie to set (the browser had none).
+    new_cookie: Option<Cookie<'static>>,
 }
 
-#[get("/s/{code}")]
-pub async fn show(
+fn keyed(secret: &[u8], parts: &[&[u8]]) -> Vec<u8> {
+    let mut mac = Hmac::<Sha256>::new_from_slice(secret).expect("HMAC takes any key length");
+    for part in parts {
+        mac.update(&(part.len() as u32).to_be_bytes());
+        mac.update(part);
+    }
+    mac.finalize().into_bytes().to_vec()
+}
+
+/// The client's address: the peer's, or, when the peer is a trusted reverse proxy (loopback, or
+/// listed in `SIPAS_TRUSTED_PROXIES`), the last entry of `X-Forwarded-For` (the one that proxy
+/// added; earlier entries are whatever the client claimed).
+fn client_address(state: &AppState, request: &HttpRequest) -> String {
+    let peer = request.peer_addr().map(|a| a.ip());
+    let trusted = peer
+        .is_some_and(|ip| ip.is_loopback() || state.config.visits.trusted_proxies.contains(&ip));
+    if trusted {
+        let forwarded = request
+            .headers()
+            .get_all("x-forwarded-for")
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(','))
+            .map(str::trim)
+            .filter(|v| !v.is_empty())
+            .next_back()
+            .and_then(|v| v.parse::<IpAddr>().ok());
+        if let Some(ip) = forwarded {
+            return ip.to_string();
+        }
+    }
+    peer.map_or_else(|| "unknown".to_string(), |ip| ip.to_string())
+}
+
+fn client(state: &AppState, request: &HttpRequest) -> Client {
+    let address = client_address(state, request);
+    let existing = request
+        .cookie(VISITOR_COOKIE)
+        .map(|c| c.value().to_string())
+        .filter(|v| v.len() == 32 && v.bytes().all(|b| b.is_ascii_hexdigit()));
+    let (id, new_cookie) = match existing {
+        Some(id) => (id, None),
+        None => {
+            let id = hex::encode(rand::random::<[u8; 16]>());
+            let cookie = Cookie::build(VISITOR_COOKIE, id.clone())
+                .path("/")
+                .http_only(true)
+                .same_site(SameSite::Lax)
+                .secure(state.config.cookie_secure)
+                .max_age(actix_web::cookie::time::Duration::days(400))
+                .finish();
+            (id, Some(cookie))
+        }
+    };
+    Client {
+        person: keyed(
+            &state.secret,
+            &[b"sipas visit person", address.as_bytes(), id.as_bytes()],
+        ),
+        address: keyed(&state.secret, &[b"sipas visit address", address.as_bytes()]),
+        new_cookie,
+    }
+}
+
+fn html(status: StatusCode, client: &Client) -> HttpResponseBuilder {
+    let mut builder = HttpResponse::build(status);
+    builder
+        .content_type("text/html; charset=utf-8")
+        // Each rendering carries its own submission key: never cache it.
+        .insert_header((CACHE_CONTROL, "no-store"));
+    if let Some(cookie) = &client.new_cookie {
+        builder.cookie(cookie.clone());
+    }
+    builder
+}
+
+struct Form<'a> {
+    version: &'a FormVersion,
+    token: Uuid,
+    started: &'a str,
+    values: &'a HashMap<String, String>,
+    problems: &'a Problems,
+}
+
+fn render(target: &Target, client: &Client, form: &Form<'_>, status: StatusCode) -> HttpResponse {
+    let action = target.action();
+    let page = views::survey::survey(&SurveyPage {
+        unit_name: &target.desk.unit_name,
+        desk_name: &target.desk.desk_name,
+        action: &action,
+        version: form.version,
+        token: form.token,
+        started: form.started,
+        values: form.values,
+        problems: form.problems,
+    });
+    html(status, client).body(page.into_string())
+}
+
+async fn show(
     state: web::Data<AppState>,
     code: web::Path<String>,
+    request: HttpRequest,
+    door: Door,
 ) -> Result<HttpResponse, AppError> {
-    let desk = desk(&state, &code).await?;
-    let version = desk_form(&state, &desk)?;
+    let target = match target(&state, door, &code, StatusCode::GONE).await? {
+        Ok(target) => target,
+        Err(page) => return Ok(page),
+    };
+    let version = desk_form(&state, &target.desk)?;
+    let client = client(&state, &request);
+    let token = Uuid::new_v4();
+    let started = sign_started(&state.secret, token, Utc::now());
     Ok(render(
-        &code,
-        &desk,
-        &version,
-        Uuid::new_v4(),
-        &HashMap::new(),
-        &Problems::default(),
+        &target,
+        &client,
+        &Form {
+            version: &version,
+            token,
+            started: &started,
+            values: &HashMap::new(),
+            problems: &Problems::default(),
+        },
         StatusCode::OK,
     ))
 }
 
-#[post("/s/{code}")]
-pub async fn submit(
+fn general(message: impl Into<String>) -> Problems {
+    Problems {
+        items: Default::default(),
+        general: vec![message.into()],
+    }
+}
+
+/// Stores a submission, or answers why not. Refused, with nothing stored: a body that cannot
+/// be read or a form version this desk does not show (422, the form again); a filled-in
+/// honeypot (422); a start time that is missing (when a minimum time is required), not signed
+/// by us for this form, or in the future (422, the form again with a fresh one); invalid
+/// answers (422, each problem at its item); a form sent back sooner than
+/// `SIPAS_MIN_FILL_SECONDS` (422: check and send again, the answers and the start kept); over a
+/// limit (429, the form again with the answers); a used one-time code (409). In every case
+/// with the form, the citizen's answers are on it.
+async fn submit(
     state: web::Data<AppState>,
     code: web::Path<String>,
     request: HttpRequest,
     payload: web::Payload,
+    door: Door,
 ) -> Result<HttpResponse, AppError> {
     let body = match payload.to_bytes_limited(MAX_BODY_BYTES).await {
         Ok(Ok(body)) => body,
         Ok(Err(_)) => return Err(AppError::BadRequest),
         Err(_) => return Err(AppError::PayloadTooLarge),
     };
-    let desk = desk(&state, &code).await?;
-    let current = desk_form(&state, &desk)?;
+    let target = match target(&state, door, &code, StatusCode::CONFLICT).await? {
+        Ok(target) => target,
+        Err(page) => return Ok(page),
+    };
+    let client = client(&state, &request);
+    let current = desk_form(&state, &target.desk)?;
     let urlencoded = request
         .headers()
         .get(CONTENT_TYPE)
@@ -113,51 +391,231 @@ pub async fn submit(
     } else {
         None
     };
-    let malformed = |raw: &RawSubmission| {
+    let now = Utc::now();
+    let again = |version: &FormVersion,
+                 token: Uuid,
+                 started: &str,
+                 values: &HashMap<String, String>,
+                 problems: &Problems,
+                 status: StatusCode| {
         render(
-            &code,
-            &desk,
-            &current,
-            raw.token.unwrap_or_else(Uuid::new_v4),
-            &raw.values(),
-            &Problems::malformed(),
-            StatusCode::UNPROCESSABLE_ENTITY,
+            &target,
+            &client,
+            &Form {
+                version,
+                token,
+                started,
+                values,
+                problems,
+            },
+            status,
         )
     };
+    let fresh_started = |token: Uuid| sign_started(&state.secret, token, now);
     let Some(raw) = decoded else {
-        return Ok(malformed(&RawSubmission::default()));
+        let token = Uuid::new_v4();
+        return Ok(again(
+            &current,
+            token,
+            &fresh_started(token),
+            &HashMap::new(),
+            &Problems::malformed(),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ));
     };
+    let values = raw.values();
     // The version that was rendered must be a version of the form this desk shows.
     let rendered = raw
         .version_id
         .and_then(|id| state.forms.version(id))
         .filter(|v| v.form.id == current.form.id);
     let (Some(version), Some(token)) = (rendered, raw.token) else {
-        return Ok(malformed(&raw));
+        let token = raw.token.unwrap_or_else(Uuid::new_v4);
+        return Ok(again(
+            &current,
+            token,
+            &fresh_started(token),
+            &values,
+            &Problems::malformed(),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ));
     };
+    let min_fill = state.config.visits.min_fill_seconds;
+    let started_at = match verify_started(&state.secret, token, raw.started.as_deref(), now) {
+        Ok(at) => Some(at),
+        Err(StartedProblem::Missing) if min_fill == 0 => None,
+        Err(problem) => {
+            tracing::info!(?problem, door = ?door, "survey refused: start time");
+            return Ok(again(
+                &version,
+                token,
+                &fresh_started(token),
+                &values,
+                &general(MSG_STARTED),
+                StatusCode::UNPROCESSABLE_ENTITY,
+            ));
+        }
+    };
+    let started = raw.started.clone().unwrap_or_else(|| fresh_started(token));
+    if raw.honeypot_filled() {
+        tracing::info!(door = ?door, "survey refused: honeypot");
+        let mut kept = values.clone();
+        kept.remove(crate::forms::submission::HONEYPOT_FIELD);
+        return Ok(again(
+            &version,
+            token,
+            &started,
+            &kept,
+            &general(MSG_HONEYPOT),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ));
+    }
     let answers = match validate(&version.form, &raw.fields) {
         Ok(answers) => answers,
         Err(problems) => {
-            return Ok(render(
-                &code,
-                &desk,
+            return Ok(again(
                 &version,
                 token,
-                &raw.values(),
+                &started,
+                &values,
                 &problems,
                 StatusCode::UNPROCESSABLE_ENTITY,
             ));
         }
     };
-    let mut conn = state.pool.get().await?;
-    let stored = survey::store_response(&mut conn, &desk, &code, &version, token, &answers).await?;
-    let page = views::pages::thanks(&views::pages::Thanks {
-        unit_name: &desk.unit_name,
-        text: version.form.thanks.as_deref(),
-        submitted_at: stored.submitted_at,
-    });
-    Ok(HttpResponse::Ok()
-        .content_type("text/html; charset=utf-8")
-        .insert_header((CACHE_CONTROL, "no-store"))
-        .body(page.into_string()))
+    if let Some(at) = started_at
+        && now - at < chrono::Duration::seconds(i64::from(min_fill))
+    {
+        return Ok(again(
+            &version,
+            token,
+            &started,
+            &values,
+            &general(MSG_TOO_FAST),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ));
+    }
+
+    let kiosk_key = visits::kiosk_key(target.desk.desk_id);
+    let settings = &state.config.visits;
+    let limits: Vec<LimitCheck<'_>> = match door {
+        Door::Desk => [
+            settings.person.map(|rate| LimitCheck {
+                kind: LimitKind::Person,
+                key: &client.person,
+                rate,
+            }),
+            settings.address.map(|rate| LimitCheck {
+                kind: LimitKind::Address,
+                key: &client.address,
+                rate,
+            }),
+        ]
+        .into_iter()
+        .flatten()
+        .collect(),
+        Door::Kiosk => settings
+            .kiosk
+            .map(|rate| LimitCheck {
+                kind: LimitKind::Kiosk,
+                key: &kiosk_key,
+                rate,
+            })
+            .into_iter()
+            .collect(),
+        // The code is the limit.
+        Door::Code => Vec::new(),
+    };
+    let visit = Visit {
+        via: door.via(),
+        desk_code: (door != Door::Code).then_some(target.code.as_str()),
+        client_key: &client.person,
+        started_at,
+        visit_code_id: target.visit_code.as_ref().map(|slip| slip.code.id),
+    };
+    let new = survey::online_response(&target.desk, &version, token, &answers, &visit);
+    let texts = survey::text_rows(&version, &answers)?;
+    // A refusal (a used code, a limit) is not an outage: it is kept aside and answered below.
+    let refusal: RefCell<Option<Refusal>> = RefCell::new(None);
+    // Nothing lost (issue 6): when the database is unreachable, the validated response goes to
+    // the durable spool (replayed later, exactly once by its key) and the citizen is thanked.
+    let accepted = crate::spool::store_or_spool(
+        &state.spool,
+        || Ok(crate::spool::SpooledResponse::from_new(&new, &texts)),
+        async {
+            let mut conn = state.pool.get().await?;
+            match survey::store_online(&mut conn, &new, &version, &answers, &limits).await {
+                Ok(stored) => Ok(stored),
+                Err(Refusal::Failed(e)) => Err(e),
+                Err(other) => {
+                    *refusal.borrow_mut() = Some(other);
+                    Err(AppError::BadRequest)
+                }
+            }
+        },
+    )
+    .await;
+    match (accepted, refusal.into_inner()) {
+        (_, Some(Refusal::CodeUsed)) => Ok(code_used(StatusCode::CONFLICT)),
+        (_, Some(Refusal::OverLimit { retry_after })) => {
+            let minutes = retry_after.div_ceil(60).max(1);
+            let message = match door {
+                Door::Kiosk => format!(
+                    "Máy đánh giá tại quầy vừa nhận nhiều phiếu liên tiếp. Vui lòng chờ khoảng {retry_after} giây rồi bấm \"Gửi phiếu\" lại; các câu trả lời vẫn được giữ nguyên."
+                ),
+                _ => format!(
+                    "Thiết bị này đã gửi nhiều phiếu trong thời gian ngắn nên phiếu chưa được ghi nhận. Các câu trả lời của Anh/Chị vẫn được giữ nguyên bên dưới: vui lòng thử lại sau khoảng {minutes} phút. Nếu Anh/Chị cần đánh giá thêm một lần giao dịch khác, vui lòng xin mã đánh giá tại quầy."
+                ),
+            };
+            let mut response = again(
+                &version,
+                token,
+                &started,
+                &values,
+                &general(message),
+                StatusCode::TOO_MANY_REQUESTS,
+            );
+            if let Ok(value) = retry_after.to_string().parse() {
+                response.headers_mut().insert(RETRY_AFTER, value);
+            }
+            Ok(response)
+        }
+        (Err(e), _) => Err(e),
+        (Ok(accepted), _) => {
+            if door == Door::Kiosk {
+                let next = target.action();
+                let page = views::survey::kiosk_thanks(&views::survey::KioskThanks {
+                    unit_name: &target.desk.unit_name,
+                    text: version.form.thanks.as_deref(),
+                    next: &next,
+                    seconds: KIOSK_RETURN_SECONDS,
+                });
+                return Ok(html(StatusCode::OK, &client).body(page.into_string()));
+            }
+            let page = views::pages::thanks(&views::pages::Thanks {
+                unit_name: &target.desk.unit_name,
+                text: version.form.thanks.as_deref(),
+                submitted_at: accepted.submitted_at,
+            });
+            Ok(html(StatusCode::OK, &client).body(page.into_string()))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn client_keys_never_hold_the_address() {
+        let a = keyed(b"secret", &[b"sipas visit address", b"203.0.113.7"]);
+        assert_eq!(a.len(), 32);
+        assert_ne!(
+            a,
+            keyed(b"other", &[b"sipas visit address", b"203.0.113.7"])
+        );
+        // Length-prefixed parts: "ab"+"c" is not "a"+"bc".
+        assert_ne!(keyed(b"s", &[b"ab", b"c"]), keyed(b"s", &[b"a", b"bc"]));
+        assert!(!a.windows(4).any(|w| w == [203, 0, 113, 7]));
+    }
 }

@@ -151,6 +151,18 @@ impl Drop for TestDatabase {
     }
 }
 
+/// A response spool directory of its own for the server on `database_url`.
+pub fn spool_dir_for(database_url: &str) -> PathBuf {
+    let name = url::Url::parse(database_url)
+        .ok()
+        .and_then(|u| u.path_segments()?.next_back().map(str::to_string))
+        .filter(|n| !n.is_empty())
+        .unwrap_or_else(|| uuid::Uuid::new_v4().simple().to_string());
+    PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
+        .join("spool")
+        .join(format!("{name}-{}", uuid::Uuid::new_v4().simple()))
+}
+
 /// The configuration a test server runs with.
 pub fn test_config(database_url: &str) -> Config {
     let vars: HashMap<&str, String> = [
@@ -167,6 +179,17 @@ pub fn test_config(database_url: &str) -> Config {
         ("SIPAS_DB_POOL_SIZE", "4".to_string()),
         // The test client speaks plain HTTP: a Secure cookie would never come back.
         ("SIPAS_COOKIE_SECURE", "false".to_string()),
+        // One response per visit: most tests post many forms at once from one address, at
+        // machine speed; tests/visit_codes.rs and tests/survey_limits.rs set their own.
+        ("SIPAS_MIN_FILL_SECONDS", "0".to_string()),
+        ("SIPAS_LIMIT_PERSON", "off".to_string()),
+        ("SIPAS_LIMIT_ADDRESS", "off".to_string()),
+        ("SIPAS_LIMIT_KIOSK", "off".to_string()),
+        // Each test server its own response spool (never replayed into another test's database).
+        (
+            "SIPAS_SPOOL_DIR",
+            spool_dir_for(database_url).display().to_string(),
+        ),
     ]
     .into();
     Config::from_lookup(|k| vars.get(k).cloned()).expect("a valid test configuration")
@@ -490,5 +513,67 @@ impl TempDir {
 impl Drop for TempDir {
     fn drop(&mut self) {
         let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// Another instance of the service on a database it does not own (a second app server behind
+/// the same proxy). Stopped on drop.
+pub struct Instance {
+    pub address: String,
+    pub pool: Pool,
+    pub client: reqwest::Client,
+    handle: ServerHandle,
+}
+
+impl Instance {
+    /// Starts the server of already opened services on a free port.
+    pub async fn start(services: Services) -> Self {
+        let app = Application::build(services)
+            .await
+            .expect("the server binds");
+        let address = format!("http://127.0.0.1:{}", app.port());
+        let pool = app.state().pool.clone();
+        let handle = app.handle();
+        tokio::spawn(app.run_until_stopped());
+        Instance {
+            address,
+            pool,
+            client: reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .unwrap(),
+            handle,
+        }
+    }
+
+    pub async fn stop(&self) {
+        self.handle.stop(true).await;
+    }
+
+    pub async fn get(&self, path: &str) -> reqwest::Response {
+        self.client
+            .get(format!("{}{path}", self.address))
+            .send()
+            .await
+            .unwrap()
+    }
+}
+
+impl Drop for Instance {
+    fn drop(&mut self) {
+        // Stop accepting at once; the pool closes when the server task ends.
+        drop(self.handle.stop(false));
+    }
+}
+
+impl TestApp {
+    /// A second server on this test's database with the same configuration (so the same
+    /// `SIPAS_SESSION_KEY` when the configuration sets one), as a second instance behind the
+    /// proxy. Its start-up migrates and syncs the forms like any instance's.
+    pub async fn spawn_instance(&self) -> Instance {
+        let services = Services::open(self.config.clone())
+            .await
+            .expect("the second instance starts");
+        Instance::start(services).await
     }
 }

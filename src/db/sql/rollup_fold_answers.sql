@@ -1,4 +1,5 @@
--- Folds the answers of the responses with $1 < id <= $2 into rollup_answers (per unit, form
+-- Folds the answers of the responses `{source}` selects (src/db/rollup.rs: ids in ($1, $2],
+-- or one unit-month of them; never an excluded response, see src/db/flags.rs) into rollup_answers (per unit, form
 -- version, day in Vietnam's time, channel, answer_index and value) and into its month totals
 -- rollup_answers_month. A NULL element (unanswered) is not counted; 0 ("not applicable") is
 -- counted as value 0.
@@ -10,8 +11,8 @@ WITH delta AS MATERIALIZED (
         SELECT unit_id, form_version_id,
                (submitted_at AT TIME ZONE 'Asia/Ho_Chi_Minh')::date AS day,
                channel, answers
-        FROM responses
-        WHERE id > $1 AND id <= $2
+        FROM responses r
+        WHERE {source}
         OFFSET 0
     ) r
     CROSS JOIN LATERAL unnest(r.answers) WITH ORDINALITY AS a (value, answer_index)

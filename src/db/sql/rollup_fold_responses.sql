@@ -1,4 +1,5 @@
--- Folds the responses with $1 < id <= $2 into rollup_responses (per unit, form version, day
+-- Folds the responses `{source}` selects (src/db/rollup.rs: ids in ($1, $2], or one
+-- unit-month of them; never an excluded response, see src/db/flags.rs) into rollup_responses (per unit, form version, day
 -- in Vietnam's time and channel) and into its month totals rollup_responses_month: the number
 -- of responses and the moments (n, Σs, Σs²) of the respondents' own index scores.
 --
@@ -47,7 +48,7 @@ scored AS MATERIALIZED (
             WHERE a.value > 0 AND v.weights[a.i] IS NOT NULL) AS score
     FROM responses r
     LEFT JOIN versions v ON v.form_version_id = r.form_version_id
-    WHERE r.id > $1 AND r.id <= $2
+    WHERE {source}
 ),
 delta AS MATERIALIZED (
     SELECT unit_id, form_version_id, day, channel,

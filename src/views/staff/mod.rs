@@ -3,11 +3,15 @@
 
 pub mod accounts;
 pub mod audit;
+pub mod codes;
 pub mod comments;
 pub mod desks;
+pub mod exports;
+pub mod flags;
 pub mod paper;
 pub mod plans;
 pub mod publish;
+pub mod report;
 pub mod stats;
 pub mod tokens;
 pub mod units;
@@ -23,7 +27,7 @@ use crate::auth::{CSRF_FIELD, Role, Staff};
 pub type FieldErrors = BTreeMap<&'static str, String>;
 
 /// The sections of the staff area, in menu order: (path, label, who sees it).
-const MENU: [(&str, &str, &[Role]); 11] = [
+const MENU: [(&str, &str, &[Role]); 14] = [
     (
         "/staff",
         "Tổng quan",
@@ -59,8 +63,15 @@ const MENU: [(&str, &str, &[Role]); 11] = [
         "Góp ý",
         &[Role::Admin, Role::Unit, Role::Viewer],
     ),
+    (
+        "/staff/exports",
+        "Xuất dữ liệu",
+        &[Role::Admin, Role::Unit, Role::Viewer],
+    ),
+    ("/staff/codes", "Mã đánh giá", &[Role::Admin, Role::Unit, Role::Viewer]),
     ("/staff/publish", "Công khai kết quả", &[Role::Admin]),
     ("/staff/accounts", "Tài khoản", &[Role::Admin]),
+    ("/staff/flags", "Phiếu nghi vấn", &[Role::Admin]),
     ("/staff/audit", "Nhật ký thay đổi", &[Role::Admin]),
     (
         "/staff/tokens",
@@ -196,7 +207,13 @@ pub fn sign_in(csrf: &str, username: &str, next: &str, message: Option<&str>) ->
 }
 
 /// The staff home page.
-pub fn dashboard(staff: &Staff, responses: i64, today: i64, desks: i64) -> Markup {
+pub fn dashboard(
+    staff: &Staff,
+    responses: i64,
+    today: i64,
+    desks: i64,
+    spool: Option<&crate::spool::SpoolStatus>,
+) -> Markup {
     page(
         "Tổng quan",
         staff,
@@ -207,11 +224,33 @@ pub fn dashboard(staff: &Staff, responses: i64, today: i64, desks: i64) -> Marku
                 div.card { p.big { (today) } p { "phiếu hôm nay" } }
                 div.card { p.big { (desks) } p { "quầy đang hoạt động" } }
             }
+            @if let Some(spool) = spool { (spool_notice(spool)) }
             @if staff.role == Role::Unit {
                 p.hint { "Anh/Chị xem và quản lý dữ liệu của đơn vị mình và các đơn vị trực thuộc." }
             }
         },
     )
+}
+
+/// The response spool of this instance (admins' dashboard): what waits for the database.
+fn spool_notice(spool: &crate::spool::SpoolStatus) -> Markup {
+    let oldest = spool.oldest.map(|t| {
+        t.with_timezone(&crate::views::vietnam_offset())
+            .format("%H:%M %d/%m/%Y")
+            .to_string()
+    });
+    html! {
+        p.hint #spool {
+            "Phiếu chờ ghi vào cơ sở dữ liệu (trên máy chủ này): " strong { (spool.entries) }
+            " (" (spool.bytes.div_ceil(1024)) " KB"
+            @if let Some(oldest) = oldest { ", cũ nhất lúc " (oldest) }
+            ")."
+            @if !spool.accepting { " " strong { "Bộ đệm đã đầy hoặc không ghi được." } }
+            @if spool.damaged + spool.rejected > 0 {
+                " Dòng hỏng để riêng: " (spool.damaged) "; phiếu bị cơ sở dữ liệu từ chối để riêng: " (spool.rejected) "."
+            }
+        }
+    }
 }
 
 pub fn password(staff: &Staff, errors: &FieldErrors, done: bool) -> Markup {

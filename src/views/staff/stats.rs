@@ -484,7 +484,7 @@ fn interval_note() -> Markup {
 }
 
 /// The ranked chart of a report's rows.
-fn ranking_chart(id: &str, title: &str, rows: &[UnitReport]) -> Markup {
+pub fn ranking_chart(id: &str, title: &str, rows: &[UnitReport]) -> Markup {
     let with_forms = rows.iter().filter(|r| r.index.is_some()).count();
     let chart = BarChart {
         id: id.to_string(),
@@ -547,6 +547,36 @@ fn ranking_table(id: &str, rows: &[UnitReport], link: &dyn Fn(i32) -> String) ->
                         }
                         td.flag { (sample_note(row)) }
                     }
+                }
+            }
+        }
+    }
+}
+
+/// The forms left out of the figures as suspected fraud, per row unit (only when there are
+/// some), with the link to "Phiếu nghi vấn" for admins.
+fn excluded_section(staff: &Staff, report: &Report) -> Markup {
+    html! {
+        @if report.total.excluded > 0 {
+            section.excluded {
+                h2 { "Phiếu không tính vào kết quả" }
+                p.hint {
+                    "Phiếu có dấu hiệu không khách quan (gửi dồn dập, giống hệt nhau, trả lời quá nhanh...) được giữ lại "
+                    "nhưng không tính vào các số liệu trên: tổng cộng " (format_count(report.total.excluded as i64)) " phiếu."
+                }
+                table.data id="phieu-khong-tinh" {
+                    thead { tr { th scope="col" { "Đơn vị" } th.num scope="col" { "Số phiếu không tính" } } }
+                    tbody {
+                        @for row in report.rows.iter().filter(|r| r.excluded > 0) {
+                            tr data-unit=(row.unit.id) {
+                                td { (row.unit.name) }
+                                td.num { (format_count(row.excluded as i64)) }
+                            }
+                        }
+                    }
+                }
+                @if staff.is_admin() {
+                    p { a href="/staff/flags?state=excluded" { "Xem và quyết định các phiếu nghi vấn" } }
                 }
             }
         }
@@ -618,6 +648,14 @@ pub fn overview(staff: &Staff, p: &Overview) -> Markup {
             @if let (Some(selection), Some(report)) = (p.selection, p.report) {
                 (selection.summary(&report.root.name))
                 (headline(&report.total))
+                p.report-link {
+                    a href=(super::report::report_link(&selection.query(selection.unit, true))) { "In báo cáo" }
+                    " (bản báo cáo theo mẫu văn bản hành chính, in hoặc lưu PDF khổ A4)"
+                }
+                p.export-link {
+                    a href=(super::exports::link_from_stats(selection)) { "Xuất Excel" }
+                    " (bảng tính và dữ liệu phiếu của các đơn vị đang xem)"
+                }
                 section.ranking {
                     h2 { "Chỉ số SIPAS theo đơn vị" }
                     @if report.rows.is_empty() {
@@ -639,6 +677,7 @@ pub fn overview(staff: &Staff, p: &Overview) -> Markup {
                         p {
                             a href={ (COMPARE_PATH) "?" (compare_query(selection, &report.rows)) } { "So sánh các đơn vị (kiểm định thống kê)" }
                         }
+                        (excluded_section(staff, report))
                     }
                 }
                 @if let Some(progress) = &p.progress {

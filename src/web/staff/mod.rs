@@ -3,11 +3,15 @@
 
 mod accounts;
 mod audit;
+pub(crate) mod codes;
 mod comments;
 mod desks;
+mod exports;
+mod flags;
 mod paper;
 mod plans;
 mod publish;
+pub(crate) mod report;
 mod stats;
 mod tokens;
 mod units;
@@ -51,10 +55,14 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .configure(plans::routes)
             .configure(paper::routes)
             .configure(audit::routes)
+            .configure(flags::routes)
             .configure(comments::routes)
+            .configure(exports::routes)
             .configure(stats::routes)
             .configure(tokens::routes)
+            .configure(codes::routes)
             .configure(publish::routes)
+            .configure(report::routes)
             .default_service(web::to(super::not_found)),
     );
 }
@@ -197,7 +205,12 @@ async fn dashboard(state: web::Data<AppState>, staff: Staff) -> Result<HttpRespo
     let mut conn = state.pool.get().await?;
     let (responses, today, desks) =
         crate::db::units::dashboard_counts(&mut conn, &staff.scope).await?;
-    Ok(html(views::dashboard(&staff, responses, today, desks), 200))
+    // The response spool of this instance (issue 6), for admins.
+    let spool = (staff.role == crate::auth::Role::Admin).then(|| state.spool.status());
+    Ok(html(
+        views::dashboard(&staff, responses, today, desks, spool.as_ref()),
+        200,
+    ))
 }
 
 #[get("/password")]

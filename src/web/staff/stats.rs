@@ -18,7 +18,10 @@ use crate::db::stats::{self as db_stats, Grain};
 use crate::db::units::{Unit, UnitKind};
 use crate::error::AppError;
 use crate::forms::SectionRole;
-use crate::plans::{MAX_YEAR, MIN_YEAR, current_year, format_date, last_day_of_month, parse_date};
+use crate::periods::{ResolvedPeriod as ComparedPeriod, quarter_range, year_range};
+use crate::periods::parse_period_token;
+pub use crate::periods::{previous_period, previous_year};
+use crate::plans::{MAX_YEAR, MIN_YEAR, current_year, format_date, parse_date};
 use crate::reports::{self, Figures, Report, ReportQuery, UnitInfo, UnitReport};
 use crate::views::staff::FieldErrors;
 use crate::views::staff::stats::{
@@ -196,19 +199,6 @@ impl TryFrom<&StatsQuery> for Typed {
             Err(errors)
         }
     }
-}
-
-/// First and last day of quarter `q` of `year`.
-fn quarter_range(year: i32, q: u32) -> (NaiveDate, NaiveDate) {
-    let first = NaiveDate::from_ymd_opt(year, 3 * q - 2, 1).expect("a quarter's first day");
-    (first, last_day_of_month(year, 3 * q))
-}
-
-fn year_range(year: i32) -> (NaiveDate, NaiveDate) {
-    (
-        NaiveDate::from_ymd_opt(year, 1, 1).expect("1 January"),
-        NaiveDate::from_ymd_opt(year, 12, 31).expect("31 December"),
-    )
 }
 
 /// What the pages need to know about units and forms, loaded once per request.
@@ -528,15 +518,69 @@ async fn build(
     .await
 }
 
-async fn overview(
-    state: web::Data<AppState>,
-    staff: Staff,
-    request: HttpRequest,
-) -> Result<HttpResponse, AppError> {
-    let query = StatsQuery::from_query_string(request.query_string());
-    let mut conn = state.pool.get().await?;
-    let context = Context::load(&mut conn, &state, &staff).await?;
-    let (typed, mut errors) = match Typed::try_from(&query) {
+/// The overview's filters, checked and resolved for the account as the overview reads them:
+/// what the overview and the printable report (`super::report`) are about.
+pub(super) struct Resolved {
+    /// The query as the filter form shows it.
+    pub query: StatsQuery,
+    pub errors: FieldErrors,
+    /// The units of the account's scope (the unit filter's choices).
+    pub choices: Vec<UnitChoice>,
+    /// (form id, title) of every form.
+    pub forms: Vec<(String, String)>,
+    pub plan: Option<(PlanListing, Vec<Period>)>,
+    /// The unit whose sub-units are the rows.
+    pub root: i32,
+    /// The root and every unit below it, within the account's scope.
+    pub ids: Vec<i32>,
+    /// `None` when the filters were refused (`errors` says why).
+    pub selection: Option<Selection>,
+}
+
+impl Resolved {
+    pub(super) fn choices(&self) -> FilterChoices<'_> {
+        FilterChoices {
+            units: &self.choices,
+            plan: self
+                .plan
+                .as_ref()
+                .map(|(p, periods)| (p, periods.as_slice())),
+            forms: &self.forms,
+        }
+    }
+
+    /// The report of the selection: the root's sub-units (of the chosen kind), ranked.
+    pub(super) async fn report(
+        &self,
+        conn: &mut AsyncPgConnection,
+        state: &AppState,
+        staff: &Staff,
+        selection: &Selection,
+    ) -> Result<Report, AppError> {
+        build(
+            conn,
+            state,
+            staff,
+            selection,
+            Ask {
+                root: self.root,
+                kind: true,
+                range: (selection.from, selection.to),
+                period_id: selection.period_id,
+            },
+        )
+        .await
+    }
+}
+
+pub(super) async fn resolve_overview(
+    conn: &mut AsyncPgConnection,
+    state: &AppState,
+    staff: &Staff,
+    query: &StatsQuery,
+) -> Result<Resolved, AppError> {
+    let context = Context::load(conn, state, staff).await?;
+    let (typed, mut errors) = match Typed::try_from(query) {
         Ok(typed) => (Some(typed), FieldErrors::new()),
         Err(errors) => (None, errors),
     };
@@ -548,11 +592,11 @@ async fn overview(
     }
     let root = match chosen.filter(|u| context.choices.iter().any(|c| c.id == *u)) {
         Some(unit) => unit,
-        None => context.default_root(&staff).ok_or(AppError::NotFound)?,
+        None => context.default_root(staff).ok_or(AppError::NotFound)?,
     };
     let year = typed.as_ref().map_or_else(current_year, |t| t.year);
-    let plan = plan_for(&mut conn, &staff, &context, root, year).await?;
-    let shown_query = shown(&query, year, &context);
+    let plan = plan_for(conn, staff, &context, root, year).await?;
+    let shown_query = shown(query, year, &context);
     let selection = match (&typed, errors.is_empty()) {
         (Some(typed), true) => match resolve(typed, &context, plan.as_ref()) {
             Ok(selection) => Some(selection),
@@ -563,17 +607,34 @@ async fn overview(
         },
         _ => None,
     };
-    let choices = FilterChoices {
-        units: &context.choices,
-        plan: plan.as_ref().map(|(p, periods)| (p, periods.as_slice())),
-        forms: &context.forms,
-    };
-    let Some(selection) = selection else {
+    let ids = context.subtree_in_scope(root, staff);
+    Ok(Resolved {
+        query: shown_query,
+        errors,
+        choices: context.choices,
+        forms: context.forms,
+        plan,
+        root,
+        ids,
+        selection,
+    })
+}
+
+async fn overview(
+    state: web::Data<AppState>,
+    staff: Staff,
+    request: HttpRequest,
+) -> Result<HttpResponse, AppError> {
+    let query = StatsQuery::from_query_string(request.query_string());
+    let mut conn = state.pool.get().await?;
+    let resolved = resolve_overview(&mut conn, &state, &staff, &query).await?;
+    let choices = resolved.choices();
+    let Some(selection) = &resolved.selection else {
         let page = Overview {
-            query: &shown_query,
+            query: &resolved.query,
             choices,
             selection: None,
-            errors: &errors,
+            errors: &resolved.errors,
             report: None,
             progress: None,
             comments: &[],
@@ -581,22 +642,11 @@ async fn overview(
         };
         return Ok(html(views::overview(&staff, &page), 422));
     };
-    let report = build(
-        &mut conn,
-        &state,
-        &staff,
-        &selection,
-        Ask {
-            root,
-            kind: true,
-            range: (selection.from, selection.to),
-            period_id: selection.period_id,
-        },
-    )
-    .await?;
-    let ids = context.subtree_in_scope(root, &staff);
-    let latest = latest_comments(&mut conn, ids, &selection).await?;
-    let progress = match (&plan, selection.period_id) {
+    let report = resolved
+        .report(&mut conn, &state, &staff, selection)
+        .await?;
+    let latest = latest_comments(&mut conn, resolved.ids.clone(), selection).await?;
+    let progress = match (&resolved.plan, selection.period_id) {
         (Some((plan, periods)), Some(id)) => periods
             .iter()
             .find(|p| p.id == id)
@@ -604,49 +654,16 @@ async fn overview(
         _ => None,
     };
     let page = Overview {
-        query: &shown_query,
+        query: &resolved.query,
         choices,
-        selection: Some(&selection),
-        errors: &errors,
+        selection: Some(selection),
+        errors: &resolved.errors,
         report: Some(&report),
         progress,
         comments: &latest,
-        comments_link: comments_link(root, &selection),
+        comments_link: comments_link(resolved.root, selection),
     };
     Ok(html(views::overview(&staff, &page), 200))
-}
-
-/// The range just before `from..=to`, of the same length: whole calendar months are shifted
-/// by their number of months (a quarter gives the previous quarter), other ranges by their
-/// number of days.
-pub fn previous_period(from: NaiveDate, to: NaiveDate) -> (NaiveDate, NaiveDate) {
-    let whole_months = from.day() == 1 && to.succ_opt().is_some_and(|next| next.day() == 1);
-    if whole_months {
-        let months =
-            (to.year() * 12 + to.month0() as i32) - (from.year() * 12 + from.month0() as i32) + 1;
-        let start = from
-            .checked_sub_months(Months::new(months.max(1) as u32))
-            .unwrap_or(from);
-        (start, from.pred_opt().unwrap_or(from))
-    } else {
-        let days = (to - from).num_days() + 1;
-        (
-            from - chrono::Duration::days(days),
-            from.pred_opt().unwrap_or(from),
-        )
-    }
-}
-
-/// The same days one year earlier (29 February becomes the 28th; a range ending on the last
-/// day of a month still ends on the last day of that month).
-pub fn previous_year(from: NaiveDate, to: NaiveDate) -> (NaiveDate, NaiveDate) {
-    let back = |d: NaiveDate| d.checked_sub_months(Months::new(12)).unwrap_or(d);
-    let end = if to.succ_opt().is_some_and(|next| next.day() == 1) {
-        last_day_of_month(to.year() - 1, to.month())
-    } else {
-        back(to)
-    };
-    (back(from), end)
 }
 
 /// The periods of a trend from `from` to `to` (first days).
@@ -850,84 +867,6 @@ async fn unit_page(
     Ok(html(views::unit_page(&staff, &page), 200))
 }
 
-/// A period to compare: its label and days, and the plan period whose targets apply.
-#[derive(Debug, Clone, PartialEq, Eq)]
-struct ComparedPeriod {
-    token: String,
-    label: String,
-    from: NaiveDate,
-    to: NaiveDate,
-    period_id: Option<i32>,
-}
-
-/// A period of the comparison page: "2026" (the year), "2026-q1" (a quarter), "2026-03" (a
-/// month) or "p12" (a period of the plan shown).
-fn parse_period_token(
-    token: &str,
-    plan: Option<&(PlanListing, Vec<Period>)>,
-) -> Option<ComparedPeriod> {
-    let token = token.trim();
-    let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
-    let year = |s: &str| -> Option<i32> {
-        (s.len() == 4 && digits(s))
-            .then(|| s.parse().ok())
-            .flatten()
-            .filter(|y| (MIN_YEAR..=MAX_YEAR).contains(y))
-    };
-    let found = |label: String, (from, to): (NaiveDate, NaiveDate), period_id| ComparedPeriod {
-        token: token.to_string(),
-        label,
-        from,
-        to,
-        period_id,
-    };
-    if let Some(id) = token.strip_prefix('p') {
-        if !digits(id) {
-            return None;
-        }
-        let id: i32 = id.parse().ok()?;
-        let (_, periods) = plan?;
-        let p = periods.iter().find(|p| p.id == id)?;
-        return Some(found(
-            format!(
-                "{} ({} – {})",
-                p.name,
-                format_date(p.starts_on),
-                format_date(p.ends_on)
-            ),
-            (p.starts_on, p.ends_on),
-            Some(p.id),
-        ));
-    }
-    match token.split_once('-') {
-        None => {
-            let y = year(token)?;
-            Some(found(format!("Năm {y}"), year_range(y), None))
-        }
-        Some((y, rest)) => {
-            let y = year(y)?;
-            if let Some(q) = rest.strip_prefix('q') {
-                let q: u32 = (q.len() == 1 && digits(q))
-                    .then(|| q.parse().ok())
-                    .flatten()?;
-                (1..=4)
-                    .contains(&q)
-                    .then(|| found(quarter_label(q, y), quarter_range(y, q), None))
-            } else {
-                let m: u32 = (rest.len() == 2 && digits(rest))
-                    .then(|| rest.parse().ok())
-                    .flatten()?;
-                let first = NaiveDate::from_ymd_opt(y, m, 1)?;
-                Some(found(
-                    format!("Tháng {m}/{y}"),
-                    (first, last_day_of_month(y, m)),
-                    None,
-                ))
-            }
-        }
-    }
-}
-
 /// The periods offered on the comparison page: the plan's periods, then the year and its
 /// quarters, then the year before and its quarters.
 fn period_options(year: i32, plan: Option<&(PlanListing, Vec<Period>)>) -> Vec<PeriodOption> {
@@ -1062,7 +1001,7 @@ async fn compare(
     let mut periods: Vec<ComparedPeriod> = Vec::new();
     if by_period {
         for token in &query.periods {
-            match parse_period_token(token, plan.as_ref()) {
+            match parse_period_token(token, plan.as_ref().map(|(_, p)| p.as_slice())) {
                 Some(p) if !periods.iter().any(|q| q.from == p.from && q.to == p.to) => {
                     periods.push(p)
                 }

@@ -1,0 +1,950 @@
+//! The citizen's path under load: concurrent citizens drive the real server (release build,
+//! real PostgreSQL) exactly as a phone does, and, in the same run, the same rows are inserted
+//! straight into PostgreSQL through the pool without HTTP, for the ratio between the two.
+//!
+//! ```text
+//! cargo bench --bench load                                        # 64 citizens, 10 s
+//! SIPAS_LOAD_CLIENTS=128 SIPAS_LOAD_SECONDS=30 cargo bench --bench load
+//! SIPAS_LOAD_SUBMISSIONS=20000 cargo bench --bench load           # a fixed count instead
+//! ```
+//!
+//! What it does:
+//! 1. creates a fresh database (from `SIPAS_TEST_DATABASE_URL`, default
+//!    `postgres://postgres@127.0.0.1:5432/postgres`, as the tests), migrates it, creates the
+//!    demo district (every active desk code of it is used) and starts the real server
+//!    (`Application::build` on port 0, the production pool size unless `SIPAS_DB_POOL_SIZE`);
+//! 2. each virtual citizen, in a loop: `GET /s/{desk code}` without cookies (a new visitor),
+//!    parses the form of the page (every hidden input sent back as given, text inputs such as
+//!    a honeypot sent as the page has them, one option per radio group, sometimes a comment in
+//!    a text area), keeps the cookies the page set and `POST`s the answers to the form's
+//!    action, as a browser does; so the tool keeps working when fields are added to the form;
+//! 3. warm-up, then the raw PostgreSQL phase (`sipas::db::responses::store`, the function the
+//!    server stores with, with the same concurrency, the same pool size and the rows the
+//!    server stored during the warm-up: same columns, same answers and texts, new keys), then
+//!    the measured HTTP phase;
+//! 4. the count check: every submission answered with the thank-you page is looked up in the
+//!    database by its submission key, and the rows the HTTP phase added are counted: lost must
+//!    be 0 (the run fails otherwise).
+//!
+//! The load generator runs in the same process as the server, on the same two cores: its own
+//! cost (HTTP client, parsing 23 KB pages) is charged to the HTTP figures.
+//!
+//! Each citizen sends `X-Forwarded-For` with an address of its own, as the reverse proxy in
+//! front of the service does in production (docs/deployment.md), and starts without cookies,
+//! so per-client limits count each virtual citizen as one person. Every other `SIPAS_*`
+//! variable of the environment is passed to the server's configuration; see [`server_vars`]
+//! for what the run changes from production and why.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::str::FromStr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+use sipas::config::Config;
+use sipas::db::responses::{NewResponse, store};
+use sipas::forms::submission::TOKEN_FIELD;
+use sipas::startup::{Application, Services};
+
+const DEFAULT_CLIENTS: usize = 64;
+const DEFAULT_SECONDS: f64 = 10.0;
+const WARMUP_SECONDS: f64 = 3.0;
+
+/// Targets of issue 6 on the 2-core reference machine.
+const TARGET_RATE: f64 = 1000.0;
+const TARGET_P99_MS: f64 = 100.0;
+const TARGET_RATIO: f64 = 0.5;
+
+fn admin_url() -> String {
+    std::env::var("SIPAS_TEST_DATABASE_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_string())
+}
+
+async fn connect(url: &str) -> tokio_postgres::Client {
+    let config = tokio_postgres::Config::from_str(url).expect("a database URL");
+    let (client, connection) = config
+        .connect(tokio_postgres::NoTls)
+        .await
+        .unwrap_or_else(|e| panic!("cannot connect to {url}: {e}"));
+    tokio::spawn(connection);
+    client
+}
+
+/// Drops the benchmark's database however the run ends.
+struct DropDatabase(String);
+
+impl Drop for DropDatabase {
+    fn drop(&mut self) {
+        let sql = format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.0);
+        let _ = std::thread::spawn(move || {
+            tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap()
+                .block_on(async { connect(&admin_url()).await.batch_execute(&sql).await })
+        })
+        .join();
+    }
+}
+
+fn env_number<T: FromStr>(name: &str) -> anyhow::Result<Option<T>> {
+    match std::env::var(name) {
+        Ok(v) if !v.trim().is_empty() => v
+            .trim()
+            .replace('_', "")
+            .parse()
+            .map(Some)
+            .map_err(|_| anyhow::anyhow!("{name}: \"{v}\" is not a number")),
+        _ => Ok(None),
+    }
+}
+
+/// The server's configuration: production defaults, with what a load test from one machine
+/// needs. `SIPAS_*` variables of the environment override everything here.
+fn server_vars(database_url: &str) -> HashMap<String, String> {
+    let mut vars: HashMap<String, String> = [
+        ("DATABASE_URL", database_url.to_string()),
+        ("SIPAS_BIND", "127.0.0.1:0".to_string()),
+        (
+            "SIPAS_FORMS_DIR",
+            concat!(env!("CARGO_MANIFEST_DIR"), "/survey-forms").to_string(),
+        ),
+        // Behind a proxy, as in production: every instance shares the key.
+        ("SIPAS_SESSION_KEY", "5a".repeat(64)),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v))
+    .collect();
+    for (key, value) in std::env::vars() {
+        if key.starts_with("SIPAS_") && !key.starts_with("SIPAS_LOAD_") && key != "SIPAS_BIND" {
+            vars.insert(key, value);
+        }
+    }
+    vars
+}
+
+// ---------------------------------------------------------------------------------------------
+// The page's form, as a browser sees it.
+// ---------------------------------------------------------------------------------------------
+
+#[derive(Debug, Default, Clone)]
+struct RadioGroup {
+    name: String,
+    values: Vec<String>,
+    required: bool,
+}
+
+#[derive(Debug, Default, Clone)]
+struct PageForm {
+    action: String,
+    /// Hidden and text inputs (a honeypot among them), sent back as the page has them.
+    fixed: Vec<(String, String)>,
+    radios: Vec<RadioGroup>,
+    /// Text areas: name and maximum length.
+    texts: Vec<(String, usize)>,
+}
+
+impl PageForm {
+    fn field(&self, name: &str) -> Option<&str> {
+        self.fixed
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+fn unescape(text: &str) -> String {
+    if !text.contains('&') {
+        return text.to_string();
+    }
+    text.replace("&quot;", "\"")
+        .replace("&#39;", "'")
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&amp;", "&")
+}
+
+/// The attributes of one start tag (`attrs` is what follows the tag name up to `>`).
+fn attributes(attrs: &str) -> Vec<(String, Option<String>)> {
+    let mut out = Vec::new();
+    let bytes = attrs.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        while i < bytes.len() && (bytes[i].is_ascii_whitespace() || bytes[i] == b'/') {
+            i += 1;
+        }
+        let start = i;
+        while i < bytes.len() && !bytes[i].is_ascii_whitespace() && bytes[i] != b'=' {
+            i += 1;
+        }
+        if start == i {
+            break;
+        }
+        let name = attrs[start..i].to_ascii_lowercase();
+        if i < bytes.len() && bytes[i] == b'=' {
+            i += 1;
+            let value = if i < bytes.len() && (bytes[i] == b'"' || bytes[i] == b'\'') {
+                let quote = bytes[i];
+                i += 1;
+                let from = i;
+                while i < bytes.len() && bytes[i] != quote {
+                    i += 1;
+                }
+                let v = &attrs[from..i];
+                i += 1;
+                v
+            } else {
+                let from = i;
+                while i < bytes.len() && !bytes[i].is_ascii_whitespace() {
+                    i += 1;
+                }
+                &attrs[from..i]
+            };
+            out.push((name, Some(unescape(value))));
+        } else {
+            out.push((name, None));
+        }
+    }
+    out
+}
+
+/// The first `<form method="post">` of the page, or `None`.
+fn parse_form(html: &str) -> Option<PageForm> {
+    let mut form: Option<PageForm> = None;
+    let mut groups: Vec<RadioGroup> = Vec::new();
+    let mut rest = html;
+    while let Some(at) = rest.find('<') {
+        rest = &rest[at + 1..];
+        let end = rest.find('>')?;
+        let tag = &rest[..end];
+        rest = &rest[end + 1..];
+        let name_end = tag
+            .find(|c: char| c.is_ascii_whitespace())
+            .unwrap_or(tag.len());
+        let tag_name = tag[..name_end].to_ascii_lowercase();
+        let attr = |attrs: &[(String, Option<String>)], key: &str| -> Option<String> {
+            attrs
+                .iter()
+                .find(|(k, _)| k == key)
+                .and_then(|(_, v)| v.clone())
+        };
+        match (tag_name.as_str(), form.as_mut()) {
+            ("form", None) => {
+                let attrs = attributes(&tag[name_end..]);
+                if attr(&attrs, "method").is_some_and(|m| m.eq_ignore_ascii_case("post")) {
+                    form = Some(PageForm {
+                        action: attr(&attrs, "action").unwrap_or_default(),
+                        ..PageForm::default()
+                    });
+                }
+            }
+            ("/form", Some(page)) => {
+                page.radios = groups;
+                return form;
+            }
+            ("input", Some(page)) => {
+                let attrs = attributes(&tag[name_end..]);
+                let Some(name) = attr(&attrs, "name") else {
+                    continue;
+                };
+                let kind = attr(&attrs, "type").unwrap_or_else(|| "text".to_string());
+                let value = attr(&attrs, "value").unwrap_or_default();
+                match kind.to_ascii_lowercase().as_str() {
+                    "radio" => {
+                        let required = attrs.iter().any(|(k, _)| k == "required");
+                        match groups.iter_mut().find(|g| g.name == name) {
+                            Some(group) => {
+                                group.values.push(value);
+                                group.required |= required;
+                            }
+                            None => groups.push(RadioGroup {
+                                name,
+                                values: vec![value],
+                                required,
+                            }),
+                        }
+                    }
+                    // Unchecked boxes are not sent; buttons only when clicked.
+                    "checkbox" | "submit" | "button" | "reset" | "image" | "file" => {}
+                    _ => page.fixed.push((name, value)),
+                }
+            }
+            ("textarea", Some(page)) => {
+                let attrs = attributes(&tag[name_end..]);
+                if let Some(name) = attr(&attrs, "name") {
+                    let max = attr(&attrs, "maxlength")
+                        .and_then(|m| m.parse().ok())
+                        .unwrap_or(500);
+                    page.texts.push((name, max));
+                }
+            }
+            _ => {}
+        }
+    }
+    None
+}
+
+const COMMENTS: &[&str] = &[
+    "Cán bộ hướng dẫn tận tình, chu đáo.",
+    "Thời gian chờ đến lượt còn lâu, đề nghị bổ sung thêm quầy tiếp nhận vào buổi sáng.",
+    "Hồ sơ được trả đúng hẹn. Cảm ơn bộ phận một cửa.",
+    "Nên có thêm ghế ngồi và nước uống cho người dân trong lúc chờ.",
+    "Đề nghị niêm yết rõ hơn các khoản phí, lệ phí của từng thủ tục.",
+    "Tôi phải bổ sung hồ sơ hai lần vì lần đầu không được hướng dẫn đầy đủ.",
+    "Rất hài lòng, thủ tục nhanh gọn.",
+    "Máy lấy số thứ tự bị hỏng, người dân phải tự xếp hàng.",
+    "Cần hướng dẫn nộp hồ sơ trực tuyến cho người lớn tuổi.",
+    "Thái độ phục vụ tốt, nhưng bãi giữ xe quá chật.",
+];
+
+/// A citizen's answers to the page's form: one general level of satisfaction per visit,
+/// varied per question, sometimes "not applicable", optional questions sometimes skipped,
+/// a comment now and then.
+fn answers(form: &PageForm, rng: &mut StdRng) -> Vec<(String, String)> {
+    let mut fields: Vec<(String, String)> = form.fixed.clone();
+    let mood: i32 = match rng.random_range(0..100) {
+        0..3 => 1,
+        3..10 => 2,
+        10..25 => 3,
+        25..65 => 4,
+        _ => 5,
+    };
+    for group in &form.radios {
+        if !group.required && rng.random_bool(0.1) {
+            continue;
+        }
+        let numeric: Vec<i32> = group.values.iter().filter_map(|v| v.parse().ok()).collect();
+        let has_na = group.values.iter().any(|v| v == "na");
+        let value = if has_na && rng.random_bool(0.05) {
+            "na".to_string()
+        } else if numeric.len() == 5 && numeric.iter().max() == Some(&5) {
+            let noise = match rng.random_range(0..10) {
+                0 | 1 => -1,
+                2 => 1,
+                _ => 0,
+            };
+            (mood + noise).clamp(1, 5).to_string()
+        } else {
+            let options: Vec<&String> = group.values.iter().filter(|v| *v != "na").collect();
+            let options = if options.is_empty() {
+                group.values.iter().collect()
+            } else {
+                options
+            };
+            options[rng.random_range(0..options.len())].clone()
+        };
+        fields.push((group.name.clone(), value));
+    }
+    for (name, max) in &form.texts {
+        let comment = if rng.random_bool(0.25) {
+            COMMENTS[rng.random_range(0..COMMENTS.len())]
+                .chars()
+                .take(*max)
+                .collect()
+        } else {
+            String::new()
+        };
+        // A browser sends an empty text area too.
+        fields.push((name.clone(), comment));
+    }
+    fields
+}
+
+// ---------------------------------------------------------------------------------------------
+// Virtual citizens.
+// ---------------------------------------------------------------------------------------------
+
+/// When a phase ends: after a time or a number of submissions (started).
+#[derive(Clone, Copy)]
+enum Until {
+    Time(Instant),
+    Count(u64),
+}
+
+impl Until {
+    fn new(seconds: f64, count: Option<u64>) -> Self {
+        match count {
+            Some(n) => Until::Count(n),
+            None => Until::Time(Instant::now() + Duration::from_secs_f64(seconds)),
+        }
+    }
+
+    fn go(&self, started: &AtomicU64) -> bool {
+        let n = started.fetch_add(1, Ordering::Relaxed);
+        match self {
+            Until::Time(at) => Instant::now() < *at,
+            Until::Count(max) => n < *max,
+        }
+    }
+}
+
+#[derive(Default)]
+struct CitizenLog {
+    accepted: Vec<String>,
+    post_latency: Vec<Duration>,
+    get_latency: Vec<Duration>,
+    errors: BTreeMap<String, u64>,
+    comments: u64,
+    forms: BTreeMap<String, u64>,
+}
+
+impl CitizenLog {
+    fn merge(&mut self, other: CitizenLog) {
+        self.accepted.extend(other.accepted);
+        self.post_latency.extend(other.post_latency);
+        self.get_latency.extend(other.get_latency);
+        for (k, v) in other.errors {
+            *self.errors.entry(k).or_default() += v;
+        }
+        for (k, v) in other.forms {
+            *self.forms.entry(k).or_default() += v;
+        }
+        self.comments += other.comments;
+    }
+
+    fn error(&mut self, what: String) {
+        *self.errors.entry(what).or_default() += 1;
+    }
+}
+
+/// What the page says is wrong (its alert box, or its first heading), for the error table.
+fn alert(html: &str) -> String {
+    let start = html
+        .find("role=\"alert\"")
+        .or_else(|| html.find("<h1"))
+        .unwrap_or(html.len());
+    let mut text = String::new();
+    // Both starting points are inside a tag.
+    let mut in_tag = true;
+    for c in html[start..].chars() {
+        match c {
+            '<' => in_tag = true,
+            '>' => {
+                in_tag = false;
+                text.push(' ');
+            }
+            c if !in_tag => text.push(c),
+            _ => {}
+        }
+        if text.len() > 400 {
+            break;
+        }
+    }
+    let words: Vec<&str> = text.split_whitespace().collect();
+    format!(
+        "\"{}\"",
+        words
+            .join(" ")
+            .chars()
+            .skip(7)
+            .take(120)
+            .collect::<String>()
+    )
+}
+
+fn cookies_of(response: &reqwest::Response) -> String {
+    response
+        .headers()
+        .get_all(reqwest::header::SET_COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .filter_map(|v| v.split(';').next())
+        .map(str::trim)
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+async fn citizen(
+    id: usize,
+    client: reqwest::Client,
+    base: Arc<String>,
+    desks: Arc<Vec<String>>,
+    until: Until,
+    started: Arc<AtomicU64>,
+) -> CitizenLog {
+    let mut rng = StdRng::seed_from_u64(0x5150_0000 + id as u64);
+    let mut log = CitizenLog::default();
+    let mut visit: u32 = 0;
+    while until.go(&started) {
+        visit += 1;
+        // A new visitor: no cookies, an address of its own (carrier-grade NAT space).
+        let address = format!(
+            "100.{}.{}.{}",
+            64 + (id / 250) % 64,
+            id % 250,
+            1 + visit % 250
+        );
+        let desk = &desks[rng.random_range(0..desks.len())];
+        let t = Instant::now();
+        let page = match client
+            .get(format!("{base}/s/{desk}"))
+            .header("X-Forwarded-For", &address)
+            .send()
+            .await
+        {
+            Ok(r) if r.status() == 200 => r,
+            Ok(r) => {
+                log.error(format!("GET {}", r.status().as_u16()));
+                continue;
+            }
+            Err(e) => {
+                log.error(format!("GET transport error: {e}"));
+                continue;
+            }
+        };
+        let cookies = cookies_of(&page);
+        let Ok(html) = page.text().await else {
+            log.error("GET body unreadable".to_string());
+            continue;
+        };
+        log.get_latency.push(t.elapsed());
+        let Some(form) = parse_form(&html) else {
+            log.error("GET page without a form".to_string());
+            continue;
+        };
+        let key = form.field(TOKEN_FIELD).map(str::to_string);
+        let fields = answers(&form, &mut rng);
+        if fields
+            .iter()
+            .any(|(n, v)| !v.is_empty() && form.texts.iter().any(|(t, _)| t == n))
+        {
+            log.comments += 1;
+        }
+        *log.forms
+            .entry(format!("{} questions", form.radios.len()))
+            .or_default() += 1;
+        let body = serde_urlencoded::to_string(&fields).expect("encodable fields");
+        let action = if form.action.starts_with("http") {
+            form.action.clone()
+        } else {
+            format!("{base}{}", form.action)
+        };
+        let mut post = client
+            .post(action)
+            .header("Content-Type", "application/x-www-form-urlencoded")
+            .header("X-Forwarded-For", &address)
+            .body(body);
+        if !cookies.is_empty() {
+            post = post.header(reqwest::header::COOKIE, cookies);
+        }
+        let t = Instant::now();
+        match post.send().await {
+            Ok(r) => {
+                let status = r.status();
+                let body = r.bytes().await.unwrap_or_default();
+                let elapsed = t.elapsed();
+                log.post_latency.push(elapsed);
+                if status == 200 {
+                    match key {
+                        Some(key) => log.accepted.push(key),
+                        None => log.error("POST 200 without a submission key".to_string()),
+                    }
+                } else {
+                    log.error(format!(
+                        "POST {} {}",
+                        status.as_u16(),
+                        alert(&String::from_utf8_lossy(&body))
+                    ));
+                }
+            }
+            Err(e) => log.error(format!("POST transport error: {e}")),
+        }
+    }
+    log
+}
+
+struct HttpRun {
+    log: CitizenLog,
+    elapsed: Duration,
+}
+
+async fn run_citizens(
+    clients: usize,
+    base: &str,
+    desks: &Arc<Vec<String>>,
+    until: Until,
+) -> HttpRun {
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .pool_max_idle_per_host(clients)
+        .timeout(Duration::from_secs(30))
+        .build()
+        .unwrap();
+    let base = Arc::new(base.to_string());
+    let started = Arc::new(AtomicU64::new(0));
+    let t = Instant::now();
+    let tasks: Vec<_> = (0..clients)
+        .map(|id| {
+            tokio::spawn(citizen(
+                id,
+                client.clone(),
+                base.clone(),
+                desks.clone(),
+                until,
+                started.clone(),
+            ))
+        })
+        .collect();
+    let mut log = CitizenLog::default();
+    for task in tasks {
+        log.merge(task.await.expect("a citizen task"));
+    }
+    HttpRun {
+        log,
+        elapsed: t.elapsed(),
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Raw PostgreSQL: the same rows through the pool, no HTTP.
+// ---------------------------------------------------------------------------------------------
+
+#[derive(Debug, Clone)]
+struct Row {
+    unit_id: i32,
+    desk_id: Option<i32>,
+    desk_code: Option<String>,
+    form_version_id: i32,
+    channel: String,
+    answers: Vec<Option<i16>>,
+    texts: Vec<(i32, String)>,
+    client_key: Option<Vec<u8>>,
+    /// Microseconds since the epoch.
+    started_at: Option<i64>,
+    via: Option<String>,
+}
+
+async fn stored_rows(sql: &tokio_postgres::Client) -> Vec<Row> {
+    sql.query(
+        "SELECT r.unit_id, r.desk_id, r.desk_code, r.form_version_id, r.channel, r.answers, \
+                coalesce(array_agg(t.item_id ORDER BY t.item_id) FILTER (WHERE t.item_id IS NOT NULL), '{}'), \
+                coalesce(array_agg(t.body ORDER BY t.item_id) FILTER (WHERE t.item_id IS NOT NULL), '{}'), \
+                r.client_key, (extract(epoch FROM r.started_at) * 1000000)::int8, r.via \
+         FROM responses r LEFT JOIN response_texts t ON t.response_id = r.id \
+         GROUP BY r.id ORDER BY r.id",
+        &[],
+    )
+    .await
+    .expect("reading the stored rows")
+    .into_iter()
+    .map(|r| {
+        let ids: Vec<i32> = r.get(6);
+        let bodies: Vec<String> = r.get(7);
+        Row {
+            unit_id: r.get(0),
+            desk_id: r.get(1),
+            desk_code: r.get(2),
+            form_version_id: r.get(3),
+            channel: r.get(4),
+            answers: r.get(5),
+            texts: ids.into_iter().zip(bodies).collect(),
+            client_key: r.get(8),
+            started_at: r.get(9),
+            via: r.get(10),
+        }
+    })
+    .collect()
+}
+
+struct RawRun {
+    inserted: u64,
+    latency: Vec<Duration>,
+    errors: u64,
+    elapsed: Duration,
+}
+
+async fn run_raw(
+    pool: &sipas::db::Pool,
+    clients: usize,
+    rows: Arc<Vec<Row>>,
+    until: Until,
+) -> RawRun {
+    let started = Arc::new(AtomicU64::new(0));
+    let t = Instant::now();
+    let tasks: Vec<_> = (0..clients)
+        .map(|id| {
+            let pool = pool.clone();
+            let rows = rows.clone();
+            let started = started.clone();
+            tokio::spawn(async move {
+                let mut latency = Vec::new();
+                let mut errors = 0u64;
+                let mut next = id;
+                while until.go(&started) {
+                    let row = &rows[next % rows.len()];
+                    next += clients;
+                    let texts: Vec<(i32, &str)> =
+                        row.texts.iter().map(|(i, b)| (*i, b.as_str())).collect();
+                    let new = NewResponse {
+                        submission_key: uuid::Uuid::new_v4(),
+                        unit_id: row.unit_id,
+                        desk_id: row.desk_id,
+                        desk_code: row.desk_code.as_deref(),
+                        form_version_id: row.form_version_id,
+                        channel: &row.channel,
+                        answers: &row.answers,
+                        submitted_at: None,
+                        entered_by: None,
+                        entered_at: None,
+                        paper_serial: None,
+                        client_key: row.client_key.as_deref(),
+                        started_at: row
+                            .started_at
+                            .and_then(chrono::DateTime::from_timestamp_micros),
+                        visit_code_id: None,
+                        via: row.via.as_deref(),
+                    };
+                    let t = Instant::now();
+                    let stored = match pool.get().await {
+                        Ok(mut conn) => store(&mut conn, &new, &texts).await.is_ok(),
+                        Err(_) => false,
+                    };
+                    latency.push(t.elapsed());
+                    if !stored {
+                        errors += 1;
+                    }
+                }
+                (latency, errors)
+            })
+        })
+        .collect();
+    let mut run = RawRun {
+        inserted: 0,
+        latency: Vec::new(),
+        errors: 0,
+        elapsed: Duration::ZERO,
+    };
+    for task in tasks {
+        let (latency, errors) = task.await.expect("a raw task");
+        run.inserted += latency.len() as u64 - errors;
+        run.errors += errors;
+        run.latency.extend(latency);
+    }
+    run.elapsed = t.elapsed();
+    run
+}
+
+async fn total(sql: &tokio_postgres::Client) -> Result<i64, tokio_postgres::Error> {
+    sql.query_one("SELECT count(*) FROM responses", &[])
+        .await
+        .map(|r| r.get(0))
+}
+
+// ---------------------------------------------------------------------------------------------
+// Figures.
+// ---------------------------------------------------------------------------------------------
+
+/// Percentiles (nearest rank) of `samples`, in milliseconds: p50, p95, p99, max.
+fn percentiles(samples: &mut [Duration]) -> [f64; 4] {
+    if samples.is_empty() {
+        return [f64::NAN; 4];
+    }
+    samples.sort_unstable();
+    let n = samples.len();
+    let rank = |q: f64| samples[((q * n as f64).ceil() as usize).clamp(1, n) - 1];
+    [rank(0.50), rank(0.95), rank(0.99), samples[n - 1]].map(|d| d.as_secs_f64() * 1000.0)
+}
+
+fn mark(ok: bool) -> &'static str {
+    if ok { "met" } else { "MISSED" }
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let clients: usize = env_number("SIPAS_LOAD_CLIENTS")?.unwrap_or(DEFAULT_CLIENTS);
+    let seconds: f64 = env_number("SIPAS_LOAD_SECONDS")?.unwrap_or(DEFAULT_SECONDS);
+    let count: Option<u64> = env_number("SIPAS_LOAD_SUBMISSIONS")?;
+    anyhow::ensure!(clients > 0, "SIPAS_LOAD_CLIENTS must be at least 1");
+
+    let name = format!("sipas_load_{}", uuid::Uuid::new_v4().simple());
+    connect(&admin_url())
+        .await
+        .batch_execute(&format!("CREATE DATABASE {name}"))
+        .await?;
+    let _guard = DropDatabase(name.clone());
+    let mut url = url::Url::parse(&admin_url())?;
+    url.set_path(&format!("/{name}"));
+    let url = url.to_string();
+
+    let vars = server_vars(&url);
+    let config = Config::from_lookup(|k| vars.get(k).cloned())?;
+    let pool_size = config.db_pool_size;
+    let services = Services::open(config).await?;
+    {
+        let mut conn = services.database.pool.get().await?;
+        sipas::demo::seed(&mut conn).await?;
+    }
+    let app = Application::build(services).await?;
+    let base = format!("http://127.0.0.1:{}", app.port());
+    let handle = app.handle();
+    let server = tokio::spawn(app.run_until_stopped());
+
+    let sql = connect(&url).await;
+    let desks: Vec<String> = sql
+        .query(
+            "SELECT c.code FROM desk_codes c JOIN desks d ON d.id = c.desk_id \
+             JOIN units u ON u.id = d.unit_id \
+             WHERE c.retired_at IS NULL AND d.active AND u.active ORDER BY c.code",
+            &[],
+        )
+        .await?
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    anyhow::ensure!(!desks.is_empty(), "the demo district has no active desk");
+    let desks = Arc::new(desks);
+
+    let phase = match count {
+        Some(n) => format!("{n} submissions"),
+        None => format!("{seconds} s"),
+    };
+    println!(
+        "sipas load test: {clients} concurrent citizens, {phase} per phase after {WARMUP_SECONDS} s of warm-up; \
+         {} desks; pool {pool_size} connections; {} cores",
+        desks.len(),
+        std::thread::available_parallelism().map_or(0, |n| n.get())
+    );
+
+    // Warm-up: the server's caches, PostgreSQL's buffers, the rows for the raw phase.
+    let warmup = run_citizens(clients, &base, &desks, Until::new(WARMUP_SECONDS, None)).await;
+    let rows = Arc::new(stored_rows(&sql).await);
+    anyhow::ensure!(
+        !rows.is_empty(),
+        "the warm-up stored nothing (errors: {:?})",
+        warmup.log.errors
+    );
+
+    // Raw PostgreSQL: the same rows, the same concurrency, a pool of the same size.
+    let raw_pool = sipas::db::build_pool(&url, pool_size)?;
+    let mut raw = run_raw(&raw_pool, clients, rows.clone(), Until::new(seconds, count)).await;
+    raw_pool.close();
+    let _ = sql.batch_execute("CHECKPOINT").await;
+
+    // The citizens, measured.
+    let before = total(&sql).await?;
+    let mut http = run_citizens(clients, &base, &desks, Until::new(seconds, count)).await;
+
+    // The count check: every thank-you page is a stored response (waiting a little for a
+    // spool to be replayed, if the server spooled any).
+    let accepted: HashSet<&str> = http.log.accepted.iter().map(String::as_str).collect();
+    let keys: Vec<&str> = accepted.iter().copied().collect();
+    let waited = Instant::now();
+    let (found, added) = loop {
+        let found: i64 = sql
+            .query_one(
+                "SELECT count(*) FROM responses WHERE submission_key = ANY($1::text[]::uuid[])",
+                &[&keys],
+            )
+            .await?
+            .get(0);
+        let added = total(&sql).await? - before;
+        if found as usize == accepted.len() || waited.elapsed() > Duration::from_secs(30) {
+            break (found, added);
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    };
+    let lost = accepted.len() as i64 - found;
+    let duplicates = http.log.accepted.len() - accepted.len();
+
+    handle.stop(true).await;
+    let _ = server.await;
+
+    // The table.
+    let http_rate = http.log.accepted.len() as f64 / http.elapsed.as_secs_f64();
+    let raw_rate = raw.inserted as f64 / raw.elapsed.as_secs_f64();
+    let ratio = http_rate / raw_rate;
+    let post = percentiles(&mut http.log.post_latency);
+    let get = percentiles(&mut http.log.get_latency);
+    let raw_p = percentiles(&mut raw.latency);
+    println!();
+    println!(
+        "  {:<40} {:>9} {:>8} {:>11} {:>8} {:>8} {:>8} {:>8}",
+        "", "stored", "seconds", "per second", "p50 ms", "p95 ms", "p99 ms", "max ms"
+    );
+    let line = |label: &str, n: u64, secs: f64, rate: Option<f64>, p: [f64; 4]| {
+        println!(
+            "  {:<40} {:>9} {:>8} {:>11} {:>8.1} {:>8.1} {:>8.1} {:>8.1}",
+            label,
+            if n > 0 { n.to_string() } else { String::new() },
+            if secs > 0.0 {
+                format!("{secs:.1}")
+            } else {
+                String::new()
+            },
+            rate.map_or(String::new(), |r| format!("{r:.0}")),
+            p[0],
+            p[1],
+            p[2],
+            p[3]
+        );
+    };
+    line(
+        "HTTP: citizens, POST /s/{code}",
+        http.log.accepted.len() as u64,
+        http.elapsed.as_secs_f64(),
+        Some(http_rate),
+        post,
+    );
+    line("      the GET /s/{code} before it", 0, 0.0, None, get);
+    line(
+        "raw PostgreSQL: responses::store",
+        raw.inserted,
+        raw.elapsed.as_secs_f64(),
+        Some(raw_rate),
+        raw_p,
+    );
+    println!();
+    println!("  ratio HTTP / raw PostgreSQL          {ratio:>8.2}");
+    println!(
+        "  answers: {} with a comment ({:.0}%); forms: {}",
+        http.log.comments,
+        100.0 * http.log.comments as f64 / http.log.accepted.len().max(1) as f64,
+        http.log
+            .forms
+            .iter()
+            .map(|(k, v)| format!("{v} × {k}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    if http.log.errors.is_empty() && raw.errors == 0 {
+        println!("  errors: none");
+    } else {
+        println!(
+            "  errors: {}{}",
+            http.log
+                .errors
+                .iter()
+                .map(|(k, v)| format!("{k}: {v}"))
+                .collect::<Vec<_>>()
+                .join(", "),
+            if raw.errors > 0 {
+                format!("; raw store failures: {}", raw.errors)
+            } else {
+                String::new()
+            }
+        );
+    }
+    println!(
+        "  count check: accepted {}, found by submission key {found}, rows added {added}, \
+         lost {lost}, same key accepted twice {duplicates}",
+        accepted.len()
+    );
+    println!();
+    println!(
+        "  targets: >= {TARGET_RATE:.0}/s {}, p99 < {TARGET_P99_MS:.0} ms {}, ratio >= {TARGET_RATIO} {}, zero lost {}",
+        mark(http_rate >= TARGET_RATE),
+        mark(post[2] < TARGET_P99_MS),
+        mark(ratio >= TARGET_RATIO),
+        mark(lost == 0)
+    );
+    anyhow::ensure!(lost == 0, "{lost} accepted submissions are not stored");
+    if added != found {
+        println!(
+            "  note: the HTTP phase added {added} rows for {found} accepted submissions \
+             (a POST whose answer did not arrive may still have been stored)"
+        );
+    }
+    Ok(())
+}

@@ -1,0 +1,10 @@
+DROP TABLE visit_limits;
+DROP INDEX responses_client_idx;
+DROP INDEX responses_visit_code_idx;
+ALTER TABLE responses
+    DROP CONSTRAINT responses_code_via,
+    DROP COLUMN via,
+    DROP COLUMN visit_code_id,
+    DROP COLUMN started_at,
+    DROP COLUMN client_key;
+DROP TABLE visit_codes;

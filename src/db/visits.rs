@@ -1,0 +1,340 @@
+//! One response per visit: one-time codes ("mã đánh giá") handed out with the receipt, and the
+//! submission limits of the open desk QR and the kiosk, kept in PostgreSQL so that they hold
+//! across instances.
+
+use chrono::{DateTime, Utc};
+use diesel::sql_types::{Bytea, Float8, Text};
+use diesel::{
+    ExpressionMethods, OptionalExtension, QueryDsl, Queryable, QueryableByName, Selectable,
+    SelectableHelper,
+};
+use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
+use rand::Rng;
+use serde::Serialize;
+use uuid::Uuid;
+
+use super::schema::{desks, units, visit_codes};
+use crate::auth::Scope;
+
+/// The unambiguous alphabet of desk codes (no 0/o, 1/i/l).
+const CODE_ALPHABET: &[u8] = b"23456789abcdefghjkmnpqrstuvwxyz";
+/// 10 symbols of 31: about 49.5 random bits, far beyond guessing.
+pub const CODE_LENGTH: usize = 10;
+/// Most codes minted at once (one request, one transaction).
+pub const MAX_PER_BATCH: usize = 500;
+/// Longest dossier number ("mã hồ sơ"), in characters.
+pub const MAX_DOSSIER_CHARS: usize = 64;
+
+/// A fresh random one-time code.
+pub fn new_code() -> String {
+    let mut rng = rand::rng();
+    (0..CODE_LENGTH)
+        .map(|_| CODE_ALPHABET[rng.random_range(0..CODE_ALPHABET.len())] as char)
+        .collect()
+}
+
+/// Whether `code` could be a one-time code at all (checked before touching the database).
+pub fn is_plausible_code(code: &str) -> bool {
+    (8..=32).contains(&code.len()) && code.bytes().all(|b| CODE_ALPHABET.contains(&b))
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable, Serialize)]
+#[diesel(table_name = visit_codes)]
+pub struct VisitCode {
+    pub id: i64,
+    pub code: String,
+    pub desk_id: i32,
+    pub batch: Uuid,
+    pub dossier_no: Option<String>,
+    pub created_by: Option<i32>,
+    pub created_by_token: Option<i32>,
+    pub created_at: DateTime<Utc>,
+    pub used_at: Option<DateTime<Utc>>,
+    pub response_id: Option<i64>,
+}
+
+/// A code with its desk and unit, as printed on a slip and listed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CodeSlip {
+    pub code: VisitCode,
+    pub desk_name: String,
+    pub unit_id: i32,
+    pub unit_name: String,
+    /// Whether the desk and its unit accept responses now.
+    pub desk_active: bool,
+}
+
+/// Who mints codes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Minter {
+    pub account_id: i32,
+    /// The API token, when the codes came through the API.
+    pub token_id: Option<i32>,
+}
+
+/// Mints one code per entry of `dossiers` (`None`: no dossier number) for `desk_id`, all in one
+/// batch, in one transaction. The caller checks the desk, its scope and the inputs.
+pub async fn mint(
+    conn: &mut AsyncPgConnection,
+    desk_id: i32,
+    dossiers: &[Option<String>],
+    minter: Minter,
+) -> diesel::QueryResult<Vec<VisitCode>> {
+    let batch = Uuid::new_v4();
+    conn.transaction(async |conn| {
+        let mut minted = Vec::with_capacity(dossiers.len());
+        for dossier in dossiers {
+            // A collision of ~49 random bits is all but impossible; retry anyway.
+            let mut row = None;
+            for _ in 0..5 {
+                row = diesel::insert_into(visit_codes::table)
+                    .values((
+                        visit_codes::code.eq(new_code()),
+                        visit_codes::desk_id.eq(desk_id),
+                        visit_codes::batch.eq(batch),
+                        visit_codes::dossier_no.eq(dossier.as_deref()),
+                        visit_codes::created_by.eq(minter.account_id),
+                        visit_codes::created_by_token.eq(minter.token_id),
+                    ))
+                    .on_conflict(visit_codes::code)
+                    .do_nothing()
+                    .returning(VisitCode::as_returning())
+                    .get_result(conn)
+                    .await
+                    .optional()?;
+                if row.is_some() {
+                    break;
+                }
+            }
+            minted.push(row.ok_or(diesel::result::Error::RollbackTransaction)?);
+        }
+        Ok(minted)
+    })
+    .await
+}
+
+type SlipRow = (VisitCode, String, bool, i32, String, bool);
+
+fn slip((code, desk_name, desk_active, unit_id, unit_name, unit_active): SlipRow) -> CodeSlip {
+    CodeSlip {
+        code,
+        desk_name,
+        unit_id,
+        unit_name,
+        desk_active: desk_active && unit_active,
+    }
+}
+
+macro_rules! slips_query {
+    () => {
+        visit_codes::table
+            .inner_join(desks::table.inner_join(units::table))
+            .select((
+                VisitCode::as_select(),
+                desks::name,
+                desks::active,
+                units::id,
+                units::name,
+                units::active,
+            ))
+    };
+}
+
+/// The code `code` with its desk and unit (whatever its state).
+pub async fn find(
+    conn: &mut AsyncPgConnection,
+    code: &str,
+) -> diesel::QueryResult<Option<CodeSlip>> {
+    Ok(slips_query!()
+        .filter(visit_codes::code.eq(code))
+        .get_result::<SlipRow>(conn)
+        .await
+        .optional()?
+        .map(slip))
+}
+
+/// The codes of batch `batch` within `scope`, in minting order.
+pub async fn batch(
+    conn: &mut AsyncPgConnection,
+    scope: &Scope,
+    batch: Uuid,
+) -> diesel::QueryResult<Vec<CodeSlip>> {
+    let mut query = slips_query!()
+        .filter(visit_codes::batch.eq(batch))
+        .order(visit_codes::id)
+        .into_boxed();
+    if let Some(ids) = scope.unit_ids() {
+        query = query.filter(desks::unit_id.eq_any(ids.to_vec()));
+    }
+    Ok(query
+        .load::<SlipRow>(conn)
+        .await?
+        .into_iter()
+        .map(slip)
+        .collect())
+}
+
+/// One batch, as listed on the codes page.
+#[derive(Debug, Clone, PartialEq, Eq, QueryableByName)]
+pub struct BatchRow {
+    #[diesel(sql_type = diesel::sql_types::Uuid)]
+    pub batch: Uuid,
+    #[diesel(sql_type = diesel::sql_types::Int4)]
+    pub desk_id: i32,
+    #[diesel(sql_type = Text)]
+    pub desk_name: String,
+    #[diesel(sql_type = Text)]
+    pub unit_name: String,
+    #[diesel(sql_type = diesel::sql_types::Timestamptz)]
+    pub created_at: DateTime<Utc>,
+    #[diesel(sql_type = diesel::sql_types::Int8)]
+    pub codes: i64,
+    #[diesel(sql_type = diesel::sql_types::Int8)]
+    pub used: i64,
+    #[diesel(sql_type = diesel::sql_types::Nullable<Text>)]
+    pub created_by: Option<String>,
+    #[diesel(sql_type = diesel::sql_types::Bool)]
+    pub via_api: bool,
+}
+
+/// The latest `limit` batches within `scope`, newest first.
+pub async fn recent_batches(
+    conn: &mut AsyncPgConnection,
+    scope: &Scope,
+    limit: i64,
+) -> diesel::QueryResult<Vec<BatchRow>> {
+    diesel::sql_query(
+        "SELECT c.batch, c.desk_id, d.name AS desk_name, u.name AS unit_name, \
+                min(c.created_at) AS created_at, count(*) AS codes, count(c.used_at) AS used, \
+                min(a.display_name) AS created_by, bool_or(c.created_by_token IS NOT NULL) AS via_api \
+         FROM visit_codes c JOIN desks d ON d.id = c.desk_id JOIN units u ON u.id = d.unit_id \
+         LEFT JOIN accounts a ON a.id = c.created_by \
+         WHERE $1::int4[] IS NULL OR d.unit_id = ANY($1) \
+         GROUP BY c.batch, c.desk_id, d.name, u.name \
+         ORDER BY min(c.id) DESC LIMIT $2",
+    )
+    .bind::<diesel::sql_types::Nullable<diesel::sql_types::Array<diesel::sql_types::Int4>>, _>(
+        scope.unit_ids().map(<[i32]>::to_vec),
+    )
+    .bind::<diesel::sql_types::Int8, _>(limit)
+    .load(conn)
+    .await
+}
+
+/// A limit on submissions: at most `burst` at once, refilled continuously at `burst` per
+/// `per` (a token bucket: "4 per minute" allows 4 in a row, then one every 15 seconds).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Rate {
+    pub burst: u32,
+    pub per: std::time::Duration,
+}
+
+impl Rate {
+    /// Submissions regained per second.
+    pub fn refill_per_second(&self) -> f64 {
+        f64::from(self.burst) / self.per.as_secs_f64()
+    }
+}
+
+/// Whose submissions a bucket counts (`visit_limits.kind`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LimitKind {
+    /// One client: its address and its cookie.
+    Person,
+    /// One address (many people behind a shared address).
+    Address,
+    /// One kiosk (a desk's tablet).
+    Kiosk,
+}
+
+impl LimitKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LimitKind::Person => "person",
+            LimitKind::Address => "address",
+            LimitKind::Kiosk => "kiosk",
+        }
+    }
+}
+
+#[derive(QueryableByName)]
+struct Tokens {
+    #[diesel(sql_type = Float8)]
+    tokens: f64,
+}
+
+/// Takes one submission from the bucket of (`kind`, `key`) in one atomic upsert. `Ok(None)`:
+/// allowed; `Ok(Some(seconds))`: over the limit, allowed again in about that many seconds. Run it
+/// inside the transaction that stores the response: a refusal must roll the bucket back with it
+/// (the row stays locked until then, so concurrent submissions of one subject queue up).
+pub async fn take(
+    conn: &mut AsyncPgConnection,
+    kind: LimitKind,
+    key: &[u8],
+    rate: Rate,
+) -> diesel::QueryResult<Option<u64>> {
+    let refill = rate.refill_per_second();
+    let burst = f64::from(rate.burst);
+    let left: Tokens = diesel::sql_query(
+        "INSERT INTO visit_limits AS l (kind, key, tokens, updated_at) \
+         VALUES ($1, $2, $3 - 1, clock_timestamp()) \
+         ON CONFLICT (kind, key) DO UPDATE SET \
+           tokens = least($3, l.tokens + greatest(0, extract(epoch FROM clock_timestamp() - l.updated_at)::float8) * $4) - 1, \
+           updated_at = clock_timestamp() \
+         RETURNING tokens",
+    )
+    .bind::<Text, _>(kind.as_str())
+    .bind::<Bytea, _>(key)
+    .bind::<Float8, _>(burst)
+    .bind::<Float8, _>(refill)
+    .get_result(conn)
+    .await?;
+    if left.tokens >= -1e-9 {
+        Ok(None)
+    } else {
+        Ok(Some((-left.tokens / refill).ceil().max(1.0) as u64))
+    }
+}
+
+/// Forgets buckets untouched for two days (every limit refills well within that).
+pub async fn prune_limits(conn: &mut AsyncPgConnection) -> diesel::QueryResult<usize> {
+    diesel::sql_query(
+        "DELETE FROM visit_limits WHERE updated_at < clock_timestamp() - interval '2 days'",
+    )
+    .execute(conn)
+    .await
+}
+
+/// The bucket key of a kiosk: its desk id.
+pub fn kiosk_key(desk_id: i32) -> [u8; 4] {
+    desk_id.to_be_bytes()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_are_long_unambiguous_and_recognised() {
+        for _ in 0..200 {
+            let code = new_code();
+            assert_eq!(code.len(), CODE_LENGTH);
+            assert!(is_plausible_code(&code), "{code}");
+            assert!(!code.contains(['0', '1', 'i', 'l', 'o']), "{code}");
+        }
+        // At least 40 random bits.
+        assert!((CODE_LENGTH as f64) * (CODE_ALPHABET.len() as f64).log2() >= 40.0);
+        assert!(!is_plausible_code("ABCDEFGH23"));
+        assert!(!is_plausible_code("short"));
+        assert!(!is_plausible_code("../../etc/pw"));
+    }
+
+    #[test]
+    fn a_rate_refills_its_burst_over_its_period() {
+        let kiosk = Rate {
+            burst: 4,
+            per: std::time::Duration::from_secs(60),
+        };
+        assert!((kiosk.refill_per_second() - 1.0 / 15.0).abs() < 1e-12);
+    }
+}

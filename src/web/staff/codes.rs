@@ -1,0 +1,685 @@
+//! One-time codes ("mã đánh giá"): staff mint them for a desk of their scope (optionally one per
+//! dossier number), print them as slips (an A4 sheet of 3 × 7, or one slip), and the one-stop
+//! software mints them through the API (`POST /api/v1/codes`, a bearer token, scoped to the
+//! token's units). Minting is audited ("visit_codes.mint") in the same transaction.
+
+use actix_web::http::header::CACHE_CONTROL;
+use actix_web::{HttpRequest, HttpResponse, web};
+use diesel_async::AsyncConnection;
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use super::{html, resource, see_other};
+use crate::auth::token::{self, Credentials};
+use crate::auth::{CsrfForm, Staff};
+use crate::db::audit;
+use crate::db::desks::{Desk, DeskRow};
+use crate::db::tokens::ApiToken;
+use crate::db::visits::{self, CodeSlip, MAX_DOSSIER_CHARS, MAX_PER_BATCH, Minter, VisitCode};
+use crate::error::AppError;
+use crate::export::slips::{self, PER_SHEET, Slip};
+use crate::views::staff::FieldErrors;
+use crate::views::staff::codes::{self as views, CodesPage, MintForm, batch_path};
+use crate::web::AppState;
+use crate::web::api::{ApiCaller, ApiError};
+
+/// Resolution of the PNG slips and sheets.
+const PNG_DPI: u32 = 200;
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.service(
+        resource("/codes")
+            .route(web::get().to(list))
+            .route(web::post().to(mint)),
+    )
+    .service(resource("/codes/batches/{batch}").route(web::get().to(batch_page)))
+    .service(resource("/codes/batches/{batch}/slips.svg").route(web::get().to(sheet_svg)))
+    .service(resource("/codes/batches/{batch}/slips.png").route(web::get().to(sheet_png)))
+    .service(resource("/codes/{code}/slip.svg").route(web::get().to(slip_svg)))
+    .service(resource("/codes/{code}/slip.png").route(web::get().to(slip_png)));
+}
+
+/// The link a code's QR encodes.
+pub fn code_link(state: &AppState, code: &str) -> String {
+    format!(
+        "{}/v/{code}",
+        state.config.public_url.as_str().trim_end_matches('/')
+    )
+}
+
+/// Why codes were not minted (nothing was), by field.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MintProblem {
+    pub field: &'static str,
+    pub message: String,
+}
+
+fn problem(field: &'static str, message: impl Into<String>) -> MintProblem {
+    MintProblem {
+        field,
+        message: message.into(),
+    }
+}
+
+/// The codes to mint: one per dossier number when any is given (then `count`, if given, must
+/// match), else `count` without dossier numbers.
+pub fn plan(count: Option<i64>, dossiers: &[String]) -> Result<Vec<Option<String>>, MintProblem> {
+    let mut seen: Vec<&str> = Vec::new();
+    for dossier in dossiers {
+        let dossier = dossier.as_str();
+        if dossier.chars().count() > MAX_DOSSIER_CHARS {
+            return Err(problem(
+                "dossiers",
+                format!("Mã hồ sơ \"{dossier}\" dài quá {MAX_DOSSIER_CHARS} ký tự."),
+            ));
+        }
+        if dossier.chars().any(char::is_control) {
+            return Err(problem(
+                "dossiers",
+                "Mã hồ sơ không được chứa ký tự điều khiển.",
+            ));
+        }
+        if seen.contains(&dossier) {
+            return Err(problem(
+                "dossiers",
+                format!("Mã hồ sơ \"{dossier}\" bị nhập hai lần."),
+            ));
+        }
+        seen.push(dossier);
+    }
+    if !dossiers.is_empty() {
+        if dossiers.len() > MAX_PER_BATCH {
+            return Err(problem(
+                "dossiers",
+                format!("Mỗi lần tạo tối đa {MAX_PER_BATCH} mã."),
+            ));
+        }
+        if let Some(n) = count
+            && n != dossiers.len() as i64
+        {
+            return Err(problem(
+                "count",
+                format!(
+                    "Số mã ({n}) khác số mã hồ sơ đã nhập ({}). Vui lòng để trống số mã hoặc sửa lại.",
+                    dossiers.len()
+                ),
+            ));
+        }
+        return Ok(dossiers.iter().map(|d| Some(d.clone())).collect());
+    }
+    match count {
+        Some(n) if (1..=MAX_PER_BATCH as i64).contains(&n) => Ok(vec![None; n as usize]),
+        Some(_) => Err(problem(
+            "count",
+            format!("Số mã phải từ 1 đến {MAX_PER_BATCH}."),
+        )),
+        None => Err(problem(
+            "count",
+            "Vui lòng nhập số mã cần tạo, hoặc nhập các mã hồ sơ.",
+        )),
+    }
+}
+
+/// Mints `plan` for `desk_id` as `staff`, with its audit entry, in one transaction.
+async fn mint_audited(
+    conn: &mut crate::db::Connection,
+    staff: &Staff,
+    desk: &DeskRow,
+    plan: &[Option<String>],
+    token_id: Option<i32>,
+) -> Result<Vec<VisitCode>, AppError> {
+    let minter = Minter {
+        account_id: staff.account.id,
+        token_id,
+    };
+    let codes = conn
+        .transaction::<_, diesel::result::Error, _>(async |conn| {
+            let codes = visits::mint(conn, desk.desk_id, plan, minter).await?;
+            let batch = codes.first().map(|c| c.batch);
+            audit::record(
+                conn,
+                &staff.audit(
+                    "visit_codes.mint",
+                    "desk",
+                    desk.desk_id,
+                    None,
+                    Some(serde_json::json!({
+                        "batch": batch,
+                        "codes": codes.len(),
+                        "with_dossier_no": plan.iter().filter(|d| d.is_some()).count(),
+                        "unit": desk.unit_id,
+                        "api_token": token_id,
+                    })),
+                ),
+            )
+            .await?;
+            Ok(codes)
+        })
+        .await?;
+    tracing::info!(
+        desk = desk.desk_id,
+        codes = codes.len(),
+        account = staff.account.id,
+        "one-time codes minted"
+    );
+    Ok(codes)
+}
+
+/// The desks of `staff`'s scope that accept responses.
+async fn accepting_desks(
+    conn: &mut crate::db::Connection,
+    staff: &Staff,
+) -> Result<Vec<DeskRow>, AppError> {
+    Ok(Desk::find_for_scope(conn, &staff.scope)
+        .await?
+        .into_iter()
+        .filter(DeskRow::accepting)
+        .collect())
+}
+
+async fn render_list(
+    conn: &mut crate::db::Connection,
+    staff: &Staff,
+    form: &MintForm,
+    errors: &FieldErrors,
+    status: u16,
+) -> Result<HttpResponse, AppError> {
+    let desks = accepting_desks(conn, staff).await?;
+    let batches = visits::recent_batches(conn, &staff.scope, 50).await?;
+    Ok(html(
+        views::codes(
+            staff,
+            &CodesPage {
+                desks: &desks,
+                batches: &batches,
+                form,
+                errors,
+            },
+        ),
+        status,
+    ))
+}
+
+async fn list(state: web::Data<AppState>, staff: Staff) -> Result<HttpResponse, AppError> {
+    let mut conn = state.pool.get().await?;
+    render_list(
+        &mut conn,
+        &staff,
+        &MintForm::default(),
+        &FieldErrors::new(),
+        200,
+    )
+    .await
+}
+
+#[derive(Deserialize)]
+struct MintFields {
+    #[serde(default)]
+    desk: String,
+    #[serde(default)]
+    count: String,
+    #[serde(default)]
+    dossiers: String,
+}
+
+async fn mint(
+    state: web::Data<AppState>,
+    staff: Staff,
+    CsrfForm(fields): CsrfForm<MintFields>,
+) -> Result<HttpResponse, AppError> {
+    staff.require_writer()?;
+    let mut conn = state.pool.get().await?;
+    let form = MintForm {
+        desk: fields.desk.trim().to_string(),
+        count: fields.count.trim().to_string(),
+        dossiers: fields.dossiers.clone(),
+    };
+    let mut errors = FieldErrors::new();
+    let desk = match form.desk.parse::<i32>() {
+        Ok(id) if id > 0 => Desk::find_row(&mut conn, id).await?,
+        _ => None,
+    };
+    // Another unit's desk is not found, as everywhere in the staff area.
+    let desk = match desk {
+        Some(desk) if staff.scope.contains(desk.unit_id) => Some(desk),
+        Some(_) => return Err(AppError::NotFound),
+        None => None,
+    };
+    match &desk {
+        None => {
+            errors.insert("desk", "Vui lòng chọn quầy tiếp nhận.".into());
+        }
+        Some(desk) if !desk.accepting() => {
+            errors.insert(
+                "desk",
+                "Quầy này (hoặc đơn vị của quầy) đang ngừng hoạt động: không tạo mã được.".into(),
+            );
+        }
+        Some(_) => {}
+    }
+    let count = match form.count.as_str() {
+        "" => None,
+        text => match text.parse::<i64>() {
+            Ok(n) => Some(n),
+            Err(_) => {
+                errors.insert("count", format!("Số mã phải từ 1 đến {MAX_PER_BATCH}."));
+                None
+            }
+        },
+    };
+    let dossiers: Vec<String> = form
+        .dossiers
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .map(str::to_string)
+        .collect();
+    let planned = if errors.contains_key("count") {
+        None
+    } else {
+        match plan(count, &dossiers) {
+            Ok(planned) => Some(planned),
+            Err(p) => {
+                errors.insert(p.field, p.message);
+                None
+            }
+        }
+    };
+    match (desk, planned) {
+        (Some(desk), Some(planned)) if errors.is_empty() => {
+            let codes = mint_audited(&mut conn, &staff, &desk, &planned, None).await?;
+            let batch = codes.first().map(|c| c.batch).unwrap_or_else(Uuid::nil);
+            Ok(see_other(&batch_path(batch)))
+        }
+        _ => render_list(&mut conn, &staff, &form, &errors, 422).await,
+    }
+}
+
+fn parse_batch(segment: &str) -> Result<Uuid, AppError> {
+    Uuid::parse_str(segment).map_err(|_| AppError::NotFound)
+}
+
+/// The codes of a batch within the scope: none (another unit's batch, or no such batch) is 404.
+async fn batch_slips(
+    state: &AppState,
+    staff: &Staff,
+    segment: &str,
+) -> Result<(Uuid, Vec<CodeSlip>), AppError> {
+    let batch = parse_batch(segment)?;
+    let mut conn = state.pool.get().await?;
+    let slips = visits::batch(&mut conn, &staff.scope, batch).await?;
+    if slips.is_empty() {
+        return Err(AppError::NotFound);
+    }
+    Ok((batch, slips))
+}
+
+async fn batch_page(
+    state: web::Data<AppState>,
+    staff: Staff,
+    path: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
+    let (batch, slips) = batch_slips(&state, &staff, &path).await?;
+    let link = |code: &str| code_link(&state, code);
+    Ok(html(views::batch(&staff, batch, &slips, &link), 200))
+}
+
+#[derive(Deserialize)]
+struct SheetQuery {
+    page: Option<String>,
+}
+
+/// The SVG of sheet `page` (1-based) of a batch.
+async fn sheet(
+    state: &AppState,
+    staff: &Staff,
+    segment: &str,
+    request: &HttpRequest,
+) -> Result<String, AppError> {
+    let (_, codes) = batch_slips(state, staff, segment).await?;
+    let query: SheetQuery =
+        serde_urlencoded::from_str(request.query_string()).unwrap_or(SheetQuery { page: None });
+    let page = match query.page.as_deref().map(str::trim) {
+        None | Some("") => 1,
+        Some(text) => match text.parse::<usize>() {
+            Ok(n) if n >= 1 => n,
+            _ => return Err(AppError::NotFound),
+        },
+    };
+    let chunk = codes
+        .chunks(PER_SHEET)
+        .nth(page - 1)
+        .ok_or(AppError::NotFound)?;
+    let links: Vec<String> = chunk
+        .iter()
+        .map(|s| code_link(state, &s.code.code))
+        .collect();
+    let slips: Vec<Slip<'_>> = chunk
+        .iter()
+        .zip(&links)
+        .map(|(s, url)| slip_of(s, url))
+        .collect();
+    slips::sheet_svg(&slips).map_err(|e| AppError::internal(anyhow::anyhow!(e)))
+}
+
+fn slip_of<'a>(s: &'a CodeSlip, url: &'a str) -> Slip<'a> {
+    Slip {
+        unit_name: &s.unit_name,
+        desk_name: &s.desk_name,
+        url,
+        code: &s.code.code,
+        dossier_no: s.code.dossier_no.as_deref(),
+    }
+}
+
+fn svg_response(svg: String) -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("image/svg+xml; charset=utf-8")
+        .insert_header((CACHE_CONTROL, "no-store"))
+        .body(svg)
+}
+
+async fn png_response(svg: String) -> Result<HttpResponse, AppError> {
+    let png = web::block(move || slips::png(&svg, PNG_DPI))
+        .await
+        .map_err(|e| AppError::internal(anyhow::anyhow!(e)))?
+        .map_err(|e| AppError::internal(anyhow::anyhow!(e)))?;
+    Ok(HttpResponse::Ok()
+        .content_type("image/png")
+        .insert_header((CACHE_CONTROL, "no-store"))
+        .body(png))
+}
+
+async fn sheet_svg(
+    state: web::Data<AppState>,
+    staff: Staff,
+    path: web::Path<String>,
+    request: HttpRequest,
+) -> Result<HttpResponse, AppError> {
+    Ok(svg_response(sheet(&state, &staff, &path, &request).await?))
+}
+
+async fn sheet_png(
+    state: web::Data<AppState>,
+    staff: Staff,
+    path: web::Path<String>,
+    request: HttpRequest,
+) -> Result<HttpResponse, AppError> {
+    png_response(sheet(&state, &staff, &path, &request).await?).await
+}
+
+/// One code of the scope (another unit's code: 404).
+async fn scoped_code(
+    state: &AppState,
+    scope: &crate::auth::Scope,
+    code: &str,
+) -> Result<CodeSlip, AppError> {
+    if !visits::is_plausible_code(code) {
+        return Err(AppError::NotFound);
+    }
+    let mut conn = state.pool.get().await?;
+    match visits::find(&mut conn, code).await? {
+        Some(slip) if scope.contains(slip.unit_id) => Ok(slip),
+        _ => Err(AppError::NotFound),
+    }
+}
+
+fn one_slip_svg(state: &AppState, slip: &CodeSlip) -> Result<String, AppError> {
+    let url = code_link(state, &slip.code.code);
+    slips::slip_svg(&slip_of(slip, &url)).map_err(|e| AppError::internal(anyhow::anyhow!(e)))
+}
+
+async fn slip_svg(
+    state: web::Data<AppState>,
+    staff: Staff,
+    path: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
+    let slip = scoped_code(&state, &staff.scope, &path).await?;
+    Ok(svg_response(one_slip_svg(&state, &slip)?))
+}
+
+async fn slip_png(
+    state: web::Data<AppState>,
+    staff: Staff,
+    path: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
+    let slip = scoped_code(&state, &staff.scope, &path).await?;
+    png_response(one_slip_svg(&state, &slip)?).await
+}
+
+// ---------------------------------------------------------------------------------------------
+// The API: `POST /api/v1/codes` and the images of a code.
+
+/// The API's routes (inside `/api`).
+pub fn api_routes(cfg: &mut web::ServiceConfig) {
+    cfg.service(web::resource("/v1/codes").route(web::post().to(api_mint)))
+        .service(web::resource("/v1/codes/{code}/qr.svg").route(web::get().to(api_qr_svg)))
+        .service(web::resource("/v1/codes/{code}/qr.png").route(web::get().to(api_qr_png)))
+        .service(web::resource("/v1/codes/{code}/slip.svg").route(web::get().to(api_slip_svg)))
+        .service(web::resource("/v1/codes/{code}/slip.png").route(web::get().to(api_slip_png)));
+}
+
+/// The body of `POST /api/v1/codes`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct MintRequest {
+    /// The desk's public code (what its QR poster's link ends with).
+    desk_code: String,
+    /// One dossier number: one code for it.
+    #[serde(default)]
+    dossier_no: Option<String>,
+    /// Several dossier numbers: one code each.
+    #[serde(default)]
+    dossier_nos: Option<Vec<String>>,
+    /// How many codes (without dossier numbers); default 1.
+    #[serde(default)]
+    count: Option<i64>,
+}
+
+#[derive(Debug, Serialize)]
+struct MintedCode {
+    code: String,
+    url: String,
+    dossier_no: Option<String>,
+    qr_svg: String,
+    qr_png: String,
+    slip_svg: String,
+    slip_png: String,
+}
+
+#[derive(Debug, Serialize)]
+struct MintAnswer {
+    batch: Uuid,
+    desk_code: String,
+    unit_id: i32,
+    desk_id: i32,
+    codes: Vec<MintedCode>,
+}
+
+fn api_bad(parameter: &str, message: impl Into<String>) -> ApiError {
+    ApiError::BadParameter {
+        parameter: parameter.to_string(),
+        message: message.into(),
+    }
+}
+
+/// The bearer token's id (minting through the API needs one: a browser session cannot).
+async fn bearer_token_id(state: &AppState, request: &HttpRequest) -> Result<i32, ApiError> {
+    let value = request
+        .headers()
+        .get(actix_web::http::header::AUTHORIZATION)
+        .ok_or(ApiError::Unauthenticated)?;
+    let Credentials::Bearer(text) = value
+        .to_str()
+        .map(token::parse_authorization)
+        .unwrap_or(Credentials::Unusable)
+    else {
+        return Err(ApiError::InvalidToken);
+    };
+    let mut conn = state.pool.get().await?;
+    match ApiToken::find_usable(&mut conn, &token::hash(text)).await? {
+        Some((token, _)) => Ok(token.id),
+        None => Err(ApiError::InvalidToken),
+    }
+}
+
+async fn api_mint(
+    state: web::Data<AppState>,
+    request: HttpRequest,
+    caller: ApiCaller,
+    body: web::Bytes,
+) -> Result<HttpResponse, ApiError> {
+    let ApiCaller(staff) = caller;
+    let token_id = bearer_token_id(&state, &request).await?;
+    staff.require_writer().map_err(ApiError::App)?;
+    let request: MintRequest = serde_json::from_slice(&body).map_err(|e| {
+        api_bad(
+            "body",
+            format!(
+                "Nội dung phải là JSON {{\"desk_code\": \"…\", \"dossier_no\"?: \"…\", \"dossier_nos\"?: [\"…\"], \"count\"?: số}} ({e})."
+            ),
+        )
+    })?;
+    let desk_code = request.desk_code.trim().to_string();
+    let not_found = || {
+        ApiError::NotFound(
+            "Không tìm thấy quầy có mã này trong phạm vi của mã truy cập (hoặc quầy đã ngừng hoạt động)."
+                .into(),
+        )
+    };
+    if !crate::db::desks::is_plausible_code(&desk_code) {
+        return Err(not_found());
+    }
+    let mut conn = state.pool.get().await?;
+    let context = Desk::find_by_code(&mut conn, &desk_code)
+        .await?
+        .filter(|d| staff.scope.contains(d.unit_id))
+        .ok_or_else(not_found)?;
+    let desk = Desk::find_row(&mut conn, context.desk_id)
+        .await?
+        .ok_or_else(not_found)?;
+    let mut dossiers: Vec<String> = Vec::new();
+    if let Some(one) = &request.dossier_no {
+        dossiers.push(one.trim().to_string());
+    }
+    if let Some(many) = &request.dossier_nos {
+        dossiers.extend(many.iter().map(|d| d.trim().to_string()));
+    }
+    if dossiers.iter().any(String::is_empty) {
+        return Err(api_bad("dossier_no", "Mã hồ sơ không được để trống."));
+    }
+    let count = match (request.count, dossiers.is_empty()) {
+        (None, true) => Some(1),
+        (count, _) => count,
+    };
+    let planned = plan(count, &dossiers).map_err(|p| {
+        let parameter = if p.field == "dossiers" {
+            "dossier_no"
+        } else {
+            "count"
+        };
+        api_bad(parameter, p.message)
+    })?;
+    let codes = mint_audited(&mut conn, &staff, &desk, &planned, Some(token_id)).await?;
+    let base = state
+        .config
+        .public_url
+        .as_str()
+        .trim_end_matches('/')
+        .to_string();
+    let answer = MintAnswer {
+        batch: codes.first().map(|c| c.batch).unwrap_or_else(Uuid::nil),
+        desk_code,
+        unit_id: desk.unit_id,
+        desk_id: desk.desk_id,
+        codes: codes
+            .into_iter()
+            .map(|c| MintedCode {
+                url: code_link(&state, &c.code),
+                qr_svg: format!("{base}/api/v1/codes/{}/qr.svg", c.code),
+                qr_png: format!("{base}/api/v1/codes/{}/qr.png", c.code),
+                slip_svg: format!("{base}/api/v1/codes/{}/slip.svg", c.code),
+                slip_png: format!("{base}/api/v1/codes/{}/slip.png", c.code),
+                code: c.code,
+                dossier_no: c.dossier_no,
+            })
+            .collect(),
+    };
+    Ok(HttpResponse::Created()
+        .insert_header((CACHE_CONTROL, "no-store"))
+        .json(answer))
+}
+
+async fn api_code(state: &AppState, caller: &ApiCaller, code: &str) -> Result<CodeSlip, ApiError> {
+    scoped_code(state, &caller.0.scope, code)
+        .await
+        .map_err(|e| match e {
+            AppError::NotFound => ApiError::NotFound(
+                "Không tìm thấy mã đánh giá này trong phạm vi của mã truy cập.".into(),
+            ),
+            other => other.into(),
+        })
+}
+
+fn qr_document(state: &AppState, slip: &CodeSlip) -> Result<String, ApiError> {
+    crate::export::poster::qr_svg(&code_link(state, &slip.code.code))
+        .map_err(|e| ApiError::App(AppError::internal(anyhow::anyhow!(e))))
+}
+
+async fn api_qr_svg(
+    state: web::Data<AppState>,
+    caller: ApiCaller,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let slip = api_code(&state, &caller, &path).await?;
+    Ok(svg_response(qr_document(&state, &slip)?))
+}
+
+async fn api_qr_png(
+    state: web::Data<AppState>,
+    caller: ApiCaller,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let slip = api_code(&state, &caller, &path).await?;
+    Ok(png_response(qr_document(&state, &slip)?).await?)
+}
+
+async fn api_slip_svg(
+    state: web::Data<AppState>,
+    caller: ApiCaller,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let slip = api_code(&state, &caller, &path).await?;
+    Ok(svg_response(one_slip_svg(&state, &slip)?))
+}
+
+async fn api_slip_png(
+    state: web::Data<AppState>,
+    caller: ApiCaller,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let slip = api_code(&state, &caller, &path).await?;
+    Ok(png_response(one_slip_svg(&state, &slip)?).await?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_plan_is_one_code_per_dossier_or_a_count() {
+        assert_eq!(plan(Some(3), &[]).unwrap(), vec![None, None, None]);
+        let dossiers = vec!["HS-1".to_string(), "HS-2".to_string()];
+        assert_eq!(
+            plan(None, &dossiers).unwrap(),
+            vec![Some("HS-1".into()), Some("HS-2".into())]
+        );
+        assert_eq!(plan(Some(2), &dossiers).unwrap().len(), 2);
+        assert_eq!(plan(Some(3), &dossiers).unwrap_err().field, "count");
+        assert_eq!(plan(None, &[]).unwrap_err().field, "count");
+        assert_eq!(plan(Some(0), &[]).unwrap_err().field, "count");
+        assert_eq!(plan(Some(501), &[]).unwrap_err().field, "count");
+        let twice = vec!["HS-1".to_string(), "HS-1".to_string()];
+        assert_eq!(plan(None, &twice).unwrap_err().field, "dossiers");
+    }
+}

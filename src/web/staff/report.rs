@@ -1,0 +1,343 @@
+//! Staff area: the printable report (`GET /staff/report`), with the filters of the statistics
+//! overview (the same query string, read by the same code: [`super::stats::resolve_overview`])
+//! and the figures of its report. Everyone reads the report of their scope; a unit account's
+//! report holds its units only.
+//!
+//! [`prepare`] gathers what the document shows besides the report's figures (the issuing body,
+//! the plan, the comments) for the web and for `sipas report` alike.
+
+use actix_web::{HttpRequest, HttpResponse, web};
+use chrono::{DateTime, NaiveDate, Utc};
+use diesel_async::AsyncPgConnection;
+
+use super::html;
+use super::stats::resolve_overview;
+use crate::auth::{Scope, Staff};
+use crate::db::comments::{self, CommentFilter};
+use crate::db::units::Unit;
+use crate::error::AppError;
+use crate::plans::{format_date, today_in_vietnam};
+use crate::reports::Report;
+use crate::views::staff::report::{
+    self as views, COMMENTS_PER_UNIT, Filters, Issuer, PlanInfo, ReportDoc, UnitComments,
+    overview_link, place_name,
+};
+use crate::views::staff::stats::{OVERVIEW_PATH, PeriodChoice, StatsQuery};
+use crate::views::vietnam_offset;
+use crate::web::AppState;
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.service(super::resource("/report").route(web::get().to(report_page)));
+}
+
+async fn report_page(
+    state: web::Data<AppState>,
+    staff: Staff,
+    request: HttpRequest,
+) -> Result<HttpResponse, AppError> {
+    let query = StatsQuery::from_query_string(request.query_string());
+    let mut conn = state.pool.get().await?;
+    let resolved = resolve_overview(&mut conn, &state, &staff, &query).await?;
+    let filters = Filters {
+        query: &resolved.query,
+        choices: resolved.choices(),
+        errors: &resolved.errors,
+    };
+    let Some(selection) = &resolved.selection else {
+        return Ok(html(
+            views::page(&staff, &filters, OVERVIEW_PATH, None),
+            422,
+        ));
+    };
+    let report = resolved
+        .report(&mut conn, &state, &staff, selection)
+        .await?;
+    let about = About {
+        year: selection.year,
+        period: (selection.period != PeriodChoice::Year).then(|| selection.period_label.clone()),
+        form_title: selection.form_title.clone(),
+        kind: selection.kind.map(|k| k.label().to_string()),
+    };
+    let prepared = prepare(&mut conn, &staff.scope, report, about, today_in_vietnam()).await?;
+    let back = overview_link(&selection.query(selection.unit, true));
+    Ok(html(
+        views::page(&staff, &filters, &back, Some(&prepared.doc())),
+        200,
+    ))
+}
+
+/// What the report is about, as the caller resolved it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct About {
+    pub year: i32,
+    /// The period's label when it is not the whole calendar year.
+    pub period: Option<String>,
+    pub form_title: String,
+    /// The kind of unit the rows are limited to (its label).
+    pub kind: Option<String>,
+}
+
+/// A report with everything its document shows.
+pub(crate) struct Prepared {
+    pub report: Report,
+    pub about: About,
+    pub issuer: Issuer,
+    pub date: NaiveDate,
+    pub plan: Option<PlanInfo>,
+    pub comments: Vec<UnitComments>,
+    pub comments_total: (i64, i64),
+}
+
+impl Prepared {
+    pub(crate) fn doc(&self) -> ReportDoc<'_> {
+        ReportDoc {
+            report: &self.report,
+            year: self.about.year,
+            period: self.about.period.clone(),
+            form_title: self.about.form_title.clone(),
+            kind: self.about.kind.clone(),
+            issuer: self.issuer.clone(),
+            date: self.date,
+            plan: self.plan.clone(),
+            comments: self.comments.clone(),
+            comments_total: self.comments_total,
+        }
+    }
+}
+
+/// Whether a unit is a Home Affairs office ("Phòng Nội vụ", "Sở Nội vụ"): the body that
+/// reports on the survey for the unit above it.
+fn is_home_affairs(unit: &Unit) -> bool {
+    unit.active && unit.name.to_lowercase().contains("nội vụ")
+}
+
+/// Who issues the report of `root` and who receives it: a district or province reports
+/// through its Home Affairs office when it has one (plan 157/KH-UBND, III: "báo cáo ... về UBND
+/// huyện (qua phòng Nội vụ)"); a department under its parent's name; any other unit on its
+/// own. The report goes to the unit above, through its Home Affairs office.
+pub(crate) fn issuer(units: &[Unit], root: i32) -> Issuer {
+    let find = |id: i32| units.iter().find(|u| u.id == id);
+    let Some(unit) = find(root) else {
+        return Issuer {
+            parent: None,
+            name: String::new(),
+            place: String::new(),
+            recipients: Vec::new(),
+        };
+    };
+    let parent = unit.parent_id.and_then(find);
+    let office_of = |id: i32| {
+        units
+            .iter()
+            .find(|u| u.parent_id == Some(id) && is_home_affairs(u))
+    };
+    let mut recipients: Vec<String> = parent
+        .map(|p| match office_of(p.id) {
+            Some(office) => format!("{} (qua {})", p.name, office.name),
+            None => p.name.clone(),
+        })
+        .into_iter()
+        .collect();
+    match (office_of(unit.id), unit.kind.as_str()) {
+        (Some(office), _) => {
+            recipients.push(format!("Chủ tịch, các Phó Chủ tịch {}", unit.name));
+            Issuer {
+                parent: Some(unit.name.clone()),
+                name: office.name.clone(),
+                place: place_name(&unit.name),
+                recipients,
+            }
+        }
+        (None, "department") if parent.is_some() => {
+            let parent = parent.expect("checked");
+            Issuer {
+                parent: Some(parent.name.clone()),
+                name: unit.name.clone(),
+                place: place_name(&parent.name),
+                recipients,
+            }
+        }
+        _ => Issuer {
+            parent: None,
+            name: unit.name.clone(),
+            place: place_name(&unit.name),
+            recipients,
+        },
+    }
+}
+
+/// The unit and every unit below it, within `scope`.
+fn subtree_in_scope(units: &[Unit], root: i32, scope: &Scope) -> Vec<i32> {
+    let mut ids = vec![root];
+    let mut i = 0;
+    while i < ids.len() {
+        let parent = ids[i];
+        for u in units.iter().filter(|u| u.parent_id == Some(parent)) {
+            if !ids.contains(&u.id) {
+                ids.push(u.id);
+            }
+        }
+        i += 1;
+    }
+    ids.retain(|id| scope.contains(*id));
+    ids
+}
+
+/// The first instant of a day in Vietnam.
+fn start_of_day(date: NaiveDate) -> Option<DateTime<Utc>> {
+    date.and_hms_opt(0, 0, 0)?
+        .and_local_timezone(vietnam_offset())
+        .single()
+        .map(|at| at.with_timezone(&Utc))
+}
+
+/// Gathers what the document of `report` shows besides its figures: the issuing body, the
+/// plan period whose targets apply, and each row's comments (how many, how many handled, the
+/// latest few), all within `scope`.
+pub(crate) async fn prepare(
+    conn: &mut AsyncPgConnection,
+    scope: &Scope,
+    report: Report,
+    about: About,
+    date: NaiveDate,
+) -> Result<Prepared, AppError> {
+    use crate::db::schema::units;
+    use diesel::{QueryDsl, SelectableHelper};
+    use diesel_async::RunQueryDsl;
+    let all: Vec<Unit> = units::table
+        .select(Unit::as_select())
+        .order(units::id)
+        .load(conn)
+        .await?;
+    let issuer = issuer(&all, report.root.id);
+    let plan = match report.query.period_id {
+        Some(id) => crate::db::published::plan_period(conn, id)
+            .await?
+            .map(|(plan, period)| PlanInfo {
+                title: plan.title,
+                period: Some(format!(
+                    "{} ({} – {})",
+                    period.name,
+                    format_date(period.starts_on),
+                    format_date(period.ends_on)
+                )),
+                margin_of_error: plan.margin_of_error,
+            }),
+        None => None,
+    };
+    let mut comments = Vec::new();
+    let mut comments_total = (0, 0);
+    if let (Some(from), Some(until)) = (
+        start_of_day(report.query.from),
+        report.query.to.succ_opt().and_then(start_of_day),
+    ) {
+        let everything = subtree_in_scope(&all, report.root.id, scope);
+        let summary = comments::handling_summary(
+            conn,
+            scope,
+            &CommentFilter {
+                units: Some(everything),
+                from: Some(from),
+                until: Some(until),
+                ..CommentFilter::default()
+            },
+        )
+        .await?;
+        for row in &report.rows {
+            let ids = subtree_in_scope(&all, row.unit.id, scope);
+            let (total, handled) = summary
+                .iter()
+                .filter(|s| ids.contains(&s.unit_id))
+                .fold((0, 0), |(t, h), s| (t + s.total, h + s.handled));
+            comments_total.0 += total;
+            comments_total.1 += handled;
+            if total == 0 {
+                continue;
+            }
+            let latest = comments::latest(conn, ids, from, until, COMMENTS_PER_UNIT as i64).await?;
+            comments.push(UnitComments {
+                unit_id: row.unit.id,
+                unit_name: row.unit.name.clone(),
+                total,
+                handled,
+                latest,
+            });
+        }
+    }
+    Ok(Prepared {
+        report,
+        about,
+        issuer,
+        date,
+        plan,
+        comments,
+        comments_total,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn unit(id: i32, parent: Option<i32>, name: &str, kind: &str) -> Unit {
+        Unit {
+            id,
+            parent_id: parent,
+            code: format!("u{id}"),
+            name: name.into(),
+            kind: kind.into(),
+            default_form_id: None,
+            active: true,
+            created_at: Utc::now(),
+        }
+    }
+
+    fn tree() -> Vec<Unit> {
+        vec![
+            unit(1, None, "UBND tỉnh Đồng Nai", "province"),
+            unit(2, Some(1), "UBND huyện Xuân Lộc", "district"),
+            unit(3, Some(2), "Phòng Nội vụ", "department"),
+            unit(4, Some(2), "Phòng Tư pháp", "department"),
+            unit(5, Some(2), "UBND xã Xuân Bắc", "commune"),
+        ]
+    }
+
+    #[test]
+    fn the_district_reports_through_its_home_affairs_office() {
+        let issuer = issuer(&tree(), 2);
+        assert_eq!(issuer.parent.as_deref(), Some("UBND huyện Xuân Lộc"));
+        assert_eq!(issuer.name, "Phòng Nội vụ");
+        assert_eq!(issuer.place, "Xuân Lộc");
+        assert_eq!(
+            issuer.recipients,
+            [
+                "UBND tỉnh Đồng Nai",
+                "Chủ tịch, các Phó Chủ tịch UBND huyện Xuân Lộc"
+            ]
+        );
+    }
+
+    #[test]
+    fn a_commune_reports_on_its_own_to_the_district() {
+        let issuer = issuer(&tree(), 5);
+        assert_eq!(issuer.parent, None);
+        assert_eq!(issuer.name, "UBND xã Xuân Bắc");
+        assert_eq!(issuer.place, "Xuân Bắc");
+        assert_eq!(
+            issuer.recipients,
+            ["UBND huyện Xuân Lộc (qua Phòng Nội vụ)"]
+        );
+        let department = super::issuer(&tree(), 4);
+        assert_eq!(department.parent.as_deref(), Some("UBND huyện Xuân Lộc"));
+        assert_eq!(department.name, "Phòng Tư pháp");
+        assert_eq!(department.place, "Xuân Lộc");
+    }
+
+    #[test]
+    fn subtrees_stay_in_scope() {
+        let units = tree();
+        assert_eq!(subtree_in_scope(&units, 2, &Scope::All), [2, 3, 4, 5]);
+        assert_eq!(subtree_in_scope(&units, 2, &Scope::Units(vec![5])), [5]);
+        assert_eq!(subtree_in_scope(&units, 5, &Scope::Units(vec![5])), [5]);
+    }
+}

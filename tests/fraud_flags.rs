@@ -1,0 +1,894 @@
+//! Fraud signals (issue 6: "flag, never delete"): each signal flags what it should and not an
+//! honest stream; excluded responses are absent from the official figures, which are recomputed
+//! here INDEPENDENTLY in plain SQL from `responses` and `response_flags` (the rule: an admin's
+//! decision wins; otherwise excluded when a signal is strong, or when two different weak
+//! signals other than straight-lining coincide); an admin's decision changes the figures
+//! exactly and is audited; a rebuild of the rollups gives the incremental ones; only admins
+//! see and decide.
+//!
+//! Responses are inserted with SQL, as the citizen's path stores them (client key, time the
+//! form was rendered, channel), at controlled instants, then folded by the real background path
+//! (`sipas::db::rollup::refresh`, which runs the detection first).
+
+mod common;
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use chrono::{DateTime, Duration, FixedOffset, NaiveDate};
+use common::TestApp;
+
+const FORM: &str = "sipas-1001-dich-vu";
+const XUAN_BAC: &str = "xuan-loc.xuan-bac";
+const XUAN_DINH: &str = "xuan-loc.xuan-dinh";
+const BAO_HOA: &str = "xuan-loc.bao-hoa";
+const GIA_RAY: &str = "xuan-loc.gia-ray";
+
+fn vn(d: u32, h: u32, min: u32) -> DateTime<FixedOffset> {
+    // November 2026: the 23rd is a Monday, the 28th a Saturday.
+    NaiveDate::from_ymd_opt(2026, 11, d)
+        .unwrap()
+        .and_hms_opt(h, min, 0)
+        .unwrap()
+        .and_local_timezone(FixedOffset::east_opt(7 * 3600).unwrap())
+        .unwrap()
+}
+
+/// How a response comes in.
+#[derive(Clone)]
+struct Visit {
+    unit: &'static str,
+    at: DateTime<FixedOffset>,
+    /// Seconds between rendering and submitting (None: unknown).
+    took: Option<i64>,
+    client: Option<u8>,
+    channel: &'static str,
+    answers: Vec<Option<i16>>,
+}
+
+/// One coded item of the QĐ 1001 form: (criterion, codes).
+type Items = Vec<(bool, Vec<i16>)>;
+
+struct Fixture {
+    app: TestApp,
+    db: tokio_postgres::Client,
+    version: i32,
+    items: Items,
+    clerk: i32,
+}
+
+impl Fixture {
+    async fn new() -> Fixture {
+        let app = TestApp::spawn().await;
+        let db = app.sql().await;
+        let version = app.forms.latest(FORM).unwrap().id;
+        let items: Items = db
+            .query(
+                "SELECT criterion, codes FROM rollup_rules WHERE form_version_id = $1 \
+                 ORDER BY answer_index",
+                &[&version],
+            )
+            .await
+            .unwrap()
+            .iter()
+            .map(|r| (r.get(0), r.get(1)))
+            .collect();
+        assert_eq!(items.len(), 34, "the QĐ 1001 form has 34 coded items");
+        app.create_account("nhap.lieu", "unit", &[]).await;
+        let clerk: i32 = db
+            .query_one("SELECT id FROM accounts WHERE username = 'nhap.lieu'", &[])
+            .await
+            .unwrap()
+            .get(0);
+        Fixture {
+            app,
+            db,
+            version,
+            items,
+            clerk,
+        }
+    }
+
+    /// Varied honest-looking answers (a deterministic function of `seed`): criteria 3 to 5,
+    /// every other item answered with one of its codes.
+    fn varied(&self, seed: u64) -> Vec<Option<i16>> {
+        let mut x = seed
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        self.items
+            .iter()
+            .map(|(criterion, codes)| {
+                x = x
+                    .wrapping_mul(6364136223846793005)
+                    .wrapping_add(1442695040888963407);
+                let r = (x >> 33) as usize;
+                if *criterion {
+                    Some(3 + (r % 3) as i16)
+                } else {
+                    Some(codes[r % codes.len()])
+                }
+            })
+            .collect()
+    }
+
+    /// Every criterion `value`, nothing else answered (what many honest citizens send).
+    fn straight(&self, value: i16) -> Vec<Option<i16>> {
+        self.items
+            .iter()
+            .map(|(criterion, _)| criterion.then_some(value))
+            .collect()
+    }
+
+    fn visit(&self, unit: &'static str, at: DateTime<FixedOffset>, seed: u64) -> Visit {
+        Visit {
+            unit,
+            at,
+            took: Some(120 + (seed % 200) as i64),
+            client: Some((seed % 250) as u8),
+            channel: "qr",
+            answers: self.varied(seed),
+        }
+    }
+
+    async fn insert(&self, v: &Visit) -> i64 {
+        let client: Option<Vec<u8>> = v.client.map(|c| vec![c; 32]);
+        let started = v.took.map(|s| (v.at - Duration::seconds(s)).to_rfc3339());
+        let paper = v.channel == "paper";
+        let via = match v.channel {
+            "kiosk" => Some("kiosk"),
+            "qr" => Some("desk"),
+            _ => None,
+        };
+        self.db
+            .query_one(
+                "INSERT INTO responses (submission_key, unit_id, desk_id, form_version_id, channel, \
+                     submitted_at, started_at, client_key, via, answers, entered_by, entered_at, \
+                     paper_serial) \
+                 SELECT gen_random_uuid(), u.id, \
+                        (SELECT min(d.id) FROM desks d WHERE d.unit_id = u.id), $2, $3, \
+                        $4::text::timestamptz, $5::text::timestamptz, $6, $7, $8, \
+                        CASE WHEN $9 THEN $10::int4 END, CASE WHEN $9 THEN now() END, \
+                        CASE WHEN $9 THEN gen_random_uuid()::text END \
+                 FROM units u WHERE u.code = $1 RETURNING id",
+                &[
+                    &v.unit,
+                    &self.version,
+                    &v.channel,
+                    &v.at.to_rfc3339(),
+                    &started,
+                    &client,
+                    &via,
+                    &v.answers,
+                    &paper,
+                    &self.clerk,
+                ],
+            )
+            .await
+            .unwrap()
+            .get(0)
+    }
+
+    async fn insert_all(&self, visits: &[Visit]) -> Vec<i64> {
+        let mut ids = Vec::new();
+        for v in visits {
+            ids.push(self.insert(v).await);
+        }
+        ids
+    }
+
+    /// Folds everything through the real path (detection first).
+    async fn fold(&self) {
+        self.app.settle_rollups().await;
+    }
+
+    /// The reasons of each flagged response, with their severity.
+    async fn flags(&self) -> BTreeMap<i64, BTreeSet<(String, String)>> {
+        let mut out: BTreeMap<i64, BTreeSet<(String, String)>> = BTreeMap::new();
+        for row in self
+            .db
+            .query(
+                "SELECT response_id, reason, severity FROM response_flags",
+                &[],
+            )
+            .await
+            .unwrap()
+        {
+            out.entry(row.get(0))
+                .or_default()
+                .insert((row.get(1), row.get(2)));
+        }
+        out
+    }
+
+    async fn reasons(&self, id: i64) -> Vec<String> {
+        let flags = self.flags().await;
+        flags
+            .get(&id)
+            .map(|s| s.iter().map(|(r, s)| format!("{r}:{s}")).collect())
+            .unwrap_or_default()
+    }
+
+    async fn count(&self, sql: &str) -> i64 {
+        self.db.query_one(sql, &[]).await.unwrap().get(0)
+    }
+}
+
+/// The responses that count, by the rule, straight from `responses`, `response_flags` and the
+/// admins' decisions (`response_reviews.decision`): independent of the code's own state.
+const COUNTED: &str = "
+    counted AS (
+        SELECT r.* FROM responses r
+        WHERE NOT coalesce(
+            (SELECT v.decision = 'exclude' FROM response_reviews v
+             WHERE v.response_id = r.id AND v.decision IS NOT NULL),
+            EXISTS (SELECT 1 FROM response_flags f
+                    WHERE f.response_id = r.id AND f.severity = 'strong')
+            OR (SELECT count(DISTINCT f.reason) FROM response_flags f
+                WHERE f.response_id = r.id AND f.severity = 'weak'
+                  AND f.reason <> 'straight_line') >= 2)
+    )";
+
+/// Per unit: counted responses and the answers counted per (answer_index, value), from SQL.
+async fn expected(db: &tokio_postgres::Client) -> BTreeMap<i32, (i64, BTreeMap<(i16, i16), i64>)> {
+    let mut out: BTreeMap<i32, (i64, BTreeMap<(i16, i16), i64>)> = BTreeMap::new();
+    for row in db
+        .query(
+            &format!("WITH {COUNTED} SELECT unit_id, count(*) FROM counted GROUP BY unit_id"),
+            &[],
+        )
+        .await
+        .unwrap()
+    {
+        out.entry(row.get(0)).or_default().0 = row.get(1);
+    }
+    for row in db
+        .query(
+            &format!(
+                "WITH {COUNTED} SELECT c.unit_id, a.i::int2, a.v, count(*) FROM counted c \
+                 CROSS JOIN LATERAL unnest(c.answers) WITH ORDINALITY AS a (v, i) \
+                 WHERE a.v IS NOT NULL GROUP BY 1, 2, 3"
+            ),
+            &[],
+        )
+        .await
+        .unwrap()
+    {
+        out.entry(row.get(0))
+            .or_default()
+            .1
+            .insert((row.get(1), row.get(2)), row.get(3));
+    }
+    out
+}
+
+/// The same from the rollups (day tables and month tables must agree).
+async fn rolled_up(db: &tokio_postgres::Client) -> BTreeMap<i32, (i64, BTreeMap<(i16, i16), i64>)> {
+    let mut out: BTreeMap<i32, (i64, BTreeMap<(i16, i16), i64>)> = BTreeMap::new();
+    for row in db
+        .query(
+            "SELECT unit_id, sum(responses)::int8 FROM rollup_responses GROUP BY 1",
+            &[],
+        )
+        .await
+        .unwrap()
+    {
+        out.entry(row.get(0)).or_default().0 = row.get(1);
+    }
+    for row in db
+        .query(
+            "SELECT unit_id, answer_index, value, sum(n)::int8 FROM rollup_answers GROUP BY 1, 2, 3",
+            &[],
+        )
+        .await
+        .unwrap()
+    {
+        out.entry(row.get(0))
+            .or_default()
+            .1
+            .insert((row.get(1), row.get(2)), row.get(3));
+    }
+    let days: i64 = db
+        .query_one(
+            "SELECT coalesce(sum(responses), 0)::int8 FROM rollup_responses",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    let months: i64 = db
+        .query_one(
+            "SELECT coalesce(sum(responses), 0)::int8 FROM rollup_responses_month",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(days, months, "day and month rollups agree");
+    let days: i64 = db
+        .query_one("SELECT coalesce(sum(n), 0)::int8 FROM rollup_answers", &[])
+        .await
+        .unwrap()
+        .get(0);
+    let months: i64 = db
+        .query_one(
+            "SELECT coalesce(sum(n), 0)::int8 FROM rollup_answers_month",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(days, months, "day and month answer rollups agree");
+    out
+}
+
+/// Every rollup row as text (scores rounded), for comparing two states of the rollups.
+async fn rollup_rows(db: &tokio_postgres::Client) -> Vec<String> {
+    db.query(
+        "SELECT format('a %s %s %s %s %s %s %s', unit_id, form_version_id, day, channel, \
+                answer_index, value, n) AS t FROM rollup_answers \
+         UNION ALL SELECT format('am %s %s %s %s %s %s %s', unit_id, form_version_id, month, \
+                channel, answer_index, value, n) FROM rollup_answers_month \
+         UNION ALL SELECT format('r %s %s %s %s %s %s %s %s', unit_id, form_version_id, day, \
+                channel, responses, score_n, round(score_sum::numeric, 9), \
+                round(score_sum_sq::numeric, 9)) FROM rollup_responses \
+         UNION ALL SELECT format('rm %s %s %s %s %s %s %s %s', unit_id, form_version_id, month, \
+                channel, responses, score_n, round(score_sum::numeric, 9), \
+                round(score_sum_sq::numeric, 9)) FROM rollup_responses_month \
+         ORDER BY 1",
+        &[],
+    )
+    .await
+    .unwrap()
+    .iter()
+    .map(|r| r.get(0))
+    .collect()
+}
+
+#[tokio::test]
+async fn an_honest_day_at_a_desk_raises_no_strong_signal() {
+    let fx = Fixture::new().await;
+    // 30 citizens over a Monday at Xuân Bắc, 7:40 to 16:50, each on their own phone, taking
+    // 2 to 5 minutes; every fifth answers "Hài lòng" to everything (straight-lined).
+    let mut visits = Vec::new();
+    for k in 0..30u32 {
+        let minutes = 7 * 60 + 40 + k * 19;
+        let mut v = fx.visit(
+            XUAN_BAC,
+            vn(23, minutes / 60, minutes % 60),
+            u64::from(k) + 1,
+        );
+        v.client = Some(k as u8);
+        if k % 5 == 0 {
+            v.answers = fx.straight(4);
+        }
+        visits.push(v);
+    }
+    let ids = fx.insert_all(&visits).await;
+    fx.fold().await;
+    let flags = fx.flags().await;
+    let strong: Vec<_> = flags
+        .iter()
+        .filter(|(_, s)| s.iter().any(|(_, sev)| sev == "strong"))
+        .collect();
+    assert!(
+        strong.is_empty(),
+        "strong signals on honest citizens: {strong:?}"
+    );
+    // Straight-lining is shown, weak, and the response counts.
+    for (k, id) in ids.iter().enumerate() {
+        let reasons = fx.reasons(*id).await;
+        if k % 5 == 0 {
+            assert_eq!(reasons, ["straight_line:weak"], "response {k}");
+        } else {
+            assert!(reasons.is_empty(), "response {k}: {reasons:?}");
+        }
+    }
+    assert_eq!(
+        fx.count("SELECT count(*) FROM response_reviews WHERE excluded")
+            .await,
+        0
+    );
+    assert_eq!(
+        fx.count("SELECT sum(responses)::int8 FROM rollup_responses")
+            .await,
+        30
+    );
+    assert_eq!(rolled_up(&fx.db).await, expected(&fx.db).await);
+}
+
+#[tokio::test]
+async fn each_signal_flags_what_it_should() {
+    let fx = Fixture::new().await;
+    let mut seed = 1000;
+    let mut next = || {
+        seed += 1;
+        seed
+    };
+    // (a) A burst at Xuân Định: 12 phones in 6 minutes (the desk has no history: threshold 10);
+    // and 9 phones in 6 minutes at Bảo Hòa, below it.
+    let mut burst = Vec::new();
+    for k in 0..12 {
+        let mut v = fx.visit(XUAN_DINH, vn(23, 9, k / 2), next());
+        v.client = Some(100 + k as u8);
+        burst.push(v);
+    }
+    let burst = fx.insert_all(&burst).await;
+    let mut busy = Vec::new();
+    for k in 0..9 {
+        let mut v = fx.visit(BAO_HOA, vn(23, 9, k * 2 / 3), next());
+        v.client = Some(150 + k as u8);
+        busy.push(v);
+    }
+    let busy = fx.insert_all(&busy).await;
+    // (b) One phone sends 3 responses within 40 minutes at three desks; another sends 2.
+    let mut one_phone = Vec::new();
+    for (k, unit) in [XUAN_BAC, GIA_RAY, BAO_HOA].into_iter().enumerate() {
+        let mut v = fx.visit(unit, vn(24, 10, 20 * k as u32), next());
+        v.client = Some(7);
+        one_phone.push(v);
+    }
+    let one_phone = fx.insert_all(&one_phone).await;
+    let mut two = Vec::new();
+    for k in 0..2 {
+        let mut v = fx.visit(GIA_RAY, vn(24, 14, 30 * k), next());
+        v.client = Some(8);
+        two.push(v);
+    }
+    let two = fx.insert_all(&two).await;
+    // (c) Three identical varied answer sets in a row at Gia Ray (different phones, 25 minutes
+    // apart): strong. Three identical straight-lined ones at Xuân Bắc: weak, they count.
+    let pattern = fx.varied(4242);
+    let mut copies = Vec::new();
+    for k in 0..3 {
+        let mut v = fx.visit(GIA_RAY, vn(25, 8, 25 * k), next());
+        v.client = Some(20 + k as u8);
+        v.answers = pattern.clone();
+        copies.push(v);
+    }
+    let copies = fx.insert_all(&copies).await;
+    let mut satisfied = Vec::new();
+    for k in 0..3 {
+        let mut v = fx.visit(XUAN_BAC, vn(25, 8, 25 * k), next());
+        v.client = Some(30 + k as u8);
+        v.answers = fx.straight(4);
+        satisfied.push(v);
+    }
+    let satisfied = fx.insert_all(&satisfied).await;
+    // (d) Too fast: 34 answers in 6 seconds; a quick but possible 40 seconds.
+    let mut fast = fx.visit(XUAN_BAC, vn(26, 10, 0), next());
+    fast.took = Some(6);
+    fast.client = Some(40);
+    let mut quick = fx.visit(XUAN_BAC, vn(26, 10, 30), next());
+    quick.took = Some(40);
+    quick.client = Some(41);
+    let fast = fx.insert(&fast).await;
+    let quick = fx.insert(&quick).await;
+    // (e) Outside opening hours (Mon-Fri 07:00-17:00, 15 minutes before and an hour after
+    // tolerated): a phone at 21:00 (weak), a kiosk at 21:00 (strong), a phone on Saturday
+    // morning (weak), a phone at 17:45 (tolerated), a paper ballot (dated midnight: exempt).
+    let mut late = fx.visit(XUAN_BAC, vn(26, 21, 0), next());
+    late.client = Some(50);
+    let mut kiosk = fx.visit(XUAN_BAC, vn(26, 21, 5), next());
+    kiosk.client = Some(51);
+    kiosk.channel = "kiosk";
+    let mut saturday = fx.visit(BAO_HOA, vn(28, 9, 0), next());
+    saturday.client = Some(52);
+    let mut after_work = fx.visit(BAO_HOA, vn(26, 17, 45), next());
+    after_work.client = Some(53);
+    let mut paper = fx.visit(BAO_HOA, vn(26, 0, 0), next());
+    paper.client = None;
+    paper.took = None;
+    paper.channel = "paper";
+    let late = fx.insert(&late).await;
+    let kiosk = fx.insert(&kiosk).await;
+    let saturday = fx.insert(&saturday).await;
+    let after_work = fx.insert(&after_work).await;
+    let paper = fx.insert(&paper).await;
+    // (f) A combination: three identical straight-lined answers in a row at Xuân Định on a
+    // Sunday night (weak + weak): excluded.
+    let mut night = Vec::new();
+    for k in 0..3 {
+        let mut v = fx.visit(XUAN_DINH, vn(29, 22, 20 * k), next());
+        v.client = Some(60 + k as u8);
+        v.answers = fx.straight(5);
+        night.push(v);
+    }
+    let night = fx.insert_all(&night).await;
+
+    fx.fold().await;
+    for id in &burst {
+        assert_eq!(fx.reasons(*id).await, ["burst_desk:strong"], "burst {id}");
+    }
+    for id in &busy {
+        assert!(fx.reasons(*id).await.is_empty(), "busy but plausible {id}");
+    }
+    for id in &one_phone {
+        assert_eq!(
+            fx.reasons(*id).await,
+            ["burst_client:strong"],
+            "one phone {id}"
+        );
+    }
+    for id in &two {
+        assert!(fx.reasons(*id).await.is_empty(), "two from one phone {id}");
+    }
+    for id in &copies {
+        assert_eq!(fx.reasons(*id).await, ["identical_run:strong"], "copy {id}");
+    }
+    for id in &satisfied {
+        assert_eq!(
+            fx.reasons(*id).await,
+            ["identical_run:weak", "straight_line:weak"],
+            "satisfied {id}"
+        );
+    }
+    assert_eq!(fx.reasons(fast).await, ["too_fast:strong"]);
+    assert!(fx.reasons(quick).await.is_empty());
+    assert_eq!(fx.reasons(late).await, ["outside_hours:weak"]);
+    assert_eq!(fx.reasons(kiosk).await, ["outside_hours:strong"]);
+    assert_eq!(fx.reasons(saturday).await, ["outside_hours:weak"]);
+    assert!(fx.reasons(after_work).await.is_empty());
+    assert!(fx.reasons(paper).await.is_empty());
+    for id in &night {
+        assert_eq!(
+            fx.reasons(*id).await,
+            [
+                "identical_run:weak",
+                "outside_hours:weak",
+                "straight_line:weak"
+            ],
+            "night {id}"
+        );
+    }
+
+    // The state: strong or a combination of weak signals is excluded, weak alone counts.
+    let excluded: BTreeSet<i64> = fx
+        .db
+        .query(
+            "SELECT response_id FROM response_reviews WHERE excluded",
+            &[],
+        )
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    let want: BTreeSet<i64> = burst
+        .iter()
+        .chain(&one_phone)
+        .chain(&copies)
+        .chain(&night)
+        .chain([&fast, &kiosk])
+        .copied()
+        .collect();
+    assert_eq!(excluded, want);
+    assert_eq!(rolled_up(&fx.db).await, expected(&fx.db).await);
+
+    // Opening hours are the desk's own: a desk open on Saturday mornings raises nothing then.
+    fx.db
+        .batch_execute(
+            "UPDATE desks SET opening_hours = \
+             '[{\"days\": [1, 2, 3, 4, 5], \"opens\": \"07:00\", \"closes\": \"17:00\"}, \
+               {\"days\": [6], \"opens\": \"07:30\", \"closes\": \"11:30\"}]' \
+             WHERE unit_id = (SELECT id FROM units WHERE code = 'xuan-loc.bao-hoa')",
+        )
+        .await
+        .unwrap();
+    let mut saturday = fx.visit(BAO_HOA, vn(28, 9, 30), next());
+    saturday.client = Some(70);
+    let saturday = fx.insert(&saturday).await;
+    fx.fold().await;
+    assert!(fx.reasons(saturday).await.is_empty());
+}
+
+/// The API's figures (through an admin's session) for November 2026.
+async fn api_figures(admin: &common::StaffClient) -> serde_json::Value {
+    let response = admin
+        .get("/api/v1/stats?from=2026-11-01&to=2026-11-30")
+        .await;
+    assert_eq!(response.status(), 200);
+    serde_json::from_str(&response.text().await.unwrap()).unwrap()
+}
+
+fn api_row<'a>(body: &'a serde_json::Value, name: &str) -> &'a serde_json::Value {
+    body["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["unit"]["name"] == name)
+        .unwrap_or_else(|| panic!("no row {name}"))
+}
+
+#[tokio::test]
+async fn a_burst_split_across_folds_is_left_out_and_admins_decide_exactly() {
+    let fx = Fixture::new().await;
+    let admin = fx.app.staff_with_role("qt.nghi.van", "admin", &[]).await;
+    // Honest responses at Xuân Định and Bảo Hòa on the Monday.
+    let mut honest = Vec::new();
+    for k in 0..8u32 {
+        honest.push(fx.visit(XUAN_DINH, vn(23, 8 + k, 10), 500 + u64::from(k)));
+        honest.push(fx.visit(BAO_HOA, vn(23, 8 + k, 40), 600 + u64::from(k)));
+    }
+    for (k, v) in honest.iter_mut().enumerate() {
+        v.client = Some(k as u8);
+    }
+    fx.insert_all(&honest).await;
+    fx.fold().await;
+    // A burst at Xuân Định on Tuesday, 14 "Rất hài lòng" ballots from different phones within
+    // 7 minutes, arriving in two batches: the first 7 alone are not a burst, and are folded.
+    let mut burst = Vec::new();
+    for k in 0..14u32 {
+        let mut v = fx.visit(XUAN_DINH, vn(24, 15, k / 2), 700 + u64::from(k));
+        v.client = Some(100 + k as u8);
+        burst.push(v);
+    }
+    let first = fx.insert_all(&burst[..7]).await;
+    fx.fold().await;
+    for id in &first {
+        assert!(fx.reasons(*id).await.is_empty());
+    }
+    let dinh: i32 = fx
+        .count("SELECT id::int8 FROM units WHERE code = 'xuan-loc.xuan-dinh'")
+        .await as i32;
+    assert_eq!(expected(&fx.db).await[&dinh].0, 15);
+    assert_eq!(rolled_up(&fx.db).await, expected(&fx.db).await);
+    // The second half completes the burst: all 14 are flagged, the first 7 after the fact, and
+    // the rollups lose them all.
+    let second = fx.insert_all(&burst[7..]).await;
+    fx.fold().await;
+    for id in first.iter().chain(&second) {
+        assert_eq!(fx.reasons(*id).await, ["burst_desk:strong"], "burst {id}");
+    }
+    let want = expected(&fx.db).await;
+    assert_eq!(want[&dinh].0, 8);
+    assert_eq!(rolled_up(&fx.db).await, want);
+    // The API and the dashboard show the counted forms and, beside them, the excluded ones.
+    let body = api_figures(&admin).await;
+    let row = api_row(&body, "UBND xã Xuân Định");
+    assert_eq!(row["responses"], 8);
+    assert_eq!(row["excluded"], 14);
+    assert_eq!(body["total"]["responses"], 16);
+    assert_eq!(body["total"]["excluded"], 14);
+    let page = admin
+        .get("/staff/stats?year=2026&period=custom&from=01/11/2026&to=30/11/2026")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("id=\"phieu-khong-tinh\""), "{page}");
+    assert!(page.contains("Phiếu không tính vào kết quả"));
+
+    // An admin includes one of them: the figures gain exactly that response, and the audit log
+    // says who did it.
+    let chosen = second[0];
+    let before_rows = rollup_rows(&fx.db).await;
+    let sent = admin
+        .post(
+            &format!("/staff/flags/{chosen}/decide"),
+            &[
+                ("decision", "include"),
+                ("note", "Đoàn khách đến cùng lúc, đã xác minh."),
+            ],
+        )
+        .await;
+    assert_eq!(sent.status(), 303);
+    let want = expected(&fx.db).await;
+    assert_eq!(want[&dinh].0, 9);
+    assert_eq!(rolled_up(&fx.db).await, want);
+    let body = api_figures(&admin).await;
+    assert_eq!(api_row(&body, "UBND xã Xuân Định")["responses"], 9);
+    assert_eq!(api_row(&body, "UBND xã Xuân Định")["excluded"], 13);
+    let audit = fx
+        .db
+        .query_one(
+            "SELECT a.action, a.entity_id, a.before ->> 'excluded', a.after ->> 'note', \
+                    ac.username \
+             FROM audit_log a JOIN accounts ac ON ac.id = a.account_id \
+             WHERE a.entity = 'response' ORDER BY a.id DESC LIMIT 1",
+            &[],
+        )
+        .await
+        .unwrap();
+    assert_eq!(audit.get::<_, String>(0), "response.include");
+    assert_eq!(audit.get::<_, String>(1), chosen.to_string());
+    assert_eq!(audit.get::<_, String>(2), "true");
+    assert_eq!(
+        audit.get::<_, String>(3),
+        "Đoàn khách đến cùng lúc, đã xác minh."
+    );
+    assert_eq!(audit.get::<_, String>(4), "qt.nghi.van");
+    let page = admin
+        .get(&format!("/staff/flags/{chosen}?ok=1"))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("Được tính vào kết quả (theo quyết định của quản trị)"));
+    assert!(page.contains("Đoàn khách đến cùng lúc, đã xác minh."));
+
+    // Excluding it again gives back exactly the rollups of before.
+    let sent = admin
+        .post(
+            &format!("/staff/flags/{chosen}/decide"),
+            &[("decision", "exclude"), ("note", "")],
+        )
+        .await;
+    assert_eq!(sent.status(), 303);
+    assert_eq!(rollup_rows(&fx.db).await, before_rows);
+    // And an honest response excluded by an admin leaves the figures too (it is flagged first:
+    // only flagged responses can be decided on).
+    let sent = admin
+        .post(
+            &format!("/staff/flags/{}/decide", first[0] - 1),
+            &[("decision", "exclude"), ("note", "")],
+        )
+        .await;
+    assert_eq!(sent.status(), 404, "an unflagged response has no decision");
+
+    // Include one again, then rebuild: the rebuilt rollups equal the incremental ones.
+    admin
+        .post(
+            &format!("/staff/flags/{}/decide", second[1]),
+            &[("decision", "include"), ("note", "")],
+        )
+        .await;
+    let incremental = rollup_rows(&fx.db).await;
+    let mut conn = fx.app.pool.get().await.unwrap();
+    let report = sipas::db::rollup::rebuild(&mut conn).await.unwrap();
+    assert!(report.is_done());
+    assert_eq!(rollup_rows(&fx.db).await, incremental);
+    assert_eq!(rolled_up(&fx.db).await, expected(&fx.db).await);
+}
+
+#[tokio::test]
+async fn only_admins_see_and_decide_and_the_page_speaks_vietnamese() {
+    let fx = Fixture::new().await;
+    let mut burst = Vec::new();
+    for k in 0..11u32 {
+        let mut v = fx.visit(XUAN_BAC, vn(23, 10, k / 2), 900 + u64::from(k));
+        v.client = Some(k as u8);
+        burst.push(v);
+    }
+    let ids = fx.insert_all(&burst).await;
+    let mut late = fx.visit(BAO_HOA, vn(23, 22, 0), 999);
+    late.client = Some(77);
+    let late = fx.insert(&late).await;
+    fx.fold().await;
+    let admin = fx.app.staff_with_role("qt.admin", "admin", &[]).await;
+    let viewer = fx.app.staff_with_role("lanh.dao", "viewer", &[]).await;
+    let unit = fx
+        .app
+        .staff_with_role("can.bo.bac", "unit", &[XUAN_BAC])
+        .await;
+
+    let page = admin.get("/staff/flags").await;
+    assert_eq!(page.status(), 200);
+    let page = page.text().await.unwrap();
+    assert!(page.contains("Phiếu nghi vấn"));
+    assert!(page.contains("Dồn dập tại quầy"));
+    assert!(page.contains("Ngoài giờ làm việc của quầy"));
+    assert!(page.contains("11 phiếu tại quầy trong 10 phút (ngưỡng 10 phiếu)."));
+    assert!(page.contains(&format!("href=\"/staff/flags/{late}\"")));
+    // Filters: by reason, by state, by unit.
+    let page = admin
+        .get("/staff/flags?reason=outside_hours")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains(&format!("href=\"/staff/flags/{late}\"")));
+    assert!(!page.contains(&format!("href=\"/staff/flags/{}\"", ids[0])));
+    let page = admin
+        .get("/staff/flags?state=excluded")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(!page.contains(&format!("href=\"/staff/flags/{late}\"")));
+    assert!(page.contains(&format!("href=\"/staff/flags/{}\"", ids[0])));
+    let bac = fx
+        .count("SELECT id::int8 FROM units WHERE code = 'xuan-loc.xuan-bac'")
+        .await;
+    let page = admin
+        .get(&format!("/staff/flags?unit={bac}"))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(!page.contains(&format!("href=\"/staff/flags/{late}\"")));
+    // One response: its answers with the questions and the labels.
+    let page = admin
+        .get(&format!("/staff/flags/{}", ids[0]))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("id=\"cau-tra-loi\""));
+    assert!(page.contains("TC1"));
+    assert!(page.contains("Không tính vào kết quả (mặc định: có dấu hiệu mạnh)"));
+    // A decision without a choice is refused with a message, nothing stored.
+    let refused = admin
+        .post(
+            &format!("/staff/flags/{}/decide", ids[0]),
+            &[("decision", ""), ("note", "ghi chú giữ lại")],
+        )
+        .await;
+    assert_eq!(refused.status(), 422);
+    let text = refused.text().await.unwrap();
+    assert!(text.contains("Vui lòng chọn"));
+    assert!(text.contains("ghi chú giữ lại"));
+    assert_eq!(
+        fx.count("SELECT count(*) FROM response_reviews WHERE decision IS NOT NULL")
+            .await,
+        0
+    );
+
+    // Nobody else sees or decides: 404, and nothing changes.
+    for client in [&viewer, &unit] {
+        assert_eq!(client.get("/staff/flags").await.status(), 404);
+        assert_eq!(
+            client
+                .get(&format!("/staff/flags/{}", ids[0]))
+                .await
+                .status(),
+            404
+        );
+        let refused = client
+            .post(
+                &format!("/staff/flags/{}/decide", ids[0]),
+                &[("decision", "include"), ("note", "")],
+            )
+            .await;
+        assert_eq!(refused.status(), 404);
+        let menu = client.get("/staff").await.text().await.unwrap();
+        assert!(!menu.contains("/staff/flags"));
+    }
+    assert_eq!(
+        fx.count("SELECT count(*) FROM response_reviews WHERE decision IS NOT NULL")
+            .await,
+        0
+    );
+    assert_eq!(
+        fx.count("SELECT count(*) FROM audit_log WHERE entity = 'response'")
+            .await,
+        0
+    );
+    let menu = admin.get("/staff").await.text().await.unwrap();
+    assert!(menu.contains("href=\"/staff/flags\""));
+}
+
+#[tokio::test]
+async fn the_demo_responses_are_at_most_weakly_flagged() {
+    let fx = Fixture::new().await;
+    let mut conn = fx.app.pool.get().await.unwrap();
+    let generated = sipas::demo::generate_responses(
+        &mut conn,
+        &fx.app.forms,
+        &sipas::demo::ResponseSpec {
+            seed: 3,
+            count: 3000,
+            first: 0,
+            from: NaiveDate::from_ymd_opt(2025, 1, 1).unwrap(),
+            to: NaiveDate::from_ymd_opt(2025, 12, 31).unwrap(),
+        },
+    )
+    .await
+    .unwrap();
+    assert_eq!(generated.inserted, 3000);
+    drop(conn);
+    fx.fold().await;
+    assert_eq!(
+        fx.count("SELECT count(*) FROM response_flags WHERE severity = 'strong'")
+            .await,
+        0
+    );
+    assert_eq!(
+        fx.count("SELECT count(*) FROM response_reviews WHERE excluded")
+            .await,
+        0
+    );
+    assert_eq!(
+        fx.count("SELECT sum(responses)::int8 FROM rollup_responses")
+            .await,
+        3000
+    );
+}

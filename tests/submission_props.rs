@@ -1,0 +1,292 @@
+//! Property tests of the citizen's submission (issue 6): the body decoder and validator alone,
+//! and arbitrary bodies posted to the real survey endpoint, which never answers 500 and never
+//! stores part of a response.
+
+mod common;
+
+use std::sync::OnceLock;
+
+use common::TestApp;
+use proptest::prelude::*;
+use proptest::test_runner::{Config as ProptestConfig, TestRunner};
+use sipas::forms::submission::{RawSubmission, validate};
+use sipas::forms::{Form, ItemKind, NOT_APPLICABLE_CODE};
+
+/// The QĐ 1001 form, as the service loads it.
+fn form() -> &'static Form {
+    static FORM: OnceLock<Form> = OnceLock::new();
+    FORM.get_or_init(|| {
+        let dir = common::manifest_dir().join("survey-forms");
+        sipas::forms::load_dir(&dir)
+            .expect("the survey forms load")
+            .into_iter()
+            .map(|(_, form)| form)
+            .find(|f| f.id == "sipas-1001-dich-vu")
+            .expect("the QĐ 1001 form")
+    })
+}
+
+/// Field names: the form's own, the hidden ones, and anything else.
+fn field_name() -> impl Strategy<Value = String> {
+    let real: Vec<String> = form().items().map(|(_, i)| i.code.clone()).collect();
+    prop_oneof![
+        4 => proptest::sample::select(real),
+        1 => Just("_token".to_string()),
+        1 => Just("_v".to_string()),
+        1 => "[a-zA-Z0-9_]{0,12}",
+        1 => any::<String>(),
+    ]
+}
+
+/// Values: answers, near-answers, text, control characters, long text.
+fn field_value() -> impl Strategy<Value = String> {
+    prop_oneof![
+        4 => (1..=5i32).prop_map(|n| n.to_string()),
+        1 => Just("na".to_string()),
+        1 => Just(String::new()),
+        1 => "-?[0-9]{1,6}",
+        1 => " *[1-5] *",
+        2 => "\\PC{0,40}",
+        1 => any::<String>(),
+        1 => "[\\x00-\\x1f]{0,5}",
+        1 => (1000..3000usize).prop_map(|n| "ộ".repeat(n)),
+    ]
+}
+
+/// One `name=value` part of a body: well encoded, or raw bytes, or a broken escape.
+#[derive(Debug, Clone)]
+enum Part {
+    Pair(String, String),
+    Raw(Vec<u8>),
+}
+
+fn part() -> impl Strategy<Value = Part> {
+    prop_oneof![
+        8 => (field_name(), field_value()).prop_map(|(k, v)| Part::Pair(k, v)),
+        1 => proptest::collection::vec(any::<u8>(), 0..20).prop_map(Part::Raw),
+        1 => prop_oneof![
+            Just(b"YK=%FF%FE".to_vec()),
+            Just(b"TC1=%E1%BB".to_vec()),
+            Just(b"%zz=1".to_vec()),
+            Just(b"TC2=%".to_vec()),
+            Just(b"=".to_vec()),
+            Just(b"TC3".to_vec()),
+        ]
+        .prop_map(Part::Raw),
+    ]
+}
+
+fn encode(parts: &[Part]) -> Vec<u8> {
+    let mut body = Vec::new();
+    for (i, part) in parts.iter().enumerate() {
+        if i > 0 {
+            body.push(b'&');
+        }
+        match part {
+            Part::Pair(k, v) => {
+                body.extend(serde_urlencoded::to_string([(k, v)]).unwrap().into_bytes())
+            }
+            Part::Raw(bytes) => body.extend(bytes),
+        }
+    }
+    body
+}
+
+/// What validation accepted is what the form allows.
+fn check_answers(form: &Form, answers: &sipas::forms::submission::ValidAnswers) {
+    let choices: Vec<_> = form.choice_items().collect();
+    assert_eq!(answers.choices.len(), choices.len());
+    for (item, answer) in choices.iter().zip(&answers.choices) {
+        let ItemKind::Choice {
+            scale,
+            not_applicable,
+        } = &item.kind
+        else {
+            unreachable!()
+        };
+        match answer {
+            None => assert!(!item.required, "{} is required", item.code),
+            Some(code) if *code == NOT_APPLICABLE_CODE => assert!(*not_applicable),
+            Some(code) => assert!(form.scale(scale).unwrap().label(*code).is_some()),
+        }
+    }
+    for (code, text) in &answers.texts {
+        let item = form.item(code).expect("a text of the form");
+        let ItemKind::Text { max_length } = item.kind else {
+            panic!("{code} is not a text item")
+        };
+        assert!(!text.trim().is_empty());
+        assert!(text.chars().count() <= max_length);
+        assert!(
+            text.chars()
+                .all(|c| !c.is_control() || c == '\n' || c == '\t')
+        );
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 512, ..ProptestConfig::default() })]
+
+    /// Any bytes: the decoder and the validator never panic, and what they accept is valid.
+    #[test]
+    fn decoding_and_validating_any_body_is_total(parts in proptest::collection::vec(part(), 0..40)) {
+        let body = encode(&parts);
+        if let Ok(raw) = RawSubmission::decode(&body)
+            && let Ok(answers) = validate(form(), &raw.fields)
+        {
+            check_answers(form(), &answers);
+        }
+    }
+
+    /// Well-encoded pairs decode to exactly themselves, hidden fields apart, in order.
+    #[test]
+    fn encoded_pairs_decode_to_themselves(
+        pairs in proptest::collection::vec((field_name(), field_value()), 0..30)
+    ) {
+        let body = serde_urlencoded::to_string(&pairs).unwrap();
+        let raw = RawSubmission::decode(body.as_bytes()).expect("valid UTF-8 decodes");
+        let expected: Vec<(String, String)> = pairs
+            .iter()
+            .filter(|(k, _)| k != "_token" && k != "_v")
+            .cloned()
+            .collect();
+        prop_assert_eq!(raw.fields, expected);
+    }
+
+    /// A percent escape that is not UTF-8 is refused, never replaced.
+    #[test]
+    fn invalid_utf8_is_refused(
+        pairs in proptest::collection::vec((field_name(), field_value()), 0..5),
+        byte in 0x80u8..=0xff,
+    ) {
+        let mut body = serde_urlencoded::to_string(&pairs).unwrap();
+        // A lone continuation or lead byte is never valid UTF-8 on its own.
+        body.push_str(&format!("&YK=x%{byte:02X}"));
+        prop_assert!(RawSubmission::decode(body.as_bytes()).is_err());
+    }
+}
+
+/// What the endpoint did with one body.
+fn expected_text_count(parts: &[Part]) -> usize {
+    // The form's one text item: its values joined by line breaks, control characters other
+    // than line breaks and tabs removed, trimmed.
+    let joined: Vec<&str> = parts
+        .iter()
+        .filter_map(|p| match p {
+            Part::Pair(k, v) if k == "YK" => Some(v.as_str()),
+            _ => None,
+        })
+        .collect();
+    let text: String = joined
+        .join("\n")
+        .chars()
+        .filter(|c| !c.is_control() || *c == '\n' || *c == '\t' || *c == '\r')
+        .collect();
+    usize::from(!text.trim().is_empty())
+}
+
+#[test]
+fn arbitrary_bodies_never_fail_the_server_nor_store_part_of_a_response() {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let app = runtime.block_on(TestApp::spawn());
+    let code = runtime.block_on(app.desk_code("xuan-loc.xuan-bac"));
+    let mut runner = TestRunner::new(ProptestConfig {
+        cases: 96,
+        ..ProptestConfig::default()
+    });
+    // The hidden fields are usually kept and the answers usually complete, and the extra parts
+    // are often just open answers (or the form would almost never be accepted).
+    let comments =
+        proptest::collection::vec(field_value().prop_map(|v| Part::Pair("YK".into(), v)), 0..3);
+    let strategy = (
+        prop_oneof![proptest::collection::vec(part(), 0..12), comments,],
+        any::<bool>(),
+        0..10u8,
+        prop_oneof![
+            8 => Just(None),
+            1 => (20_000..80_000usize).prop_map(Some),
+        ],
+    );
+    let mut statuses = std::collections::BTreeMap::<u16, u32>::new();
+    runner
+        .run(&strategy, |(parts, complete, hidden, huge)| {
+            let outcome = runtime.block_on(async {
+                let (_, token, version) = app.open_survey(&code).await;
+                let mut all: Vec<Part> = Vec::new();
+                if hidden > 0 {
+                    all.push(Part::Pair("_token".into(), token.clone()));
+                }
+                if hidden > 1 {
+                    all.push(Part::Pair("_v".into(), version.clone()));
+                }
+                if complete {
+                    for (k, v) in common::full_answers("4") {
+                        all.push(Part::Pair(k.to_string(), v));
+                    }
+                }
+                all.extend(parts.iter().cloned());
+                if let Some(n) = huge {
+                    all.push(Part::Pair("YK".into(), "a".repeat(n)));
+                }
+                let body = encode(&all);
+                let response = app
+                    .post_raw(
+                        &format!("/s/{code}"),
+                        body,
+                        "application/x-www-form-urlencoded",
+                    )
+                    .await;
+                let status = response.status().as_u16();
+                let page = response.text().await.unwrap_or_default();
+                let sql = app.sql().await;
+                let rows = sql
+                    .query(
+                        "SELECT (SELECT count(*) FROM response_texts t WHERE t.response_id = r.id) \
+                         FROM responses r WHERE r.submission_key = $1::text::uuid",
+                        &[&token],
+                    )
+                    .await
+                    .unwrap();
+                let texts: Vec<i64> = rows.iter().map(|r| r.get(0)).collect();
+                (status, page, texts, expected_text_count(&all))
+            });
+            let (status, page, texts, expected_texts) = outcome;
+            *statuses.entry(status).or_default() += 1;
+            prop_assert!(
+                matches!(status, 200 | 400 | 413 | 422),
+                "status {} for {:?}: {}",
+                status,
+                parts,
+                page.chars().take(300).collect::<String>()
+            );
+            if status == 200 {
+                prop_assert!(page.contains("Cảm ơn Anh/Chị"));
+                prop_assert_eq!(texts, vec![expected_texts as i64]);
+            } else {
+                prop_assert!(texts.is_empty(), "refused ({}) but stored", status);
+                if status == 413 {
+                    prop_assert!(page.contains("Nội dung gửi lên quá lớn"));
+                }
+            }
+            Ok(())
+        })
+        .unwrap();
+    eprintln!("statuses: {statuses:?}");
+    // The cases reach every outcome, or the test proves little.
+    for status in [200, 413, 422] {
+        assert!(
+            statuses.contains_key(&status),
+            "no case answered {status}: {statuses:?}"
+        );
+    }
+    // Nothing anywhere is half-stored.
+    let orphans = runtime.block_on(
+        app.count("SELECT count(*) FROM response_texts t WHERE NOT EXISTS (SELECT 1 FROM responses r WHERE r.id = t.response_id)"),
+    );
+    assert_eq!(orphans, 0);
+    runtime.block_on(app.stop());
+}
