@@ -113,6 +113,11 @@ fn server_vars(database_url: &str) -> HashMap<String, String> {
         ),
         // Behind a proxy, as in production: every instance shares the key.
         ("SIPAS_SESSION_KEY", "5a".repeat(64)),
+        // The one difference from production: virtual citizens answer at machine speed, so
+        // the minimum completion time (a comparison of the signed start time with the clock)
+        // is off. The start time is still signed, sent back and verified; the limits run as
+        // in production (each citizen has its own address and cookie; see `citizen`).
+        ("SIPAS_MIN_FILL_SECONDS", "0".to_string()),
     ]
     .into_iter()
     .map(|(k, v)| (k.to_string(), v))
@@ -435,12 +440,7 @@ fn alert(html: &str) -> String {
     let words: Vec<&str> = text.split_whitespace().collect();
     format!(
         "\"{}\"",
-        words
-            .join(" ")
-            .chars()
-            .skip(7)
-            .take(120)
-            .collect::<String>()
+        words.join(" ").chars().take(120).collect::<String>()
     )
 }
 
@@ -472,7 +472,7 @@ async fn citizen(
         // A new visitor: no cookies, an address of its own (carrier-grade NAT space).
         let address = format!(
             "100.{}.{}.{}",
-            64 + (id / 250) % 64,
+            64 + (visit / 250) % 64,
             id % 250,
             1 + visit % 250
         );

@@ -416,6 +416,13 @@ async fn generate_demo(
         generated.comments,
         generated.inserted as f64 / seconds.max(1e-9)
     );
+    let burst =
+        crate::demo::generate_burst(&mut conn, &services.forms, seed, from, to).await?;
+    if burst > 0 {
+        println!(
+            "added {burst} manufactured responses (a burst at one desk, for the page of flagged responses)"
+        );
+    }
     let report =
         crate::db::rollup::refresh_waiting(&mut conn, crate::db::rollup::REBUILD_WRITER_WAIT)
             .await?;
@@ -643,18 +650,26 @@ async fn export(
     let mut partial = out.as_os_str().to_owned();
     partial.push(".partial");
     let partial = PathBuf::from(partial);
-    let written =
-        crate::export::write(&mut conn, &services.forms, &spec, format, &partial, &progress).await;
+    let written = crate::export::write(
+        &mut conn,
+        &services.forms,
+        &spec,
+        format,
+        &partial,
+        &progress,
+    )
+    .await;
     if let Some(bar) = &bar {
         bar.finish_and_clear();
     }
     match written {
-        Ok(summary) => {
-            tokio::fs::rename(&partial, out)
-                .await
-                .with_context(|| format!("writing {}", out.display()))?;
-            Ok(summary)
-        }
+        Ok(summary) => match tokio::fs::rename(&partial, out).await {
+            Ok(()) => Ok(summary),
+            Err(e) => {
+                let _ = tokio::fs::remove_file(&partial).await;
+                Err(anyhow::Error::from(e).context(format!("writing {}", out.display())))
+            }
+        },
         Err(e) => {
             let _ = tokio::fs::remove_file(&partial).await;
             Err(e)

@@ -294,6 +294,8 @@ impl Config {
         crate::db::SessionLimits {
             pool_timeout: self.db_pool_timeout,
             statement_timeout: self.db_statement_timeout,
+            fill_time_signal: self.visits.min_fill_seconds > 0,
+            person_signal: self.visits.person.is_some(),
         }
     }
 

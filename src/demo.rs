@@ -664,3 +664,81 @@ texts AS (
 )
 SELECT (SELECT count(*) FROM inserted) AS inserted, (SELECT count(*) FROM texts) AS comments
 "#;
+
+/// The unit whose desk receives the demo's manufactured burst: a commune at the bottom of the
+/// ranking, whose figures someone would be tempted to lift.
+pub const BURST_UNIT: &str = "xuan-loc.xuan-tam";
+/// Responses in the demo's manufactured burst.
+pub const BURST_SIZE: i64 = 12;
+
+/// A small, clearly manufactured burst for the "Phiếu nghi vấn" page (`crate::db::flags`): 12
+/// responses answering "Rất hài lòng" to every criterion, from one phone, each sent 8 seconds
+/// after the form was shown, within six minutes at [`BURST_UNIT`]'s desk, at 15:00 on the last
+/// working day of `from..=to`. Deterministic per seed (a second run adds nothing). The fold
+/// flags them (a burst at the desk and from one client, identical answers in a row, too fast)
+/// and leaves them out of the figures, so the demo's figures do not move. Returns the number
+/// of new responses.
+pub async fn generate_burst(
+    conn: &mut AsyncPgConnection,
+    forms: &FormRegistry,
+    seed: i64,
+    from: NaiveDate,
+    to: NaiveDate,
+) -> anyhow::Result<u64> {
+    let Some(day) = working_days(from, to).last().copied() else {
+        return Ok(0);
+    };
+    let Some(version) = forms.latest(DISTRICT_FORM) else {
+        return Ok(0);
+    };
+    #[derive(diesel::QueryableByName)]
+    struct Inserted {
+        #[diesel(sql_type = Int8)]
+        inserted: i64,
+    }
+    let row: Inserted = diesel::sql_query(
+        r#"
+WITH desk AS (
+    SELECT d.id AS desk_id, d.unit_id, c.code
+    FROM desks d
+    JOIN units u ON u.id = d.unit_id
+    LEFT JOIN desk_codes c ON c.desk_id = d.id AND c.retired_at IS NULL
+    WHERE u.code = $1 AND d.active
+    ORDER BY d.id
+    LIMIT 1
+),
+answers AS (
+    SELECT array_agg(CASE WHEN rr.criterion THEN 5::int2 END ORDER BY rr.answer_index) AS answers
+    FROM rollup_rules rr
+    WHERE rr.form_version_id = $2
+),
+inserted AS (
+    INSERT INTO responses (submission_key, unit_id, desk_id, desk_code, form_version_id, channel,
+                           submitted_at, started_at, client_key, via, answers)
+    SELECT (lpad(to_hex(hashint8extended(k, $3 * 1024 + 901)), 16, '0')
+            || lpad(to_hex(hashint8extended(k, $3 * 1024 + 902)), 16, '0'))::uuid,
+           d.unit_id, d.desk_id, d.code, $2, 'qr',
+           t.at, t.at - interval '8 seconds',
+           sha256(convert_to('demo-burst-' || $3, 'UTF8')), 'desk', a.answers
+    FROM desk d
+    CROSS JOIN answers a
+    CROSS JOIN generate_series(1, $5::int8) AS k
+    CROSS JOIN LATERAL (
+        SELECT ($4::date + interval '15 hours' + interval '30 seconds' * k)
+               AT TIME ZONE 'Asia/Ho_Chi_Minh' AS at
+    ) t
+    ON CONFLICT DO NOTHING
+    RETURNING 1
+)
+SELECT count(*) AS inserted FROM inserted
+"#,
+    )
+    .bind::<Text, _>(BURST_UNIT)
+    .bind::<Int4, _>(version.id)
+    .bind::<Int8, _>(seed)
+    .bind::<Date, _>(day)
+    .bind::<Int8, _>(BURST_SIZE)
+    .get_result(conn)
+    .await?;
+    Ok(row.inserted.max(0) as u64)
+}

@@ -202,11 +202,17 @@ mod tests {
             period(8, "Đợt 2", d(2026, 4, 1), d(2026, 6, 30)),
         ];
         let p = parse_period_token("quý i", Some(&plan)).unwrap();
-        assert_eq!((p.from, p.to, p.period_id), (d(2026, 1, 5), d(2026, 3, 20), Some(7)));
+        assert_eq!(
+            (p.from, p.to, p.period_id),
+            (d(2026, 1, 5), d(2026, 3, 20), Some(7))
+        );
         assert_eq!(p.label, "Quý I (05/01/2026 – 20/03/2026)");
         let p = parse_period_token(" ĐỢT 2 ", Some(&plan)).unwrap();
         assert_eq!(p.period_id, Some(8));
-        assert_eq!(parse_period_token("p8", Some(&plan)).unwrap().period_id, Some(8));
+        assert_eq!(
+            parse_period_token("p8", Some(&plan)).unwrap().period_id,
+            Some(8)
+        );
         for bad in ["2026-h3", "2026-h", "Quý IV", "p9", "", "2026-q0"] {
             assert_eq!(parse_period_token(bad, Some(&plan)), None, "{bad}");
         }

@@ -144,7 +144,15 @@ async fn sql_figures(
                  SELECT r.form_version_id, r.answers FROM responses r \
                  JOIN form_versions fv ON fv.id = r.form_version_id \
                  WHERE fv.form_id = $1 AND r.unit_id = ANY($2) \
-                   AND (r.submitted_at AT TIME ZONE 'Asia/Ho_Chi_Minh')::date BETWEEN $3::text::date AND $4::text::date), \
+                   AND (r.submitted_at AT TIME ZONE 'Asia/Ho_Chi_Minh')::date BETWEEN $3::text::date AND $4::text::date \
+                   AND NOT coalesce( \
+                       (SELECT v.decision = 'exclude' FROM response_reviews v \
+                        WHERE v.response_id = r.id AND v.decision IS NOT NULL), \
+                       EXISTS (SELECT 1 FROM response_flags f \
+                               WHERE f.response_id = r.id AND f.severity = 'strong') \
+                       OR (SELECT count(DISTINCT f.reason) FROM response_flags f \
+                           WHERE f.response_id = r.id AND f.severity = 'weak' \
+                             AND f.reason <> 'straight_line') >= 2)), \
              answers AS ( \
                  SELECT fi.section_code, fi.code, p.answers[fi.answer_index] AS v \
                  FROM picked p JOIN form_items fi ON fi.form_version_id = p.form_version_id \

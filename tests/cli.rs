@@ -414,7 +414,7 @@ const CHOICE_1001: [&str; 34] = [
 ];
 
 #[tokio::test]
-async fn export_writes_every_response_as_csv() {
+async fn export_writes_the_year_as_csv_and_xlsx() {
     let app = TestApp::spawn().await;
     let xuan_bac = app.desk_code(XUAN_BAC).await;
     let gia_ray = app.desk_code(GIA_RAY).await;
@@ -454,35 +454,38 @@ async fn export_writes_every_response_as_csv() {
         .await
         .unwrap();
 
+    let year = (chrono::Utc::now() + chrono::Duration::hours(7))
+        .format("%Y")
+        .to_string();
     let out = TempDir::new("export");
     let file = out.path().join("phieu-khao-sat.csv");
-    let output = run(
-        sipas(&app.database.url),
-        &[
-            "export",
-            "responses",
-            "--format",
-            "csv",
-            "--out",
-            file.to_str().unwrap(),
-        ],
-    )
-    .await;
-    assert_success(&output, "sipas export responses");
+    let export = |format: &'static str, form: Option<&'static str>, out: String| {
+        let database_url = app.database.url.clone();
+        let year = year.clone();
+        async move {
+            let mut args = vec!["export", "--year", &year, "--format", format, "--out", &out];
+            if let Some(form) = form {
+                args.extend(["--form", form]);
+            }
+            run(sipas(&database_url), &args).await
+        }
+    };
+    let output = export("csv", None, file.to_str().unwrap().to_string()).await;
+    assert_success(&output, "sipas export --format csv");
+    // The default form's two responses (the quick-rating desk uses another form).
     assert!(
-        stderr(&output).contains("exported 3 responses"),
+        stderr(&output).contains("exported 2 responses"),
         "{}",
         stderr(&output)
     );
     // Only the finished file is left: no `.partial` next to it.
     assert_eq!(files_in(out.path()), ["phieu-khao-sat.csv"]);
-    assert!(!file.with_extension("csv.partial").exists());
     let bytes = std::fs::read(&file).unwrap();
+    assert_eq!(&bytes[..3], b"\xEF\xBB\xBF", "UTF-8 with a BOM, for Excel");
 
-    let mut reader = csv::Reader::from_reader(bytes.as_slice());
+    let mut reader = csv::Reader::from_reader(&bytes[3..]);
     let header: Vec<String> = reader.headers().unwrap().iter().map(String::from).collect();
-    // Fixed columns, then the choice items of every form in (form id, version) order, then the
-    // open questions.
+    // Fixed columns, then the form's choice items, then its open questions.
     let mut expected_header: Vec<&str> = vec![
         "response_id",
         "submitted_at",
@@ -491,10 +494,9 @@ async fn export_writes_every_response_as_csv() {
         "form_id",
         "form_version",
         "channel",
-        "DG",
     ];
     expected_header.extend(CHOICE_1001);
-    expected_header.extend(["GY", "YK"]);
+    expected_header.extend(["YK"]);
     assert_eq!(header, expected_header);
 
     let rows: Vec<HashMap<String, String>> = reader
@@ -509,12 +511,11 @@ async fn export_writes_every_response_as_csv() {
                 .collect()
         })
         .collect();
-    assert_eq!(rows.len(), 3);
+    assert_eq!(rows.len(), 2);
 
     let expected = [
         (XUAN_BAC, &xuan_bac, "sipas-1001-dich-vu"),
         (GIA_RAY, &gia_ray, "sipas-1001-dich-vu"),
-        (DISTRICT_OFFICE, &quick, "danh-gia-mot-cua"),
     ];
     for ((row, db), (unit, code, form)) in rows.iter().zip(&stored).zip(expected) {
         assert_eq!(row["response_id"], db.get::<_, i64>(0).to_string());
@@ -549,8 +550,6 @@ async fn export_writes_every_response_as_csv() {
         rows[0]["YK"], comment,
         "the open answer round-trips exactly"
     );
-    assert_eq!(rows[0]["DG"], "");
-    assert_eq!(rows[0]["GY"], "");
 
     let mut want = vec!["2"; 34];
     want[12] = "3"; // CC5
@@ -559,22 +558,78 @@ async fn export_writes_every_response_as_csv() {
     want[17..34].fill(""); // PA2, PA3 not applicable; the rest unanswered
     assert_eq!(cells(&rows[1], &CHOICE_1001), want);
     assert_eq!(rows[1]["YK"], "");
-    assert_eq!(rows[1]["DG"], "");
 
-    assert_eq!(rows[2]["DG"], "3");
-    assert_eq!(rows[2]["GY"], "Nhanh gọn, \"ổn\"");
-    assert_eq!(cells(&rows[2], &CHOICE_1001), vec![""; 34]);
-    assert_eq!(rows[2]["YK"], "");
-
-    // `--out -` writes the same CSV to standard output.
-    let output = run(
-        sipas(&app.database.url),
-        &["export", "responses", "--out", "-"],
+    // The quick-rating form: its own columns, the third response.
+    let quick_file = out.path().join("danh-gia.csv");
+    let output = export(
+        "csv",
+        Some("danh-gia-mot-cua"),
+        quick_file.to_str().unwrap().to_string(),
     )
     .await;
-    assert_success(&output, "sipas export responses --out -");
+    assert_success(&output, "sipas export --form danh-gia-mot-cua");
+    let quick_bytes = std::fs::read(&quick_file).unwrap();
+    let mut reader = csv::Reader::from_reader(&quick_bytes[3..]);
+    let header: Vec<String> = reader.headers().unwrap().iter().map(String::from).collect();
+    assert_eq!(&header[7..], ["DG", "GY"]);
+    let record = reader.records().next().unwrap().unwrap();
+    assert_eq!(&record[2], DISTRICT_OFFICE);
+    assert_eq!(&record[3], quick.as_str());
+    assert_eq!(&record[7], "3");
+    assert_eq!(&record[8], "Nhanh gọn, \"ổn\"");
+
+    // `--out -` writes the same CSV to standard output.
+    let output = export("csv", None, "-".to_string()).await;
+    assert_success(&output, "sipas export --out -");
     assert_eq!(output.stdout, bytes, "stdout differs from the file");
-    assert_eq!(files_in(out.path()), ["phieu-khao-sat.csv"]);
+
+    // The workbook: its data sheet holds the same two responses.
+    let xlsx = out.path().join("ket-qua.xlsx");
+    let output = export("xlsx", None, xlsx.to_str().unwrap().to_string()).await;
+    assert_success(&output, "sipas export --format xlsx");
+    assert!(
+        stderr(&output).contains("exported 2 responses to"),
+        "{}",
+        stderr(&output)
+    );
+    assert_eq!(
+        files_in(out.path()),
+        ["danh-gia.csv", "ket-qua.xlsx", "phieu-khao-sat.csv"]
+    );
+    use calamine::Reader;
+    let mut workbook: calamine::Xlsx<_> = calamine::open_workbook(&xlsx).unwrap();
+    let data = workbook.worksheet_range("Dữ liệu").unwrap();
+    let header_row = sipas::export::xlsx::HEADER_ROW as usize;
+    assert_eq!(data.height(), header_row + 3);
+    assert_eq!(
+        data.get((header_row + 1, 2)),
+        Some(&calamine::Data::String(XUAN_BAC.into()))
+    );
+    let summary = workbook.worksheet_range("Tổng hợp").unwrap();
+    assert!(summary.height() > header_row + 20, "one row per unit");
+
+    // Errors name what is wrong, and leave no file.
+    let bad = out.path().join("sai.xlsx");
+    let output = export("xlsx", None, "-".to_string()).await;
+    assert!(!output.status.success());
+    assert!(
+        stderr(&output).contains("standard output"),
+        "{}",
+        stderr(&output)
+    );
+    let mut args = vec![
+        "export", "--year", &year, "--period", "quy-9", "--format", "xlsx",
+    ];
+    let bad_path = bad.to_str().unwrap().to_string();
+    args.extend(["--out", &bad_path]);
+    let output = run(sipas(&app.database.url), &args).await;
+    assert!(!output.status.success());
+    assert!(
+        stderr(&output).contains("Kỳ “quy-9” không hợp lệ"),
+        "{}",
+        stderr(&output)
+    );
+    assert!(!bad.exists());
 }
 
 #[tokio::test]
@@ -673,9 +728,20 @@ async fn a_failed_export_leaves_no_partial_file() {
     // The target is a directory: the final rename fails after the data was written.
     let target = out.path().join("responses.csv");
     std::fs::create_dir(&target).unwrap();
+    let year = (chrono::Utc::now() + chrono::Duration::hours(7))
+        .format("%Y")
+        .to_string();
     let output = run(
         sipas(&app.database.url),
-        &["export", "responses", "--out", target.to_str().unwrap()],
+        &[
+            "export",
+            "--year",
+            &year,
+            "--format",
+            "csv",
+            "--out",
+            target.to_str().unwrap(),
+        ],
     )
     .await;
     assert!(!output.status.success());

@@ -77,9 +77,14 @@ async fn write(app: &TestApp, spec: &ExportSpec, format: ExportFormat, dir: &Pat
     let path = dir.join(export::file_name(spec, format));
     let mut conn = app.pool.get().await.unwrap();
     let calls = std::sync::Mutex::new(Vec::new());
-    let summary = export::write(&mut conn, &app.forms, spec, format, &path, &|done, total| {
-        calls.lock().unwrap().push((done, total))
-    })
+    let summary = export::write(
+        &mut conn,
+        &app.forms,
+        spec,
+        format,
+        &path,
+        &|done, total| calls.lock().unwrap().push((done, total)),
+    )
     .await
     .unwrap();
     assert_eq!(summary.bytes, std::fs::metadata(&path).unwrap().len());
@@ -230,7 +235,10 @@ async fn workbook_figures_equal_the_api() {
         },
     )
     .await;
-    assert_eq!(spec.period_label, format!("Quý I/{year} (01/01/{year} – 31/03/{year})"));
+    assert_eq!(
+        spec.period_label,
+        format!("Quý I/{year} (01/01/{year} – 31/03/{year})")
+    );
     let dir = TempDir::new("exports");
     let path = write(&app, &spec, ExportFormat::Xlsx, dir.path()).await;
     let book = sheets(&path);
@@ -239,7 +247,10 @@ async fn workbook_figures_equal_the_api() {
         &format!("/api/v1/stats?from={year}-01-01&to={year}-03-31&form={FORM}"),
     )
     .await;
-    assert_eq!(Some(i64::from(spec.query.root.unwrap())), api["root"]["id"].as_i64());
+    assert_eq!(
+        Some(i64::from(spec.query.root.unwrap())),
+        api["root"]["id"].as_i64()
+    );
 
     // Title and period on top of every sheet.
     for name in SHEETS {
@@ -257,7 +268,11 @@ async fn workbook_figures_equal_the_api() {
     );
     let api_rows = api["rows"].as_array().unwrap();
     assert!(api_rows.len() > 20, "one row per commune and department");
-    assert_eq!(summary.height() - HEADER_ROW - 1, api_rows.len() + 1, "rows and the total");
+    assert_eq!(
+        summary.height() - HEADER_ROW - 1,
+        api_rows.len() + 1,
+        "rows and the total"
+    );
     let factor_columns: Vec<usize> = api["total"]["factors"]
         .as_array()
         .unwrap()
@@ -327,7 +342,10 @@ async fn workbook_figures_equal_the_api() {
     for col in [c_index, c_low, c_high, factor_columns[0]] {
         let cell = format!("{}{}", column_letter(col), HEADER_ROW + 2);
         let style = cell_style(&sheet1, &cell).unwrap_or_else(|| panic!("{cell} has a style"));
-        assert!(percent.contains(&style), "{cell}: style {style} not in {percent:?}");
+        assert!(
+            percent.contains(&style),
+            "{cell}: style {style} not in {percent:?}"
+        );
     }
 
     // Tiêu chí: a sample of rows against the API's criteria.
@@ -368,10 +386,18 @@ async fn workbook_figures_equal_the_api() {
             .map(|c| &c["stats"])
             .unwrap();
         let what = format!("{unit} {item}");
-        assert_eq!(number(criteria, r, k_n), stats["n_valid"].as_f64(), "{what}");
+        assert_eq!(
+            number(criteria, r, k_n),
+            stats["n_valid"].as_f64(),
+            "{what}"
+        );
         assert_published(number(criteria, r, k_index), &stats["index"], &what);
         assert_published(number(criteria, r, k_low), &stats["index_ci"]["low"], &what);
-        assert_published(number(criteria, r, k_high), &stats["index_ci"]["high"], &what);
+        assert_published(
+            number(criteria, r, k_high),
+            &stats["index_ci"]["high"],
+            &what,
+        );
         if let Some(mean) = stats["mean"].as_f64() {
             let cell = number(criteria, r, k_mean).unwrap();
             assert_eq!(format!("{cell:.2}"), format!("{mean:.2}"), "{what}");
@@ -403,10 +429,15 @@ async fn workbook_figures_equal_the_api() {
     let data = &book["Dữ liệu"];
     assert_eq!(body_rows(data).len() as i64, in_quarter);
     let data_headers = headers(data);
-    assert_eq!(&data_headers[..3], ["response_id", "submitted_at", "unit_code"]);
+    assert_eq!(
+        &data_headers[..3],
+        ["response_id", "submitted_at", "unit_code"]
+    );
     // Coded answers are numbers.
     let tc1 = column(data, "TC1");
-    assert!(body_rows(data).any(|r| number(data, r, tc1).is_some_and(|v| (1.0..=5.0).contains(&v))));
+    assert!(
+        body_rows(data).any(|r| number(data, r, tc1).is_some_and(|v| (1.0..=5.0).contains(&v)))
+    );
 
     // Mã hóa: every data column, with its question and codes.
     let codebook = &book["Mã hóa"];
@@ -419,7 +450,11 @@ async fn workbook_figures_equal_the_api() {
     let tc1_row = body_rows(codebook)
         .find(|r| text(codebook, *r, 0) == "TC1")
         .unwrap();
-    assert!(text(codebook, tc1_row, 4).starts_with("1 = "), "{}", text(codebook, tc1_row, 4));
+    assert!(
+        text(codebook, tc1_row, 4).starts_with("1 = "),
+        "{}",
+        text(codebook, tc1_row, 4)
+    );
 
     // Góp ý: every comment of the quarter.
     let comments: i64 = db
@@ -546,7 +581,10 @@ async fn csv_codebook_and_spss_read_together() {
     let mut fields = full_answers("4");
     fields.push(("YK", comment.to_string()));
     let sent = app
-        .post_form(&format!("/s/{code}"), &with_hidden(&token, &version, &fields))
+        .post_form(
+            &format!("/s/{code}"),
+            &with_hidden(&token, &version, &fields),
+        )
         .await;
     assert_eq!(sent.status(), 200);
     app.settle_rollups().await;
@@ -586,7 +624,10 @@ async fn csv_codebook_and_spss_read_together() {
     );
     let described: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
     assert_eq!(
-        described.iter().map(|r| r[0].to_string()).collect::<Vec<_>>(),
+        described
+            .iter()
+            .map(|r| r[0].to_string())
+            .collect::<Vec<_>>(),
         header
     );
     let yk_row = described.iter().find(|r| &r[0] == "YK").unwrap();
@@ -632,11 +673,17 @@ async fn csv_codebook_and_spss_read_together() {
     assert_eq!(names, expected);
     for (name, path) in [
         (data_file.clone(), &csv_path),
-        (export::file_name(&spec, ExportFormat::Codebook), &codebook_path),
+        (
+            export::file_name(&spec, ExportFormat::Codebook),
+            &codebook_path,
+        ),
         (export::file_name(&spec, ExportFormat::Sps), &sps_path),
     ] {
         let mut inside = Vec::new();
-        zip.by_name(&name).unwrap().read_to_end(&mut inside).unwrap();
+        zip.by_name(&name)
+            .unwrap()
+            .read_to_end(&mut inside)
+            .unwrap();
         assert_eq!(inside, std::fs::read(path).unwrap(), "{name}");
     }
 }
@@ -656,7 +703,11 @@ async fn bad_periods_and_units_are_named() {
     for (request, field, needle) in [
         (attempt(Some("2026-q5"), None, None), "period", "“2026-q5”"),
         (attempt(Some("Quý IX"), None, None), "period", "“Quý IX”"),
-        (attempt(Some(&format!("{}-q1", year - 1)), None, None), "period", "-q1"),
+        (
+            attempt(Some(&format!("{}-q1", year - 1)), None, None),
+            "period",
+            "-q1",
+        ),
         (attempt(None, Some("khong-co"), None), "unit", "“khong-co”"),
         (attempt(None, None, Some("mau-la")), "form", "“mau-la”"),
     ] {
@@ -666,6 +717,58 @@ async fn bad_periods_and_units_are_named() {
         assert_eq!(error.field(), field, "{error}");
         assert!(error.to_string().contains(needle), "{error}");
     }
+    // A period of the year's plan, by its name in any case: its days and targets.
+    let district = ExportSpec::resolve(
+        &mut conn,
+        &app.forms,
+        FORM,
+        Scope::All,
+        &attempt(None, None, None),
+    )
+    .await
+    .unwrap();
+    let period: i32 = app
+        .sql()
+        .await
+        .query_one(
+            "WITH p AS (INSERT INTO survey_plans (unit_id, year, title, form_id, margin_of_error) \
+                        VALUES ($1, $2, 'Kế hoạch', $3, 0.05) RETURNING id) \
+             INSERT INTO plan_periods (plan_id, name, starts_on, ends_on) \
+             SELECT id, 'Quý I', make_date($2::int, 1, 5), make_date($2::int, 3, 20) FROM p \
+             RETURNING id",
+            &[&district.query.root.unwrap(), &(year as i16), &FORM],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    let spec = ExportSpec::resolve(
+        &mut conn,
+        &app.forms,
+        FORM,
+        Scope::All,
+        &attempt(Some("QUÝ I"), None, None),
+    )
+    .await
+    .unwrap();
+    assert_eq!(spec.query.period_id, Some(period));
+    assert_eq!(
+        (spec.query.from, spec.query.to),
+        (
+            NaiveDate::from_ymd_opt(year, 1, 5).unwrap(),
+            NaiveDate::from_ymd_opt(year, 3, 20).unwrap()
+        )
+    );
+    let error = ExportSpec::resolve(
+        &mut conn,
+        &app.forms,
+        FORM,
+        Scope::All,
+        &attempt(Some("Quý II"), None, None),
+    )
+    .await
+    .unwrap_err();
+    assert!(error.to_string().contains("(“Quý I”)"), "{error}");
+
     // A half-year and a month resolve to their days.
     let spec = ExportSpec::resolve(
         &mut conn,

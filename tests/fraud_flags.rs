@@ -57,8 +57,22 @@ struct Fixture {
 }
 
 impl Fixture {
+    /// A server with the installation's default checks of the citizen's path (the test
+    /// configuration turns the completion time and the per-person limit off).
     async fn new() -> Fixture {
-        let app = TestApp::spawn().await;
+        Self::with(true).await
+    }
+
+    async fn with(checks: bool) -> Fixture {
+        let app = TestApp::spawn_on(common::TestDatabase::create().await, |url| {
+            let mut config = common::test_config(url);
+            if checks {
+                config.visits.min_fill_seconds = 3;
+                config.visits.person = sipas::config::parse_rate("3/60m").unwrap();
+            }
+            config
+        })
+        .await;
         let db = app.sql().await;
         let version = app.forms.latest(FORM).unwrap().id;
         let items: Items = db
@@ -73,7 +87,7 @@ impl Fixture {
             .map(|r| (r.get(0), r.get(1)))
             .collect();
         assert_eq!(items.len(), 34, "the QĐ 1001 form has 34 coded items");
-        app.create_account("nhap.lieu", "unit", &[]).await;
+        app.create_account("nhap.lieu", "unit", &["xuan-loc"]).await;
         let clerk: i32 = db
             .query_one("SELECT id FROM accounts WHERE username = 'nhap.lieu'", &[])
             .await
@@ -891,4 +905,29 @@ async fn the_demo_responses_are_at_most_weakly_flagged() {
             .await,
         3000
     );
+}
+
+#[tokio::test]
+async fn without_the_checks_of_the_citizens_path_timing_and_client_signals_are_off() {
+    // SIPAS_MIN_FILL_SECONDS=0 and SIPAS_LIMIT_PERSON=off (as the test configuration sets):
+    // the installation does not check completion times nor clients, and neither do the flags.
+    let fx = Fixture::with(false).await;
+    let mut visits = Vec::new();
+    for (k, unit) in [XUAN_BAC, GIA_RAY, BAO_HOA].into_iter().enumerate() {
+        let mut v = fx.visit(unit, vn(24, 10, 5 * k as u32), 77 + k as u64);
+        v.client = Some(9);
+        v.took = Some(1);
+        visits.push(v);
+    }
+    let ids = fx.insert_all(&visits).await;
+    fx.fold().await;
+    for id in ids {
+        assert!(fx.reasons(id).await.is_empty(), "{id}");
+    }
+    // The other signals still hold.
+    let mut kiosk = fx.visit(XUAN_BAC, vn(24, 23, 0), 90);
+    kiosk.channel = "kiosk";
+    let kiosk = fx.insert(&kiosk).await;
+    fx.fold().await;
+    assert_eq!(fx.reasons(kiosk).await, ["outside_hours:strong"]);
 }

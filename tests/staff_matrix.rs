@@ -147,6 +147,15 @@ mod bodies {
     pub const EMPTY_NOTE: Body = &[("note", "  ")];
     pub const DECIDE: Body = &[("decision", "exclude"), ("note", "Phiếu thử nghiệm ({role})")];
     pub const NO_DECISION: Body = &[("decision", "delete"), ("note", "Không hợp lệ")];
+    /// The codebook of Xuân Bắc's (or Xuân Định's) year: small, so it downloads at once.
+    pub const EXPORT_IN: Body = &[
+        ("year", "2026"), ("period", ""), ("unit", "{unit_in}"), ("form", "sipas-1001-dich-vu"),
+        ("format", "codebook"),
+    ];
+    pub const EXPORT_OUT: Body = &[
+        ("year", "2026"), ("period", ""), ("unit", "{unit_out}"), ("form", "sipas-1001-dich-vu"),
+        ("format", "codebook"),
+    ];
     pub const OWN_PASSWORD: Body = &[
         ("current", "{password}"), ("new", "Mật khẩu mới thật dài 2026"),
         ("confirm", "Mật khẩu mới thật dài 2026"),
@@ -356,6 +365,20 @@ const MATRIX: &[Row] = &[
     get( "publish: unknown period",            "/staff/publish/999999",                                               [303, 404, 404, 404]),
     get( "non-numeric period to publish",      "/staff/publish/abc",                                                  [303, 404, 404, 404]),
     get( "GET on publish: unpublish",          "/staff/publish/{period_in}/unpublish",                                [303, 404, 404, 404]),
+    // Exports ("Xuất dữ liệu"): every role exports within its scope (viewers too: an export
+    // only reads); a small one answers with the file (200). Jobs belong to the account that
+    // asked, admins included: another's job is a 404. "Own": {export_{role}}.
+    get( "exports: form",                      "/staff/exports",                                                      [303, 200, 200, 200]),
+    get( "exports: form, unit in",             "/staff/exports?unit={unit_in}&format=xlsx",                           [303, 200, 200, 200]),
+    get( "exports: form, unit out",            "/staff/exports?unit={unit_out}&format=xlsx",                          [303, 200, 200, 422]),
+    post("exports: create in",                 "/staff/exports",                                      EXPORT_IN,      [303, 200, 200, 200]),
+    post("exports: create out",                "/staff/exports",                                      EXPORT_OUT,     [303, 200, 200, 422]),
+    get( "exports: job page, own",             "/staff/exports/{export_{role}}",                                      [303, 200, 200, 200]),
+    get( "exports: download, own",             "/staff/exports/{export_{role}}/download",                             [303, 200, 200, 200]),
+    get( "exports: job page of another",       "/staff/exports/{export_other}",                                       [303, 404, 404, 404]),
+    get( "exports: download of another",       "/staff/exports/{export_other}/download",                              [303, 404, 404, 404]),
+    get( "non-numeric export id",              "/staff/exports/abc",                                                  [303, 404, 404, 404]),
+    post("POST on exports: job page",          "/staff/exports/{export_unit}",                        NONE,           [303, 404, 404, 404]),
     // One's own password (each role changes its own; the session goes on), then signing out.
     post("own password: change",               "/staff/password",                                     OWN_PASSWORD,   [303, 200, 200, 200]),
     post("sign out",                           "/sign-out",                                           NONE,           [303, 303, 303, 303]),
@@ -636,7 +659,51 @@ impl Fixture {
         .await
         .unwrap();
 
+        // An export of each account (the anonymous tries the unit account's), and one of Xuân
+        // Định's account.
+        let mut exports = Vec::new();
+        for (client, username) in [
+            (&admin, "qt.phong.noi.vu"),
+            (&viewer, "lanh.dao.huyen"),
+            (&unit, "can.bo.xuan.bac"),
+        ] {
+            let made = client
+                .post(
+                    "/staff/exports",
+                    &[
+                        ("year", "2026"),
+                        ("unit", &unit_in.to_string()),
+                        ("form", "sipas-1001-dich-vu"),
+                        ("format", "codebook"),
+                    ],
+                )
+                .await;
+            assert_eq!(made.status(), 200, "an export by {username}");
+            let id = id_of(
+                db,
+                "SELECT j.id FROM export_jobs j JOIN accounts a ON a.id = j.account_id \
+                 WHERE a.username = $1 ORDER BY j.id DESC LIMIT 1",
+                username,
+            )
+            .await;
+            exports.push(id.to_string());
+        }
+        let export_other = id_of(
+            db,
+            "INSERT INTO export_jobs (account_id, scope, unit_id, year, period, form_id, format, \
+                 label, status, file_name, byte_size, finished_at, expires_at) \
+             SELECT a.id, ARRAY[u.id], u.id, 2026, '2026', 'sipas-1001-dich-vu', 'codebook', \
+                 'Xuất của tài khoản khác', 'done', 'x.csv', 1, now(), now() + interval '1 day' \
+             FROM accounts a, units u WHERE a.username = 'muc.tieu' AND u.code = $1 RETURNING id",
+            XUAN_DINH,
+        )
+        .await;
         let mut vars = vec![
+            ("export_admin", exports[0].clone()),
+            ("export_viewer", exports[1].clone()),
+            ("export_unit", exports[2].clone()),
+            ("export_anonymous", exports[2].clone()),
+            ("export_other", export_other.to_string()),
             ("batch_in", "11111111-1111-4111-8111-111111111111".to_string()),
             ("batch_out", "22222222-2222-4222-8222-222222222222".to_string()),
             ("vcode_in", "matranvea22".to_string()),

@@ -137,7 +137,10 @@ struct Expected {
     forms: i64,
 }
 
-/// The responses of `range` (with the units below each row unit), as a CTE.
+/// The responses of `range` (with the units below each row unit) that count, as a CTE: a
+/// response counts unless an admin excluded it, or, without an admin's decision, one of its
+/// fraud signals is strong or two different weak signals other than straight-lining coincide
+/// (issue 6), straight from `response_flags` and the decisions.
 const RANGE_CTE: &str = "
     r AS (
         SELECT r.id, r.unit_id, r.answers, r.form_version_id
@@ -146,6 +149,12 @@ const RANGE_CTE: &str = "
           AND r.submitted_at >= ($2::text::date)::timestamp AT TIME ZONE 'Asia/Ho_Chi_Minh'
           AND r.submitted_at < ($3::text::date + 1)::timestamp AT TIME ZONE 'Asia/Ho_Chi_Minh'
           AND ($4::text IS NULL OR r.channel = $4)
+          AND NOT coalesce(
+            (SELECT v.decision = 'exclude' FROM response_reviews v
+             WHERE v.response_id = r.id AND v.decision IS NOT NULL),
+            EXISTS (SELECT 1 FROM response_flags f WHERE f.response_id = r.id AND f.severity = 'strong')
+            OR (SELECT count(DISTINCT f.reason) FROM response_flags f
+                WHERE f.response_id = r.id AND f.severity = 'weak' AND f.reason <> 'straight_line') >= 2)
     ),
     answers AS (
         SELECT r.unit_id, fi.section_code, fi.code, a.value
@@ -1020,7 +1029,16 @@ async fn the_quick_rating_shows_the_share_of_each_level() {
         .query(
             "SELECT r.answers[1], count(*) FROM responses r \
              JOIN form_versions fv ON fv.id = r.form_version_id \
-             WHERE fv.form_id = $1 AND r.answers[1] >= 1 GROUP BY 1 ORDER BY 1",
+             WHERE fv.form_id = $1 AND r.answers[1] >= 1 \
+               AND NOT coalesce( \
+                   (SELECT v.decision = 'exclude' FROM response_reviews v \
+                    WHERE v.response_id = r.id AND v.decision IS NOT NULL), \
+                   EXISTS (SELECT 1 FROM response_flags f \
+                           WHERE f.response_id = r.id AND f.severity = 'strong') \
+                   OR (SELECT count(DISTINCT f.reason) FROM response_flags f \
+                       WHERE f.response_id = r.id AND f.severity = 'weak' \
+                         AND f.reason <> 'straight_line') >= 2) \
+             GROUP BY 1 ORDER BY 1",
             &[&QUICK_FORM],
         )
         .await

@@ -134,6 +134,25 @@ fn minutes(m: i32) -> diesel::data_types::PgInterval {
     diesel::data_types::PgInterval::from_microseconds(i64::from(m) * 60_000_000)
 }
 
+/// Which signals of the citizen's path this session checks (see
+/// [`crate::db::SessionLimits`]): both unless the session says `off`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, QueryableByName)]
+struct Switches {
+    #[diesel(sql_type = Bool)]
+    fill_time: bool,
+    #[diesel(sql_type = Bool)]
+    person: bool,
+}
+
+async fn switches(conn: &mut AsyncPgConnection) -> diesel::QueryResult<Switches> {
+    diesel::sql_query(
+        "SELECT coalesce(current_setting('sipas.fill_time', true), '') <> 'off' AS fill_time, \
+                coalesce(current_setting('sipas.person', true), '') <> 'off' AS person",
+    )
+    .get_result(conn)
+    .await
+}
+
 #[derive(QueryableByName)]
 struct UnitMonth {
     #[diesel(sql_type = Int4)]
@@ -152,6 +171,7 @@ pub async fn detect(
     to: i64,
 ) -> diesel::QueryResult<Vec<(i32, NaiveDate)>> {
     let r = rules(conn).await?;
+    let switches = switches(conn).await?;
     diesel::sql_query(include_str!("sql/flags_burst_desk.sql"))
         .bind::<Int8, _>(from)
         .bind::<Int8, _>(to)
@@ -161,14 +181,16 @@ pub async fn detect(
         .bind::<Float8, _>(f64::from(r.desk_burst_minutes))
         .execute(conn)
         .await?;
-    diesel::sql_query(include_str!("sql/flags_burst_client.sql"))
-        .bind::<Int8, _>(from)
-        .bind::<Int8, _>(to)
-        .bind::<Interval, _>(minutes(r.client_burst_minutes))
-        .bind::<Int8, _>(i64::from(r.client_burst_min))
-        .bind::<Float8, _>(f64::from(r.client_burst_minutes))
-        .execute(conn)
-        .await?;
+    if switches.person {
+        diesel::sql_query(include_str!("sql/flags_burst_client.sql"))
+            .bind::<Int8, _>(from)
+            .bind::<Int8, _>(to)
+            .bind::<Interval, _>(minutes(r.client_burst_minutes))
+            .bind::<Int8, _>(i64::from(r.client_burst_min))
+            .bind::<Float8, _>(f64::from(r.client_burst_minutes))
+            .execute(conn)
+            .await?;
+    }
     diesel::sql_query(include_str!("sql/flags_runs.sql"))
         .bind::<Int8, _>(from)
         .bind::<Int8, _>(to)
@@ -176,6 +198,7 @@ pub async fn detect(
         .bind::<Int8, _>(i64::from(r.identical_run_client))
         .bind::<Int8, _>(i64::from(r.identical_min_items))
         .bind::<Int8, _>(i64::from(r.straight_min_criteria))
+        .bind::<Bool, _>(switches.person)
         .execute(conn)
         .await?;
     diesel::sql_query(include_str!("sql/flags_single.sql"))
@@ -186,6 +209,7 @@ pub async fn detect(
         .bind::<Float8, _>(r.min_seconds_per_item)
         .bind::<Int4, _>(r.hours_grace_before_minutes)
         .bind::<Int4, _>(r.hours_grace_after_minutes)
+        .bind::<Bool, _>(switches.fill_time)
         .execute(conn)
         .await?;
     let changed: Vec<UnitMonth> = diesel::sql_query(include_str!("sql/flags_review.sql"))

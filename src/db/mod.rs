@@ -111,6 +111,12 @@ pub struct SessionLimits {
     /// `statement_timeout` (and `idle_in_transaction_session_timeout`) set on every pooled
     /// connection; zero: none.
     pub statement_timeout: Duration,
+    /// Fraud signals that depend on the citizen's path (`crate::db::flags`): the completion
+    /// time (off when `SIPAS_MIN_FILL_SECONDS` is 0) and bursts from one client (off when
+    /// `SIPAS_LIMIT_PERSON` is off). Set on every pooled connection as `sipas.fill_time` and
+    /// `sipas.person` (`on`/`off`), read by the detection in the rollup fold.
+    pub fill_time_signal: bool,
+    pub person_signal: bool,
 }
 
 impl Default for SessionLimits {
@@ -118,6 +124,8 @@ impl Default for SessionLimits {
         SessionLimits {
             pool_timeout: DEFAULT_POOL_TIMEOUT,
             statement_timeout: DEFAULT_STATEMENT_TIMEOUT,
+            fill_time_signal: true,
+            person_signal: true,
         }
     }
 }
@@ -140,6 +148,16 @@ pub fn build_pool_with(url: &str, size: usize, limits: SessionLimits) -> anyhow:
         Box::pin(async move {
             use diesel_async::{AsyncConnection, SimpleAsyncConnection};
             let mut conn = AsyncPgConnection::establish(&url).await?;
+            if !limits.fill_time_signal || !limits.person_signal {
+                let on = |b: bool| if b { "on" } else { "off" };
+                conn.batch_execute(&format!(
+                    "SET sipas.fill_time = '{}'; SET sipas.person = '{}'",
+                    on(limits.fill_time_signal),
+                    on(limits.person_signal)
+                ))
+                .await
+                .map_err(diesel::ConnectionError::CouldntSetupConfiguration)?;
+            }
             if millis > 0 {
                 conn.batch_execute(&format!(
                     "SET statement_timeout = {millis}; SET idle_in_transaction_session_timeout = {millis}"
@@ -229,8 +247,12 @@ pub async fn ensure_database(url: &str) -> anyhow::Result<()> {
             .await
         {
             Ok(()) => tracing::info!("created database {name}"),
-            // Another instance may have created it at the same moment.
-            Err(e) if e.code() == Some(&tokio_postgres::error::SqlState::DUPLICATE_DATABASE) => {}
+            // Another instance may have created it at the same moment: "already exists", or,
+            // when both passed the check above, the unique index of pg_database
+            // (tests/two_instances.rs starts two instances at once on a missing database).
+            Err(e)
+                if e.code() == Some(&tokio_postgres::error::SqlState::DUPLICATE_DATABASE)
+                    || e.code() == Some(&tokio_postgres::error::SqlState::UNIQUE_VIOLATION) => {}
             Err(e) => {
                 return Err(anyhow::Error::new(e).context(format!(
                     "database {name} does not exist and cannot be created"

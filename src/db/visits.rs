@@ -153,6 +153,20 @@ pub async fn find(
         .map(slip))
 }
 
+/// The submission key and time of the response that used the code `code_id`.
+pub async fn used_by(
+    conn: &mut AsyncPgConnection,
+    code_id: i64,
+) -> diesel::QueryResult<Option<(Uuid, DateTime<Utc>)>> {
+    use super::schema::responses;
+    responses::table
+        .filter(responses::visit_code_id.eq(code_id))
+        .select((responses::submission_key, responses::submitted_at))
+        .get_result(conn)
+        .await
+        .optional()
+}
+
 /// The codes of batch `batch` within `scope`, in minting order.
 pub async fn batch(
     conn: &mut AsyncPgConnection,

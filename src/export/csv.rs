@@ -57,14 +57,22 @@ pub enum Cell<'a> {
 }
 
 const FIXED_COLUMNS: [(&str, &str, bool); 7] = [
-    ("response_id", "Mã phiếu (số thứ tự trong cơ sở dữ liệu)", true),
+    (
+        "response_id",
+        "Mã phiếu (số thứ tự trong cơ sở dữ liệu)",
+        true,
+    ),
     (
         "submitted_at",
         "Thời điểm gửi phiếu (giờ Việt Nam, dạng ISO 8601)",
         false,
     ),
     ("unit_code", "Mã đơn vị", false),
-    ("desk_code", "Mã quầy (mã trong đường dẫn QR; trống với phiếu giấy)", false),
+    (
+        "desk_code",
+        "Mã quầy (mã trong đường dẫn QR; trống với phiếu giấy)",
+        false,
+    ),
     ("form_id", "Mã mẫu phiếu", false),
     ("form_version", "Phiên bản mẫu phiếu", true),
     (

@@ -10,8 +10,8 @@ pub mod csv;
 pub mod jobs;
 pub mod poster;
 pub mod slips;
-pub mod sps;
 pub mod spec;
+pub mod sps;
 pub mod xlsx;
 
 use std::path::Path;
@@ -210,8 +210,7 @@ async fn write_bundle(
 ) -> anyhow::Result<u64> {
     use anyhow::Context;
     use std::io::Write;
-    let file =
-        std::fs::File::create(out).with_context(|| format!("creating {}", out.display()))?;
+    let file = std::fs::File::create(out).with_context(|| format!("creating {}", out.display()))?;
     let mut zip = zip::ZipWriter::new(std::io::BufWriter::with_capacity(1 << 16, file));
     let options = zip::write::SimpleFileOptions::default()
         .compression_method(zip::CompressionMethod::Deflated)

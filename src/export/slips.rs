@@ -298,7 +298,7 @@ mod tests {
         assert_eq!(svg.matches("stroke-dasharray").count(), PER_SHEET);
         assert!(svg.contains("width=\"210mm\" height=\"297mm\""));
         assert!(svg.contains("abcde fghjk"));
-        assert!(svg.contains("Quét mã để đánh giá sự phục vụ"));
+        assert!(svg.contains("Quét mã để đánh giá"));
         assert!(svg.contains("Mã hồ sơ: 000.00.21.H19-261127-0001"));
     }
 

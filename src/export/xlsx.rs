@@ -40,7 +40,11 @@ const COMMENT_BATCH: i64 = 2_000;
 
 /// "chưa đủ mẫu" / "đủ mẫu".
 pub fn reliability(enough: bool) -> &'static str {
-    if enough { "đủ mẫu" } else { "chưa đủ mẫu" }
+    if enough {
+        "đủ mẫu"
+    } else {
+        "chưa đủ mẫu"
+    }
 }
 
 /// A share as stored in the workbook: the published percentage (two decimals) as a fraction.
@@ -120,7 +124,11 @@ fn prepare(
     sheet.set_landscape();
     sheet.set_margins(0.4, 0.4, 0.6, 0.6, 0.3, 0.3);
     sheet.set_repeat_rows(HEADER_ROW, HEADER_ROW)?;
-    sheet.set_header(format!("&L&8{}&R&8{}", xl_escape(name), xl_escape(&spec.period_label)));
+    sheet.set_header(format!(
+        "&L&8{}&R&8{}",
+        xl_escape(name),
+        xl_escape(&spec.period_label)
+    ));
     sheet.set_footer("&C&8Trang &P/&N");
     Ok(())
 }
@@ -302,8 +310,22 @@ fn item_sheet(
         headers.push(("Yếu tố", 18.0));
     }
     headers.extend([
-        (if expectations { "Mã" } else { "Mã tiêu chí" }, 8.0),
-        (if expectations { "Nội dung mong đợi" } else { "Tiêu chí" }, 48.0),
+        (
+            if expectations {
+                "Mã"
+            } else {
+                "Mã tiêu chí"
+            },
+            8.0,
+        ),
+        (
+            if expectations {
+                "Nội dung mong đợi"
+            } else {
+                "Tiêu chí"
+            },
+            48.0,
+        ),
         ("Số câu trả lời hợp lệ", 10.0),
         ("Không áp dụng", 9.0),
     ]);
@@ -363,12 +385,29 @@ fn item_sheet(
                 col += 1;
             }
             match item.stats.mean {
-                Some(m) => sheet.write_number_with_format(row, col, (m * 100.0).round() / 100.0, &f.mean)?,
+                Some(m) => sheet.write_number_with_format(
+                    row,
+                    col,
+                    (m * 100.0).round() / 100.0,
+                    &f.mean,
+                )?,
                 None => sheet.write_string(row, col, "—")?,
             };
             write_opt_percent(sheet, row, col + 1, item.stats.index, &f.percent)?;
-            write_opt_percent(sheet, row, col + 2, item.stats.index_ci.map(|i| i.low), &f.percent)?;
-            write_opt_percent(sheet, row, col + 3, item.stats.index_ci.map(|i| i.high), &f.percent)?;
+            write_opt_percent(
+                sheet,
+                row,
+                col + 2,
+                item.stats.index_ci.map(|i| i.low),
+                &f.percent,
+            )?;
+            write_opt_percent(
+                sheet,
+                row,
+                col + 3,
+                item.stats.index_ci.map(|i| i.high),
+                &f.percent,
+            )?;
             row += 1;
         }
     }
@@ -451,7 +490,11 @@ fn comment_row(
         },
     )?;
     sheet.write_string(row, 7, c.handled_by_name.as_deref().unwrap_or(""))?;
-    sheet.write_string(row, 8, c.handled_at.map(format_vietnam_time).unwrap_or_default())?;
+    sheet.write_string(
+        row,
+        8,
+        c.handled_at.map(format_vietnam_time).unwrap_or_default(),
+    )?;
     sheet.write_string_with_format(row, 9, c.handling_note.as_deref().unwrap_or(""), &f.wrap)?;
     Ok(())
 }
@@ -492,7 +535,13 @@ pub async fn write_workbook(
     workbook.add_worksheet_with_constant_memory()?;
     workbook.add_worksheet_with_constant_memory()?;
     workbook.add_worksheet();
-    summary_sheet(workbook.worksheet_from_index(0)?, &f, spec, &report, &previous)?;
+    summary_sheet(
+        workbook.worksheet_from_index(0)?,
+        &f,
+        spec,
+        &report,
+        &previous,
+    )?;
     item_sheet(workbook.worksheet_from_index(1)?, &f, spec, &report, false)?;
     item_sheet(workbook.worksheet_from_index(2)?, &f, spec, &report, true)?;
     respondents_sheet(workbook.worksheet_from_index(3)?, &f, spec, &report)?;
@@ -502,11 +551,7 @@ pub async fn write_workbook(
         let filter = CommentFilter {
             units: Some(spec.units.clone()),
             from: super::csv::start_of_day(spec.query.from),
-            until: spec
-                .query
-                .to
-                .succ_opt()
-                .and_then(super::csv::start_of_day),
+            until: spec.query.to.succ_opt().and_then(super::csv::start_of_day),
             form_id: Some(spec.query.form_id.clone()),
             ..CommentFilter::default()
         };

@@ -167,6 +167,7 @@ async fn target(
     door: Door,
     code: &str,
     used_status: StatusCode,
+    token: Option<Uuid>,
 ) -> Result<Result<Target, HttpResponse>, AppError> {
     if door != Door::Code {
         let desk = desk_by_code(state, code).await?;
@@ -185,6 +186,21 @@ async fn target(
         return Err(AppError::NotFound);
     };
     if slip.code.used_at.is_some() {
+        // The same form sent again (a double tap, a reload): thanked again, nothing stored.
+        if let Some(token) = token
+            && let Some((key, at)) = visits::used_by(&mut conn, slip.code.id).await?
+            && key == token
+        {
+            let page = views::pages::thanks(&views::pages::Thanks {
+                unit_name: &slip.unit_name,
+                text: None,
+                submitted_at: at,
+            });
+            return Ok(Err(HttpResponse::Ok()
+                .content_type("text/html; charset=utf-8")
+                .insert_header((CACHE_CONTROL, "no-store"))
+                .body(page.into_string())));
+        }
         return Ok(Err(code_used(used_status)));
     }
     let Some(desk) = Desk::find_context(&mut conn, slip.code.desk_id).await? else {
@@ -326,7 +342,7 @@ async fn show(
     request: HttpRequest,
     door: Door,
 ) -> Result<HttpResponse, AppError> {
-    let target = match target(&state, door, &code, StatusCode::GONE).await? {
+    let target = match target(&state, door, &code, StatusCode::GONE, None).await? {
         Ok(target) => target,
         Err(page) => return Ok(page),
     };
@@ -375,12 +391,6 @@ async fn submit(
         Ok(Err(_)) => return Err(AppError::BadRequest),
         Err(_) => return Err(AppError::PayloadTooLarge),
     };
-    let target = match target(&state, door, &code, StatusCode::CONFLICT).await? {
-        Ok(target) => target,
-        Err(page) => return Ok(page),
-    };
-    let client = client(&state, &request);
-    let current = desk_form(&state, &target.desk)?;
     let urlencoded = request
         .headers()
         .get(CONTENT_TYPE)
@@ -391,6 +401,13 @@ async fn submit(
     } else {
         None
     };
+    let sent_token = decoded.as_ref().and_then(|raw| raw.token);
+    let target = match target(&state, door, &code, StatusCode::CONFLICT, sent_token).await? {
+        Ok(target) => target,
+        Err(page) => return Ok(page),
+    };
+    let client = client(&state, &request);
+    let current = desk_form(&state, &target.desk)?;
     let now = Utc::now();
     let again = |version: &FormVersion,
                  token: Uuid,

@@ -4,7 +4,8 @@
 -- client (runs of at least $4). Only responses with at least $5 answered coded items take
 -- part (a one-question rating repeats by nature). A run whose pattern is straight-lined (every
 -- answered criterion the same value, at least $6 of them: common among honest respondents)
--- is a weak signal; any other repeated pattern is strong.
+-- is a weak signal; any other repeated pattern is strong. $7: whether client runs are looked
+-- for (off when the installation has no per-person limit, SIPAS_LIMIT_PERSON=off).
 WITH crit AS MATERIALIZED (
     SELECT form_version_id, answer_index FROM rollup_rules WHERE criterion
 ),
@@ -20,7 +21,7 @@ desk_keys AS (
 ),
 client_keys AS (
     SELECT client_key, min(submitted_at) AS lo
-    FROM batch WHERE client_key IS NOT NULL GROUP BY client_key
+    FROM batch WHERE $7::bool AND client_key IS NOT NULL GROUP BY client_key
 ),
 seq AS (
     SELECT 'desk' AS scope, desk_id::text || '/' || paper::text AS key, id, form_version_id,
@@ -38,7 +39,7 @@ seq AS (
     ) p
     UNION ALL
     SELECT 'client', encode(client_key, 'hex'), id, form_version_id, answers
-    FROM batch WHERE client_key IS NOT NULL
+    FROM batch WHERE $7::bool AND client_key IS NOT NULL
     UNION ALL
     SELECT 'client', encode(k.client_key, 'hex'), p.id, p.form_version_id, p.answers
     FROM client_keys k

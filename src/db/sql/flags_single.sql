@@ -2,7 +2,8 @@
 -- ($1, $2]:
 --   straight_line  every answered criterion (value >= 1) the same, at least $3 of them (weak);
 --   too_fast       submitted less than $4 + $5 x (answered coded items) seconds after the form
---                  was rendered (started_at; not for paper) (strong);
+--                  was rendered (started_at; not for paper) (strong); only when $8 (the
+--                  installation checks completion times, SIPAS_MIN_FILL_SECONDS > 0);
 --   outside_hours  the form was opened (started_at, else submitted_at) outside the desk's
 --                  opening hours, with $6 minutes of tolerance before opening and $7 after
 --                  closing, Vietnam's time; QR and kiosk responses only (a paper ballot is
@@ -38,7 +39,7 @@ signals AS (
         SELECT id, answered, extract(epoch FROM submitted_at - started_at)::float8 AS seconds,
                $4::float8 + $5::float8 * answered AS minimum
         FROM batch
-        WHERE started_at IS NOT NULL AND channel <> 'paper'
+        WHERE $8::bool AND started_at IS NOT NULL AND channel <> 'paper'
     ) t
     WHERE seconds < minimum
     UNION ALL

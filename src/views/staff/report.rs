@@ -580,7 +580,7 @@ fn units_short(doc: &ReportDoc) -> Markup {
                                 td.num { (i + 1) }
                                 td { (row.unit.name) }
                                 td.num.index { (index_text(row.index)) }
-                                td { (format_interval(row.index_ci)) }
+                                td.ci { (format_interval(row.index_ci)) }
                                 td.num { (count(row.responses)) }
                                 td {
                                     @if let Some(f) = weakest_factor(row) { (f.title) " (" (index_text(f.index)) ")" }
