@@ -726,6 +726,53 @@ async fn run_raw(
     run
 }
 
+/// The database work of one step of the citizen's path, alone, with the same concurrency and
+/// the same pool: operations per second and latency, to see where the time of a submission goes.
+async fn run_step<F, Fut>(
+    pool: &sipas::db::Pool,
+    clients: usize,
+    seconds: f64,
+    step: F,
+) -> (u64, f64, [f64; 4])
+where
+    F: Fn(sipas::db::Connection, usize, u64) -> Fut + Send + Sync + Clone + 'static,
+    Fut: std::future::Future<Output = bool> + Send,
+{
+    let until = Until::new(seconds, None);
+    let started = Arc::new(AtomicU64::new(0));
+    let t = Instant::now();
+    let tasks: Vec<_> = (0..clients)
+        .map(|id| {
+            let pool = pool.clone();
+            let started = started.clone();
+            let step = step.clone();
+            tokio::spawn(async move {
+                let mut latency = Vec::new();
+                let mut n = 0u64;
+                while until.go(&started) {
+                    let t = Instant::now();
+                    let ok = match pool.get().await {
+                        Ok(conn) => step(conn, id, n).await,
+                        Err(_) => false,
+                    };
+                    n += 1;
+                    if ok {
+                        latency.push(t.elapsed());
+                    }
+                }
+                latency
+            })
+        })
+        .collect();
+    let mut latency = Vec::new();
+    for task in tasks {
+        latency.extend(task.await.expect("a step task"));
+    }
+    let elapsed = t.elapsed().as_secs_f64();
+    let n = latency.len() as u64;
+    (n, n as f64 / elapsed, percentiles(&mut latency))
+}
+
 async fn total(sql: &tokio_postgres::Client) -> Result<i64, tokio_postgres::Error> {
     sql.query_one("SELECT count(*) FROM responses", &[])
         .await
@@ -822,6 +869,50 @@ async fn main() -> anyhow::Result<()> {
     raw_pool.close();
     let _ = sql.batch_execute("CHECKPOINT").await;
 
+    // Where the time goes: the database steps of the citizen's path, alone (same concurrency,
+    // same pool size), beside the full store above.
+    let step_pool = sipas::db::build_pool(&url, pool_size)?;
+    let step_seconds = 2.0;
+    let desk_codes = desks.clone();
+    let lookup = run_step(&step_pool, clients, step_seconds, move |mut conn, id, n| {
+        let code = desk_codes[(id + n as usize) % desk_codes.len()].clone();
+        async move {
+            matches!(
+                sipas::db::desks::Desk::find_by_code(&mut conn, &code).await,
+                Ok(Some(_))
+            )
+        }
+    })
+    .await;
+    let rate = sipas::db::visits::Rate {
+        burst: 100_000,
+        per: Duration::from_secs(1),
+    };
+    let limit = run_step(
+        &step_pool,
+        clients,
+        step_seconds,
+        move |mut conn, id, n| async move {
+            let key = format!("load {id} {n}").into_bytes();
+            sipas::db::visits::take(&mut conn, sipas::db::visits::LimitKind::Person, &key, rate)
+                .await
+                .is_ok()
+        },
+    )
+    .await;
+    let empty = run_step(
+        &step_pool,
+        clients,
+        step_seconds,
+        |mut conn, _, _| async move {
+            use diesel_async::SimpleAsyncConnection;
+            conn.batch_execute("BEGIN; COMMIT").await.is_ok()
+        },
+    )
+    .await;
+    step_pool.close();
+    let _ = sql.batch_execute("TRUNCATE visit_limits").await;
+
     // The citizens, measured.
     let before = total(&sql).await?;
     let mut http = run_citizens(clients, &base, &desks, Until::new(seconds, count)).await;
@@ -895,6 +986,14 @@ async fn main() -> anyhow::Result<()> {
         Some(raw_rate),
         raw_p,
     );
+    println!("  steps of a submission, alone:");
+    for (label, (n, rate, p)) in [
+        ("  desk lookup (Desk::find_by_code)", lookup),
+        ("  one limit (visits::take, autocommit)", limit),
+        ("  empty transaction (BEGIN; COMMIT)", empty),
+    ] {
+        line(label, n, step_seconds, Some(rate), p);
+    }
     println!();
     println!("  ratio HTTP / raw PostgreSQL          {ratio:>8.2}");
     println!(

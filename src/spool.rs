@@ -44,11 +44,9 @@ use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
 use crate::db::desks::{Desk, DeskContext};
-use crate::db::responses::{self, Channel, NewResponse, Stored};
+use crate::db::responses::{self, NewResponse, Stored};
 use crate::db::{self, Pool};
 use crate::error::AppError;
-use crate::forms::FormVersion;
-use crate::forms::submission::ValidAnswers;
 
 /// The file appends go to.
 pub const CURRENT_FILE: &str = "current.jsonl";
@@ -93,43 +91,6 @@ pub struct SpooledResponse {
 }
 
 impl SpooledResponse {
-    /// A citizen's answers given through a desk code, as [`crate::survey::store_response`]
-    /// stores them, submitted now.
-    pub fn citizen(
-        desk: &DeskContext,
-        desk_code: &str,
-        version: &FormVersion,
-        submission_key: Uuid,
-        answers: &ValidAnswers,
-    ) -> Result<Self, AppError> {
-        let texts = answers
-            .texts
-            .iter()
-            .map(|(code, text)| match version.item_ids.get(code) {
-                Some(item_id) => Ok((*item_id, text.clone())),
-                None => Err(AppError::internal(anyhow::anyhow!(
-                    "form version {} has no stored item {code}",
-                    version.id
-                ))),
-            })
-            .collect::<Result<Vec<_>, _>>()?;
-        Ok(SpooledResponse {
-            submission_key,
-            unit_id: desk.unit_id,
-            desk_id: Some(desk.desk_id),
-            desk_code: Some(desk_code.to_string()),
-            form_version_id: version.id,
-            channel: Channel::Qr.as_str().to_string(),
-            answers: answers.choices.clone(),
-            submitted_at: Utc::now(),
-            texts,
-            client_key: None,
-            started_at: None,
-            visit_code_id: None,
-            via: None,
-        })
-    }
-
     /// Exactly what [`responses::store`] would be given, submitted now when `new` says nothing
     /// else (staff-entered rows are never spooled: staff see the 503 page and try again).
     pub fn from_new(new: &NewResponse<'_>, texts: &[(i32, &str)]) -> Self {

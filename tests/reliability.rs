@@ -483,3 +483,115 @@ async fn healthz_shows_the_spool_and_the_dashboard_too() {
     let page = admin.get("/staff").await.text().await.unwrap();
     assert!(page.contains("Phiếu chờ ghi vào cơ sở dữ liệu"), "{page}");
 }
+
+#[tokio::test]
+async fn replay_is_exactly_once_and_keeps_what_the_database_refuses() {
+    use sipas::spool::{Spool, SpooledResponse};
+    let app = TestApp::spawn().await;
+    let code = app.desk_code("xuan-loc.xuan-bac").await;
+    let (stored_key, response) = submit(&app, &code, "Đã lưu").await;
+    assert_eq!(response.status(), 200);
+    let row = app
+        .sql()
+        .await
+        .query_one(
+            "SELECT r.unit_id, r.desk_id, r.form_version_id, r.answers, t.item_id, t.body \
+             FROM responses r JOIN response_texts t ON t.response_id = r.id",
+            &[],
+        )
+        .await
+        .unwrap();
+    let entry = |key: uuid::Uuid, unit_id: i32| SpooledResponse {
+        submission_key: key,
+        unit_id,
+        desk_id: row.get(1),
+        desk_code: Some(code.clone()),
+        form_version_id: row.get(2),
+        channel: "qr".into(),
+        answers: row.get(3),
+        submitted_at: chrono::Utc::now() - chrono::Duration::minutes(5),
+        texts: vec![(row.get(4), format!("Ý kiến {key}"))],
+        client_key: None,
+        started_at: None,
+        visit_code_id: None,
+        via: None,
+    };
+    let tmp = TempDir::new("replay-once");
+    let spool = Spool::open(tmp.path(), sipas::spool::DEFAULT_MAX_BYTES).unwrap();
+    let new_key = uuid::Uuid::new_v4();
+    let unit: i32 = row.get(0);
+    // A new response (spooled twice: a double tap), the response already stored, and one the
+    // database refuses (no such unit).
+    spool.append_blocking(&entry(new_key, unit)).unwrap();
+    spool.append_blocking(&entry(new_key, unit)).unwrap();
+    spool
+        .append_blocking(&entry(stored_key.parse().unwrap(), unit))
+        .unwrap();
+    let refused = uuid::Uuid::new_v4();
+    spool.append_blocking(&entry(refused, 987_654)).unwrap();
+    assert_eq!(spool.status().entries, 4);
+
+    let report = spool.replay(&app.pool).await;
+    assert_eq!(report.interrupted, None);
+    assert_eq!((report.stored, report.already_stored), (1, 2));
+    assert_eq!(report.rejected, 1);
+    let status = spool.status();
+    assert_eq!((status.entries, status.rejected), (0, 1));
+    assert!(spool.is_empty());
+    assert_eq!(app.response_count().await, 2);
+    let texts = app
+        .count(&format!(
+            "SELECT count(*) FROM response_texts t JOIN responses r ON r.id = t.response_id \
+             WHERE r.submission_key = '{new_key}' AND t.body = 'Ý kiến {new_key}'"
+        ))
+        .await;
+    assert_eq!(texts, 1);
+    // The refused entry is kept, with the reason.
+    let kept: Vec<String> = std::fs::read_dir(tmp.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(kept.len(), 1, "{kept:?}");
+    assert!(kept[0].starts_with("rejected-"), "{kept:?}");
+    let text = std::fs::read_to_string(tmp.path().join(&kept[0])).unwrap();
+    assert!(text.contains(&refused.to_string()), "{text}");
+    assert!(text.contains("foreign key"), "{text}");
+    // Replaying again does nothing.
+    let again = spool.replay(&app.pool).await;
+    assert_eq!((again.stored, again.already_stored), (0, 0));
+    assert_eq!(app.response_count().await, 2);
+}
+
+#[tokio::test]
+async fn the_desk_snapshot_agrees_with_the_lookup() {
+    use sipas::db::desks::Desk;
+    let app = TestApp::spawn().await;
+    let tmp = TempDir::new("snapshot");
+    let spool = sipas::spool::Spool::open(tmp.path(), sipas::spool::DEFAULT_MAX_BYTES).unwrap();
+    let count = spool.refresh_desks(&app.pool).await.unwrap();
+    let codes: Vec<String> = app
+        .sql()
+        .await
+        .query("SELECT code FROM desk_codes", &[])
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    assert!(count >= 29, "{count}");
+    let mut conn = app.pool.get().await.unwrap();
+    let mut found = 0;
+    for code in &codes {
+        let looked_up = Desk::find_by_code(&mut conn, code).await.unwrap();
+        assert_eq!(spool.cached_desk(code), looked_up, "{code}");
+        found += usize::from(looked_up.is_some());
+    }
+    assert_eq!(found, count);
+    // A desk whose form comes from its unit differs from one with its own.
+    let forms: HashSet<Option<String>> = codes
+        .iter()
+        .filter_map(|c| spool.cached_desk(c))
+        .map(|d| d.form_id)
+        .collect();
+    assert!(forms.len() >= 2, "{forms:?}");
+}

@@ -28,6 +28,8 @@ pub struct Desk {
     pub form_id: Option<String>,
     pub active: bool,
     pub created_at: DateTime<Utc>,
+    /// See `crate::db::flags::opening_hours`; None: no fixed hours.
+    pub opening_hours: Option<serde_json::Value>,
 }
 
 #[derive(Debug, Clone, Insertable)]
@@ -90,16 +92,72 @@ pub fn is_plausible_code(code: &str) -> bool {
 
 impl Desk {
     /// The active desk behind an active public code, with its unit and form.
+    ///
+    /// The same answer as `sql/desk_context.sql`, through statements diesel prepares once per
+    /// connection: the desk with its unit, then one unit at a time up the tree while no form is
+    /// named (two or three primary-key lookups). It runs on every page of the citizen's path,
+    /// twice per submission; the recursive query, planned anew on each call, cost PostgreSQL
+    /// more than storing the response did (`cargo bench --bench load`).
     pub async fn find_by_code(
         conn: &mut AsyncPgConnection,
         code: &str,
     ) -> diesel::QueryResult<Option<DeskContext>> {
-        diesel::sql_query(include_str!("sql/desk_context.sql"))
-            .bind::<Nullable<Text>, _>(Some(code))
-            .bind::<Nullable<Int4>, _>(None::<i32>)
-            .get_result(conn)
+        type Found = (
+            i32,
+            String,
+            Option<String>,
+            i32,
+            String,
+            Option<String>,
+            Option<i32>,
+        );
+        let found: Option<Found> = desk_codes::table
+            .inner_join(desks::table.inner_join(units::table))
+            .filter(desk_codes::code.eq(code))
+            .filter(desk_codes::retired_at.is_null())
+            .filter(desks::active)
+            .filter(units::active)
+            .select((
+                desks::id,
+                desks::name,
+                desks::form_id,
+                units::id,
+                units::name,
+                units::default_form_id,
+                units::parent_id,
+            ))
+            .first(conn)
             .await
-            .optional()
+            .optional()?;
+        let Some((desk_id, desk_name, desk_form, unit_id, unit_name, unit_form, mut parent)) =
+            found
+        else {
+            return Ok(None);
+        };
+        // The desk's own form, else the nearest unit up the tree that names a default (at
+        // most 32 levels up, as the recursive query).
+        let mut form_id = desk_form.or(unit_form);
+        let mut depth = 0;
+        while form_id.is_none()
+            && depth < 32
+            && let Some(id) = parent
+        {
+            let up: Option<(Option<String>, Option<i32>)> = units::table
+                .find(id)
+                .select((units::default_form_id, units::parent_id))
+                .first(conn)
+                .await
+                .optional()?;
+            (form_id, parent) = up.unwrap_or((None, None));
+            depth += 1;
+        }
+        Ok(Some(DeskContext {
+            desk_id,
+            desk_name,
+            unit_id,
+            unit_name,
+            form_id,
+        }))
     }
 
     /// The active desk `desk_id` of an active unit, with its unit and form, as for the QR
@@ -207,6 +265,9 @@ pub struct DeskRow {
     pub code: Option<String>,
     #[diesel(sql_type = Int8)]
     pub responses: i64,
+    /// See `crate::db::flags::opening_hours`; None: no fixed hours.
+    #[diesel(sql_type = Nullable<diesel::sql_types::Jsonb>)]
+    pub opening_hours: Option<serde_json::Value>,
 }
 
 impl DeskRow {
@@ -222,6 +283,9 @@ pub struct DeskFields {
     pub name: String,
     /// `None`: the form the unit passes down.
     pub form_id: Option<String>,
+    /// Opening hours (`crate::db::flags::opening_hours`): `None` leaves them as they are (a
+    /// new desk gets the default), `Some(None)`: no fixed hours.
+    pub opening_hours: Option<Option<serde_json::Value>>,
 }
 
 /// Why a desk was not saved (nothing was stored).
@@ -312,6 +376,16 @@ impl Desk {
                     },
                 )
                 .await?;
+                let desk = match &fields.opening_hours {
+                    Some(hours) => {
+                        diesel::update(desks::table.find(desk.id))
+                            .set(desks::opening_hours.eq(hours))
+                            .returning(Desk::as_returning())
+                            .get_result(conn)
+                            .await?
+                    }
+                    None => desk,
+                };
                 let after = serde_json::json!({ "desk": desk, "code": code });
                 audit::record(
                     conn,
@@ -343,7 +417,14 @@ impl Desk {
                     .for_update()
                     .get_result(conn)
                     .await?;
-                if before.name == fields.name && before.form_id == fields.form_id {
+                let opening_hours = fields
+                    .opening_hours
+                    .clone()
+                    .unwrap_or_else(|| before.opening_hours.clone());
+                if before.name == fields.name
+                    && before.form_id == fields.form_id
+                    && before.opening_hours == opening_hours
+                {
                     return Ok(Ok(before));
                 }
                 if before.name != fields.name
@@ -357,6 +438,7 @@ impl Desk {
                     .set((
                         desks::name.eq(&fields.name),
                         desks::form_id.eq(fields.form_id.as_deref()),
+                        desks::opening_hours.eq(&opening_hours),
                     ))
                     .returning(Desk::as_returning())
                     .get_result(conn)

@@ -320,3 +320,46 @@ pub fn redact(url: &str) -> String {
         _ => url.to_string(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use diesel::result::{DatabaseErrorKind as K, Error as E};
+
+    fn db(kind: K, message: &str) -> E {
+        E::DatabaseError(kind, Box::new(message.to_string()))
+    }
+
+    #[test]
+    fn outages_are_told_apart_from_refusals() {
+        for outage in [
+            db(K::UnableToSendCommand, "connection closed"),
+            db(K::ClosedConnection, "closed"),
+            db(
+                K::Unknown,
+                "terminating connection due to administrator command",
+            ),
+            db(K::Unknown, "the database system is shutting down"),
+            db(K::Unknown, "the database system is starting up"),
+            db(K::Unknown, "canceling statement due to statement timeout"),
+            E::BrokenTransactionManager,
+            E::RollbackErrorOnCommit {
+                rollback_error: Box::new(db(K::UnableToSendCommand, "x")),
+                commit_error: Box::new(db(K::Unknown, "server closed the connection")),
+            },
+        ] {
+            assert!(is_unreachable(&outage), "{outage:?}");
+        }
+        for refusal in [
+            E::NotFound,
+            db(K::UniqueViolation, "duplicate key value"),
+            db(K::ForeignKeyViolation, "violates foreign key constraint"),
+            db(K::CheckViolation, "violates check constraint"),
+            db(K::Unknown, "relation \"response_texts\" does not exist"),
+            db(K::Unknown, "invalid input syntax for type uuid"),
+            db(K::SerializationFailure, "could not serialize access"),
+        ] {
+            assert!(!is_unreachable(&refusal), "{refusal:?}");
+        }
+    }
+}

@@ -51,7 +51,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                     .route(web::get().to(stats))
                     .default_service(web::to(method_not_allowed)),
             )
-            .configure(super::staff::codes::api_routes)
+            .configure(super::codes_api::routes)
             .service(
                 web::resource("/v1/openapi.json")
                     .route(web::get().to(openapi))

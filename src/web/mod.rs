@@ -1,6 +1,7 @@
 //! HTTP: routes, shared state, middleware.
 
 pub mod api;
+mod codes_api;
 mod health;
 mod public;
 pub mod staff;

@@ -1,6 +1,7 @@
 -- Desks of the units $1 (NULL: all), or only the desk $2 (NULL: every desk), in unit-tree
 -- order, with their unit, its parent's name, the form the unit passes down (its own default,
--- else the nearest one up the tree), the current public code and the number of responses.
+-- else the nearest one up the tree), the current public code, the number of responses and
+-- the opening hours.
 WITH RECURSIVE tree AS (
     SELECT u.id, ARRAY[u.id] AS path, u.default_form_id AS effective_form_id
     FROM units u
@@ -15,7 +16,8 @@ SELECT d.id AS desk_id, d.unit_id, d.name AS desk_name, d.form_id, d.active,
        u.code AS unit_code, u.name AS unit_name, u.active AS unit_active,
        p.name AS parent_name, tree.effective_form_id AS unit_form_id,
        c.code,
-       (SELECT count(*) FROM responses r WHERE r.desk_id = d.id) AS responses
+       (SELECT count(*) FROM responses r WHERE r.desk_id = d.id) AS responses,
+       d.opening_hours
 FROM desks d
 JOIN units u ON u.id = d.unit_id
 JOIN tree ON tree.id = u.id

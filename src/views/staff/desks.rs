@@ -20,6 +20,9 @@ pub struct DeskForm {
     /// A form id, or empty for the form the unit passes down.
     #[serde(default)]
     pub form: String,
+    /// Opening hours as written ("T2-T6 07:00-17:00"); absent: unchanged.
+    #[serde(default)]
+    pub opening_hours: Option<String>,
 }
 
 impl DeskForm {
@@ -28,9 +31,15 @@ impl DeskForm {
             unit: desk.unit_id.to_string(),
             name: desk.desk_name.clone(),
             form: desk.form_id.clone().unwrap_or_default(),
+            opening_hours: Some(crate::db::flags::opening_hours::format(
+                desk.opening_hours.as_ref(),
+            )),
         }
     }
 }
+
+/// How to write opening hours (the phiếu sent outside them are flagged, see "Phiếu nghi vấn").
+const HOURS_HINT: &str = "(ví dụ: T2-T6 07:00-17:00; T7 07:30-11:30. Phiếu gửi ngoài giờ được đánh dấu nghi vấn; để trống nếu quầy không có giờ cố định)";
 
 /// The form a desk shows: its own, or "kế thừa: ..." from its unit (or the installation).
 pub fn desk_form_text(desk: &DeskRow, installation_default: &str) -> String {
@@ -165,6 +174,7 @@ pub fn new_desk(
                 (unit_select(units, &values.unit, errors))
                 (text_field("name", "Tên quầy", &values.name, errors, "text", Some("(ví dụ: Bộ phận Tiếp nhận và Trả kết quả)")))
                 (select_field("form", "Mẫu phiếu khảo sát", form_options, &values.form, errors))
+                (text_field("opening_hours", "Giờ làm việc", values.opening_hours.as_deref().unwrap_or(crate::db::flags::opening_hours::DEFAULT_TEXT), errors, "text", Some(HOURS_HINT)))
                 p.hint { "Quầy mới được cấp một mã QR riêng; sau khi thêm, Anh/Chị có thể tải áp phích để in." }
                 button type="submit" { "Thêm quầy" }
             }
@@ -247,6 +257,7 @@ pub fn show(staff: &Staff, p: &DeskPage<'_>) -> Markup {
                     (csrf_input(&staff.csrf))
                     (text_field("name", "Tên quầy", &edit.values.name, edit.errors, "text", None))
                     (select_field("form", "Mẫu phiếu khảo sát", edit.form_options, &edit.values.form, edit.errors))
+                    (text_field("opening_hours", "Giờ làm việc", edit.values.opening_hours.as_deref().unwrap_or_default(), edit.errors, "text", Some(HOURS_HINT)))
                     button type="submit" { "Lưu" }
                 }
 

@@ -70,8 +70,18 @@ impl TryFrom<(&DeskForm, &FormChoice)> for DeskFields {
             .parse(&form.form)
             .map_err(|message| errors.insert("form", message))
             .ok();
+        let opening_hours = match &form.opening_hours {
+            None => None,
+            Some(text) => crate::db::flags::opening_hours::parse(text)
+                .map_err(|message| errors.insert("opening_hours", message))
+                .ok(),
+        };
         match (name, form_id) {
-            (Some(name), Some(form_id)) if errors.is_empty() => Ok(DeskFields { name, form_id }),
+            (Some(name), Some(form_id)) if errors.is_empty() => Ok(DeskFields {
+                name,
+                form_id,
+                opening_hours,
+            }),
             _ => Err(errors),
         }
     }
