@@ -59,6 +59,10 @@ pub const DEFAULT_MAX_BYTES: u64 = 256 * 1024 * 1024;
 /// The longest a citizen's store may take before the response is spooled instead (a database
 /// behind a black-holed network never answers; the pool's own timeouts cover the rest).
 pub const STORE_TIMEOUT: Duration = Duration::from_secs(5);
+/// How long an outage, once seen, sends responses straight to the spool (a circuit breaker: a
+/// database behind a black-holed network would otherwise cost every citizen the pool's
+/// timeouts). Short, so that the database is tried again within a second.
+pub const OUTAGE_MEMORY: Duration = Duration::from_secs(1);
 /// How often the replay task looks at the spool.
 pub const REPLAY_INTERVAL: Duration = Duration::from_secs(2);
 /// How often the desk snapshot is refreshed from the database.
@@ -272,6 +276,8 @@ pub struct Spool {
     damaged: AtomicU64,
     rejected: AtomicU64,
     desks: RwLock<HashMap<String, DeskContext>>,
+    /// When an outage was last seen (milliseconds since the Unix epoch; 0: never).
+    outage_seen_at: AtomicU64,
 }
 
 /// Why a response could not be spooled.
@@ -340,6 +346,7 @@ impl Spool {
             damaged: AtomicU64::new(count_lines(dir, DAMAGED_PREFIX)),
             rejected: AtomicU64::new(count_lines(dir, REJECTED_PREFIX)),
             desks: RwLock::new(HashMap::new()),
+            outage_seen_at: AtomicU64::new(0),
         };
         {
             let mut inner = spool.inner.lock().unwrap_or_else(|e| e.into_inner());
@@ -616,6 +623,20 @@ impl Spool {
         Ok(())
     }
 
+    /// Notes that the database was just found unreachable.
+    pub fn note_outage(&self) {
+        let now = Utc::now().timestamp_millis().max(0) as u64;
+        self.outage_seen_at.store(now, Ordering::Relaxed);
+    }
+
+    /// Whether the database was found unreachable within [`OUTAGE_MEMORY`]: citizens'
+    /// responses then go straight to the spool instead of each waiting for the pool's timeouts.
+    pub fn outage_is_recent(&self) -> bool {
+        let seen = self.outage_seen_at.load(Ordering::Relaxed);
+        let now = Utc::now().timestamp_millis().max(0) as u64;
+        seen > 0 && now.saturating_sub(seen) < OUTAGE_MEMORY.as_millis() as u64
+    }
+
     /// Remembers the desk behind an active code (after a successful lookup).
     pub fn remember_desk(&self, code: &str, desk: &DeskContext) {
         let mut desks = self.desks.write().unwrap_or_else(|e| e.into_inner());
@@ -733,12 +754,21 @@ pub async fn store_or_spool<F>(
 where
     F: Future<Output = Result<Stored, AppError>>,
 {
-    let outcome = match tokio::time::timeout(STORE_TIMEOUT, store).await {
-        Ok(outcome) => outcome,
-        Err(_) => Err(AppError::Unavailable(anyhow::anyhow!(
-            "storing a response took longer than {STORE_TIMEOUT:?}"
-        ))),
+    let outcome = if spool.outage_is_recent() {
+        Err(AppError::Unavailable(anyhow::anyhow!(
+            "the database was unreachable less than {OUTAGE_MEMORY:?} ago"
+        )))
+    } else {
+        match tokio::time::timeout(STORE_TIMEOUT, store).await {
+            Ok(outcome) => outcome,
+            Err(_) => Err(AppError::Unavailable(anyhow::anyhow!(
+                "storing a response took longer than {STORE_TIMEOUT:?}"
+            ))),
+        }
     };
+    if matches!(outcome, Err(AppError::Unavailable(_))) {
+        spool.note_outage();
+    }
     match outcome {
         Ok(stored) => Ok(Accepted {
             submitted_at: stored.submitted_at,
@@ -774,6 +804,12 @@ pub async fn find_desk(
     pool: &Pool,
     code: &str,
 ) -> Result<Option<DeskContext>, AppError> {
+    // While an outage is fresh, a known desk is not looked up again.
+    if spool.outage_is_recent()
+        && let Some(desk) = spool.cached_desk(code)
+    {
+        return Ok(Some(desk));
+    }
     let looked_up = async {
         let mut conn = pool.get().await?;
         Ok::<_, AppError>(Desk::find_by_code(&mut conn, code).await?)
@@ -788,10 +824,13 @@ pub async fn find_desk(
             spool.forget_desk(code);
             Ok(None)
         }
-        Err(AppError::Unavailable(cause)) => match spool.cached_desk(code) {
-            Some(desk) => Ok(Some(desk)),
-            None => Err(AppError::Unavailable(cause)),
-        },
+        Err(AppError::Unavailable(cause)) => {
+            spool.note_outage();
+            match spool.cached_desk(code) {
+                Some(desk) => Ok(Some(desk)),
+                None => Err(AppError::Unavailable(cause)),
+            }
+        }
         Err(other) => Err(other),
     }
 }

@@ -374,8 +374,7 @@ async fn workbook_figures_equal_the_api() {
         let api_unit = api_rows
             .iter()
             .chain(std::iter::once(&api["total"]))
-            .filter(|u| u["unit"]["code"] == unit.as_str())
-            .last()
+            .rfind(|u| u["unit"]["code"] == unit.as_str())
             .unwrap();
         let stats = api_unit["factors"]
             .as_array()

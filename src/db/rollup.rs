@@ -15,6 +15,15 @@
 //!
 //! Everything is aggregated in SQL (`sql/rollup_fold_*.sql`); no response is loaded into Rust.
 //!
+//! # Responses left out (fraud signals)
+//!
+//! Before a batch is folded, [`super::flags::detect`] examines it (in the same transaction,
+//! under the same lock); a response excluded from the figures (`response_reviews.excluded`) is
+//! never folded. When a state changes after a response was folded (a burst completed by a later
+//! batch, an admin's decision), its unit-month is folded again from scratch
+//! ([`refold_unit_month`]), in the transaction of the change, so the rollups always equal a
+//! rebuild.
+//!
 //! # The watermark and transactions that commit out of order
 //!
 //! Response ids come from a sequence when the row is inserted, but transactions commit in any

@@ -213,8 +213,7 @@ fn summary_sheet(
     );
     prepare(sheet, f, spec, SHEET_SUMMARY, &headers, Some(&note))?;
     sheet.set_print_fit_to_pages(1, 0);
-    let mut row = HEADER_ROW + 1;
-    for (unit, total) in unit_rows(report) {
+    for (row, (unit, total)) in (HEADER_ROW + 1..).zip(unit_rows(report)) {
         let (text, count, percent) = if total {
             (&f.bold_text, &f.bold_count, &f.bold_percent)
         } else {
@@ -259,7 +258,6 @@ fn summary_sheet(
             .unwrap_or_else(|| "không đủ số liệu để so sánh".into());
         sheet.write_string(row, col + 6, test)?;
         sheet.write_string(row, col + 7, reliability(unit.enough_sample))?;
-        row += 1;
     }
     Ok(())
 }
@@ -650,12 +648,10 @@ pub async fn write_workbook(
         let widths = [14.0, 26.0, 70.0, 8.0, 70.0];
         let headers: Vec<(&str, f64)> = CODEBOOK_HEADER.iter().copied().zip(widths).collect();
         prepare(sheet, &f, spec, SHEET_CODEBOOK, &headers, None)?;
-        let mut row = HEADER_ROW + 1;
-        for cells in codebook_rows(&layout) {
+        for (row, cells) in (HEADER_ROW + 1..).zip(codebook_rows(&layout)) {
             for (col, text) in cells.iter().enumerate() {
                 sheet.write_string_with_format(row, col as u16, text, &f.wrap)?;
             }
-            row += 1;
         }
     }
     workbook

@@ -1,8 +1,8 @@
 -- Folds the answers of the responses `{source}` selects (src/db/rollup.rs: ids in ($1, $2],
--- or one unit-month of them; never an excluded response, see src/db/flags.rs) into rollup_answers (per unit, form
--- version, day in Vietnam's time, channel, answer_index and value) and into its month totals
--- rollup_answers_month. A NULL element (unanswered) is not counted; 0 ("not applicable") is
--- counted as value 0.
+-- or one unit-month of them; never an excluded response, see src/db/flags.rs) into
+-- rollup_answers (per unit, form version, day in Vietnam's time, channel, answer_index and
+-- value) and into its month totals rollup_answers_month. A NULL element (unanswered) is not
+-- counted; 0 ("not applicable") is counted as value 0.
 WITH delta AS MATERIALIZED (
     SELECT r.unit_id, r.form_version_id, r.day, r.channel, a.answer_index::int2 AS answer_index,
            a.value, count(*)::int4 AS n

@@ -1,7 +1,8 @@
 -- Folds the responses `{source}` selects (src/db/rollup.rs: ids in ($1, $2], or one
--- unit-month of them; never an excluded response, see src/db/flags.rs) into rollup_responses (per unit, form version, day
--- in Vietnam's time and channel) and into its month totals rollup_responses_month: the number
--- of responses and the moments (n, Σs, Σs²) of the respondents' own index scores.
+-- unit-month of them; never an excluded response, see src/db/flags.rs) into rollup_responses
+-- (per unit, form version, day in Vietnam's time and channel) and into its month totals
+-- rollup_responses_month: the number of responses and the moments (n, Σs, Σs²) of the
+-- respondents' own index scores.
 --
 -- A respondent's score (src/stats, `respondent_score`): over the criteria they answered
 -- validly (not NULL, not 0 = "not applicable"), s = Σ w·[answer is a positive code] / Σ w,
