@@ -39,6 +39,7 @@ use std::time::{Duration, Instant};
 use chrono::{DateTime, Utc};
 use diesel::QueryableByName;
 use diesel::sql_types::Text;
+use diesel_async::AsyncConnection;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
@@ -63,6 +64,8 @@ pub const STORE_TIMEOUT: Duration = Duration::from_secs(5);
 /// database behind a black-holed network would otherwise cost every citizen the pool's
 /// timeouts). Short, so that the database is tried again within a second.
 pub const OUTAGE_MEMORY: Duration = Duration::from_secs(1);
+/// Spooled responses replayed per transaction.
+pub const REPLAY_BATCH: usize = 200;
 /// How often the replay task looks at the spool.
 pub const REPLAY_INTERVAL: Duration = Duration::from_secs(2);
 /// How often the desk snapshot is refreshed from the database.
@@ -560,20 +563,38 @@ impl Spool {
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_default();
         let mut rejected: Vec<serde_json::Value> = Vec::new();
-        for entry in &parsed.entries {
-            match entry.store(conn).await {
-                Ok(stored) if stored.new => report.stored += 1,
-                Ok(_) => report.already_stored += 1,
-                Err(e) if db::is_unreachable(&e) => return Err(e.to_string()),
-                Err(e) => {
-                    tracing::error!(
-                        submission_key = %entry.submission_key,
-                        "the database refused a spooled response; it is kept in the spool directory: {e}"
-                    );
-                    rejected.push(serde_json::json!({
-                        "error": e.to_string(),
-                        "response": entry,
-                    }));
+        // Batches of responses in one transaction (each response in a savepoint of its own, so
+        // that a refused one does not undo the others): one commit per batch, not per response.
+        for batch in parsed.entries.chunks(REPLAY_BATCH) {
+            let outcomes = conn
+                .transaction::<_, diesel::result::Error, _>(async |conn| {
+                    let mut outcomes = Vec::with_capacity(batch.len());
+                    for entry in batch {
+                        match entry.store(conn).await {
+                            Ok(stored) => outcomes.push(Ok(stored.new)),
+                            Err(e) if db::is_unreachable(&e) => return Err(e),
+                            Err(e) => outcomes.push(Err(e.to_string())),
+                        }
+                    }
+                    Ok(outcomes)
+                })
+                .await
+                .map_err(|e| e.to_string())?;
+            // Committed.
+            for (entry, outcome) in batch.iter().zip(outcomes) {
+                match outcome {
+                    Ok(true) => report.stored += 1,
+                    Ok(false) => report.already_stored += 1,
+                    Err(e) => {
+                        tracing::error!(
+                            submission_key = %entry.submission_key,
+                            "the database refused a spooled response; it is kept in the spool directory: {e}"
+                        );
+                        rejected.push(serde_json::json!({
+                            "error": e,
+                            "response": entry,
+                        }));
+                    }
                 }
             }
         }
@@ -988,6 +1009,20 @@ mod tests {
         let current = std::fs::read(dir.join(CURRENT_FILE)).unwrap();
         assert_eq!(parse_file(&current).entries, vec![entry(4)]);
         assert_eq!(spool.status().entries, 3);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn an_outage_is_remembered_for_a_moment() {
+        let dir = temp_dir("breaker");
+        let spool = Spool::open(&dir, DEFAULT_MAX_BYTES).unwrap();
+        assert!(!spool.outage_is_recent());
+        spool.note_outage();
+        assert!(spool.outage_is_recent());
+        spool
+            .outage_seen_at
+            .store(1_000, std::sync::atomic::Ordering::Relaxed);
+        assert!(!spool.outage_is_recent());
         std::fs::remove_dir_all(&dir).unwrap();
     }
 

@@ -67,6 +67,8 @@ struct Outcomes {
     submitted: HashSet<String>,
     /// Count of answers by status.
     statuses: HashMap<u16, u64>,
+    /// How long each submission took to answer.
+    latencies: Vec<Duration>,
 }
 
 /// One citizen after another on `code` until `stop`: open the form, answer it with an open
@@ -108,6 +110,7 @@ async fn citizen_stream(
         let times = if n % 5 == 0 { 2 } else { 1 };
         outcomes.lock().await.submitted.insert(token.clone());
         for _ in 0..times {
+            let sent = Instant::now();
             let response = client
                 .post(format!("{address}/s/{code}"))
                 .header("Content-Type", "application/x-www-form-urlencoded")
@@ -118,6 +121,7 @@ async fn citizen_stream(
             let status = response.status().as_u16();
             let page = response.text().await.unwrap_or_default();
             let mut outcomes = outcomes.lock().await;
+            outcomes.latencies.push(sent.elapsed());
             *outcomes.statuses.entry(status).or_default() += 1;
             if status == 200 && page.contains("Cảm ơn Anh/Chị đã tham gia khảo sát") {
                 outcomes.thanked.push((token.clone(), Instant::now()));
@@ -313,6 +317,15 @@ async fn postgres_stops_and_starts_in_the_middle_of_a_stream() {
         "citizens got error pages: {:?}",
         outcomes.statuses
     );
+    // Nobody waited long, outage or not.
+    let mut latencies = outcomes.latencies.clone();
+    latencies.sort();
+    let p99 = latencies[latencies.len() * 99 / 100];
+    let slowest = *latencies.last().unwrap();
+    assert!(
+        slowest < Duration::from_secs(6),
+        "a citizen waited {slowest:?}"
+    );
     let stored = check_database(&url, &outcomes).await;
     let thanked: HashSet<&String> = outcomes.thanked.iter().map(|(k, _)| k).collect();
     assert_eq!(
@@ -323,11 +336,14 @@ async fn postgres_stops_and_starts_in_the_middle_of_a_stream() {
     let (_, body) = health(&client, &address).await;
     assert!(body["spool"]["replayed"].as_u64().unwrap() >= spooled_during_outage);
     eprintln!(
-        "thanked {} ({} while PostgreSQL was down, {} spooled at the check), statuses {:?}",
+        "thanked {} ({} while PostgreSQL was down, {} spooled at the check), statuses {:?}, \
+         submission p99 {:?}, slowest {:?}",
         thanked.len(),
         thanked_while_down,
         spooled_during_outage,
-        outcomes.statuses
+        outcomes.statuses,
+        p99,
+        slowest
     );
 
     handle.stop(true).await;

@@ -610,18 +610,18 @@ impl Fixture {
             .await
             .unwrap()
             .get(0);
-        // A flagged response (Xuân Định's comment, flagged "too fast" by hand; the signals
-        // themselves are tested in tests/fraud_flags.rs).
+        // A flagged response (the admin's Xuân Bắc comment, flagged "too fast" by hand; the
+        // signals themselves are tested in tests/fraud_flags.rs).
         db.batch_execute(&format!(
             "INSERT INTO response_flags (response_id, reason, severity, detail) \
-             VALUES ({resp_out}, 'too_fast', 'strong', '{{\"seconds\": 1, \"minimum\": 19, \"items\": 34}}') \
+             VALUES ({resp_admin}, 'too_fast', 'strong', '{{\"seconds\": 1, \"minimum\": 19, \"items\": 34}}') \
              ON CONFLICT DO NOTHING; \
              INSERT INTO response_reviews (response_id, excluded_by_default) \
-             VALUES ({resp_out}, true) ON CONFLICT (response_id) DO NOTHING"
+             VALUES ({resp_admin}, true) ON CONFLICT (response_id) DO NOTHING"
         ))
         .await
         .unwrap();
-        let flagged = resp_out.clone();
+        let flagged = resp_admin.clone();
         let today = (Utc::now() + Duration::hours(7))
             .format("%d/%m/%Y")
             .to_string();

@@ -94,53 +94,59 @@ impl Desk {
     /// The active desk behind an active public code, with its unit and form.
     ///
     /// The same answer as `sql/desk_context.sql`, through statements diesel prepares once per
-    /// connection: the desk with its unit, then one unit at a time up the tree while no form is
-    /// named (two or three primary-key lookups). It runs on every page of the citizen's path,
-    /// twice per submission; the recursive query, planned anew on each call, cost PostgreSQL
-    /// more than storing the response did (`cargo bench --bench load`).
+    /// connection: the desk with its unit and the unit's parent (one round trip for a desk whose
+    /// form is named by the desk, its unit or the parent), then one unit at a time further up
+    /// the tree while no form is named. It runs on every page of the citizen's path, twice per
+    /// submission; the recursive query, planned anew on each call, cost PostgreSQL more than
+    /// storing the response did (`cargo bench --bench load`).
     pub async fn find_by_code(
         conn: &mut AsyncPgConnection,
         code: &str,
     ) -> diesel::QueryResult<Option<DeskContext>> {
+        use diesel::{JoinOnDsl, NullableExpressionMethods};
+        let parent = diesel::alias!(units as parent);
         type Found = (
-            i32,
-            String,
-            Option<String>,
-            i32,
-            String,
-            Option<String>,
-            Option<i32>,
+            (i32, String, Option<String>),
+            (i32, String, Option<String>, Option<i32>),
+            Option<(Option<String>, Option<i32>)>,
         );
         let found: Option<Found> = desk_codes::table
             .inner_join(desks::table.inner_join(units::table))
+            .left_join(parent.on(units::parent_id.eq(parent.field(units::id).nullable())))
             .filter(desk_codes::code.eq(code))
             .filter(desk_codes::retired_at.is_null())
             .filter(desks::active)
             .filter(units::active)
             .select((
-                desks::id,
-                desks::name,
-                desks::form_id,
-                units::id,
-                units::name,
-                units::default_form_id,
-                units::parent_id,
+                (desks::id, desks::name, desks::form_id),
+                (
+                    units::id,
+                    units::name,
+                    units::default_form_id,
+                    units::parent_id,
+                ),
+                (
+                    parent.field(units::default_form_id),
+                    parent.field(units::parent_id),
+                )
+                    .nullable(),
             ))
             .first(conn)
             .await
             .optional()?;
-        let Some((desk_id, desk_name, desk_form, unit_id, unit_name, unit_form, mut parent)) =
+        let Some(((desk_id, desk_name, desk_form), (unit_id, unit_name, unit_form, _), above)) =
             found
         else {
             return Ok(None);
         };
         // The desk's own form, else the nearest unit up the tree that names a default (at
-        // most 32 levels up, as the recursive query).
-        let mut form_id = desk_form.or(unit_form);
-        let mut depth = 0;
+        // most 32 levels above the desk's unit, as the recursive query).
+        let (parent_form, mut next) = above.unwrap_or((None, None));
+        let mut form_id = desk_form.or(unit_form).or(parent_form);
+        let mut depth = 1;
         while form_id.is_none()
             && depth < 32
-            && let Some(id) = parent
+            && let Some(id) = next
         {
             let up: Option<(Option<String>, Option<i32>)> = units::table
                 .find(id)
@@ -148,7 +154,7 @@ impl Desk {
                 .first(conn)
                 .await
                 .optional()?;
-            (form_id, parent) = up.unwrap_or((None, None));
+            (form_id, next) = up.unwrap_or((None, None));
             depth += 1;
         }
         Ok(Some(DeskContext {

@@ -299,7 +299,7 @@ mod tests {
         assert!(svg.contains("width=\"210mm\" height=\"297mm\""));
         assert!(svg.contains("abcde fghjk"));
         assert!(svg.contains("Quét mã để đánh giá"));
-        assert!(svg.contains("Mã hồ sơ: 000.00.21.H19-261127-0001"));
+        assert!(svg.contains("Mã hồ sơ:") && svg.contains(">000.00.21.H19-261127-0001<"));
     }
 
     #[test]
