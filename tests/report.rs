@@ -116,7 +116,7 @@ fn units_of(table: &str) -> Vec<i64> {
         .collect()
 }
 
-fn row<'a>(table: &'a str, unit: i64) -> &'a str {
+fn row(table: &str, unit: i64) -> &str {
     let start = table
         .find(&format!("<tr data-unit=\"{unit}\""))
         .unwrap_or_else(|| panic!("no row for unit {unit}"));

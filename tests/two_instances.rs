@@ -468,6 +468,48 @@ async fn two_instances_share_one_database() {
         "the copied cookie is worthless on A after signing out on B"
     );
 
+    // --- The desk lookup of every citizen's page (prepared statements, one unit at a time up
+    // the tree) gives what the recursive query gives, also when the form is named two levels
+    // up (the district's default moved to the province). ---
+    let compare = async || {
+        let mut conn = a.pool.get().await.unwrap();
+        let codes = db
+            .query(
+                "SELECT c.code, c.desk_id FROM desk_codes c WHERE c.retired_at IS NULL",
+                &[],
+            )
+            .await
+            .unwrap();
+        assert!(codes.len() > 10);
+        for row in codes {
+            let (code, desk_id): (String, i32) = (row.get(0), row.get(1));
+            let found = sipas::db::desks::Desk::find_by_code(&mut conn, &code)
+                .await
+                .unwrap();
+            let recursive = sipas::db::desks::Desk::find_context(&mut conn, desk_id)
+                .await
+                .unwrap();
+            assert_eq!(found, recursive, "desk code {code}");
+        }
+    };
+    compare().await;
+    db.batch_execute(
+        "UPDATE units p SET default_form_id = d.default_form_id FROM units d \
+         WHERE d.parent_id = p.id AND d.default_form_id IS NOT NULL; \
+         UPDATE units SET default_form_id = NULL WHERE parent_id IS NOT NULL",
+    )
+    .await
+    .unwrap();
+    assert!(
+        count(
+            &db,
+            "SELECT count(*) FROM units WHERE default_form_id IS NOT NULL"
+        )
+        .await
+            > 0
+    );
+    compare().await;
+
     a.stop().await;
     b.stop().await;
 }

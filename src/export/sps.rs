@@ -40,7 +40,6 @@ pub fn syntax(layout: &Layout, spec: &ExportSpec, data_file: &str) -> String {
         spec.form_title.replace('.', ""),
         data_file
     ));
-    s.push_str("SET UNICODE=ON.\n");
     s.push_str("GET DATA\n  /TYPE=TXT\n");
     s.push_str(&format!("  /FILE={}\n", quote(data_file)));
     s.push_str("  /ENCODING='UTF8'\n");

@@ -247,7 +247,10 @@ fn summary_sheet(
         let published_change = unit
             .index
             .zip(before.and_then(|b| b.index))
-            .map(|(now, then)| (round_percent(now) - round_percent(then)) / 100.0);
+            // In points of a percent as published (two decimals), as a fraction.
+            .map(|(now, then)| {
+                ((round_percent(now) - round_percent(then)) * 100.0).round() / 10_000.0
+            });
         match published_change {
             Some(change) => sheet.write_number_with_format(row, col + 5, change, percent)?,
             None => sheet.write_string(row, col + 5, "—")?,
