@@ -703,8 +703,14 @@ impl Fixture {
             ("export_unit", exports[2].clone()),
             ("export_anonymous", exports[2].clone()),
             ("export_other", export_other.to_string()),
-            ("batch_in", "11111111-1111-4111-8111-111111111111".to_string()),
-            ("batch_out", "22222222-2222-4222-8222-222222222222".to_string()),
+            (
+                "batch_in",
+                "11111111-1111-4111-8111-111111111111".to_string(),
+            ),
+            (
+                "batch_out",
+                "22222222-2222-4222-8222-222222222222".to_string(),
+            ),
             ("vcode_in", "matranvea22".to_string()),
             ("vcode_out", "matranrea22".to_string()),
             ("unit_in", unit_in.to_string()),

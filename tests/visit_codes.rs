@@ -297,9 +297,18 @@ fn decode_all(png: &[u8]) -> Vec<String> {
     let decoded: Vec<_> = grids.iter().map(|g| g.decode()).collect();
     let failed: Vec<_> = decoded.iter().filter_map(|d| d.as_ref().err()).collect();
     if !failed.is_empty() {
-        std::fs::write(concat!(env!("CARGO_TARGET_TMPDIR"), "/failed-slips.png"), png).unwrap();
+        std::fs::write(
+            concat!(env!("CARGO_TARGET_TMPDIR"), "/failed-slips.png"),
+            png,
+        )
+        .unwrap();
     }
-    assert!(failed.is_empty(), "{} of {} grids unreadable: {failed:?}", failed.len(), grids.len());
+    assert!(
+        failed.is_empty(),
+        "{} of {} grids unreadable: {failed:?}",
+        failed.len(),
+        grids.len()
+    );
     decoded.into_iter().map(|d| d.unwrap().1).collect()
 }
 

@@ -67,7 +67,7 @@ CREATE TABLE response_reviews (
     decided_by          integer REFERENCES accounts (id),
     decided_at          timestamptz,
     note                text CHECK (length(note) <= 2000),
-    excluded            boolean GENERATED ALWAYS AS
+    excluded            boolean NOT NULL GENERATED ALWAYS AS
                             (coalesce(decision = 'exclude', excluded_by_default)) STORED,
     CHECK ((decision IS NULL) = (decided_at IS NULL))
 );

@@ -261,8 +261,7 @@ fn client_address(state: &AppState, request: &HttpRequest) -> String {
             .filter_map(|v| v.to_str().ok())
             .flat_map(|v| v.split(','))
             .map(str::trim)
-            .filter(|v| !v.is_empty())
-            .next_back()
+            .rfind(|v| !v.is_empty())
             .and_then(|v| v.parse::<IpAddr>().ok());
         if let Some(ip) = forwarded {
             return ip.to_string();
