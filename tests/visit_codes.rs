@@ -428,6 +428,12 @@ async fn the_api_mints_codes_only_for_the_tokens_units() {
         .unwrap();
     assert_eq!(hidden.status(), 404);
 
+    // Other methods: JSON 405s.
+    let get = app.get("/api/v1/codes").await;
+    assert_eq!(get.status(), 405);
+    assert_eq!(get.headers()["allow"], "POST");
+    assert_eq!(json(get).await["code"], "method_not_allowed");
+
     // Documented.
     let doc: serde_json::Value =
         serde_json::from_str(include_str!("../docs/openapi.json")).expect("openapi.json parses");

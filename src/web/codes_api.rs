@@ -20,11 +20,49 @@ use crate::error::AppError;
 
 /// The API's routes (inside `/api`).
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.service(web::resource("/v1/codes").route(web::post().to(api_mint)))
-        .service(web::resource("/v1/codes/{code}/qr.svg").route(web::get().to(api_qr_svg)))
-        .service(web::resource("/v1/codes/{code}/qr.png").route(web::get().to(api_qr_png)))
-        .service(web::resource("/v1/codes/{code}/slip.svg").route(web::get().to(api_slip_svg)))
-        .service(web::resource("/v1/codes/{code}/slip.png").route(web::get().to(api_slip_png)));
+    let get_only = || web::to(|| async { Err::<HttpResponse, _>(ApiError::MethodNotAllowed) });
+    cfg.service(
+        web::resource("/v1/codes")
+            .route(web::post().to(api_mint))
+            .default_service(web::to(post_only)),
+    );
+    for (path, handler) in [
+        ("/v1/codes/{code}/qr.svg", Image::QrSvg),
+        ("/v1/codes/{code}/qr.png", Image::QrPng),
+        ("/v1/codes/{code}/slip.svg", Image::SlipSvg),
+        ("/v1/codes/{code}/slip.png", Image::SlipPng),
+    ] {
+        cfg.service(
+            web::resource(path)
+                .route(web::get().to(
+                    move |state: web::Data<AppState>,
+                          caller: ApiCaller,
+                          code: web::Path<String>| {
+                        image(state, caller, code, handler)
+                    },
+                ))
+                .default_service(get_only()),
+        );
+    }
+}
+
+/// `POST /api/v1/codes` with another method: 405 in JSON, like every API error.
+async fn post_only() -> HttpResponse {
+    HttpResponse::MethodNotAllowed()
+        .insert_header((actix_web::http::header::ALLOW, "POST"))
+        .insert_header((CACHE_CONTROL, "no-store"))
+        .json(serde_json::json!({
+            "error": "Phương thức không được hỗ trợ; chỉ dùng POST.",
+            "code": "method_not_allowed",
+        }))
+}
+
+#[derive(Debug, Clone, Copy)]
+enum Image {
+    QrSvg,
+    QrPng,
+    SlipSvg,
+    SlipPng,
 }
 
 /// The body of `POST /api/v1/codes`.
@@ -194,38 +232,17 @@ fn qr_document(state: &AppState, slip: &CodeSlip) -> Result<String, ApiError> {
         .map_err(|e| ApiError::App(AppError::internal(anyhow::anyhow!(e))))
 }
 
-async fn api_qr_svg(
+async fn image(
     state: web::Data<AppState>,
     caller: ApiCaller,
     path: web::Path<String>,
+    image: Image,
 ) -> Result<HttpResponse, ApiError> {
     let slip = api_code(&state, &caller, &path).await?;
-    Ok(svg_response(qr_document(&state, &slip)?))
-}
-
-async fn api_qr_png(
-    state: web::Data<AppState>,
-    caller: ApiCaller,
-    path: web::Path<String>,
-) -> Result<HttpResponse, ApiError> {
-    let slip = api_code(&state, &caller, &path).await?;
-    Ok(png_response(qr_document(&state, &slip)?).await?)
-}
-
-async fn api_slip_svg(
-    state: web::Data<AppState>,
-    caller: ApiCaller,
-    path: web::Path<String>,
-) -> Result<HttpResponse, ApiError> {
-    let slip = api_code(&state, &caller, &path).await?;
-    Ok(svg_response(one_slip_svg(&state, &slip)?))
-}
-
-async fn api_slip_png(
-    state: web::Data<AppState>,
-    caller: ApiCaller,
-    path: web::Path<String>,
-) -> Result<HttpResponse, ApiError> {
-    let slip = api_code(&state, &caller, &path).await?;
-    Ok(png_response(one_slip_svg(&state, &slip)?).await?)
+    match image {
+        Image::QrSvg => Ok(svg_response(qr_document(&state, &slip)?)),
+        Image::QrPng => Ok(png_response(qr_document(&state, &slip)?).await?),
+        Image::SlipSvg => Ok(svg_response(one_slip_svg(&state, &slip)?)),
+        Image::SlipPng => Ok(png_response(one_slip_svg(&state, &slip)?).await?),
+    }
 }
