@@ -22,6 +22,9 @@
 //!    server stores with, with the same concurrency, the same pool size and the rows the
 //!    server stored during the warm-up: same columns, same answers and texts, new keys), then
 //!    the measured HTTP phase;
+//!    Between the two, the database steps of a submission are timed alone with the same
+//!    concurrency and pool (the desk lookup every page makes, one limit upsert, an empty
+//!    transaction), to show where the time of a submission goes;
 //! 4. the count check: every submission answered with the thank-you page is looked up in the
 //!    database by its submission key, and the rows the HTTP phase added are counted: lost must
 //!    be 0 (the run fails otherwise).
@@ -31,9 +34,12 @@
 //!
 //! Each citizen sends `X-Forwarded-For` with an address of its own, as the reverse proxy in
 //! front of the service does in production (docs/deployment.md), and starts without cookies,
-//! so per-client limits count each virtual citizen as one person. Every other `SIPAS_*`
-//! variable of the environment is passed to the server's configuration; see [`server_vars`]
-//! for what the run changes from production and why.
+//! so per-client limits count each virtual citizen as one person (the server trusts the
+//! header from a loopback peer, as from a proxy listed in `SIPAS_TRUSTED_PROXIES`). The one
+//! difference from production is `SIPAS_MIN_FILL_SECONDS=0` (see [`server_vars`]): the signed
+//! start time is still rendered, sent back and verified, the limits and the honeypot run as in
+//! production. Every other `SIPAS_*` variable of the environment is passed to the server's
+//! configuration (e.g. `SIPAS_DB_POOL_SIZE`).
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::str::FromStr;

@@ -673,7 +673,7 @@ pub const BURST_SIZE: i64 = 12;
 
 /// A small, clearly manufactured burst for the "Phiếu nghi vấn" page (`crate::db::flags`): 12
 /// responses answering "Rất hài lòng" to every criterion, from one phone, each sent 8 seconds
-/// after the form was shown, within six minutes at [`BURST_UNIT`]'s desk, at 15:00 on the last
+/// after the form was shown, within six minutes at [`BURST_UNIT`]'s desk, at 12:10 (the lunch break, when the demo has no visitor) on the last
 /// working day of `from..=to`. Deterministic per seed (a second run adds nothing). The fold
 /// flags them (a burst at the desk and from one client, identical answers in a row, too fast)
 /// and leaves them out of the figures, so the demo's figures do not move. Returns the number
@@ -724,7 +724,7 @@ inserted AS (
     CROSS JOIN answers a
     CROSS JOIN generate_series(1, $5::int8) AS k
     CROSS JOIN LATERAL (
-        SELECT ($4::date + interval '15 hours' + interval '30 seconds' * k)
+        SELECT ($4::date + interval '12 hours 10 minutes' + interval '30 seconds' * k)
                AT TIME ZONE 'Asia/Ho_Chi_Minh' AS at
     ) t
     ON CONFLICT DO NOTHING

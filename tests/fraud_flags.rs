@@ -226,6 +226,9 @@ impl Fixture {
     }
 }
 
+/// Per unit: responses, and answers per (answer_index, value).
+type Figures = BTreeMap<i32, (i64, BTreeMap<(i16, i16), i64>)>;
+
 /// The responses that count, by the rule, straight from `responses`, `response_flags` and the
 /// admins' decisions (`response_reviews.decision`): independent of the code's own state.
 const COUNTED: &str = "
@@ -242,8 +245,8 @@ const COUNTED: &str = "
     )";
 
 /// Per unit: counted responses and the answers counted per (answer_index, value), from SQL.
-async fn expected(db: &tokio_postgres::Client) -> BTreeMap<i32, (i64, BTreeMap<(i16, i16), i64>)> {
-    let mut out: BTreeMap<i32, (i64, BTreeMap<(i16, i16), i64>)> = BTreeMap::new();
+async fn expected(db: &tokio_postgres::Client) -> Figures {
+    let mut out: Figures = BTreeMap::new();
     for row in db
         .query(
             &format!("WITH {COUNTED} SELECT unit_id, count(*) FROM counted GROUP BY unit_id"),
@@ -275,8 +278,8 @@ async fn expected(db: &tokio_postgres::Client) -> BTreeMap<i32, (i64, BTreeMap<(
 }
 
 /// The same from the rollups (day tables and month tables must agree).
-async fn rolled_up(db: &tokio_postgres::Client) -> BTreeMap<i32, (i64, BTreeMap<(i16, i16), i64>)> {
-    let mut out: BTreeMap<i32, (i64, BTreeMap<(i16, i16), i64>)> = BTreeMap::new();
+async fn rolled_up(db: &tokio_postgres::Client) -> Figures {
+    let mut out: Figures = BTreeMap::new();
     for row in db
         .query(
             "SELECT unit_id, sum(responses)::int8 FROM rollup_responses GROUP BY 1",

@@ -1044,7 +1044,7 @@ async fn sipas_demo_loads_responses_and_rollup_rebuild_refolds_them() {
             "SELECT count(*) FROM response_flags f JOIN responses r ON r.id = f.response_id \
              JOIN units u ON u.id = r.unit_id \
              WHERE f.severity = 'strong' AND u.code = 'xuan-loc.xuan-tam' \
-               AND r.submitted_at >= '2024-12-31 15:00+07'"
+               AND r.submitted_at >= '2024-12-31 12:00+07'"
         )
         .await,
         "strong signals only on the manufactured burst"

@@ -1,9 +1,11 @@
 -- Bursts at a desk (src/db/flags.rs): the online responses (not paper) with ids in ($1, $2] and
 -- the desk's responses around them. A response is flagged when it lies in a window of $3
 -- (an interval) holding at least max($4, ceil($5 x usual)) responses of its desk, where `usual`
--- is the desk's expected number in such a window: its responses of the 28 days before that
--- day, spread over 20 working days of 9 hours (10,800 minutes), times the window's $6 minutes.
--- Earlier responses of a window that becomes dense are flagged too (the whole burst).
+-- is the desk's expected number in such a window at its busiest: its responses per working day
+-- (the 28 days before that day over 20 working days, or that day's own count when higher, so
+-- that a desk without history is judged on its day), spread over the 5 busiest hours (300
+-- minutes: responses crowd into the mornings), times the window's $6 minutes. Earlier
+-- responses of a window that becomes dense are flagged too (the whole burst).
 WITH batch AS (
     SELECT desk_id, min(submitted_at) AS lo, max(submitted_at) AS hi
     FROM responses
@@ -26,7 +28,7 @@ daily AS (
     SELECT desk_id, day, count(*) AS n FROM ctx GROUP BY desk_id, day
 ),
 usual AS (
-    SELECT desk_id, day,
+    SELECT desk_id, day, n,
            coalesce(sum(n) OVER (PARTITION BY desk_id ORDER BY day
                                  RANGE BETWEEN '28 days' PRECEDING AND '1 day' PRECEDING), 0)
                AS n28
@@ -41,7 +43,9 @@ windows AS (
 ),
 dense AS (
     SELECT w.id, w.desk_id, w.submitted_at, w.n_window,
-           greatest($4::int8, ceil($5::float8 * u.n28 * $6::float8 / 10800.0)::int8) AS threshold
+           greatest($4::int8,
+                    ceil($5::float8 * greatest(u.n28 / 20.0, u.n) * $6::float8 / 300.0)::int8)
+               AS threshold
     FROM windows w
     JOIN usual u USING (desk_id, day)
 ),
