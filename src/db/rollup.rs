@@ -220,6 +220,7 @@ pub async fn refresh_waiting(
             }
             // Another session may have folded meanwhile: the watermark under the lock counts.
             let from = locked_watermark(conn).await?;
+            without_statement_timeout(conn).await?;
             let responses = if max_id > from {
                 // The new responses are examined before they are folded; responses already
                 // folded whose state the new signals change are folded again by unit-month.
@@ -270,6 +271,7 @@ pub async fn rebuild(conn: &mut AsyncPgConnection) -> diesel::QueryResult<Refres
                 .execute(conn)
                 .await?;
             let from = locked_watermark(conn).await?;
+            without_statement_timeout(conn).await?;
             // Responses not examined yet are examined first (the flags of the others stay
             // as they are: a rebuild never changes which responses count).
             if max_id > from {
@@ -295,6 +297,13 @@ pub async fn rebuild(conn: &mut AsyncPgConnection) -> diesel::QueryResult<Refres
         elapsed: started.elapsed(),
         ..report
     })
+}
+
+/// A fold of a whole year (a rebuild, a first start on old data) and its fraud detection take
+/// minutes: the sessions' `statement_timeout` (src/db/mod.rs) is for requests, not for them.
+/// Lifted for the rest of the caller's transaction.
+async fn without_statement_timeout(conn: &mut AsyncPgConnection) -> diesel::QueryResult<()> {
+    conn.batch_execute("SET LOCAL statement_timeout = 0").await
 }
 
 async fn try_lock(conn: &mut AsyncPgConnection) -> diesel::QueryResult<bool> {
