@@ -416,8 +416,7 @@ async fn generate_demo(
         generated.comments,
         generated.inserted as f64 / seconds.max(1e-9)
     );
-    let burst =
-        crate::demo::generate_burst(&mut conn, &services.forms, seed, from, to).await?;
+    let burst = crate::demo::generate_burst(&mut conn, &services.forms, seed, from, to).await?;
     if burst > 0 {
         println!(
             "added {burst} manufactured responses (a burst at one desk, for the page of flagged responses)"

@@ -387,18 +387,7 @@ pub fn parse_whole(text: &str) -> Result<Option<u64>, WholeNumberError> {
     Ok(Some(value))
 }
 
-/// "12.500": thousands grouped with dots, as written in Vietnam.
-pub fn group_thousands(value: u64) -> String {
-    let digits = value.to_string();
-    let mut out = String::new();
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
-            out.push('.');
-        }
-        out.push(c);
-    }
-    out
-}
+pub use crate::views::group_thousands;
 
 #[cfg(test)]
 mod tests {

@@ -232,7 +232,7 @@ fn log_refresh(outcome: RefreshOutcome, blocked_rounds: &mut u32) {
         Ok(Ok(report)) => match &report.outcome {
             Outcome::WaitingForWriters(writers) => {
                 // Said once, then every few minutes while it lasts.
-                if *blocked_rounds % 100 == 0 {
+                if (*blocked_rounds).is_multiple_of(100) {
                     tracing::warn!(
                         ?writers,
                         "statistics rollups wait for transactions still inserting responses"

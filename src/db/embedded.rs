@@ -469,12 +469,12 @@ impl EmbeddedPostgres {
 
     async fn rotate_log(&self) {
         let log = self.log_file();
-        if let Ok(meta) = tokio::fs::metadata(&log).await {
-            if meta.len() > LOG_ROTATE_BYTES {
-                let old = self.data_dir.join(format!("{LOG_FILE}.1"));
-                if let Err(err) = tokio::fs::rename(&log, &old).await {
-                    warn!(%err, "embedded PostgreSQL: could not rotate the server log");
-                }
+        if let Ok(meta) = tokio::fs::metadata(&log).await
+            && meta.len() > LOG_ROTATE_BYTES
+        {
+            let old = self.data_dir.join(format!("{LOG_FILE}.1"));
+            if let Err(err) = tokio::fs::rename(&log, &old).await {
+                warn!(%err, "embedded PostgreSQL: could not rotate the server log");
             }
         }
     }
@@ -505,11 +505,11 @@ impl EmbeddedPostgres {
         }
         // `-w` gave up (e.g. a long crash recovery) but the server may still be coming up:
         // do not leave it running unowned.
-        if let Ok(status) = self.pg_ctl(&self.status_args()).await {
-            if status.status.success() {
-                warn!("embedded PostgreSQL: stopping the server that failed to start in time");
-                let _ = self.pg_ctl(&self.stop_args()).await;
-            }
+        if let Ok(status) = self.pg_ctl(&self.status_args()).await
+            && status.status.success()
+        {
+            warn!("embedded PostgreSQL: stopping the server that failed to start in time");
+            let _ = self.pg_ctl(&self.stop_args()).await;
         }
         let log_tail = match tokio::fs::read(&log).await {
             Ok(bytes) => tail_lines(&bytes, LOG_TAIL_LINES),

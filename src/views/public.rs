@@ -21,15 +21,7 @@ pub fn period_path(period_id: i32) -> String {
 
 /// A count with Vietnamese thousands separators: 12345 gives "12.345".
 pub fn format_count(n: u64) -> String {
-    let digits = n.to_string();
-    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
-            out.push('.');
-        }
-        out.push(c);
-    }
-    out
+    super::group_thousands(n)
 }
 
 /// "82,66%", or "—" without an index.

@@ -162,14 +162,7 @@ pub fn anchor(key: CommentKey) -> String {
 
 /// "1.234": a count as written in Vietnamese.
 pub fn format_count(n: i64) -> String {
-    let digits = n.unsigned_abs().to_string();
-    let mut out = String::new();
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
-            out.push('.');
-        }
-        out.push(c);
-    }
+    let out = crate::views::group_thousands(n.unsigned_abs());
     if n < 0 { format!("-{out}") } else { out }
 }
 

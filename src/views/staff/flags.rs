@@ -109,7 +109,10 @@ pub fn detail_text(signal: &Signal) -> String {
         "outside_hours" => {
             let day = match int("weekday") as i64 {
                 7 => "Chủ nhật".to_string(),
-                n => format!("Thứ {}", ["hai", "ba", "tư", "năm", "sáu", "bảy"][(n.clamp(1, 6) - 1) as usize]),
+                n => format!(
+                    "Thứ {}",
+                    ["hai", "ba", "tư", "năm", "sáu", "bảy"][(n.clamp(1, 6) - 1) as usize]
+                ),
             };
             format!(
                 "Mở phiếu lúc {} {day}, ngoài giờ làm việc của quầy.",

@@ -68,7 +68,11 @@ const MENU: [(&str, &str, &[Role]); 14] = [
         "Xuất dữ liệu",
         &[Role::Admin, Role::Unit, Role::Viewer],
     ),
-    ("/staff/codes", "Mã đánh giá", &[Role::Admin, Role::Unit, Role::Viewer]),
+    (
+        "/staff/codes",
+        "Mã đánh giá",
+        &[Role::Admin, Role::Unit, Role::Viewer],
+    ),
     ("/staff/publish", "Công khai kết quả", &[Role::Admin]),
     ("/staff/accounts", "Tài khoản", &[Role::Admin]),
     ("/staff/flags", "Phiếu nghi vấn", &[Role::Admin]),
