@@ -107,7 +107,7 @@ async fn citizen_stream(
         fields.extend(answers.iter().map(|(k, v)| (*k, v.as_str())));
         fields.push(("YK", &comment));
         let body = serde_urlencoded::to_string(&fields).unwrap();
-        let times = if n % 5 == 0 { 2 } else { 1 };
+        let times = if n.is_multiple_of(5) { 2 } else { 1 };
         outcomes.lock().await.submitted.insert(token.clone());
         for _ in 0..times {
             let sent = Instant::now();
