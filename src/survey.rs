@@ -127,7 +127,7 @@ pub async fn store_online(
     let texts = text_rows(version, answers)?;
     let outcome = conn
         .transaction::<_, Refusal, _>(async |conn| {
-            let stored = responses::store(conn, new, &texts).await?;
+            let stored = responses::store_within(conn, new, &texts).await?;
             if stored.new {
                 for limit in limits {
                     if let Some(retry_after) =

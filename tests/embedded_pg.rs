@@ -247,6 +247,8 @@ fn sipas_in_netns(
     .env_clear()
     .env("PATH", std::env::var_os("PATH").unwrap_or_default())
     .env("SIPAS_DATA_DIR", data_dir)
+    // The test answers at machine speed; the signed start time is still sent and checked.
+    .env("SIPAS_MIN_FILL_SECONDS", "0")
     .env(
         "SIPAS_FORMS_DIR",
         common::manifest_dir().join("survey-forms"),
@@ -415,8 +417,10 @@ async fn serve_without_database_url_runs_a_private_postgres_and_stops_it() {
     let token = common::hidden_field(&page, "_token");
     let version = common::hidden_field(&page, "_v");
     let answers = common::full_answers("5");
-    let body =
-        serde_urlencoded::to_string(common::with_hidden(&token, &version, &answers)).unwrap();
+    let started = common::hidden_field(&page, "_t");
+    let mut fields = common::with_hidden(&token, &version, &answers);
+    fields.push(("_t", started.as_str()));
+    let body = serde_urlencoded::to_string(fields).unwrap();
     let (status, thanks) = curl_in(pid, &["--data-binary", &body, link]).await;
     assert_eq!(status, "200", "{thanks}");
     assert!(thanks.contains("Cảm ơn"), "{thanks}");
@@ -458,11 +462,16 @@ async fn serve_without_database_url_runs_a_private_postgres_and_stops_it() {
         .unwrap()
         .modified()
         .unwrap();
+    // The year of the response just stored, in Vietnam's time.
+    let year = chrono::Utc::now()
+        .with_timezone(&sipas::views::vietnam_offset())
+        .format("%Y")
+        .to_string();
     let mut export = sipas_in_netns(
         &data,
         logs,
         "export",
-        &["export", "responses", "--out", "-"],
+        &["export", "--year", &year, "--format", "csv", "--out", "-"],
     )
     .spawn()
     .unwrap();

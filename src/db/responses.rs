@@ -141,68 +141,77 @@ pub async fn store(
     new: &NewResponse<'_>,
     texts: &[(i32, &str)],
 ) -> diesel::QueryResult<Stored> {
-    conn.transaction(async |conn| {
-        let inserted: Option<(i64, DateTime<Utc>)> = diesel::insert_into(responses::table)
-            .values(new)
-            .on_conflict(responses::submission_key)
-            .do_nothing()
-            .returning((responses::id, responses::submitted_at))
+    conn.transaction(async |conn| store_within(conn, new, texts).await)
+        .await
+}
+
+/// [`store`] for a caller that has already opened the transaction (and does more in it, such as
+/// the submission limits of `survey::store_online`): saves the savepoint a nested transaction
+/// would cost, on the path every citizen takes. Must run inside a transaction.
+pub async fn store_within(
+    conn: &mut AsyncPgConnection,
+    new: &NewResponse<'_>,
+    texts: &[(i32, &str)],
+) -> diesel::QueryResult<Stored> {
+    let inserted: Option<(i64, DateTime<Utc>)> = diesel::insert_into(responses::table)
+        .values(new)
+        .on_conflict(responses::submission_key)
+        .do_nothing()
+        .returning((responses::id, responses::submitted_at))
+        .get_result(conn)
+        .await
+        .optional()?;
+    let Some((id, submitted_at)) = inserted else {
+        let (id, submitted_at) = responses::table
+            .filter(responses::submission_key.eq(new.submission_key))
+            .select((responses::id, responses::submitted_at))
             .get_result(conn)
-            .await
-            .optional()?;
-        let Some((id, submitted_at)) = inserted else {
-            let (id, submitted_at) = responses::table
-                .filter(responses::submission_key.eq(new.submission_key))
-                .select((responses::id, responses::submitted_at))
-                .get_result(conn)
-                .await?;
-            return Ok(Stored {
-                id,
-                submitted_at,
-                new: false,
-            });
-        };
-        if let Some(code_id) = new.visit_code_id {
-            // The unique index on responses.visit_code_id already refused a second response
-            // (waiting for a concurrent first one to commit); this marks the code used.
-            let marked = diesel::update(visit_codes::table.find(code_id))
-                .filter(visit_codes::used_at.is_null())
-                .set((
-                    visit_codes::used_at.eq(submitted_at),
-                    visit_codes::response_id.eq(id),
-                ))
-                .execute(conn)
-                .await?;
-            if marked == 0 {
-                return Err(diesel::result::Error::DatabaseError(
-                    diesel::result::DatabaseErrorKind::UniqueViolation,
-                    Box::new(CodeAlreadyUsed),
-                ));
-            }
-        }
-        if !texts.is_empty() {
-            let rows: Vec<_> = texts
-                .iter()
-                .map(|(item_id, body)| {
-                    (
-                        response_texts::response_id.eq(id),
-                        response_texts::item_id.eq(*item_id),
-                        response_texts::body.eq(*body),
-                    )
-                })
-                .collect();
-            diesel::insert_into(response_texts::table)
-                .values(rows)
-                .execute(conn)
-                .await?;
-        }
-        Ok(Stored {
+            .await?;
+        return Ok(Stored {
             id,
             submitted_at,
-            new: true,
-        })
+            new: false,
+        });
+    };
+    if let Some(code_id) = new.visit_code_id {
+        // The unique index on responses.visit_code_id already refused a second response
+        // (waiting for a concurrent first one to commit); this marks the code used.
+        let marked = diesel::update(visit_codes::table.find(code_id))
+            .filter(visit_codes::used_at.is_null())
+            .set((
+                visit_codes::used_at.eq(submitted_at),
+                visit_codes::response_id.eq(id),
+            ))
+            .execute(conn)
+            .await?;
+        if marked == 0 {
+            return Err(diesel::result::Error::DatabaseError(
+                diesel::result::DatabaseErrorKind::UniqueViolation,
+                Box::new(CodeAlreadyUsed),
+            ));
+        }
+    }
+    if !texts.is_empty() {
+        let rows: Vec<_> = texts
+            .iter()
+            .map(|(item_id, body)| {
+                (
+                    response_texts::response_id.eq(id),
+                    response_texts::item_id.eq(*item_id),
+                    response_texts::body.eq(*body),
+                )
+            })
+            .collect();
+        diesel::insert_into(response_texts::table)
+            .values(rows)
+            .execute(conn)
+            .await?;
+    }
+    Ok(Stored {
+        id,
+        submitted_at,
+        new: true,
     })
-    .await
 }
 
 /// The unique index that lets a unit enter a ballot's serial number only once.
