@@ -58,6 +58,30 @@ pub const KEEP_ALIVE: Duration = Duration::from_secs(15);
 /// How long requests in progress may finish once the server is asked to stop.
 pub const SHUTDOWN_TIMEOUT_SECS: u64 = 10;
 
+/// The client's address: the peer's, or, when the peer is a trusted reverse proxy (loopback, or
+/// listed in `SIPAS_TRUSTED_PROXIES`), the last entry of `X-Forwarded-For` (the one that proxy
+/// added; earlier entries are whatever the client claimed). Used by the survey's limits and the
+/// sign-in throttle alike.
+pub(crate) fn client_address(config: &Config, request: &actix_web::HttpRequest) -> String {
+    let peer = request.peer_addr().map(|a| a.ip());
+    let trusted =
+        peer.is_some_and(|ip| ip.is_loopback() || config.visits.trusted_proxies.contains(&ip));
+    if trusted {
+        let forwarded = request
+            .headers()
+            .get_all("x-forwarded-for")
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(','))
+            .map(str::trim)
+            .rfind(|v| !v.is_empty())
+            .and_then(|v| v.parse::<std::net::IpAddr>().ok());
+        if let Some(ip) = forwarded {
+            return ip.to_string();
+        }
+    }
+    peer.map_or_else(|| "unknown".to_string(), |ip| ip.to_string())
+}
+
 /// Security headers sent with every response.
 fn security_headers() -> DefaultHeaders {
     DefaultHeaders::new()

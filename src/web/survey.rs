@@ -11,7 +11,6 @@
 
 use std::cell::RefCell;
 use std::collections::HashMap;
-use std::net::IpAddr;
 use std::sync::Arc;
 
 use actix_web::cookie::{Cookie, SameSite};
@@ -247,31 +246,8 @@ fn keyed(secret: &[u8], parts: &[&[u8]]) -> Vec<u8> {
     mac.finalize().into_bytes().to_vec()
 }
 
-/// The client's address: the peer's, or, when the peer is a trusted reverse proxy (loopback, or
-/// listed in `SIPAS_TRUSTED_PROXIES`), the last entry of `X-Forwarded-For` (the one that proxy
-/// added; earlier entries are whatever the client claimed).
-fn client_address(state: &AppState, request: &HttpRequest) -> String {
-    let peer = request.peer_addr().map(|a| a.ip());
-    let trusted = peer
-        .is_some_and(|ip| ip.is_loopback() || state.config.visits.trusted_proxies.contains(&ip));
-    if trusted {
-        let forwarded = request
-            .headers()
-            .get_all("x-forwarded-for")
-            .filter_map(|v| v.to_str().ok())
-            .flat_map(|v| v.split(','))
-            .map(str::trim)
-            .rfind(|v| !v.is_empty())
-            .and_then(|v| v.parse::<IpAddr>().ok());
-        if let Some(ip) = forwarded {
-            return ip.to_string();
-        }
-    }
-    peer.map_or_else(|| "unknown".to_string(), |ip| ip.to_string())
-}
-
 fn client(state: &AppState, request: &HttpRequest) -> Client {
-    let address = client_address(state, request);
+    let address = super::client_address(&state.config, request);
     let existing = request
         .cookie(VISITOR_COOKIE)
         .map(|c| c.value().to_string())
