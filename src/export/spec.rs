@@ -13,7 +13,7 @@ use crate::db::units::Unit;
 use crate::forms::FormRegistry;
 use crate::periods::{ResolvedPeriod, parse_period_token, year_range};
 use crate::plans::{MAX_YEAR, MIN_YEAR, format_date};
-use crate::reports::ReportQuery;
+use crate::reports::{ReportQuery, default_root, subtree};
 
 /// The unit an export is about, as the caller knows it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -103,41 +103,6 @@ pub struct ExportSpec {
 
 /// The survey's full name, as in the provincial report.
 pub const SURVEY_TITLE: &str = "Kết quả khảo sát sự hài lòng của người dân, tổ chức";
-
-fn subtree(units: &[Unit], root: i32) -> Vec<i32> {
-    let mut ids = vec![root];
-    let mut i = 0;
-    while i < ids.len() {
-        let parent = ids[i];
-        for u in units.iter().filter(|u| u.parent_id == Some(parent)) {
-            if !ids.contains(&u.id) {
-                ids.push(u.id);
-            }
-        }
-        i += 1;
-    }
-    ids
-}
-
-/// The unit a report starts from when none is chosen, as `reports::build` chooses it: the top
-/// of the scope, walking down while a unit has a single active child in the scope.
-fn default_root(units: &[Unit], scope: &Scope) -> Option<i32> {
-    let visible = |id: i32| scope.contains(id);
-    let mut root = units
-        .iter()
-        .find(|u| visible(u.id) && u.parent_id.is_none_or(|p| !visible(p)))?
-        .id;
-    loop {
-        let children: Vec<&Unit> = units
-            .iter()
-            .filter(|u| u.parent_id == Some(root) && u.active && visible(u.id))
-            .collect();
-        match children.as_slice() {
-            [only] => root = only.id,
-            _ => return Some(root),
-        }
-    }
-}
 
 /// A file-name-safe rendering of a token ("Quý I" → "quy-i").
 fn slug(text: &str) -> String {
