@@ -13,7 +13,6 @@
 //! dropped at the end.
 
 use std::collections::HashMap;
-use std::str::FromStr;
 use std::time::{Duration, Instant};
 
 use chrono::{Datelike, NaiveDate};
@@ -30,39 +29,9 @@ const RUNS_BARE: usize = 5;
 const MORE: u64 = 10_000;
 const SEED: i64 = 1;
 
-fn admin_url() -> String {
-    std::env::var("SIPAS_TEST_DATABASE_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_string())
-}
-
-async fn admin_execute(sql: &str) {
-    let config = tokio_postgres::Config::from_str(&admin_url()).expect("a database URL");
-    let (client, connection) = config
-        .connect(tokio_postgres::NoTls)
-        .await
-        .unwrap_or_else(|e| panic!("cannot connect to {}: {e}", admin_url()));
-    let task = tokio::spawn(connection);
-    client.batch_execute(sql).await.expect(sql);
-    drop(client);
-    let _ = task.await;
-}
-
-/// Drops the benchmark's database however the run ends.
-struct DropDatabase(String);
-
-impl Drop for DropDatabase {
-    fn drop(&mut self) {
-        let sql = format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.0);
-        let _ = std::thread::spawn(move || {
-            tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .unwrap()
-                .block_on(admin_execute(&sql));
-        })
-        .join();
-    }
-}
+#[path = "support/mod.rs"]
+mod support;
+use support::{DropDatabase, admin_execute, admin_url};
 
 fn config(database_url: &str) -> Config {
     let vars: HashMap<&str, String> = [

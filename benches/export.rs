@@ -15,7 +15,6 @@
 
 use std::collections::HashMap;
 use std::path::Path;
-use std::str::FromStr;
 use std::time::{Duration, Instant};
 
 use chrono::{Datelike, NaiveDate};
@@ -25,39 +24,9 @@ use sipas::startup::Services;
 
 const SEED: i64 = 1;
 
-fn admin_url() -> String {
-    std::env::var("SIPAS_TEST_DATABASE_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_string())
-}
-
-async fn admin_execute(sql: &str) {
-    let config = tokio_postgres::Config::from_str(&admin_url()).expect("a database URL");
-    let (client, connection) = config
-        .connect(tokio_postgres::NoTls)
-        .await
-        .unwrap_or_else(|e| panic!("cannot connect to {}: {e}", admin_url()));
-    let task = tokio::spawn(connection);
-    client.batch_execute(sql).await.expect(sql);
-    drop(client);
-    let _ = task.await;
-}
-
-/// Drops the benchmark's database however the run ends.
-struct DropDatabase(String);
-
-impl Drop for DropDatabase {
-    fn drop(&mut self) {
-        let sql = format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.0);
-        let _ = std::thread::spawn(move || {
-            tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .unwrap()
-                .block_on(admin_execute(&sql));
-        })
-        .join();
-    }
-}
+#[path = "support/mod.rs"]
+mod support;
+use support::{DropDatabase, admin_execute, admin_url};
 
 const FORMS_DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/survey-forms");
 

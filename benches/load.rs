@@ -63,37 +63,9 @@ const TARGET_RATE: f64 = 1000.0;
 const TARGET_P99_MS: f64 = 100.0;
 const TARGET_RATIO: f64 = 0.5;
 
-fn admin_url() -> String {
-    std::env::var("SIPAS_TEST_DATABASE_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_string())
-}
-
-async fn connect(url: &str) -> tokio_postgres::Client {
-    let config = tokio_postgres::Config::from_str(url).expect("a database URL");
-    let (client, connection) = config
-        .connect(tokio_postgres::NoTls)
-        .await
-        .unwrap_or_else(|e| panic!("cannot connect to {url}: {e}"));
-    tokio::spawn(connection);
-    client
-}
-
-/// Drops the benchmark's database however the run ends.
-struct DropDatabase(String);
-
-impl Drop for DropDatabase {
-    fn drop(&mut self) {
-        let sql = format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.0);
-        let _ = std::thread::spawn(move || {
-            tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .unwrap()
-                .block_on(async { connect(&admin_url()).await.batch_execute(&sql).await })
-        })
-        .join();
-    }
-}
+#[path = "support/mod.rs"]
+mod support;
+use support::{DropDatabase, admin_url, connect};
 
 fn env_number<T: FromStr>(name: &str) -> anyhow::Result<Option<T>> {
     match std::env::var(name) {
