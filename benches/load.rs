@@ -23,7 +23,7 @@
 //!    server stored during the warm-up: same columns, same answers and texts, new keys), then
 //!    the measured HTTP phase;
 //!    Between the two, the database steps of a submission are timed alone with the same
-//!    concurrency and pool (the desk lookup every page makes, one limit upsert, an empty
+//!    concurrency and pool (the desk lookup every page makes, the limits' upsert, an empty
 //!    transaction), to show where the time of a submission goes;
 //! 4. the count check: every submission answered with the thank-you page is looked up in the
 //!    database by its submission key, and the rows the HTTP phase added are counted: lost must
@@ -41,6 +41,7 @@
 //! production. Every other `SIPAS_*` variable of the environment is passed to the server's
 //! configuration (e.g. `SIPAS_DB_POOL_SIZE`).
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::str::FromStr;
 use std::sync::Arc;
@@ -112,45 +113,51 @@ fn server_vars(database_url: &str) -> HashMap<String, String> {
 // The page's form, as a browser sees it.
 // ---------------------------------------------------------------------------------------------
 
+// Borrowed from the page's text, so that parsing the 23 KB page of each visit costs the load
+// generator (which shares the two cores with the server) no more than it must.
+
 #[derive(Debug, Default, Clone)]
-struct RadioGroup {
-    name: String,
-    values: Vec<String>,
+struct RadioGroup<'a> {
+    name: Cow<'a, str>,
+    values: Vec<Cow<'a, str>>,
     required: bool,
 }
 
 #[derive(Debug, Default, Clone)]
-struct PageForm {
-    action: String,
+struct PageForm<'a> {
+    action: Cow<'a, str>,
     /// Hidden and text inputs (a honeypot among them), sent back as the page has them.
-    fixed: Vec<(String, String)>,
-    radios: Vec<RadioGroup>,
+    fixed: Vec<(Cow<'a, str>, Cow<'a, str>)>,
+    radios: Vec<RadioGroup<'a>>,
     /// Text areas: name and maximum length.
-    texts: Vec<(String, usize)>,
+    texts: Vec<(Cow<'a, str>, usize)>,
 }
 
-impl PageForm {
+impl PageForm<'_> {
     fn field(&self, name: &str) -> Option<&str> {
         self.fixed
             .iter()
             .find(|(n, _)| n == name)
-            .map(|(_, v)| v.as_str())
+            .map(|(_, v)| v.as_ref())
     }
 }
 
-fn unescape(text: &str) -> String {
+fn unescape(text: &str) -> Cow<'_, str> {
     if !text.contains('&') {
-        return text.to_string();
+        return Cow::Borrowed(text);
     }
-    text.replace("&quot;", "\"")
-        .replace("&#39;", "'")
-        .replace("&lt;", "<")
-        .replace("&gt;", ">")
-        .replace("&amp;", "&")
+    Cow::Owned(
+        text.replace("&quot;", "\"")
+            .replace("&#39;", "'")
+            .replace("&lt;", "<")
+            .replace("&gt;", ">")
+            .replace("&amp;", "&"),
+    )
 }
 
-/// The attributes of one start tag (`attrs` is what follows the tag name up to `>`).
-fn attributes(attrs: &str) -> Vec<(String, Option<String>)> {
+/// The attributes of one start tag (`attrs` is what follows the tag name up to `>`): names as
+/// written (compare them without regard to case), values unescaped.
+fn attributes(attrs: &str) -> Vec<(&str, Option<Cow<'_, str>>)> {
     let mut out = Vec::new();
     let bytes = attrs.as_bytes();
     let mut i = 0;
@@ -165,7 +172,7 @@ fn attributes(attrs: &str) -> Vec<(String, Option<String>)> {
         if start == i {
             break;
         }
-        let name = attrs[start..i].to_ascii_lowercase();
+        let name = &attrs[start..i];
         if i < bytes.len() && bytes[i] == b'=' {
             i += 1;
             let value = if i < bytes.len() && (bytes[i] == b'"' || bytes[i] == b'\'') {
@@ -193,8 +200,16 @@ fn attributes(attrs: &str) -> Vec<(String, Option<String>)> {
     out
 }
 
+/// The value of attribute `key` (lower case) among `attrs`.
+fn attr<'a>(attrs: &[(&'a str, Option<Cow<'a, str>>)], key: &str) -> Option<Cow<'a, str>> {
+    attrs
+        .iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case(key))
+        .and_then(|(_, v)| v.clone())
+}
+
 /// The first `<form method="post">` of the page, or `None`.
-fn parse_form(html: &str) -> Option<PageForm> {
+fn parse_form(html: &str) -> Option<PageForm<'_>> {
     let mut form: Option<PageForm> = None;
     let mut groups: Vec<RadioGroup> = Vec::new();
     let mut rest = html;
@@ -206,15 +221,10 @@ fn parse_form(html: &str) -> Option<PageForm> {
         let name_end = tag
             .find(|c: char| c.is_ascii_whitespace())
             .unwrap_or(tag.len());
-        let tag_name = tag[..name_end].to_ascii_lowercase();
-        let attr = |attrs: &[(String, Option<String>)], key: &str| -> Option<String> {
-            attrs
-                .iter()
-                .find(|(k, _)| k == key)
-                .and_then(|(_, v)| v.clone())
-        };
-        match (tag_name.as_str(), form.as_mut()) {
-            ("form", None) => {
+        let tag_name = &tag[..name_end];
+        let is = |name: &str| tag_name.eq_ignore_ascii_case(name);
+        match form.as_mut() {
+            None if is("form") => {
                 let attrs = attributes(&tag[name_end..]);
                 if attr(&attrs, "method").is_some_and(|m| m.eq_ignore_ascii_case("post")) {
                     form = Some(PageForm {
@@ -223,20 +233,20 @@ fn parse_form(html: &str) -> Option<PageForm> {
                     });
                 }
             }
-            ("/form", Some(page)) => {
+            Some(page) if is("/form") => {
                 page.radios = groups;
                 return form;
             }
-            ("input", Some(page)) => {
+            Some(page) if is("input") => {
                 let attrs = attributes(&tag[name_end..]);
                 let Some(name) = attr(&attrs, "name") else {
                     continue;
                 };
-                let kind = attr(&attrs, "type").unwrap_or_else(|| "text".to_string());
+                let kind = attr(&attrs, "type").unwrap_or(Cow::Borrowed("text"));
                 let value = attr(&attrs, "value").unwrap_or_default();
                 match kind.to_ascii_lowercase().as_str() {
                     "radio" => {
-                        let required = attrs.iter().any(|(k, _)| k == "required");
+                        let required = attrs.iter().any(|(k, _)| k.eq_ignore_ascii_case("required"));
                         match groups.iter_mut().find(|g| g.name == name) {
                             Some(group) => {
                                 group.values.push(value);
@@ -254,7 +264,7 @@ fn parse_form(html: &str) -> Option<PageForm> {
                     _ => page.fixed.push((name, value)),
                 }
             }
-            ("textarea", Some(page)) => {
+            Some(page) if is("textarea") => {
                 let attrs = attributes(&tag[name_end..]);
                 if let Some(name) = attr(&attrs, "name") {
                     let max = attr(&attrs, "maxlength")
@@ -285,8 +295,8 @@ const COMMENTS: &[&str] = &[
 /// A citizen's answers to the page's form: one general level of satisfaction per visit,
 /// varied per question, sometimes "not applicable", optional questions sometimes skipped,
 /// a comment now and then.
-fn answers(form: &PageForm, rng: &mut StdRng) -> Vec<(String, String)> {
-    let mut fields: Vec<(String, String)> = form.fixed.clone();
+fn answers<'a>(form: &PageForm<'a>, rng: &mut StdRng) -> Vec<(Cow<'a, str>, Cow<'a, str>)> {
+    let mut fields = form.fixed.clone();
     let mood: i32 = match rng.random_range(0..100) {
         0..3 => 1,
         3..10 => 2,
@@ -300,17 +310,17 @@ fn answers(form: &PageForm, rng: &mut StdRng) -> Vec<(String, String)> {
         }
         let numeric: Vec<i32> = group.values.iter().filter_map(|v| v.parse().ok()).collect();
         let has_na = group.values.iter().any(|v| v == "na");
-        let value = if has_na && rng.random_bool(0.05) {
-            "na".to_string()
+        let value: Cow<str> = if has_na && rng.random_bool(0.05) {
+            Cow::Borrowed("na")
         } else if numeric.len() == 5 && numeric.iter().max() == Some(&5) {
             let noise = match rng.random_range(0..10) {
                 0 | 1 => -1,
                 2 => 1,
                 _ => 0,
             };
-            (mood + noise).clamp(1, 5).to_string()
+            Cow::Owned((mood + noise).clamp(1, 5).to_string())
         } else {
-            let options: Vec<&String> = group.values.iter().filter(|v| *v != "na").collect();
+            let options: Vec<&Cow<str>> = group.values.iter().filter(|v| *v != "na").collect();
             let options = if options.is_empty() {
                 group.values.iter().collect()
             } else {
@@ -321,13 +331,15 @@ fn answers(form: &PageForm, rng: &mut StdRng) -> Vec<(String, String)> {
         fields.push((group.name.clone(), value));
     }
     for (name, max) in &form.texts {
-        let comment = if rng.random_bool(0.25) {
-            COMMENTS[rng.random_range(0..COMMENTS.len())]
-                .chars()
-                .take(*max)
-                .collect()
+        let comment: Cow<str> = if rng.random_bool(0.25) {
+            Cow::Owned(
+                COMMENTS[rng.random_range(0..COMMENTS.len())]
+                    .chars()
+                    .take(*max)
+                    .collect(),
+            )
         } else {
-            String::new()
+            Cow::Borrowed("")
         };
         // A browser sends an empty text area too.
         fields.push((name.clone(), comment));
@@ -473,12 +485,16 @@ async fn citizen(
             }
         };
         let cookies = cookies_of(&page);
-        let Ok(html) = page.text().await else {
+        let Ok(body) = page.bytes().await else {
             log.error("GET body unreadable".to_string());
             continue;
         };
+        let Ok(html) = std::str::from_utf8(&body) else {
+            log.error("GET body is not UTF-8".to_string());
+            continue;
+        };
         log.get_latency.push(t.elapsed());
-        let Some(form) = parse_form(&html) else {
+        let Some(form) = parse_form(html) else {
             log.error("GET page without a form".to_string());
             continue;
         };
@@ -495,7 +511,7 @@ async fn citizen(
             .or_default() += 1;
         let body = serde_urlencoded::to_string(&fields).expect("encodable fields");
         let action = if form.action.starts_with("http") {
-            form.action.clone()
+            form.action.to_string()
         } else {
             format!("{base}{}", form.action)
         };
@@ -871,10 +887,22 @@ async fn main() -> anyhow::Result<()> {
         clients,
         step_seconds,
         move |mut conn, id, n| async move {
-            let key = format!("load {id} {n}").into_bytes();
-            sipas::db::visits::take(&mut conn, sipas::db::visits::LimitKind::Person, &key, rate)
-                .await
-                .is_ok()
+            use sipas::db::visits::{LimitCheck, LimitKind, take_all};
+            let person = format!("load {id} {n}").into_bytes();
+            let address = format!("load {id}").into_bytes();
+            let limits = [
+                LimitCheck {
+                    kind: LimitKind::Person,
+                    key: &person,
+                    rate,
+                },
+                LimitCheck {
+                    kind: LimitKind::Address,
+                    key: &address,
+                    rate,
+                },
+            ];
+            take_all(&mut conn, &limits).await.is_ok()
         },
     )
     .await;
@@ -967,7 +995,7 @@ async fn main() -> anyhow::Result<()> {
     println!("  steps of a submission, alone:");
     for (label, (n, rate, p)) in [
         ("  desk lookup (Desk::find_by_code)", lookup),
-        ("  one limit (visits::take, autocommit)", limit),
+        ("  both limits (visits::take_all, autocommit)", limit),
         ("  empty transaction (BEGIN; COMMIT)", empty),
     ] {
         line(label, n, step_seconds, Some(rate), p);

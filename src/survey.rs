@@ -9,7 +9,7 @@ use crate::auth::Staff;
 use crate::db::audit;
 use crate::db::desks::DeskContext;
 use crate::db::responses::{self, Channel, EnteredBallot, NewResponse, Stored, Via};
-use crate::db::visits::{self, LimitKind, Rate};
+use crate::db::visits::{self, LimitCheck};
 use crate::error::AppError;
 use crate::forms::FormVersion;
 use crate::forms::submission::ValidAnswers;
@@ -77,14 +77,6 @@ pub fn online_response<'a>(
     }
 }
 
-/// One limit to respect when storing: the bucket and its rate.
-#[derive(Debug, Clone, Copy)]
-pub struct LimitCheck<'a> {
-    pub kind: LimitKind,
-    pub key: &'a [u8],
-    pub rate: Rate,
-}
-
 /// Why an online response was not stored (nothing was).
 #[derive(Debug)]
 pub enum Refusal {
@@ -128,14 +120,10 @@ pub async fn store_online(
     let outcome = conn
         .transaction::<_, Refusal, _>(async |conn| {
             let stored = responses::store_within(conn, new, &texts).await?;
-            if stored.new {
-                for limit in limits {
-                    if let Some(retry_after) =
-                        visits::take(conn, limit.kind, limit.key, limit.rate).await?
-                    {
-                        return Err(Refusal::OverLimit { retry_after });
-                    }
-                }
+            if stored.new
+                && let Some(retry_after) = visits::take_all(conn, limits).await?
+            {
+                return Err(Refusal::OverLimit { retry_after });
             }
             Ok(stored)
         })

@@ -10,6 +10,7 @@ pub mod exports;
 pub mod flags;
 pub mod forms;
 pub mod plans;
+pub mod prepared;
 pub mod published;
 pub mod responses;
 pub mod rollup;
@@ -168,6 +169,12 @@ pub fn build_pool_with(url: &str, size: usize, limits: SessionLimits) -> anyhow:
             Ok(conn)
         })
     });
+    // A checked-out connection is not pinged first (`SELECT 1`: one more round trip on every
+    // checkout, three per citizen's visit): a connection whose server went away
+    // is closed by then and dropped by the pool (`is_broken` covers a closed socket), and the
+    // rare one that fails on its first statement gives the error every caller already handles
+    // (a citizen's response goes to the spool, see `is_unreachable`).
+    manager_config.recycling_method = diesel_async::pooled_connection::RecyclingMethod::Fast;
     let manager =
         AsyncDieselConnectionManager::<AsyncPgConnection>::new_with_config(url, manager_config);
     Pool::builder(manager)

@@ -271,43 +271,84 @@ impl LimitKind {
     }
 }
 
-#[derive(QueryableByName)]
-struct Tokens {
-    #[diesel(sql_type = Float8)]
-    tokens: f64,
+/// One bucket to take a submission from: whose submissions it counts, and its rate.
+#[derive(Debug, Clone, Copy)]
+pub struct LimitCheck<'a> {
+    pub kind: LimitKind,
+    pub key: &'a [u8],
+    pub rate: Rate,
 }
 
-/// Takes one submission from the bucket of (`kind`, `key`) in one atomic upsert. `Ok(None)`:
-/// allowed; `Ok(Some(seconds))`: over the limit, allowed again in about that many seconds. Run it
-/// inside the transaction that stores the response: a refusal must roll the bucket back with it
-/// (the row stays locked until then, so concurrent submissions of one subject queue up).
-pub async fn take(
+#[derive(QueryableByName)]
+struct Wait {
+    #[diesel(sql_type = diesel::sql_types::Nullable<Float8>)]
+    wait: Option<f64>,
+}
+
+const TAKE_LIMITS_SQL: &str = include_str!("sql/take_limits.sql");
+static TAKE_LIMITS: std::sync::LazyLock<Vec<&'static str>> =
+    std::sync::LazyLock::new(|| super::prepared::pieces(TAKE_LIMITS_SQL, 4));
+
+/// `sql/take_limits.sql` with its binds: prepared once per connection (see
+/// [`super::prepared`]), as it runs on every submission through a desk's QR code or kiosk.
+struct TakeLimits<'a> {
+    kinds: Vec<&'static str>,
+    keys: Vec<&'a [u8]>,
+    bursts: Vec<f64>,
+    refills: Vec<f64>,
+}
+
+impl diesel::query_builder::QueryId for TakeLimits<'_> {
+    type QueryId = TakeLimits<'static>;
+    const HAS_STATIC_QUERY_ID: bool = true;
+}
+
+impl diesel::query_builder::Query for TakeLimits<'_> {
+    type SqlType = diesel::sql_types::Untyped;
+}
+
+impl diesel::query_builder::QueryFragment<diesel::pg::Pg> for TakeLimits<'_> {
+    fn walk_ast<'b>(
+        &'b self,
+        mut out: diesel::query_builder::AstPass<'_, 'b, diesel::pg::Pg>,
+    ) -> diesel::QueryResult<()> {
+        use diesel::sql_types::Array;
+        let pieces = &*TAKE_LIMITS;
+        out.push_sql(pieces[0]);
+        out.push_bind_param::<Array<Text>, _>(&self.kinds)?;
+        out.push_sql(pieces[1]);
+        out.push_bind_param::<Array<Bytea>, _>(&self.keys)?;
+        out.push_sql(pieces[2]);
+        out.push_bind_param::<Array<Float8>, _>(&self.bursts)?;
+        out.push_sql(pieces[3]);
+        out.push_bind_param::<Array<Float8>, _>(&self.refills)?;
+        out.push_sql(pieces[4]);
+        Ok(())
+    }
+}
+
+/// Takes one submission from each bucket of `limits` in one atomic upsert (one statement, one
+/// round trip, whatever the number of limits; the buckets are locked in the order given).
+/// `Ok(None)`: allowed by all; `Ok(Some(seconds))`: over at least one limit, allowed again in
+/// about that many seconds. Run it inside the transaction that stores the response: a refusal
+/// must roll the buckets back with it (the rows stay locked until then, so concurrent
+/// submissions of one subject queue up). Each (`kind`, `key`) may appear once.
+pub async fn take_all(
     conn: &mut AsyncPgConnection,
-    kind: LimitKind,
-    key: &[u8],
-    rate: Rate,
+    limits: &[LimitCheck<'_>],
 ) -> diesel::QueryResult<Option<u64>> {
-    let refill = rate.refill_per_second();
-    let burst = f64::from(rate.burst);
-    let left: Tokens = diesel::sql_query(
-        "INSERT INTO visit_limits AS l (kind, key, tokens, updated_at) \
-         VALUES ($1, $2, $3 - 1, clock_timestamp()) \
-         ON CONFLICT (kind, key) DO UPDATE SET \
-           tokens = least($3, l.tokens + greatest(0, extract(epoch FROM clock_timestamp() - l.updated_at)::float8) * $4) - 1, \
-           updated_at = clock_timestamp() \
-         RETURNING tokens",
-    )
-    .bind::<Text, _>(kind.as_str())
-    .bind::<Bytea, _>(key)
-    .bind::<Float8, _>(burst)
-    .bind::<Float8, _>(refill)
+    if limits.is_empty() {
+        return Ok(None);
+    }
+    let waited: Wait = TakeLimits {
+        kinds: limits.iter().map(|l| l.kind.as_str()).collect(),
+        keys: limits.iter().map(|l| l.key).collect(),
+        bursts: limits.iter().map(|l| f64::from(l.rate.burst)).collect(),
+        refills: limits.iter().map(|l| l.rate.refill_per_second()).collect(),
+    }
     .get_result(conn)
     .await?;
-    if left.tokens >= -1e-9 {
-        Ok(None)
-    } else {
-        Ok(Some((-left.tokens / refill).ceil().max(1.0) as u64))
-    }
+    Ok(waited.wait.map(|seconds| seconds.max(1.0) as u64))
 }
 
 /// Forgets buckets untouched for two days (every limit refills well within that).
@@ -341,6 +382,11 @@ mod tests {
         assert!(!is_plausible_code("ABCDEFGH23"));
         assert!(!is_plausible_code("short"));
         assert!(!is_plausible_code("../../etc/pw"));
+    }
+
+    #[test]
+    fn the_limits_statement_has_its_four_binds() {
+        assert_eq!(TAKE_LIMITS.len(), 5);
     }
 
     #[test]

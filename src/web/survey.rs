@@ -25,13 +25,13 @@ use uuid::Uuid;
 use super::AppState;
 use crate::db::desks::{Desk, DeskContext, is_plausible_code};
 use crate::db::responses::Via;
-use crate::db::visits::{self, CodeSlip, LimitKind};
+use crate::db::visits::{self, CodeSlip, LimitCheck, LimitKind};
 use crate::error::AppError;
 use crate::forms::FormVersion;
 use crate::forms::submission::{
     Problems, RawSubmission, StartedProblem, sign_started, validate, verify_started,
 };
-use crate::survey::{self, LimitCheck, Refusal, Visit};
+use crate::survey::{self, Refusal, Visit};
 use crate::views;
 use crate::views::survey::SurveyPage;
 
