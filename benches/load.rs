@@ -246,7 +246,9 @@ fn parse_form(html: &str) -> Option<PageForm<'_>> {
                 let value = attr(&attrs, "value").unwrap_or_default();
                 match kind.to_ascii_lowercase().as_str() {
                     "radio" => {
-                        let required = attrs.iter().any(|(k, _)| k.eq_ignore_ascii_case("required"));
+                        let required = attrs
+                            .iter()
+                            .any(|(k, _)| k.eq_ignore_ascii_case("required"));
                         match groups.iter_mut().find(|g| g.name == name) {
                             Some(group) => {
                                 group.values.push(value);

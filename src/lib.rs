@@ -6,6 +6,7 @@ pub mod cli;
 pub mod config;
 pub mod db;
 pub mod demo;
+pub mod desk_directory;
 pub mod error;
 pub mod export;
 pub mod forms;

@@ -23,28 +23,23 @@
 //! The spool is per instance: each instance must have its own directory (`SIPAS_SPOOL_DIR`,
 //! default `{SIPAS_DATA_DIR}/spool`); instances behind one proxy must not share one.
 //!
-//! While the database is down, the desk a citizen's QR code names is looked up in a snapshot of
-//! the active desks ([`Spool::cached_desk`]), refreshed from the database every minute and on
-//! every successful lookup.
+//! While the database is down, the desk a citizen's QR code names is taken as last seen
+//! (`crate::desk_directory`).
 
-use std::collections::HashMap;
 use std::fs::{File, OpenOptions};
 use std::future::Future;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, RwLock};
-use std::time::{Duration, Instant};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use diesel::QueryableByName;
-use diesel::sql_types::Text;
 use diesel_async::AsyncConnection;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
-use crate::db::desks::{Desk, DeskContext};
 use crate::db::responses::{self, NewResponse, Stored};
 use crate::db::{self, Pool};
 use crate::error::AppError;
@@ -68,8 +63,6 @@ pub const OUTAGE_MEMORY: Duration = Duration::from_secs(1);
 pub const REPLAY_BATCH: usize = 200;
 /// How often the replay task looks at the spool.
 pub const REPLAY_INTERVAL: Duration = Duration::from_secs(2);
-/// How often the desk snapshot is refreshed from the database.
-pub const DESK_REFRESH_INTERVAL: Duration = Duration::from_secs(60);
 
 /// One spooled response: everything [`responses::store`] needs.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -278,7 +271,6 @@ pub struct Spool {
     replayed: AtomicU64,
     damaged: AtomicU64,
     rejected: AtomicU64,
-    desks: RwLock<HashMap<String, DeskContext>>,
     /// When an outage was last seen (milliseconds since the Unix epoch; 0: never).
     outage_seen_at: AtomicU64,
 }
@@ -348,7 +340,6 @@ impl Spool {
             replayed: AtomicU64::new(0),
             damaged: AtomicU64::new(count_lines(dir, DAMAGED_PREFIX)),
             rejected: AtomicU64::new(count_lines(dir, REJECTED_PREFIX)),
-            desks: RwLock::new(HashMap::new()),
             outage_seen_at: AtomicU64::new(0),
         };
         {
@@ -657,87 +648,12 @@ impl Spool {
         let now = Utc::now().timestamp_millis().max(0) as u64;
         seen > 0 && now.saturating_sub(seen) < OUTAGE_MEMORY.as_millis() as u64
     }
-
-    /// Remembers the desk behind an active code (after a successful lookup).
-    pub fn remember_desk(&self, code: &str, desk: &DeskContext) {
-        let mut desks = self.desks.write().unwrap_or_else(|e| e.into_inner());
-        if desks.get(code) != Some(desk) {
-            desks.insert(code.to_string(), desk.clone());
-        }
-    }
-
-    /// Forgets a code the database no longer knows.
-    pub fn forget_desk(&self, code: &str) {
-        let known = self
-            .desks
-            .read()
-            .unwrap_or_else(|e| e.into_inner())
-            .contains_key(code);
-        if known {
-            self.desks
-                .write()
-                .unwrap_or_else(|e| e.into_inner())
-                .remove(code);
-        }
-    }
-
-    /// The desk behind `code` as last seen in the database.
-    pub fn cached_desk(&self, code: &str) -> Option<DeskContext> {
-        self.desks
-            .read()
-            .unwrap_or_else(|e| e.into_inner())
-            .get(code)
-            .cloned()
-    }
-
-    /// Replaces the desk snapshot with every active code's desk.
-    pub async fn refresh_desks(&self, pool: &Pool) -> Result<usize, AppError> {
-        use diesel_async::RunQueryDsl;
-        let mut conn = pool.get().await?;
-        let rows: Vec<CodedDesk> = diesel::sql_query(include_str!("db/sql/desk_contexts_all.sql"))
-            .load(&mut conn)
-            .await?;
-        let count = rows.len();
-        let snapshot: HashMap<String, DeskContext> = rows
-            .into_iter()
-            .map(|r| {
-                (
-                    r.code,
-                    DeskContext {
-                        desk_id: r.desk_id,
-                        desk_name: r.desk_name,
-                        unit_id: r.unit_id,
-                        unit_name: r.unit_name,
-                        form_id: r.form_id,
-                    },
-                )
-            })
-            .collect();
-        *self.desks.write().unwrap_or_else(|e| e.into_inner()) = snapshot;
-        Ok(count)
-    }
 }
 
 fn write_durably(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     let mut file = File::create(path)?;
     file.write_all(bytes)?;
     file.sync_all()
-}
-
-#[derive(QueryableByName)]
-struct CodedDesk {
-    #[diesel(sql_type = Text)]
-    code: String,
-    #[diesel(sql_type = diesel::sql_types::Int4)]
-    desk_id: i32,
-    #[diesel(sql_type = Text)]
-    desk_name: String,
-    #[diesel(sql_type = diesel::sql_types::Int4)]
-    unit_id: i32,
-    #[diesel(sql_type = Text)]
-    unit_name: String,
-    #[diesel(sql_type = diesel::sql_types::Nullable<Text>)]
-    form_id: Option<String>,
 }
 
 /// What one replay did.
@@ -818,46 +734,8 @@ where
     }
 }
 
-/// The active desk behind a public code: from the database, or, while it is unreachable, from
-/// the spool's snapshot (so that a citizen's form can still be shown and submitted).
-pub async fn find_desk(
-    spool: &Spool,
-    pool: &Pool,
-    code: &str,
-) -> Result<Option<DeskContext>, AppError> {
-    // While an outage is fresh, a known desk is not looked up again.
-    if spool.outage_is_recent()
-        && let Some(desk) = spool.cached_desk(code)
-    {
-        return Ok(Some(desk));
-    }
-    let looked_up = async {
-        let mut conn = pool.get().await?;
-        Ok::<_, AppError>(Desk::find_by_code(&mut conn, code).await?)
-    }
-    .await;
-    match looked_up {
-        Ok(Some(desk)) => {
-            spool.remember_desk(code, &desk);
-            Ok(Some(desk))
-        }
-        Ok(None) => {
-            spool.forget_desk(code);
-            Ok(None)
-        }
-        Err(AppError::Unavailable(cause)) => {
-            spool.note_outage();
-            match spool.cached_desk(code) {
-                Some(desk) => Ok(Some(desk)),
-                None => Err(AppError::Unavailable(cause)),
-            }
-        }
-        Err(other) => Err(other),
-    }
-}
-
-/// The background task that replays the spool when the database answers and keeps the desk
-/// snapshot fresh. Stops with the server; aborted if dropped.
+/// The background task that replays the spool when the database answers. Stops with the
+/// server; aborted if dropped.
 pub struct ReplayTask {
     stop: Option<tokio::sync::oneshot::Sender<()>>,
     handle: Option<tokio::task::JoinHandle<()>>,
@@ -869,19 +747,12 @@ impl ReplayTask {
         let handle = tokio::spawn(async move {
             let mut interval = tokio::time::interval(every);
             interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-            let mut desks_refreshed: Option<Instant> = None;
             loop {
                 tokio::select! {
                     _ = &mut stopped => break,
                     _ = interval.tick() => {}
                 }
                 let round = async {
-                    if desks_refreshed.is_none_or(|at| at.elapsed() >= DESK_REFRESH_INTERVAL) {
-                        match spool.refresh_desks(&pool).await {
-                            Ok(_) => desks_refreshed = Some(Instant::now()),
-                            Err(e) => tracing::debug!("refreshing the desk snapshot: {e:#}"),
-                        }
-                    }
                     if !spool.is_empty() {
                         let report = spool.replay(&pool).await;
                         if let Some(why) = report.interrupted {

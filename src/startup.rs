@@ -64,6 +64,8 @@ pub struct Application {
     exports: crate::export::jobs::ExportRunner,
     /// Replays the response spool into the database (`crate::spool`).
     replay: crate::spool::ReplayTask,
+    /// Hears of desk changes for the desk directory (`crate::desk_directory`).
+    desk_listener: crate::desk_directory::DeskListener,
 }
 
 impl Application {
@@ -93,9 +95,16 @@ impl Application {
                 || format!("SIPAS_SPOOL_DIR: opening {}", config.spool_dir.display()),
             )?,
         );
-        if let Err(e) = spool.refresh_desks(&database.pool).await {
+        // The desks behind the public codes: loaded now, trusted while changes are heard.
+        let desks = std::sync::Arc::new(crate::desk_directory::DeskDirectory::new());
+        if let Err(e) = desks.reload(&database.pool).await {
             tracing::warn!("loading the desk snapshot: {e:#}");
         }
+        let desk_listener = crate::desk_directory::DeskListener::start(
+            desks.clone(),
+            database.url.clone(),
+            database.pool.clone(),
+        );
         let replay = crate::spool::ReplayTask::start(
             spool.clone(),
             database.pool.clone(),
@@ -107,6 +116,7 @@ impl Application {
             config,
             secret,
             spool,
+            desks,
         });
         let server = crate::web::server(listener, state.clone())?;
         let rollups = RollupTask::start(database.pool.clone(), ROLLUP_REFRESH_INTERVAL);
@@ -123,6 +133,7 @@ impl Application {
             rollups,
             exports,
             replay,
+            desk_listener,
         })
     }
 
@@ -146,6 +157,7 @@ impl Application {
         self.rollups.stop().await;
         self.exports.stop().await;
         self.replay.stop().await;
+        self.desk_listener.stop().await;
         self.database.close().await;
         result
     }

@@ -21,6 +21,9 @@ use sipas::db::embedded::EmbeddedPostgres;
 use sipas::startup::{Application, Services};
 use tokio::sync::Mutex;
 
+const XUAN_BAC: &str = "xuan-loc.xuan-bac";
+const XUAN_HIEP: &str = "xuan-loc.xuan-hiep";
+
 /// The configuration of a server on `url` with its spool in `spool`.
 fn config_with_spool(url: &str, spool: &Path) -> Config {
     let mut config = test_config(url);
@@ -582,9 +585,8 @@ async fn replay_is_exactly_once_and_keeps_what_the_database_refuses() {
 async fn the_desk_snapshot_agrees_with_the_lookup() {
     use sipas::db::desks::Desk;
     let app = TestApp::spawn().await;
-    let tmp = TempDir::new("snapshot");
-    let spool = sipas::spool::Spool::open(tmp.path(), sipas::spool::DEFAULT_MAX_BYTES).unwrap();
-    let count = spool.refresh_desks(&app.pool).await.unwrap();
+    let directory = sipas::desk_directory::DeskDirectory::new();
+    let count = directory.reload(&app.pool).await.unwrap();
     let codes: Vec<String> = app
         .sql()
         .await
@@ -599,15 +601,84 @@ async fn the_desk_snapshot_agrees_with_the_lookup() {
     let mut found = 0;
     for code in &codes {
         let looked_up = Desk::find_by_code(&mut conn, code).await.unwrap();
-        assert_eq!(spool.cached_desk(code), looked_up, "{code}");
+        assert_eq!(directory.last_known(code), looked_up, "{code}");
         found += usize::from(looked_up.is_some());
     }
     assert_eq!(found, count);
     // A desk whose form comes from its unit differs from one with its own.
     let forms: HashSet<Option<String>> = codes
         .iter()
-        .filter_map(|c| spool.cached_desk(c))
+        .filter_map(|c| directory.last_known(c))
         .map(|d| d.form_id)
         .collect();
     assert!(forms.len() >= 2, "{forms:?}");
+}
+
+/// The server trusts the desks it remembers (no lookup per page) only while it hears of every
+/// change: a change committed by anyone else (here a plain SQL session, as another instance or
+/// `psql` would) reaches the next page through PostgreSQL's notification.
+#[tokio::test]
+async fn a_desk_changed_elsewhere_stops_accepting_on_the_next_page() {
+    let app = TestApp::spawn().await;
+    let code = app.desk_code(XUAN_BAC).await;
+    assert_eq!(app.get(&format!("/s/{code}")).await.status(), 200);
+    assert!(
+        app.desks.trusted(&code).is_some(),
+        "the page's desk is remembered and trusted"
+    );
+    let generation = app.desks.generation();
+    app.sql()
+        .await
+        .execute(
+            "UPDATE desks SET active = false WHERE id = (SELECT desk_id FROM desk_codes WHERE code = $1)",
+            &[&code],
+        )
+        .await
+        .unwrap();
+    app.await_desk_change(generation).await;
+    assert_eq!(app.desks.trusted(&code), None);
+    assert_eq!(app.get(&format!("/s/{code}")).await.status(), 404);
+}
+
+/// When the listening connection is lost, nothing remembered is trusted, and a change made
+/// while it was away is seen once it listens again.
+#[tokio::test]
+async fn a_change_made_while_the_listener_was_away_is_not_missed() {
+    let app = TestApp::spawn().await;
+    let code = app.desk_code(XUAN_BAC).await;
+    assert_eq!(app.get(&format!("/s/{code}")).await.status(), 200);
+    assert!(app.desks.trusted(&code).is_some());
+    let sql = app.sql().await;
+    let generation = app.desks.generation();
+    let cut = sql
+        .execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+             WHERE datname = current_database() AND application_name = $1",
+            &[&sipas::desk_directory::APPLICATION_NAME],
+        )
+        .await
+        .unwrap();
+    assert_eq!(cut, 1, "one listening connection per instance");
+    // Changed before the server may have noticed the cut: no notification reaches it.
+    sql.execute(
+        "UPDATE units SET active = false WHERE code = $1",
+        &[&XUAN_BAC],
+    )
+    .await
+    .unwrap();
+    app.await_desk_change(generation).await;
+    assert_eq!(app.desks.trusted(&code), None);
+    assert_eq!(app.get(&format!("/s/{code}")).await.status(), 404);
+    // It listens again, and trusts again what it looks up from then on.
+    common::wait_until(Duration::from_secs(10), || app.desks.is_listening())
+        .await
+        .expect("the listener reconnects");
+    let other = app.desk_code(XUAN_HIEP).await;
+    assert_eq!(app.get(&format!("/s/{other}")).await.status(), 200);
+    common::wait_until(Duration::from_secs(5), || {
+        app.desks.trusted(&other).is_some()
+    })
+    .await
+    .expect("trusted once listening again");
+    assert_eq!(app.get(&format!("/s/{code}")).await.status(), 404);
 }

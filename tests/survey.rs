@@ -377,9 +377,11 @@ async fn a_rotated_code_stops_accepting_and_keeps_its_responses() {
         .unwrap()
         .get(0);
     let mut conn = app.pool.get().await.unwrap();
+    let generation = app.desks.generation();
     let new = sipas::db::desks::Desk::rotate_code(&mut conn, desk_id)
         .await
         .unwrap();
+    app.await_desk_change(generation).await;
     assert_ne!(new, old);
     assert_eq!(app.desk_code(XUAN_BAC).await, new);
 

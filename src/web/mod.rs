@@ -42,6 +42,9 @@ pub struct AppState {
     pub secret: Vec<u8>,
     /// Where citizens' responses wait while the database is unreachable (`crate::spool`).
     pub spool: Arc<crate::spool::Spool>,
+    /// The desks behind the public codes, as this instance knows them
+    /// (`crate::desk_directory`).
+    pub desks: Arc<crate::desk_directory::DeskDirectory>,
 }
 
 /// Largest JSON body the API reads (`web::Json`).

@@ -125,7 +125,9 @@ async fn desk_by_code(state: &AppState, code: &str) -> Result<DeskContext, AppEr
         return Err(AppError::NotFound);
     }
     // Nothing lost (issue 6): while the database is unreachable, the spool's desk snapshot.
-    crate::spool::find_desk(&state.spool, &state.pool, code)
+    state
+        .desks
+        .find(&state.spool, &state.pool, code)
         .await?
         .ok_or(AppError::NotFound)
 }

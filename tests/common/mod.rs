@@ -11,6 +11,7 @@ pub mod browser;
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::str::FromStr;
+use std::time::Duration;
 
 use actix_web::dev::ServerHandle;
 use sipas::config::Config;
@@ -202,6 +203,8 @@ pub struct TestApp {
     pub pool: Pool,
     pub forms: FormRegistry,
     pub client: reqwest::Client,
+    /// The server's desk directory (`sipas::desk_directory`).
+    pub desks: std::sync::Arc<sipas::desk_directory::DeskDirectory>,
     handle: ServerHandle,
     // Declared last: dropped after the server stopped.
     pub database: TestDatabase,
@@ -229,8 +232,13 @@ impl TestApp {
             .expect("the server binds");
         let address = format!("http://127.0.0.1:{}", app.port());
         let pool = app.state().pool.clone();
+        let desks = app.state().desks.clone();
         let handle = app.handle();
         tokio::spawn(app.run_until_stopped());
+        // Tests run with the desk directory trusted, as a server does once it has started.
+        wait_until(Duration::from_secs(10), || desks.is_listening())
+            .await
+            .expect("the desk listener connects");
         let client = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .build()
@@ -241,9 +249,19 @@ impl TestApp {
             pool,
             forms,
             client,
+            desks,
             handle,
             database,
         }
+    }
+
+    /// Waits until the server has heard of a desk change committed after its directory was in
+    /// generation `since`: a test that changes desks behind the server's back (SQL, a domain
+    /// function) waits for the notification as a server does.
+    pub async fn await_desk_change(&self, since: u64) {
+        wait_until(Duration::from_secs(10), || self.desks.generation() > since)
+            .await
+            .expect("the server hears of the desk change");
     }
 
     pub async fn stop(&self) {
@@ -522,6 +540,8 @@ pub struct Instance {
     pub address: String,
     pub pool: Pool,
     pub client: reqwest::Client,
+    /// The server's desk directory (`sipas::desk_directory`).
+    pub desks: std::sync::Arc<sipas::desk_directory::DeskDirectory>,
     handle: ServerHandle,
 }
 
@@ -533,8 +553,13 @@ impl Instance {
             .expect("the server binds");
         let address = format!("http://127.0.0.1:{}", app.port());
         let pool = app.state().pool.clone();
+        let desks = app.state().desks.clone();
         let handle = app.handle();
         tokio::spawn(app.run_until_stopped());
+        // Tests run with the desk directory trusted, as a server does once it has started.
+        wait_until(Duration::from_secs(10), || desks.is_listening())
+            .await
+            .expect("the desk listener connects");
         Instance {
             address,
             pool,
@@ -542,6 +567,7 @@ impl Instance {
                 .redirect(reqwest::redirect::Policy::none())
                 .build()
                 .unwrap(),
+            desks,
             handle,
         }
     }
@@ -576,4 +602,16 @@ impl TestApp {
             .expect("the second instance starts");
         Instance::start(services).await
     }
+}
+
+/// Polls `ready` every 10 ms until it holds (`Ok`) or `limit` has passed (`Err`).
+pub async fn wait_until(limit: Duration, ready: impl Fn() -> bool) -> Result<(), ()> {
+    let until = std::time::Instant::now() + limit;
+    while !ready() {
+        if std::time::Instant::now() > until {
+            return Err(());
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    Ok(())
 }

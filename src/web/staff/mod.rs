@@ -28,6 +28,32 @@ use crate::db::audit as audit_log;
 use crate::error::AppError;
 use crate::views::staff::{self as views, FieldErrors};
 
+/// After a staff request that may change something (anything but GET, HEAD and OPTIONS), this
+/// instance's desk directory stops trusting what it remembers, before the answer leaves: the
+/// next citizen's page here already sees a deactivated unit or a new QR code. Other instances
+/// hear of the change from PostgreSQL (`crate::desk_directory`).
+async fn forget_desks_after_changes(
+    request: actix_web::dev::ServiceRequest,
+    next: actix_web::middleware::Next<impl actix_web::body::MessageBody + 'static>,
+) -> Result<
+    actix_web::dev::ServiceResponse<impl actix_web::body::MessageBody + 'static>,
+    actix_web::Error,
+> {
+    use actix_web::http::Method;
+    let changes = !matches!(
+        *request.method(),
+        Method::GET | Method::HEAD | Method::OPTIONS
+    );
+    let state = request
+        .app_data::<web::Data<crate::web::AppState>>()
+        .cloned();
+    let response = next.call(request).await;
+    if changes && let Some(state) = state {
+        state.desks.invalidate();
+    }
+    response
+}
+
 /// The routes of the staff side. Everything under /staff needs a signed-in account (the
 /// [`Staff`] extractor); every state change needs the form's CSRF token and a same-site Origin.
 pub fn routes(cfg: &mut web::ServiceConfig) {
@@ -46,6 +72,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     .service(
         web::scope("/staff")
             .wrap(origin())
+            .wrap(actix_web::middleware::from_fn(forget_desks_after_changes))
             .service(dashboard)
             .service(password_page)
             .service(change_password)
