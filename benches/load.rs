@@ -23,14 +23,17 @@
 //!    server stored during the warm-up: same columns, same answers and texts, new keys), then
 //!    the measured HTTP phase;
 //!    Between the two, the database steps of a submission are timed alone with the same
-//!    concurrency and pool (the desk lookup every page makes, the limits' upsert, an empty
-//!    transaction), to show where the time of a submission goes;
+//!    concurrency and pool (the desk lookup a page makes when its desk is not remembered, the
+//!    limits' upsert, an empty transaction), to show what the steps of a submission cost;
 //! 4. the count check: every submission answered with the thank-you page is looked up in the
 //!    database by its submission key, and the rows the HTTP phase added are counted: lost must
 //!    be 0 (the run fails otherwise).
 //!
 //! The load generator runs in the same process as the server, on the same two cores: its own
-//! cost (HTTP client, parsing 23 KB pages) is charged to the HTTP figures.
+//! cost (HTTP client, parsing 23 KB pages) is charged to the HTTP figures. So is the server's
+//! background work: the rollup fold with its fraud detection runs every 3 s through both
+//! phases, and by the HTTP phase its windows also hold the raw phase's rows (the traffic of
+//! either phase is, rightly, a burst by the detector's rules).
 //!
 //! Each citizen sends `X-Forwarded-For` with an address of its own, as the reverse proxy in
 //! front of the service does in production (docs/deployment.md), and starts without cookies,
@@ -54,6 +57,10 @@ use sipas::config::Config;
 use sipas::db::responses::{NewResponse, store};
 use sipas::forms::submission::TOKEN_FIELD;
 use sipas::startup::{Application, Services};
+
+/// The server's allocator (src/main.rs): the server runs in this process.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 const DEFAULT_CLIENTS: usize = 64;
 const DEFAULT_SECONDS: f64 = 10.0;
@@ -208,24 +215,33 @@ fn attr<'a>(attrs: &[(&'a str, Option<Cow<'a, str>>)], key: &str) -> Option<Cow<
         .and_then(|(_, v)| v.clone())
 }
 
-/// The first `<form method="post">` of the page, or `None`.
-fn parse_form(html: &str) -> Option<PageForm<'_>> {
+/// The first `<form method="post">` of the page, or `None`. Works on the page's bytes: only the
+/// tags of the form are read as text.
+fn parse_form(html: &[u8]) -> Option<PageForm<'_>> {
     let mut form: Option<PageForm> = None;
     let mut groups: Vec<RadioGroup> = Vec::new();
     let mut rest = html;
-    while let Some(at) = rest.find('<') {
+    while let Some(at) = memchr::memchr(b'<', rest) {
         rest = &rest[at + 1..];
-        let end = rest.find('>')?;
+        let end = memchr::memchr(b'>', rest)?;
         let tag = &rest[..end];
         rest = &rest[end + 1..];
         let name_end = tag
-            .find(|c: char| c.is_ascii_whitespace())
+            .iter()
+            .position(u8::is_ascii_whitespace)
             .unwrap_or(tag.len());
         let tag_name = &tag[..name_end];
-        let is = |name: &str| tag_name.eq_ignore_ascii_case(name);
+        let is = |name: &str| tag_name.eq_ignore_ascii_case(name.as_bytes());
+        let wanted = match form {
+            None => is("form"),
+            Some(_) => is("/form") || is("input") || is("textarea"),
+        };
+        if !wanted {
+            continue;
+        }
+        let attrs = attributes(std::str::from_utf8(&tag[name_end..]).ok()?);
         match form.as_mut() {
-            None if is("form") => {
-                let attrs = attributes(&tag[name_end..]);
+            None => {
                 if attr(&attrs, "method").is_some_and(|m| m.eq_ignore_ascii_case("post")) {
                     form = Some(PageForm {
                         action: attr(&attrs, "action").unwrap_or_default(),
@@ -238,7 +254,6 @@ fn parse_form(html: &str) -> Option<PageForm<'_>> {
                 return form;
             }
             Some(page) if is("input") => {
-                let attrs = attributes(&tag[name_end..]);
                 let Some(name) = attr(&attrs, "name") else {
                     continue;
                 };
@@ -266,8 +281,8 @@ fn parse_form(html: &str) -> Option<PageForm<'_>> {
                     _ => page.fixed.push((name, value)),
                 }
             }
-            Some(page) if is("textarea") => {
-                let attrs = attributes(&tag[name_end..]);
+            Some(page) => {
+                // A text area.
                 if let Some(name) = attr(&attrs, "name") {
                     let max = attr(&attrs, "maxlength")
                         .and_then(|m| m.parse().ok())
@@ -275,7 +290,6 @@ fn parse_form(html: &str) -> Option<PageForm<'_>> {
                     page.texts.push((name, max));
                 }
             }
-            _ => {}
         }
     }
     None
@@ -491,12 +505,8 @@ async fn citizen(
             log.error("GET body unreadable".to_string());
             continue;
         };
-        let Ok(html) = std::str::from_utf8(&body) else {
-            log.error("GET body is not UTF-8".to_string());
-            continue;
-        };
         log.get_latency.push(t.elapsed());
-        let Some(form) = parse_form(html) else {
+        let Some(form) = parse_form(&body) else {
             log.error("GET page without a form".to_string());
             continue;
         };
@@ -888,7 +898,7 @@ async fn main() -> anyhow::Result<()> {
         &step_pool,
         clients,
         step_seconds,
-        move |mut conn, id, n| async move {
+        move |conn, id, n| async move {
             use sipas::db::visits::{LimitCheck, LimitKind, take_all};
             let person = format!("load {id} {n}").into_bytes();
             let address = format!("load {id}").into_bytes();
@@ -904,7 +914,7 @@ async fn main() -> anyhow::Result<()> {
                     rate,
                 },
             ];
-            take_all(&mut conn, &limits).await.is_ok()
+            take_all(&conn, &limits).await.is_ok()
         },
     )
     .await;

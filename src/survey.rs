@@ -109,6 +109,10 @@ impl From<AppError> for Refusal {
 /// response, its one-time code being marked used and each limit's bucket are one transaction,
 /// so a refusal leaves nothing behind. A repeated submission key (a double tap) returns the
 /// stored response without counting against any limit.
+///
+/// The response's INSERT and the limits' upsert are independent, so they go out together, in
+/// one round trip (pipelined: PostgreSQL runs them in order, in the transaction); a repeated
+/// key rolls the transaction back, and with it the limits it took.
 pub async fn store_online(
     conn: &mut AsyncPgConnection,
     new: &NewResponse<'_>,
@@ -116,18 +120,40 @@ pub async fn store_online(
     answers: &ValidAnswers,
     limits: &[LimitCheck<'_>],
 ) -> Result<Stored, Refusal> {
+    /// Why the transaction is rolled back.
+    enum Undo {
+        Refused(Refusal),
+        Repeated,
+    }
+    impl From<diesel::result::Error> for Undo {
+        fn from(e: diesel::result::Error) -> Self {
+            Undo::Refused(e.into())
+        }
+    }
     let texts = text_rows(version, answers)?;
     let outcome = conn
-        .transaction::<_, Refusal, _>(async |conn| {
-            let stored = responses::store_within(conn, new, &texts).await?;
-            if stored.new
-                && let Some(retry_after) = visits::take_all(conn, limits).await?
-            {
-                return Err(Refusal::OverLimit { retry_after });
+        .transaction::<_, Undo, _>(async |conn| {
+            let shared: &AsyncPgConnection = conn;
+            let (inserted, waited) = futures_util::future::join(
+                responses::insert_row(shared, new),
+                visits::take_all(shared, limits),
+            )
+            .await;
+            // The INSERT's error first: a failed INSERT fails the statement after it too.
+            let Some((id, submitted_at)) = inserted? else {
+                return Err(Undo::Repeated);
+            };
+            if let Some(retry_after) = waited? {
+                return Err(Undo::Refused(Refusal::OverLimit { retry_after }));
             }
-            Ok(stored)
+            Ok(responses::finish_new(conn, new, id, submitted_at, &texts).await?)
         })
         .await;
+    let outcome = match outcome {
+        Ok(stored) => Ok(stored),
+        Err(Undo::Refused(refusal)) => Err(refusal),
+        Err(Undo::Repeated) => Ok(responses::stored_with_key(conn, new.submission_key).await?),
+    };
     if !limits.is_empty() && rand::random_ratio(1, 1000) {
         // Keep the limits table small (outside the citizen's transaction).
         if let Err(e) = visits::prune_limits(conn).await {

@@ -153,26 +153,55 @@ pub async fn store_within(
     new: &NewResponse<'_>,
     texts: &[(i32, &str)],
 ) -> diesel::QueryResult<Stored> {
-    let inserted: Option<(i64, DateTime<Utc>)> = diesel::insert_into(responses::table)
+    match insert_row(conn, new).await? {
+        Some((id, submitted_at)) => finish_new(conn, new, id, submitted_at, texts).await,
+        None => stored_with_key(conn, new.submission_key).await,
+    }
+}
+
+/// The first step of [`store_within`]: inserts the response's row unless its submission key is
+/// already stored (`None` then). Takes a shared connection, so that a caller can send another
+/// statement of the same transaction with it in one round trip (pipelined).
+pub async fn insert_row(
+    conn: &AsyncPgConnection,
+    new: &NewResponse<'_>,
+) -> diesel::QueryResult<Option<(i64, DateTime<Utc>)>> {
+    diesel::insert_into(responses::table)
         .values(new)
         .on_conflict(responses::submission_key)
         .do_nothing()
         .returning((responses::id, responses::submitted_at))
-        .get_result(conn)
+        .get_result(&mut &*conn)
         .await
-        .optional()?;
-    let Some((id, submitted_at)) = inserted else {
-        let (id, submitted_at) = responses::table
-            .filter(responses::submission_key.eq(new.submission_key))
-            .select((responses::id, responses::submitted_at))
-            .get_result(conn)
-            .await?;
-        return Ok(Stored {
-            id,
-            submitted_at,
-            new: false,
-        });
-    };
+        .optional()
+}
+
+/// The response already stored with `submission_key`.
+pub async fn stored_with_key(
+    conn: &mut AsyncPgConnection,
+    submission_key: Uuid,
+) -> diesel::QueryResult<Stored> {
+    let (id, submitted_at) = responses::table
+        .filter(responses::submission_key.eq(submission_key))
+        .select((responses::id, responses::submitted_at))
+        .get_result(conn)
+        .await?;
+    Ok(Stored {
+        id,
+        submitted_at,
+        new: false,
+    })
+}
+
+/// The rest of [`store_within`] once the row `id` is inserted: marks its one-time code used and
+/// stores its open answers.
+pub async fn finish_new(
+    conn: &mut AsyncPgConnection,
+    new: &NewResponse<'_>,
+    id: i64,
+    submitted_at: DateTime<Utc>,
+    texts: &[(i32, &str)],
+) -> diesel::QueryResult<Stored> {
     if let Some(code_id) = new.visit_code_id {
         // The unique index on responses.visit_code_id already refused a second response
         // (waiting for a concurrent first one to commit); this marks the code used.

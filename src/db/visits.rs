@@ -332,9 +332,10 @@ impl diesel::query_builder::QueryFragment<diesel::pg::Pg> for TakeLimits<'_> {
 /// `Ok(None)`: allowed by all; `Ok(Some(seconds))`: over at least one limit, allowed again in
 /// about that many seconds. Run it inside the transaction that stores the response: a refusal
 /// must roll the buckets back with it (the rows stay locked until then, so concurrent
-/// submissions of one subject queue up). Each (`kind`, `key`) may appear once.
+/// submissions of one subject queue up). Each (`kind`, `key`) may appear once. Takes a shared
+/// connection, so that it can go out in one round trip with the response's INSERT (pipelined).
 pub async fn take_all(
-    conn: &mut AsyncPgConnection,
+    conn: &AsyncPgConnection,
     limits: &[LimitCheck<'_>],
 ) -> diesel::QueryResult<Option<u64>> {
     if limits.is_empty() {
@@ -346,7 +347,7 @@ pub async fn take_all(
         bursts: limits.iter().map(|l| f64::from(l.rate.burst)).collect(),
         refills: limits.iter().map(|l| l.rate.refill_per_second()).collect(),
     }
-    .get_result(conn)
+    .get_result(&mut &*conn)
     .await?;
     Ok(waited.wait.map(|seconds| seconds.max(1.0) as u64))
 }
