@@ -114,6 +114,27 @@ struct Form {
     honeypot: String,
 }
 
+/// A form sent twice (a double tap, a reload of the POST) is one response and takes one
+/// submission from the limits: the second sending's INSERT finds the key, and the limits its
+/// statement took in the same round trip are rolled back with it.
+#[tokio::test]
+async fn a_double_tap_counts_once_against_the_limits() {
+    let app = spawn(limited("2/60m", "off", "off", 0)).await;
+    let code = app.desk_code(XUAN_BAC).await;
+    let path = format!("/s/{code}");
+    let base = app.address.as_str();
+    let phone = Citizen::new("203.0.113.9");
+    let form = phone.open(base, &path).await;
+    for _ in 0..3 {
+        assert_eq!(phone.send(base, &path, &form).await.status(), 200);
+    }
+    assert_eq!(app.response_count().await, 1);
+    // The second of the two the limit allows.
+    assert_eq!(phone.answer(base, &path).await.status(), 200);
+    assert_eq!(phone.answer(base, &path).await.status(), 429);
+    assert_eq!(app.response_count().await, 2);
+}
+
 #[tokio::test]
 async fn the_open_qr_limits_hold_across_two_instances_and_keep_the_answers() {
     let app = spawn(limited("3/60m", "5/60m", "off", 0)).await;
