@@ -1013,7 +1013,7 @@ async fn main() -> anyhow::Result<()> {
         line(label, n, step_seconds, Some(rate), p);
     }
     println!();
-    println!("  ratio HTTP / raw PostgreSQL          {ratio:>8.2}");
+    println!("  ratio HTTP / raw PostgreSQL          {ratio:>8.3}");
     println!(
         "  answers: {} with a comment ({:.0}%); forms: {}",
         http.log.comments,
