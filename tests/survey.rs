@@ -456,6 +456,8 @@ async fn healthz_follows_the_database() {
     let app = TestApp::spawn().await;
     let ok = app.get("/healthz").await;
     assert_eq!(ok.status(), 200);
+    let body: serde_json::Value = serde_json::from_str(&ok.text().await.unwrap()).unwrap();
+    assert_eq!(body["desks"], "remembered", "{body}");
     // Cut this test database off: the pool's connections die and new ones are refused.
     let admin = common::admin_client().await;
     admin
@@ -466,8 +468,16 @@ async fn healthz_follows_the_database() {
         ))
         .await
         .unwrap();
+    // The desk listener's connection died too: nothing remembered is trusted.
+    common::wait_until(std::time::Duration::from_secs(10), || {
+        !app.desks.is_listening()
+    })
+    .await
+    .expect("the listener notices");
     let down = app.get("/healthz").await;
     assert_eq!(down.status(), 503);
+    let body: serde_json::Value = serde_json::from_str(&down.text().await.unwrap()).unwrap();
+    assert_eq!(body["desks"], "looked up", "{body}");
     // The survey answers 503 with a page, not 500.
     let survey = app.get("/s/abcdefgh").await;
     assert_eq!(survey.status(), 503);
@@ -480,4 +490,9 @@ async fn healthz_follows_the_database() {
         .await
         .unwrap();
     assert_eq!(app.get("/healthz").await.status(), 200);
+    common::wait_until(std::time::Duration::from_secs(10), || {
+        app.desks.is_listening()
+    })
+    .await
+    .expect("the listener connects again");
 }
