@@ -658,6 +658,31 @@ async fn a_burst_split_across_folds_is_left_out_and_admins_decide_exactly() {
     let want = expected(&fx.db).await;
     assert_eq!(want[&dinh].0, 8);
     assert_eq!(rolled_up(&fx.db).await, want);
+    // Their comments are kept, and say that their response does not count.
+    for (id, body) in [
+        (second[0], "Góp ý của một phiếu nghi vấn"),
+        (first[0] - 1, "Góp ý của một phiếu bình thường"),
+    ] {
+        fx.db
+            .execute(
+                "INSERT INTO response_texts (response_id, item_id, body) \
+                 SELECT $1, i.id, $2 FROM form_items i \
+                 WHERE i.form_version_id = $3 AND i.kind = 'text' ORDER BY i.position LIMIT 1",
+                &[&id, &body, &fx.version],
+            )
+            .await
+            .unwrap();
+    }
+    let list = admin.get("/staff/comments").await.text().await.unwrap();
+    let row_of = |body: &str| {
+        let at = list.find(body).unwrap_or_else(|| panic!("{body} listed"));
+        let start = list[..at].rfind("<tr").unwrap();
+        let end = at + list[at..].find("</tr>").unwrap();
+        list[start..end].to_string()
+    };
+    let note = sipas::views::staff::comments::EXCLUDED_NOTE;
+    assert!(row_of("Góp ý của một phiếu nghi vấn").contains(note));
+    assert!(!row_of("Góp ý của một phiếu bình thường").contains(note));
     // The API and the dashboard show the counted forms and, beside them, the excluded ones.
     let body = api_figures(&admin).await;
     let row = api_row(&body, "UBND xã Xuân Định");

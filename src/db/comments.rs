@@ -89,6 +89,9 @@ pub struct CommentRow {
     pub unit_name: String,
     #[diesel(sql_type = Nullable<Text>)]
     pub desk_name: Option<String>,
+    /// Its response is flagged and left out of the official figures (`crate::db::flags`).
+    #[diesel(sql_type = diesel::sql_types::Bool)]
+    pub excluded: bool,
 }
 
 impl CommentRow {

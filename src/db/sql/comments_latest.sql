@@ -22,7 +22,8 @@ WITH latest AS (
 SELECT t.response_id, t.item_id, i.code AS item_code, t.body,
        t.handled_at, t.handled_by, a.display_name AS handled_by_name, t.handling_note,
        r.submitted_at, r.channel, r.form_version_id,
-       r.unit_id, u.name AS unit_name, d.name AS desk_name
+       r.unit_id, u.name AS unit_name, d.name AS desk_name,
+       coalesce(rv.excluded, false) AS excluded
 FROM latest l
 JOIN response_texts t ON t.response_id = l.id
 JOIN responses r ON r.id = t.response_id
@@ -30,5 +31,6 @@ JOIN form_items i ON i.id = t.item_id
 JOIN units u ON u.id = r.unit_id
 LEFT JOIN desks d ON d.id = r.desk_id
 LEFT JOIN accounts a ON a.id = t.handled_by
+LEFT JOIN response_reviews rv ON rv.response_id = r.id
 ORDER BY r.submitted_at DESC, t.response_id DESC, t.item_id DESC
 LIMIT $4

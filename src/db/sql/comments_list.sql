@@ -1,6 +1,7 @@
 -- Comments (open answers, response_texts) newest first, `$12` at most, with what the list
 -- shows of each: its response's time, unit, desk, form version and channel, the item's code,
--- and who handled it. Filters, all optional (NULL: no filter), combined with AND:
+-- who handled it, and whether its response is left out of the figures as suspicious (a fraud
+-- flag: src/db/flags.rs). Filters, all optional (NULL: no filter), combined with AND:
 --   $1  the account's scope: unit ids (NULL: every unit)
 --   $2  the chosen unit and everything below it: unit ids
 --   $3  handled (true) or not yet (false)
@@ -12,13 +13,15 @@
 SELECT t.response_id, t.item_id, i.code AS item_code, t.body,
        t.handled_at, t.handled_by, a.display_name AS handled_by_name, t.handling_note,
        r.submitted_at, r.channel, r.form_version_id,
-       r.unit_id, u.name AS unit_name, d.name AS desk_name
+       r.unit_id, u.name AS unit_name, d.name AS desk_name,
+       coalesce(rv.excluded, false) AS excluded
 FROM response_texts t
 JOIN responses r ON r.id = t.response_id
 JOIN form_items i ON i.id = t.item_id
 JOIN units u ON u.id = r.unit_id
 LEFT JOIN desks d ON d.id = r.desk_id
 LEFT JOIN accounts a ON a.id = t.handled_by
+LEFT JOIN response_reviews rv ON rv.response_id = r.id
 WHERE ($1::int4[] IS NULL OR r.unit_id = ANY ($1))
   AND ($2::int4[] IS NULL OR r.unit_id = ANY ($2))
   AND ($3::bool IS NULL OR (t.handled_at IS NOT NULL) = $3)

@@ -174,6 +174,10 @@ pub fn format_rate(handled: i64, total: i64) -> Option<String> {
     })
 }
 
+/// Beside a comment whose response is flagged and left out of the figures: the comment is
+/// kept and may be handled, but its response does not count.
+pub const EXCLUDED_NOTE: &str = "Phiếu nghi vấn, không tính vào kết quả";
+
 /// The channel's name in the interface.
 pub fn channel_label(channel: &str) -> &str {
     match channel {
@@ -397,7 +401,10 @@ pub fn list(staff: &Staff, p: &ListPage) -> Markup {
                                     }
                                     td { (c.form_title) br; span.hint { (row.item_code) ". " (c.question) } }
                                     td.body { (multiline(&row.body)) }
-                                    td { (channel_label(&row.channel)) }
+                                    td {
+                                        (channel_label(&row.channel))
+                                        @if row.excluded { br; span.flag { (EXCLUDED_NOTE) } }
+                                    }
                                     td {
                                         (handling(row))
                                         @if may_handle(staff, row) {
@@ -462,6 +469,9 @@ pub fn comment(staff: &Staff, p: &CommentPage) -> Markup {
                     tr { th scope="row" { "Mẫu phiếu" } td { (p.comment.form_title) } }
                     tr { th scope="row" { "Câu hỏi" } td { (row.item_code) ". " (p.comment.question) } }
                     tr { th scope="row" { "Kênh" } td { (channel_label(&row.channel)) } }
+                    @if row.excluded {
+                        tr { th scope="row" { "Phiếu" } td.flag { (EXCLUDED_NOTE) } }
+                    }
                     tr { th scope="row" { "Nội dung góp ý" } td.body { (multiline(&row.body)) } }
                     tr { th scope="row" { "Tình trạng xử lý" } td { (handling(row)) } }
                 }

@@ -669,6 +669,7 @@ fn comments_part(doc: &ReportDoc) -> Markup {
                                     " · "
                                     @if c.handled_at.is_some() { span.state.done { "Đã xử lý" } }
                                     @else { span.state.open { "Chưa xử lý" } }
+                                    @if c.excluded { " · " span.state { (super::comments::EXCLUDED_NOTE) } }
                                     blockquote { "“" (shorten(&c.body, 400)) "”" }
                                     @if let (Some(at), Some(note)) = (c.handled_at, &c.handling_note) {
                                         p.handling {
@@ -1192,6 +1193,7 @@ scale = "s"
             unit_id: 2,
             unit_name: "UBND xã Bảo Hòa".into(),
             desk_name: None,
+            excluded: false,
         };
         d.comments = vec![UnitComments {
             unit_id: 2,
