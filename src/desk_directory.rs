@@ -50,6 +50,8 @@ pub const TRUST_FOR: Duration = Duration::from_secs(60);
 /// How often the snapshot of every active code is reloaded (and the listener's connection
 /// checked).
 pub const SNAPSHOT_INTERVAL: Duration = Duration::from_secs(30);
+/// The longest the listener waits for its connection.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 /// The wait before connecting the listener again.
 const RECONNECT_AFTER: Duration = Duration::from_secs(1);
 
@@ -293,10 +295,16 @@ impl Drop for DeskListener {
 /// connection fails.
 async fn listen(directory: &DeskDirectory, url: &str, pool: &Pool) {
     use diesel_async::RunQueryDsl;
-    let mut conn = match AsyncPgConnection::establish(url).await {
-        Ok(conn) => conn,
-        Err(e) => {
+    // Bounded: a database behind a black-holed network would hold a connect for minutes.
+    let connecting = tokio::time::timeout(CONNECT_TIMEOUT, AsyncPgConnection::establish(url));
+    let mut conn = match connecting.await {
+        Ok(Ok(conn)) => conn,
+        Ok(Err(e)) => {
             tracing::debug!("desk listener: connecting: {e}");
+            return;
+        }
+        Err(_) => {
+            tracing::debug!("desk listener: connecting timed out");
             return;
         }
     };
