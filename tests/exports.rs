@@ -225,6 +225,26 @@ async fn workbook_figures_equal_the_api() {
     generate(&app, 900).await;
     let admin = app.staff_with_role("thu.ha", "admin", &[]).await;
     let year = this_year() - 1;
+    // One commented response of the quarter is left out as suspicious (as the fraud checks
+    // would), and the rollups rebuilt without it.
+    let left_out = app
+        .sql()
+        .await
+        .execute(
+            "INSERT INTO response_reviews (response_id, excluded_by_default) \
+             SELECT min(t.response_id), true FROM response_texts t \
+             JOIN responses r ON r.id = t.response_id \
+             JOIN form_versions fv ON fv.id = r.form_version_id \
+             WHERE fv.form_id = $3 AND (r.submitted_at AT TIME ZONE 'Asia/Ho_Chi_Minh')::date \
+                   BETWEEN $1::text::date AND $2::text::date",
+            &[&format!("{year}-01-01"), &format!("{year}-03-31"), &FORM],
+        )
+        .await
+        .unwrap();
+    assert_eq!(left_out, 1);
+    sipas::db::rollup::rebuild(&mut app.pool.get().await.unwrap())
+        .await
+        .unwrap();
     let spec = resolve(
         &app,
         Scope::All,
@@ -470,6 +490,28 @@ async fn workbook_figures_equal_the_api() {
     assert!(comments > 0);
     assert_eq!(body_rows(&book["Góp ý"]).len() as i64, comments);
     assert_eq!(text(&book["Góp ý"], HEADER_ROW + 1, 6), "Chưa xử lý");
+    // The comments of responses left out as suspicious say so, and only those.
+    assert_eq!(
+        headers(&book["Góp ý"]).last().map(String::as_str),
+        Some("Phiếu")
+    );
+    let excluded: i64 = db
+        .query_one(
+            "SELECT count(*) FROM response_texts t JOIN responses r ON r.id = t.response_id \
+             JOIN form_versions fv ON fv.id = r.form_version_id \
+             JOIN response_reviews rv ON rv.response_id = r.id AND rv.excluded \
+             WHERE fv.form_id = $1 AND (r.submitted_at AT TIME ZONE 'Asia/Ho_Chi_Minh')::date \
+             BETWEEN $2::text::date AND $3::text::date",
+            &[&FORM, &format!("{year}-01-01"), &format!("{year}-03-31")],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    let marked = body_rows(&book["Góp ý"])
+        .filter(|r| text(&book["Góp ý"], *r, 10) == sipas::views::staff::comments::EXCLUDED_NOTE)
+        .count() as i64;
+    assert!(excluded > 0);
+    assert_eq!(marked, excluded);
 
     // Thông tin người trả lời and Mong đợi have rows, with Vietnamese headers.
     assert!(body_rows(&book["Thông tin người trả lời"]).len() > 10);

@@ -456,7 +456,7 @@ fn respondents_sheet(
     Ok(())
 }
 
-const COMMENT_HEADERS: [(&str, f64); 10] = [
+const COMMENT_HEADERS: [(&str, f64); 11] = [
     ("Thời điểm gửi", 17.0),
     ("Đơn vị", 28.0),
     ("Quầy", 20.0),
@@ -467,6 +467,7 @@ const COMMENT_HEADERS: [(&str, f64); 10] = [
     ("Người xử lý", 18.0),
     ("Thời điểm xử lý", 17.0),
     ("Ghi chú xử lý", 40.0),
+    ("Phiếu", 24.0),
 ];
 
 fn comment_row(
@@ -497,6 +498,9 @@ fn comment_row(
         c.handled_at.map(format_vietnam_time).unwrap_or_default(),
     )?;
     sheet.write_string_with_format(row, 9, c.handling_note.as_deref().unwrap_or(""), &f.wrap)?;
+    if c.excluded {
+        sheet.write_string(row, 10, crate::views::staff::comments::EXCLUDED_NOTE)?;
+    }
     Ok(())
 }
 
