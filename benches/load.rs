@@ -55,6 +55,7 @@ use std::time::{Duration, Instant};
 
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
+use sipas::background::Background;
 use sipas::config::Config;
 use sipas::db::responses::{NewResponse, store};
 use sipas::forms::submission::TOKEN_FIELD;
@@ -803,33 +804,19 @@ async fn clone_database(source: &str, copy: &str) -> anyhow::Result<()> {
 
 /// The rollup fold of a database no server runs on, every [`ROLLUP_REFRESH_INTERVAL`] as the
 /// server's.
-struct Fold {
-    stop: tokio::sync::oneshot::Sender<()>,
-    task: tokio::task::JoinHandle<()>,
-}
-
-impl Fold {
-    fn start(pool: sipas::db::Pool) -> Self {
-        let (stop, mut stopped) = tokio::sync::oneshot::channel();
-        let task = tokio::spawn(async move {
-            loop {
-                tokio::select! {
-                    _ = &mut stopped => break,
-                    _ = tokio::time::sleep(ROLLUP_REFRESH_INTERVAL) => {}
-                }
-                if let Ok(mut conn) = pool.get().await {
-                    let _ = sipas::db::rollup::refresh(&mut conn).await;
-                }
+fn fold(pool: sipas::db::Pool) -> Background {
+    Background::spawn(|mut stopped| async move {
+        loop {
+            tokio::select! {
+                _ = &mut stopped => break,
+                _ = tokio::time::sleep(ROLLUP_REFRESH_INTERVAL) => {}
             }
-            pool.close();
-        });
-        Fold { stop, task }
-    }
-
-    async fn stop(self) {
-        let _ = self.stop.send(());
-        let _ = self.task.await;
-    }
+            if let Ok(mut conn) = pool.get().await {
+                let _ = sipas::db::rollup::refresh(&mut conn).await;
+            }
+        }
+        pool.close();
+    })
 }
 
 async fn total(sql: &tokio_postgres::Client) -> Result<i64, tokio_postgres::Error> {
@@ -946,9 +933,9 @@ async fn main() -> anyhow::Result<()> {
         Until::Count(rows.len() as u64),
     )
     .await;
-    let fold = Fold::start(sipas::db::build_pool_with(&raw_url, 1, session_limits)?);
+    let fold = fold(sipas::db::build_pool_with(&raw_url, 1, session_limits)?);
     let mut raw = run_raw(&raw_pool, clients, rows.clone(), Until::new(seconds, count)).await;
-    fold.stop().await;
+    fold.stop(Duration::from_secs(10)).await;
     let _ = sql.batch_execute("CHECKPOINT").await;
 
     // Where the time goes: the database steps of the citizen's path, alone (same concurrency,

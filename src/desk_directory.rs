@@ -36,6 +36,7 @@ use diesel::sql_types::{Int4, Nullable, Text};
 use diesel_async::{AsyncConnection, AsyncPgConnection, SimpleAsyncConnection};
 use futures_util::StreamExt;
 
+use crate::background::Background;
 use crate::db::Pool;
 use crate::db::desks::{Desk, DeskContext};
 use crate::error::AppError;
@@ -244,16 +245,12 @@ struct CodedDesk {
 
 /// The task that listens for desk changes and reloads the snapshot. Stops with the server;
 /// aborted if dropped.
-pub struct DeskListener {
-    stop: Option<tokio::sync::oneshot::Sender<()>>,
-    handle: Option<tokio::task::JoinHandle<()>>,
-}
+pub struct DeskListener(Background);
 
 impl DeskListener {
     /// Starts listening on a connection of its own to `url`; `pool` serves the reloads.
     pub fn start(directory: Arc<DeskDirectory>, url: String, pool: Pool) -> Self {
-        let (stop, mut stopped) = tokio::sync::oneshot::channel::<()>();
-        let handle = tokio::spawn(async move {
+        DeskListener(Background::spawn(|mut stopped| async move {
             loop {
                 tokio::select! {
                     _ = &mut stopped => break,
@@ -266,28 +263,11 @@ impl DeskListener {
                 }
             }
             directory.set_listening(false);
-        });
-        DeskListener {
-            stop: Some(stop),
-            handle: Some(handle),
-        }
+        }))
     }
 
-    pub async fn stop(mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
-        if let Some(handle) = self.handle.take() {
-            let _ = handle.await;
-        }
-    }
-}
-
-impl Drop for DeskListener {
-    fn drop(&mut self) {
-        if let Some(handle) = self.handle.take() {
-            handle.abort();
-        }
+    pub async fn stop(self) {
+        self.0.stop(Duration::from_secs(10)).await;
     }
 }
 

@@ -2,6 +2,7 @@
 //! reception desk to a stored response, and on to statistics and reports.
 
 pub mod auth;
+pub mod background;
 pub mod cli;
 pub mod config;
 pub mod db;

@@ -40,6 +40,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
+use crate::background::Background;
 use crate::db::responses::{self, NewResponse, Stored};
 use crate::db::{self, Pool};
 use crate::error::AppError;
@@ -736,15 +737,11 @@ where
 
 /// The background task that replays the spool when the database answers. Stops with the
 /// server; aborted if dropped.
-pub struct ReplayTask {
-    stop: Option<tokio::sync::oneshot::Sender<()>>,
-    handle: Option<tokio::task::JoinHandle<()>>,
-}
+pub struct ReplayTask(Background);
 
 impl ReplayTask {
     pub fn start(spool: Arc<Spool>, pool: Pool, every: Duration) -> Self {
-        let (stop, mut stopped) = tokio::sync::oneshot::channel::<()>();
-        let handle = tokio::spawn(async move {
+        ReplayTask(Background::spawn(|mut stopped| async move {
             let mut interval = tokio::time::interval(every);
             interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
             loop {
@@ -765,36 +762,13 @@ impl ReplayTask {
                     _ = round => {}
                 }
             }
-        });
-        ReplayTask {
-            stop: Some(stop),
-            handle: Some(handle),
-        }
+        }))
     }
 
     /// Stops the loop (a replay in progress is cut between two committed responses at worst:
     /// what is not yet replayed stays in the spool).
-    pub async fn stop(mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
-        if let Some(handle) = self.handle.take() {
-            let abort = handle.abort_handle();
-            if tokio::time::timeout(Duration::from_secs(10), handle)
-                .await
-                .is_err()
-            {
-                abort.abort();
-            }
-        }
-    }
-}
-
-impl Drop for ReplayTask {
-    fn drop(&mut self) {
-        if let Some(handle) = self.handle.take() {
-            handle.abort();
-        }
+    pub async fn stop(self) {
+        self.0.stop(Duration::from_secs(10)).await;
     }
 }
 

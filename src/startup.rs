@@ -7,6 +7,7 @@ use actix_web::dev::Server;
 use actix_web::web;
 use anyhow::Context;
 
+use crate::background::Background;
 use crate::config::Config;
 use crate::db::{self, Database};
 use crate::forms::{self, FormRegistry};
@@ -95,11 +96,9 @@ impl Application {
                 || format!("SIPAS_SPOOL_DIR: opening {}", config.spool_dir.display()),
             )?,
         );
-        // The desks behind the public codes: loaded now, trusted while changes are heard.
+        // The desks behind the public codes: loaded by the listener as it connects, trusted
+        // while changes are heard.
         let desks = std::sync::Arc::new(crate::desk_directory::DeskDirectory::new());
-        if let Err(e) = desks.reload(&database.pool).await {
-            tracing::warn!("loading the desk snapshot: {e:#}");
-        }
         let desk_listener = crate::desk_directory::DeskListener::start(
             desks.clone(),
             database.url.clone(),
@@ -173,15 +172,11 @@ const ROLLUP_STOP_GRACE: Duration = Duration::from_secs(5);
 /// propagated: the server keeps serving whatever happens to the refresh (a panic in one
 /// refresh is caught and logged too). Stops with the server; aborted if the application is
 /// dropped without running.
-struct RollupTask {
-    stop: Option<tokio::sync::oneshot::Sender<()>>,
-    handle: Option<tokio::task::JoinHandle<()>>,
-}
+struct RollupTask(Background);
 
 impl RollupTask {
     fn start(pool: db::Pool, every: Duration) -> Self {
-        let (stop, mut stopped) = tokio::sync::oneshot::channel::<()>();
-        let handle = tokio::spawn(async move {
+        RollupTask(Background::spawn(|mut stopped| async move {
             let mut interval = tokio::time::interval(every);
             interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
             let mut blocked_rounds = 0u32;
@@ -211,27 +206,12 @@ impl RollupTask {
                     break;
                 }
             }
-        });
-        RollupTask {
-            stop: Some(stop),
-            handle: Some(handle),
-        }
+        }))
     }
 
     /// Stops the loop, letting a refresh in progress finish (within a grace period).
-    async fn stop(mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
-        if let Some(handle) = self.handle.take() {
-            let abort = handle.abort_handle();
-            if tokio::time::timeout(ROLLUP_STOP_GRACE * 2, handle)
-                .await
-                .is_err()
-            {
-                abort.abort();
-            }
-        }
+    async fn stop(self) {
+        self.0.stop(ROLLUP_STOP_GRACE * 2).await;
     }
 }
 
@@ -266,13 +246,5 @@ fn log_refresh(outcome: RefreshOutcome, blocked_rounds: &mut u32) {
         },
         Ok(Err(e)) => tracing::warn!("refreshing the statistics rollups: {e}"),
         Err(e) => tracing::error!("the statistics rollup refresh failed: {e}"),
-    }
-}
-
-impl Drop for RollupTask {
-    fn drop(&mut self) {
-        if let Some(handle) = self.handle.take() {
-            handle.abort();
-        }
     }
 }

@@ -99,12 +99,6 @@ impl From<diesel::result::Error> for Refusal {
     }
 }
 
-impl From<AppError> for Refusal {
-    fn from(e: AppError) -> Self {
-        Refusal::Failed(e)
-    }
-}
-
 /// Stores a citizen's online response, exactly once per submission key, within `limits`: the
 /// response, its one-time code being marked used and each limit's bucket are one transaction,
 /// so a refusal leaves nothing behind. A repeated submission key (a double tap) returns the
@@ -112,12 +106,12 @@ impl From<AppError> for Refusal {
 ///
 /// The response's INSERT and the limits' upsert are independent, so they go out together, in
 /// one round trip (pipelined: PostgreSQL runs them in order, in the transaction); a repeated
-/// key rolls the transaction back, and with it the limits it took.
+/// key rolls the transaction back, and with it the limits it took. `texts`: the open answers,
+/// as [`text_rows`] gives them.
 pub async fn store_online(
     conn: &mut AsyncPgConnection,
     new: &NewResponse<'_>,
-    version: &FormVersion,
-    answers: &ValidAnswers,
+    texts: &[(i32, &str)],
     limits: &[LimitCheck<'_>],
 ) -> Result<Stored, Refusal> {
     /// Why the transaction is rolled back.
@@ -130,7 +124,6 @@ pub async fn store_online(
             Undo::Refused(e.into())
         }
     }
-    let texts = text_rows(version, answers)?;
     let outcome = conn
         .transaction::<_, Undo, _>(async |conn| {
             let shared: &AsyncPgConnection = conn;
@@ -146,7 +139,7 @@ pub async fn store_online(
             if let Some(retry_after) = waited? {
                 return Err(Undo::Refused(Refusal::OverLimit { retry_after }));
             }
-            Ok(responses::finish_new(conn, new, id, submitted_at, &texts).await?)
+            Ok(responses::finish_new(conn, new, id, submitted_at, texts).await?)
         })
         .await;
     let outcome = match outcome {

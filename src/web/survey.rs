@@ -538,7 +538,7 @@ async fn submit(
         || Ok(crate::spool::SpooledResponse::from_new(&new, &texts)),
         async {
             let mut conn = state.pool.get().await?;
-            match survey::store_online(&mut conn, &new, &version, &answers, &limits).await {
+            match survey::store_online(&mut conn, &new, &texts, &limits).await {
                 Ok(stored) => Ok(stored),
                 Err(Refusal::Failed(e)) => Err(e),
                 Err(other) => {
