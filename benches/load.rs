@@ -20,11 +20,12 @@
 //!    action, as a browser does; so the tool keeps working when fields are added to the form;
 //! 3. warm-up, then the raw PostgreSQL phase (`sipas::db::responses::store`, the function the
 //!    server stores with, with the same concurrency, the same pool size and the rows the
-//!    server stored during the warm-up: same columns, same answers and texts, new keys), then
+//!    server stored during the warm-up: same columns, same answers and texts, new submission and client keys), then
 //!    the measured HTTP phase. The raw phase runs on a copy of the database made before the
 //!    server started, given the warm-up's rows first and folded every 3 s as the server folds
 //!    its own: each phase starts from the same data, and neither phase's rows sit in the
-//!    windows of the other's fraud detection;
+//!    windows of the other's fraud detection. Before each measured phase the databases come
+//!    to rest (the fold caught up, `VACUUM (ANALYZE)`, `CHECKPOINT`: see [`settle`]);
 //!    Between the two, the database steps of a submission are timed alone with the same
 //!    concurrency and pool (the desk lookup a page makes when its desk is not remembered, the
 //!    limits' upsert, an empty transaction), to show what the steps of a submission cost;
@@ -681,9 +682,19 @@ async fn run_raw(
                 let mut latency = Vec::new();
                 let mut errors = 0u64;
                 let mut next = id;
+                let mut rng = StdRng::seed_from_u64(0x5241_5700 + id as u64);
                 while until.go(&started) {
                     let row = &rows[next % rows.len()];
                     next += clients;
+                    // Each of the server's responses comes from a visitor of its own (a new
+                    // address and cookie, a new keyed hash): so does each row here, or the rows
+                    // replayed from one warm-up visit would be one client's burst of identical
+                    // answers to the fraud detection, which the HTTP phase never is.
+                    let client_key: Option<Vec<u8>> = row.client_key.as_ref().map(|key| {
+                        let mut fresh = vec![0u8; key.len()];
+                        rng.fill(&mut fresh[..]);
+                        fresh
+                    });
                     let texts: Vec<(i32, &str)> =
                         row.texts.iter().map(|(i, b)| (*i, b.as_str())).collect();
                     let new = NewResponse {
@@ -698,7 +709,7 @@ async fn run_raw(
                         entered_by: None,
                         entered_at: None,
                         paper_serial: None,
-                        client_key: row.client_key.as_deref(),
+                        client_key: client_key.as_deref(),
                         started_at: row
                             .started_at
                             .and_then(chrono::DateTime::from_timestamp_micros),
@@ -819,6 +830,39 @@ fn fold(pool: sipas::db::Pool) -> Background {
     })
 }
 
+/// Lets the databases come to rest before a measured phase, so that neither phase pays for
+/// what the one before it left behind: the fold has caught up with every response (the
+/// server's own fold, or the one just run on the raw copy), the statistics and visibility maps
+/// are fresh (no autovacuum or autoanalyze starting in the middle of a phase) and the dirty
+/// pages are written (no checkpoint forced by the phase before).
+async fn settle(databases: &[&tokio_postgres::Client]) -> anyhow::Result<()> {
+    for sql in databases {
+        let waited = Instant::now();
+        loop {
+            let behind: i64 = sql
+                .query_one(
+                    "SELECT count(*) FROM responses \
+                     WHERE id > (SELECT last_response_id FROM rollup_state)",
+                    &[],
+                )
+                .await?
+                .get(0);
+            if behind == 0 || waited.elapsed() > Duration::from_secs(60) {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+        sql.batch_execute(
+            "VACUUM (ANALYZE) responses, response_texts, response_flags, visit_limits",
+        )
+        .await?;
+    }
+    if let Some(sql) = databases.first() {
+        sql.batch_execute("CHECKPOINT").await?;
+    }
+    Ok(())
+}
+
 async fn total(sql: &tokio_postgres::Client) -> Result<i64, tokio_postgres::Error> {
     sql.query_one("SELECT count(*) FROM responses", &[])
         .await
@@ -933,10 +977,16 @@ async fn main() -> anyhow::Result<()> {
         Until::Count(rows.len() as u64),
     )
     .await;
-    let fold = fold(sipas::db::build_pool_with(&raw_url, 1, session_limits)?);
+    let fold_pool = sipas::db::build_pool_with(&raw_url, 1, session_limits)?;
+    {
+        let mut conn = fold_pool.get().await?;
+        sipas::db::rollup::refresh(&mut conn).await?;
+    }
+    let raw_sql = connect(&raw_url).await;
+    settle(&[&sql, &raw_sql]).await?;
+    let fold = fold(fold_pool);
     let mut raw = run_raw(&raw_pool, clients, rows.clone(), Until::new(seconds, count)).await;
     fold.stop(Duration::from_secs(10)).await;
-    let _ = sql.batch_execute("CHECKPOINT").await;
 
     // Where the time goes: the database steps of the citizen's path, alone (same concurrency,
     // same pool size), beside the full store above.
@@ -994,6 +1044,7 @@ async fn main() -> anyhow::Result<()> {
     step_pool.close();
 
     // The citizens, measured.
+    settle(&[&sql]).await?;
     let before = total(&sql).await?;
     let mut http = run_citizens(clients, &base, &desks, Until::new(seconds, count)).await;
 
