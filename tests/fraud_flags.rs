@@ -226,6 +226,38 @@ impl Fixture {
     }
 }
 
+/// `desk_days` (what the desk-burst signal judges a desk's usual rate by, kept by the fold)
+/// equals a count straight from `responses`: the online responses of each desk per day in
+/// Vietnam, among those the fold has examined. Returns how many desk-days there are.
+async fn desk_days_are_counted(db: &tokio_postgres::Client) -> usize {
+    let rows = |sql: &'static str| async move {
+        db.query(sql, &[])
+            .await
+            .unwrap()
+            .iter()
+            .map(|r| {
+                (
+                    r.get::<_, i32>(0),
+                    r.get::<_, String>(1),
+                    r.get::<_, i64>(2),
+                )
+            })
+            .collect::<Vec<_>>()
+    };
+    let kept =
+        rows("SELECT desk_id, day::text, responses::int8 FROM desk_days ORDER BY 1, 2").await;
+    let counted = rows(
+        "SELECT desk_id, (submitted_at AT TIME ZONE 'Asia/Ho_Chi_Minh')::date::text, count(*) \
+         FROM responses \
+         WHERE desk_id IS NOT NULL AND channel <> 'paper' \
+           AND id <= (SELECT last_response_id FROM rollup_state) \
+         GROUP BY 1, 2 ORDER BY 1, 2",
+    )
+    .await;
+    assert_eq!(kept, counted, "desk_days against responses");
+    kept.len()
+}
+
 /// Per unit: responses, and answers per (answer_index, value).
 type Figures = BTreeMap<i32, (i64, BTreeMap<(i16, i16), i64>)>;
 
@@ -512,6 +544,8 @@ async fn each_signal_flags_what_it_should() {
     let night = fx.insert_all(&night).await;
 
     fx.fold().await;
+    // The paper ballot is not counted; every other response is, once.
+    assert!(desk_days_are_counted(&fx.db).await > 0);
     for id in &burst {
         assert_eq!(fx.reasons(*id).await, ["burst_desk:strong"], "burst {id}");
     }
@@ -643,6 +677,8 @@ async fn a_burst_split_across_folds_is_left_out_and_admins_decide_exactly() {
     for id in &first {
         assert!(fx.reasons(*id).await.is_empty());
     }
+    // Monday at both desks, Tuesday at Xuân Định.
+    assert_eq!(desk_days_are_counted(&fx.db).await, 3);
     let dinh: i32 = fx
         .count("SELECT id::int8 FROM units WHERE code = 'xuan-loc.xuan-dinh'")
         .await as i32;
@@ -655,6 +691,15 @@ async fn a_burst_split_across_folds_is_left_out_and_admins_decide_exactly() {
     for id in first.iter().chain(&second) {
         assert_eq!(fx.reasons(*id).await, ["burst_desk:strong"], "burst {id}");
     }
+    assert_eq!(desk_days_are_counted(&fx.db).await, 3);
+    // Migration 11 counts the responses folded before it: down and up again here, the same.
+    for sql in [
+        include_str!("../migrations/2026-11-27-000011_desk_days/down.sql"),
+        include_str!("../migrations/2026-11-27-000011_desk_days/up.sql"),
+    ] {
+        fx.db.batch_execute(sql).await.unwrap();
+    }
+    assert_eq!(desk_days_are_counted(&fx.db).await, 3);
     let want = expected(&fx.db).await;
     assert_eq!(want[&dinh].0, 8);
     assert_eq!(rolled_up(&fx.db).await, want);

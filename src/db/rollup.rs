@@ -469,3 +469,16 @@ pub async fn lock_for_change(conn: &mut AsyncPgConnection) -> diesel::QueryResul
         .await?;
     locked_watermark(conn).await
 }
+
+#[cfg(test)]
+mod tests {
+    use super::ROLLUP_LOCK;
+
+    /// Migration 11 counts the responses already examined under the fold's lock, written out
+    /// as a number: it must be this one.
+    #[test]
+    fn the_desk_days_migration_takes_the_rollup_lock() {
+        let up = include_str!("../../migrations/2026-11-27-000011_desk_days/up.sql");
+        assert!(up.contains(&format!("pg_advisory_xact_lock({ROLLUP_LOCK})")));
+    }
+}

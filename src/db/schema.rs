@@ -307,6 +307,14 @@ diesel::table! {
 }
 
 diesel::table! {
+    desk_days (desk_id, day) {
+        desk_id -> Int4,
+        day -> Date,
+        responses -> Int4,
+    }
+}
+
+diesel::table! {
     fraud_rules (id) {
         id -> Bool,
         desk_burst_minutes -> Int4,
@@ -386,6 +394,7 @@ diesel::joinable!(responses -> units (unit_id));
 diesel::joinable!(survey_plans -> forms (form_id));
 diesel::joinable!(survey_plans -> units (unit_id));
 diesel::joinable!(units -> forms (default_form_id));
+diesel::joinable!(desk_days -> desks (desk_id));
 diesel::joinable!(visit_codes -> desks (desk_id));
 diesel::joinable!(visit_codes -> api_tokens (created_by_token));
 
@@ -395,6 +404,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     api_tokens,
     audit_log,
     desk_codes,
+    desk_days,
     desks,
     export_jobs,
     form_items,

@@ -6,26 +6,39 @@
 -- that a desk without history is judged on its day), spread over the 5 busiest hours (300
 -- minutes: responses crowd into the mornings), times the window's $6 minutes. Earlier
 -- responses of a window that becomes dense are flagged too (the whole burst).
-WITH batch AS (
-    SELECT desk_id, min(submitted_at) AS lo, max(submitted_at) AS hi
+--
+-- The counts per day come from desk_days (migration 11), which this statement keeps: it adds
+-- the batch's responses, so that the table always counts the responses with ids up to the
+-- fold's watermark. The statement reads only the responses within 2 x $3 of the batch, and a
+-- few rows per desk for the 28 days: a fold's cost no longer grows with the desk's history.
+WITH batch_rows AS MATERIALIZED (
+    SELECT desk_id, submitted_at, (submitted_at AT TIME ZONE 'Asia/Ho_Chi_Minh')::date AS day
     FROM responses
     WHERE id > $1 AND id <= $2 AND desk_id IS NOT NULL AND channel <> 'paper'
+),
+counted AS (
+    INSERT INTO desk_days AS d (desk_id, day, responses)
+    SELECT desk_id, day, count(*) FROM batch_rows GROUP BY desk_id, day
+    ON CONFLICT (desk_id, day) DO UPDATE SET responses = d.responses + EXCLUDED.responses
+    RETURNING d.desk_id, d.day, d.responses
+),
+batch AS (
+    SELECT desk_id, min(submitted_at) AS lo, max(submitted_at) AS hi
+    FROM batch_rows
     GROUP BY desk_id
 ),
-ctx AS MATERIALIZED (
-    SELECT r.id, r.desk_id, r.submitted_at,
-           (r.submitted_at AT TIME ZONE 'Asia/Ho_Chi_Minh')::date AS day,
-           r.submitted_at >= b.lo - 2 * $3::interval AS near
-    FROM batch b
-    JOIN responses r
-      ON r.desk_id = b.desk_id
-     AND r.submitted_at >= ((((b.lo - 2 * $3::interval) AT TIME ZONE 'Asia/Ho_Chi_Minh')::date - 28)
-                            ::timestamp AT TIME ZONE 'Asia/Ho_Chi_Minh')
-     AND r.submitted_at <= b.hi + 2 * $3::interval
-    WHERE r.channel <> 'paper' AND r.id <= $2
-),
+-- Each desk's responses per day with ids up to $2: the days the batch added to as RETURNING
+-- gives them (the statement's snapshot does not see its own writes), the others as stored.
 daily AS (
-    SELECT desk_id, day, count(*) AS n FROM ctx GROUP BY desk_id, day
+    SELECT desk_id, day, responses AS n FROM counted
+    UNION ALL
+    SELECT d.desk_id, d.day, d.responses
+    FROM batch b
+    JOIN desk_days d
+      ON d.desk_id = b.desk_id
+     AND d.day >= ((b.lo - 2 * $3::interval) AT TIME ZONE 'Asia/Ho_Chi_Minh')::date - 28
+     AND d.day <= ((b.hi + 2 * $3::interval) AT TIME ZONE 'Asia/Ho_Chi_Minh')::date
+    WHERE NOT EXISTS (SELECT 1 FROM counted c WHERE c.desk_id = d.desk_id AND c.day = d.day)
 ),
 usual AS (
     SELECT desk_id, day, n,
@@ -34,12 +47,21 @@ usual AS (
                AS n28
     FROM daily
 ),
+ctx AS MATERIALIZED (
+    SELECT r.id, r.desk_id, r.submitted_at,
+           (r.submitted_at AT TIME ZONE 'Asia/Ho_Chi_Minh')::date AS day
+    FROM batch b
+    JOIN responses r
+      ON r.desk_id = b.desk_id
+     AND r.submitted_at >= b.lo - 2 * $3::interval
+     AND r.submitted_at <= b.hi + 2 * $3::interval
+    WHERE r.channel <> 'paper' AND r.id <= $2
+),
 windows AS (
     SELECT c.id, c.desk_id, c.submitted_at, c.day,
            count(*) OVER (PARTITION BY c.desk_id ORDER BY c.submitted_at
                           RANGE BETWEEN CURRENT ROW AND $3::interval FOLLOWING) AS n_window
     FROM ctx c
-    WHERE c.near
 ),
 dense AS (
     SELECT w.id, w.desk_id, w.submitted_at, w.n_window,
@@ -57,9 +79,13 @@ covered AS (
     WINDOW w AS (PARTITION BY d.desk_id ORDER BY d.submitted_at
                  RANGE BETWEEN $3::interval PRECEDING AND CURRENT ROW)
 )
+-- A burst goes on over several folds: its responses flagged by an earlier one are skipped
+-- before their details are built.
 INSERT INTO response_flags (response_id, reason, severity, detail)
-SELECT id, 'burst_desk', 'strong',
-       jsonb_build_object('count', n_max, 'threshold', threshold, 'minutes', $6::float8)
-FROM covered
-WHERE n_max IS NOT NULL
+SELECT c.id, 'burst_desk', 'strong',
+       jsonb_build_object('count', c.n_max, 'threshold', c.threshold, 'minutes', $6::float8)
+FROM covered c
+WHERE c.n_max IS NOT NULL
+  AND NOT EXISTS (SELECT 1 FROM response_flags f
+                  WHERE f.response_id = c.id AND f.reason = 'burst_desk')
 ON CONFLICT DO NOTHING
