@@ -1004,3 +1004,124 @@ async fn without_the_checks_of_the_citizens_path_timing_and_client_signals_are_o
     fx.fold().await;
     assert_eq!(fx.reasons(kiosk).await, ["outside_hours:strong"]);
 }
+
+/// The responses a desk burst covers, by the signal's definition, straight from `responses`
+/// (every online response of the desk; no table the detection keeps): a window of 10 minutes
+/// starting at a response of the desk is dense when it holds at least max(min, ceil(ratio x
+/// usual x 10 / 300)) of its responses, usual being the greater of (the 28 days before the
+/// start's day) / 20 and the start's own day; a response is covered when a dense window
+/// starting at most 10 minutes before it holds it.
+async fn bursts_by_definition(db: &tokio_postgres::Client, min: i64, ratio: f64) -> Vec<i64> {
+    db.query(
+        "WITH online AS (
+             SELECT id, desk_id, submitted_at,
+                    (submitted_at AT TIME ZONE 'Asia/Ho_Chi_Minh')::date AS day
+             FROM responses WHERE desk_id IS NOT NULL AND channel <> 'paper'
+         ),
+         per_day AS (SELECT desk_id, day, count(*) AS n FROM online GROUP BY 1, 2),
+         starts AS (
+             SELECT s.desk_id, s.submitted_at,
+                    (SELECT count(*) FROM online x
+                     WHERE x.desk_id = s.desk_id AND x.submitted_at >= s.submitted_at
+                       AND x.submitted_at <= s.submitted_at + interval '10 minutes') AS n_window,
+                    greatest($1::int8, ceil($2::float8 * greatest(
+                        coalesce((SELECT sum(p.n) FROM per_day p
+                                  WHERE p.desk_id = s.desk_id AND p.day >= s.day - 28
+                                    AND p.day < s.day), 0) / 20.0,
+                        (SELECT p.n FROM per_day p
+                         WHERE p.desk_id = s.desk_id AND p.day = s.day)) * 10 / 300.0)::int8)
+                        AS threshold
+             FROM online s
+         )
+         SELECT r.id FROM online r
+         WHERE EXISTS (SELECT 1 FROM starts s
+                       WHERE s.desk_id = r.desk_id AND s.n_window >= s.threshold
+                         AND s.submitted_at >= r.submitted_at - interval '10 minutes'
+                         AND s.submitted_at <= r.submitted_at)
+         ORDER BY r.id",
+        &[&min, &ratio],
+    )
+    .await
+    .unwrap()
+    .iter()
+    .map(|r| r.get(0))
+    .collect()
+}
+
+#[tokio::test]
+async fn desk_bursts_are_flagged_by_their_definition_fold_after_fold() {
+    let fx = Fixture::new().await;
+    // Thresholds that make the usual rate count: max(3, ceil(usual / 6)).
+    fx.db
+        .batch_execute("UPDATE fraud_rules SET desk_burst_min = 3, desk_burst_ratio = 5")
+        .await
+        .unwrap();
+    // Three desks, a week of history (Tuesday to Thursday, spread over the working day),
+    // then Monday and Tuesday with crowds: two crowds of 2 to 31 responses over 25 minutes
+    // at random times of the morning, among scattered ones. One fold per day (the day's
+    // count is the day's own usual rate: complete when the day is folded).
+    let mut x: u64 = 20_261_127;
+    let mut random = |n: u64| {
+        x = x
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        (x >> 33) % n
+    };
+    let mut seed = 9000;
+    let mut examined = 0;
+    for day in [17, 18, 19, 23, 24] {
+        let mut visits = Vec::new();
+        for unit in [XUAN_DINH, BAO_HOA, GIA_RAY] {
+            let scattered = if day < 23 { 250 + random(100) } else { 10 };
+            for _ in 0..scattered {
+                let minute = 7 * 60 + 30 + random(9 * 60) as u32;
+                visits.push((unit, vn(day, minute / 60, minute % 60)));
+            }
+            if day >= 23 {
+                for _ in 0..2 {
+                    let center = 8 * 60 + random(3 * 60) as u32;
+                    for _ in 0..2 + random(30) {
+                        // Whole minutes (many responses exactly a window apart), spread over
+                        // more than a window (windows cut through the crowd).
+                        let at = vn(day, center / 60, center % 60)
+                            + Duration::minutes(random(25) as i64 - 12);
+                        visits.push((unit, at));
+                    }
+                }
+            }
+        }
+        // Responses arrive in the order they are sent.
+        visits.sort_by_key(|(_, at)| *at);
+        let visits: Vec<Visit> = visits
+            .into_iter()
+            .map(|(unit, at)| {
+                seed += 1;
+                let mut v = fx.visit(unit, at, seed);
+                v.client = None;
+                v
+            })
+            .collect();
+        examined += fx.insert_all(&visits).await.len();
+        fx.fold().await;
+    }
+    let flagged: Vec<i64> = fx
+        .db
+        .query(
+            "SELECT response_id FROM response_flags WHERE reason = 'burst_desk' ORDER BY 1",
+            &[],
+        )
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    let wanted = bursts_by_definition(&fx.db, 3, 5.0).await;
+    assert_eq!(flagged, wanted);
+    // Neither nothing nor everything: the thresholds cut through the crowds.
+    assert!(
+        !wanted.is_empty() && wanted.len() < examined / 2,
+        "{} of {examined} flagged",
+        wanted.len()
+    );
+    assert_eq!(desk_days_are_counted(&fx.db).await, 15);
+}

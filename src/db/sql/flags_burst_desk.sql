@@ -51,11 +51,14 @@ ctx AS MATERIALIZED (
     SELECT r.id, r.desk_id, r.submitted_at,
            (r.submitted_at AT TIME ZONE 'Asia/Ho_Chi_Minh')::date AS day
     FROM batch b
-    JOIN responses r
-      ON r.desk_id = b.desk_id
-     AND r.submitted_at >= b.lo - 2 * $3::interval
-     AND r.submitted_at <= b.hi + 2 * $3::interval
-    WHERE r.channel <> 'paper' AND r.id <= $2
+    CROSS JOIN LATERAL (
+        SELECT r.id, r.desk_id, r.submitted_at
+        FROM responses r
+        WHERE r.desk_id = b.desk_id
+          AND r.submitted_at >= b.lo - 2 * $3::interval
+          AND r.submitted_at <= b.hi + 2 * $3::interval
+          AND r.channel <> 'paper' AND r.id <= $2
+    ) r
 ),
 windows AS (
     SELECT c.id, c.desk_id, c.submitted_at, c.day,
@@ -71,21 +74,26 @@ dense AS (
     FROM windows w
     JOIN usual u USING (desk_id, day)
 ),
+-- A response is covered when a dense window starts at most $3 before it (that window holds
+-- it): the latest dense start up to each response is a running maximum, linear in the
+-- responses (a maximum over a sliding frame is recomputed for every row, quadratic in a
+-- burst). Its count and threshold are the detail shown to admins.
 covered AS (
-    SELECT d.id,
-           max(CASE WHEN d.n_window >= d.threshold THEN d.n_window END) OVER w AS n_max,
-           max(CASE WHEN d.n_window >= d.threshold THEN d.threshold END) OVER w AS threshold
+    SELECT d.id, d.submitted_at,
+           max(CASE WHEN d.n_window >= d.threshold
+                    THEN ARRAY[extract(epoch FROM d.submitted_at), d.n_window, d.threshold]
+               END) OVER (PARTITION BY d.desk_id ORDER BY d.submitted_at
+                          RANGE BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS dense_start
     FROM dense d
-    WINDOW w AS (PARTITION BY d.desk_id ORDER BY d.submitted_at
-                 RANGE BETWEEN $3::interval PRECEDING AND CURRENT ROW)
 )
 -- A burst goes on over several folds: its responses flagged by an earlier one are skipped
 -- before their details are built.
 INSERT INTO response_flags (response_id, reason, severity, detail)
 SELECT c.id, 'burst_desk', 'strong',
-       jsonb_build_object('count', c.n_max, 'threshold', c.threshold, 'minutes', $6::float8)
+       jsonb_build_object('count', c.dense_start[2], 'threshold', c.dense_start[3],
+                          'minutes', $6::float8)
 FROM covered c
-WHERE c.n_max IS NOT NULL
+WHERE c.dense_start[1] >= extract(epoch FROM c.submitted_at - $3::interval)
   AND NOT EXISTS (SELECT 1 FROM response_flags f
                   WHERE f.response_id = c.id AND f.reason = 'burst_desk')
 ON CONFLICT DO NOTHING
