@@ -25,7 +25,12 @@
 //!    server started, given the warm-up's rows first and folded every 3 s as the server folds
 //!    its own: each phase starts from the same data, and neither phase's rows sit in the
 //!    windows of the other's fraud detection. Before each measured phase the databases come
-//!    to rest (the fold caught up, `VACUUM (ANALYZE)`, `CHECKPOINT`: see [`settle`]);
+//!    to rest (the fold caught up, `VACUUM (ANALYZE)`, `CHECKPOINT`: see [`settle`]).
+//!    A second raw phase, on a second copy, stores the same rows through
+//!    `sipas::survey::store_online` with both limits of the citizen's path (each row a new
+//!    person at a new address, as in the HTTP phase): the submission's whole database work
+//!    without HTTP. The target ratio is taken against the first (the bare rows); the second
+//!    ratio shows what HTTP itself costs;
 //!    Between the two, the database steps of a submission are timed alone with the same
 //!    concurrency and pool (the desk lookup a page makes when its desk is not remembered, the
 //!    limits' upsert, an empty transaction), to show what the steps of a submission cost;
@@ -59,8 +64,10 @@ use rand::{Rng, SeedableRng};
 use sipas::background::Background;
 use sipas::config::Config;
 use sipas::db::responses::{NewResponse, store};
+use sipas::db::visits::{LimitCheck, LimitKind, Rate};
 use sipas::forms::submission::TOKEN_FIELD;
 use sipas::startup::{Application, ROLLUP_REFRESH_INTERVAL, Services};
+use sipas::survey::store_online;
 
 /// The server's allocator (src/main.rs): the server runs in this process.
 #[global_allocator]
@@ -665,11 +672,19 @@ struct RawRun {
     elapsed: Duration,
 }
 
+/// The limits of the citizen's path: (per person, per address), either off.
+type Limits = (Option<Rate>, Option<Rate>);
+
+/// Stores `rows` with `clients` tasks until `until`: through [`store`] (the bare rows), or,
+/// given `limits`, through [`store_online`] as the server does after a citizen's POST (the
+/// rows and the two limits' buckets in one transaction), each row from a new person at a new
+/// address, as in the HTTP phase.
 async fn run_raw(
     pool: &sipas::db::Pool,
     clients: usize,
     rows: Arc<Vec<Row>>,
     until: Until,
+    limits: Option<Limits>,
 ) -> RawRun {
     let started = Arc::new(AtomicU64::new(0));
     let t = Instant::now();
@@ -716,8 +731,31 @@ async fn run_raw(
                         visit_code_id: None,
                         via: row.via.as_deref(),
                     };
+                    let address: [u8; 32] = rng.random();
+                    let person = client_key.clone().unwrap_or_else(|| address.to_vec());
+                    let checks: Vec<LimitCheck> = match limits {
+                        Some((per_person, per_address)) => [
+                            per_person.map(|rate| LimitCheck {
+                                kind: LimitKind::Person,
+                                key: &person,
+                                rate,
+                            }),
+                            per_address.map(|rate| LimitCheck {
+                                kind: LimitKind::Address,
+                                key: &address,
+                                rate,
+                            }),
+                        ]
+                        .into_iter()
+                        .flatten()
+                        .collect(),
+                        None => Vec::new(),
+                    };
                     let t = Instant::now();
                     let stored = match pool.get().await {
+                        Ok(mut conn) if limits.is_some() => {
+                            store_online(&mut conn, &new, &texts, &checks).await.is_ok()
+                        }
                         Ok(mut conn) => store(&mut conn, &new, &texts).await.is_ok(),
                         Err(_) => false,
                     };
@@ -925,6 +963,13 @@ async fn main() -> anyhow::Result<()> {
     let mut raw_url = url::Url::parse(&admin_url())?;
     raw_url.set_path(&format!("/{raw_name}"));
     let raw_url = raw_url.to_string();
+    let online_name = format!("{name}_online");
+    clone_database(&name, &online_name).await?;
+    let _online_guard = DropDatabase(online_name.clone());
+    let mut online_url = url::Url::parse(&admin_url())?;
+    online_url.set_path(&format!("/{online_name}"));
+    let online_url = online_url.to_string();
+    let limits: Limits = (config.visits.person, config.visits.address);
     let services = Services::open(config).await?;
     let app = Application::build(services).await?;
     let base = format!("http://127.0.0.1:{}", app.port());
@@ -970,23 +1015,53 @@ async fn main() -> anyhow::Result<()> {
     // made before the server started, which first gets the warm-up's rows too (untimed), and
     // is folded every few seconds as the server folds its own.
     let raw_pool = sipas::db::build_pool(&raw_url, pool_size)?;
-    run_raw(
+    let online_pool = sipas::db::build_pool(&online_url, pool_size)?;
+    let mut fold_pools = Vec::new();
+    let mut raw_sqls = Vec::new();
+    for (pool, url) in [(&raw_pool, &raw_url), (&online_pool, &online_url)] {
+        run_raw(
+            pool,
+            clients,
+            rows.clone(),
+            Until::Count(rows.len() as u64),
+            None,
+        )
+        .await;
+        let fold_pool = sipas::db::build_pool_with(url, 1, session_limits)?;
+        {
+            let mut conn = fold_pool.get().await?;
+            sipas::db::rollup::refresh(&mut conn).await?;
+        }
+        fold_pools.push(fold_pool);
+        raw_sqls.push(connect(url).await);
+    }
+    let online_fold_pool = fold_pools.pop().expect("two copies");
+    let raw_fold_pool = fold_pools.pop().expect("two copies");
+    settle(&[&sql, &raw_sqls[0], &raw_sqls[1]]).await?;
+    let fold_raw = fold(raw_fold_pool);
+    let mut raw = run_raw(
         &raw_pool,
         clients,
         rows.clone(),
-        Until::Count(rows.len() as u64),
+        Until::new(seconds, count),
+        None,
     )
     .await;
-    let fold_pool = sipas::db::build_pool_with(&raw_url, 1, session_limits)?;
-    {
-        let mut conn = fold_pool.get().await?;
-        sipas::db::rollup::refresh(&mut conn).await?;
-    }
-    let raw_sql = connect(&raw_url).await;
-    settle(&[&sql, &raw_sql]).await?;
-    let fold = fold(fold_pool);
-    let mut raw = run_raw(&raw_pool, clients, rows.clone(), Until::new(seconds, count)).await;
-    fold.stop(Duration::from_secs(10)).await;
+    fold_raw.stop(Duration::from_secs(10)).await;
+    // The same rows with the submission's whole database work (both limits taken in the same
+    // transaction), on the second copy.
+    settle(&[&raw_sqls[1]]).await?;
+    let fold_online = fold(online_fold_pool);
+    let mut online = run_raw(
+        &online_pool,
+        clients,
+        rows.clone(),
+        Until::new(seconds, count),
+        Some(limits),
+    )
+    .await;
+    fold_online.stop(Duration::from_secs(10)).await;
+    online_pool.close();
 
     // Where the time goes: the database steps of the citizen's path, alone (same concurrency,
     // same pool size), beside the full store above.
@@ -1077,9 +1152,11 @@ async fn main() -> anyhow::Result<()> {
     let http_rate = http.log.accepted.len() as f64 / http.elapsed.as_secs_f64();
     let raw_rate = raw.inserted as f64 / raw.elapsed.as_secs_f64();
     let ratio = http_rate / raw_rate;
+    let online_rate = online.inserted as f64 / online.elapsed.as_secs_f64();
     let post = percentiles(&mut http.log.post_latency);
     let get = percentiles(&mut http.log.get_latency);
     let raw_p = percentiles(&mut raw.latency);
+    let online_p = percentiles(&mut online.latency);
     println!();
     println!(
         "  {:<40} {:>9} {:>8} {:>11} {:>8} {:>8} {:>8} {:>8}",
@@ -1117,6 +1194,13 @@ async fn main() -> anyhow::Result<()> {
         Some(raw_rate),
         raw_p,
     );
+    line(
+        "  the same + both limits (store_online)",
+        online.inserted,
+        online.elapsed.as_secs_f64(),
+        Some(online_rate),
+        online_p,
+    );
     println!("  steps of a submission, alone:");
     for (label, (n, rate, p)) in [
         ("  desk lookup (Desk::find_by_code)", lookup),
@@ -1128,6 +1212,10 @@ async fn main() -> anyhow::Result<()> {
     println!();
     println!("  ratio HTTP / raw PostgreSQL          {ratio:>8.3}");
     println!(
+        "  ratio HTTP / the same with limits    {:>8.3}   (the submission's database work without HTTP)",
+        http_rate / online_rate
+    );
+    println!(
         "  answers: {} with a comment ({:.0}%); forms: {}",
         http.log.comments,
         100.0 * http.log.comments as f64 / http.log.accepted.len().max(1) as f64,
@@ -1138,7 +1226,7 @@ async fn main() -> anyhow::Result<()> {
             .collect::<Vec<_>>()
             .join(", ")
     );
-    if http.log.errors.is_empty() && raw.errors == 0 {
+    if http.log.errors.is_empty() && raw.errors == 0 && online.errors == 0 {
         println!("  errors: none");
     } else {
         println!(
@@ -1149,8 +1237,11 @@ async fn main() -> anyhow::Result<()> {
                 .map(|(k, v)| format!("{k}: {v}"))
                 .collect::<Vec<_>>()
                 .join(", "),
-            if raw.errors > 0 {
-                format!("; raw store failures: {}", raw.errors)
+            if raw.errors + online.errors > 0 {
+                format!(
+                    "; raw store failures: {}, with limits: {}",
+                    raw.errors, online.errors
+                )
             } else {
                 String::new()
             }
