@@ -1125,3 +1125,35 @@ async fn desk_bursts_are_flagged_by_their_definition_fold_after_fold() {
     );
     assert_eq!(desk_days_are_counted(&fx.db).await, 15);
 }
+
+#[tokio::test]
+async fn identical_answers_split_across_folds_are_one_run() {
+    let fx = Fixture::new().await;
+    // Three phones at Gia Ray with the same varied answers, 10 minutes apart, and three paper
+    // ballots at Bảo Hòa entered the same way, all with a fold after each: every fold sees
+    // one response of the run, and the ones before it as context.
+    let online = fx.varied(777);
+    let paper = fx.varied(778);
+    let mut ids = Vec::new();
+    for k in 0..3u32 {
+        let mut v = fx.visit(GIA_RAY, vn(24, 9, 10 * k), 800 + u64::from(k));
+        v.client = Some(200 + k as u8);
+        v.answers = online.clone();
+        ids.push(fx.insert(&v).await);
+        fx.fold().await;
+        let mut ballot = fx.visit(BAO_HOA, vn(24, 0, 0), 900 + u64::from(k));
+        ballot.client = None;
+        ballot.took = None;
+        ballot.channel = "paper";
+        ballot.answers = paper.clone();
+        ids.push(fx.insert(&ballot).await);
+        fx.fold().await;
+    }
+    for id in ids {
+        assert_eq!(
+            fx.reasons(id).await,
+            ["identical_run:strong"],
+            "response {id}"
+        );
+    }
+}

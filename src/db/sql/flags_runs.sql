@@ -1,6 +1,6 @@
 -- Identical answers in a row (src/db/flags.rs): among the responses with ids in ($1, $2] and
--- the few just before them, runs of consecutive responses (by id) with exactly the same coded
--- answers, at one desk (online and paper ballots apart; runs of at least $3) or from one
+-- the few just before them (see below), runs of consecutive responses (by id) with exactly
+-- the same coded answers, at one desk (online and paper ballots apart; runs of at least $3) or from one
 -- client (runs of at least $4). Only responses with at least $5 answered coded items take
 -- part (a one-question rating repeats by nature). A run whose pattern is straight-lined (every
 -- answered criterion the same value, at least $6 of them: common among honest respondents)
@@ -28,15 +28,32 @@ seq AS (
            answers
     FROM batch WHERE desk_id IS NOT NULL
     UNION ALL
+    -- Online responses: the last ones sent before the batch (by time, through the desk's
+    -- (desk, time) index; by id, the primary key walked backwards would pass every response
+    -- of every other desk since this desk's last one, so that a flood at one desk would slow
+    -- every desk's fold). Paper ballots: the last ones entered (by id), which is what a
+    -- clerk repeating a ballot shows; they are dated by day, not by time.
     SELECT 'desk', k.desk_id::text || '/' || k.paper::text, p.id, p.form_version_id, p.answers
     FROM desk_keys k
     CROSS JOIN LATERAL (
         SELECT r.id, r.form_version_id, r.answers FROM responses r
-        WHERE r.desk_id = k.desk_id AND (r.channel = 'paper') = k.paper AND r.id <= $1
+        WHERE r.desk_id = k.desk_id AND r.channel <> 'paper' AND r.id <= $1
+          AND r.submitted_at >= k.lo - interval '1 day'
+        ORDER BY r.submitted_at DESC, r.id DESC
+        LIMIT $3::int8 - 1
+    ) p
+    WHERE NOT k.paper
+    UNION ALL
+    SELECT 'desk', k.desk_id::text || '/' || k.paper::text, p.id, p.form_version_id, p.answers
+    FROM desk_keys k
+    CROSS JOIN LATERAL (
+        SELECT r.id, r.form_version_id, r.answers FROM responses r
+        WHERE r.desk_id = k.desk_id AND r.channel = 'paper' AND r.id <= $1
           AND r.submitted_at >= k.lo - interval '1 day'
         ORDER BY r.id DESC
         LIMIT $3::int8 - 1
     ) p
+    WHERE k.paper
     UNION ALL
     SELECT 'client', encode(client_key, 'hex'), id, form_version_id, answers
     FROM batch WHERE $7::bool AND client_key IS NOT NULL
