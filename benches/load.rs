@@ -18,20 +18,20 @@
 //!    a honeypot sent as the page has them, one option per radio group, sometimes a comment in
 //!    a text area), keeps the cookies the page set and `POST`s the answers to the form's
 //!    action, as a browser does; so the tool keeps working when fields are added to the form;
-//! 3. warm-up, then the raw PostgreSQL phase (`sipas::db::responses::store`, the function the
-//!    server stores with, with the same concurrency, the same pool size and the rows the
-//!    server stored during the warm-up: same columns, same answers and texts, new submission and client keys), then
-//!    the measured HTTP phase. The raw phase runs on a copy of the database made before the
-//!    server started, given the warm-up's rows first and folded every 3 s as the server folds
-//!    its own: each phase starts from the same data, and neither phase's rows sit in the
-//!    windows of the other's fraud detection. Before each measured phase the databases come
-//!    to rest (the fold caught up, `VACUUM (ANALYZE)`, `CHECKPOINT`: see [`settle`]).
-//!    A second raw phase, on a second copy, stores the same rows through
-//!    `sipas::survey::store_online` with both limits of the citizen's path (each row a new
-//!    person at a new address, as in the HTTP phase): the submission's whole database work
-//!    without HTTP. The target ratio is taken against the first (the bare rows); the second
-//!    ratio shows what HTTP itself costs;
-//!    Between the two, the database steps of a submission are timed alone with the same
+//! 3. warm-up, then two raw PostgreSQL phases with the same concurrency, the same pool size
+//!    and the rows the server stored during the warm-up (same columns, same answers and
+//!    texts, new submission and client keys: each row a visitor of its own, as each citizen
+//!    is): the bare rows through `sipas::db::responses::store` (how paper ballots and the
+//!    spool are stored), and the submission's whole database work through
+//!    `sipas::survey::store_online` with both per-client limits (what the server does after a
+//!    citizen's POST, each row a new person at a new address). Then the measured HTTP phase.
+//!    Each raw phase runs on its own copy of the database made before the server started,
+//!    given the warm-up's rows first and folded every 3 s as the server folds its own: each
+//!    phase starts from the same data, and no phase's rows sit in the windows of another's
+//!    fraud detection. Before each measured phase the databases come to rest (the fold caught
+//!    up, `VACUUM (ANALYZE)`, `CHECKPOINT`: see [`settle`]). The target ratio is taken against
+//!    the bare rows; the second ratio shows what HTTP itself costs.
+//!    Before the HTTP phase, the database steps of a submission are timed alone with the same
 //!    concurrency and pool (the desk lookup a page makes when its desk is not remembered, the
 //!    limits' upsert, an empty transaction), to show what the steps of a submission cost;
 //! 4. the count check: every submission answered with the thank-you page is looked up in the
@@ -731,25 +731,32 @@ async fn run_raw(
                         visit_code_id: None,
                         via: row.via.as_deref(),
                     };
-                    let address: [u8; 32] = rng.random();
-                    let person = client_key.clone().unwrap_or_else(|| address.to_vec());
-                    let checks: Vec<LimitCheck> = match limits {
-                        Some((per_person, per_address)) => [
+                    // A new person at a new address (only made when the limits are taken: the
+                    // bare phase does nothing the server would not).
+                    let keys = limits.map(|_| {
+                        let address: [u8; 32] = rng.random();
+                        (
+                            client_key.clone().unwrap_or_else(|| address.to_vec()),
+                            address,
+                        )
+                    });
+                    let checks: Vec<LimitCheck> = match (&keys, limits) {
+                        (Some((person, address)), Some((per_person, per_address))) => [
                             per_person.map(|rate| LimitCheck {
                                 kind: LimitKind::Person,
-                                key: &person,
+                                key: person,
                                 rate,
                             }),
                             per_address.map(|rate| LimitCheck {
                                 kind: LimitKind::Address,
-                                key: &address,
+                                key: address,
                                 rate,
                             }),
                         ]
                         .into_iter()
                         .flatten()
                         .collect(),
-                        None => Vec::new(),
+                        _ => Vec::new(),
                     };
                     let t = Instant::now();
                     let stored = match pool.get().await {
