@@ -58,13 +58,16 @@ seq AS (
     SELECT 'client', encode(client_key, 'hex'), id, form_version_id, answers
     FROM batch WHERE $7::bool AND client_key IS NOT NULL
     UNION ALL
+    -- The client's last responses before the batch, by time through its (client, time) index
+    -- as for a desk: by id, a new client (most of them) walked the primary key back through
+    -- every response before the batch.
     SELECT 'client', encode(k.client_key, 'hex'), p.id, p.form_version_id, p.answers
     FROM client_keys k
     CROSS JOIN LATERAL (
         SELECT r.id, r.form_version_id, r.answers FROM responses r
         WHERE r.client_key = k.client_key AND r.id <= $1
           AND r.submitted_at >= k.lo - interval '1 day'
-        ORDER BY r.id DESC
+        ORDER BY r.submitted_at DESC, r.id DESC
         LIMIT $4::int8 - 1
     ) p
 ),
