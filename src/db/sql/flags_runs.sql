@@ -2,10 +2,11 @@
 -- the few just before them (see below), runs of consecutive responses (by id) with exactly
 -- the same coded answers, at one desk (online and paper ballots apart; runs of at least $3)
 -- or from one client (runs of at least $4). Only responses with at least $5 answered coded
--- items take part (a one-question rating repeats by nature). A run whose pattern is straight-lined (every
--- answered criterion the same value, at least $6 of them: common among honest respondents)
--- is a weak signal; any other repeated pattern is strong. $7: whether client runs are looked
--- for (off when the installation has no per-person limit, SIPAS_LIMIT_PERSON=off).
+-- items take part (a one-question rating repeats by nature). A run whose pattern is
+-- straight-lined (every answered criterion the same value, at least $6 of them: common among
+-- honest respondents) is a weak signal; any other repeated pattern is strong. $7: whether
+-- client runs are looked for (off when the installation has no per-person limit,
+-- SIPAS_LIMIT_PERSON=off).
 WITH crit AS MATERIALIZED (
     SELECT form_version_id, answer_index FROM rollup_rules WHERE criterion
 ),
