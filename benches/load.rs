@@ -875,6 +875,84 @@ fn fold(pool: sipas::db::Pool) -> Background {
     })
 }
 
+fn database_url(name: &str) -> anyhow::Result<String> {
+    let mut url = url::Url::parse(&admin_url())?;
+    url.set_path(&format!("/{name}"));
+    Ok(url.to_string())
+}
+
+/// A copy of the benchmark's database for a raw phase, made before the server starts (no
+/// session may be connected to the source) and dropped however the run ends.
+struct RawCopy {
+    url: String,
+    _guard: DropDatabase,
+}
+
+impl RawCopy {
+    async fn of(source: &str, suffix: &str) -> anyhow::Result<Self> {
+        let name = format!("{source}_{suffix}");
+        clone_database(source, &name).await?;
+        Ok(RawCopy {
+            url: database_url(&name)?,
+            _guard: DropDatabase(name),
+        })
+    }
+
+    /// Gives the copy the warm-up's rows (untimed) and folds them, as the server has folded
+    /// its own by the time its phase starts.
+    async fn prepare(
+        &self,
+        clients: usize,
+        pool_size: usize,
+        session_limits: sipas::db::SessionLimits,
+        rows: &Arc<Vec<Row>>,
+    ) -> anyhow::Result<RawDatabase> {
+        let pool = sipas::db::build_pool(&self.url, pool_size)?;
+        run_raw(
+            &pool,
+            clients,
+            rows.clone(),
+            Until::Count(rows.len() as u64),
+            None,
+        )
+        .await;
+        let fold_pool = sipas::db::build_pool_with(&self.url, 1, session_limits)?;
+        let mut conn = fold_pool.get().await?;
+        sipas::db::rollup::refresh(&mut conn).await?;
+        drop(conn);
+        Ok(RawDatabase {
+            pool,
+            fold_pool,
+            sql: connect(&self.url).await,
+        })
+    }
+}
+
+/// A prepared copy: the pool of the raw phase, the fold's own, and a plain connection.
+struct RawDatabase {
+    pool: sipas::db::Pool,
+    fold_pool: sipas::db::Pool,
+    sql: tokio_postgres::Client,
+}
+
+impl RawDatabase {
+    /// One measured raw phase (see [`run_raw`]), the copy at rest first and folded every
+    /// few seconds meanwhile, as the server folds its own.
+    async fn phase(
+        &self,
+        clients: usize,
+        rows: &Arc<Vec<Row>>,
+        until: Until,
+        limits: Option<Limits>,
+    ) -> anyhow::Result<RawRun> {
+        settle(&[&self.sql]).await?;
+        let folding = fold(self.fold_pool.clone());
+        let run = run_raw(&self.pool, clients, rows.clone(), until, limits).await;
+        folding.stop(Duration::from_secs(10)).await;
+        Ok(run)
+    }
+}
+
 /// Lets the databases come to rest before a measured phase, so that neither phase pays for
 /// what the one before it left behind: the fold has caught up with every response (the
 /// server's own fold, or the one just run on the raw copy), the statistics and visibility maps
@@ -946,9 +1024,7 @@ async fn main() -> anyhow::Result<()> {
         .batch_execute(&format!("CREATE DATABASE {name}"))
         .await?;
     let _guard = DropDatabase(name.clone());
-    let mut url = url::Url::parse(&admin_url())?;
-    url.set_path(&format!("/{name}"));
-    let url = url.to_string();
+    let url = database_url(&name)?;
 
     let vars = server_vars(&url);
     let config = Config::from_lookup(|k| vars.get(k).cloned())?;
@@ -964,18 +1040,8 @@ async fn main() -> anyhow::Result<()> {
     // The raw phase runs on a copy of this state, so that neither phase's rows sit in the
     // other's way: the background fold's fraud detection looks at the responses around each
     // new batch, and would otherwise find the raw phase's rows in the HTTP phase's windows.
-    let raw_name = format!("{name}_raw");
-    clone_database(&name, &raw_name).await?;
-    let _raw_guard = DropDatabase(raw_name.clone());
-    let mut raw_url = url::Url::parse(&admin_url())?;
-    raw_url.set_path(&format!("/{raw_name}"));
-    let raw_url = raw_url.to_string();
-    let online_name = format!("{name}_online");
-    clone_database(&name, &online_name).await?;
-    let _online_guard = DropDatabase(online_name.clone());
-    let mut online_url = url::Url::parse(&admin_url())?;
-    online_url.set_path(&format!("/{online_name}"));
-    let online_url = online_url.to_string();
+    let raw_copy = RawCopy::of(&name, "raw").await?;
+    let online_copy = RawCopy::of(&name, "online").await?;
     let limits: Limits = (config.visits.person, config.visits.address);
     let services = Services::open(config).await?;
     let app = Application::build(services).await?;
@@ -1018,61 +1084,28 @@ async fn main() -> anyhow::Result<()> {
         warmup.log.errors
     );
 
-    // Raw PostgreSQL: the same rows, the same concurrency, a pool of the same size, on the copy
-    // made before the server started, which first gets the warm-up's rows too (untimed), and
-    // is folded every few seconds as the server folds its own.
-    let raw_pool = sipas::db::build_pool(&raw_url, pool_size)?;
-    let online_pool = sipas::db::build_pool(&online_url, pool_size)?;
-    let mut fold_pools = Vec::new();
-    let mut raw_sqls = Vec::new();
-    for (pool, url) in [(&raw_pool, &raw_url), (&online_pool, &online_url)] {
-        run_raw(
-            pool,
-            clients,
-            rows.clone(),
-            Until::Count(rows.len() as u64),
-            None,
-        )
-        .await;
-        let fold_pool = sipas::db::build_pool_with(url, 1, session_limits)?;
-        {
-            let mut conn = fold_pool.get().await?;
-            sipas::db::rollup::refresh(&mut conn).await?;
-        }
-        fold_pools.push(fold_pool);
-        raw_sqls.push(connect(url).await);
-    }
-    let online_fold_pool = fold_pools.pop().expect("two copies");
-    let raw_fold_pool = fold_pools.pop().expect("two copies");
-    settle(&[&sql, &raw_sqls[0], &raw_sqls[1]]).await?;
-    let fold_raw = fold(raw_fold_pool);
-    let mut raw = run_raw(
-        &raw_pool,
-        clients,
-        rows.clone(),
-        Until::new(seconds, count),
-        None,
-    )
-    .await;
-    fold_raw.stop(Duration::from_secs(10)).await;
+    // Raw PostgreSQL: the same rows, the same concurrency, a pool of the same size, on the
+    // copies made before the server started (see `RawCopy`).
+    let raw_db = raw_copy
+        .prepare(clients, pool_size, session_limits, &rows)
+        .await?;
+    let online_db = online_copy
+        .prepare(clients, pool_size, session_limits, &rows)
+        .await?;
+    settle(&[&sql]).await?;
+    let mut raw = raw_db
+        .phase(clients, &rows, Until::new(seconds, count), None)
+        .await?;
     // The same rows with the submission's whole database work (both limits taken in the same
     // transaction), on the second copy.
-    settle(&[&raw_sqls[1]]).await?;
-    let fold_online = fold(online_fold_pool);
-    let mut online = run_raw(
-        &online_pool,
-        clients,
-        rows.clone(),
-        Until::new(seconds, count),
-        Some(limits),
-    )
-    .await;
-    fold_online.stop(Duration::from_secs(10)).await;
-    online_pool.close();
+    let mut online = online_db
+        .phase(clients, &rows, Until::new(seconds, count), Some(limits))
+        .await?;
+    online_db.pool.close();
 
     // Where the time goes: the database steps of the citizen's path, alone (same concurrency,
     // same pool size), beside the full store above.
-    let step_pool = raw_pool;
+    let step_pool = raw_db.pool;
     let step_seconds = 2.0;
     let desk_codes = desks.clone();
     let lookup = run_step(&step_pool, clients, step_seconds, move |mut conn, id, n| {

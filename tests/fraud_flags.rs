@@ -1012,7 +1012,8 @@ async fn without_the_checks_of_the_citizens_path_timing_and_client_signals_are_o
 /// start's day) / 20 and the start's own day; a response is covered when a dense window
 /// starting at most 10 minutes before it holds it.
 async fn bursts_by_definition(db: &tokio_postgres::Client, min: i64, ratio: f64) -> Vec<i64> {
-    db.query(
+    ids(
+        db,
         "WITH online AS (
              SELECT id, desk_id, submitted_at,
                     (submitted_at AT TIME ZONE 'Asia/Ho_Chi_Minh')::date AS day
@@ -1042,10 +1043,20 @@ async fn bursts_by_definition(db: &tokio_postgres::Client, min: i64, ratio: f64)
         &[&min, &ratio],
     )
     .await
-    .unwrap()
-    .iter()
-    .map(|r| r.get(0))
-    .collect()
+}
+
+/// The first column (ids) of the rows of `sql`.
+async fn ids(
+    db: &tokio_postgres::Client,
+    sql: &str,
+    params: &[&(dyn tokio_postgres::types::ToSql + Sync)],
+) -> Vec<i64> {
+    db.query(sql, params)
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect()
 }
 
 #[tokio::test]
@@ -1104,17 +1115,12 @@ async fn desk_bursts_are_flagged_by_their_definition_fold_after_fold() {
         examined += fx.insert_all(&visits).await.len();
         fx.fold().await;
     }
-    let flagged: Vec<i64> = fx
-        .db
-        .query(
-            "SELECT response_id FROM response_flags WHERE reason = 'burst_desk' ORDER BY 1",
-            &[],
-        )
-        .await
-        .unwrap()
-        .iter()
-        .map(|r| r.get(0))
-        .collect();
+    let flagged = ids(
+        &fx.db,
+        "SELECT response_id FROM response_flags WHERE reason = 'burst_desk' ORDER BY 1",
+        &[],
+    )
+    .await;
     let wanted = bursts_by_definition(&fx.db, 3, 5.0).await;
     assert_eq!(flagged, wanted);
     // Neither nothing nor everything: the thresholds cut through the crowds.
