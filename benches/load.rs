@@ -1007,6 +1007,12 @@ fn percentiles(samples: &mut [Duration]) -> [f64; 4] {
     [rank(0.50), rank(0.95), rank(0.99), samples[n - 1]].map(|d| d.as_secs_f64() * 1000.0)
 }
 
+/// Which phase starts now, on stderr (the table comes at the end, on stdout): to follow a
+/// run, or to attach a profiler to one phase.
+fn progress(phase: &str) {
+    eprintln!("[{}] {phase}", chrono::Utc::now().format("%H:%M:%S"));
+}
+
 fn mark(ok: bool) -> &'static str {
     if ok { "met" } else { "MISSED" }
 }
@@ -1076,6 +1082,7 @@ async fn main() -> anyhow::Result<()> {
     );
 
     // Warm-up: the server's caches, PostgreSQL's buffers, the rows for the raw phase.
+    progress("warm-up");
     let warmup = run_citizens(clients, &base, &desks, Until::new(WARMUP_SECONDS, None)).await;
     let rows = Arc::new(stored_rows(&sql).await);
     anyhow::ensure!(
@@ -1093,11 +1100,13 @@ async fn main() -> anyhow::Result<()> {
         .prepare(clients, pool_size, session_limits, &rows)
         .await?;
     settle(&[&sql]).await?;
+    progress("raw PostgreSQL");
     let mut raw = raw_db
         .phase(clients, &rows, Until::new(seconds, count), None)
         .await?;
     // The same rows with the submission's whole database work (both limits taken in the same
     // transaction), on the second copy.
+    progress("raw PostgreSQL with both limits");
     let mut online = online_db
         .phase(clients, &rows, Until::new(seconds, count), Some(limits))
         .await?;
@@ -1107,6 +1116,7 @@ async fn main() -> anyhow::Result<()> {
     // same pool size), beside the full store above.
     let step_pool = raw_db.pool;
     let step_seconds = 2.0;
+    progress("steps of a submission");
     let desk_codes = desks.clone();
     let lookup = run_step(&step_pool, clients, step_seconds, move |mut conn, id, n| {
         let code = desk_codes[(id + n as usize) % desk_codes.len()].clone();
@@ -1161,6 +1171,7 @@ async fn main() -> anyhow::Result<()> {
     // The citizens, measured.
     settle(&[&sql]).await?;
     let before = total(&sql).await?;
+    progress("HTTP");
     let mut http = run_citizens(clients, &base, &desks, Until::new(seconds, count)).await;
 
     // The count check: every thank-you page is a stored response (waiting a little for a
