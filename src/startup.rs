@@ -116,6 +116,7 @@ impl Application {
             secret,
             spool,
             desks,
+            kiosks: Default::default(),
         });
         let server = crate::web::server(listener, state.clone())?;
         let rollups = RollupTask::start(database.pool.clone(), ROLLUP_REFRESH_INTERVAL);

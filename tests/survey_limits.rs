@@ -59,6 +59,14 @@ impl Citizen {
         }
     }
 
+    /// A tablet enrolled by staff as the kiosk of the desk with `desk_code`.
+    async fn kiosk(app: &TestApp, name: &str, desk_code: &str, address: &'static str) -> Self {
+        Citizen {
+            client: app.kiosk_client(name, desk_code).await,
+            address,
+        }
+    }
+
     async fn get(&self, url: &str) -> reqwest::Response {
         self.client
             .get(url)
@@ -293,7 +301,7 @@ async fn the_kiosk_comes_back_to_a_fresh_form_and_is_limited_per_kiosk() {
     let base = app.address.as_str();
     // Several people at one tablet (one address, one cookie): the kiosk limit, not the
     // person's, applies.
-    let tablet = Citizen::new("203.0.113.50");
+    let tablet = Citizen::kiosk(&app, "may.xuan.bac", &code, "203.0.113.50").await;
     let form = tablet.open(base, &path).await;
     let thanks = tablet.send(base, &path, &form).await;
     assert_eq!(thanks.status(), 200);
@@ -310,16 +318,22 @@ async fn the_kiosk_comes_back_to_a_fresh_form_and_is_limited_per_kiosk() {
     let over = tablet.answer(base, &path).await;
     assert_eq!(over.status(), 429);
     assert!(over.text().await.unwrap().contains("Máy đánh giá tại quầy"));
-    // Another desk's kiosk has its own.
+    // Another kiosk has its own: at another desk, and a second tablet at this one.
     let other = app.desk_code(XUAN_DINH).await;
+    let other_tablet = Citizen::kiosk(&app, "may.xuan.dinh", &other, "203.0.113.50").await;
     assert_eq!(
-        tablet.answer(base, &format!("/k/{other}")).await.status(),
+        other_tablet
+            .answer(base, &format!("/k/{other}"))
+            .await
+            .status(),
         200
     );
+    let second = Citizen::kiosk(&app, "may.2.xuan.bac", &code, "203.0.113.50").await;
+    assert_eq!(second.answer(base, &path).await.status(), 200);
     let marked: i64 = app
         .count("SELECT count(*) FROM responses WHERE channel = 'kiosk' AND via = 'kiosk' AND length(client_key) = 32")
         .await;
-    assert_eq!(marked, 4);
+    assert_eq!(marked, 5);
     // One per 20 s sustained: after the wait, one more.
     tokio::time::sleep(Duration::from_secs(21)).await;
     assert_eq!(tablet.answer(base, &path).await.status(), 200);
@@ -336,8 +350,9 @@ async fn the_raw_client_address_is_never_stored() {
         citizen.answer(base, &format!("/s/{code}")).await.status(),
         200
     );
+    let tablet = Citizen::kiosk(&app, "may.xuan.bac", &code, "198.51.100.173").await;
     assert_eq!(
-        citizen.answer(base, &format!("/k/{code}")).await.status(),
+        tablet.answer(base, &format!("/k/{code}")).await.status(),
         200
     );
     let admin = app.staff_with_role("qt.phong.noi.vu", "admin", &[]).await;

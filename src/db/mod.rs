@@ -9,6 +9,7 @@ pub mod embedded;
 pub mod exports;
 pub mod flags;
 pub mod forms;
+pub mod kiosks;
 pub mod plans;
 pub mod prepared;
 pub mod published;

@@ -69,6 +69,19 @@ diesel::table! {
 }
 
 diesel::table! {
+    kiosks (id) {
+        id -> Int4,
+        desk_id -> Int4,
+        label -> Text,
+        secret_hash -> Bytea,
+        enrolled_by -> Int4,
+        enrolled_at -> Timestamptz,
+        revoked_by -> Nullable<Int4>,
+        revoked_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
     export_jobs (id) {
         id -> Int4,
         account_id -> Int4,
@@ -396,6 +409,7 @@ diesel::joinable!(survey_plans -> units (unit_id));
 diesel::joinable!(units -> forms (default_form_id));
 diesel::joinable!(desk_days -> desks (desk_id));
 diesel::joinable!(visit_codes -> desks (desk_id));
+diesel::joinable!(kiosks -> desks (desk_id));
 diesel::joinable!(visit_codes -> api_tokens (created_by_token));
 
 diesel::allow_tables_to_appear_in_same_query!(
@@ -407,6 +421,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     desk_days,
     desks,
     export_jobs,
+    kiosks,
     form_items,
     form_versions,
     forms,

@@ -361,9 +361,9 @@ pub async fn prune_limits(conn: &mut AsyncPgConnection) -> diesel::QueryResult<u
     .await
 }
 
-/// The bucket key of a kiosk: its desk id.
-pub fn kiosk_key(desk_id: i32) -> [u8; 4] {
-    desk_id.to_be_bytes()
+/// The bucket key of a kiosk: its id (`kiosks.id`).
+pub fn kiosk_key(kiosk_id: i32) -> [u8; 4] {
+    kiosk_id.to_be_bytes()
 }
 
 #[cfg(test)]

@@ -164,6 +164,24 @@ pub fn notice(title: &str, paragraphs: &[&str]) -> Markup {
     )
 }
 
+pub const NOT_A_KIOSK_TITLE: &str = "Thiết bị này không phải máy đánh giá của quầy";
+
+/// The kiosk door opened on a device that is not one of the desk's enrolled kiosks: where the
+/// citizen can rate the desk instead (`open_form`, the desk's open QR form).
+pub fn not_a_kiosk(open_form: &str) -> Markup {
+    layout(
+        NOT_A_KIOSK_TITLE,
+        html! {
+            div.thanks {
+                h1 { (NOT_A_KIOSK_TITLE) }
+                p { "Đường dẫn này chỉ dùng trên máy tính bảng đặt tại quầy, đã được cán bộ đăng ký làm máy đánh giá." }
+                p { "Anh/Chị vẫn có thể đánh giá trên thiết bị này bằng phiếu khảo sát của quầy:" }
+                p { a href=(open_form) { "Mở phiếu khảo sát của quầy" } }
+            }
+        },
+    )
+}
+
 /// What the kiosk's thank-you page shows.
 pub struct KioskThanks<'a> {
     pub unit_name: &'a str,

@@ -45,6 +45,8 @@ pub struct AppState {
     /// The desks behind the public codes, as this instance knows them
     /// (`crate::desk_directory`).
     pub desks: Arc<crate::desk_directory::DeskDirectory>,
+    /// The kiosks this instance has verified (trusted while the database cannot be asked).
+    pub kiosks: crate::db::kiosks::VerifiedKiosks,
 }
 
 /// Largest JSON body the API reads (`web::Json`).

@@ -3,8 +3,9 @@
 //! * `/s/{desk code}`: the desk's printed QR code, open to anyone, limited per client (a keyed
 //!   hash of the address and a first-party cookie) and per address, in the database;
 //! * `/v/{one-time code}`: a code handed out with the receipt, accepted once;
-//! * `/k/{desk code}`: the kiosk (a tablet at the desk): after the thank-you page it comes back
-//!   to a fresh form by itself; limited per kiosk rather than per person.
+//! * `/k/{desk code}`: the kiosk (a tablet at the desk, enrolled by staff: its cookie names the
+//!   kiosk): after the thank-you page it comes back to a fresh form by itself; limited per
+//!   kiosk rather than per person. Any other device is turned away.
 //!
 //! Every form carries a submission key (a double tap stores one response), a signed start time
 //! and a honeypot field; see [`submit`] for what is refused and why.
@@ -24,6 +25,7 @@ use uuid::Uuid;
 
 use super::AppState;
 use crate::db::desks::{Desk, DeskContext, is_plausible_code};
+use crate::db::kiosks::{self, DeviceCookie};
 use crate::db::responses::Via;
 use crate::db::visits::{self, CodeSlip, LimitCheck, LimitKind};
 use crate::error::AppError;
@@ -43,6 +45,9 @@ pub const MAX_BODY_BYTES: usize = 64 * 1024;
 /// random id, HttpOnly, SameSite=Lax, kept for 400 days. Only its keyed hash, together with the
 /// address's, is stored.
 pub const VISITOR_COOKIE: &str = "sipas_visitor";
+/// The cookie of an enrolled kiosk ([`DeviceCookie`]), set on the device when staff enrol it
+/// and sent to `/k/` only.
+pub const KIOSK_COOKIE: &str = "sipas_kiosk";
 /// Seconds before the kiosk's thank-you page returns to a fresh form.
 pub const KIOSK_RETURN_SECONDS: u32 = 8;
 
@@ -85,6 +90,8 @@ struct Target {
     code: String,
     desk: DeskContext,
     visit_code: Option<CodeSlip>,
+    /// The enrolled kiosk the request came from (the kiosk door only).
+    kiosk: Option<i32>,
 }
 
 impl Target {
@@ -161,10 +168,57 @@ fn desk_closed() -> HttpResponse {
     )
 }
 
+/// The page for a device that opens a desk's kiosk door without being one of its kiosks.
+fn not_a_kiosk(desk_code: &str) -> HttpResponse {
+    HttpResponse::build(StatusCode::FORBIDDEN)
+        .content_type("text/html; charset=utf-8")
+        .insert_header((CACHE_CONTROL, "no-store"))
+        .body(views::survey::not_a_kiosk(&format!("/s/{desk_code}")).into_string())
+}
+
+/// The enrolled kiosk of `desk` that `request` comes from (`None`: no kiosk cookie, a wrong
+/// or revoked one, or another desk's kiosk). While the database cannot be asked, a device this
+/// instance verified before is trusted (nothing lost: its responses go to the spool).
+async fn kiosk_of(
+    state: &AppState,
+    request: &HttpRequest,
+    desk: &DeskContext,
+) -> Result<Option<i32>, AppError> {
+    let Some(cookie) = request
+        .cookie(KIOSK_COOKIE)
+        .and_then(|c| DeviceCookie::parse(c.value()))
+    else {
+        return Ok(None);
+    };
+    let verified = async {
+        let mut conn = state.pool.get().await?;
+        Ok::<_, AppError>(kiosks::verify(&mut conn, &cookie).await?)
+    }
+    .await;
+    let desk_id = match verified {
+        Ok(Some(kiosk)) => {
+            state.kiosks.remember(&kiosk, &cookie);
+            kiosk.desk_id
+        }
+        Ok(None) => {
+            state.kiosks.forget(cookie.id);
+            return Ok(None);
+        }
+        Err(AppError::Unavailable(cause)) => match state.kiosks.desk_of(&cookie) {
+            Some(desk_id) => desk_id,
+            None => return Err(AppError::Unavailable(cause)),
+        },
+        Err(other) => return Err(other),
+    };
+    Ok((desk_id == desk.desk_id).then_some(cookie.id))
+}
+
 /// The desk behind `code` at `door`, or the page to answer instead (a used code, a closed
-/// desk). `used_status`: 410 when showing the form, 409 when a submission comes too late.
+/// desk, a device that is not the desk's kiosk). `used_status`: 410 when showing the form, 409
+/// when a submission comes too late.
 async fn target(
     state: &AppState,
+    request: &HttpRequest,
     door: Door,
     code: &str,
     used_status: StatusCode,
@@ -172,11 +226,19 @@ async fn target(
 ) -> Result<Result<Target, HttpResponse>, AppError> {
     if door != Door::Code {
         let desk = desk_by_code(state, code).await?;
+        let kiosk = match door {
+            Door::Kiosk => match kiosk_of(state, request, &desk).await? {
+                Some(id) => Some(id),
+                None => return Ok(Err(not_a_kiosk(code))),
+            },
+            _ => None,
+        };
         return Ok(Ok(Target {
             door,
             code: code.to_string(),
             desk,
             visit_code: None,
+            kiosk,
         }));
     }
     if !visits::is_plausible_code(code) {
@@ -212,6 +274,7 @@ async fn target(
         code: code.to_string(),
         desk,
         visit_code: Some(slip),
+        kiosk: None,
     }))
 }
 
@@ -319,7 +382,7 @@ async fn show(
     request: HttpRequest,
     door: Door,
 ) -> Result<HttpResponse, AppError> {
-    let target = match target(&state, door, &code, StatusCode::GONE, None).await? {
+    let target = match target(&state, &request, door, &code, StatusCode::GONE, None).await? {
         Ok(target) => target,
         Err(page) => return Ok(page),
     };
@@ -379,7 +442,16 @@ async fn submit(
         None
     };
     let sent_token = decoded.as_ref().and_then(|raw| raw.token);
-    let target = match target(&state, door, &code, StatusCode::CONFLICT, sent_token).await? {
+    let target = match target(
+        &state,
+        &request,
+        door,
+        &code,
+        StatusCode::CONFLICT,
+        sent_token,
+    )
+    .await?
+    {
         Ok(target) => target,
         Err(page) => return Ok(page),
     };
@@ -490,7 +562,7 @@ async fn submit(
         ));
     }
 
-    let kiosk_key = visits::kiosk_key(target.desk.desk_id);
+    let kiosk_key = target.kiosk.map(visits::kiosk_key);
     let settings = &state.config.visits;
     let limits: Vec<LimitCheck<'_>> = match door {
         Door::Desk => [
@@ -510,9 +582,10 @@ async fn submit(
         .collect(),
         Door::Kiosk => settings
             .kiosk
-            .map(|rate| LimitCheck {
+            .zip(kiosk_key.as_ref())
+            .map(|(rate, key)| LimitCheck {
                 kind: LimitKind::Kiosk,
-                key: &kiosk_key,
+                key,
                 rate,
             })
             .into_iter()

@@ -411,6 +411,37 @@ impl TestApp {
         client
     }
 
+    /// A browser enrolled as the kiosk of the desk with the public code `desk_code`, as staff
+    /// do it on the tablet: a new account of the desk's unit (`username`) signs in, enrols the
+    /// device through the desk page (label: the username) and is signed out. The client keeps
+    /// the kiosk's cookie (and no staff session).
+    pub async fn kiosk_client(&self, username: &str, desk_code: &str) -> reqwest::Client {
+        let row = self
+            .sql()
+            .await
+            .query_one(
+                "SELECT d.id, u.code FROM desk_codes c JOIN desks d ON d.id = c.desk_id \
+                 JOIN units u ON u.id = d.unit_id WHERE c.code = $1",
+                &[&desk_code],
+            )
+            .await
+            .unwrap();
+        let (desk_id, unit_code): (i32, String) = (row.get(0), row.get(1));
+        let staff = self.staff_with_role(username, "unit", &[&unit_code]).await;
+        let enrolled = staff
+            .post(
+                &format!("/staff/desks/{desk_id}/kiosks"),
+                &[("label", username)],
+            )
+            .await;
+        assert_eq!(enrolled.status(), 303, "enrolling a kiosk");
+        assert_eq!(
+            enrolled.headers()["location"].to_str().unwrap(),
+            format!("/k/{desk_code}")
+        );
+        staff.client
+    }
+
     /// Creates an account with `role` and returns a client signed in as it.
     pub async fn staff_with_role(&self, username: &str, role: &str, units: &[&str]) -> StaffClient {
         self.create_account(username, role, units).await;

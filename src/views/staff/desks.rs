@@ -7,6 +7,7 @@ use super::units::indent;
 use super::{FieldErrors, csrf_input, error_summary, flash, page, select_field, text_field};
 use crate::auth::Staff;
 use crate::db::desks::DeskRow;
+use crate::db::kiosks::{KioskRow, MAX_LABEL_CHARS};
 use crate::db::units::UnitRow;
 
 /// The desk form as typed (the unit only at creation).
@@ -191,12 +192,81 @@ pub struct DeskPage<'a> {
     pub message: Option<&'a str>,
     /// The edit forms (admins and the unit's staff): values, problems, form choices.
     pub edit: Option<DeskEdit<'a>>,
+    /// The desk's kiosks, newest first (revoked ones too).
+    pub kiosks: &'a [KioskRow],
 }
 
 pub struct DeskEdit<'a> {
     pub values: &'a DeskForm,
     pub errors: &'a FieldErrors,
     pub form_options: &'a [(String, String)],
+    /// The kiosk enrolment form as typed: its device label, and its problems.
+    pub kiosk_label: &'a str,
+    pub kiosk_errors: &'a FieldErrors,
+}
+
+/// The label a new kiosk is offered.
+pub const DEFAULT_KIOSK_LABEL: &str = "Máy tính bảng tại quầy";
+
+/// The desk's kiosks, and (for those who may change the desk) how to enrol and revoke them.
+fn kiosks(staff: &Staff, p: &DeskPage<'_>, base: &str) -> Markup {
+    let desk = p.view.desk;
+    html! {
+        h2 { "Máy đánh giá tại quầy (kiosk)" }
+        p {
+            "Máy tính bảng đặt tại quầy để người dân đánh giá ngay sau khi nhận kết quả: sau mỗi phiếu, "
+            "máy tự trở về một phiếu mới. Chỉ thiết bị đã được đăng ký mới dùng được chế độ này; "
+            "số phiếu được giới hạn theo từng máy."
+        }
+        @if p.kiosks.is_empty() {
+            p.hint { "Quầy chưa có máy đánh giá nào." }
+        } @else {
+            table {
+                thead { tr { th { "Thiết bị" } th { "Người đăng ký" } th { "Ngày đăng ký" } th { "Trạng thái" } @if p.edit.is_some() { th { "Thu hồi" } } } }
+                tbody {
+                    @for row in p.kiosks {
+                        tr {
+                            td { (row.kiosk.label) }
+                            td { (row.enrolled_by_name) }
+                            td { (crate::views::format_vietnam_time(row.kiosk.enrolled_at)) }
+                            td {
+                                @match row.kiosk.revoked_at {
+                                    Some(at) => { "Đã thu hồi (" (crate::views::format_vietnam_time(at)) ")" }
+                                    None => { "Đang dùng" }
+                                }
+                            }
+                            @if p.edit.is_some() {
+                                td {
+                                    @if row.kiosk.revoked_at.is_none() {
+                                        form method="post" action={ (base) "/kiosks/" (row.kiosk.id) "/revoke" } {
+                                            (csrf_input(&staff.csrf))
+                                            button.small type="submit" { "Thu hồi" }
+                                        }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        @if let Some(edit) = &p.edit {
+            @if desk.active && desk.unit_active && desk.code.is_some() {
+                form method="post" action={ (base) "/kiosks" } {
+                    (csrf_input(&staff.csrf))
+                    p {
+                        "Để đăng ký, hãy đăng nhập trên chính máy tính bảng đặt tại quầy, mở trang này và bấm nút bên dưới. "
+                        strong { "Tài khoản của Anh/Chị sẽ được đăng xuất khỏi thiết bị đó" }
+                        ", và thiết bị mở phiếu khảo sát của quầy ở chế độ kiosk."
+                    }
+                    (text_field("label", "Tên thiết bị", edit.kiosk_label, edit.kiosk_errors, "text", Some(&format!("Để phân biệt các máy của quầy, tối đa {MAX_LABEL_CHARS} ký tự."))))
+                    button.small type="submit" { "Đăng ký thiết bị này làm máy đánh giá" }
+                }
+            } @else {
+                p.hint { "Quầy đang ngừng hoạt động: không thể đăng ký máy đánh giá." }
+            }
+        }
+    }
 }
 
 /// The SVG element of a standalone SVG document (without its XML declaration), for inline use.
@@ -250,6 +320,8 @@ pub fn show(staff: &Staff, p: &DeskPage<'_>) -> Markup {
                 a href={ (base) "/poster.svg" } download { "Tải áp phích A5 (SVG)" }
             }
             p.hint { "In áp phích khổ A5 và đặt tại quầy để người dân quét mã QR." }
+
+            (kiosks(staff, p, &base))
 
             @if let Some(edit) = &p.edit {
                 h2 { "Sửa thông tin quầy" }

@@ -1,7 +1,9 @@
 //! Staff area: desks. Admins manage every desk, units' staff the desks of their scope, viewers
 //! read; the desk page shows the QR code and serves the printable poster.
 
-use actix_web::http::header::{CACHE_CONTROL, CONTENT_DISPOSITION, CONTENT_TYPE};
+use actix_session::Session;
+use actix_web::cookie::{Cookie, SameSite};
+use actix_web::http::header::{CACHE_CONTROL, CONTENT_DISPOSITION, CONTENT_TYPE, LOCATION};
 use actix_web::{HttpResponse, web};
 use serde::Deserialize;
 
@@ -9,11 +11,14 @@ use super::units::{FormChoice, check_name};
 use super::{Empty, html, parse_id, see_other};
 use crate::auth::{CsrfForm, Staff};
 use crate::db::desks::{Desk, DeskFields, DeskRefusal, DeskRow};
+use crate::db::kiosks::{self, MAX_LABEL_CHARS};
 use crate::db::units::Unit;
 use crate::error::AppError;
 use crate::export::poster::{Poster, qr_svg};
 use crate::views::staff::FieldErrors;
-use crate::views::staff::desks::{self as views, DeskEdit, DeskForm, DeskPage, DeskView};
+use crate::views::staff::desks::{
+    self as views, DEFAULT_KIOSK_LABEL, DeskEdit, DeskForm, DeskPage, DeskView,
+};
 use crate::web::AppState;
 
 /// Resolution of the downloadable PNG poster.
@@ -34,6 +39,11 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .service(super::resource("/desks/{id}/deactivate").route(web::post().to(deactivate)))
         .service(super::resource("/desks/{id}/activate").route(web::post().to(activate)))
         .service(super::resource("/desks/{id}/rotate-code").route(web::post().to(rotate_code)))
+        .service(super::resource("/desks/{id}/kiosks").route(web::post().to(enrol_kiosk)))
+        .service(
+            super::resource("/desks/{id}/kiosks/{kiosk}/revoke")
+                .route(web::post().to(revoke_kiosk)),
+        )
         .service(super::resource("/desks/{id}/poster.svg").route(web::get().to(poster_svg)))
         .service(super::resource("/desks/{id}/poster.png").route(web::get().to(poster_png)));
 }
@@ -54,6 +64,9 @@ impl OkQuery {
             "activated" => "Quầy đã hoạt động trở lại.",
             "rotated" => {
                 "Đã đổi mã QR. Mã cũ không còn dùng được: vui lòng in lại áp phích và thay ở quầy."
+            }
+            "kiosk_revoked" => {
+                "Đã thu hồi máy đánh giá: thiết bị đó không nhận phiếu ở chế độ kiosk nữa."
             }
             _ => return None,
         })
@@ -220,11 +233,17 @@ async fn visible_desk(state: &AppState, staff: &Staff, segment: &str) -> Result<
     Ok(desk)
 }
 
+/// What was typed into one of the desk page's forms, sent back with its problems.
+enum Typed<'a> {
+    Desk(&'a DeskForm, &'a FieldErrors),
+    Kiosk(&'a str, &'a FieldErrors),
+}
+
 async fn render_show(
     state: &AppState,
     staff: &Staff,
     desk: &DeskRow,
-    edit: Option<(&DeskForm, &FieldErrors)>,
+    typed: Option<Typed<'_>>,
     message: Option<&str>,
     status: u16,
 ) -> Result<HttpResponse, AppError> {
@@ -235,7 +254,15 @@ async fn render_show(
     };
     let current = DeskForm::of(desk);
     let empty = FieldErrors::new();
-    let (values, errors) = edit.unwrap_or((&current, &empty));
+    let ((values, errors), (kiosk_label, kiosk_errors)) = match typed {
+        Some(Typed::Desk(values, errors)) => ((values, errors), (DEFAULT_KIOSK_LABEL, &empty)),
+        Some(Typed::Kiosk(label, errors)) => ((&current, &empty), (label, errors)),
+        None => ((&current, &empty), (DEFAULT_KIOSK_LABEL, &empty)),
+    };
+    let kiosks = {
+        let mut conn = state.pool.get().await?;
+        kiosks::find_for_desk(&mut conn, desk.desk_id).await?
+    };
     let options = FormChoice::new(state, desk.form_id.as_deref()).options(inherit_label(
         desk.unit_form_id.as_deref(),
         &state.config.default_form,
@@ -252,7 +279,10 @@ async fn render_show(
                 values,
                 errors,
                 form_options: &options,
+                kiosk_label,
+                kiosk_errors,
             }),
+        kiosks: &kiosks,
     };
     Ok(html(views::show(staff, &page), status))
 }
@@ -298,7 +328,15 @@ async fn update(
         Err(errors) => errors,
     };
     let row = visible_desk(&state, &staff, &path).await?;
-    render_show(&state, &staff, &row, Some((&form, &refused)), None, 422).await
+    render_show(
+        &state,
+        &staff,
+        &row,
+        Some(Typed::Desk(&form, &refused)),
+        None,
+        422,
+    )
+    .await
 }
 
 async fn set_active(
@@ -342,6 +380,93 @@ async fn rotate_code(
     let mut conn = state.pool.get().await?;
     Desk::rotate_code_audited(&mut conn, &staff, desk.id).await?;
     Ok(see_other(&format!("/staff/desks/{}?ok=rotated", desk.id)))
+}
+
+#[derive(Deserialize)]
+struct KioskForm {
+    #[serde(default)]
+    label: String,
+}
+
+/// Enrols the device that sends this as a kiosk of the desk: the staff member's session on it
+/// ends (a tablet left at the desk must not open the staff area), the device keeps the kiosk's
+/// cookie (sent to `/k/` only), and it goes on to the desk's kiosk form.
+async fn enrol_kiosk(
+    state: web::Data<AppState>,
+    staff: Staff,
+    session: Session,
+    path: web::Path<String>,
+    CsrfForm(form): CsrfForm<KioskForm>,
+) -> Result<HttpResponse, AppError> {
+    let desk = writable_desk(&state, &staff, &path).await?;
+    let row = visible_desk(&state, &staff, &path).await?;
+    let label = form.label.trim();
+    let problem = if label.is_empty() {
+        Some("Vui lòng nhập tên thiết bị.".to_string())
+    } else if label.chars().count() > MAX_LABEL_CHARS {
+        Some(format!("Tên thiết bị dài tối đa {MAX_LABEL_CHARS} ký tự."))
+    } else if !(row.active && row.unit_active) || row.code.is_none() {
+        Some("Quầy đang ngừng hoạt động: không thể đăng ký máy đánh giá.".to_string())
+    } else {
+        None
+    };
+    let code = match (problem, row.code.as_deref()) {
+        (None, Some(code)) => code,
+        (problem, _) => {
+            let errors = FieldErrors::from([(
+                "label",
+                problem.unwrap_or_else(|| "Quầy chưa có mã QR.".to_string()),
+            )]);
+            return render_show(
+                &state,
+                &staff,
+                &row,
+                Some(Typed::Kiosk(&form.label, &errors)),
+                None,
+                422,
+            )
+            .await;
+        }
+    };
+    let mut conn = state.pool.get().await?;
+    let (_, device) = kiosks::enrol_audited(&mut conn, &staff, desk.id, label).await?;
+    session.purge();
+    let cookie = Cookie::build(crate::web::survey::KIOSK_COOKIE, device.value())
+        .path("/k/")
+        .http_only(true)
+        .same_site(SameSite::Lax)
+        .secure(state.config.cookie_secure)
+        .max_age(actix_web::cookie::time::Duration::days(400))
+        .finish();
+    Ok(HttpResponse::SeeOther()
+        .insert_header((LOCATION, format!("/k/{code}")))
+        .cookie(cookie)
+        .finish())
+}
+
+/// Revokes one of the desk's kiosks (again: nothing changes).
+async fn revoke_kiosk(
+    state: web::Data<AppState>,
+    staff: Staff,
+    path: web::Path<(String, String)>,
+    _form: CsrfForm<Empty>,
+) -> Result<HttpResponse, AppError> {
+    let (desk_segment, kiosk_segment) = path.into_inner();
+    let desk = writable_desk(&state, &staff, &desk_segment).await?;
+    let id = parse_id(&kiosk_segment)?;
+    let mut conn = state.pool.get().await?;
+    if !kiosks::find_for_desk(&mut conn, desk.id)
+        .await?
+        .iter()
+        .any(|row| row.kiosk.id == id)
+    {
+        return Err(AppError::NotFound);
+    }
+    kiosks::revoke_audited(&mut conn, &staff, desk.id, id).await?;
+    Ok(see_other(&format!(
+        "/staff/desks/{}?ok=kiosk_revoked",
+        desk.id
+    )))
 }
 
 /// What a poster needs, owned, to be rendered on a blocking thread.

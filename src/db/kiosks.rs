@@ -1,0 +1,293 @@
+//! Kiosks: the tablets at a desk that staff enrolled as its rating device. The kiosk door
+//! (`/k/{desk code}`) takes responses only from an enrolled device, recognised by the random
+//! secret its cookie holds ([`DeviceCookie`]); only the secret's SHA-256 is stored.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+use chrono::{DateTime, Utc};
+use diesel::{
+    ExpressionMethods, JoinOnDsl, OptionalExtension, QueryDsl, Queryable, Selectable,
+    SelectableHelper,
+};
+use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
+use sha2::{Digest, Sha256};
+
+use super::audit;
+use super::schema::{accounts, kiosks};
+use crate::auth::Staff;
+
+/// Longest device label, in characters.
+pub const MAX_LABEL_CHARS: usize = 100;
+
+#[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable)]
+#[diesel(table_name = kiosks)]
+pub struct Kiosk {
+    pub id: i32,
+    pub desk_id: i32,
+    pub label: String,
+    pub enrolled_by: i32,
+    pub enrolled_at: DateTime<Utc>,
+    pub revoked_at: Option<DateTime<Utc>>,
+}
+
+/// A kiosk as the desk page lists it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KioskRow {
+    pub kiosk: Kiosk,
+    /// Who enrolled it.
+    pub enrolled_by_name: String,
+}
+
+/// What an enrolled device's cookie holds: the kiosk's id and its secret.
+#[derive(Clone, PartialEq, Eq)]
+pub struct DeviceCookie {
+    pub id: i32,
+    secret: [u8; 32],
+}
+
+impl std::fmt::Debug for DeviceCookie {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Never the secret, in logs or elsewhere.
+        f.debug_struct("DeviceCookie")
+            .field("id", &self.id)
+            .finish()
+    }
+}
+
+impl DeviceCookie {
+    /// The cookie's value: `{id}.{secret in hex}`.
+    pub fn value(&self) -> String {
+        format!("{}.{}", self.id, hex::encode(self.secret))
+    }
+
+    /// Reads a cookie value; `None` unless it is exactly what [`DeviceCookie::value`] writes.
+    pub fn parse(value: &str) -> Option<Self> {
+        let (id, secret) = value.split_once('.')?;
+        if id.is_empty() || id.len() > 10 || !id.bytes().all(|b| b.is_ascii_digit()) {
+            return None;
+        }
+        let mut bytes = [0u8; 32];
+        hex::decode_to_slice(secret, &mut bytes).ok()?;
+        Some(DeviceCookie {
+            id: id.parse().ok()?,
+            secret: bytes,
+        })
+    }
+
+    fn hash(&self) -> [u8; 32] {
+        Sha256::digest(self.secret).into()
+    }
+}
+
+/// Enrols a new kiosk for `desk_id` (the caller checked the account may change the desk), with
+/// its audit entry, in one transaction. Returns the kiosk and the cookie for the device.
+pub async fn enrol_audited(
+    conn: &mut AsyncPgConnection,
+    staff: &Staff,
+    desk_id: i32,
+    label: &str,
+) -> diesel::QueryResult<(Kiosk, DeviceCookie)> {
+    let secret: [u8; 32] = rand::random();
+    let hash: [u8; 32] = Sha256::digest(secret).into();
+    conn.transaction(async |conn| {
+        let kiosk: Kiosk = diesel::insert_into(kiosks::table)
+            .values((
+                kiosks::desk_id.eq(desk_id),
+                kiosks::label.eq(label),
+                kiosks::secret_hash.eq(&hash[..]),
+                kiosks::enrolled_by.eq(staff.account.id),
+            ))
+            .returning(Kiosk::as_returning())
+            .get_result(conn)
+            .await?;
+        audit::record(
+            conn,
+            &staff.audit(
+                "kiosk.enrol",
+                "kiosk",
+                kiosk.id,
+                None,
+                Some(serde_json::json!({ "desk": desk_id, "label": label })),
+            ),
+        )
+        .await?;
+        Ok((
+            DeviceCookie {
+                id: kiosk.id,
+                secret,
+            },
+            kiosk,
+        ))
+    })
+    .await
+    .map(|(cookie, kiosk)| (kiosk, cookie))
+}
+
+/// Revokes kiosk `id` of `desk_id`, with its audit entry. `false`: no such kiosk at this desk,
+/// or already revoked (nothing changed).
+pub async fn revoke_audited(
+    conn: &mut AsyncPgConnection,
+    staff: &Staff,
+    desk_id: i32,
+    id: i32,
+) -> diesel::QueryResult<bool> {
+    conn.transaction(async |conn| {
+        let revoked: Option<Kiosk> = diesel::update(kiosks::table.find(id))
+            .filter(kiosks::desk_id.eq(desk_id))
+            .filter(kiosks::revoked_at.is_null())
+            .set((
+                kiosks::revoked_at.eq(diesel::dsl::now),
+                kiosks::revoked_by.eq(staff.account.id),
+            ))
+            .returning(Kiosk::as_returning())
+            .get_result(conn)
+            .await
+            .optional()?;
+        let Some(kiosk) = revoked else {
+            return Ok(false);
+        };
+        audit::record(
+            conn,
+            &staff.audit(
+                "kiosk.revoke",
+                "kiosk",
+                kiosk.id,
+                Some(serde_json::json!({ "desk": desk_id, "label": kiosk.label })),
+                None,
+            ),
+        )
+        .await?;
+        Ok(true)
+    })
+    .await
+}
+
+/// The kiosks of `desk_id`, newest first, revoked ones included.
+pub async fn find_for_desk(
+    conn: &mut AsyncPgConnection,
+    desk_id: i32,
+) -> diesel::QueryResult<Vec<KioskRow>> {
+    Ok(kiosks::table
+        .inner_join(accounts::table.on(accounts::id.eq(kiosks::enrolled_by)))
+        .filter(kiosks::desk_id.eq(desk_id))
+        .order(kiosks::id.desc())
+        .select((Kiosk::as_select(), accounts::display_name))
+        .load::<(Kiosk, String)>(conn)
+        .await?
+        .into_iter()
+        .map(|(kiosk, enrolled_by_name)| KioskRow {
+            kiosk,
+            enrolled_by_name,
+        })
+        .collect())
+}
+
+/// The kiosk `cookie` names, if its secret is right and it is not revoked.
+pub async fn verify(
+    conn: &mut AsyncPgConnection,
+    cookie: &DeviceCookie,
+) -> diesel::QueryResult<Option<Kiosk>> {
+    let found: Option<(Kiosk, Vec<u8>)> = kiosks::table
+        .find(cookie.id)
+        .select((Kiosk::as_select(), kiosks::secret_hash))
+        .get_result(conn)
+        .await
+        .optional()?;
+    Ok(found.and_then(|(kiosk, hash)| {
+        (kiosk.revoked_at.is_none() && constant_time_eq(&hash, &cookie.hash())).then_some(kiosk)
+    }))
+}
+
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+/// The devices this instance has verified, by kiosk id: what the kiosk door trusts while the
+/// database cannot be asked (nothing lost: an enrolled tablet keeps taking responses into the
+/// spool through an outage). A device verified before the outage stays trusted during it; a
+/// revocation takes effect when the database answers again.
+#[derive(Debug, Default)]
+pub struct VerifiedKiosks {
+    known: Mutex<HashMap<i32, (i32, [u8; 32])>>,
+}
+
+impl VerifiedKiosks {
+    pub fn remember(&self, kiosk: &Kiosk, cookie: &DeviceCookie) {
+        self.lock().insert(kiosk.id, (kiosk.desk_id, cookie.hash()));
+    }
+
+    pub fn forget(&self, id: i32) {
+        self.lock().remove(&id);
+    }
+
+    /// The desk of the device `cookie` names, if this instance verified it before.
+    pub fn desk_of(&self, cookie: &DeviceCookie) -> Option<i32> {
+        let known = self.lock();
+        let (desk_id, hash) = known.get(&cookie.id)?;
+        constant_time_eq(hash, &cookie.hash()).then_some(*desk_id)
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<i32, (i32, [u8; 32])>> {
+        // A panic elsewhere while holding the lock leaves a map that is still consistent.
+        self.known.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_device_cookie_reads_back_and_nothing_else_does() {
+        let cookie = DeviceCookie {
+            id: 42,
+            secret: [7; 32],
+        };
+        let value = cookie.value();
+        assert_eq!(value, format!("42.{}", "07".repeat(32)));
+        assert_eq!(DeviceCookie::parse(&value), Some(cookie.clone()));
+        for bad in [
+            "",
+            "42",
+            "42.",
+            ".0707",
+            "-1.0707",
+            "4a.0707",
+            &format!("42.{}", "07".repeat(31)),
+            &format!("42.{}", "07".repeat(33)),
+            &format!("42.{}zz", "07".repeat(31)),
+            &format!("99999999999.{}", "07".repeat(32)),
+        ] {
+            assert_eq!(DeviceCookie::parse(bad), None, "{bad:?}");
+        }
+        assert!(!format!("{cookie:?}").contains("0707"));
+    }
+
+    #[test]
+    fn only_the_right_secret_matches() {
+        let kiosk = Kiosk {
+            id: 3,
+            desk_id: 9,
+            label: "Máy tính bảng".to_string(),
+            enrolled_by: 1,
+            enrolled_at: Utc::now(),
+            revoked_at: None,
+        };
+        let right = DeviceCookie {
+            id: 3,
+            secret: [1; 32],
+        };
+        let wrong = DeviceCookie {
+            id: 3,
+            secret: [2; 32],
+        };
+        let known = VerifiedKiosks::default();
+        assert_eq!(known.desk_of(&right), None);
+        known.remember(&kiosk, &right);
+        assert_eq!(known.desk_of(&right), Some(9));
+        assert_eq!(known.desk_of(&wrong), None);
+        known.forget(3);
+        assert_eq!(known.desk_of(&right), None);
+    }
+}
