@@ -66,7 +66,7 @@ pub struct VisitSettings {
     pub person: Option<crate::db::visits::Rate>,
     /// `SIPAS_LIMIT_ADDRESS`, default `60/60m`: the same from one address, whatever the cookie.
     pub address: Option<crate::db::visits::Rate>,
-    /// `SIPAS_LIMIT_KIOSK`, default `4/60s`: responses through one desk's kiosk (`/k/…`): four
+    /// `SIPAS_LIMIT_KIOSK`, default `4/60s`: responses through one enrolled kiosk (`/k/…`): four
     /// in a row, then one every 15 seconds.
     pub kiosk: Option<crate::db::visits::Rate>,
     /// `SIPAS_TRUSTED_PROXIES`: addresses (comma-separated) of reverse proxies whose last
