@@ -745,3 +745,117 @@ async fn the_sign_in_page_fits_a_360px_phone() -> Result<()> {
     browser.close().await?;
     Ok(())
 }
+
+/// A unit's staff member enrols the tablet at the desk as its kiosk, on the tablet itself: the
+/// tablet is signed out, shows the desk's kiosk form, takes a citizen's answers and comes back
+/// to a fresh form by itself; the response is stored as the kiosk's.
+#[tokio::test]
+async fn a_units_staff_enrols_the_tablet_at_the_desk_as_its_kiosk() -> Result<()> {
+    if !require_browser("a_units_staff_enrols_the_tablet_at_the_desk_as_its_kiosk") {
+        return Ok(());
+    }
+    // A tablet held upright.
+    const WIDTH: u32 = 800;
+    const HEIGHT: u32 = 1280;
+    const LABEL: &str = "Máy tính bảng quầy 1";
+    let app = TestApp::spawn().await;
+    app.create_account(USER, "unit", &[XUAN_BAC]).await;
+    let code = app.desk_code(XUAN_BAC).await;
+    let desk: i32 = app
+        .sql()
+        .await
+        .query_one("SELECT desk_id FROM desk_codes WHERE code = $1", &[&code])
+        .await?
+        .get(0);
+    let browser = Browser::start(WIDTH, HEIGHT).await?;
+    browser
+        .client
+        .goto(&format!("{}/staff", app.address))
+        .await?;
+    wait_for_path(&browser, "/sign-in").await?;
+    sign_in_with_the_keyboard(&browser).await?;
+    browser
+        .client
+        .goto(&format!("{}/staff/desks/{desk}", app.address))
+        .await?;
+    browser
+        .wait_for_text("Máy đánh giá tại quầy (kiosk)", WAIT)
+        .await?;
+    assert_no_horizontal_scroll(&browser, WIDTH, "the desk page").await?;
+    browser
+        .screenshot_to(&artifact_path("kiosk-desk-page-800.png"))
+        .await?;
+    let label = browser.client.find(Locator::Id("f-label")).await?;
+    label.clear().await?;
+    label.send_keys(LABEL).await?;
+    mark_page(&browser).await?;
+    browser
+        .client
+        .find(Locator::XPath(
+            "//button[normalize-space()='Đăng ký thiết bị này làm máy đánh giá']",
+        ))
+        .await?
+        .click()
+        .await?;
+    let (url, status) = submitted(&browser, "enrolling the tablet").await?;
+    assert_eq!(url.path(), format!("/k/{code}"), "{url}");
+    assert_eq!(status, 200);
+    let cookies = browser.client.get_all_cookies().await?;
+    assert!(
+        cookies.iter().any(|c| c.name() == "sipas_kiosk"),
+        "{cookies:?}"
+    );
+    assert!(
+        !cookies.iter().any(|c| c.name() == SESSION_COOKIE),
+        "the tablet is signed out: {cookies:?}"
+    );
+    browser
+        .screenshot_to(&artifact_path("kiosk-form-800.png"))
+        .await?;
+
+    // A citizen answers every question (the first option of each) and sends the form.
+    let answered = js(
+        &browser,
+        "const groups = new Set(Array.from(document.querySelectorAll('input[type=radio]')).map(r => r.name)); \
+         groups.forEach(n => document.querySelector(`input[type=radio][name='${n}']`).click()); \
+         return groups.size;",
+        vec![],
+    )
+    .await?;
+    assert!(answered.as_u64().is_some_and(|n| n > 10), "{answered}");
+    mark_page(&browser).await?;
+    browser
+        .client
+        .find(Locator::XPath("//button[normalize-space()='Gửi phiếu']"))
+        .await?
+        .click()
+        .await?;
+    let (_, status) = submitted(&browser, "sending the kiosk's form").await?;
+    assert_eq!(status, 200);
+    browser.wait_for_text("Cảm ơn Anh/Chị", WAIT).await?;
+    assert_eq!(
+        app.count("SELECT count(*) FROM responses WHERE via = 'kiosk' AND channel = 'kiosk'")
+            .await,
+        1
+    );
+    // Back to a fresh form by itself, for the next citizen.
+    mark_page(&browser).await?;
+    let (url, status) = submitted(&browser, "the kiosk coming back to a fresh form").await?;
+    assert_eq!(url.path(), format!("/k/{code}"));
+    assert_eq!(status, 200);
+    let fresh = js(
+        &browser,
+        "return document.querySelectorAll('input[type=radio]:checked').length;",
+        vec![],
+    )
+    .await?;
+    assert_eq!(fresh, json!(0), "a fresh form, nothing ticked");
+    // The staff area asks the tablet to sign in again.
+    browser
+        .client
+        .goto(&format!("{}/staff", app.address))
+        .await?;
+    wait_for_path(&browser, "/sign-in").await?;
+    browser.close().await?;
+    Ok(())
+}
