@@ -402,8 +402,45 @@ impl Until {
     }
 }
 
+/// Completed submissions by whole second since the phase began: whether a phase's rate held
+/// steady, or one slow stretch pulled it down.
+#[derive(Default)]
+struct PerSecond(Vec<u64>);
+
+impl PerSecond {
+    fn count(&mut self, since: Instant) {
+        let second = since.elapsed().as_secs() as usize;
+        if self.0.len() <= second {
+            self.0.resize(second + 1, 0);
+        }
+        self.0[second] += 1;
+    }
+
+    fn merge(&mut self, other: &PerSecond) {
+        if self.0.len() < other.0.len() {
+            self.0.resize(other.0.len(), 0);
+        }
+        for (mine, theirs) in self.0.iter_mut().zip(&other.0) {
+            *mine += theirs;
+        }
+    }
+
+    /// "1 310 · 1 290 · …" (a last second under half full, the phase's end, left out).
+    fn line(&self) -> String {
+        let full = match self.0.as_slice() {
+            [rest @ .., last] if rest.last().is_some_and(|before| *last * 2 < *before) => rest,
+            all => all,
+        };
+        full.iter()
+            .map(u64::to_string)
+            .collect::<Vec<_>>()
+            .join(" · ")
+    }
+}
+
 #[derive(Default)]
 struct CitizenLog {
+    per_second: PerSecond,
     accepted: Vec<String>,
     post_latency: Vec<Duration>,
     get_latency: Vec<Duration>,
@@ -414,6 +451,7 @@ struct CitizenLog {
 
 impl CitizenLog {
     fn merge(&mut self, other: CitizenLog) {
+        self.per_second.merge(&other.per_second);
         self.accepted.extend(other.accepted);
         self.post_latency.extend(other.post_latency);
         self.get_latency.extend(other.get_latency);
@@ -480,6 +518,7 @@ async fn citizen(
     desks: Arc<Vec<String>>,
     until: Until,
     started: Arc<AtomicU64>,
+    phase_began: Instant,
 ) -> CitizenLog {
     let mut rng = StdRng::seed_from_u64(0x5150_0000 + id as u64);
     let mut log = CitizenLog::default();
@@ -555,7 +594,10 @@ async fn citizen(
                 log.post_latency.push(elapsed);
                 if status == 200 {
                     match key {
-                        Some(key) => log.accepted.push(key),
+                        Some(key) => {
+                            log.per_second.count(phase_began);
+                            log.accepted.push(key);
+                        }
                         None => log.error("POST 200 without a submission key".to_string()),
                     }
                 } else {
@@ -601,6 +643,7 @@ async fn run_citizens(
                 desks.clone(),
                 until,
                 started.clone(),
+                t,
             ))
         })
         .collect();
@@ -666,6 +709,7 @@ async fn stored_rows(sql: &tokio_postgres::Client) -> Vec<Row> {
 }
 
 struct RawRun {
+    per_second: PerSecond,
     inserted: u64,
     latency: Vec<Duration>,
     errors: u64,
@@ -687,7 +731,7 @@ async fn run_raw(
     limits: Option<Limits>,
 ) -> RawRun {
     let started = Arc::new(AtomicU64::new(0));
-    let t = Instant::now();
+    let phase_began = Instant::now();
     let tasks: Vec<_> = (0..clients)
         .map(|id| {
             let pool = pool.clone();
@@ -695,6 +739,7 @@ async fn run_raw(
             let started = started.clone();
             tokio::spawn(async move {
                 let mut latency = Vec::new();
+                let mut per_second = PerSecond::default();
                 let mut errors = 0u64;
                 let mut next = id;
                 let mut rng = StdRng::seed_from_u64(0x5241_5700 + id as u64);
@@ -767,27 +812,31 @@ async fn run_raw(
                         Err(_) => false,
                     };
                     latency.push(t.elapsed());
-                    if !stored {
+                    if stored {
+                        per_second.count(phase_began);
+                    } else {
                         errors += 1;
                     }
                 }
-                (latency, errors)
+                (latency, errors, per_second)
             })
         })
         .collect();
     let mut run = RawRun {
+        per_second: PerSecond::default(),
         inserted: 0,
         latency: Vec::new(),
         errors: 0,
         elapsed: Duration::ZERO,
     };
     for task in tasks {
-        let (latency, errors) = task.await.expect("a raw task");
+        let (latency, errors, per_second) = task.await.expect("a raw task");
+        run.per_second.merge(&per_second);
         run.inserted += latency.len() as u64 - errors;
         run.errors += errors;
         run.latency.extend(latency);
     }
-    run.elapsed = t.elapsed();
+    run.elapsed = phase_began.elapsed();
     run
 }
 
@@ -1252,6 +1301,14 @@ async fn main() -> anyhow::Result<()> {
         Some(online_rate),
         online_p,
     );
+    println!("  per second:");
+    for (label, per_second) in [
+        ("    HTTP", &http.log.per_second),
+        ("    raw PostgreSQL", &raw.per_second),
+        ("    the same + both limits", &online.per_second),
+    ] {
+        println!("  {label:<28} {}", per_second.line());
+    }
     println!("  steps of a submission, alone:");
     for (label, (n, rate, p)) in [
         ("  desk lookup (Desk::find_by_code)", lookup),
