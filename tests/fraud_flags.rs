@@ -1172,3 +1172,180 @@ async fn identical_answers_split_across_folds_are_one_run() {
         );
     }
 }
+
+async fn post_rules(admin: &common::StaffClient, form: &[(String, String)]) -> reqwest::Response {
+    let fields: Vec<(&str, &str)> = form.iter().map(|(n, v)| (n.as_str(), v.as_str())).collect();
+    admin.post("/staff/flags/rules", &fields).await
+}
+
+/// Admins set the thresholds on "Ngưỡng phát hiện" (others: 404); a value out of bounds is
+/// refused field by field with nothing changed; a saved change is in the audit log (before and
+/// after) and judges the responses examined afterwards, not those flagged before.
+#[tokio::test]
+async fn admins_set_the_thresholds_and_later_responses_are_judged_by_them() {
+    let fx = Fixture::new().await;
+    let admin = fx.app.staff_with_role("qt.admin", "admin", &[]).await;
+    let unit = fx
+        .app
+        .staff_with_role("can.bo.bac", "unit", &[XUAN_BAC])
+        .await;
+    let page = admin.get("/staff/flags/rules").await;
+    assert_eq!(page.status(), 200);
+    let html = page.text().await.unwrap();
+    for (name, value) in [
+        ("desk_burst_minutes", "10"),
+        ("desk_burst_ratio", "5"),
+        ("client_burst_min", "3"),
+        ("min_seconds_per_item", "0,5"),
+    ] {
+        assert!(
+            html.contains(&format!("name=\"{name}\" value=\"{value}\"")),
+            "{name}: {html}"
+        );
+    }
+    assert_eq!(unit.get("/staff/flags/rules").await.status(), 404);
+    assert_eq!(
+        unit.post("/staff/flags/rules", &[("client_burst_min", "2")])
+            .await
+            .status(),
+        404
+    );
+
+    // The stored values, as the page sends them back, with changes.
+    let mut form: Vec<(String, String)> = [
+        "desk_burst_minutes",
+        "desk_burst_min",
+        "desk_burst_ratio",
+        "client_burst_minutes",
+        "client_burst_min",
+        "identical_run_desk",
+        "identical_run_client",
+        "identical_min_items",
+        "straight_min_criteria",
+        "min_seconds_base",
+        "min_seconds_per_item",
+        "hours_grace_before_minutes",
+        "hours_grace_after_minutes",
+    ]
+    .iter()
+    // (`hidden_field` reads any input's `name="…" value="…"`.)
+    .map(|name| (name.to_string(), common::hidden_field(&html, name)))
+    .collect();
+    let set = |form: &mut Vec<(String, String)>, name: &str, value: &str| {
+        form.iter_mut().find(|(n, _)| n == name).unwrap().1 = value.to_string();
+    };
+    set(&mut form, "client_burst_min", "1");
+    set(&mut form, "desk_burst_ratio", "nhiều");
+    set(&mut form, "min_seconds_per_item", "0,75");
+    let refused = post_rules(&admin, &form).await;
+    assert_eq!(refused.status(), 422);
+    let html = refused.text().await.unwrap();
+    assert!(
+        html.contains("Từ ít nhất: vui lòng nhập một số nguyên từ 2 đến 1000 (phiếu)."),
+        "{html}"
+    );
+    assert!(
+        html.contains("Và ít nhất gấp: vui lòng nhập một số từ 1 đến 100"),
+        "{html}"
+    );
+    assert!(
+        html.contains("name=\"desk_burst_ratio\" value=\"nhiều\""),
+        "the typed value is kept"
+    );
+    assert_eq!(
+        fx.count("SELECT client_burst_min::int8 FROM fraud_rules")
+            .await,
+        3
+    );
+    assert_eq!(
+        fx.count("SELECT count(*) FROM audit_log WHERE action = 'fraud_rules.update'")
+            .await,
+        0
+    );
+
+    // A phone's second response within the hour: not a burst under the default (3).
+    let mut first = fx.visit(XUAN_BAC, vn(23, 9, 0), 31);
+    first.client = Some(201);
+    let mut second = fx.visit(XUAN_BAC, vn(23, 9, 20), 32);
+    second.client = Some(201);
+    let before = fx.insert_all(&[first, second]).await;
+    fx.fold().await;
+    for id in &before {
+        assert!(
+            !fx.reasons(*id)
+                .await
+                .iter()
+                .any(|r| r.starts_with("burst_client"))
+        );
+    }
+
+    set(&mut form, "client_burst_min", "2");
+    set(&mut form, "desk_burst_ratio", "4,5");
+    let saved = post_rules(&admin, &form).await;
+    assert_eq!(saved.status(), 303);
+    assert_eq!(saved.headers()["location"], "/staff/flags/rules?ok=saved");
+    let row = fx
+        .db
+        .query_one(
+            "SELECT client_burst_min, desk_burst_ratio, min_seconds_per_item FROM fraud_rules",
+            &[],
+        )
+        .await
+        .unwrap();
+    assert_eq!(row.get::<_, i32>(0), 2);
+    assert_eq!(row.get::<_, f64>(1), 4.5);
+    assert_eq!(row.get::<_, f64>(2), 0.75);
+    let audit = fx
+        .db
+        .query_one(
+            "SELECT (before->>'client_burst_min')::int, (after->>'client_burst_min')::int, a.username \
+             FROM audit_log l JOIN accounts a ON a.id = l.account_id WHERE l.action = 'fraud_rules.update'",
+            &[],
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        (
+            audit.get::<_, i32>(0),
+            audit.get::<_, i32>(1),
+            audit.get::<_, String>(2)
+        ),
+        (3, 2, "qt.admin".to_string())
+    );
+    let html = admin
+        .get("/staff/flags/rules?ok=saved")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(html.contains("Đã lưu ngưỡng phát hiện."));
+    assert!(
+        html.contains("name=\"desk_burst_ratio\" value=\"4,5\""),
+        "{html}"
+    );
+
+    // Another phone's second response, examined after the change: a burst now; the first
+    // phone's, flagged or not before, stay as they were.
+    let mut third = fx.visit(XUAN_BAC, vn(23, 10, 0), 33);
+    third.client = Some(202);
+    let mut fourth = fx.visit(XUAN_BAC, vn(23, 10, 20), 34);
+    fourth.client = Some(202);
+    let after = fx.insert_all(&[third, fourth]).await;
+    fx.fold().await;
+    for id in &after {
+        assert!(
+            fx.reasons(*id)
+                .await
+                .contains(&"burst_client:strong".to_string()),
+            "{id}"
+        );
+    }
+    for id in &before {
+        assert!(
+            !fx.reasons(*id)
+                .await
+                .iter()
+                .any(|r| r.starts_with("burst_client"))
+        );
+    }
+}

@@ -100,6 +100,14 @@ mod bodies {
 
     pub const NONE: Body = &[];
     pub const NO_LABEL: Body = &[("label", "")];
+    pub const RULES: Body = &[
+        ("desk_burst_minutes", "10"), ("desk_burst_min", "12"), ("desk_burst_ratio", "5"),
+        ("client_burst_minutes", "60"), ("client_burst_min", "3"), ("identical_run_desk", "3"),
+        ("identical_run_client", "2"), ("identical_min_items", "8"), ("straight_min_criteria", "5"),
+        ("min_seconds_base", "2"), ("min_seconds_per_item", "0,5"),
+        ("hours_grace_before_minutes", "15"), ("hours_grace_after_minutes", "60"),
+    ];
+    pub const RULES_OUT_OF_BOUNDS: Body = &[("client_burst_min", "1")];
     pub const WRONG_SIGN_IN: Body = &[("username", "khong.ton.tai"), ("password", "sai mật khẩu rồi")];
     pub const NEW_UNIT: Body = &[
         ("code", "xuan-loc.don-vi-thu"), ("name", "Đơn vị thử nghiệm"), ("kind", "other"),
@@ -360,6 +368,9 @@ const MATRIX: &[Row] = &[
     get( "flags: page",                        "/staff/flags/{flagged}",                                              [303, 200, 404, 404]),
     post("flags: no decision",                 "/staff/flags/{flagged}/decide",                       NO_DECISION,    [303, 422, 404, 404]).no_write(),
     post("flags: decide",                      "/staff/flags/{flagged}/decide",                       DECIDE,         [303, 303, 404, 404]),
+    get( "flags: thresholds",                  "/staff/flags/rules",                                                  [303, 200, 404, 404]),
+    post("flags: thresholds out of bounds",    "/staff/flags/rules",                                  RULES_OUT_OF_BOUNDS, [303, 422, 404, 404]).no_write(),
+    post("flags: thresholds",                  "/staff/flags/rules",                                  RULES,          [303, 303, 404, 404]),
     get( "flags: unknown response",            "/staff/flags/999999999",                                              [303, 404, 404, 404]),
     get( "non-numeric flagged id",             "/staff/flags/abc",                                                    [303, 404, 404, 404]),
     get( "GET on flags: decide",               "/staff/flags/{flagged}/decide",                                       [303, 404, 404, 404]),

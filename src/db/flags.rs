@@ -91,7 +91,7 @@ pub fn reason_label(reason: &str) -> &str {
 }
 
 /// The thresholds of the signals (table `fraud_rules`; see the module documentation).
-#[derive(Debug, Clone, PartialEq, QueryableByName, Serialize)]
+#[derive(Debug, Clone, PartialEq, QueryableByName, Serialize, serde::Deserialize)]
 pub struct FraudRules {
     #[diesel(sql_type = Int4)]
     pub desk_burst_minutes: i32,
@@ -121,14 +121,63 @@ pub struct FraudRules {
     pub hours_grace_after_minutes: i32,
 }
 
+const RULES_SELECT: &str = "SELECT desk_burst_minutes, desk_burst_min, desk_burst_ratio, \
+     client_burst_minutes, client_burst_min, identical_run_desk, identical_run_client, \
+     identical_min_items, straight_min_criteria, min_seconds_base, min_seconds_per_item, \
+     hours_grace_before_minutes, hours_grace_after_minutes FROM fraud_rules";
+
 pub async fn rules(conn: &mut AsyncPgConnection) -> diesel::QueryResult<FraudRules> {
-    diesel::sql_query(
-        "SELECT desk_burst_minutes, desk_burst_min, desk_burst_ratio, client_burst_minutes, \
-         client_burst_min, identical_run_desk, identical_run_client, identical_min_items, \
-         straight_min_criteria, min_seconds_base, min_seconds_per_item, \
-         hours_grace_before_minutes, hours_grace_after_minutes FROM fraud_rules",
-    )
-    .get_result(conn)
+    diesel::sql_query(RULES_SELECT).get_result(conn).await
+}
+
+/// Replaces the thresholds by `new` (checked by the caller; the table's CHECKs are the last
+/// guard), with an audit entry holding both, in one transaction. Only responses examined after
+/// the change are judged by the new thresholds: flags already raised stay.
+pub async fn update_rules_audited(
+    conn: &mut AsyncPgConnection,
+    staff: &crate::auth::Staff,
+    new: &FraudRules,
+) -> diesel::QueryResult<()> {
+    conn.transaction(async |conn| {
+        // Locked first, so that the audit's "before" is what this update replaces.
+        let before: FraudRules = diesel::sql_query(format!("{RULES_SELECT} FOR UPDATE"))
+            .get_result(conn)
+            .await?;
+        diesel::sql_query(
+            "UPDATE fraud_rules SET desk_burst_minutes = $1, desk_burst_min = $2, \
+             desk_burst_ratio = $3, client_burst_minutes = $4, client_burst_min = $5, \
+             identical_run_desk = $6, identical_run_client = $7, identical_min_items = $8, \
+             straight_min_criteria = $9, min_seconds_base = $10, min_seconds_per_item = $11, \
+             hours_grace_before_minutes = $12, hours_grace_after_minutes = $13",
+        )
+        .bind::<Int4, _>(new.desk_burst_minutes)
+        .bind::<Int4, _>(new.desk_burst_min)
+        .bind::<Float8, _>(new.desk_burst_ratio)
+        .bind::<Int4, _>(new.client_burst_minutes)
+        .bind::<Int4, _>(new.client_burst_min)
+        .bind::<Int4, _>(new.identical_run_desk)
+        .bind::<Int4, _>(new.identical_run_client)
+        .bind::<Int4, _>(new.identical_min_items)
+        .bind::<Int4, _>(new.straight_min_criteria)
+        .bind::<Float8, _>(new.min_seconds_base)
+        .bind::<Float8, _>(new.min_seconds_per_item)
+        .bind::<Int4, _>(new.hours_grace_before_minutes)
+        .bind::<Int4, _>(new.hours_grace_after_minutes)
+        .execute(conn)
+        .await?;
+        super::audit::record(
+            conn,
+            &staff.audit(
+                "fraud_rules.update",
+                "fraud_rules",
+                "rules",
+                serde_json::to_value(&before).ok(),
+                serde_json::to_value(new).ok(),
+            ),
+        )
+        .await?;
+        Ok(())
+    })
     .await
 }
 

@@ -172,6 +172,7 @@ pub fn list(
         staff,
         LIST_PATH,
         html! {
+            p.actions { a href=(RULES_PATH) { "Ngưỡng phát hiện" } }
             p.hint {
                 "Phiếu có dấu hiệu không khách quan (gửi dồn dập, giống hệt nhau, trả lời quá nhanh, ngoài giờ làm việc...). "
                 "Phiếu không bao giờ bị xóa. Phiếu có dấu hiệu mạnh không được tính vào kết quả chính thức, "
@@ -332,4 +333,202 @@ pub fn filter(query: &ListQuery, units: Option<Vec<i32>>, before: Option<i64>) -
         state: query.state.clone(),
         before,
     }
+}
+
+/// The path of the thresholds page.
+pub const RULES_PATH: &str = "/staff/flags/rules";
+
+/// One threshold on the thresholds page: its field (a column of `fraud_rules`), its label, its
+/// unit, and the values accepted (the table's CHECK, and a sane upper bound).
+pub struct RuleField {
+    pub name: &'static str,
+    pub label: &'static str,
+    pub unit: &'static str,
+    pub min: f64,
+    pub max: f64,
+    /// A whole number (else a decimal, written with a comma or a point).
+    pub whole: bool,
+}
+
+const fn rule(
+    name: &'static str,
+    label: &'static str,
+    unit: &'static str,
+    min: f64,
+    max: f64,
+    whole: bool,
+) -> RuleField {
+    RuleField {
+        name,
+        label,
+        unit,
+        min,
+        max,
+        whole,
+    }
+}
+
+/// The thresholds by signal, as the page groups them.
+pub const RULE_GROUPS: [(&str, &[RuleField]); 6] = [
+    (
+        "Dồn dập tại quầy",
+        &[
+            rule(
+                "desk_burst_minutes",
+                "Trong khoảng",
+                "phút",
+                1.0,
+                1440.0,
+                true,
+            ),
+            rule("desk_burst_min", "Từ ít nhất", "phiếu", 2.0, 10000.0, true),
+            rule(
+                "desk_burst_ratio",
+                "Và ít nhất gấp",
+                "lần mức thường ngày của quầy",
+                1.0,
+                100.0,
+                false,
+            ),
+        ],
+    ),
+    (
+        "Nhiều phiếu từ một thiết bị",
+        &[
+            rule(
+                "client_burst_minutes",
+                "Trong khoảng",
+                "phút",
+                1.0,
+                10080.0,
+                true,
+            ),
+            rule("client_burst_min", "Từ ít nhất", "phiếu", 2.0, 1000.0, true),
+        ],
+    ),
+    (
+        "Nhiều phiếu giống hệt nhau liên tiếp",
+        &[
+            rule(
+                "identical_run_desk",
+                "Tại một quầy, từ",
+                "phiếu liên tiếp",
+                2.0,
+                100.0,
+                true,
+            ),
+            rule(
+                "identical_run_client",
+                "Từ một thiết bị, từ",
+                "phiếu liên tiếp",
+                2.0,
+                100.0,
+                true,
+            ),
+            rule(
+                "identical_min_items",
+                "Chỉ xét phiếu trả lời ít nhất",
+                "câu",
+                1.0,
+                200.0,
+                true,
+            ),
+        ],
+    ),
+    (
+        "Chọn cùng một mức cho mọi tiêu chí",
+        &[rule(
+            "straight_min_criteria",
+            "Khi trả lời ít nhất",
+            "tiêu chí",
+            2.0,
+            200.0,
+            true,
+        )],
+    ),
+    (
+        "Thời gian trả lời quá ngắn",
+        &[
+            rule("min_seconds_base", "Dưới", "giây", 0.0, 600.0, false),
+            rule(
+                "min_seconds_per_item",
+                "Cộng thêm, cho mỗi câu đã trả lời",
+                "giây",
+                0.0,
+                60.0,
+                false,
+            ),
+        ],
+    ),
+    (
+        "Ngoài giờ làm việc của quầy",
+        &[
+            rule(
+                "hours_grace_before_minutes",
+                "Cho phép trước giờ mở cửa",
+                "phút",
+                0.0,
+                720.0,
+                true,
+            ),
+            rule(
+                "hours_grace_after_minutes",
+                "Cho phép sau giờ đóng cửa",
+                "phút",
+                0.0,
+                720.0,
+                true,
+            ),
+        ],
+    ),
+];
+
+/// A threshold as the page writes it: "0,5", "10".
+pub fn rule_value(value: &serde_json::Value) -> String {
+    match value.as_f64() {
+        Some(v) => v.to_string().replace('.', ","),
+        None => String::new(),
+    }
+}
+
+/// The thresholds page: `values` as typed (or stored), with their problems.
+pub fn rules(
+    staff: &Staff,
+    values: &std::collections::BTreeMap<String, String>,
+    errors: &super::FieldErrors,
+    message: Option<&str>,
+) -> Markup {
+    page(
+        "Ngưỡng phát hiện phiếu nghi vấn",
+        staff,
+        LIST_PATH,
+        html! {
+            p { a href=(LIST_PATH) { "← Phiếu nghi vấn" } }
+            (super::flash(message))
+            (super::error_summary(errors))
+            p.hint {
+                "Các ngưỡng dùng để gắn cờ phiếu nghi vấn. Ngưỡng mới áp dụng cho các phiếu được kiểm tra sau khi lưu; "
+                "các phiếu đã được gắn cờ giữ nguyên. Mọi thay đổi được ghi vào nhật ký thay đổi."
+            }
+            form method="post" action=(RULES_PATH) {
+                (super::csrf_input(&staff.csrf))
+                @for (title, fields) in RULE_GROUPS {
+                    fieldset {
+                        legend { (title) }
+                        @for field in fields {
+                            (super::text_field(
+                                field.name,
+                                field.label,
+                                values.get(field.name).map_or("", String::as_str),
+                                errors,
+                                "text",
+                                Some(field.unit),
+                            ))
+                        }
+                    }
+                }
+                button type="submit" { "Lưu ngưỡng" }
+            }
+        },
+    )
 }

@@ -1,6 +1,8 @@
 //! Staff area: "Phiếu nghi vấn", the responses flagged by the fraud signals (admins only; every
 //! other role gets 404, for reading as for deciding). See `crate::db::flags`.
 
+use std::collections::BTreeMap;
+
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde::Deserialize;
 
@@ -9,7 +11,8 @@ use crate::auth::{CsrfForm, Staff};
 use crate::db::flags::{self, Decision, NOTE_MAX, REASONS, STATES};
 use crate::db::units::Unit;
 use crate::error::AppError;
-use crate::views::staff::flags::{self as views, ListQuery};
+use crate::views::staff::FieldErrors;
+use crate::views::staff::flags::{self as views, ListQuery, RULE_GROUPS, RULES_PATH};
 use crate::web::AppState;
 
 /// Responses per page.
@@ -17,6 +20,12 @@ pub const PAGE_SIZE: i64 = 50;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(super::resource("/flags").route(web::get().to(list)))
+        // Before `/flags/{response}`, which would take "rules" for a response.
+        .service(
+            super::resource("/flags/rules")
+                .route(web::get().to(rules_page))
+                .route(web::post().to(save_rules)),
+        )
         .service(super::resource("/flags/{response}").route(web::get().to(show)))
         .service(super::resource("/flags/{response}/decide").route(web::post().to(decide)));
 }
@@ -176,5 +185,110 @@ mod tests {
         assert_eq!(q.reason.as_deref(), Some("too_fast"));
         assert_eq!(q.state.as_deref(), Some("excluded"));
         assert_eq!(before, Some(90));
+    }
+}
+
+/// The thresholds as the form sends them, checked field by field: each a number (a comma or a
+/// point for decimals) within the field's bounds.
+struct TypedRules<'a>(&'a BTreeMap<String, String>);
+
+impl TryFrom<TypedRules<'_>> for flags::FraudRules {
+    type Error = FieldErrors;
+
+    fn try_from(TypedRules(typed): TypedRules<'_>) -> Result<Self, FieldErrors> {
+        let mut errors = FieldErrors::new();
+        let mut values = serde_json::Map::new();
+        for field in RULE_GROUPS.iter().flat_map(|(_, fields)| fields.iter()) {
+            let text = typed.get(field.name).map_or("", |v| v.trim());
+            let number = text
+                .replace(',', ".")
+                .parse::<f64>()
+                .ok()
+                .filter(|v| v.is_finite());
+            let bounds = if field.whole {
+                format!("một số nguyên từ {} đến {}", field.min, field.max)
+            } else {
+                format!(
+                    "một số từ {} đến {}",
+                    views::rule_value(&field.min.into()),
+                    views::rule_value(&field.max.into())
+                )
+            };
+            match number {
+                Some(v)
+                    if v >= field.min && v <= field.max && (!field.whole || v.fract() == 0.0) =>
+                {
+                    values.insert(
+                        field.name.to_string(),
+                        if field.whole {
+                            serde_json::Value::from(v as i64)
+                        } else {
+                            serde_json::Value::from(v)
+                        },
+                    );
+                }
+                _ => {
+                    errors.insert(
+                        field.name,
+                        format!("{}: vui lòng nhập {bounds} ({}).", field.label, field.unit),
+                    );
+                }
+            }
+        }
+        if !errors.is_empty() {
+            return Err(errors);
+        }
+        serde_json::from_value(serde_json::Value::Object(values)).map_err(|e| {
+            // Every field of `FraudRules` is on the page: a field missing here is a bug.
+            FieldErrors::from([("desk_burst_minutes", format!("Lỗi nội bộ: {e}"))])
+        })
+    }
+}
+
+/// The stored thresholds as the page writes them.
+fn shown(rules: &flags::FraudRules) -> BTreeMap<String, String> {
+    let value = serde_json::to_value(rules).unwrap_or_default();
+    RULE_GROUPS
+        .iter()
+        .flat_map(|(_, fields)| fields.iter())
+        .map(|f| (f.name.to_string(), views::rule_value(&value[f.name])))
+        .collect()
+}
+
+#[derive(Deserialize)]
+struct SavedQuery {
+    ok: Option<String>,
+}
+
+async fn rules_page(
+    state: web::Data<AppState>,
+    staff: Staff,
+    query: web::Query<SavedQuery>,
+) -> Result<HttpResponse, AppError> {
+    staff.require_admin()?;
+    let mut conn = state.pool.get().await?;
+    let rules = flags::rules(&mut conn).await?;
+    let message = query.ok.as_deref().filter(|ok| *ok == "saved").map(
+        |_| "Đã lưu ngưỡng phát hiện. Ngưỡng mới áp dụng cho các phiếu được kiểm tra từ bây giờ.",
+    );
+    Ok(html(
+        views::rules(&staff, &shown(&rules), &FieldErrors::new(), message),
+        200,
+    ))
+}
+
+async fn save_rules(
+    state: web::Data<AppState>,
+    staff: Staff,
+    CsrfForm(typed): CsrfForm<BTreeMap<String, String>>,
+) -> Result<HttpResponse, AppError> {
+    staff.require_admin()?;
+    match flags::FraudRules::try_from(TypedRules(&typed)) {
+        Ok(rules) => {
+            let mut conn = state.pool.get().await?;
+            flags::update_rules_audited(&mut conn, &staff, &rules).await?;
+            Ok(see_other(&format!("{RULES_PATH}?ok=saved")))
+        }
+        Err(errors) => Ok(html(views::rules(&staff, &typed, &errors, None), 422)),
     }
 }
