@@ -190,6 +190,12 @@ async fn kiosk_of(
     else {
         return Ok(None);
     };
+    // While an outage is fresh, a known device is not asked about again (as known desks).
+    if state.spool.outage_is_recent()
+        && let Some(desk_id) = state.kiosks.desk_of(&cookie)
+    {
+        return Ok((desk_id == desk.desk_id).then_some(cookie.id));
+    }
     let verified = async {
         let mut conn = state.pool.get().await?;
         Ok::<_, AppError>(kiosks::verify(&mut conn, &cookie).await?)
@@ -204,10 +210,13 @@ async fn kiosk_of(
             state.kiosks.forget(cookie.id);
             return Ok(None);
         }
-        Err(AppError::Unavailable(cause)) => match state.kiosks.desk_of(&cookie) {
-            Some(desk_id) => desk_id,
-            None => return Err(AppError::Unavailable(cause)),
-        },
+        Err(AppError::Unavailable(cause)) => {
+            state.spool.note_outage();
+            match state.kiosks.desk_of(&cookie) {
+                Some(desk_id) => desk_id,
+                None => return Err(AppError::Unavailable(cause)),
+            }
+        }
         Err(other) => return Err(other),
     };
     Ok((desk_id == desk.desk_id).then_some(cookie.id))
