@@ -246,6 +246,19 @@ async fn staff_enrol_a_tablet_on_it_and_revoke_it() {
         .await
         .unwrap();
     assert!(html.contains(LABEL) && html.contains("Đang dùng"), "{html}");
+    // When it was last used: noted by its requests (at most once per five minutes).
+    let seen: bool = app
+        .sql()
+        .await
+        .query_one(
+            "SELECT last_seen_at BETWEEN now() - interval '1 minute' AND now() FROM kiosks",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert!(seen);
+    assert!(!html.contains("Chưa dùng"), "{html}");
     let form_before = tablet.get(&kiosk).await.text().await.unwrap();
     let id: i32 = app
         .sql()

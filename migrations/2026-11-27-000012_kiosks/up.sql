@@ -12,6 +12,9 @@ CREATE TABLE kiosks (
     secret_hash bytea NOT NULL CHECK (length(secret_hash) = 32),
     enrolled_by integer NOT NULL REFERENCES accounts (id),
     enrolled_at timestamptz NOT NULL DEFAULT now(),
+    -- When the tablet last opened or sent a form (to the nearest few minutes: written at most
+    -- once per five minutes), so that staff see which tablets are in use.
+    last_seen_at timestamptz,
     revoked_by  integer REFERENCES accounts (id),
     revoked_at  timestamptz,
     CHECK ((revoked_at IS NULL) = (revoked_by IS NULL))

@@ -7,8 +7,8 @@ use std::sync::Mutex;
 
 use chrono::{DateTime, Utc};
 use diesel::{
-    ExpressionMethods, JoinOnDsl, OptionalExtension, QueryDsl, Queryable, Selectable,
-    SelectableHelper,
+    BoolExpressionMethods, ExpressionMethods, JoinOnDsl, OptionalExtension, QueryDsl, Queryable,
+    Selectable, SelectableHelper,
 };
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use sha2::{Digest, Sha256};
@@ -28,6 +28,7 @@ pub struct Kiosk {
     pub label: String,
     pub enrolled_by: i32,
     pub enrolled_at: DateTime<Utc>,
+    pub last_seen_at: Option<DateTime<Utc>>,
     pub revoked_at: Option<DateTime<Utc>>,
 }
 
@@ -199,6 +200,20 @@ pub async fn verify(
     }))
 }
 
+/// Notes that kiosk `id` was just used: at most one write per five minutes per kiosk.
+pub async fn seen(conn: &mut AsyncPgConnection, id: i32) -> diesel::QueryResult<()> {
+    diesel::update(kiosks::table.find(id))
+        .filter(
+            kiosks::last_seen_at
+                .is_null()
+                .or(kiosks::last_seen_at.lt(Utc::now() - chrono::Duration::minutes(5))),
+        )
+        .set(kiosks::last_seen_at.eq(diesel::dsl::now))
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
 fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
@@ -272,6 +287,7 @@ mod tests {
             label: "Máy tính bảng".to_string(),
             enrolled_by: 1,
             enrolled_at: Utc::now(),
+            last_seen_at: None,
             revoked_at: None,
         };
         let right = DeviceCookie {

@@ -76,6 +76,7 @@ diesel::table! {
         secret_hash -> Bytea,
         enrolled_by -> Int4,
         enrolled_at -> Timestamptz,
+        last_seen_at -> Nullable<Timestamptz>,
         revoked_by -> Nullable<Int4>,
         revoked_at -> Nullable<Timestamptz>,
     }

@@ -198,7 +198,17 @@ async fn kiosk_of(
     }
     let verified = async {
         let mut conn = state.pool.get().await?;
-        Ok::<_, AppError>(kiosks::verify(&mut conn, &cookie).await?)
+        let kiosk = kiosks::verify(&mut conn, &cookie).await?;
+        // Staff see which tablets are in use (a failure here refuses nothing).
+        if let Some(kiosk) = &kiosk
+            && kiosk
+                .last_seen_at
+                .is_none_or(|at| Utc::now() - at > chrono::Duration::minutes(5))
+            && let Err(e) = kiosks::seen(&mut conn, kiosk.id).await
+        {
+            tracing::warn!(error = %e, kiosk = kiosk.id, "noting a kiosk as seen failed");
+        }
+        Ok::<_, AppError>(kiosk)
     }
     .await;
     let desk_id = match verified {

@@ -222,13 +222,19 @@ fn kiosks(staff: &Staff, p: &DeskPage<'_>, base: &str) -> Markup {
             p.hint { "Quầy chưa có máy đánh giá nào." }
         } @else {
             table {
-                thead { tr { th { "Thiết bị" } th { "Người đăng ký" } th { "Ngày đăng ký" } th { "Trạng thái" } @if p.edit.is_some() { th { "Thu hồi" } } } }
+                thead { tr { th { "Thiết bị" } th { "Người đăng ký" } th { "Ngày đăng ký" } th { "Dùng lần cuối" } th { "Trạng thái" } @if p.edit.is_some() { th { "Thu hồi" } } } }
                 tbody {
                     @for row in p.kiosks {
                         tr {
                             td { (row.kiosk.label) }
                             td { (row.enrolled_by_name) }
                             td { (crate::views::format_vietnam_time(row.kiosk.enrolled_at)) }
+                            td {
+                                @match row.kiosk.last_seen_at {
+                                    Some(at) => { (crate::views::format_vietnam_time(at)) }
+                                    None => { "Chưa dùng" }
+                                }
+                            }
                             td {
                                 @match row.kiosk.revoked_at {
                                     Some(at) => { "Đã thu hồi (" (crate::views::format_vietnam_time(at)) ")" }
