@@ -40,6 +40,32 @@ pub struct KioskRow {
     pub enrolled_by_name: String,
 }
 
+/// A device's label as staff typed it, trimmed, 1 to [`MAX_LABEL_CHARS`] characters.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KioskLabel(String);
+
+impl TryFrom<&str> for KioskLabel {
+    /// Why not, in Vietnamese.
+    type Error = String;
+
+    fn try_from(typed: &str) -> Result<Self, String> {
+        let label = typed.trim();
+        if label.is_empty() {
+            Err("Vui lòng nhập tên thiết bị.".to_string())
+        } else if label.chars().count() > MAX_LABEL_CHARS {
+            Err(format!("Tên thiết bị dài tối đa {MAX_LABEL_CHARS} ký tự."))
+        } else {
+            Ok(KioskLabel(label.to_string()))
+        }
+    }
+}
+
+impl KioskLabel {
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
 /// What an enrolled device's cookie holds: the kiosk's id and its secret.
 #[derive(Clone, PartialEq, Eq)]
 pub struct DeviceCookie {
@@ -87,8 +113,9 @@ pub async fn enrol_audited(
     conn: &mut AsyncPgConnection,
     staff: &Staff,
     desk_id: i32,
-    label: &str,
+    label: &KioskLabel,
 ) -> diesel::QueryResult<(Kiosk, DeviceCookie)> {
+    let label = label.as_str();
     let secret: [u8; 32] = rand::random();
     let hash: [u8; 32] = Sha256::digest(secret).into();
     conn.transaction(async |conn| {
@@ -277,6 +304,18 @@ mod tests {
             assert_eq!(DeviceCookie::parse(bad), None, "{bad:?}");
         }
         assert!(!format!("{cookie:?}").contains("0707"));
+    }
+
+    #[test]
+    fn a_label_is_trimmed_and_bounded() {
+        assert_eq!(
+            KioskLabel::try_from("  Máy 1 ").map(|l| l.as_str().to_string()),
+            Ok("Máy 1".to_string())
+        );
+        assert!(KioskLabel::try_from(" \t ").is_err());
+        // Characters, not bytes: 100 Vietnamese letters are accepted, 101 are not.
+        assert!(KioskLabel::try_from("ắ".repeat(100).as_str()).is_ok());
+        assert!(KioskLabel::try_from("ắ".repeat(101).as_str()).is_err());
     }
 
     #[test]

@@ -306,6 +306,14 @@ mod tests {
     }
 
     #[test]
+    fn a_device_that_is_not_a_kiosk_is_sent_to_the_open_form() {
+        let html = not_a_kiosk("/s/abcd2345").into_string();
+        assert!(html.contains(&format!("<h1>{NOT_A_KIOSK_TITLE}</h1>")));
+        assert!(html.contains("<a href=\"/s/abcd2345\">Mở phiếu khảo sát của quầy</a>"));
+        assert!(!html.contains("<script") && !html.contains("<form"));
+    }
+
+    #[test]
     fn problems_are_shown_at_their_item_and_answers_are_kept() {
         let values: HashMap<String, String> = [("TC2".to_string(), "4".to_string())].into();
         let mut problems = Problems::default();

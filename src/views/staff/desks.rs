@@ -205,6 +205,10 @@ pub struct DeskEdit<'a> {
     pub kiosk_errors: &'a FieldErrors,
 }
 
+/// Why a closed desk (or a desk of a closed unit) cannot enrol a kiosk.
+pub const MSG_KIOSK_DESK_CLOSED: &str =
+    "Quầy đang ngừng hoạt động: không thể đăng ký máy đánh giá.";
+
 /// The label a new kiosk is offered.
 pub const DEFAULT_KIOSK_LABEL: &str = "Máy tính bảng tại quầy";
 
@@ -269,7 +273,7 @@ fn kiosks(staff: &Staff, p: &DeskPage<'_>, base: &str) -> Markup {
                     button.small type="submit" { "Đăng ký thiết bị này làm máy đánh giá" }
                 }
             } @else {
-                p.hint { "Quầy đang ngừng hoạt động: không thể đăng ký máy đánh giá." }
+                p.hint { (MSG_KIOSK_DESK_CLOSED) }
             }
         }
     }

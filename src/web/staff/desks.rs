@@ -11,13 +11,14 @@ use super::units::{FormChoice, check_name};
 use super::{Empty, html, parse_id, see_other};
 use crate::auth::{CsrfForm, Staff};
 use crate::db::desks::{Desk, DeskFields, DeskRefusal, DeskRow};
-use crate::db::kiosks::{self, MAX_LABEL_CHARS};
+use crate::db::kiosks::{self, KioskLabel};
 use crate::db::units::Unit;
 use crate::error::AppError;
 use crate::export::poster::{Poster, qr_svg};
 use crate::views::staff::FieldErrors;
 use crate::views::staff::desks::{
     self as views, DEFAULT_KIOSK_LABEL, DeskEdit, DeskForm, DeskPage, DeskView,
+    MSG_KIOSK_DESK_CLOSED,
 };
 use crate::web::AppState;
 
@@ -400,23 +401,17 @@ async fn enrol_kiosk(
 ) -> Result<HttpResponse, AppError> {
     let desk = writable_desk(&state, &staff, &path).await?;
     let row = visible_desk(&state, &staff, &path).await?;
-    let label = form.label.trim();
-    let problem = if label.is_empty() {
-        Some("Vui lòng nhập tên thiết bị.".to_string())
-    } else if label.chars().count() > MAX_LABEL_CHARS {
-        Some(format!("Tên thiết bị dài tối đa {MAX_LABEL_CHARS} ký tự."))
-    } else if !(row.active && row.unit_active) || row.code.is_none() {
-        Some("Quầy đang ngừng hoạt động: không thể đăng ký máy đánh giá.".to_string())
-    } else {
-        None
-    };
-    let code = match (problem, row.code.as_deref()) {
-        (None, Some(code)) => code,
-        (problem, _) => {
-            let errors = FieldErrors::from([(
-                "label",
-                problem.unwrap_or_else(|| "Quầy chưa có mã QR.".to_string()),
-            )]);
+    let open_code = row
+        .code
+        .as_deref()
+        .filter(|_| row.active && row.unit_active);
+    let (label, code) = match (KioskLabel::try_from(form.label.as_str()), open_code) {
+        (Ok(label), Some(code)) => (label, code),
+        (label, _) => {
+            let message = label
+                .err()
+                .unwrap_or_else(|| MSG_KIOSK_DESK_CLOSED.to_string());
+            let errors = FieldErrors::from([("label", message)]);
             return render_show(
                 &state,
                 &staff,
@@ -429,7 +424,7 @@ async fn enrol_kiosk(
         }
     };
     let mut conn = state.pool.get().await?;
-    let (_, device) = kiosks::enrol_audited(&mut conn, &staff, desk.id, label).await?;
+    let (_, device) = kiosks::enrol_audited(&mut conn, &staff, desk.id, &label).await?;
     session.purge();
     let cookie = Cookie::build(crate::web::survey::KIOSK_COOKIE, device.value())
         .path("/k/")
