@@ -171,23 +171,6 @@ async fn decide(
     Ok(see_other(&format!("{}?ok=1", views::response_path(id))))
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn meaningless_filters_are_ignored() {
-        let (q, before) = query_from("unit=abc&reason=delete&state=x&before=-1");
-        assert_eq!(q, ListQuery::default());
-        assert_eq!(before, None);
-        let (q, before) = query_from("unit=7&reason=too_fast&state=excluded&before=90");
-        assert_eq!(q.unit, Some(7));
-        assert_eq!(q.reason.as_deref(), Some("too_fast"));
-        assert_eq!(q.state.as_deref(), Some("excluded"));
-        assert_eq!(before, Some(90));
-    }
-}
-
 /// The thresholds as the form sends them, checked field by field: each a number (a comma or a
 /// point for decimals) within the field's bounds.
 struct TypedRules<'a>(&'a BTreeMap<String, String>);
@@ -290,5 +273,73 @@ async fn save_rules(
             Ok(see_other(&format!("{RULES_PATH}?ok=saved")))
         }
         Err(errors) => Ok(html(views::rules(&staff, &typed, &errors, None), 422)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn meaningless_filters_are_ignored() {
+        let (q, before) = query_from("unit=abc&reason=delete&state=x&before=-1");
+        assert_eq!(q, ListQuery::default());
+        assert_eq!(before, None);
+        let (q, before) = query_from("unit=7&reason=too_fast&state=excluded&before=90");
+        assert_eq!(q.unit, Some(7));
+        assert_eq!(q.reason.as_deref(), Some("too_fast"));
+        assert_eq!(q.state.as_deref(), Some("excluded"));
+        assert_eq!(before, Some(90));
+    }
+
+    fn typed(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+        let mut all: BTreeMap<String, String> = RULE_GROUPS
+            .iter()
+            .flat_map(|(_, fields)| fields.iter())
+            .map(|f| (f.name.to_string(), format!("{}", f.min.max(2.0))))
+            .collect();
+        for (k, v) in pairs {
+            all.insert(k.to_string(), v.to_string());
+        }
+        all
+    }
+
+    #[test]
+    fn the_page_has_a_field_for_every_threshold() {
+        let rules = flags::FraudRules::try_from(TypedRules(&typed(&[]))).unwrap();
+        let stored = serde_json::to_value(&rules).unwrap();
+        let columns: Vec<&String> = stored.as_object().unwrap().keys().collect();
+        let mut fields: Vec<&str> = RULE_GROUPS
+            .iter()
+            .flat_map(|(_, fields)| fields.iter().map(|f| f.name))
+            .collect();
+        fields.sort();
+        assert_eq!(columns, fields);
+        // And the page shows back what it reads.
+        assert_eq!(shown(&rules), typed(&[]));
+    }
+
+    #[test]
+    fn numbers_are_read_as_written_in_vietnamese_and_bounded() {
+        let rules = flags::FraudRules::try_from(TypedRules(&typed(&[
+            ("min_seconds_per_item", " 0,75 "),
+            ("desk_burst_ratio", "4.5"),
+        ])))
+        .unwrap();
+        assert_eq!(rules.min_seconds_per_item, 0.75);
+        assert_eq!(rules.desk_burst_ratio, 4.5);
+        for (name, bad) in [
+            ("client_burst_min", "1"),
+            ("client_burst_min", "2,5"),
+            ("desk_burst_minutes", ""),
+            ("desk_burst_minutes", "1441"),
+            ("desk_burst_ratio", "NaN"),
+            ("desk_burst_ratio", "inf"),
+            ("min_seconds_base", "-1"),
+        ] {
+            let errors =
+                flags::FraudRules::try_from(TypedRules(&typed(&[(name, bad)]))).expect_err(bad);
+            assert_eq!(errors.keys().copied().collect::<Vec<_>>(), [name], "{bad}");
+        }
     }
 }
