@@ -140,16 +140,13 @@ pub async fn enrol_audited(
             ),
         )
         .await?;
-        Ok((
-            DeviceCookie {
-                id: kiosk.id,
-                secret,
-            },
-            kiosk,
-        ))
+        let cookie = DeviceCookie {
+            id: kiosk.id,
+            secret,
+        };
+        Ok((kiosk, cookie))
     })
     .await
-    .map(|(cookie, kiosk)| (kiosk, cookie))
 }
 
 /// Revokes kiosk `id` of `desk_id`, with its audit entry. `false`: no such kiosk at this desk,
