@@ -761,12 +761,7 @@ async fn a_units_staff_enrols_the_tablet_at_the_desk_as_its_kiosk() -> Result<()
     let app = TestApp::spawn().await;
     app.create_account(USER, "unit", &[XUAN_BAC]).await;
     let code = app.desk_code(XUAN_BAC).await;
-    let desk: i32 = app
-        .sql()
-        .await
-        .query_one("SELECT desk_id FROM desk_codes WHERE code = $1", &[&code])
-        .await?
-        .get(0);
+    let desk = app.desk_id(&code).await;
     let browser = Browser::start(WIDTH, HEIGHT).await?;
     browser
         .client

@@ -15,15 +15,20 @@ const XUAN_BAC: &str = "xuan-loc.xuan-bac";
 const XUAN_DINH: &str = "xuan-loc.xuan-dinh";
 const LABEL: &str = "Máy tính bảng quầy 1";
 
-/// Opens the form at `path` with `client` and sends it back complete: the response.
-async fn answer(app: &TestApp, client: &reqwest::Client, path: &str) -> reqwest::Response {
-    let form = client
+/// The page at `path` as `client` gets it (200 expected).
+async fn page(app: &TestApp, client: &reqwest::Client, path: &str) -> String {
+    let response = client
         .get(format!("{}{path}", app.address))
         .send()
         .await
         .unwrap();
-    assert_eq!(form.status(), 200, "{path}");
-    let html = form.text().await.unwrap();
+    assert_eq!(response.status(), 200, "{path}");
+    response.text().await.unwrap()
+}
+
+/// Opens the form at `path` with `client` and sends it back complete: the response.
+async fn answer(app: &TestApp, client: &reqwest::Client, path: &str) -> reqwest::Response {
+    let html = page(app, client, path).await;
     send(app, client, path, &html).await
 }
 
@@ -64,27 +69,6 @@ fn browser() -> reqwest::Client {
         .unwrap()
 }
 
-async fn desk_id(app: &TestApp, code: &str) -> i32 {
-    app.sql()
-        .await
-        .query_one("SELECT desk_id FROM desk_codes WHERE code = $1", &[&code])
-        .await
-        .unwrap()
-        .get(0)
-}
-
-async fn audit_count(app: &TestApp, action: &str) -> i64 {
-    app.sql()
-        .await
-        .query_one(
-            "SELECT count(*) FROM audit_log WHERE action = $1",
-            &[&action],
-        )
-        .await
-        .unwrap()
-        .get(0)
-}
-
 /// The refusal page: 403, in Vietnamese, pointing to the desk's open form.
 async fn assert_turned_away(response: reqwest::Response, code: &str) {
     assert_eq!(response.status(), 403);
@@ -109,25 +93,12 @@ async fn a_device_that_is_not_an_enrolled_kiosk_is_turned_away() {
     )
     .await;
     // A complete form of this desk, sent to the kiosk door: refused, nothing stored.
-    let open = phone
-        .get(format!("{}/s/{code}", app.address))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let open = page(&app, &phone, &format!("/s/{code}")).await;
     assert_turned_away(send(&app, &phone, &kiosk, &open).await, &code).await;
     // Cookies that name a kiosk without its secret: refused alike.
     let enrolled = app.kiosk_client("may.that", &code).await;
     assert_eq!(answer(&app, &enrolled, &kiosk).await.status(), 200);
-    let id: i32 = app
-        .sql()
-        .await
-        .query_one("SELECT id FROM kiosks", &[])
-        .await
-        .unwrap()
-        .get(0);
+    let id = app.count("SELECT id::int8 FROM kiosks").await;
     for forged in [
         format!("{id}.{}", "00".repeat(32)),
         format!("{id}"),
@@ -156,7 +127,7 @@ async fn a_device_that_is_not_an_enrolled_kiosk_is_turned_away() {
 async fn staff_enrol_a_tablet_on_it_and_revoke_it() {
     let app = TestApp::spawn().await;
     let code = app.desk_code(XUAN_BAC).await;
-    let desk = desk_id(&app, &code).await;
+    let desk = app.desk_id(&code).await;
     let kiosk = format!("/k/{code}");
     let tablet = app
         .staff_with_role("can.bo.xuan.bac", "unit", &[XUAN_BAC])
@@ -218,7 +189,11 @@ async fn staff_enrol_a_tablet_on_it_and_revoke_it() {
     assert_eq!(row.get::<_, String>(0), LABEL);
     assert_eq!(row.get::<_, String>(1), "can.bo.xuan.bac");
     assert!(row.get::<_, bool>(2) && row.get::<_, bool>(3));
-    assert_eq!(audit_count(&app, "kiosk.enrol").await, 1);
+    assert_eq!(
+        app.count("SELECT count(*) FROM audit_log WHERE action = \'kiosk.enrol\'")
+            .await,
+        1
+    );
 
     // The tablet takes responses, and comes back to a fresh form after each.
     let thanks = answer(&app, &tablet.client, &kiosk).await;
@@ -260,13 +235,7 @@ async fn staff_enrol_a_tablet_on_it_and_revoke_it() {
     assert!(seen);
     assert!(!html.contains("Chưa dùng"), "{html}");
     let form_before = tablet.get(&kiosk).await.text().await.unwrap();
-    let id: i32 = app
-        .sql()
-        .await
-        .query_one("SELECT id FROM kiosks", &[])
-        .await
-        .unwrap()
-        .get(0);
+    let id = app.count("SELECT id::int8 FROM kiosks").await;
     let revoke = format!("/staff/desks/{desk}/kiosks/{id}/revoke");
     let revoked = admin.post(&revoke, &[]).await;
     assert_eq!(revoked.status(), 303);
@@ -274,7 +243,11 @@ async fn staff_enrol_a_tablet_on_it_and_revoke_it() {
         revoked.headers()["location"],
         format!("/staff/desks/{desk}?ok=kiosk_revoked").as_str()
     );
-    assert_eq!(audit_count(&app, "kiosk.revoke").await, 1);
+    assert_eq!(
+        app.count("SELECT count(*) FROM audit_log WHERE action = \'kiosk.revoke\'")
+            .await,
+        1
+    );
     let html = admin
         .get(&format!("/staff/desks/{desk}?ok=kiosk_revoked"))
         .await
@@ -292,14 +265,18 @@ async fn staff_enrol_a_tablet_on_it_and_revoke_it() {
     assert_eq!(app.response_count().await, 1);
     // Revoking again changes nothing.
     assert_eq!(admin.post(&revoke, &[]).await.status(), 303);
-    assert_eq!(audit_count(&app, "kiosk.revoke").await, 1);
+    assert_eq!(
+        app.count("SELECT count(*) FROM audit_log WHERE action = \'kiosk.revoke\'")
+            .await,
+        1
+    );
 }
 
 #[tokio::test]
 async fn enrolling_needs_a_label_and_an_open_desk() {
     let app = TestApp::spawn().await;
     let code = app.desk_code(XUAN_BAC).await;
-    let desk = desk_id(&app, &code).await;
+    let desk = app.desk_id(&code).await;
     let staff = app
         .staff_with_role("can.bo.xuan.bac", "unit", &[XUAN_BAC])
         .await;
@@ -348,14 +325,7 @@ async fn an_enrolled_tablet_keeps_taking_responses_through_an_outage() {
     let code = app.desk_code(XUAN_BAC).await;
     let kiosk = format!("/k/{code}");
     let tablet = app.kiosk_client("may.xuan.bac", &code).await;
-    let form = tablet
-        .get(format!("{}{kiosk}", app.address))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let form = page(&app, &tablet, &kiosk).await;
     // A device enrolled, but not yet seen by this instance.
     let unverified = app.kiosk_client("may.2.xuan.bac", &code).await;
 

@@ -356,13 +356,7 @@ async fn the_raw_client_address_is_never_stored() {
         200
     );
     let admin = app.staff_with_role("qt.phong.noi.vu", "admin", &[]).await;
-    let desk: i32 = app
-        .sql()
-        .await
-        .query_one("SELECT desk_id FROM desk_codes WHERE code = $1", &[&code])
-        .await
-        .unwrap()
-        .get(0);
+    let desk = app.desk_id(&code).await;
     let minted = admin
         .post(
             "/staff/codes",

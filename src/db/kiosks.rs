@@ -149,8 +149,8 @@ pub async fn enrol_audited(
     .await
 }
 
-/// Revokes kiosk `id` of `desk_id`, with its audit entry. `false`: no such kiosk at this desk,
-/// or already revoked (nothing changed).
+/// Revokes kiosk `id` of `desk_id`, with its audit entry; one already revoked is left as it is
+/// (no second entry). `false`: the desk has no such kiosk.
 pub async fn revoke_audited(
     conn: &mut AsyncPgConnection,
     staff: &Staff,
@@ -170,7 +170,13 @@ pub async fn revoke_audited(
             .await
             .optional()?;
         let Some(kiosk) = revoked else {
-            return Ok(false);
+            let exists: i64 = kiosks::table
+                .find(id)
+                .filter(kiosks::desk_id.eq(desk_id))
+                .count()
+                .get_result(conn)
+                .await?;
+            return Ok(exists > 0);
         };
         audit::record(
             conn,

@@ -295,6 +295,16 @@ impl TestApp {
         row.get(0)
     }
 
+    /// The desk whose public code (active or retired) is `code`.
+    pub async fn desk_id(&self, code: &str) -> i32 {
+        self.sql()
+            .await
+            .query_one("SELECT desk_id FROM desk_codes WHERE code = $1", &[&code])
+            .await
+            .unwrap_or_else(|e| panic!("no desk with code {code}: {e}"))
+            .get(0)
+    }
+
     pub async fn get(&self, path: &str) -> reqwest::Response {
         self.client
             .get(format!("{}{path}", self.address))

@@ -450,14 +450,9 @@ async fn revoke_kiosk(
     let desk = writable_desk(&state, &staff, &desk_segment).await?;
     let id = parse_id(&kiosk_segment)?;
     let mut conn = state.pool.get().await?;
-    if !kiosks::find_for_desk(&mut conn, desk.id)
-        .await?
-        .iter()
-        .any(|row| row.kiosk.id == id)
-    {
+    if !kiosks::revoke_audited(&mut conn, &staff, desk.id, id).await? {
         return Err(AppError::NotFound);
     }
-    kiosks::revoke_audited(&mut conn, &staff, desk.id, id).await?;
     Ok(see_other(&format!(
         "/staff/desks/{}?ok=kiosk_revoked",
         desk.id
