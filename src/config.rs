@@ -5,6 +5,10 @@ use std::path::PathBuf;
 
 use url::Url;
 
+/// The shortest statement timeout allowed: twice the time a citizen's store may take before
+/// the response is spooled instead.
+pub const MIN_STATEMENT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
 /// Everything the service can be configured with. See README.md for the variables.
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -33,9 +37,11 @@ pub struct Config {
     /// Whether the session cookie is marked Secure: `SIPAS_COOKIE_SECURE` (true/false), by
     /// default true when `SIPAS_PUBLIC_URL` is https.
     pub cookie_secure: bool,
-    /// `SIPAS_SPOOL_DIR`, default `{data_dir}/spool`: where responses wait while the database
-    /// is unreachable. One per instance (see `crate::spool`).
-    pub spool_dir: PathBuf,
+    /// `SIPAS_SPOOL_DIR`: where responses wait while the database is unreachable. One per
+    /// instance, held locked by it (see `crate::spool`). Unset: `{data_dir}/spool/{database}`,
+    /// a directory of the database's own ([`Config::spool_dir_for`]), so that two installations
+    /// on one server never share one by default.
+    pub spool_dir: Option<PathBuf>,
     /// `SIPAS_SPOOL_MAX_MB`, default 256: the spool's size cap.
     pub spool_max_bytes: u64,
     /// `SIPAS_DB_TIMEOUT_MS`, default 2000: deadpool's wait, create and recycle timeouts.
@@ -251,10 +257,21 @@ impl Config {
             60,
             0..=86_400,
         )?);
+        // A citizen's store gives up (and spools) after `spool::STORE_TIMEOUT`: a statement
+        // timeout that could cancel it first would make an outage look like a refusal.
+        if !db_statement_timeout.is_zero() && db_statement_timeout < MIN_STATEMENT_TIMEOUT {
+            return Err(ConfigError {
+                name: "SIPAS_DB_STATEMENT_TIMEOUT_SECONDS",
+                problem: format!(
+                    "must be 0 (none) or at least {} seconds (a citizen's store waits {} seconds before the response is spooled)",
+                    MIN_STATEMENT_TIMEOUT.as_secs(),
+                    crate::spool::STORE_TIMEOUT.as_secs()
+                ),
+            });
+        }
         let data_dir =
             lookup("SIPAS_DATA_DIR").map_or_else(|| PathBuf::from("data"), PathBuf::from);
-        let spool_dir =
-            lookup("SIPAS_SPOOL_DIR").map_or_else(|| data_dir.join("spool"), PathBuf::from);
+        let spool_dir = lookup("SIPAS_SPOOL_DIR").map(PathBuf::from);
         let database_url = lookup("DATABASE_URL");
         if let Some(url) = &database_url {
             Url::parse(url).map_err(|e| ConfigError {
@@ -282,6 +299,14 @@ impl Config {
             export_keep_days,
             visits: VisitSettings::from_lookup(&lookup)?,
         })
+    }
+
+    /// The spool directory of an instance on the database `identity`: `SIPAS_SPOOL_DIR`, or
+    /// `{SIPAS_DATA_DIR}/spool/{identifier}-{database name}`.
+    pub fn spool_dir_for(&self, identity: &crate::db::DatabaseIdentity) -> PathBuf {
+        self.spool_dir
+            .clone()
+            .unwrap_or_else(|| self.data_dir.join("spool").join(identity.slug()))
     }
 
     /// Where exported files are kept: `SIPAS_DATA_DIR/exports`.

@@ -42,7 +42,7 @@ use uuid::Uuid;
 
 use crate::background::Background;
 use crate::db::responses::{self, NewResponse, Stored};
-use crate::db::{self, Pool};
+use crate::db::{self, DatabaseIdentity, Pool};
 use crate::error::AppError;
 
 /// The file appends go to.
@@ -50,6 +50,10 @@ pub const CURRENT_FILE: &str = "current.jsonl";
 const REPLAY_PREFIX: &str = "replay-";
 const DAMAGED_PREFIX: &str = "damaged-";
 const REJECTED_PREFIX: &str = "rejected-";
+const FOREIGN_PREFIX: &str = "foreign-";
+/// The file a live process holds locked (`flock`) while it owns the directory; it names the
+/// process.
+pub const LOCK_FILE: &str = "spool.lock";
 /// Default cap on the spool's size: beyond it, citizens get the 503 page rather than a disk
 /// filled by a flood of submissions during an outage.
 pub const DEFAULT_MAX_BYTES: u64 = 256 * 1024 * 1024;
@@ -62,6 +66,8 @@ pub const STORE_TIMEOUT: Duration = Duration::from_secs(5);
 pub const OUTAGE_MEMORY: Duration = Duration::from_secs(1);
 /// Spooled responses replayed per transaction.
 pub const REPLAY_BATCH: usize = 200;
+/// The longest one batch of a replay may take before the replay stops (and tries again later).
+pub const REPLAY_BATCH_TIMEOUT: Duration = Duration::from_secs(120);
 /// How often the replay task looks at the spool.
 pub const REPLAY_INTERVAL: Duration = Duration::from_secs(2);
 
@@ -89,6 +95,11 @@ pub struct SpooledResponse {
     pub visit_code_id: Option<i64>,
     #[serde(default)]
     pub via: Option<String>,
+    /// The database the response belongs to: stamped by [`Spool::append`] with the identity of
+    /// the database the instance started on. A replay stores an entry only into that database;
+    /// any other entry (and one written before entries carried it) is kept aside.
+    #[serde(default)]
+    pub database: Option<DatabaseIdentity>,
 }
 
 impl SpooledResponse {
@@ -109,6 +120,7 @@ impl SpooledResponse {
             started_at: new.started_at,
             visit_code_id: new.visit_code_id,
             via: new.via.map(str::to_string),
+            database: None,
         }
     }
 
@@ -245,6 +257,10 @@ pub struct SpoolStatus {
     pub damaged: u64,
     /// Entries the database refused for a reason other than an outage, in `rejected-*` files.
     pub rejected: u64,
+    /// Entries that belong to another database (another installation wrote them, or an older
+    /// version without the database's identity), kept aside in `foreign-*` files, never
+    /// replayed here.
+    pub foreign: u64,
 }
 
 struct Sealed {
@@ -266,12 +282,17 @@ struct Inner {
 pub struct Spool {
     dir: PathBuf,
     max_bytes: u64,
+    /// The database this instance started on: every entry appended is stamped with it.
+    identity: DatabaseIdentity,
+    /// The open lock file, locked exclusively for as long as the spool lives.
+    _lock: File,
     inner: Mutex<Inner>,
     /// Serialises replays (the task, and tests calling [`Spool::replay`]).
     replaying: tokio::sync::Mutex<()>,
     replayed: AtomicU64,
     damaged: AtomicU64,
     rejected: AtomicU64,
+    foreign: AtomicU64,
     /// When an outage was last seen (milliseconds since the Unix epoch; 0: never).
     outage_seen_at: AtomicU64,
 }
@@ -281,6 +302,11 @@ pub struct Spool {
 pub enum SpoolError {
     #[error("the spool is full ({bytes} bytes, at most {max})")]
     Full { bytes: u64, max: u64 },
+    /// Another live process holds the directory (two instances must never share a spool).
+    #[error(
+        "SIPAS_SPOOL_DIR {dir} đang được một tiến trình khác sử dụng ({holder}); mỗi phiên bản dịch vụ cần thư mục hàng đợi riêng. / The response spool directory SIPAS_SPOOL_DIR={dir} is held by another process ({holder}): every instance needs a spool directory of its own."
+    )]
+    Locked { dir: String, holder: String },
     #[error("writing the spool {path}: {source}")]
     Io {
         path: PathBuf,
@@ -318,18 +344,27 @@ fn count_lines(dir: &Path, prefix: &str) -> u64 {
 }
 
 impl Spool {
-    /// Opens (creating it if needed) the spool directory. A `current.jsonl` left by a previous
-    /// process is sealed for replay; the sealed files are counted.
-    pub fn open(dir: &Path, max_bytes: u64) -> Result<Self, SpoolError> {
+    /// Opens (creating it if needed) the spool directory of an instance of the database
+    /// `identity`, and locks it for this process: a directory another live process holds is
+    /// refused ([`SpoolError::Locked`]). A `current.jsonl` left by a previous process is sealed
+    /// for replay; the sealed files are counted.
+    pub fn open(
+        dir: &Path,
+        max_bytes: u64,
+        identity: DatabaseIdentity,
+    ) -> Result<Self, SpoolError> {
         std::fs::create_dir_all(dir).map_err(io_error(dir))?;
         if let Some(parent) = dir.parent()
             && !parent.as_os_str().is_empty()
         {
             let _ = sync_dir(parent);
         }
+        let lock = lock_dir(dir)?;
         let spool = Spool {
             dir: dir.to_path_buf(),
             max_bytes,
+            identity,
+            _lock: lock,
             inner: Mutex::new(Inner {
                 current: None,
                 current_counts: Counts::default(),
@@ -341,6 +376,7 @@ impl Spool {
             replayed: AtomicU64::new(0),
             damaged: AtomicU64::new(count_lines(dir, DAMAGED_PREFIX)),
             rejected: AtomicU64::new(count_lines(dir, REJECTED_PREFIX)),
+            foreign: AtomicU64::new(count_lines(dir, FOREIGN_PREFIX)),
             outage_seen_at: AtomicU64::new(0),
         };
         {
@@ -378,6 +414,11 @@ impl Spool {
 
     pub fn dir(&self) -> &Path {
         &self.dir
+    }
+
+    /// The database this spool's entries belong to.
+    pub fn identity(&self) -> &DatabaseIdentity {
+        &self.identity
     }
 
     /// Renames `current.jsonl` to a new `replay-*.jsonl` (the caller holds the lock).
@@ -419,8 +460,16 @@ impl Spool {
     }
 
     /// Appends `entry` and makes it durable (blocking: call from a blocking thread).
+    /// An entry that names no database is stamped with this spool's ([`Spool::identity`]).
     pub fn append_blocking(&self, entry: &SpooledResponse) -> Result<(), SpoolError> {
-        let line = encode_line(entry);
+        let line = if entry.database.is_some() {
+            encode_line(entry)
+        } else {
+            encode_line(&SpooledResponse {
+                database: Some(self.identity.clone()),
+                ..entry.clone()
+            })
+        };
         let mut inner = self.inner.lock().unwrap_or_else(|e| e.into_inner());
         let total = Self::total(&inner);
         if total.bytes + line.len() as u64 > self.max_bytes {
@@ -486,6 +535,7 @@ impl Spool {
             replayed: self.replayed.load(Ordering::Relaxed),
             damaged: self.damaged.load(Ordering::Relaxed),
             rejected: self.rejected.load(Ordering::Relaxed),
+            foreign: self.foreign.load(Ordering::Relaxed),
         }
     }
 
@@ -510,6 +560,14 @@ impl Spool {
                 return report;
             }
         };
+        // The database the pool reaches now: entries of any other are kept aside.
+        let here = match db::identity(&mut conn).await {
+            Ok(identity) => identity,
+            Err(e) => {
+                report.interrupted = Some(e.to_string());
+                return report;
+            }
+        };
         let files: Vec<PathBuf> = {
             let mut inner = self.inner.lock().unwrap_or_else(|e| e.into_inner());
             if let Err(e) = self.seal(&mut inner) {
@@ -520,7 +578,7 @@ impl Spool {
             inner.sealed.iter().map(|s| s.path.clone()).collect()
         };
         for path in files {
-            match self.replay_file(&mut conn, &path, &mut report).await {
+            match self.replay_file(&mut conn, &here, &path, &mut report).await {
                 Ok(()) => {}
                 Err(e) => {
                     report.interrupted = Some(e);
@@ -534,6 +592,7 @@ impl Spool {
                 already_stored = report.already_stored,
                 damaged = report.damaged,
                 rejected = report.rejected,
+                foreign = report.foreign,
                 "replayed spooled responses into the database"
             );
         }
@@ -543,13 +602,21 @@ impl Spool {
     async fn replay_file(
         &self,
         conn: &mut diesel_async::AsyncPgConnection,
+        here: &DatabaseIdentity,
         path: &Path,
         report: &mut ReplayReport,
     ) -> Result<(), String> {
         let bytes = tokio::fs::read(path)
             .await
             .map_err(|e| format!("reading {}: {e}", path.display()))?;
-        let parsed = parse_file(&bytes);
+        let mut parsed = parse_file(&bytes);
+        // Never into the wrong database: an entry of another database (or of a version that
+        // did not say which) is kept aside, as it was written.
+        let (ours, foreign): (Vec<SpooledResponse>, Vec<SpooledResponse>) =
+            std::mem::take(&mut parsed.entries)
+                .into_iter()
+                .partition(|entry| entry.database.as_ref() == Some(here));
+        parsed.entries = ours;
         let name = path
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
@@ -558,19 +625,32 @@ impl Spool {
         // Batches of responses in one transaction (each response in a savepoint of its own, so
         // that a refused one does not undo the others): one commit per batch, not per response.
         for batch in parsed.entries.chunks(REPLAY_BATCH) {
-            let outcomes = conn
-                .transaction::<_, diesel::result::Error, _>(async |conn| {
-                    let mut outcomes = Vec::with_capacity(batch.len());
-                    for entry in batch {
-                        match entry.store(conn).await {
-                            Ok(stored) => outcomes.push(Ok(stored.new)),
-                            Err(e) if db::is_unreachable(&e) => return Err(e),
-                            Err(e) => outcomes.push(Err(e.to_string())),
-                        }
+            let stored = conn.transaction::<_, diesel::result::Error, _>(async |conn| {
+                // No statement timeout here: a statement it cancelled would look like a
+                // refusal (its message is in the server's language, its session survives), and
+                // a refused entry is set aside. The batch as a whole is bounded below instead.
+                diesel_async::RunQueryDsl::execute(
+                    diesel::sql_query("SET LOCAL statement_timeout = 0"),
+                    &mut *conn,
+                )
+                .await?;
+                let mut outcomes = Vec::with_capacity(batch.len());
+                for entry in batch {
+                    match entry.store(conn).await {
+                        Ok(stored) => outcomes.push(Ok(stored.new)),
+                        // The session is gone (whatever the server said, in whatever language):
+                        // nothing of the batch is committed, it is replayed again later.
+                        Err(e) if db::failed_for_outage(conn, &e).await => return Err(e),
+                        Err(e) => outcomes.push(Err(e.to_string())),
                     }
-                    Ok(outcomes)
-                })
+                }
+                Ok(outcomes)
+            });
+            // Cut short, the connection is left in its transaction: the caller stops and drops
+            // it, and the pool discards it (a connection in a transaction is broken to it).
+            let outcomes = tokio::time::timeout(REPLAY_BATCH_TIMEOUT, stored)
                 .await
+                .map_err(|_| format!("a replay batch took longer than {REPLAY_BATCH_TIMEOUT:?}"))?
                 .map_err(|e| e.to_string())?;
             // Committed.
             for (entry, outcome) in batch.iter().zip(outcomes) {
@@ -594,6 +674,20 @@ impl Spool {
         let dir = self.dir.clone();
         let damaged = parsed.damaged;
         let kept = (damaged.len() as u64, rejected.len() as u64);
+        let foreign_count = foreign.len() as u64;
+        let foreign_databases: Vec<String> = {
+            let mut names: Vec<String> = foreign
+                .iter()
+                .map(|e| {
+                    e.database
+                        .as_ref()
+                        .map_or_else(|| "unknown".into(), |d| d.to_string())
+                })
+                .collect();
+            names.sort();
+            names.dedup();
+            names
+        };
         let path_owned = path.to_path_buf();
         tokio::task::spawn_blocking(move || -> std::io::Result<()> {
             if !damaged.is_empty() {
@@ -612,6 +706,10 @@ impl Spool {
                 }
                 write_durably(&dir.join(format!("{REJECTED_PREFIX}{name}")), &out)?;
             }
+            if !foreign.is_empty() {
+                let out: Vec<u8> = foreign.iter().flat_map(encode_line).collect();
+                write_durably(&dir.join(format!("{FOREIGN_PREFIX}{name}")), &out)?;
+            }
             std::fs::remove_file(&path_owned)?;
             sync_dir(&dir)
         })
@@ -625,6 +723,17 @@ impl Spool {
                 "damaged spool lines (torn by a crash or corrupted) were set aside"
             );
         }
+        if foreign_count > 0 {
+            tracing::error!(
+                entries = foreign_count,
+                belongs_to = ?foreign_databases,
+                this_database = %here,
+                file = %path.display(),
+                "spooled responses of another database were kept aside (foreign-*), not stored here: give them to the instance of their database"
+            );
+        }
+        self.foreign.fetch_add(foreign_count, Ordering::Relaxed);
+        report.foreign += foreign_count;
         self.damaged.fetch_add(kept.0, Ordering::Relaxed);
         self.rejected.fetch_add(kept.1, Ordering::Relaxed);
         report.damaged += kept.0;
@@ -651,6 +760,48 @@ impl Spool {
     }
 }
 
+/// Locks `dir` for this process: an exclusive `flock` on its [`LOCK_FILE`] (released by the
+/// kernel when the process ends, however it ends), which then names the process.
+fn lock_dir(dir: &Path) -> Result<File, SpoolError> {
+    let path = dir.join(LOCK_FILE);
+    let mut file = OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(&path)
+        .map_err(io_error(&path))?;
+    match file.try_lock() {
+        Ok(()) => {}
+        Err(std::fs::TryLockError::WouldBlock) => {
+            let holder = std::fs::read_to_string(&path)
+                .ok()
+                .map(|text| text.trim().to_string())
+                .filter(|text| !text.is_empty())
+                .unwrap_or_else(|| "unknown process".to_string());
+            return Err(SpoolError::Locked {
+                dir: dir.display().to_string(),
+                holder,
+            });
+        }
+        Err(std::fs::TryLockError::Error(source)) => return Err(SpoolError::Io { path, source }),
+    }
+    let holder = format!(
+        "pid {} on {}",
+        std::process::id(),
+        std::fs::read_to_string("/proc/sys/kernel/hostname")
+            .map(|h| h.trim().to_string())
+            .unwrap_or_default()
+    );
+    let written = (|| -> std::io::Result<()> {
+        file.set_len(0)?;
+        file.write_all(holder.as_bytes())?;
+        file.sync_data()
+    })();
+    written.map_err(io_error(&path))?;
+    Ok(file)
+}
+
 fn write_durably(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     let mut file = File::create(path)?;
     file.write_all(bytes)?;
@@ -667,6 +818,8 @@ pub struct ReplayReport {
     pub already_stored: u64,
     pub damaged: u64,
     pub rejected: u64,
+    /// Entries of another database, kept aside in `foreign-*` files.
+    pub foreign: u64,
     /// Why the replay stopped early (the database is still unreachable).
     pub interrupted: Option<String>,
 }
@@ -791,6 +944,14 @@ mod tests {
             started_at: None,
             visit_code_id: None,
             via: Some("desk".into()),
+            database: Some(identity()),
+        }
+    }
+
+    fn identity() -> DatabaseIdentity {
+        DatabaseIdentity {
+            system_identifier: 7_412_345_678_901_234_567,
+            database: "sipas".into(),
         }
     }
 
@@ -829,7 +990,7 @@ mod tests {
     #[test]
     fn appends_are_counted_and_a_leftover_file_is_sealed_at_open() {
         let dir = temp_dir("open");
-        let spool = Spool::open(&dir, DEFAULT_MAX_BYTES).unwrap();
+        let spool = Spool::open(&dir, DEFAULT_MAX_BYTES, identity()).unwrap();
         assert!(spool.is_empty());
         spool.append_blocking(&entry(2)).unwrap();
         spool.append_blocking(&entry(1)).unwrap();
@@ -846,7 +1007,7 @@ mod tests {
             .unwrap();
         file.write_all(&torn[..10]).unwrap();
         drop(file);
-        let spool = Spool::open(&dir, DEFAULT_MAX_BYTES).unwrap();
+        let spool = Spool::open(&dir, DEFAULT_MAX_BYTES, identity()).unwrap();
         assert!(!dir.join(CURRENT_FILE).exists());
         assert_eq!(spool.status().entries, 2);
         // The next append starts a clean file: it is not glued to the torn line.
@@ -860,7 +1021,7 @@ mod tests {
     #[test]
     fn an_outage_is_remembered_for_a_moment() {
         let dir = temp_dir("breaker");
-        let spool = Spool::open(&dir, DEFAULT_MAX_BYTES).unwrap();
+        let spool = Spool::open(&dir, DEFAULT_MAX_BYTES, identity()).unwrap();
         assert!(!spool.outage_is_recent());
         spool.note_outage();
         assert!(spool.outage_is_recent());
@@ -875,7 +1036,7 @@ mod tests {
     fn a_full_spool_refuses_appends() {
         let dir = temp_dir("full");
         let one = encode_line(&entry(1)).len() as u64;
-        let spool = Spool::open(&dir, one * 2).unwrap();
+        let spool = Spool::open(&dir, one * 2, identity()).unwrap();
         spool.append_blocking(&entry(1)).unwrap();
         spool.append_blocking(&entry(2)).unwrap();
         assert!(matches!(
@@ -884,5 +1045,88 @@ mod tests {
         ));
         assert!(!spool.status().accepting);
         std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn a_directory_is_held_by_one_spool_at_a_time() {
+        let dir = temp_dir("lock");
+        let spool = Spool::open(&dir, DEFAULT_MAX_BYTES, identity()).unwrap();
+        let Err(refused) = Spool::open(&dir, DEFAULT_MAX_BYTES, identity()) else {
+            panic!("a second spool opened a held directory");
+        };
+        let message = refused.to_string();
+        assert!(matches!(refused, SpoolError::Locked { .. }), "{message}");
+        assert!(message.contains("SIPAS_SPOOL_DIR"), "{message}");
+        assert!(
+            message.contains(&format!("pid {}", std::process::id())),
+            "{message}"
+        );
+        assert!(
+            message.contains("đang được một tiến trình khác sử dụng"),
+            "{message}"
+        );
+        // Nothing of the holder's was touched, and the directory is free once it is gone.
+        spool.append_blocking(&entry(1)).unwrap();
+        drop(spool);
+        let again = Spool::open(&dir, DEFAULT_MAX_BYTES, identity()).unwrap();
+        assert_eq!(again.status().entries, 1);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn appended_entries_name_the_spool_s_database() {
+        let dir = temp_dir("stamp");
+        let spool = Spool::open(&dir, DEFAULT_MAX_BYTES, identity()).unwrap();
+        let unnamed = SpooledResponse {
+            database: None,
+            ..entry(1)
+        };
+        let elsewhere = DatabaseIdentity {
+            database: "other".into(),
+            ..identity()
+        };
+        let other = SpooledResponse {
+            database: Some(elsewhere.clone()),
+            ..entry(2)
+        };
+        spool.append_blocking(&unnamed).unwrap();
+        spool.append_blocking(&other).unwrap();
+        let written = parse_file(&std::fs::read(dir.join(CURRENT_FILE)).unwrap()).entries;
+        assert_eq!(written[0].database, Some(identity()));
+        assert_eq!(written[1].database, Some(elsewhere));
+        // A line written before entries named their database still reads (as naming none).
+        let old = br#"{"submission_key":"00000000-0000-0000-0000-000000000001","unit_id":1,"desk_id":null,"desk_code":null,"form_version_id":1,"channel":"qr","answers":[5],"submitted_at":"2026-01-01T00:00:00Z","texts":[]}"#;
+        let line = [checksum(old).as_bytes(), b"\t", old, b"\n"].concat();
+        assert_eq!(parse_file(&line).entries[0].database, None);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn the_default_directory_is_the_database_s_own() {
+        let config = crate::config::Config::from_lookup(|k| {
+            (k == "SIPAS_DATA_DIR").then(|| "/srv/sipas".to_string())
+        })
+        .unwrap();
+        let a = config.spool_dir_for(&identity());
+        let b = config.spool_dir_for(&DatabaseIdentity {
+            database: "sipas_thu/nghiem".into(),
+            ..identity()
+        });
+        assert_eq!(
+            a,
+            PathBuf::from("/srv/sipas/spool/7412345678901234567-sipas")
+        );
+        assert_eq!(
+            b,
+            PathBuf::from("/srv/sipas/spool/7412345678901234567-sipas_thu_nghiem")
+        );
+        let explicit = crate::config::Config::from_lookup(|k| {
+            (k == "SIPAS_SPOOL_DIR").then(|| "/var/spool/sipas".to_string())
+        })
+        .unwrap();
+        assert_eq!(
+            explicit.spool_dir_for(&identity()),
+            PathBuf::from("/var/spool/sipas")
+        );
     }
 }

@@ -91,11 +91,24 @@ impl Application {
         };
         // Nothing lost: this instance's spool (its own directory), replayed when the database
         // answers; the desk snapshot lets citizens' forms work while it does not.
+        // Its entries belong to the database it starts on, and its default directory is that
+        // database's own.
+        let identity = {
+            let mut conn = database
+                .pool
+                .get()
+                .await
+                .map_err(|e| anyhow::anyhow!("connecting to the database: {e}"))?;
+            db::identity(&mut conn)
+                .await
+                .context("reading the database's identity (pg_control_system)")?
+        };
+        let spool_dir = config.spool_dir_for(&identity);
         let spool = std::sync::Arc::new(
-            crate::spool::Spool::open(&config.spool_dir, config.spool_max_bytes).with_context(
-                || format!("SIPAS_SPOOL_DIR: opening {}", config.spool_dir.display()),
-            )?,
+            crate::spool::Spool::open(&spool_dir, config.spool_max_bytes, identity)
+                .with_context(|| format!("SIPAS_SPOOL_DIR: opening {}", spool_dir.display()))?,
         );
+        tracing::info!(dir = %spool_dir.display(), database = %spool.identity(), "response spool");
         // The desks behind the public codes: loaded by the listener as it connects, trusted
         // while changes are heard.
         let desks = std::sync::Arc::new(crate::desk_directory::DeskDirectory::new());

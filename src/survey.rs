@@ -118,10 +118,16 @@ pub async fn store_online(
     enum Undo {
         Refused(Refusal),
         Repeated,
+        /// The database's error, told apart (outage or refusal) once the transaction is over.
+        Failed(diesel::result::Error),
     }
     impl From<diesel::result::Error> for Undo {
         fn from(e: diesel::result::Error) -> Self {
-            Undo::Refused(e.into())
+            if responses::is_visit_code_used(&e) {
+                Undo::Refused(Refusal::CodeUsed)
+            } else {
+                Undo::Failed(e)
+            }
         }
     }
     let outcome = conn
@@ -145,7 +151,11 @@ pub async fn store_online(
     let outcome = match outcome {
         Ok(stored) => Ok(stored),
         Err(Undo::Refused(refusal)) => Err(refusal),
-        Err(Undo::Repeated) => Ok(responses::stored_with_key(conn, new.submission_key).await?),
+        Err(Undo::Repeated) => match responses::stored_with_key(conn, new.submission_key).await {
+            Ok(stored) => Ok(stored),
+            Err(e) => Err(failure(conn, e).await),
+        },
+        Err(Undo::Failed(e)) => Err(failure(conn, e).await),
     };
     if !limits.is_empty() && rand::random_ratio(1, 1000) {
         // Keep the limits table small (outside the citizen's transaction).
@@ -154,6 +164,17 @@ pub async fn store_online(
         }
     }
     outcome
+}
+
+/// The refusal for the database's `error` on `conn`: an outage ([`AppError::Unavailable`]: the
+/// response goes to the spool) when the session did not survive it, whatever language the
+/// server's message is in ([`crate::db::failed_for_outage`]).
+async fn failure(conn: &mut AsyncPgConnection, error: diesel::result::Error) -> Refusal {
+    if crate::db::failed_for_outage(conn, &error).await {
+        Refusal::Failed(AppError::Unavailable(error.into()))
+    } else {
+        error.into()
+    }
 }
 
 /// Stores a citizen's answers given through a desk code, exactly once per submission key

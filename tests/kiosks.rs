@@ -317,7 +317,7 @@ async fn an_enrolled_tablet_keeps_taking_responses_through_an_outage() {
     let name = database.name.clone();
     let app = TestApp::spawn_on(database, move |url| {
         let mut config = test_config(url);
-        config.spool_dir = spool.clone();
+        config.spool_dir = Some(spool.clone());
         config.db_pool_timeout = Duration::from_millis(500);
         config
     })

@@ -27,7 +27,7 @@ const XUAN_HIEP: &str = "xuan-loc.xuan-hiep";
 /// The configuration of a server on `url` with its spool in `spool`.
 fn config_with_spool(url: &str, spool: &Path) -> Config {
     let mut config = test_config(url);
-    config.spool_dir = spool.to_path_buf();
+    config.spool_dir = Some(spool.to_path_buf());
     // Short waits: the outage is noticed within a fraction of a second.
     config.db_pool_timeout = Duration::from_millis(500);
     config.db_pool_size = 8;
@@ -133,8 +133,10 @@ async fn citizen_stream(
     }
 }
 
-/// Stops the private cluster abruptly, as a crash would.
-fn pg_ctl_stop_immediate(pg: &EmbeddedPostgres) {
+/// Stops the private cluster: `immediate` abruptly, as a crash would; `fast` as an
+/// administrator's stop does (every session gets the FATAL error `57P01` first, in the server's
+/// language).
+fn pg_ctl_stop(pg: &EmbeddedPostgres, mode: &str) {
     let pg_ctl = pg.bin_dir().join("pg_ctl");
     let mut command = if pg.runs_as_postgres() {
         let mut c = std::process::Command::new("runuser");
@@ -144,16 +146,57 @@ fn pg_ctl_stop_immediate(pg: &EmbeddedPostgres) {
         std::process::Command::new(pg_ctl)
     };
     let output = command
-        .args(["stop", "-m", "immediate", "-w", "-D"])
+        .args(["stop", "-m", mode, "-w", "-D"])
         .arg(pg.data_dir())
         .current_dir("/")
         .output()
         .expect("pg_ctl runs");
     assert!(
         output.status.success(),
-        "pg_ctl stop -m immediate: {}",
+        "pg_ctl stop -m {mode}: {}",
         String::from_utf8_lossy(&output.stderr)
     );
+}
+
+/// The language of the server's messages for the test of a server that does not speak
+/// English (Debian: `locales`, with the locale generated; `.ci/run` does it).
+const GERMAN: &str = "de_DE.UTF-8";
+
+/// A private cluster in `dir` (started anew from it when it exists) whose messages are in
+/// `locale` (`lc_messages`), checked by the message of a division by zero.
+async fn cluster_speaking(dir: &Path, locale: Option<&str>) -> EmbeddedPostgres {
+    let pg = EmbeddedPostgres::start(dir)
+        .await
+        .expect("a private PostgreSQL starts (initdb and pg_ctl must be installed)");
+    pg.ensure_database("sipas").await.unwrap();
+    if let Some(locale) = locale {
+        let (sql, connection) =
+            tokio_postgres::connect(&pg.database_url("postgres"), tokio_postgres::NoTls)
+                .await
+                .unwrap();
+        tokio::spawn(connection);
+        sql.batch_execute(&format!("ALTER SYSTEM SET lc_messages = '{locale}'"))
+            .await
+            .unwrap_or_else(|e| {
+                panic!(
+                    "lc_messages = {locale}: {e} (generate the locale: locale-gen, as .ci/run does)"
+                )
+            });
+        sql.batch_execute("SELECT pg_reload_conf()").await.unwrap();
+        // The reload reaches the sessions that start afterwards.
+        let (check, connection) =
+            tokio_postgres::connect(&pg.database_url("sipas"), tokio_postgres::NoTls)
+                .await
+                .unwrap();
+        tokio::spawn(connection);
+        let error = check.batch_execute("SELECT 1/0").await.unwrap_err();
+        let message = error.as_db_error().unwrap().message().to_string();
+        assert_ne!(
+            message, "division by zero",
+            "the server still speaks English"
+        );
+    }
+    pg
 }
 
 /// Every thanked key stored exactly once, every stored response with its one open answer, and
@@ -209,12 +252,23 @@ async fn check_database(url: &str, outcomes: &Outcomes) -> usize {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn postgres_stops_and_starts_in_the_middle_of_a_stream() {
+    stream_through_an_outage(None, "immediate").await;
+}
+
+/// A server that speaks German (issue 13): its FATAL errors (`57P01` to the sessions of a fast
+/// stop, `57P03` while it stops and starts) come in German, and are recognised all the same.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_german_postgres_stops_in_the_middle_of_a_stream_and_nothing_is_lost() {
+    stream_through_an_outage(Some(GERMAN), "fast").await;
+}
+
+/// Citizens submit through a server on a private cluster (speaking `locale`) that stops
+/// (`pg_ctl stop -m {mode}`) and starts again in the middle of the stream: every response
+/// thanked is stored exactly once, nobody got an error page.
+async fn stream_through_an_outage(locale: Option<&str>, mode: &str) {
     let tmp = TempDir::new("reliability");
     let pg_dir = tmp.path().join("pg");
-    let pg = EmbeddedPostgres::start(&pg_dir)
-        .await
-        .expect("a private PostgreSQL starts (initdb and pg_ctl must be installed)");
-    pg.ensure_database("sipas").await.unwrap();
+    let pg = cluster_speaking(&pg_dir, locale).await;
     let url = pg.database_url("sipas");
     let spool_dir = tmp.path().join("spool");
 
@@ -269,7 +323,7 @@ async fn postgres_stops_and_starts_in_the_middle_of_a_stream() {
     assert!(before_outage > 0, "nothing was thanked before the outage");
 
     // PostgreSQL goes away in the middle of the stream.
-    pg_ctl_stop_immediate(&pg);
+    pg_ctl_stop(&pg, mode);
     let down_at = Instant::now();
     pg.stop().await.unwrap();
     tokio::time::sleep(Duration::from_secs(3)).await;
@@ -285,10 +339,8 @@ async fn postgres_stops_and_starts_in_the_middle_of_a_stream() {
         .collect();
     assert!(!spool_files.is_empty());
 
-    // ... and comes back (crash recovery after the immediate stop).
-    let pg = EmbeddedPostgres::start(&pg_dir)
-        .await
-        .expect("the private PostgreSQL starts again");
+    // ... and comes back (crash recovery after an immediate stop).
+    let pg = cluster_speaking(&pg_dir, locale).await;
     let up_at = Instant::now();
     assert_eq!(pg.database_url("sipas"), url);
     tokio::time::sleep(Duration::from_secs(2)).await;
@@ -339,7 +391,7 @@ async fn postgres_stops_and_starts_in_the_middle_of_a_stream() {
     let (_, body) = health(&client, &address).await;
     assert!(body["spool"]["replayed"].as_u64().unwrap() >= spooled_during_outage);
     eprintln!(
-        "thanked {} ({} while PostgreSQL was down, {} spooled at the check), statuses {:?}, \
+        "lc_messages {locale:?}, stop -m {mode}: thanked {} ({} while PostgreSQL was down, {} spooled at the check), statuses {:?}, \
          submission p99 {:?}, slowest {:?}",
         thanked.len(),
         thanked_while_down,
@@ -439,6 +491,7 @@ async fn spooled_responses_survive_a_restart_and_a_torn_line() {
     };
     let database = app.database;
     cut_off(&name, true).await;
+    common::wait_for_spool_release(&spool_dir).await;
 
     // A new instance on the same spool replays it.
     let restarted_at = std::time::SystemTime::now();
@@ -471,6 +524,9 @@ async fn spooled_responses_survive_a_restart_and_a_torn_line() {
     for entry in std::fs::read_dir(&spool_dir).unwrap() {
         let path = entry.unwrap().path();
         let file = path.file_name().unwrap().to_string_lossy().into_owned();
+        if file == sipas::spool::LOCK_FILE {
+            continue;
+        }
         assert!(
             file.starts_with("damaged-"),
             "{file} is left in the spool directory"
@@ -534,9 +590,14 @@ async fn replay_is_exactly_once_and_keeps_what_the_database_refuses() {
         started_at: None,
         visit_code_id: None,
         via: None,
+        database: None,
     };
     let tmp = TempDir::new("replay-once");
-    let spool = Spool::open(tmp.path(), sipas::spool::DEFAULT_MAX_BYTES).unwrap();
+    let identity = {
+        let mut conn = app.pool.get().await.unwrap();
+        sipas::db::identity(&mut conn).await.unwrap()
+    };
+    let spool = Spool::open(tmp.path(), sipas::spool::DEFAULT_MAX_BYTES, identity).unwrap();
     let new_key = uuid::Uuid::new_v4();
     let unit: i32 = row.get(0);
     // A new response (spooled twice: a double tap), the response already stored, and one the
@@ -569,6 +630,7 @@ async fn replay_is_exactly_once_and_keeps_what_the_database_refuses() {
     let kept: Vec<String> = std::fs::read_dir(tmp.path())
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|name| name != sipas::spool::LOCK_FILE)
         .collect();
     assert_eq!(kept.len(), 1, "{kept:?}");
     assert!(kept[0].starts_with("rejected-"), "{kept:?}");
@@ -681,4 +743,61 @@ async fn a_change_made_while_the_listener_was_away_is_not_missed() {
     .await
     .expect("trusted once listening again");
     assert_eq!(app.get(&format!("/s/{code}")).await.status(), 404);
+}
+
+/// Whatever language the server speaks, its FATAL error (the session terminated by an
+/// administrator: `57P01`, here in German) is an outage, and its refusal of a statement
+/// (division by zero, in German too) is not: told by whether the session survived, not by the
+/// message (issue 13).
+#[tokio::test]
+async fn a_fatal_error_in_german_is_an_outage_and_a_refusal_is_not() {
+    use diesel_async::RunQueryDsl;
+    use sipas::db::{failed_for_outage, is_unreachable};
+
+    let tmp = TempDir::new("fatal-de");
+    let pg = cluster_speaking(&tmp.path().join("pg"), Some(GERMAN)).await;
+    let url = pg.database_url("sipas");
+    let pool = sipas::db::build_pool(&url, 2).unwrap();
+    let mut conn = pool.get().await.unwrap();
+
+    let refusal = diesel::sql_query("SELECT 1/0")
+        .execute(&mut conn)
+        .await
+        .unwrap_err();
+    assert!(!refusal.to_string().contains("division"), "{refusal}");
+    assert!(!failed_for_outage(&mut conn, &refusal).await, "{refusal}");
+
+    #[derive(diesel::QueryableByName)]
+    struct Pid {
+        #[diesel(sql_type = diesel::sql_types::Integer)]
+        pid: i32,
+    }
+    let Pid { pid } = diesel::sql_query("SELECT pg_backend_pid() AS pid")
+        .get_result(&mut conn)
+        .await
+        .unwrap();
+    let (admin, connection) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
+        .await
+        .unwrap();
+    tokio::spawn(connection);
+    let terminate = tokio::spawn(async move {
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        admin
+            .batch_execute(&format!("SELECT pg_terminate_backend({pid})"))
+            .await
+            .unwrap();
+    });
+    let fatal = diesel::sql_query("SELECT pg_sleep(30)")
+        .execute(&mut conn)
+        .await
+        .unwrap_err();
+    terminate.await.unwrap();
+    assert!(!fatal.to_string().contains("terminating"), "{fatal}");
+    // Its kind says nothing (diesel hides the SQLSTATE) ...
+    assert!(!is_unreachable(&fatal), "{fatal:?}");
+    // ... the session's fate does.
+    assert!(failed_for_outage(&mut conn, &fatal).await, "{fatal}");
+    drop(conn);
+    pool.close();
+    pg.stop().await.unwrap();
 }

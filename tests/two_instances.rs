@@ -27,7 +27,7 @@ const SHARED_KEY: [u8; 64] = [0x42; 64];
 fn instance_config(url: &str, spool: &TempDir, key: &[u8]) -> Config {
     let mut config = test_config(url);
     config.session_key = Some(key.to_vec());
-    config.spool_dir = spool.path().to_path_buf();
+    config.spool_dir = Some(spool.path().to_path_buf());
     config
 }
 

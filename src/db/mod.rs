@@ -188,10 +188,16 @@ pub fn build_pool_with(url: &str, size: usize, limits: SessionLimits) -> anyhow:
         .context("building the database pool")
 }
 
-/// Whether `error` means the database cannot be reached now (as opposed to a refusal of the
-/// statement: a constraint, bad data, a bug): the connection was closed or could not send, the
-/// server is shutting down, starting up or restarting after a crash, or the statement was
-/// cancelled by the statement timeout. Only these make a citizen's response go to the spool.
+/// Whether `error` by itself says that the database cannot be reached now (as opposed to a
+/// refusal of the statement: a constraint, bad data, a bug): the connection was closed or could
+/// not send (errors without an SQLSTATE: tokio-postgres's own, never the server's translated
+/// messages), or the transaction manager was left broken by such an error.
+///
+/// diesel does not expose the SQLSTATE of the server's errors, and their message is in the
+/// server's `lc_messages`, so no message text is read here. An error the server sends before it
+/// ends the session (class 08, `57P01` admin shutdown, `57P02` crash shutdown, `25P03` idle in
+/// transaction timeout, ...: every FATAL) is told apart by [`failed_for_outage`], which asks
+/// the connection whether the session survived.
 pub fn is_unreachable(error: &diesel::result::Error) -> bool {
     use diesel::result::{DatabaseErrorKind as K, Error as E};
     match error {
@@ -201,25 +207,100 @@ pub fn is_unreachable(error: &diesel::result::Error) -> bool {
             rollback_error,
             commit_error,
         } => is_unreachable(rollback_error) || is_unreachable(commit_error),
-        // diesel does not expose the SQLSTATE: the server's (English) messages of class 57
-        // (operator intervention: admin_shutdown, crash_shutdown, cannot_connect_now,
-        // query_canceled by statement_timeout) and of a lost connection.
-        E::DatabaseError(K::Unknown, info) => {
-            let message = info.message();
-            [
-                "terminating connection",
-                "the database system is",
-                "canceling statement due to statement timeout",
-                "server closed the connection",
-                "connection closed",
-                "connection reset",
-                "broken pipe",
-            ]
-            .iter()
-            .any(|needle| message.contains(needle))
-        }
         _ => false,
     }
+}
+
+/// How long [`failed_for_outage`] waits for the connection to answer.
+pub const SESSION_CHECK_TIMEOUT: Duration = Duration::from_secs(1);
+
+/// Whether `error`, just returned on `conn`, means the database cannot be reached now, whatever
+/// language the server speaks: [`is_unreachable`] by its kind, or else an error of the server
+/// after which the session is gone. PostgreSQL closes the session after every FATAL error
+/// (connection exceptions of class 08, `57P01`–`57P03` shutdown and start-up, `25P03`, `57P05`)
+/// and keeps it after an ERROR (a refused statement): a `SELECT 1` on the same connection, done
+/// outside any transaction, tells which, within [`SESSION_CHECK_TIMEOUT`] (no answer counts as
+/// an outage too). The statement timeout (`57014`) keeps the session: callers bound their work
+/// by a shorter timeout of their own (a citizen's store) or run without one (the spool's replay).
+pub async fn failed_for_outage(
+    conn: &mut AsyncPgConnection,
+    error: &diesel::result::Error,
+) -> bool {
+    use diesel::result::{DatabaseErrorKind as K, Error as E};
+    if is_unreachable(error) {
+        return true;
+    }
+    // A constraint's refusal has its own kind; only the server's other errors may be FATAL.
+    if !matches!(
+        error,
+        E::DatabaseError(K::Unknown, _) | E::RollbackErrorOnCommit { .. }
+    ) {
+        return false;
+    }
+    let survived = tokio::time::timeout(
+        SESSION_CHECK_TIMEOUT,
+        diesel_async::RunQueryDsl::execute(diesel::sql_query("SELECT 1"), conn),
+    )
+    .await;
+    !matches!(survived, Ok(Ok(_)))
+}
+
+/// Which database this is: the cluster's `system_identifier` (set by `initdb`, shared by a
+/// physical replica with its primary, new for a cluster restored from a dump) and the
+/// database's name. Responses spooled by an instance carry it, so that they are replayed into
+/// their own database only (`crate::spool`).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+pub struct DatabaseIdentity {
+    pub system_identifier: i64,
+    pub database: String,
+}
+
+impl std::fmt::Display for DatabaseIdentity {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}/{}", self.system_identifier, self.database)
+    }
+}
+
+impl DatabaseIdentity {
+    /// A directory name for this database's own files (the default spool directory): the
+    /// identifier and the name, with anything but ASCII letters, digits, `-` and `_` replaced.
+    pub fn slug(&self) -> String {
+        let name: String = self
+            .database
+            .chars()
+            .map(|c| {
+                if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                    c
+                } else {
+                    '_'
+                }
+            })
+            .collect();
+        format!("{}-{name}", self.system_identifier)
+    }
+}
+
+/// The identity of the database `conn` is connected to.
+pub async fn identity(conn: &mut AsyncPgConnection) -> diesel::QueryResult<DatabaseIdentity> {
+    use diesel::sql_types::{BigInt, Text};
+    #[derive(diesel::QueryableByName)]
+    struct Row {
+        #[diesel(sql_type = BigInt)]
+        system_identifier: i64,
+        #[diesel(sql_type = Text)]
+        database: String,
+    }
+    let row: Row = diesel_async::RunQueryDsl::get_result(
+        diesel::sql_query(
+            "SELECT system_identifier, current_database()::text AS database FROM pg_control_system()",
+        ),
+        conn,
+    )
+    .await?;
+    Ok(DatabaseIdentity {
+        system_identifier: row.system_identifier,
+        database: row.database,
+    })
 }
 
 /// Creates the database named in `url` when it does not exist and the server allows it.
@@ -343,13 +424,6 @@ mod tests {
         for outage in [
             db(K::UnableToSendCommand, "connection closed"),
             db(K::ClosedConnection, "closed"),
-            db(
-                K::Unknown,
-                "terminating connection due to administrator command",
-            ),
-            db(K::Unknown, "the database system is shutting down"),
-            db(K::Unknown, "the database system is starting up"),
-            db(K::Unknown, "canceling statement due to statement timeout"),
             E::BrokenTransactionManager,
             E::RollbackErrorOnCommit {
                 rollback_error: Box::new(db(K::UnableToSendCommand, "x")),
@@ -366,6 +440,16 @@ mod tests {
             db(K::Unknown, "relation \"response_texts\" does not exist"),
             db(K::Unknown, "invalid input syntax for type uuid"),
             db(K::SerializationFailure, "could not serialize access"),
+            // Messages are never read: the server's FATAL errors are told by the session's
+            // fate (`failed_for_outage`, tests/reliability.rs), whatever their language.
+            db(
+                K::Unknown,
+                "terminating connection due to administrator command",
+            ),
+            db(
+                K::Unknown,
+                "Verbindung wird abgebrochen aufgrund von Anweisung des Administrators",
+            ),
         ] {
             assert!(!is_unreachable(&refusal), "{refusal:?}");
         }

@@ -645,6 +645,21 @@ impl TestApp {
     }
 }
 
+/// Waits until no server of this process holds the spool directory `dir` any more (a stopped
+/// server lets go of it when its last task ends), as a restarted instance needs.
+pub async fn wait_for_spool_release(dir: &std::path::Path) {
+    let lock = dir.join(sipas::spool::LOCK_FILE);
+    let free = || {
+        std::fs::OpenOptions::new()
+            .write(true)
+            .open(&lock)
+            .is_ok_and(|file| file.try_lock().is_ok())
+    };
+    wait_until(Duration::from_secs(15), free)
+        .await
+        .expect("the stopped server lets go of its spool directory");
+}
+
 /// Polls `ready` every 10 ms until it holds (`Ok`) or `limit` has passed (`Err`).
 pub async fn wait_until(limit: Duration, ready: impl Fn() -> bool) -> Result<(), ()> {
     let until = std::time::Instant::now() + limit;

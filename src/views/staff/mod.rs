@@ -253,6 +253,10 @@ fn spool_notice(spool: &crate::spool::SpoolStatus) -> Markup {
             @if spool.damaged + spool.rejected > 0 {
                 " Dòng hỏng để riêng: " (spool.damaged) "; phiếu bị cơ sở dữ liệu từ chối để riêng: " (spool.rejected) "."
             }
+            @if spool.foreign > 0 {
+                " " strong { "Phiếu của cơ sở dữ liệu khác để riêng (không ghi vào đây): " (spool.foreign) "." }
+                " Hãy chuyển các tệp foreign-* trong thư mục hàng đợi cho phiên bản dịch vụ của cơ sở dữ liệu đó."
+            }
         }
     }
 }
