@@ -15,7 +15,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use common::{TempDir, TestApp, full_answers, hidden_field, test_config};
+use common::{TempDir, TestApp, cut_off, full_answers, hidden_field, submit, test_config};
 use sipas::config::Config;
 use sipas::db::embedded::EmbeddedPostgres;
 use sipas::startup::{Application, Services};
@@ -404,29 +404,6 @@ async fn stream_through_an_outage(locale: Option<&str>, mode: &str) {
     handle.stop(true).await;
     let _ = server.await;
     pg.stop().await.unwrap();
-}
-
-/// Cuts the test database off: the pool's connections are terminated, new ones refused.
-async fn cut_off(name: &str, allow: bool) {
-    let admin = common::admin_client().await;
-    let mut sql = format!("ALTER DATABASE {name} ALLOW_CONNECTIONS {allow}");
-    if !allow {
-        sql.push_str(&format!(
-            "; SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{name}'"
-        ));
-    }
-    admin.batch_execute(&sql).await.unwrap();
-}
-
-async fn submit(app: &TestApp, code: &str, comment: &str) -> (String, reqwest::Response) {
-    let (_, token, version) = app.open_survey(code).await;
-    let mut fields = common::with_hidden(&token, &version, &[]);
-    let answers = full_answers("4");
-    fields.extend(answers.iter().map(|(k, v)| (*k, v.as_str())));
-    let comment = format!("{comment} {token}");
-    fields.push(("YK", &comment));
-    let response = app.post_form(&format!("/s/{code}"), &fields).await;
-    (token, response)
 }
 
 #[tokio::test]

@@ -645,6 +645,32 @@ impl TestApp {
     }
 }
 
+/// Cuts the test database `name` off (`allow` false: its sessions are terminated, new ones
+/// refused), or lets it answer again: an outage of one database on the shared server.
+pub async fn cut_off(name: &str, allow: bool) {
+    let admin = admin_client().await;
+    let mut sql = format!("ALTER DATABASE {name} ALLOW_CONNECTIONS {allow}");
+    if !allow {
+        sql.push_str(&format!(
+            "; SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{name}'"
+        ));
+    }
+    admin.batch_execute(&sql).await.unwrap();
+}
+
+/// A citizen answers the survey of desk `code` on `app` (every item 4, the open answer
+/// `{comment} {key}`) and sends it. Returns the submission key and the answer.
+pub async fn submit(app: &TestApp, code: &str, comment: &str) -> (String, reqwest::Response) {
+    let (_, token, version) = app.open_survey(code).await;
+    let mut fields = with_hidden(&token, &version, &[]);
+    let answers = full_answers("4");
+    fields.extend(answers.iter().map(|(k, v)| (*k, v.as_str())));
+    let comment = format!("{comment} {token}");
+    fields.push(("YK", &comment));
+    let response = app.post_form(&format!("/s/{code}"), &fields).await;
+    (token, response)
+}
+
 /// Waits until no server of this process holds the spool directory `dir` any more (a stopped
 /// server lets go of it when its last task ends), as a restarted instance needs.
 pub async fn wait_for_spool_release(dir: &std::path::Path) {
