@@ -861,9 +861,12 @@ fn awkward_comments() -> Vec<String> {
     let long: String = "Ý kiến dài 😀, \"trích\"; hết.\n"
         .chars()
         .cycle()
-        .take(2000)
+        .take(1999)
         .collect();
-    let long = long.trim().to_string() + "x";
+    let mut long = long.trim().to_string();
+    while long.chars().count() < 2000 {
+        long.push('x');
+    }
     assert_eq!(long.chars().count(), 2000);
     vec![
         "Dòng một\nDòng hai".into(),
@@ -977,69 +980,6 @@ async fn open_answers_round_trip_through_pspp_and_are_never_formulas() {
     let csv_name = export::data_file_name(&spec);
     let sps_name = export::file_name(&spec, ExportFormat::Sps);
 
-    // The CSV: RFC 4180, real line breaks, formula-like cells after an apostrophe.
-    let csv_bytes = std::fs::read(data.join(&csv_name)).unwrap();
-    let mut reader = csv::Reader::from_reader(&csv_bytes[3..]);
-    let header: Vec<String> = reader.headers().unwrap().iter().map(String::from).collect();
-    let yk = header.iter().position(|h| h == "YK").unwrap();
-    let rows: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
-    assert_eq!(rows.len(), stored.len());
-    for ((id, _, body), row) in stored.iter().zip(&rows) {
-        assert_eq!(row[0], id.to_string());
-        let expected = match body.chars().next() {
-            Some('=' | '+' | '-' | '@' | '\t' | '\'') => format!("'{body}"),
-            _ => body.clone(),
-        };
-        assert_eq!(row[yk], expected, "response {id}");
-    }
-
-    // PSPP runs the syntax as shipped, then writes what it read.
-    let mut syntax = std::fs::read_to_string(data.join(&sps_name)).unwrap();
-    syntax.push_str(
-        "SAVE TRANSLATE /OUTFILE='read-back.csv' /TYPE=CSV /REPLACE /FIELDNAMES /CELLS=VALUES.\n\
-         DISPLAY DICTIONARY.\n",
-    );
-    std::fs::write(data.join("check.sps"), syntax).unwrap();
-    let output = std::process::Command::new("pspp")
-        .arg("check.sps")
-        .current_dir(&data)
-        .output()
-        .unwrap();
-    let listing = format!(
-        "{}{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    );
-    assert!(output.status.success(), "{listing}");
-    let lower = listing.to_lowercase();
-    assert!(
-        !lower.contains("error") && !lower.contains("warning"),
-        "PSPP complained:\n{listing}"
-    );
-    assert!(!pwned.exists(), "a unit name ran a command in PSPP");
-    for expected in [
-        "Ý kiến khác (xin ghi cụ thể)",
-        "Ordinal",
-        "Nominal",
-        "Rất hài lòng",
-        "Nam",
-    ] {
-        assert!(listing.contains(expected), "{expected} not in\n{listing}");
-    }
-    let read_back = std::fs::read(data.join("read-back.csv")).unwrap();
-    let mut reader = csv::Reader::from_reader(read_back.as_slice());
-    let names: Vec<String> = reader.headers().unwrap().iter().map(String::from).collect();
-    assert_eq!(names, header, "PSPP reads every column");
-    let cases: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
-    assert_eq!(cases.len(), stored.len(), "one case per response");
-    let tc1 = names.iter().position(|h| h == "TC1").unwrap();
-    for ((id, score, body), case) in stored.iter().zip(&cases) {
-        assert_eq!(case[0].trim(), id.to_string());
-        assert_eq!(case[tc1].trim(), score.to_string(), "TC1 of response {id}");
-        assert_eq!(case[yk].trim_end(), body, "YK of response {id}");
-        assert_eq!(case[2].trim_end(), XUAN_BAC);
-    }
-
     // LibreOffice opens the CSV: text everywhere, no formula.
     let profile = format!("file://{}", dir.path().join("lo-profile").display());
     let converted = dir.path().join("lo");
@@ -1073,5 +1013,71 @@ async fn open_answers_round_trip_through_pspp_and_are_never_formulas() {
             fods.contains(&fods_escape(shown)),
             "{shown} not shown as text"
         );
+    }
+
+    // The CSV: RFC 4180, real line breaks, formula-like cells after an apostrophe.
+    let csv_bytes = std::fs::read(data.join(&csv_name)).unwrap();
+    let mut reader = csv::Reader::from_reader(&csv_bytes[3..]);
+    let header: Vec<String> = reader.headers().unwrap().iter().map(String::from).collect();
+    let yk = header.iter().position(|h| h == "YK").unwrap();
+    let rows: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
+    assert_eq!(rows.len(), stored.len());
+    for ((id, _, body), row) in stored.iter().zip(&rows) {
+        assert_eq!(row[0], id.to_string());
+        let expected = match body.chars().next() {
+            Some('=' | '+' | '-' | '@' | '\t' | '\'') => format!("'{body}"),
+            _ => body.clone(),
+        };
+        assert_eq!(row[yk], expected, "response {id}");
+    }
+
+    // PSPP runs the syntax as shipped, then writes what it read.
+    let mut syntax = std::fs::read_to_string(data.join(&sps_name)).unwrap();
+    syntax.push_str(
+        "SAVE TRANSLATE /OUTFILE='read-back.csv' /TYPE=CSV /REPLACE /FIELDNAMES /CELLS=VALUES.\n\
+         DISPLAY DICTIONARY.\n",
+    );
+    std::fs::write(data.join("check.sps"), syntax).unwrap();
+    // The listing as CSV (one table cell per field, labels unwrapped); errors and warnings go
+    // to standard error as well.
+    let output = std::process::Command::new("pspp")
+        .args(["check.sps", "-o", "listing.csv"])
+        .current_dir(&data)
+        .output()
+        .unwrap();
+    let listing = format!(
+        "{}{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr),
+        std::fs::read_to_string(data.join("listing.csv")).unwrap_or_default()
+    );
+    assert!(output.status.success(), "{listing}");
+    let lower = listing.to_lowercase();
+    assert!(
+        !lower.contains("error") && !lower.contains("warning"),
+        "PSPP complained:\n{listing}"
+    );
+    assert!(!pwned.exists(), "a unit name ran a command in PSPP");
+    for expected in [
+        "Ý kiến khác (xin ghi cụ thể)",
+        "Ordinal",
+        "Nominal",
+        "Rất hài lòng",
+        "Nam",
+    ] {
+        assert!(listing.contains(expected), "{expected} not in\n{listing}");
+    }
+    let read_back = std::fs::read(data.join("read-back.csv")).unwrap();
+    let mut reader = csv::Reader::from_reader(read_back.as_slice());
+    let names: Vec<String> = reader.headers().unwrap().iter().map(String::from).collect();
+    assert_eq!(names, header, "PSPP reads every column");
+    let cases: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
+    assert_eq!(cases.len(), stored.len(), "one case per response");
+    let tc1 = names.iter().position(|h| h == "TC1").unwrap();
+    for ((id, score, body), case) in stored.iter().zip(&cases) {
+        assert_eq!(case[0].trim(), id.to_string());
+        assert_eq!(case[tc1].trim(), score.to_string(), "TC1 of response {id}");
+        assert_eq!(case[yk].trim_end(), body, "YK of response {id}");
+        assert_eq!(case[2].trim_end(), XUAN_BAC);
     }
 }

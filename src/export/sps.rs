@@ -64,9 +64,9 @@ pub fn syntax(layout: &Layout, spec: &ExportSpec, data_file: &str) -> String {
     s.push_str(&format!(
         "* {}.\n* {} – {}.\n* Đặt tệp {} (có trong tệp .zip) cùng thư mục với tệp này (hoặc sửa đường dẫn trong /FILE), rồi chạy toàn bộ.\n* Tệp đó là bản sao của tệp CSV dữ liệu thô, chỉ khác ở chỗ mỗi lần xuống dòng trong câu trả lời được ghi bằng ký tự CR (SPSS và PSPP không đọc được xuống dòng trong một ô); cú pháp này đổi lại thành xuống dòng và bỏ dấu ' thêm vào đầu ô.\n* Ô trống: không trả lời hoặc không áp dụng (system-missing).\n\n",
         comment(&spec.title),
-        comment(&spec.period_label),
+        flat(&spec.period_label),
         comment(&spec.form_title),
-        comment(data_file)
+        flat(data_file)
     ));
     s.push_str("GET DATA\n  /TYPE=TXT\n");
     s.push_str(&format!("  /FILE={}\n", quote(data_file)));
