@@ -974,6 +974,15 @@ async fn open_answers_round_trip_through_pspp_and_are_never_formulas() {
     .await;
     assert!(spec.title.contains("HOST COMMAND"), "{}", spec.title);
     let zip_path = write(&app, &spec, ExportFormat::Bundle, dir.path()).await;
+    let leftovers: Vec<String> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|name| name.ends_with(".tmp"))
+        .collect();
+    assert!(
+        leftovers.is_empty(),
+        "the SPSS twin's spool is removed: {leftovers:?}"
+    );
     let mut zip = zip::ZipArchive::new(std::fs::File::open(&zip_path).unwrap()).unwrap();
     let data = dir.path().join("data");
     zip.extract(&data).unwrap();

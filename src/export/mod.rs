@@ -227,7 +227,9 @@ async fn write_bundle(
         .large_file(true);
     let layout = csv::Layout::for_spec(forms, spec);
     zip.start_file(data_file_name(spec), options)?;
-    let spss_path = out.with_extension("spss.part");
+    // Beside `out`, named so that the web's clean-up of dead attempts (".{key}.{n}.tmp") also
+    // takes it if the process dies here.
+    let spss_path = out.with_extension("spss.tmp");
     let spooled = spool_spss_data(conn, forms, spec, &mut zip, &spss_path, progress).await;
     let rows = match spooled {
         Ok(rows) => {
