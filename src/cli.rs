@@ -631,7 +631,7 @@ async fn export(
                 let syntax = crate::export::sps::syntax(
                     &layout,
                     &spec,
-                    &crate::export::data_file_name(&spec),
+                    &crate::export::spss_data_file_name(&spec),
                 );
                 std::io::Write::write_all(&mut stdout, syntax.as_bytes())?;
                 0

@@ -8,8 +8,12 @@
 //! - a unit account's export holds only its units (summary, data, comments), and asking for
 //!   another unit fails with a precise message;
 //! - the CSV starts with the UTF-8 BOM and its Vietnamese text round-trips; the codebook CSV
-//!   describes every column; the `.sps` reads the CSV by name with a label for every column;
-//!   the zip holds the three, byte for byte;
+//!   describes every column; the `.sps` reads the CSV's twin by name with a label for every
+//!   column; the zip holds the four, byte for byte;
+//! - open answers with line breaks, quotes, commas, semicolons, emoji, 2,000 characters or
+//!   formula-like starts round-trip through GNU PSPP running the exported syntax (one case per
+//!   response, the stored texts exactly, labels and measurement levels, no error or warning, a
+//!   unit name cannot run a command), and LibreOffice opening the CSV finds no formula;
 //! - bad periods and units are refused with messages naming them.
 
 mod common;
@@ -667,12 +671,13 @@ async fn csv_codebook_and_spss_read_together() {
     let sps_path = write(&app, &spec, ExportFormat::Sps, dir.path()).await;
     let sps = std::fs::read_to_string(&sps_path).unwrap();
     let data_file = export::data_file_name(&spec);
-    assert_eq!(
-        csv_path.file_name().unwrap().to_str().unwrap(),
-        data_file,
-        "the syntax reads the CSV by its name"
+    assert_eq!(csv_path.file_name().unwrap().to_str().unwrap(), data_file);
+    let spss_file = export::spss_data_file_name(&spec);
+    assert_eq!(spss_file, data_file.replace(".csv", "-spss.csv"));
+    assert!(
+        sps.contains(&format!("/FILE='{spss_file}'")),
+        "the syntax reads the CSV's twin by its name: {sps}"
     );
-    assert!(sps.contains(&format!("/FILE='{data_file}'")), "{sps}");
     assert!(sps.contains("/ENCODING='UTF8'"));
     assert!(sps.contains("/FIRSTCASE=2"));
     let labels = &sps[sps.find("VARIABLE LABELS").unwrap()..sps.find("VALUE LABELS").unwrap()];
@@ -683,12 +688,16 @@ async fn csv_codebook_and_spss_read_together() {
         );
         assert!(sps.contains(&format!("    {name} ")), "{name} not read");
     }
-    assert!(sps.contains("    YK A6000\n"), "open answers are strings");
+    assert!(
+        sps.contains("    YK A8001\n"),
+        "open answers are strings of 2,000 characters (4 bytes each at most), and an apostrophe"
+    );
     assert!(sps.contains("    TC1 F8.0\n"));
     let values = &sps[sps.find("VALUE LABELS").unwrap()..];
     assert!(values.contains("TC1 1 '"), "{values}");
 
-    // The zip: the same three files.
+    // The zip: the same three files, and the CSV's twin for SPSS (the same bytes here, as the
+    // comment has no line break and does not start like a formula).
     let zip_path = write(&app, &spec, ExportFormat::Bundle, dir.path()).await;
     let mut zip = zip::ZipArchive::new(std::fs::File::open(&zip_path).unwrap()).unwrap();
     let mut names: Vec<String> = (0..zip.len())
@@ -697,6 +706,7 @@ async fn csv_codebook_and_spss_read_together() {
     names.sort();
     let mut expected = vec![
         data_file.clone(),
+        spss_file.clone(),
         export::file_name(&spec, ExportFormat::Codebook),
         export::file_name(&spec, ExportFormat::Sps),
     ];
@@ -709,6 +719,7 @@ async fn csv_codebook_and_spss_read_together() {
             &codebook_path,
         ),
         (export::file_name(&spec, ExportFormat::Sps), &sps_path),
+        (spss_file.clone(), &csv_path),
     ] {
         let mut inside = Vec::new();
         zip.by_name(&name)
@@ -817,4 +828,265 @@ async fn bad_periods_and_units_are_named() {
             NaiveDate::from_ymd_opt(year, 12, 31).unwrap()
         )
     );
+}
+
+/// Whether the external program `tool` (from Debian's `package`) runs. Without it the test
+/// fails, unless `SIPAS_SKIP_TOOLS=1` (and neither `CI` nor `SIPAS_REQUIRE_TOOLS` is set): then
+/// it prints a notice and the test passes without checking anything.
+fn require_tool(test: &str, tool: &str, package: &str) -> bool {
+    let runs = std::process::Command::new(tool)
+        .arg("--version")
+        .stdin(std::process::Stdio::null())
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if runs {
+        return true;
+    }
+    let required =
+        std::env::var_os("CI").is_some() || std::env::var_os("SIPAS_REQUIRE_TOOLS").is_some();
+    if !required && std::env::var("SIPAS_SKIP_TOOLS").as_deref() == Ok("1") {
+        eprintln!("NOTICE: skipping {test}: `{tool}` not found (SIPAS_SKIP_TOOLS=1)");
+        return false;
+    }
+    panic!(
+        "{test} cannot run: `{tool}` not found. Install it with \
+         `apt-get install -y --no-install-recommends {package}`, or set SIPAS_SKIP_TOOLS=1 to \
+         skip such tests explicitly (ignored when CI or SIPAS_REQUIRE_TOOLS is set)."
+    );
+}
+
+/// Open answers a citizen may write; the first character of each is kept by storage (which
+/// trims), except the tab, which the test writes in SQL.
+fn awkward_comments() -> Vec<String> {
+    let long: String = "Ý kiến dài 😀, \"trích\"; hết.\n"
+        .chars()
+        .cycle()
+        .take(1999)
+        .collect();
+    let mut long = long.trim().to_string();
+    while long.chars().count() < 2000 {
+        long.push('x');
+    }
+    assert_eq!(long.chars().count(), 2000);
+    vec![
+        "Dòng một\nDòng hai".into(),
+        "Xuống dòng kiểu Windows\r\nhai".into(),
+        "Cán bộ nói \"chờ đã\", rồi 'đi'; xong.".into(),
+        "a,b;c,,;;\"\"".into(),
+        "Rất tốt 😀👍🏽 🇻🇳".into(),
+        long,
+        "=HYPERLINK(\"http://x\",\"y\")".into(),
+        "+cmd|' /C calc'!A0".into(),
+        "@SUM(1+1)".into(),
+        "-1+2".into(),
+        "'=1+1".into(),
+        "TAB PLACEHOLDER".into(),
+        String::new(),
+    ]
+}
+
+/// The XML text of a spreadsheet cell value, as LibreOffice writes it in a `.fods`.
+fn fods_escape(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+        .replace('\'', "&apos;")
+}
+
+#[tokio::test]
+async fn open_answers_round_trip_through_pspp_and_are_never_formulas() {
+    const TEST: &str = "open_answers_round_trip_through_pspp_and_are_never_formulas";
+    if !require_tool(TEST, "pspp", "pspp")
+        || !require_tool(TEST, "soffice", "libreoffice-calc-nogui")
+    {
+        return;
+    }
+    let app = TestApp::spawn().await;
+    let dir = TempDir::new("exports-pspp");
+    let code = app.desk_code(XUAN_BAC).await;
+    for (i, comment) in awkward_comments().iter().enumerate() {
+        let (_, token, version) = app.open_survey(&code).await;
+        let mut fields = full_answers(&(i % 5 + 1).to_string());
+        if !comment.is_empty() {
+            fields.push(("YK", comment.clone()));
+        }
+        let sent = app
+            .post_form(
+                &format!("/s/{code}"),
+                &with_hidden(&token, &version, &fields),
+            )
+            .await;
+        assert_eq!(sent.status(), 200);
+    }
+    app.settle_rollups().await;
+    let sql = app.sql().await;
+    // Storage trims a leading tab; an import or a later edit may still store one.
+    let tabbed = sql
+        .execute(
+            "UPDATE response_texts SET body = E'\\t=1+1' WHERE body = 'TAB PLACEHOLDER'",
+            &[],
+        )
+        .await
+        .unwrap();
+    assert_eq!(tabbed, 1);
+    // A unit name that would end the comment at the top of the syntax and run a command.
+    let pwned = dir.path().join("pwned");
+    let unit_name = format!(
+        "Xã Xuân Bắc\nHOST COMMAND=['touch {}'].\r\nHOST COMMAND=['touch {}'].",
+        pwned.display(),
+        pwned.display()
+    );
+    sql.execute(
+        "UPDATE units SET name = $1 WHERE code = $2",
+        &[&unit_name, &XUAN_BAC],
+    )
+    .await
+    .unwrap();
+    let stored: Vec<(i64, i32, String)> = sql
+        .query(
+            "SELECT r.id, r.answers[1]::int, coalesce(t.body, '') FROM responses r \
+             LEFT JOIN response_texts t ON t.response_id = r.id ORDER BY r.id",
+            &[],
+        )
+        .await
+        .unwrap()
+        .iter()
+        .map(|row| (row.get(0), row.get(1), row.get(2)))
+        .collect();
+    assert_eq!(stored.len(), awkward_comments().len());
+    assert!(
+        stored
+            .iter()
+            .any(|(_, _, body)| body == "Dòng một\nDòng hai")
+    );
+    assert!(stored.iter().any(|(_, _, body)| body == "\t=1+1"));
+
+    let spec = resolve(
+        &app,
+        Scope::All,
+        SpecRequest {
+            year: this_year(),
+            unit: Some(UnitRef::Code(XUAN_BAC.into())),
+            ..SpecRequest::default()
+        },
+    )
+    .await;
+    assert!(spec.title.contains("HOST COMMAND"), "{}", spec.title);
+    let zip_path = write(&app, &spec, ExportFormat::Bundle, dir.path()).await;
+    let leftovers: Vec<String> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|name| name.ends_with(".tmp"))
+        .collect();
+    assert!(
+        leftovers.is_empty(),
+        "the SPSS twin's spool is removed: {leftovers:?}"
+    );
+    let mut zip = zip::ZipArchive::new(std::fs::File::open(&zip_path).unwrap()).unwrap();
+    let data = dir.path().join("data");
+    zip.extract(&data).unwrap();
+    let csv_name = export::data_file_name(&spec);
+    let sps_name = export::file_name(&spec, ExportFormat::Sps);
+
+    // LibreOffice opens the CSV: text everywhere, no formula.
+    let profile = format!("file://{}", dir.path().join("lo-profile").display());
+    let converted = dir.path().join("lo");
+    let output = std::process::Command::new("soffice")
+        .arg(format!("-env:UserInstallation={profile}"))
+        .args([
+            "--headless",
+            "--infilter=CSV:44,34,76,1",
+            "--convert-to",
+            "fods",
+        ])
+        .arg("--outdir")
+        .arg(&converted)
+        .arg(data.join(&csv_name))
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{output:?}");
+    let fods = std::fs::read_to_string(converted.join(csv_name.replace(".csv", ".fods")))
+        .unwrap_or_else(|e| panic!("{e}: {output:?}"));
+    assert!(!fods.contains("table:formula"), "a cell holds a formula");
+    for shown in [
+        "'=HYPERLINK(\"http://x\",\"y\")",
+        "'+cmd|' /C calc'!A0",
+        "'@SUM(1+1)",
+        "'-1+2",
+        "''=1+1",
+        "Rất tốt 😀👍🏽 🇻🇳",
+        "Cán bộ nói \"chờ đã\", rồi 'đi'; xong.",
+    ] {
+        assert!(
+            fods.contains(&fods_escape(shown)),
+            "{shown} not shown as text"
+        );
+    }
+
+    // The CSV: RFC 4180, real line breaks, formula-like cells after an apostrophe.
+    let csv_bytes = std::fs::read(data.join(&csv_name)).unwrap();
+    let mut reader = csv::Reader::from_reader(&csv_bytes[3..]);
+    let header: Vec<String> = reader.headers().unwrap().iter().map(String::from).collect();
+    let yk = header.iter().position(|h| h == "YK").unwrap();
+    let rows: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
+    assert_eq!(rows.len(), stored.len());
+    for ((id, _, body), row) in stored.iter().zip(&rows) {
+        assert_eq!(row[0], id.to_string());
+        let expected = match body.chars().next() {
+            Some('=' | '+' | '-' | '@' | '\t' | '\'') => format!("'{body}"),
+            _ => body.clone(),
+        };
+        assert_eq!(row[yk], expected, "response {id}");
+    }
+
+    // PSPP runs the syntax as shipped, then writes what it read.
+    let mut syntax = std::fs::read_to_string(data.join(&sps_name)).unwrap();
+    syntax.push_str(
+        "SAVE TRANSLATE /OUTFILE='read-back.csv' /TYPE=CSV /REPLACE /FIELDNAMES /CELLS=VALUES.\n\
+         DISPLAY DICTIONARY.\n",
+    );
+    std::fs::write(data.join("check.sps"), syntax).unwrap();
+    // The listing as CSV (one table cell per field, labels unwrapped); errors and warnings go
+    // to standard error as well.
+    let output = std::process::Command::new("pspp")
+        .args(["check.sps", "-o", "listing.csv"])
+        .current_dir(&data)
+        .output()
+        .unwrap();
+    let listing = format!(
+        "{}{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr),
+        std::fs::read_to_string(data.join("listing.csv")).unwrap_or_default()
+    );
+    assert!(output.status.success(), "{listing}");
+    let lower = listing.to_lowercase();
+    assert!(
+        !lower.contains("error") && !lower.contains("warning"),
+        "PSPP complained:\n{listing}"
+    );
+    assert!(!pwned.exists(), "a unit name ran a command in PSPP");
+    for expected in [
+        "Ý kiến khác (xin ghi cụ thể)",
+        "Ordinal",
+        "Nominal",
+        "Rất hài lòng",
+        "Nam",
+    ] {
+        assert!(listing.contains(expected), "{expected} not in\n{listing}");
+    }
+    let read_back = std::fs::read(data.join("read-back.csv")).unwrap();
+    let mut reader = csv::Reader::from_reader(read_back.as_slice());
+    let names: Vec<String> = reader.headers().unwrap().iter().map(String::from).collect();
+    assert_eq!(names, header, "PSPP reads every column");
+    let cases: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
+    assert_eq!(cases.len(), stored.len(), "one case per response");
+    let tc1 = names.iter().position(|h| h == "TC1").unwrap();
+    for ((id, score, body), case) in stored.iter().zip(&cases) {
+        assert_eq!(case[0].trim(), id.to_string());
+        assert_eq!(case[tc1].trim(), score.to_string(), "TC1 of response {id}");
+        assert_eq!(case[yk].trim_end(), body, "YK of response {id}");
+        assert_eq!(case[2].trim_end(), XUAN_BAC);
+    }
 }

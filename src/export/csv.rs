@@ -7,7 +7,7 @@
 //! gathered over the stored versions of the exported form(s) in (form id, version) order; two
 //! versions (or forms) sharing a code share its column. Labels come from the newest version.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::io::Write;
 
 use chrono::{DateTime, NaiveDate, Utc};
@@ -16,7 +16,7 @@ use tokio::io::{AsyncWrite, AsyncWriteExt};
 
 use super::{ExportSpec, Progress};
 use crate::db::responses::{ExportFilter, ExportedResponse, export_batch, export_count};
-use crate::forms::{FormRegistry, ItemKind, NOT_APPLICABLE_CODE};
+use crate::forms::{FormRegistry, ItemKind, NOT_APPLICABLE_CODE, SectionRole};
 use crate::views::vietnam_offset;
 
 /// The UTF-8 byte order mark: Excel reads a CSV as UTF-8 only with it.
@@ -88,6 +88,9 @@ pub struct Layout {
     pub columns: Vec<Column>,
     /// Per form version id: the column of each answer index (0-based), and of each text item id.
     versions: HashMap<i32, (Vec<usize>, HashMap<i32, usize>)>,
+    /// The choice columns answered on an ordered scale: the criteria (satisfaction) and
+    /// expectations, as the newest version places them.
+    ordinal: HashSet<String>,
 }
 
 impl Layout {
@@ -107,9 +110,17 @@ impl Layout {
         versions_sorted.sort_by(|a, b| (&a.form.id, a.number).cmp(&(&b.form.id, b.number)));
         let mut choices: Vec<Column> = Vec::new();
         let mut texts: Vec<Column> = Vec::new();
+        let mut ordinal = HashSet::new();
         // Newest versions last: their labels win.
         for v in &versions_sorted {
             for (section, item) in v.form.items() {
+                if item.is_choice() {
+                    if matches!(section.role, SectionRole::Factor | SectionRole::Expectation) {
+                        ordinal.insert(item.code.clone());
+                    } else {
+                        ordinal.remove(&item.code);
+                    }
+                }
                 let (list, column) = match &item.kind {
                     ItemKind::Choice { scale, .. } => (
                         &mut choices,
@@ -190,7 +201,17 @@ impl Layout {
             })
             .collect();
         let columns = fixed.into_iter().chain(choices).chain(texts).collect();
-        Layout { columns, versions }
+        Layout {
+            columns,
+            versions,
+            ordinal,
+        }
+    }
+
+    /// Whether the column `name` holds answers on an ordered (Likert) scale: SPSS's ordinal
+    /// measurement level.
+    pub fn is_ordinal(&self, name: &str) -> bool {
+        self.ordinal.contains(name)
     }
 
     pub fn header(&self) -> Vec<&str> {
@@ -233,18 +254,62 @@ impl Layout {
         row
     }
 
-    /// The cells of one response as CSV fields.
+    /// The cells of one response as CSV fields: text through [`csv_text`] (never read as a
+    /// formula), line breaks kept.
     pub fn row(&self, r: &ExportedResponse) -> Vec<String> {
+        self.fields(r, csv_text)
+    }
+
+    /// The cells of one response as fields of the SPSS data file: text through [`spss_text`]
+    /// (as [`Layout::row`], line breaks written as carriage returns).
+    pub fn spss_row(&self, r: &ExportedResponse) -> Vec<String> {
+        self.fields(r, spss_text)
+    }
+
+    fn fields(&self, r: &ExportedResponse, text: fn(&str) -> String) -> Vec<String> {
         self.cells(r)
             .into_iter()
             .map(|cell| match cell {
                 Cell::Empty => String::new(),
                 Cell::Number(n) => format!("{n}"),
-                Cell::Text(t) => t.to_string(),
-                Cell::Owned(t) => t,
+                Cell::Text(t) => text(t),
+                Cell::Owned(t) => text(&t),
             })
             .collect()
     }
+}
+
+/// The first characters that make a spreadsheet read a cell as a formula (OWASP "CSV
+/// injection"): `=`, `+`, `-`, `@`, tab and carriage return.
+const FORMULA_STARTS: [char; 6] = ['=', '+', '-', '@', '\t', '\r'];
+
+/// The apostrophe put before a text cell that a spreadsheet could read as a formula.
+pub const TEXT_PREFIX: char = '\'';
+
+/// A text cell of the CSV: the text itself, with an apostrophe before it when it begins with
+/// one of [`FORMULA_STARTS`] (so a spreadsheet shows it as text, never runs it) or with an
+/// apostrophe (so that removing one leading apostrophe always gives the text back, as the SPSS
+/// syntax does). Everything else, line breaks included, is kept.
+pub fn csv_text(text: &str) -> String {
+    match text.chars().next() {
+        Some(c) if c == TEXT_PREFIX || FORMULA_STARTS.contains(&c) => {
+            format!("{TEXT_PREFIX}{text}")
+        }
+        _ => text.to_string(),
+    }
+}
+
+/// A text cell of the SPSS data file: [`csv_text`] of the text with each line break (LF, CRLF
+/// or CR, as stored texts are normalised to LF) written as one carriage return, since SPSS and
+/// PSPP end a case at every line feed, even inside quotes. The syntax turns them back into line
+/// feeds and removes the apostrophe.
+pub fn spss_text(text: &str) -> String {
+    csv_text(&text.replace("\r\n", "\n").replace('\n', "\r"))
+}
+
+/// The inverse of [`csv_text`] (what a reader of the CSV does to get the citizen's text).
+pub fn csv_text_decoded(cell: &str) -> &str {
+    cell.strip_prefix(TEXT_PREFIX).unwrap_or(cell)
 }
 
 /// The first instant of a day in Vietnam.
@@ -321,6 +386,38 @@ pub async fn write_data<W: Write + Send>(
     Ok(written)
 }
 
+/// Writes the raw data of `spec` in one pass as the CSV (to `out`, as [`write_data`]) and as the
+/// SPSS data file (to `spss`: the same header and rows, text through [`spss_text`]); returns
+/// the number of responses written.
+pub async fn write_data_and_spss<W: Write + Send, S: Write + Send>(
+    conn: &mut AsyncPgConnection,
+    forms: &FormRegistry,
+    spec: &ExportSpec,
+    out: &mut W,
+    spss: &mut S,
+    progress: Progress<'_>,
+) -> anyhow::Result<u64> {
+    let layout = Layout::for_spec(forms, spec);
+    out.write_all(BOM)?;
+    spss.write_all(BOM)?;
+    let mut writer = csv::Writer::from_writer(out);
+    let mut spss_writer = csv::Writer::from_writer(spss);
+    writer.write_record(layout.header())?;
+    spss_writer.write_record(layout.header())?;
+    let filter = data_filter(spec, &layout);
+    let written = for_each_batch(conn, &filter, progress, |batch| {
+        for r in batch {
+            writer.write_record(layout.row(r))?;
+            spss_writer.write_record(layout.spss_row(r))?;
+        }
+        Ok(())
+    })
+    .await?;
+    writer.flush()?;
+    spss_writer.flush()?;
+    Ok(written)
+}
+
 /// The codebook as CSV (BOM, one row per column): "Cột", "Nhóm câu hỏi", "Nội dung",
 /// "Kiểu", "Mã và nhãn" ("1 = Rất không hài lòng; 2 = ...").
 pub fn codebook_csv(layout: &Layout) -> anyhow::Result<Vec<u8>> {
@@ -367,8 +464,16 @@ fn codes_text(column: &Column) -> String {
     if !column.codes.is_empty() {
         text.push_str("; trống = không trả lời hoặc không áp dụng");
     }
+    if matches!(column.kind, ColumnKind::Text { .. }) {
+        text.push_str(TEXT_NOTE);
+    }
     text
 }
+
+/// What the codebook says of every text column: how [`csv_text`] writes it.
+pub const TEXT_NOTE: &str = "Chữ nguyên văn, giữ cả xuống dòng. Ô bắt đầu bằng =, +, -, @, \
+     dấu tab hoặc dấu ' được thêm một dấu ' ở đầu để bảng tính không coi là công thức: bỏ dấu ' \
+     đầu tiên này để có nguyên văn (cú pháp SPSS tự bỏ).";
 
 fn encode(rows: &[Vec<String>]) -> anyhow::Result<Vec<u8>> {
     let mut writer = csv::Writer::from_writer(Vec::new());
@@ -402,4 +507,82 @@ pub async fn write_responses<W: AsyncWrite + Unpin>(
     }
     out.flush().await?;
     Ok(written)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// What a spreadsheet could read as a formula, and plain texts.
+    const FORMULAS: [&str; 7] = [
+        "=HYPERLINK(\"http://x\",\"y\")",
+        "+cmd|' /C calc'!A0",
+        "@SUM(1+1)",
+        "-2+3",
+        "\t=1+1",
+        "\r=1+1",
+        "=1+1",
+    ];
+    const PLAIN: [&str; 7] = [
+        "",
+        "Cán bộ nhiệt tình",
+        "1+1",
+        "a=b",
+        " =1+1",
+        "Dòng một\nDòng hai",
+        "😀 \"trích dẫn\", dấu; phẩy",
+    ];
+
+    #[test]
+    fn formula_like_text_gets_an_apostrophe_and_nothing_else_changes() {
+        for text in FORMULAS {
+            let cell = csv_text(text);
+            assert_eq!(cell, format!("'{text}"), "{text:?}");
+            assert_eq!(csv_text_decoded(&cell), text);
+        }
+        for text in PLAIN {
+            assert_eq!(csv_text(text), text, "{text:?}");
+            assert_eq!(csv_text_decoded(&csv_text(text)), text);
+        }
+    }
+
+    #[test]
+    fn a_leading_apostrophe_is_doubled_so_decoding_is_exact() {
+        for text in ["'", "'=1+1", "'trích'", "''"] {
+            let cell = csv_text(text);
+            assert_eq!(cell, format!("'{text}"));
+            assert_eq!(csv_text_decoded(&cell), text, "{text:?}");
+        }
+    }
+
+    #[test]
+    fn the_spss_twin_has_no_line_feed_and_decodes_to_the_text() {
+        let decode = |cell: &str| csv_text_decoded(cell).replace('\r', "\n");
+        for text in FORMULAS.iter().chain(&PLAIN).chain(&["a\r\nb\nc", "\n=x"]) {
+            let cell = spss_text(text);
+            assert!(!cell.contains('\n'), "{cell:?}");
+            let expected = text.replace("\r\n", "\n").replace('\r', "\n");
+            assert_eq!(decode(&cell), expected, "{text:?}");
+        }
+        assert_eq!(spss_text("=a\nb"), "'=a\rb");
+        assert_eq!(spss_text("a\r\nb"), "a\rb");
+    }
+
+    #[test]
+    fn every_text_column_of_the_codebook_says_how_it_is_written() {
+        let text = Column {
+            name: "YK".into(),
+            label: "Ý kiến".into(),
+            kind: ColumnKind::Text { max_chars: 10 },
+            codes: Vec::new(),
+            section: String::new(),
+        };
+        assert!(codes_text(&text).contains("dấu '"));
+        let coded = Column {
+            kind: ColumnKind::Number,
+            codes: vec![(1, "Có".into())],
+            ..text
+        };
+        assert!(!codes_text(&coded).contains("dấu '"));
+    }
 }

@@ -32,10 +32,11 @@ pub enum ExportFormat {
     /// The codebook of the raw data as CSV (UTF-8 with a BOM): each column, its question, its
     /// codes and labels.
     Codebook,
-    /// SPSS syntax reading the raw-data CSV (by its file name, see [`data_file_name`]) with
+    /// SPSS syntax reading the raw data (by its file name, see [`spss_data_file_name`]) with
     /// variable and value labels.
     Sps,
-    /// A `.zip` of the raw-data CSV, the codebook CSV and the `.sps`.
+    /// A `.zip` of the raw-data CSV, its twin for SPSS (see [`spss_data_file_name`]), the
+    /// codebook CSV and the `.sps`.
     Bundle,
 }
 
@@ -125,6 +126,13 @@ pub fn data_file_name(spec: &ExportSpec) -> String {
     format!("{}.csv", spec.file_stem)
 }
 
+/// The name of the SPSS data file of `spec` ("sipas-xuan-loc-2026-q1-spss.csv"): the raw data
+/// as the CSV, each line break in a text written as a carriage return (see [`sps`]); what the
+/// `.sps` reads, in the bundle beside the CSV.
+pub fn spss_data_file_name(spec: &ExportSpec) -> String {
+    format!("{}-spss.csv", spec.file_stem)
+}
+
 /// The suggested file name of an export ("sipas-xuan-loc-2026-q1.xlsx",
 /// "sipas-xuan-loc-2026-q1-ma-hoa.csv", ...).
 pub fn file_name(spec: &ExportSpec, format: ExportFormat) -> String {
@@ -188,7 +196,7 @@ pub async fn write(
         }
         ExportFormat::Sps => {
             let layout = csv::Layout::for_spec(forms, spec);
-            std::fs::write(out, sps::syntax(&layout, spec, &data_file_name(spec)))
+            std::fs::write(out, sps::syntax(&layout, spec, &spss_data_file_name(spec)))
                 .with_context(|| format!("writing {}", out.display()))?;
             0
         }
@@ -200,7 +208,9 @@ pub async fn write(
     Ok(Summary { rows, bytes })
 }
 
-/// The zip: the raw data CSV (streamed into the archive), the codebook and the syntax file.
+/// The zip: the raw data CSV (streamed into the archive), its twin for SPSS (spooled to a
+/// temporary file beside `out` while the CSV is written, so both hold the same responses), the
+/// codebook and the syntax file.
 async fn write_bundle(
     conn: &mut AsyncPgConnection,
     forms: &FormRegistry,
@@ -217,17 +227,51 @@ async fn write_bundle(
         .large_file(true);
     let layout = csv::Layout::for_spec(forms, spec);
     zip.start_file(data_file_name(spec), options)?;
-    let rows = {
-        let mut writer = std::io::BufWriter::with_capacity(1 << 16, &mut zip);
-        let rows = csv::write_data(conn, forms, spec, &mut writer, progress).await?;
-        writer.flush()?;
-        rows
+    // Beside `out`, named so that the web's clean-up of dead attempts (".{key}.{n}.tmp") also
+    // takes it if the process dies here.
+    let spss_path = out.with_extension("spss.tmp");
+    let spooled = spool_spss_data(conn, forms, spec, &mut zip, &spss_path, progress).await;
+    let rows = match spooled {
+        Ok(rows) => {
+            zip.start_file(spss_data_file_name(spec), options)?;
+            let copied = std::fs::File::open(&spss_path)
+                .and_then(|mut file| std::io::copy(&mut file, &mut zip));
+            let _ = std::fs::remove_file(&spss_path);
+            copied.with_context(|| format!("copying {}", spss_path.display()))?;
+            rows
+        }
+        Err(e) => {
+            let _ = std::fs::remove_file(&spss_path);
+            return Err(e);
+        }
     };
     zip.start_file(file_name(spec, ExportFormat::Codebook), options)?;
     zip.write_all(&csv::codebook_csv(&layout)?)?;
     zip.start_file(file_name(spec, ExportFormat::Sps), options)?;
-    zip.write_all(sps::syntax(&layout, spec, &data_file_name(spec)).as_bytes())?;
+    zip.write_all(sps::syntax(&layout, spec, &spss_data_file_name(spec)).as_bytes())?;
     zip.finish()?.flush()?;
+    Ok(rows)
+}
+
+/// Writes the CSV to `csv_out` and the SPSS data file to a new file at `spss_path`.
+async fn spool_spss_data<W: std::io::Write + Send>(
+    conn: &mut AsyncPgConnection,
+    forms: &FormRegistry,
+    spec: &ExportSpec,
+    csv_out: &mut W,
+    spss_path: &Path,
+    progress: Progress<'_>,
+) -> anyhow::Result<u64> {
+    use anyhow::Context;
+    use std::io::Write;
+    let file = std::fs::File::create(spss_path)
+        .with_context(|| format!("creating {}", spss_path.display()))?;
+    let mut spss = std::io::BufWriter::with_capacity(1 << 16, file);
+    let mut writer = std::io::BufWriter::with_capacity(1 << 16, csv_out);
+    let rows =
+        csv::write_data_and_spss(conn, forms, spec, &mut writer, &mut spss, progress).await?;
+    writer.flush()?;
+    spss.flush()?;
     Ok(rows)
 }
 
