@@ -1,10 +1,11 @@
 //! SPSS syntax reading the raw-data CSV (see [`super::csv`]): GET DATA from the CSV by its
 //! file name (UTF-8, first line the header), then variable and value labels from the codebook.
-//! Unanswered and not-applicable answers are empty cells in the CSV, read as system-missing,
-//! so no MISSING VALUES are needed.
+//! Unanswered items are empty cells in the CSV, read as system-missing; "Không áp dụng" is its
+//! own code (0), labelled and declared a user-missing value (MISSING VALUES), so frequencies
+//! show it apart from the unanswered and means and indices leave it out.
 
 use super::ExportSpec;
-use super::csv::{ColumnKind, Layout};
+use super::csv::{ColumnKind, Layout, missing_codes};
 
 /// SPSS string widths are in bytes; Vietnamese letters take up to 3 bytes in UTF-8.
 const MAX_STRING_BYTES: usize = 32_767;
@@ -34,7 +35,7 @@ pub fn syntax(layout: &Layout, spec: &ExportSpec, data_file: &str) -> String {
     let mut s = String::new();
     s.push_str("* Encoding: UTF-8.\n");
     s.push_str(&format!(
-        "* {}.\n* {} – {}.\n* Đặt tệp {} cùng thư mục với tệp này (hoặc sửa đường dẫn trong /FILE), rồi chạy toàn bộ.\n* Ô trống: không trả lời hoặc không áp dụng (system-missing).\n\n",
+        "* {}.\n* {} – {}.\n* Đặt tệp {} cùng thư mục với tệp này (hoặc sửa đường dẫn trong /FILE), rồi chạy toàn bộ.\n* Ô trống: không trả lời (system-missing); mã 0: không áp dụng (giá trị thiếu khai báo trong MISSING VALUES); counted = 1: phiếu được tính vào kết quả công bố.\n\n",
         spec.title.replace('.', ""),
         spec.period_label,
         spec.form_title.replace('.', ""),
@@ -73,6 +74,22 @@ pub fn syntax(layout: &Layout, spec: &ExportSpec, data_file: &str) -> String {
     if !coded.is_empty() {
         s.push_str("VALUE LABELS\n");
         s.push_str(&coded.join("\n  /"));
+        s.push_str(".\n\n");
+    }
+    let missing: Vec<String> = layout
+        .columns
+        .iter()
+        .filter_map(|c| {
+            let codes = missing_codes(c);
+            (!codes.is_empty()).then(|| {
+                let codes: Vec<String> = codes.iter().map(i16::to_string).collect();
+                format!("  {} ({})", c.name, codes.join(", "))
+            })
+        })
+        .collect();
+    if !missing.is_empty() {
+        s.push_str("MISSING VALUES\n");
+        s.push_str(&missing.join("\n  /"));
         s.push_str(".\n\n");
     }
     s.push_str("EXECUTE.\n");
