@@ -481,7 +481,7 @@ pub async fn standing(
         .into_iter()
         .map(|row| {
             let mut reasons = row.reasons;
-            reasons.sort_by_key(|r| REASONS.iter().position(|(code, _)| code == r));
+            reasons.sort_by_key(|r| REASONS.iter().position(|(code, _)| *code == r.as_str()));
             let standing = Standing {
                 pending: row.pending,
                 excluded: row.excluded,
