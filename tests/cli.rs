@@ -494,6 +494,10 @@ async fn export_writes_the_year_as_csv_and_xlsx() {
         "form_id",
         "form_version",
         "channel",
+        "counted",
+        "excluded_reason",
+        "flags",
+        "admin_decision",
     ];
     expected_header.extend(CHOICE_1001);
     expected_header.extend(["YK"]);
@@ -532,15 +536,15 @@ async fn export_writes_the_year_as_csv_and_xlsx() {
         assert_eq!(row["channel"], "qr");
     }
 
-    // The answers, each in its column; "not applicable" and unanswered are empty.
+    // The answers, each in its column; "not applicable" is 0, unanswered is empty.
     let cells = |row: &HashMap<String, String>, codes: &[&str]| -> Vec<String> {
         codes.iter().map(|c| row[*c].clone()).collect()
     };
     let mut want = vec!["4"; 34];
     want[0] = "5"; // TC1
-    want[16] = ""; // PA1: not applicable
+    want[16] = "0"; // PA1: not applicable
     want[17] = "2"; // PA2
-    want[18] = ""; // PA3: not applicable
+    want[18] = "0"; // PA3: not applicable
     want[19..27].fill(""); // MD1..MD8 unanswered
     want[21] = "3"; // MD3
     want[27..34].fill(""); // respondent questions unanswered
@@ -555,7 +559,8 @@ async fn export_writes_the_year_as_csv_and_xlsx() {
     want[12] = "3"; // CC5
     want[15] = "1"; // KQ3
     want[16] = "1"; // PA1
-    want[17..34].fill(""); // PA2, PA3 not applicable; the rest unanswered
+    want[17..19].fill("0"); // PA2, PA3 not applicable
+    want[19..34].fill(""); // the rest unanswered
     assert_eq!(cells(&rows[1], &CHOICE_1001), want);
     assert_eq!(rows[1]["YK"], "");
 
