@@ -98,11 +98,13 @@ fn varied(items: &Items, seed: u64) -> Vec<Option<i16>> {
 fn straight(items: &Items, value: i16) -> Vec<Option<i16>> {
     items
         .iter()
-        .map(|(code, is_criterion, _)| match (*is_criterion, code.starts_with("PA")) {
-            (true, true) => Some(0),
-            (true, false) => Some(value),
-            _ => None,
-        })
+        .map(
+            |(code, is_criterion, _)| match (*is_criterion, code.starts_with("PA")) {
+                (true, true) => Some(0),
+                (true, false) => Some(value),
+                _ => None,
+            },
+        )
         .collect()
 }
 
@@ -140,7 +142,10 @@ async fn decide(admin: &StaffClient, id: i64, decision: &str) {
     let sent = admin
         .post(
             &format!("/staff/flags/{id}/decide"),
-            &[("decision", decision), ("note", "Kiểm tra lại số liệu thô.")],
+            &[
+                ("decision", decision),
+                ("note", "Kiểm tra lại số liệu thô."),
+            ],
         )
         .await;
     assert_eq!(sent.status(), 303, "decide {decision} on {id}");
@@ -178,16 +183,7 @@ async fn fixture() -> Fixture {
             let at = vn(23 + k % 5, 8 + k / 5 * 2, 5 + 20 * (u as u32));
             let seed = 1000 * u as u64 + u64::from(k);
             let client = (u * 40) as u8 + k as u8;
-            let id = insert(
-                &db,
-                version,
-                unit,
-                at,
-                150,
-                client,
-                &varied(&items, seed),
-            )
-            .await;
+            let id = insert(&db, version, unit, at, 150, client, &varied(&items, seed)).await;
             all.push(id);
         }
     }
@@ -195,9 +191,21 @@ async fn fixture() -> Fixture {
     let specials: [(&str, &str, DateTime<FixedOffset>, i64, Vec<Option<i16>>); 7] = [
         // Too fast: strong, excluded by default (one stays so, an admin includes the other).
         ("fast", XUAN_BAC, vn(24, 9, 47), 1, varied(&items, 77)),
-        ("fast_included", XUAN_BAC, vn(25, 10, 47), 1, varied(&items, 78)),
+        (
+            "fast_included",
+            XUAN_BAC,
+            vn(25, 10, 47),
+            1,
+            varied(&items, 78),
+        ),
         // Straight-lined: weak, counted (an admin excludes the second).
-        ("straight", XUAN_DINH, vn(24, 9, 52), 200, straight(&items, 5)),
+        (
+            "straight",
+            XUAN_DINH,
+            vn(24, 9, 52),
+            200,
+            straight(&items, 5),
+        ),
         (
             "straight_excluded",
             XUAN_DINH,
@@ -205,7 +213,13 @@ async fn fixture() -> Fixture {
             200,
             straight(&items, 4),
         ),
-        ("fast_dinh", XUAN_DINH, vn(27, 15, 52), 1, varied(&items, 79)),
+        (
+            "fast_dinh",
+            XUAN_DINH,
+            vn(27, 15, 52),
+            1,
+            varied(&items, 79),
+        ),
         // Outside opening hours (QR): weak, counted; with too fast: excluded.
         ("late", GIA_RAY, vn(24, 21, 30), 300, varied(&items, 80)),
         ("late_fast", GIA_RAY, vn(25, 21, 40), 1, varied(&items, 81)),
@@ -296,7 +310,10 @@ async fn raw_data_says_which_responses_count_and_why() {
         ]
     );
     // Every response, counted or not.
-    let mut ids: Vec<i64> = rows.iter().map(|r| r["response_id"].parse().unwrap()).collect();
+    let mut ids: Vec<i64> = rows
+        .iter()
+        .map(|r| r["response_id"].parse().unwrap())
+        .collect();
     ids.sort_unstable();
     let mut all = fx.all.clone();
     all.sort_unstable();
@@ -320,7 +337,12 @@ async fn raw_data_says_which_responses_count_and_why() {
     assert_eq!(state("straight"), ["1", "", "straight_line", ""]);
     assert_eq!(
         state("straight_excluded"),
-        ["0", "admin_excluded;straight_line", "straight_line", "exclude"]
+        [
+            "0",
+            "admin_excluded;straight_line",
+            "straight_line",
+            "exclude"
+        ]
     );
     assert_eq!(state("fast_dinh"), ["0", "too_fast", "too_fast", ""]);
     assert_eq!(state("late"), ["1", "", "outside_hours", ""]);
@@ -346,14 +368,14 @@ async fn raw_data_says_which_responses_count_and_why() {
         header
             .iter()
             .filter(|h| !h.starts_with("PA"))
-            .all(|h| !cells(h).iter().any(|c| c == "0")
-                || h.as_str() == "counted"),
+            .all(|h| !cells(h).iter().any(|c| c == "0") || h.as_str() == "counted"),
         "only the items that offer it have a 0"
     );
     assert!(
-        ["TC", "TT", "CC", "KQ"]
+        ["TC", "TT", "CC", "KQ"].iter().any(|p| header
             .iter()
-            .any(|p| header.iter().filter(|h| h.starts_with(p)).any(|h| cells(h).iter().any(|c| c.is_empty()))),
+            .filter(|h| h.starts_with(p))
+            .any(|h| cells(h).iter().any(|c| c.is_empty()))),
         "some criteria are unanswered"
     );
 
@@ -379,7 +401,10 @@ async fn raw_data_says_which_responses_count_and_why() {
         "{pa1}"
     );
     let tc1 = describe("TC1")["Mã và nhãn"].clone();
-    assert!(tc1.ends_with("5 = Rất hài lòng; trống = không trả lời"), "{tc1}");
+    assert!(
+        tc1.ends_with("5 = Rất hài lòng; trống = không trả lời"),
+        "{tc1}"
+    );
 
     // The SPSS syntax: labels, and 0 declared missing for the items that offer it.
     let sps = String::from_utf8(write(&fx.app, &spec, ExportFormat::Sps, &dir).await).unwrap();
@@ -392,14 +417,15 @@ async fn raw_data_says_which_responses_count_and_why() {
     let missing = &sps[sps.find("MISSING VALUES\n").expect("MISSING VALUES")..];
     let missing = &missing[..missing.find(".\n").unwrap()];
     assert_eq!(
-        missing,
-        "MISSING VALUES\n  PA1 (0)\n  /PA2 (0)\n  /PA3 (0)",
+        missing, "MISSING VALUES\n  PA1 (0)\n  /PA2 (0)\n  /PA3 (0)",
         "only the items offering “Không áp dụng”"
     );
     assert!(sps.find("MISSING VALUES").unwrap() < sps.rfind("EXECUTE.").unwrap());
 
     // The workbook's "Dữ liệu" and "Mã hóa" carry the same.
-    let path = dir.path().join(export::file_name(&spec, ExportFormat::Xlsx));
+    let path = dir
+        .path()
+        .join(export::file_name(&spec, ExportFormat::Xlsx));
     write(&fx.app, &spec, ExportFormat::Xlsx, &dir).await;
     use calamine::{Data, Reader, Xlsx, open_workbook};
     let mut book: Xlsx<_> = open_workbook(&path).unwrap();
@@ -416,7 +442,10 @@ async fn raw_data_says_which_responses_count_and_why() {
             matches!(data.get((*r, id_col)), Some(Data::Float(f)) if *f as i64 == fx.named["straight_excluded"])
         })
         .unwrap();
-    assert_eq!(data.get((straight_row, counted_col)), Some(&Data::Float(0.0)));
+    assert_eq!(
+        data.get((straight_row, counted_col)),
+        Some(&Data::Float(0.0))
+    );
     assert_eq!(data.get((straight_row, pa1_col)), Some(&Data::Float(0.0)));
     let codes = book.worksheet_range("Mã hóa").unwrap();
     let counted_described = (top + 1..codes.height()).any(|r| {
@@ -467,7 +496,8 @@ const Z95: f64 = 1.959_963_984_540_054;
 /// function (statrs' special function, not its distribution inverse).
 fn t975(df: f64) -> f64 {
     // P(T <= t) = 1 - ½ I_{df/(df+t²)}(df/2, ½) for t >= 0.
-    let cdf = |t: f64| 1.0 - 0.5 * statrs::function::beta::beta_reg(df / 2.0, 0.5, df / (df + t * t));
+    let cdf =
+        |t: f64| 1.0 - 0.5 * statrs::function::beta::beta_reg(df / 2.0, 0.5, df / (df + t * t));
     let (mut lo, mut hi) = (0.0f64, 100.0f64);
     for _ in 0..200 {
         let mid = (lo + hi) / 2.0;
@@ -500,8 +530,16 @@ fn wilson(x: f64, n: f64) -> Option<(f64, f64)> {
     let z2 = Z95 * Z95;
     let centre = (p + z2 / (2.0 * n)) / (1.0 + z2 / n);
     let half = Z95 * (p * (1.0 - p) / n + z2 / (4.0 * n * n)).sqrt() / (1.0 + z2 / n);
-    let low = if x == 0.0 { 0.0 } else { (centre - half).max(0.0) };
-    let high = if x == n { 1.0 } else { (centre + half).min(1.0) };
+    let low = if x == 0.0 {
+        0.0
+    } else {
+        (centre - half).max(0.0)
+    };
+    let high = if x == n {
+        1.0
+    } else {
+        (centre + half).min(1.0)
+    };
     Some((low, high))
 }
 
@@ -543,7 +581,12 @@ struct ItemFigures {
     values: Vec<f64>,
 }
 
-fn item_figures(rows: &[&HashMap<String, String>], column: &str, valid: &[i16], positive: &[i16]) -> ItemFigures {
+fn item_figures(
+    rows: &[&HashMap<String, String>],
+    column: &str,
+    valid: &[i16],
+    positive: &[i16],
+) -> ItemFigures {
     let mut f = ItemFigures {
         n_valid: 0.0,
         not_applicable: 0.0,
@@ -613,17 +656,33 @@ fn compare_unit(
     book: &BTreeMap<String, Coded>,
 ) {
     let name = api["unit"]["code"].as_str().unwrap().to_string();
-    let counted: Vec<&HashMap<String, String>> =
-        rows.iter().copied().filter(|r| r["counted"] == "1").collect();
+    let counted: Vec<&HashMap<String, String>> = rows
+        .iter()
+        .copied()
+        .filter(|r| r["counted"] == "1")
+        .collect();
     let left_out = rows
         .iter()
         .filter(|r| r["counted"] == "0" && r["excluded_reason"] != "pending")
         .count();
-    c.num(&format!("{name} responses"), &api["responses"], Some(counted.len() as f64));
-    c.num(&format!("{name} excluded"), &api["excluded"], Some(left_out as f64));
+    c.num(
+        &format!("{name} responses"),
+        &api["responses"],
+        Some(counted.len() as f64),
+    );
+    c.num(
+        &format!("{name} excluded"),
+        &api["excluded"],
+        Some(left_out as f64),
+    );
 
     let scale = |column: &str| -> Vec<i16> {
-        book[column].codes.iter().map(|(k, _)| *k).filter(|k| *k != 0).collect()
+        book[column]
+            .codes
+            .iter()
+            .map(|(k, _)| *k)
+            .filter(|k| *k != 0)
+            .collect()
     };
     let positive_by_label = |column: &str, labels: &[&str]| -> Vec<i16> {
         book[column]
@@ -659,8 +718,13 @@ fn compare_unit(
                 indices.push(i);
             }
         }
-        let factor = (!indices.is_empty()).then(|| indices.iter().sum::<f64>() / indices.len() as f64);
-        c.num(&format!("{name} factor {title}"), &api_factor["index"], factor);
+        let factor =
+            (!indices.is_empty()).then(|| indices.iter().sum::<f64>() / indices.len() as f64);
+        c.num(
+            &format!("{name} factor {title}"),
+            &api_factor["index"],
+            factor,
+        );
         if let Some(f) = factor {
             factor_indices.push(f);
         }
@@ -729,14 +793,32 @@ fn compare_unit(
                 Some(f.counts.get(&code).copied().unwrap_or(0.0)),
             );
         }
-        c.num(&format!("{name} {column} answered"), &api_item["answered"], Some(f.n_valid));
+        c.num(
+            &format!("{name} {column} answered"),
+            &api_item["answered"],
+            Some(f.n_valid),
+        );
     }
 }
 
-fn compare_item(c: &mut Compare, what: &str, api_item: &Value, f: &ItemFigures, index: Option<f64>) {
+fn compare_item(
+    c: &mut Compare,
+    what: &str,
+    api_item: &Value,
+    f: &ItemFigures,
+    index: Option<f64>,
+) {
     let stats = &api_item["stats"];
-    c.num(&format!("{what} n_valid"), &stats["n_valid"], Some(f.n_valid));
-    c.num(&format!("{what} not_applicable"), &api_item["not_applicable"], Some(f.not_applicable));
+    c.num(
+        &format!("{what} n_valid"),
+        &stats["n_valid"],
+        Some(f.n_valid),
+    );
+    c.num(
+        &format!("{what} not_applicable"),
+        &api_item["not_applicable"],
+        Some(f.not_applicable),
+    );
     for share in stats["shares"].as_array().unwrap() {
         let code = share[0].as_i64().unwrap() as i16;
         let ours = if f.n_valid > 0.0 {
@@ -746,10 +828,22 @@ fn compare_item(c: &mut Compare, what: &str, api_item: &Value, f: &ItemFigures, 
         };
         c.num(&format!("{what} share {code}"), &share[1], Some(ours));
     }
-    c.num(&format!("{what} mean"), &stats["mean"], (f.n_valid > 0.0).then(|| f.sum / f.n_valid));
-    c.interval(&format!("{what} mean_ci"), &stats["mean_ci"], t_interval(&f.values));
+    c.num(
+        &format!("{what} mean"),
+        &stats["mean"],
+        (f.n_valid > 0.0).then(|| f.sum / f.n_valid),
+    );
+    c.interval(
+        &format!("{what} mean_ci"),
+        &stats["mean_ci"],
+        t_interval(&f.values),
+    );
     c.num(&format!("{what} index"), &stats["index"], index);
-    c.interval(&format!("{what} index_ci"), &stats["index_ci"], wilson(f.positive, f.n_valid));
+    c.interval(
+        &format!("{what} index_ci"),
+        &stats["index_ci"],
+        wilson(f.positive, f.n_valid),
+    );
 }
 
 #[tokio::test]
@@ -762,7 +856,9 @@ async fn the_csv_alone_reproduces_every_figure_of_the_api() {
     let book = codebook(&described);
     let response = fx
         .admin
-        .get(&format!("/api/v1/stats?from=2026-11-01&to=2026-11-30&form={FORM}"))
+        .get(&format!(
+            "/api/v1/stats?from=2026-11-01&to=2026-11-30&form={FORM}"
+        ))
         .await;
     assert_eq!(response.status(), 200);
     let api: Value = serde_json::from_str(&response.text().await.unwrap()).unwrap();
@@ -787,17 +883,15 @@ async fn the_csv_alone_reproduces_every_figure_of_the_api() {
         }
         compare_unit(&mut c, api_row, &mine, &book);
     }
-    assert_eq!(units_with_data, 3, "the three units of the fixture are rows");
+    assert_eq!(
+        units_with_data, 3,
+        "the three units of the fixture are rows"
+    );
     let all: Vec<&HashMap<String, String>> = rows.iter().collect();
     compare_unit(&mut c, &api["total"], &all, &book);
 
     // The flagged units: what issue 13 could not reproduce.
-    let row_of = |code: &str| {
-        api_rows
-            .iter()
-            .find(|r| r["unit"]["code"] == code)
-            .unwrap()
-    };
+    let row_of = |code: &str| api_rows.iter().find(|r| r["unit"]["code"] == code).unwrap();
     assert_eq!(row_of(XUAN_BAC)["responses"], 17);
     assert_eq!(row_of(XUAN_BAC)["excluded"], 1);
     assert_eq!(row_of(XUAN_DINH)["responses"], 17);

@@ -280,7 +280,11 @@ impl Layout {
         row[7] = Cell::Number(if r.standing.counted() { 1.0 } else { 0.0 });
         row[8] = text_or_empty(r.standing.excluded_reason());
         row[9] = text_or_empty(r.standing.flags());
-        row[10] = r.standing.decision.as_deref().map_or(Cell::Empty, Cell::Text);
+        row[10] = r
+            .standing
+            .decision
+            .as_deref()
+            .map_or(Cell::Empty, Cell::Text);
         if let Some((choices, texts)) = self.versions.get(&r.form_version_id) {
             // "Không áp dụng" is written as its code (0), unanswered as an empty cell.
             for (answer, column) in r.answers.iter().zip(choices) {
