@@ -576,12 +576,15 @@ async fn export_writes_the_year_as_csv_and_xlsx() {
     let quick_bytes = std::fs::read(&quick_file).unwrap();
     let mut reader = csv::Reader::from_reader(&quick_bytes[3..]);
     let header: Vec<String> = reader.headers().unwrap().iter().map(String::from).collect();
-    assert_eq!(&header[7..], ["DG", "GY"]);
+    assert_eq!(
+        &header[7..],
+        ["counted", "excluded_reason", "flags", "admin_decision", "DG", "GY"]
+    );
     let record = reader.records().next().unwrap().unwrap();
     assert_eq!(&record[2], DISTRICT_OFFICE);
     assert_eq!(&record[3], quick.as_str());
-    assert_eq!(&record[7], "3");
-    assert_eq!(&record[8], "Nhanh gọn, \"ổn\"");
+    assert_eq!(&record[11], "3");
+    assert_eq!(&record[12], "Nhanh gọn, \"ổn\"");
 
     // `--out -` writes the same CSV to standard output.
     let output = export("csv", None, "-".to_string()).await;
