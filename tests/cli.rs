@@ -578,7 +578,14 @@ async fn export_writes_the_year_as_csv_and_xlsx() {
     let header: Vec<String> = reader.headers().unwrap().iter().map(String::from).collect();
     assert_eq!(
         &header[7..],
-        ["counted", "excluded_reason", "flags", "admin_decision", "DG", "GY"]
+        [
+            "counted",
+            "excluded_reason",
+            "flags",
+            "admin_decision",
+            "DG",
+            "GY"
+        ]
     );
     let record = reader.records().next().unwrap().unwrap();
     assert_eq!(&record[2], DISTRICT_OFFICE);

@@ -53,6 +53,15 @@ struct Fixture {
     all: Vec<i64>,
 }
 
+/// A flagged response: (name, unit, when, seconds to fill in, answers).
+type Special = (
+    &'static str,
+    &'static str,
+    DateTime<FixedOffset>,
+    i64,
+    Vec<Option<i16>>,
+);
+
 /// A deterministic generator (LCG).
 struct Lcg(u64);
 
@@ -188,7 +197,7 @@ async fn fixture() -> Fixture {
         }
     }
     // Flagged ones, at minutes the honest ones do not use, each from its own phone.
-    let specials: [(&str, &str, DateTime<FixedOffset>, i64, Vec<Option<i16>>); 7] = [
+    let specials: [Special; 7] = [
         // Too fast: strong, excluded by default (one stays so, an admin includes the other).
         ("fast", XUAN_BAC, vn(24, 9, 47), 1, varied(&items, 77)),
         (
