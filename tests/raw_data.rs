@@ -14,6 +14,8 @@
 //! - `the_csv_alone_reproduces_every_figure_of_the_api`: from the CSV and its codebook only,
 //!   with the formulas written below (NOT `sipas::stats`), every figure of every row and of
 //!   the total of `GET /api/v1/stats` for the same selection is recomputed and compared.
+//! - `the_worked_example_of_the_methodology_is_what_the_service_publishes`: the example of
+//!   docs/methodology.md, read from the page, gives the figures the page states.
 
 mod common;
 
@@ -912,4 +914,85 @@ async fn the_csv_alone_reproduces_every_figure_of_the_api() {
         "{} figures of GET /api/v1/stats recomputed from the CSV; largest difference {:e} ({})",
         c.figures, c.max_diff, c.worst
     );
+}
+
+/// The worked example of docs/methodology.md, read from the page itself, is what the service
+/// publishes for those rows (`sipas::reports::unit_report`, the function behind the API): the
+/// criteria table (valid answers, satisfied, not applicable), the factors and the index.
+#[test]
+fn the_worked_example_of_the_methodology_is_what_the_service_publishes() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let page = std::fs::read_to_string(root.join("docs/methodology.md")).unwrap();
+    let example = &page[page.find("## A worked example").unwrap()..];
+    let cells = |line: &str| -> Vec<String> {
+        line.trim()
+            .trim_matches('|')
+            .split('|')
+            .map(|c| c.trim().to_string())
+            .collect()
+    };
+    let header = cells(
+        example
+            .lines()
+            .find(|l| l.starts_with("| response_id |"))
+            .unwrap(),
+    );
+    let mut figures = sipas::reports::Figures::default();
+    let mut rows = 0;
+    for line in example.lines().filter(|l| l.starts_with("| 10")) {
+        rows += 1;
+        let row = cells(line);
+        if row[1] != "1" {
+            continue;
+        }
+        figures.responses += 1;
+        for (column, cell) in header.iter().zip(&row).skip(3) {
+            if !cell.is_empty() {
+                *figures
+                    .answers
+                    .entry((column.clone(), cell.parse().unwrap()))
+                    .or_default() += 1;
+            }
+        }
+    }
+    assert_eq!((rows, figures.responses), (6, 5));
+    let text = std::fs::read_to_string(root.join("survey-forms/sipas-1001-dich-vu.toml")).unwrap();
+    let form = sipas::forms::parse_form("sipas-1001-dich-vu.toml", &text).unwrap();
+    let unit = sipas::reports::UnitInfo {
+        id: 1,
+        code: "vi-du".into(),
+        name: "Ví dụ".into(),
+        kind: "commune".into(),
+    };
+    let report = sipas::reports::unit_report(&form, unit, figures, None);
+    let mut criteria = 0;
+    for line in example
+        .lines()
+        .filter(|l| l.starts_with("| ") && l.contains("% |") && l.split('|').count() == 8)
+    {
+        let row = cells(line);
+        let item = report.item(&row[0]).unwrap_or_else(|| panic!("{line}"));
+        let valid: u64 = row[1].parse().unwrap();
+        let satisfied: f64 = row[2].parse().unwrap();
+        assert_eq!(item.stats.n_valid, valid, "{line}");
+        assert!(
+            (item.stats.index.unwrap() * valid as f64 - satisfied).abs() < 1e-9,
+            "{line}"
+        );
+        assert_eq!(item.not_applicable.to_string(), row[3], "{line}");
+        criteria += 1;
+    }
+    assert_eq!(criteria, 19, "every criterion of the table");
+    let factors: Vec<String> = report
+        .factors
+        .iter()
+        .map(|f| format!("{:.2}%", f.index.unwrap() * 100.0))
+        .collect();
+    assert_eq!(factors, ["68.75%", "78.75%", "76.00%", "73.33%", "72.22%"]);
+    for factor in &factors {
+        assert!(example.contains(&format!("= {factor} |")), "{factor}");
+    }
+    let index = report.index.unwrap();
+    assert!((index - 6643.0 / 9000.0).abs() < 1e-12, "{index}");
+    assert!(example.contains(&format!("**{:.2}%**", index * 100.0)));
 }
