@@ -494,6 +494,10 @@ async fn export_writes_the_year_as_csv_and_xlsx() {
         "form_id",
         "form_version",
         "channel",
+        "counted",
+        "excluded_reason",
+        "flags",
+        "admin_decision",
     ];
     expected_header.extend(CHOICE_1001);
     expected_header.extend(["YK"]);
@@ -532,15 +536,15 @@ async fn export_writes_the_year_as_csv_and_xlsx() {
         assert_eq!(row["channel"], "qr");
     }
 
-    // The answers, each in its column; "not applicable" and unanswered are empty.
+    // The answers, each in its column; "not applicable" is 0, unanswered is empty.
     let cells = |row: &HashMap<String, String>, codes: &[&str]| -> Vec<String> {
         codes.iter().map(|c| row[*c].clone()).collect()
     };
     let mut want = vec!["4"; 34];
     want[0] = "5"; // TC1
-    want[16] = ""; // PA1: not applicable
+    want[16] = "0"; // PA1: not applicable
     want[17] = "2"; // PA2
-    want[18] = ""; // PA3: not applicable
+    want[18] = "0"; // PA3: not applicable
     want[19..27].fill(""); // MD1..MD8 unanswered
     want[21] = "3"; // MD3
     want[27..34].fill(""); // respondent questions unanswered
@@ -555,7 +559,8 @@ async fn export_writes_the_year_as_csv_and_xlsx() {
     want[12] = "3"; // CC5
     want[15] = "1"; // KQ3
     want[16] = "1"; // PA1
-    want[17..34].fill(""); // PA2, PA3 not applicable; the rest unanswered
+    want[17..19].fill("0"); // PA2, PA3 not applicable
+    want[19..34].fill(""); // the rest unanswered
     assert_eq!(cells(&rows[1], &CHOICE_1001), want);
     assert_eq!(rows[1]["YK"], "");
 
@@ -571,12 +576,22 @@ async fn export_writes_the_year_as_csv_and_xlsx() {
     let quick_bytes = std::fs::read(&quick_file).unwrap();
     let mut reader = csv::Reader::from_reader(&quick_bytes[3..]);
     let header: Vec<String> = reader.headers().unwrap().iter().map(String::from).collect();
-    assert_eq!(&header[7..], ["DG", "GY"]);
+    assert_eq!(
+        &header[7..],
+        [
+            "counted",
+            "excluded_reason",
+            "flags",
+            "admin_decision",
+            "DG",
+            "GY"
+        ]
+    );
     let record = reader.records().next().unwrap().unwrap();
     assert_eq!(&record[2], DISTRICT_OFFICE);
     assert_eq!(&record[3], quick.as_str());
-    assert_eq!(&record[7], "3");
-    assert_eq!(&record[8], "Nhanh gọn, \"ổn\"");
+    assert_eq!(&record[11], "3");
+    assert_eq!(&record[12], "Nhanh gọn, \"ổn\"");
 
     // `--out -` writes the same CSV to standard output.
     let output = export("csv", None, "-".to_string()).await;

@@ -289,7 +289,7 @@ async fn a_full_ballot_is_typed_in_and_stored_as_a_paper_response() {
     assert_eq!(column("unit_code"), "xuan-loc.xuan-bac");
     assert_eq!(column("desk_code"), "");
     assert_eq!(column("TC2"), "5");
-    assert_eq!(column("PA1"), "");
+    assert_eq!(column("PA1"), "0", "not applicable: its own code");
     assert_eq!(column("MD2"), "");
     assert_eq!(column("YK"), "Cần thêm ghế chờ ở Bộ phận một cửa.");
 }

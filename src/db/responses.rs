@@ -377,6 +377,8 @@ pub struct ExportedResponse {
     pub answers: Vec<Option<i16>>,
     /// `(form_items.id, text)`.
     pub texts: Vec<(i32, String)>,
+    /// Whether it counts in the published figures, and why not (`crate::db::flags`).
+    pub standing: super::flags::Standing,
 }
 
 /// Which responses an export holds; every part optional, combined with AND.
@@ -522,6 +524,7 @@ pub async fn export_batch(
             .load(conn)
             .await?
     };
+    let mut standings = super::flags::standing(conn, &ids).await?;
     let mut by_response: std::collections::HashMap<i64, Vec<(i32, String)>> =
         std::collections::HashMap::new();
     for (response_id, item_id, body) in texts {
@@ -555,6 +558,7 @@ pub async fn export_batch(
                     channel,
                     answers,
                     texts: by_response.remove(&id).unwrap_or_default(),
+                    standing: standings.remove(&id).unwrap_or_default(),
                 }
             },
         )

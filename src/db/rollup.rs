@@ -363,12 +363,13 @@ async fn fold(conn: &mut AsyncPgConnection, from: i64, to: i64) -> diesel::Query
     Ok(folded.responses.max(0) as u64)
 }
 
-/// Which responses a fold takes: never one excluded from the figures (src/db/flags.rs).
-const NOT_EXCLUDED: &str = "NOT EXISTS (SELECT 1 FROM response_reviews rv \
-     WHERE rv.response_id = r.id AND rv.excluded)";
-
+/// Which responses a fold takes: never one excluded from the figures (the test of
+/// src/db/flags.rs, shared with the raw data's `counted` column).
 fn fold_sql(template: &str, source: &str) -> String {
-    template.replace("{source}", &format!("{source} AND {NOT_EXCLUDED}"))
+    template.replace(
+        "{source}",
+        &format!("{source} AND NOT {}", super::flags::EXCLUDED_SQL),
+    )
 }
 
 /// The ordinary fold: ids in ($1, $2].

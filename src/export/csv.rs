@@ -2,10 +2,14 @@
 //! CSV, the workbook's "Dữ liệu" and "Mã hóa" sheets, the codebook CSV and the SPSS syntax.
 //!
 //! Columns: response_id, submitted_at (ISO 8601 with the +07:00 offset), unit_code, desk_code,
-//! form_id, form_version, channel, then one column per choice item code (the numeric answer;
-//! empty when unanswered or not applicable), then one column per open question. Item codes are
-//! gathered over the stored versions of the exported form(s) in (form id, version) order; two
-//! versions (or forms) sharing a code share its column. Labels come from the newest version.
+//! form_id, form_version, channel, then whether the response counts in the published figures
+//! and why not (counted, excluded_reason, flags, admin_decision: see [`crate::db::flags`]),
+//! then one column per choice item code (the numeric answer; 0 = "Không áp dụng", a missing
+//! value; empty when unanswered), then one column per open question. The raw data holds every
+//! response of the selection, counted or not: keeping the rows with `counted = 1` reproduces
+//! the published figures. Item codes are gathered over the stored versions of the exported
+//! form(s) in (form id, version) order; two versions (or forms) sharing a code share its
+//! column. Labels come from the newest version.
 
 use std::collections::{HashMap, HashSet};
 use std::io::Write;
@@ -56,7 +60,7 @@ pub enum Cell<'a> {
     Owned(String),
 }
 
-const FIXED_COLUMNS: [(&str, &str, bool); 7] = [
+const FIXED_COLUMNS: [(&str, &str, bool); 11] = [
     (
         "response_id",
         "Mã phiếu (số thứ tự trong cơ sở dữ liệu)",
@@ -80,7 +84,32 @@ const FIXED_COLUMNS: [(&str, &str, bool); 7] = [
         "Kênh (qr: quét mã QR; paper: phiếu giấy nhập lại; kiosk, web, interview, post, phone)",
         false,
     ),
+    (
+        COUNTED,
+        "Phiếu được tính vào kết quả công bố (1 = Có; 0 = Không: nghi vấn bị loại, hoặc phiếu mới chưa được tổng hợp)",
+        true,
+    ),
+    (
+        "excluded_reason",
+        "Lý do không tính (trống khi được tính): admin_excluded = quản trị quyết định loại; các dấu hiệu nghi vấn đã loại phiếu theo mặc định (burst_desk, burst_client, identical_run, too_fast, outside_hours, straight_line), cách nhau bởi dấu chấm phẩy; pending = phiếu mới, chưa được kiểm tra và tổng hợp",
+        false,
+    ),
+    (
+        "flags",
+        "Các dấu hiệu nghi vấn của phiếu, dù phiếu có được tính hay không (cách nhau bởi dấu chấm phẩy; trống khi không có)",
+        false,
+    ),
+    (
+        "admin_decision",
+        "Quyết định của quản trị với phiếu nghi vấn (include = tính vào kết quả; exclude = không tính; trống khi chưa có quyết định)",
+        false,
+    ),
 ];
+
+/// The column saying whether a response counts in the published figures (1) or not (0).
+pub const COUNTED: &str = "counted";
+/// The codes of [`COUNTED`].
+const COUNTED_CODES: [(i16, &str); 2] = [(1, "Có"), (0, "Không")];
 
 /// Where each form version's answers go in a row.
 #[derive(Debug, Clone)]
@@ -122,7 +151,10 @@ impl Layout {
                     }
                 }
                 let (list, column) = match &item.kind {
-                    ItemKind::Choice { scale, .. } => (
+                    ItemKind::Choice {
+                        scale,
+                        not_applicable,
+                    } => (
                         &mut choices,
                         Column {
                             name: item.code.clone(),
@@ -135,6 +167,12 @@ impl Layout {
                                     s.options
                                         .iter()
                                         .map(|o| (o.code, o.label.clone()))
+                                        .chain(not_applicable.then(|| {
+                                            (
+                                                NOT_APPLICABLE_CODE,
+                                                v.form.not_applicable_label.clone(),
+                                            )
+                                        }))
                                         .collect()
                                 })
                                 .unwrap_or_default(),
@@ -155,7 +193,21 @@ impl Layout {
                     ),
                 };
                 match list.iter_mut().find(|c| c.name == column.name) {
-                    Some(existing) => *existing = column,
+                    Some(existing) => {
+                        // An older version's "not applicable" answers stay labelled.
+                        let older_na = existing
+                            .codes
+                            .iter()
+                            .find(|(code, _)| *code == NOT_APPLICABLE_CODE)
+                            .cloned();
+                        let mut column = column;
+                        if let Some(na) = older_na.filter(|_| {
+                            !column.codes.iter().any(|(c, _)| *c == NOT_APPLICABLE_CODE)
+                        }) {
+                            column.codes.push(na);
+                        }
+                        *existing = column;
+                    }
                     None => list.push(column),
                 }
             }
@@ -170,7 +222,14 @@ impl Layout {
                 } else {
                     ColumnKind::Text { max_chars: 64 }
                 },
-                codes: Vec::new(),
+                codes: if *name == COUNTED {
+                    COUNTED_CODES
+                        .iter()
+                        .map(|(code, label)| (*code, label.to_string()))
+                        .collect()
+                } else {
+                    Vec::new()
+                },
                 section: String::new(),
             })
             .collect();
@@ -239,10 +298,19 @@ impl Layout {
         row[4] = Cell::Text(&r.form_id);
         row[5] = Cell::Number(f64::from(r.form_version));
         row[6] = Cell::Text(&r.channel);
+        row[7] = Cell::Number(if r.standing.counted() { 1.0 } else { 0.0 });
+        row[8] = text_or_empty(r.standing.excluded_reason());
+        row[9] = text_or_empty(r.standing.flags());
+        row[10] = r
+            .standing
+            .decision
+            .as_deref()
+            .map_or(Cell::Empty, Cell::Text);
         if let Some((choices, texts)) = self.versions.get(&r.form_version_id) {
+            // "Không áp dụng" is written as its code (0), unanswered as an empty cell.
             for (answer, column) in r.answers.iter().zip(choices) {
-                if let Some(code) = answer.filter(|c| *c != NOT_APPLICABLE_CODE) {
-                    row[*column] = Cell::Number(f64::from(code));
+                if let Some(code) = answer {
+                    row[*column] = Cell::Number(f64::from(*code));
                 }
             }
             for (item_id, body) in &r.texts {
@@ -310,6 +378,28 @@ pub fn spss_text(text: &str) -> String {
 /// The inverse of [`csv_text`] (what a reader of the CSV does to get the citizen's text).
 pub fn csv_text_decoded(cell: &str) -> &str {
     cell.strip_prefix(TEXT_PREFIX).unwrap_or(cell)
+}
+
+fn text_or_empty<'a>(text: String) -> Cell<'a> {
+    if text.is_empty() {
+        Cell::Empty
+    } else {
+        Cell::Owned(text)
+    }
+}
+
+/// The codes an answer column declares missing: "Không áp dụng" (0) when the item offers it.
+/// Fixed columns (no section) have none: `counted` = 0 is a value.
+pub fn missing_codes(column: &Column) -> Vec<i16> {
+    if column.section.is_empty() {
+        return Vec::new();
+    }
+    column
+        .codes
+        .iter()
+        .map(|(code, _)| *code)
+        .filter(|code| *code == NOT_APPLICABLE_CODE)
+        .collect()
 }
 
 /// The first instant of a day in Vietnam.
@@ -455,14 +545,21 @@ pub fn codebook_rows(layout: &Layout) -> Vec<[String; 5]> {
 }
 
 fn codes_text(column: &Column) -> String {
+    let missing = missing_codes(column);
     let mut text = column
         .codes
         .iter()
-        .map(|(code, label)| format!("{code} = {label}"))
+        .map(|(code, label)| {
+            if missing.contains(code) {
+                format!("{code} = {label} (giá trị thiếu: không tính vào mẫu số)")
+            } else {
+                format!("{code} = {label}")
+            }
+        })
         .collect::<Vec<_>>()
         .join("; ");
-    if !column.codes.is_empty() {
-        text.push_str("; trống = không trả lời hoặc không áp dụng");
+    if !column.codes.is_empty() && !column.section.is_empty() {
+        text.push_str("; trống = không trả lời");
     }
     if matches!(column.kind, ColumnKind::Text { .. }) {
         text.push_str(TEXT_NOTE);

@@ -1,8 +1,9 @@
 //! SPSS syntax reading the raw data (see [`super::csv`]): GET DATA from the SPSS data file
 //! (the CSV's twin, see [`super::spss_data_file_name`]) by its file name (UTF-8, first line
 //! the header), then the citizens' text restored, the measurement levels, and variable and
-//! value labels from the codebook. Unanswered and not-applicable answers are empty cells,
-//! read as system-missing, so no MISSING VALUES are needed.
+//! value labels from the codebook. Unanswered items are empty cells, read as system-missing;
+//! "Không áp dụng" is its own code (0), labelled and declared a user-missing value (MISSING
+//! VALUES), so frequencies show it apart from the unanswered and means and indices leave it out.
 //!
 //! Neither SPSS nor GNU PSPP (1.6: `/DELCASE=LINE` and `/DELCASE=VARIABLES n` alike) reads a
 //! line feed inside a quoted field: it ends the case there. So the syntax does not read the
@@ -15,7 +16,7 @@
 //! literals): one line, so that no text can end a comment or a command and run as syntax.
 
 use super::ExportSpec;
-use super::csv::{ColumnKind, Layout};
+use super::csv::{ColumnKind, Layout, missing_codes};
 
 /// SPSS string widths are in bytes; a character takes up to 4 bytes in UTF-8 (3 for
 /// Vietnamese letters, 4 for emoji).
@@ -62,7 +63,7 @@ pub fn syntax(layout: &Layout, spec: &ExportSpec, data_file: &str) -> String {
     let mut s = String::new();
     s.push_str("* Encoding: UTF-8.\n");
     s.push_str(&format!(
-        "* {}.\n* {} – {}.\n* Đặt tệp {} (có trong tệp .zip) cùng thư mục với tệp này (hoặc sửa đường dẫn trong /FILE), rồi chạy toàn bộ.\n* Tệp đó là bản sao của tệp CSV dữ liệu thô, chỉ khác ở chỗ mỗi lần xuống dòng trong câu trả lời được ghi bằng ký tự CR (SPSS và PSPP không đọc được xuống dòng trong một ô); cú pháp này đổi lại thành xuống dòng và bỏ dấu ' thêm vào đầu ô.\n* Ô trống: không trả lời hoặc không áp dụng (system-missing).\n\n",
+        "* {}.\n* {} – {}.\n* Đặt tệp {} (có trong tệp .zip) cùng thư mục với tệp này (hoặc sửa đường dẫn trong /FILE), rồi chạy toàn bộ.\n* Tệp đó là bản sao của tệp CSV dữ liệu thô, chỉ khác ở chỗ mỗi lần xuống dòng trong câu trả lời được ghi bằng ký tự CR (SPSS và PSPP không đọc được xuống dòng trong một ô); cú pháp này đổi lại thành xuống dòng và bỏ dấu ' thêm vào đầu ô.\n* Ô trống: không trả lời (system-missing); mã 0: không áp dụng (giá trị thiếu khai báo trong MISSING VALUES); counted = 1: phiếu được tính vào kết quả công bố.\n\n",
         comment(&spec.title),
         flat(&spec.period_label),
         comment(&spec.form_title),
@@ -139,6 +140,22 @@ pub fn syntax(layout: &Layout, spec: &ExportSpec, data_file: &str) -> String {
     if !coded.is_empty() {
         s.push_str("VALUE LABELS\n");
         s.push_str(&coded.join("\n  /"));
+        s.push_str(".\n\n");
+    }
+    let missing: Vec<String> = layout
+        .columns
+        .iter()
+        .filter_map(|c| {
+            let codes = missing_codes(c);
+            (!codes.is_empty()).then(|| {
+                let codes: Vec<String> = codes.iter().map(i16::to_string).collect();
+                format!("  {} ({})", c.name, codes.join(", "))
+            })
+        })
+        .collect();
+    if !missing.is_empty() {
+        s.push_str("MISSING VALUES\n");
+        s.push_str(&missing.join("\n  /"));
         s.push_str(".\n\n");
     }
     s.push_str("EXECUTE.\n");
