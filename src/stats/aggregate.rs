@@ -2,7 +2,7 @@
 //! form index from respondents' scores. See the module documentation of [`crate::stats`] for the
 //! method.
 
-use super::{Interval, mean_interval};
+use super::{Interval, Moments, mean_interval};
 
 /// The unweighted mean of the indices that exist (finite values); `None` when there is none.
 fn mean_of_present(values: &[Option<f64>]) -> Option<f64> {
@@ -83,5 +83,28 @@ pub fn index_interval(n: u64, sum: f64, sum_sq: f64, confidence: f64) -> Option<
     Some(Interval {
         low: interval.low.clamp(0.0, 1.0),
         high: interval.high.clamp(0.0, 1.0),
+    })
+}
+
+/// The published 95% interval of the SIPAS index of a unit, `index` being the official
+/// [`form_index`] and `scores` the moments of the respondents' scores ([`respondent_score`]).
+///
+/// `factors[f]` lists `(share, n_valid)` of the criteria of factor `f` that have an index in
+/// the unit (the criterion's share satisfied and its number of valid answers), as the official
+/// rule counts them.
+///
+/// Its width is that of the Student t interval of the mean of the scores, and it is placed
+/// around the published index; clipped to [0, 1]. Returns `None` for fewer than two scores.
+pub fn published_index_interval(
+    index: f64,
+    scores: &Moments,
+    _factors: &[Vec<(f64, u64)>],
+    confidence: f64,
+) -> Option<Interval> {
+    let around_mean = mean_interval(scores.n, scores.sum, scores.sum_sq, confidence)?;
+    let half = around_mean.interval?.half_width();
+    Some(Interval {
+        low: (index - half).max(0.0),
+        high: (index + half).min(1.0),
     })
 }

@@ -69,12 +69,15 @@
 
 mod aggregate;
 mod compare;
+pub mod coverage;
 mod estimate;
 mod report;
 #[cfg(test)]
 mod tests;
 
-pub use aggregate::{factor_index, form_index, index_interval, respondent_score};
+pub use aggregate::{
+    factor_index, form_index, index_interval, published_index_interval, respondent_score,
+};
 pub use compare::{
     ChiSquare, MeanDiff, ProportionDiff, chi_square_independence, holm, mean_difference,
     rank_descending, two_proportions,
