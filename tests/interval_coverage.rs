@@ -15,7 +15,8 @@ fn published_intervals_cover_their_true_values() {
         seed: 20_261_205,
     });
     let table = coverage::table(&rows);
-    for kind in Kind::ALL {
+    println!("{table}");
+    for kind in Kind::ALL.into_iter().filter(|k| !k.previous()) {
         for n in [30, 100] {
             let row = rows
                 .iter()

@@ -38,7 +38,7 @@ use statrs::distribution::{ContinuousCDF, Normal};
 
 use super::{
     CONFIDENCE, Interval, Moments, criterion, factor_index, form_index, mean_difference,
-    published_index_interval, respondent_score, two_proportions,
+    mean_interval, published_index_interval, respondent_score, two_proportions,
 };
 
 /// Criteria per factor (QĐ 1001 service part).
@@ -210,6 +210,37 @@ fn sample(rng: &mut StdRng, shift: f64, n: usize) -> Vec<Answers> {
         .collect()
 }
 
+/// The unit index's interval as published before the coverage study (commit 541fd13,
+/// `reports::interval_around`): the half-width of the t interval of the scores' mean, placed
+/// around the index and clipped to [0, 1].
+pub fn previous_index_interval(index: f64, scores: &Moments) -> Option<Interval> {
+    let half = mean_interval(scores.n, scores.sum, scores.sum_sq, CONFIDENCE)?
+        .interval?
+        .half_width();
+    Some(Interval {
+        low: (index - half).max(0.0),
+        high: (index + half).min(1.0),
+    })
+}
+
+/// The interval of a difference of two proportions as published before the coverage study
+/// (commit 541fd13, `two_proportions`): unpooled Wald, clipped to [−1, 1].
+pub fn previous_two_proportions(x1: u64, n1: u64, x2: u64, n2: u64) -> Option<Interval> {
+    if n1 == 0 || n2 == 0 {
+        return None;
+    }
+    let z = Normal::new(0.0, 1.0)
+        .ok()?
+        .inverse_cdf(0.5 + CONFIDENCE / 2.0);
+    let (p1, p2) = (x1 as f64 / n1 as f64, x2 as f64 / n2 as f64);
+    let se = (p1 * (1.0 - p1) / n1 as f64 + p2 * (1.0 - p2) / n2 as f64).sqrt();
+    let d = p1 - p2;
+    Some(Interval {
+        low: (d - z * se).max(-1.0),
+        high: (d + z * se).min(1.0),
+    })
+}
+
 /// What the service computes from one unit's sample.
 struct Analysis {
     /// Per criterion: satisfied and valid answers, and the criterion's figures.
@@ -293,10 +324,18 @@ pub enum Kind {
     ScoreUnitsVsIndex,
     /// The same between periods.
     ScorePeriodsVsIndex,
+    /// The unit index's interval before the study: the t interval of the scores' mean, its
+    /// half-width placed around the published index ([`previous_index_interval`]).
+    UnitIndexPrevious,
+    /// A criterion's share between units, by the Wald interval used before the study
+    /// ([`previous_two_proportions`]).
+    CriterionUnitsPrevious,
+    /// The same between periods.
+    CriterionPeriodsPrevious,
 }
 
 impl Kind {
-    pub const ALL: [Kind; 9] = [
+    pub const ALL: [Kind; 12] = [
         Kind::CriterionShare,
         Kind::CriterionMean,
         Kind::UnitIndex,
@@ -306,6 +345,9 @@ impl Kind {
         Kind::ScorePeriods,
         Kind::ScoreUnitsVsIndex,
         Kind::ScorePeriodsVsIndex,
+        Kind::UnitIndexPrevious,
+        Kind::CriterionUnitsPrevious,
+        Kind::CriterionPeriodsPrevious,
     ];
 
     /// A short label for the table.
@@ -320,7 +362,18 @@ impl Kind {
             Kind::ScorePeriods => "index (scores, Welch), period − period",
             Kind::ScoreUnitsVsIndex => "  same, against true index difference",
             Kind::ScorePeriodsVsIndex => "  same, against true index difference",
+            Kind::UnitIndexPrevious => "unit index, previous method",
+            Kind::CriterionUnitsPrevious => "criterion share, unit − unit, previous (Wald)",
+            Kind::CriterionPeriodsPrevious => "criterion share, period − period, previous (Wald)",
         }
+    }
+
+    /// Whether this is a method the service no longer publishes (kept for the comparison).
+    pub fn previous(self) -> bool {
+        matches!(
+            self,
+            Kind::UnitIndexPrevious | Kind::CriterionUnitsPrevious | Kind::CriterionPeriodsPrevious
+        )
     }
 
     /// Whether the width is in percentage points (shares) rather than points of the 1..5 scale.
@@ -475,6 +528,8 @@ pub fn run(study: &Study) -> Vec<Row> {
                 }
                 let ci = a.index.and(a.index_ci);
                 tally(&mut tallies, Kind::UnitIndex).score(u.name, ci, t.2);
+                let previous = a.index.and_then(|i| previous_index_interval(i, &a.scores));
+                tally(&mut tallies, Kind::UnitIndexPrevious).score(u.name, previous, t.2);
             }
             let comparisons = pairs
                 .iter()
@@ -494,15 +549,17 @@ pub fn run(study: &Study) -> Vec<Row> {
                     )
                 }));
             for (name, a, b, ta, tb, periods) in comparisons {
-                let (share_kind, score_kind, vs_index) = if periods {
+                let (share_kind, wald_kind, score_kind, vs_index) = if periods {
                     (
                         Kind::CriterionPeriods,
+                        Kind::CriterionPeriodsPrevious,
                         Kind::ScorePeriods,
                         Kind::ScorePeriodsVsIndex,
                     )
                 } else {
                     (
                         Kind::CriterionUnits,
+                        Kind::CriterionUnitsPrevious,
                         Kind::ScoreUnits,
                         Kind::ScoreUnitsVsIndex,
                     )
@@ -514,6 +571,11 @@ pub fn run(study: &Study) -> Vec<Row> {
                     tally(&mut tallies, share_kind).score(
                         &name,
                         diff.map(|d| d.interval),
+                        ta.0[c] - tb.0[c],
+                    );
+                    tally(&mut tallies, wald_kind).score(
+                        &name,
+                        previous_two_proportions(x1, n1, x2, n2),
                         ta.0[c] - tb.0[c],
                     );
                 }
