@@ -248,6 +248,8 @@ struct Analysis {
     index: Option<f64>,
     index_ci: Option<Interval>,
     scores: Moments,
+    /// Per criterion, the moments of the valid codes.
+    code_moments: Vec<Moments>,
 }
 
 fn analyse(answers: &[Answers]) -> Analysis {
@@ -294,11 +296,21 @@ fn analyse(answers: &[Answers]) -> Analysis {
         })
         .collect();
     let index_ci = index.and_then(|i| published_index_interval(i, &scores, &shares, CONFIDENCE));
+    let code_moments = (0..CRITERIA)
+        .map(|c| {
+            answers
+                .iter()
+                .filter(|a| a[c] > 0)
+                .map(|a| f64::from(a[c]))
+                .collect()
+        })
+        .collect();
     Analysis {
         criteria,
         index,
         index_ci,
         scores,
+        code_moments,
     }
 }
 
@@ -332,10 +344,13 @@ pub enum Kind {
     CriterionUnitsPrevious,
     /// The same between periods.
     CriterionPeriodsPrevious,
+    /// A criterion's mean score by the plain Student t interval used before the study
+    /// ([`mean_interval`]).
+    CriterionMeanPrevious,
 }
 
 impl Kind {
-    pub const ALL: [Kind; 12] = [
+    pub const ALL: [Kind; 13] = [
         Kind::CriterionShare,
         Kind::CriterionMean,
         Kind::UnitIndex,
@@ -348,13 +363,14 @@ impl Kind {
         Kind::UnitIndexPrevious,
         Kind::CriterionUnitsPrevious,
         Kind::CriterionPeriodsPrevious,
+        Kind::CriterionMeanPrevious,
     ];
 
     /// A short label for the table.
     pub fn label(self) -> &'static str {
         match self {
             Kind::CriterionShare => "criterion share (Wilson)",
-            Kind::CriterionMean => "criterion mean score (t)",
+            Kind::CriterionMean => "criterion mean score (logit t)",
             Kind::UnitIndex => "unit index",
             Kind::CriterionUnits => "criterion share, unit − unit",
             Kind::CriterionPeriods => "criterion share, period − period",
@@ -365,6 +381,7 @@ impl Kind {
             Kind::UnitIndexPrevious => "unit index, previous method",
             Kind::CriterionUnitsPrevious => "criterion share, unit − unit, previous (Wald)",
             Kind::CriterionPeriodsPrevious => "criterion share, period − period, previous (Wald)",
+            Kind::CriterionMeanPrevious => "criterion mean score, previous (t)",
         }
     }
 
@@ -372,13 +389,16 @@ impl Kind {
     pub fn previous(self) -> bool {
         matches!(
             self,
-            Kind::UnitIndexPrevious | Kind::CriterionUnitsPrevious | Kind::CriterionPeriodsPrevious
+            Kind::UnitIndexPrevious
+                | Kind::CriterionUnitsPrevious
+                | Kind::CriterionPeriodsPrevious
+                | Kind::CriterionMeanPrevious
         )
     }
 
     /// Whether the width is in percentage points (shares) rather than points of the 1..5 scale.
     pub fn in_percent(self) -> bool {
-        self != Kind::CriterionMean
+        !matches!(self, Kind::CriterionMean | Kind::CriterionMeanPrevious)
     }
 }
 
@@ -525,6 +545,11 @@ pub fn run(study: &Study) -> Vec<Row> {
                 for (c, (_, _, stats)) in a.criteria.iter().enumerate() {
                     tally(&mut tallies, Kind::CriterionShare).score(u.name, stats.index_ci, t.0[c]);
                     tally(&mut tallies, Kind::CriterionMean).score(u.name, stats.mean_ci, t.1[c]);
+                    let m = &a.code_moments[c];
+                    let previous =
+                        mean_interval(m.n, m.sum, m.sum_sq, CONFIDENCE).and_then(|e| e.interval);
+                    tally(&mut tallies, Kind::CriterionMeanPrevious)
+                        .score(u.name, previous, t.1[c]);
                 }
                 let ci = a.index.and(a.index_ci);
                 tally(&mut tallies, Kind::UnitIndex).score(u.name, ci, t.2);

@@ -367,7 +367,10 @@ fn published_index_interval_edges() {
     assert_eq!(published_index_interval(0.8, &one, &all, CONFIDENCE), None);
     let scores: Moments = [1.0, 0.9, 0.95, 1.0, 0.7].into_iter().collect();
     let shares = vec![vec![(0.9, 5), (0.95, 4)], vec![(0.9, 5)]];
-    assert_eq!(published_index_interval(1.2, &scores, &shares, CONFIDENCE), None);
+    assert_eq!(
+        published_index_interval(1.2, &scores, &shares, CONFIDENCE),
+        None
+    );
     assert_eq!(published_index_interval(0.9, &scores, &shares, 1.0), None);
     let ci = published_index_interval(0.91, &scores, &shares, CONFIDENCE).unwrap();
     assert!(0.0 < ci.low && ci.high < 1.0, "{ci:?}");

@@ -138,6 +138,29 @@ def t_quantile_cases():
     return cases
 
 
+def bounded_mean_interval(values, low, high, conf):
+    """(mean, interval or None) of values bounded by the scale's codes low..high: the Student t
+    interval (scipy) of logit((mean - low) / (high - low)), se = sd / (sqrt(n) (high - low)
+    u (1 - u)), transformed back (scipy.special); at a bound or without spread, the t interval
+    clipped to [low, high]."""
+    from scipy.special import expit, logit
+
+    v = np.asarray(values, dtype=float)
+    n = v.size
+    mean = v.mean()
+    if n < 2:
+        return mean, None
+    sd = v.std(ddof=1)
+    u = (mean - low) / (high - low)
+    if sd == 0 or u <= 0 or u >= 1:
+        return t_interval(values, conf)[0], interval(mean, mean)
+    t = stats.t.ppf(0.5 + conf / 2, n - 1)
+    se = sd / math.sqrt(n) / ((high - low) * u * (1 - u))
+    lo = low + (high - low) * expit(logit(u) - t * se)
+    hi = low + (high - low) * expit(logit(u) + t * se)
+    return mean, interval(lo, hi)
+
+
 # --------------------------------------------------------------------------------------------
 # One criterion from its answer counts
 # --------------------------------------------------------------------------------------------
@@ -169,7 +192,7 @@ def criterion_cases():
             case["note"] = "no valid answer: shares 0, no mean, no index"
             cases.append(case)
             continue
-        mean, mean_ci = t_interval(v, 0.95)
+        mean, mean_ci = bounded_mean_interval(v, min(c for c, _ in counts), max(c for c, _ in counts), 0.95)
         x = int(np.isin(v, positive).sum())
         low, high = proportion_confint(x, n, alpha=0.05, method="wilson")
         case["expected"] = {
