@@ -671,7 +671,7 @@ pub fn truths() -> String {
                         .iter()
                         .cloned()
                         .fold(f64::INFINITY, f64::min),
-                100.0 * m.true_shares().iter().cloned().fold(0.0, f64::max),
+                100.0 * m.true_shares().iter().copied().fold(0.0, f64::max),
             ));
         }
     }

@@ -75,11 +75,11 @@
 //! is therefore placed around the index itself, and the second variance term of step 3 adds
 //! what the scores' spread misses of a criterion counted over fewer answers (in the coverage
 //! study's units, with 5–30% "không áp dụng", the scores' variance alone fell a few percent
-//! short of the index's sampling variance). One cause of a gap is avoidable: a criterion that nobody in the
-//! unit answered validly drops out of its factor's official mean, so the factor keeps its full
-//! weight 1/F; callers should therefore count in *n(f)* only the criteria that have at least
-//! one valid answer in the unit, which restores the exact equality when the remaining answers
-//! are complete.
+//! short of the index's sampling variance). One cause of a gap is avoidable: a criterion that
+//! nobody in the unit answered validly drops out of its factor's official mean, so the factor
+//! keeps its full weight 1/F; callers should therefore count in *n(f)* only the criteria that
+//! have at least one valid answer in the unit, which restores the exact equality when the
+//! remaining answers are complete.
 
 mod aggregate;
 mod compare;
