@@ -9,8 +9,8 @@ use serde::Serialize;
 use crate::forms::{Form, ItemKind, SectionRole};
 use crate::stats::{
     CONFIDENCE, ChiSquare, CriterionStats, Interval, MeanDiff, Moments, ProportionDiff, criterion,
-    enough_sample, factor_index, form_index, holm, mean_difference, mean_interval, rank_descending,
-    round_percent, two_proportions,
+    enough_sample, factor_index, form_index, holm, mean_difference, published_index_interval,
+    rank_descending, round_percent, two_proportions,
 };
 
 /// Aggregated answers of one unit (or of several, added up): what the database gives.
@@ -211,7 +211,14 @@ pub fn unit_report(
         target,
         enough_sample: enough_sample(figures.responses, target),
         index,
-        index_ci: index.and_then(|index| interval_around(index, &figures.scores)),
+        index_ci: index.and_then(|index| {
+            published_index_interval(
+                index,
+                &figures.scores,
+                &criterion_shares(&factors),
+                CONFIDENCE,
+            )
+        }),
         rank: None,
         factors,
         expectations,
@@ -220,17 +227,18 @@ pub fn unit_report(
     }
 }
 
-/// The 95% interval of a published index: its width comes from the respondents' scores (the
-/// Student t interval of their mean, see [`crate::stats`]), and it is placed around the index
-/// itself, so that readers see "82,66% (80,1% – 85,2%)" rather than an interval centred on a
-/// slightly different figure when some answers are missing. Clipped to [0, 1].
-fn interval_around(index: f64, scores: &Moments) -> Option<Interval> {
-    let around_mean = mean_interval(scores.n, scores.sum, scores.sum_sq, CONFIDENCE)?;
-    let half = around_mean.interval?.half_width();
-    Some(Interval {
-        low: (index - half).max(0.0),
-        high: (index + half).min(1.0),
-    })
+/// Per factor, `(share, valid answers)` of its criteria that have an index: what
+/// [`published_index_interval`] needs besides the respondents' scores.
+fn criterion_shares(factors: &[FactorReport]) -> Vec<Vec<(f64, u64)>> {
+    factors
+        .iter()
+        .map(|f| {
+            f.criteria
+                .iter()
+                .filter_map(|c| Some((c.stats.index?, c.stats.n_valid)))
+                .collect()
+        })
+        .collect()
 }
 
 /// Ranks the rows by index as published (two decimals of a percent, so equal published values

@@ -533,6 +533,58 @@ fn t_interval(values: &[f64]) -> Option<(f64, f64)> {
     Some((mean - half, mean + half))
 }
 
+/// The 95% interval of a mean of codes bounded by `(low, high)`, the scale's first and last
+/// codes (docs/methodology.md, "Confidence intervals"): the Student t interval taken on the
+/// logit of the mean rescaled to [0, 1], with half-width t·sd/√n ÷ ((high − low)·u(1 − u)),
+/// transformed back; when the mean is on a bound or the codes are all equal, the t interval
+/// clipped to the bounds.
+fn bounded_t_interval(values: &[f64], (low, high): (f64, f64)) -> Option<(f64, f64)> {
+    let (a, b) = t_interval(values)?;
+    let (mean, half) = ((a + b) / 2.0, (b - a) / 2.0);
+    let range = high - low;
+    let u = (mean - low) / range;
+    if range > 0.0 && u > 0.0 && u < 1.0 && half > 1e-12 {
+        let centre = (u / (1.0 - u)).ln();
+        let half_logit = half / (range * u * (1.0 - u));
+        let back = |x: f64| low + range / (1.0 + (-x).exp());
+        Some((back(centre - half_logit), back(centre + half_logit)))
+    } else {
+        Some((a.clamp(low, high), b.clamp(low, high)))
+    }
+}
+
+/// The 95% interval of a unit's SIPAS index (docs/methodology.md, "Confidence intervals"):
+/// variance v = s²/n (the respondents' scores) + Σ_c w_c² p_c(1 − p_c)(1/N_c − 1/n) over the
+/// criteria with valid answers (share p_c of N_c valid answers; w_c = 1/(F·n_f), F the factors
+/// with an index, n_f the criteria of the factor), and the Student t interval (n − 1 degrees of
+/// freedom) of logit(index) with standard error √v / (index(1 − index)), transformed back;
+/// `index ± t√v` clipped to [0, 1] when the index is 0 or 1 or v is 0.
+fn index_interval(index: f64, scores: &[f64], factors: &[Vec<(f64, f64)>]) -> Option<(f64, f64)> {
+    let n = scores.len() as f64;
+    if scores.len() < 2 {
+        return None;
+    }
+    let mean = scores.iter().sum::<f64>() / n;
+    let s2 = scores.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (n - 1.0);
+    let counted: Vec<&Vec<(f64, f64)>> = factors.iter().filter(|f| !f.is_empty()).collect();
+    let mut v = s2 / n;
+    for criteria in &counted {
+        let w = 1.0 / (counted.len() as f64 * criteria.len() as f64);
+        for &(p, k) in criteria.iter() {
+            v += w * w * p * (1.0 - p) * (1.0 / k - 1.0 / n).max(0.0);
+        }
+    }
+    let t = t975(n - 1.0);
+    if v <= 1e-15 || index <= 0.0 || index >= 1.0 {
+        let half = t * v.max(0.0).sqrt();
+        return Some(((index - half).max(0.0), (index + half).min(1.0)));
+    }
+    let logit = (index / (1.0 - index)).ln();
+    let half = t * v.sqrt() / (index * (1.0 - index));
+    let expit = |x: f64| 1.0 / (1.0 + (-x).exp());
+    Some((expit(logit - half), expit(logit + half)))
+}
+
 fn wilson(x: f64, n: f64) -> Option<(f64, f64)> {
     if n == 0.0 {
         return None;
@@ -590,6 +642,8 @@ struct ItemFigures {
     positive: f64,
     sum: f64,
     values: Vec<f64>,
+    /// The scale's first and last codes (the bounds of a mean).
+    bounds: (f64, f64),
 }
 
 fn item_figures(
@@ -605,6 +659,10 @@ fn item_figures(
         positive: 0.0,
         sum: 0.0,
         values: Vec::new(),
+        bounds: (
+            f64::from(*valid.iter().min().unwrap()),
+            f64::from(*valid.iter().max().unwrap()),
+        ),
     };
     for r in rows {
         let cell = &r[column];
@@ -705,6 +763,7 @@ fn compare_unit(
     };
     // Criteria and factors.
     let mut factor_indices = Vec::new();
+    let mut factor_shares: Vec<Vec<(f64, f64)>> = Vec::new();
     let mut criteria_of: Vec<Vec<String>> = Vec::new();
     let api_factors = api["factors"].as_array().unwrap();
     assert_eq!(api_factors.len(), FACTORS.len());
@@ -718,6 +777,7 @@ fn compare_unit(
         let api_criteria = api_factor["criteria"].as_array().unwrap();
         assert_eq!(api_criteria.len(), columns.len(), "{title}");
         let mut indices = Vec::new();
+        let mut shares = Vec::new();
         for api_item in api_criteria {
             let column = api_item["code"].as_str().unwrap();
             assert!(columns.iter().any(|c| c == column), "{column} in {title}");
@@ -727,8 +787,10 @@ fn compare_unit(
             compare_item(c, &what, api_item, &f, index);
             if let Some(i) = index {
                 indices.push(i);
+                shares.push((i, f.n_valid));
             }
         }
+        factor_shares.push(shares);
         let factor =
             (!indices.is_empty()).then(|| indices.iter().sum::<f64>() / indices.len() as f64);
         c.num(
@@ -767,11 +829,7 @@ fn compare_unit(
             (w_sum > 0.0).then(|| sat_sum / w_sum)
         })
         .collect();
-    let index_ci = index.and_then(|index| {
-        let (low, high) = t_interval(&scores)?;
-        let half = (high - low) / 2.0;
-        Some(((index - half).max(0.0), (index + half).min(1.0)))
-    });
+    let index_ci = index.and_then(|index| index_interval(index, &scores, &factor_shares));
     c.interval(&format!("{name} index_ci"), &api["index_ci"], index_ci);
 
     // Expectations: "Nhiều" or "Rất nhiều".
@@ -847,7 +905,7 @@ fn compare_item(
     c.interval(
         &format!("{what} mean_ci"),
         &stats["mean_ci"],
-        t_interval(&f.values),
+        bounded_t_interval(&f.values, f.bounds),
     );
     c.num(&format!("{what} index"), &stats["index"], index);
     c.interval(

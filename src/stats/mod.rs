@@ -13,7 +13,8 @@
 //!
 //! - **Criterion** ([`criterion`]): number of valid answers ("Không trả lời" and not-applicable
 //!   answers are not valid and not counted), the share of each scale level, the mean score with
-//!   its Student t interval ([`mean_interval`]) and the satisfaction index, the share of valid
+//!   its Student t interval taken on the logit scale between the scale's first and last codes
+//!   ([`bounded_mean_interval`]) and the satisfaction index, the share of valid
 //!   answers that are 4 "Hài lòng" or 5 "Rất hài lòng", with its Wilson score interval
 //!   ([`wilson`]). The same function gives the share of a desk rating's levels and the
 //!   expectation shares ("Rất nhiều" + "Nhiều"): only the positive codes change.
@@ -23,9 +24,10 @@
 //!   mean of its factor indices. A criterion with no valid answer (or a factor with no index) is
 //!   left out of the mean rather than counted as 0.
 //! - **Comparisons**: a chi-square test of independence across units on satisfied / not
-//!   satisfied ([`chi_square_independence`]), pairwise two-proportion tests
-//!   ([`two_proportions`]) whose p-values are corrected with Holm's method ([`holm`]), and the
-//!   same two-proportion comparison of a unit against its previous period or year.
+//!   satisfied ([`chi_square_independence`]), pairwise two-proportion tests with Newcombe's
+//!   interval of the difference ([`two_proportions`]) whose p-values are corrected with Holm's
+//!   method ([`holm`]), and the same two-proportion comparison of a unit against its previous
+//!   period or year.
 //! - **Rankings** with ties ([`rank_descending`]), the "chưa đủ mẫu" flag ([`enough_sample`]) and
 //!   the published rounding ([`round_percent`], [`format_percent`]).
 //!
@@ -42,10 +44,20 @@
 //!    over the criteria they answered validly: *s = Σ w(c)·[satisfied on c] / Σ w(c)*, both sums
 //!    over the criteria with a valid answer. A respondent with no valid answer has no score and
 //!    is left out ([`respondent_score`]).
-//! 3. The interval is the Student t interval of the mean of the *n* scores,
-//!    *s̄ ± t(0.975; n − 1) · sd / √n*, with *sd* the sample standard deviation (denominator
-//!    *n − 1*). It needs only *n*, *Σs* and *Σs²*, which the database can aggregate, and it is
-//!    clipped to [0, 1] because an index is a share ([`index_interval`]).
+//! 3. The variance of the index is estimated by the variance of the mean of the *n* scores,
+//!    *sd² / n* (*sd* with denominator *n − 1*), plus *Σ w(c)² · p(c)(1 − p(c)) · (1/N(c) − 1/n)*
+//!    over the criteria, *p(c)* the criterion's index and *N(c)* its valid answers: the extra
+//!    variance of a criterion counted over fewer answers than there are respondents. It needs
+//!    only *n*, *Σs*, *Σs²*, which the database aggregates, and the criteria's figures.
+//! 4. The published interval is the Student t interval (*n − 1* degrees of freedom) of the
+//!    logit of the published index, transformed back ([`published_index_interval`]): it lies in
+//!    (0, 1) and reaches further below an index near 100% than above it.
+//!
+//! A coverage study (`stats::coverage`, run by `cargo bench --bench intervals`, results in
+//! `docs/methodology.md`) replaced the former interval, *s̄*'s t half-width placed
+//! symmetrically around the index, which covered the true index 89–93% of the time at 30 forms;
+//! [`index_interval`], the plain t interval of the scores' mean, is kept for callers that want
+//! the interval of that mean itself.
 //!
 //! When every respondent answers every criterion validly, the mean of the scores equals the
 //! official index exactly: each respondent's weights then add up to 1, and averaging
@@ -59,27 +71,34 @@
 //! criterion by its own number of valid answers, whereas a score renormalises each respondent's
 //! weights over the criteria that respondent answered. The mean of the scores is then close to,
 //! but not exactly, the published index (the gap grows with the share of missing answers and
-//! with how unevenly they fall on criteria of different satisfaction), and the interval,
-//! centred on the mean of the scores rather than on the published index, is an approximate 95%
-//! interval reported beside it. One cause of a gap is avoidable: a criterion that nobody in the
-//! unit answered validly drops out of its factor's official mean, so the factor keeps its full
-//! weight 1/F; callers should therefore count in *n(f)* only the criteria that have at least
-//! one valid answer in the unit, which restores the exact equality when the remaining answers
-//! are complete.
+//! with how unevenly they fall on criteria of different satisfaction): the published interval
+//! is therefore placed around the index itself, and the second variance term of step 3 adds
+//! what the scores' spread misses of a criterion counted over fewer answers (in the coverage
+//! study's units, with 5–30% "không áp dụng", the scores' variance alone fell a few percent
+//! short of the index's sampling variance). One cause of a gap is avoidable: a criterion that
+//! nobody in the unit answered validly drops out of its factor's official mean, so the factor
+//! keeps its full weight 1/F; callers should therefore count in *n(f)* only the criteria that
+//! have at least one valid answer in the unit, which restores the exact equality when the
+//! remaining answers are complete.
 
 mod aggregate;
 mod compare;
+pub mod coverage;
 mod estimate;
 mod report;
 #[cfg(test)]
 mod tests;
 
-pub use aggregate::{factor_index, form_index, index_interval, respondent_score};
+pub use aggregate::{
+    factor_index, form_index, index_interval, published_index_interval, respondent_score,
+};
 pub use compare::{
     ChiSquare, MeanDiff, ProportionDiff, chi_square_independence, holm, mean_difference,
     rank_descending, two_proportions,
 };
-pub use estimate::{CriterionStats, MeanEstimate, Moments, criterion, mean_interval, wilson};
+pub use estimate::{
+    CriterionStats, MeanEstimate, Moments, bounded_mean_interval, criterion, mean_interval, wilson,
+};
 pub use report::{MIN_RELIABLE_SAMPLE, enough_sample, format_percent, round_percent};
 
 use serde::Serialize;

@@ -231,6 +231,23 @@ impl Dataset {
             .collect()
     }
 
+    /// Per factor, `(share, valid answers)` of its criteria that have an index, as
+    /// `reports::unit_report` gives them to [`published_index_interval`].
+    fn criterion_shares(&self) -> Vec<Vec<(f64, u64)>> {
+        let crit = self.criterion_indices();
+        (0..self.factor_sizes.len())
+            .map(|fct| {
+                (0..self.factor_of.len())
+                    .filter(|&c| self.factor_of[c] == fct)
+                    .filter_map(|c| {
+                        let valid = self.answers.iter().filter(|r| r[c].is_some()).count();
+                        Some((crit[c]?, valid as u64))
+                    })
+                    .collect()
+            })
+            .collect()
+    }
+
     /// Factor indices and the form index by the official rule.
     fn official(&self) -> (Vec<Option<f64>>, Option<f64>) {
         let crit = self.criterion_indices();
@@ -308,6 +325,18 @@ fn official_rule_and_scores_match_numpy() {
             &e["interval"],
             &format!("{name}: index interval"),
         );
+        let published =
+            published_index_interval(form.unwrap(), &m, &data.criterion_shares(), CONFIDENCE);
+        assert_interval(
+            published,
+            &e["published_interval"],
+            &format!("{name}: published index interval"),
+        );
+        let published = published.unwrap();
+        assert!(
+            published.contains(form.unwrap()),
+            "{name}: the published interval holds the index"
+        );
         if name.ends_with("complete") {
             let form = form.unwrap();
             assert!(
@@ -318,6 +347,38 @@ fn official_rule_and_scores_match_numpy() {
             assert!(ci.contains(form), "{name}: the interval holds the index");
         }
     }
+}
+
+/// The published interval's edge cases: an index of 1 with every score 1 is `[1, 1]`; fewer
+/// than two scores, an index outside [0, 1] or a bad confidence give no interval; it stays in
+/// (0, 1) and is wider below an index near 100% than above it.
+#[test]
+fn published_index_interval_edges() {
+    let ones: Moments = [1.0; 5].into_iter().collect();
+    let all = vec![vec![(1.0, 5)], vec![(1.0, 4)]];
+    assert_eq!(
+        published_index_interval(1.0, &ones, &all, CONFIDENCE),
+        Some(Interval {
+            low: 1.0,
+            high: 1.0
+        })
+    );
+    let one: Moments = [0.8].into_iter().collect();
+    assert_eq!(published_index_interval(0.8, &one, &all, CONFIDENCE), None);
+    let scores: Moments = [1.0, 0.9, 0.95, 1.0, 0.7].into_iter().collect();
+    let shares = vec![vec![(0.9, 5), (0.95, 4)], vec![(0.9, 5)]];
+    assert_eq!(
+        published_index_interval(1.2, &scores, &shares, CONFIDENCE),
+        None
+    );
+    assert_eq!(published_index_interval(0.9, &scores, &shares, 1.0), None);
+    let ci = published_index_interval(0.91, &scores, &shares, CONFIDENCE).unwrap();
+    assert!(0.0 < ci.low && ci.high < 1.0, "{ci:?}");
+    assert!(0.91 - ci.low > ci.high - 0.91, "{ci:?}: longer towards 50%");
+    // Criteria with fewer valid answers than respondents widen it.
+    let complete = vec![vec![(0.9, 5), (0.95, 5)], vec![(0.9, 5)]];
+    let narrower = published_index_interval(0.91, &scores, &complete, CONFIDENCE).unwrap();
+    assert!(narrower.high - narrower.low < ci.high - ci.low);
 }
 
 #[test]

@@ -274,7 +274,7 @@ fn purpose_and_method(doc: &ReportDoc) -> Markup {
                     "Cách tính: chỉ số hài lòng của một tiêu chí là tỉ lệ câu trả lời “Hài lòng” và “Rất hài lòng” "
                     "trên số câu trả lời hợp lệ (không tính câu “Không áp dụng”); chỉ số của yếu tố là trung bình "
                     "cộng chỉ số các tiêu chí; Chỉ số SIPAS của đơn vị là trung bình cộng chỉ số các yếu tố. "
-                    "Khoảng tin cậy 95% được tính từ điểm hài lòng của từng người trả lời, đặt quanh chỉ số công bố."
+                    "Khoảng tin cậy 95% được tính từ điểm hài lòng của từng người trả lời và độ dao động của các tiêu chí có ít người trả lời hơn (do \"Không áp dụng\" hoặc bỏ trống)."
                 }
             }
             p {

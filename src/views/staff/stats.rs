@@ -476,9 +476,10 @@ fn headline(total: &UnitReport) -> Markup {
 fn interval_note() -> Markup {
     html! {
         p.hint id="ve-khoang-tin-cay" {
-            "* Khoảng tin cậy 95% của chỉ số SIPAS: độ rộng được tính từ điểm hài lòng của từng người "
-            "trả lời (tỉ lệ tiêu chí người đó hài lòng, theo trọng số của yếu tố), khoảng được đặt "
-            "quanh chỉ số công bố."
+            "* Khoảng tin cậy 95% của chỉ số SIPAS: tính từ điểm hài lòng của từng người trả lời "
+            "(tỉ lệ tiêu chí người đó hài lòng, theo trọng số của yếu tố), cộng thêm độ dao động của "
+            "các tiêu chí có ít người trả lời hơn (do \"Không áp dụng\" hoặc bỏ trống); khoảng nằm "
+            "trong 0–100% và có thể lệch về một phía khi chỉ số gần 100%."
         }
     }
 }

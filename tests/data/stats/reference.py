@@ -27,7 +27,7 @@ import scipy
 import statsmodels
 from scipy import stats
 from statsmodels.stats.multitest import multipletests
-from statsmodels.stats.proportion import proportion_confint, proportions_ztest
+from statsmodels.stats.proportion import confint_proportions_2indep, proportion_confint, proportions_ztest
 
 OUT = pathlib.Path(__file__).with_name("reference.json")
 
@@ -138,6 +138,29 @@ def t_quantile_cases():
     return cases
 
 
+def bounded_mean_interval(values, low, high, conf):
+    """(mean, interval or None) of values bounded by the scale's codes low..high: the Student t
+    interval (scipy) of logit((mean - low) / (high - low)), se = sd / (sqrt(n) (high - low)
+    u (1 - u)), transformed back (scipy.special); at a bound or without spread, the t interval
+    clipped to [low, high]."""
+    from scipy.special import expit, logit
+
+    v = np.asarray(values, dtype=float)
+    n = v.size
+    mean = v.mean()
+    if n < 2:
+        return mean, None
+    sd = v.std(ddof=1)
+    u = (mean - low) / (high - low)
+    if sd == 0 or u <= 0 or u >= 1:
+        return t_interval(values, conf)[0], interval(mean, mean)
+    t = stats.t.ppf(0.5 + conf / 2, n - 1)
+    se = sd / math.sqrt(n) / ((high - low) * u * (1 - u))
+    lo = low + (high - low) * expit(logit(u) - t * se)
+    hi = low + (high - low) * expit(logit(u) + t * se)
+    return mean, interval(lo, hi)
+
+
 # --------------------------------------------------------------------------------------------
 # One criterion from its answer counts
 # --------------------------------------------------------------------------------------------
@@ -169,7 +192,7 @@ def criterion_cases():
             case["note"] = "no valid answer: shares 0, no mean, no index"
             cases.append(case)
             continue
-        mean, mean_ci = t_interval(v, 0.95)
+        mean, mean_ci = bounded_mean_interval(v, min(c for c, _ in counts), max(c for c, _ in counts), 0.95)
         x = int(np.isin(v, positive).sum())
         low, high = proportion_confint(x, n, alpha=0.05, method="wilson")
         case["expected"] = {
@@ -233,6 +256,42 @@ def index_interval_from_scores(scores, conf):
     return interval(np.clip(mean - half, 0, 1), np.clip(mean + half, 0, 1))
 
 
+def published_interval(answers, factor_of, n_factors, scores, conf, positive=(4, 5)):
+    """The published interval of the SIPAS index, computed from the answer matrix.
+
+    Variance of the index: the variance of the mean of the respondents' scores, plus for each
+    criterion c with a valid answer w_c^2 p_c (1 - p_c) (1/N_c - 1/n) (the extra sampling
+    variance of a share counted over N_c < n valid answers), w_c = 1 / (F * n_f) over the
+    factors and criteria that have an index. The interval is the Student t interval (n - 1 df)
+    of logit(index), se = sqrt(var) / (index (1 - index)), transformed back (scipy.special).
+    """
+    from scipy.special import expit, logit
+
+    s = np.asarray([x for x in scores if x is not None], dtype=float)
+    if s.size < 2:
+        return None
+    n = s.size
+    a = np.array([[np.nan if c is None else c for c in row] for row in answers], dtype=float)
+    valid = ~np.isnan(a)
+    sat = np.isin(a, positive) & valid
+    n_valid = valid.sum(axis=0)
+    present = [i for i in range(a.shape[1]) if n_valid[i] > 0]
+    facs = sorted({factor_of[i] for i in present})
+    crit, _, index = official_index(answers, factor_of, n_factors, positive)
+    var = s.var(ddof=1) / n
+    for i in present:
+        k = sum(1 for j in present if factor_of[j] == factor_of[i])
+        w = 1.0 / (len(facs) * k)
+        p = crit[i]
+        var += w * w * p * (1 - p) * max(0.0, 1.0 / n_valid[i] - 1.0 / n)
+    t = stats.t.ppf(0.5 + conf / 2, n - 1)
+    if var <= 0 or index <= 0 or index >= 1:
+        half = t * math.sqrt(max(var, 0.0))
+        return interval(max(index - half, 0.0), min(index + half, 1.0))
+    se = math.sqrt(var) / (index * (1 - index))
+    return interval(expit(logit(index) - t * se), expit(logit(index) + t * se))
+
+
 def dataset_case(name, answers, factor_of, factor_sizes, note=None):
     crit, factors, form = official_index(answers, factor_of, len(factor_sizes))
     scores = respondent_scores(answers, factor_of, factor_sizes)
@@ -252,6 +311,7 @@ def dataset_case(name, answers, factor_of, factor_sizes, note=None):
             "sum_sq": f((present**2).sum()),
             "mean_score": f(present.mean()),
             "interval": index_interval_from_scores(present, 0.95),
+            "published_interval": published_interval(answers, factor_of, len(factor_sizes), scores, 0.95),
         },
     }
     if note:
@@ -381,7 +441,7 @@ def chi_square_cases():
 
 
 # --------------------------------------------------------------------------------------------
-# Two proportions: unpooled Wald interval of the difference, pooled z test (statsmodels)
+# Two proportions: Newcombe's hybrid score interval of the difference, pooled z test (statsmodels)
 # --------------------------------------------------------------------------------------------
 def two_proportion_cases():
     cases = []
@@ -396,9 +456,7 @@ def two_proportion_cases():
     ]:
         p1, p2 = x1 / n1, x2 / n2
         d = p1 - p2
-        z_crit = stats.norm.ppf(0.5 + conf / 2)
-        se = math.sqrt(p1 * (1 - p1) / n1 + p2 * (1 - p2) / n2)
-        low, high = max(d - z_crit * se, -1.0), min(d + z_crit * se, 1.0)
+        low, high = confint_proportions_2indep(x1, n1, x2, n2, method="newcomb", compare="diff", alpha=1 - conf)
         z, p = proportions_ztest([x1, x2], [n1, n2])
         cases.append(
             {
@@ -406,17 +464,18 @@ def two_proportion_cases():
                 "expected": {"difference": f(d), "interval": interval(low, high), "z": f(z), "p_value": f(p)},
             }
         )
-    # Both proportions 1 (or both 0): the pooled variance is 0 and statsmodels returns NaN;
-    # by definition the difference is 0, z = 0 and p = 1.
+    # Both proportions 1 (or both 0): the pooled variance is 0 and statsmodels returns NaN for
+    # the test; by definition the difference is 0, z = 0 and p = 1. The interval is Newcombe's.
     for x1, n1, x2, n2 in [(30, 30, 40, 40), (0, 12, 0, 15)]:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             z, _ = proportions_ztest([x1, x2], [n1, n2])
         assert not math.isfinite(z)
+        low, high = confint_proportions_2indep(x1, n1, x2, n2, method="newcomb", compare="diff")
         cases.append(
             {
                 "x1": x1, "n1": n1, "x2": x2, "n2": n2, "confidence": 0.95,
-                "expected": {"difference": 0.0, "interval": interval(0, 0), "z": 0.0, "p_value": 1.0},
+                "expected": {"difference": 0.0, "interval": interval(low, high), "z": 0.0, "p_value": 1.0},
                 "note": "pooled variance 0: statsmodels gives NaN; z = 0, p = 1 by definition",
             }
         )
