@@ -203,7 +203,8 @@ impl DeskDirectory {
         let generation = self.generation();
         let looked_up = async {
             let mut conn = pool.get().await?;
-            Ok::<_, AppError>(Desk::find_by_code(&mut conn, code).await?)
+            let found = Desk::find_by_code(&mut conn, code).await;
+            AppError::classify(&mut conn, found).await
         }
         .await;
         match looked_up {

@@ -36,6 +36,33 @@ impl AppError {
     pub fn internal(e: impl Into<anyhow::Error>) -> Self {
         AppError::Internal(e.into())
     }
+
+    /// The error for the database's `error`, just returned on `conn`, on the citizen's path
+    /// (where an outage must spool or answer 503, never 500): an outage when the session did
+    /// not survive it, whatever language the server speaks ([`crate::db::failed_for_outage`]);
+    /// otherwise as `From` gives it.
+    pub async fn from_db(
+        conn: &mut diesel_async::AsyncPgConnection,
+        error: diesel::result::Error,
+    ) -> Self {
+        if crate::db::failed_for_outage(conn, &error).await {
+            AppError::Unavailable(error.into())
+        } else {
+            error.into()
+        }
+    }
+
+    /// `result` of a query just run on `conn`, its error told apart as [`AppError::from_db`]
+    /// does.
+    pub async fn classify<T>(
+        conn: &mut diesel_async::AsyncPgConnection,
+        result: diesel::QueryResult<T>,
+    ) -> Result<T, Self> {
+        match result {
+            Ok(value) => Ok(value),
+            Err(error) => Err(Self::from_db(conn, error).await),
+        }
+    }
 }
 
 impl From<diesel::result::Error> for AppError {

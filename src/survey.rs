@@ -170,10 +170,10 @@ pub async fn store_online(
 /// response goes to the spool) when the session did not survive it, whatever language the
 /// server's message is in ([`crate::db::failed_for_outage`]).
 async fn failure(conn: &mut AsyncPgConnection, error: diesel::result::Error) -> Refusal {
-    if crate::db::failed_for_outage(conn, &error).await {
-        Refusal::Failed(AppError::Unavailable(error.into()))
+    if responses::is_visit_code_used(&error) {
+        Refusal::CodeUsed
     } else {
-        error.into()
+        Refusal::Failed(AppError::from_db(conn, error).await)
     }
 }
 

@@ -266,6 +266,11 @@ async fn a_german_postgres_stops_in_the_middle_of_a_stream_and_nothing_is_lost()
 /// (`pg_ctl stop -m {mode}`) and starts again in the middle of the stream: every response
 /// thanked is stored exactly once, nobody got an error page.
 async fn stream_through_an_outage(locale: Option<&str>, mode: &str) {
+    // The server's errors in the test's output: a 500 below says what it was.
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter("sipas=error")
+        .with_test_writer()
+        .try_init();
     let tmp = TempDir::new("reliability");
     let pg_dir = tmp.path().join("pg");
     let pg = cluster_speaking(&pg_dir, locale).await;

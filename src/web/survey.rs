@@ -198,7 +198,8 @@ async fn kiosk_of(
     }
     let verified = async {
         let mut conn = state.pool.get().await?;
-        let kiosk = kiosks::verify(&mut conn, &cookie).await?;
+        let kiosk = kiosks::verify(&mut conn, &cookie).await;
+        let kiosk = AppError::classify(&mut conn, kiosk).await?;
         // Staff see which tablets are in use (a failure here refuses nothing).
         if let Some(kiosk) = &kiosk
             && kiosk
@@ -263,14 +264,23 @@ async fn target(
     if !visits::is_plausible_code(code) {
         return Err(AppError::NotFound);
     }
+    // Whatever language the server speaks, an outage here is the 503 page, never a 500.
     let mut conn = state.pool.get().await?;
-    let Some(slip) = visits::find(&mut conn, code).await? else {
+    let found = visits::find(&mut conn, code).await;
+    let Some(slip) = AppError::classify(&mut conn, found).await? else {
         return Err(AppError::NotFound);
     };
     if slip.code.used_at.is_some() {
         // The same form sent again (a double tap, a reload): thanked again, nothing stored.
+        let used_by = match token {
+            Some(_) => {
+                let used = visits::used_by(&mut conn, slip.code.id).await;
+                AppError::classify(&mut conn, used).await?
+            }
+            None => None,
+        };
         if let Some(token) = token
-            && let Some((key, at)) = visits::used_by(&mut conn, slip.code.id).await?
+            && let Some((key, at)) = used_by
             && key == token
         {
             let page = views::pages::thanks(&views::pages::Thanks {
@@ -285,7 +295,8 @@ async fn target(
         }
         return Ok(Err(code_used(used_status)));
     }
-    let Some(desk) = Desk::find_context(&mut conn, slip.code.desk_id).await? else {
+    let desk = Desk::find_context(&mut conn, slip.code.desk_id).await;
+    let Some(desk) = AppError::classify(&mut conn, desk).await? else {
         return Ok(Err(desk_closed()));
     };
     Ok(Ok(Target {

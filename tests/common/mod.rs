@@ -638,7 +638,10 @@ impl TestApp {
     /// `SIPAS_SESSION_KEY` when the configuration sets one), as a second instance behind the
     /// proxy. Its start-up migrates and syncs the forms like any instance's.
     pub async fn spawn_instance(&self) -> Instance {
-        let services = Services::open(self.config.clone())
+        // Each instance a spool directory of its own (a shared one is refused at start-up).
+        let mut config = self.config.clone();
+        config.spool_dir = Some(spool_dir_for(&self.database.url));
+        let services = Services::open(config)
             .await
             .expect("the second instance starts");
         Instance::start(services).await
