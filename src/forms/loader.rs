@@ -10,8 +10,8 @@ use toml::Spanned;
 
 use super::raw::{RawForm, RawItem, RawScale, RawSection};
 use super::{
-    DEFAULT_NOT_APPLICABLE_LABEL, DEFAULT_TEXT_MAX_LENGTH, Form, IndexRule, Item, ItemKind, Scale,
-    ScaleOption, Section, SectionRole,
+    DEFAULT_NOT_APPLICABLE_LABEL, DEFAULT_TEXT_MAX_LENGTH, Form, IndexRule, Item, ItemKind,
+    MAX_ITEMS, Scale, ScaleOption, Section, SectionRole,
 };
 
 /// Everything wrong with one form file (or with the forms directory as a whole).
@@ -420,6 +420,12 @@ impl Checker<'_> {
         } else {
             let line = self.position(i.code.span().start).0;
             item_codes.insert(code.clone(), line);
+            if item_codes.len() == MAX_ITEMS + 1 {
+                self.at(
+                    &i.code,
+                    format!("a form holds at most {MAX_ITEMS} items (item \"{code}\" is one more)"),
+                );
+            }
         }
         let text = self.non_empty(&i.text, &format!("item \"{code}\": text"));
         let kind_name = i.kind.as_ref().map_or("choice", |k| k.get_ref().as_str());
