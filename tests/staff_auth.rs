@@ -4,6 +4,32 @@ mod common;
 
 use common::{StaffClient, TEST_PASSWORD, TestApp, hidden_field};
 
+/// Signs in through a client from `address` (as the proxy on loopback reports it).
+async fn sign_in_from(
+    client: &StaffClient,
+    address: &str,
+    username: &str,
+    password: &str,
+) -> reqwest::Response {
+    let csrf = client.csrf().await;
+    client
+        .client
+        .post(format!("{}/sign-in", client.address))
+        .header("X-Forwarded-For", address)
+        .header("Content-Type", "application/x-www-form-urlencoded")
+        .body(
+            serde_urlencoded::to_string([
+                ("_csrf", csrf.as_str()),
+                ("username", username),
+                ("password", password),
+            ])
+            .unwrap(),
+        )
+        .send()
+        .await
+        .unwrap()
+}
+
 fn location(response: &reqwest::Response) -> String {
     response.headers()["location"].to_str().unwrap().to_string()
 }
@@ -368,4 +394,33 @@ async fn signing_out_ends_copies_of_the_session_cookie_too() {
     // Signing in again straight away works.
     let again = app.staff("an.nguyen").await;
     assert_eq!(again.get("/staff").await.status(), 200);
+}
+
+/// Issue 14, item 2: the sign-in throttle counts an IPv6 client by its /64, and an IPv4-mapped
+/// address as the IPv4 address it maps.
+#[tokio::test]
+async fn the_sign_in_throttle_counts_ipv6_clients_by_their_slash_64() {
+    let app = TestApp::spawn().await;
+    app.create_account("an.nguyen", "admin", &[]).await;
+    let client = StaffClient::new(&app.address);
+    // 20 wrong guesses (the per-client ceiling), each from another address of one /64 and for
+    // another name.
+    for n in 1..=20u16 {
+        let address = format!("2001:db8:9:1:{n:x}::{n:x}");
+        let guess = sign_in_from(&client, &address, &format!("ten-{n}"), "sai").await;
+        assert_eq!(guess.status(), 401, "guess {n}");
+    }
+    let next = sign_in_from(&client, "2001:db8:9:1:ffff::1", "an.nguyen", TEST_PASSWORD).await;
+    assert_eq!(next.status(), 429);
+    // Another /64 is another client.
+    let other = sign_in_from(&client, "2001:db8:9:2::1", "an.nguyen", TEST_PASSWORD).await;
+    assert_eq!(other.status(), 303);
+    // The same for a mapped address and its IPv4 address.
+    let client = StaffClient::new(&app.address);
+    for n in 1..=20u16 {
+        let guess = sign_in_from(&client, "10.3.1.1", &format!("ten-{n}"), "sai").await;
+        assert_eq!(guess.status(), 401, "guess {n}");
+    }
+    let mapped = sign_in_from(&client, "::ffff:10.3.1.1", "an.nguyen", TEST_PASSWORD).await;
+    assert_eq!(mapped.status(), 429);
 }

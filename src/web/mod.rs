@@ -7,7 +7,7 @@ mod public;
 pub mod staff;
 mod survey;
 
-use std::net::TcpListener;
+use std::net::{IpAddr, Ipv6Addr, TcpListener};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -63,12 +63,14 @@ pub const KEEP_ALIVE: Duration = Duration::from_secs(15);
 /// How long requests in progress may finish once the server is asked to stop.
 pub const SHUTDOWN_TIMEOUT_SECS: u64 = 10;
 
-/// The client's address: the peer's, or, when the peer is a trusted reverse proxy (loopback, or
-/// listed in `SIPAS_TRUSTED_PROXIES`), the last entry of `X-Forwarded-For` (the one that proxy
-/// added; earlier entries are whatever the client claimed). Used by the survey's limits and the
-/// sign-in throttle alike.
-pub(crate) fn client_address(config: &Config, request: &actix_web::HttpRequest) -> String {
-    let peer = request.peer_addr().map(|a| a.ip());
+/// The client as the per-client limits count it (the survey's limits and the sign-in
+/// throttle alike): [`limiting_key`] of its address, which is the peer's, or, when the peer is
+/// a trusted reverse proxy (loopback, or listed in `SIPAS_TRUSTED_PROXIES`), the last entry of
+/// `X-Forwarded-For` (the one that proxy added; earlier entries are whatever the client
+/// claimed).
+pub(crate) fn client_limit_key(config: &Config, request: &actix_web::HttpRequest) -> String {
+    // A dual-stack listener reports IPv4 peers as mapped IPv6 addresses.
+    let peer = request.peer_addr().map(|a| a.ip().to_canonical());
     let trusted =
         peer.is_some_and(|ip| ip.is_loopback() || config.visits.trusted_proxies.contains(&ip));
     if trusted {
@@ -79,12 +81,26 @@ pub(crate) fn client_address(config: &Config, request: &actix_web::HttpRequest) 
             .flat_map(|v| v.split(','))
             .map(str::trim)
             .rfind(|v| !v.is_empty())
-            .and_then(|v| v.parse::<std::net::IpAddr>().ok());
+            .and_then(|v| v.parse::<IpAddr>().ok());
         if let Some(ip) = forwarded {
-            return ip.to_string();
+            return limiting_key(ip);
         }
     }
-    peer.map_or_else(|| "unknown".to_string(), |ip| ip.to_string())
+    peer.map_or_else(|| "unknown".to_string(), limiting_key)
+}
+
+/// What a client address counts as for the per-client limits: an IPv4 address as it is, an
+/// IPv4-mapped IPv6 address (`::ffff:10.3.1.1`) as its IPv4 address, any other IPv6 address
+/// as its /64 (`2001:db8:1:2::/64`): a subscriber holds at least a whole /64, and would
+/// otherwise have 2^64 buckets.
+pub fn limiting_key(ip: IpAddr) -> String {
+    match ip.to_canonical() {
+        IpAddr::V4(v4) => v4.to_string(),
+        IpAddr::V6(v6) => {
+            let [a, b, c, d, ..] = v6.segments();
+            format!("{}/64", Ipv6Addr::new(a, b, c, d, 0, 0, 0, 0))
+        }
+    }
 }
 
 /// Security headers sent with every response.
@@ -208,4 +224,20 @@ async fn stylesheet(css: &'static str) -> HttpResponse {
 
 pub(crate) async fn not_found() -> Result<HttpResponse, AppError> {
     Err(AppError::NotFound)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ipv6_clients_count_by_their_slash_64_and_mapped_ipv4_as_ipv4() {
+        let key = |text: &str| limiting_key(text.parse().unwrap());
+        assert_eq!(key("10.3.1.1"), "10.3.1.1");
+        assert_eq!(key("::ffff:10.3.1.1"), "10.3.1.1");
+        assert_eq!(key("2001:db8:1:2::1"), "2001:db8:1:2::/64");
+        assert_eq!(key("2001:db8:1:2:ffff:ffff:ffff:ffff"), "2001:db8:1:2::/64");
+        assert_ne!(key("2001:db8:1:3::1"), key("2001:db8:1:2::1"));
+        assert_eq!(key("::1"), "::/64");
+    }
 }

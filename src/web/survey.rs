@@ -331,7 +331,7 @@ fn keyed(secret: &[u8], parts: &[&[u8]]) -> Vec<u8> {
 }
 
 fn client(state: &AppState, request: &HttpRequest) -> Client {
-    let address = super::client_address(&state.config, request);
+    let address = super::client_limit_key(&state.config, request);
     let existing = request
         .cookie(VISITOR_COOKIE)
         .map(|c| c.value().to_string())

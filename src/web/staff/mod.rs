@@ -152,7 +152,7 @@ async fn sign_in(
 ) -> Result<HttpResponse, AppError> {
     let username = form.username.trim().to_lowercase();
     let next = safe_next(&form.next).to_string();
-    let address = super::client_address(&state.config, &request);
+    let address = super::client_limit_key(&state.config, &request);
     let client = throttle::client_key(&state.secret, &address);
     let refuse = |message: &str, status: u16| -> Result<HttpResponse, AppError> {
         let csrf = auth::csrf_token(&session)?;
