@@ -424,3 +424,46 @@ async fn the_sign_in_throttle_counts_ipv6_clients_by_their_slash_64() {
     let mapped = sign_in_from(&client, "::ffff:10.3.1.1", "an.nguyen", TEST_PASSWORD).await;
     assert_eq!(mapped.status(), 429);
 }
+
+/// Issue 14, item 4: wrong passwords for a name from one client lock that client out of the
+/// name (and slow it down), not the name's owner signing in from elsewhere; a name is locked
+/// for everyone only past a generous ceiling of failures from many clients. Unknown names get
+/// the same answers throughout.
+#[tokio::test]
+async fn an_attacker_locks_themselves_out_not_the_owner() {
+    let app = TestApp::spawn().await;
+    app.create_account("admin", "admin", &[]).await;
+    let attacker = StaffClient::new(&app.address);
+    let owner = StaffClient::new(&app.address);
+    for name in ["admin", "khong.co.ai"] {
+        for n in 0..5 {
+            let guess = sign_in_from(&attacker, "203.0.113.66", name, "sai mật khẩu").await;
+            assert_eq!(guess.status(), 401, "{name}, guess {n}");
+        }
+        // The attacker is locked out of the name, even with the right password...
+        let locked = sign_in_from(&attacker, "203.0.113.66", name, TEST_PASSWORD).await;
+        assert_eq!(locked.status(), 429, "{name}");
+        assert!(locked.text().await.unwrap().contains("tạm thời bị khóa"));
+    }
+    // ... while the owner, from another address, signs in.
+    let signed_in = sign_in_from(&owner, "198.51.100.7", "admin", TEST_PASSWORD).await;
+    assert_eq!(signed_in.status(), 303);
+    // The owner's success does not wipe the attacker's record.
+    let still = sign_in_from(&attacker, "203.0.113.66", "admin", TEST_PASSWORD).await;
+    assert_eq!(still.status(), 429);
+    // Guesses spread over many clients lock the name for everyone past the ceiling.
+    let sql = app.sql().await;
+    sql.execute(
+        "INSERT INTO sign_in_failures (username, client_key) \
+         SELECT 'admin', sha256(convert_to('client ' || n, 'UTF8')) FROM generate_series(1, 94) n",
+        &[],
+    )
+    .await
+    .unwrap();
+    let late = sign_in_from(&owner, "198.51.100.8", "admin", TEST_PASSWORD).await;
+    assert_eq!(late.status(), 303, "99 failures: under the ceiling");
+    let last = sign_in_from(&attacker, "192.0.2.1", "admin", "sai").await;
+    assert_eq!(last.status(), 401);
+    let late = sign_in_from(&owner, "198.51.100.9", "admin", TEST_PASSWORD).await;
+    assert_eq!(late.status(), 429, "100 failures: the ceiling");
+}

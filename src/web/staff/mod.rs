@@ -174,7 +174,7 @@ async fn sign_in(
     let matches = password::verify_off_thread(form.password, stored).await;
     match account {
         Some(account) if matches && account.active => {
-            throttle::clear(&mut conn, &username).await?;
+            throttle::clear(&mut conn, &username, &client).await?;
             auth::sign_in(&session, &account)?;
             tracing::info!(account = account.id, "signed in");
             Ok(see_other(&next))
