@@ -467,3 +467,102 @@ async fn an_attacker_locks_themselves_out_not_the_owner() {
     let late = sign_in_from(&owner, "198.51.100.9", "admin", TEST_PASSWORD).await;
     assert_eq!(late.status(), 429, "100 failures: the ceiling");
 }
+
+/// Issue 14, item 6: a NUL character in a user name, a desk name, a handling note or a staff
+/// filter (PostgreSQL stores no NUL in text) is refused with a Vietnamese message (422), never
+/// a 500; a `next` with a line break never reaches the Location header.
+#[tokio::test]
+async fn nul_characters_and_line_breaks_are_refused_not_failures() {
+    let app = TestApp::spawn().await;
+    app.create_account("an.nguyen", "admin", &[]).await;
+    let nul_refused = async |response: reqwest::Response, what: &str| {
+        assert_eq!(response.status(), 422, "{what}");
+        let html = response.text().await.unwrap();
+        assert!(
+            html.contains("ký tự không hợp lệ (ký tự NUL"),
+            "{what}: {html}"
+        );
+    };
+    let client = StaffClient::new(&app.address);
+    nul_refused(
+        client.sign_in("an.nguyen\0", TEST_PASSWORD).await,
+        "user name",
+    )
+    .await;
+    nul_refused(client.sign_in("\0", "\0").await, "user name").await;
+    // A `next` with a line break (a header injection) goes to the staff home.
+    let csrf = client.csrf().await;
+    let signed_in = client
+        .post_raw(
+            "/sign-in",
+            &[
+                ("_csrf", csrf.as_str()),
+                ("username", "an.nguyen"),
+                ("password", TEST_PASSWORD),
+                ("next", "/staff\r\nSet-Cookie: x=1"),
+            ],
+        )
+        .await;
+    assert_eq!(signed_in.status(), 303);
+    assert_eq!(location(&signed_in), "/staff");
+    assert!(
+        signed_in
+            .headers()
+            .get_all("set-cookie")
+            .iter()
+            .all(|c| { !c.to_str().unwrap().starts_with("x=") })
+    );
+    let page = client.get("/sign-in?next=/staff%0d%0aX:%20y").await;
+    let html = page.text().await.unwrap();
+    assert!(html.contains("name=\"next\" value=\"/staff\""), "{html}");
+    // Staff text fields: a desk's name, on a new desk and an existing one.
+    let sql = app.sql().await;
+    let unit: i32 = sql
+        .query_one("SELECT id FROM units WHERE code = 'xuan-loc.xuan-bac'", &[])
+        .await
+        .unwrap()
+        .get(0);
+    let desk: i32 = sql
+        .query_one("SELECT id FROM desks WHERE unit_id = $1 LIMIT 1", &[&unit])
+        .await
+        .unwrap()
+        .get(0);
+    let unit = unit.to_string();
+    let desk_fields = [
+        ("unit", unit.as_str()),
+        ("name", "Quầy\0 một cửa"),
+        ("form", ""),
+    ];
+    nul_refused(
+        client.post("/staff/desks/new", &desk_fields).await,
+        "new desk",
+    )
+    .await;
+    let path = format!("/staff/desks/{desk}");
+    nul_refused(client.post(&path, &desk_fields).await, "desk").await;
+    // A handling note.
+    let code = app.desk_code("xuan-loc.xuan-bac").await;
+    let (_, sent) = common::submit(&app, &code, "Phòng chờ chật").await;
+    assert_eq!(sent.status(), 200);
+    let row = sql
+        .query_one("SELECT response_id, item_id FROM response_texts", &[])
+        .await
+        .unwrap();
+    let (response, item): (i64, i32) = (row.get(0), row.get(1));
+    let handle = format!("/staff/comments/{response}/{item}/handle");
+    nul_refused(
+        client.post(&handle, &[("note", "Đã\0 trả lời")]).await,
+        "note",
+    )
+    .await;
+    // A search of the comments.
+    nul_refused(client.get("/staff/comments?q=a%00b").await, "search").await;
+    // Nothing of it was stored; the same fields without the NUL are taken.
+    assert_eq!(
+        app.count("SELECT count(*) FROM desks WHERE name LIKE 'Quầy%một cửa'")
+            .await,
+        0
+    );
+    let fine = client.post(&handle, &[("note", "Đã trả lời")]).await;
+    assert_eq!(fine.status(), 303);
+}

@@ -136,6 +136,7 @@ impl ApiError {
             ApiError::App(AppError::Unavailable(_)) => "unavailable",
             ApiError::App(AppError::Forbidden | AppError::CsrfRejected) => "forbidden",
             ApiError::App(AppError::BadRequest | AppError::PayloadTooLarge) => "bad_request",
+            ApiError::App(AppError::NulCharacter) => "invalid_parameter",
             ApiError::App(AppError::NotFound) => "not_found",
             ApiError::App(AppError::SignInRequired { .. }) => "unauthenticated",
             ApiError::App(AppError::Internal(_)) => "internal_error",
@@ -163,6 +164,7 @@ impl ApiError {
             ApiError::App(AppError::BadRequest | AppError::PayloadTooLarge) => {
                 "Yêu cầu không hợp lệ.".into()
             }
+            ApiError::App(AppError::NulCharacter) => crate::error::MSG_NUL_CHARACTER.into(),
             ApiError::App(AppError::NotFound) => "Không tìm thấy.".into(),
             ApiError::App(AppError::SignInRequired { .. }) => {
                 "Cần đăng nhập hoặc mã truy cập API (Authorization: Bearer <mã>).".into()
