@@ -514,3 +514,45 @@ async fn a_sheet_of_slips_prints_21_codes_whose_qr_codes_decode_to_their_links()
         "the code in text, in groups of five"
     );
 }
+
+/// Issue 14, item 5: guessing one-time codes is slowed down per client: after ten unknown
+/// codes, the client gets a polite 429 (with Retry-After) for any code, good ones included,
+/// while other clients are served.
+#[tokio::test]
+async fn guessing_codes_is_limited_per_client() {
+    let app = TestApp::spawn().await;
+    let admin = app.staff_with_role("qt.phong.noi.vu", "admin", &[]).await;
+    let (_, codes) = mint(&app, &admin, XUAN_DINH, &[("count", "1"), ("dossiers", "")]).await;
+    let from = async |address: &str, code: &str| {
+        app.client
+            .get(format!("{}/v/{code}", app.address))
+            .header("X-Forwarded-For", address)
+            .send()
+            .await
+            .unwrap()
+    };
+    let guesser = "2001:db8:77:1::1";
+    for n in 0..10 {
+        let guess = format!("{:0>10}", format!("{n}a"))
+            .replace('0', "2")
+            .replace('1', "3");
+        let page = from(guesser, &guess).await;
+        assert_eq!(page.status(), 404, "guess {n}: {guess}");
+    }
+    for code in ["zzzzzzzzzz", codes[0].as_str()] {
+        // Another address of the same /64 is the same client.
+        let page = from("2001:db8:77:1::2", code).await;
+        assert_eq!(page.status(), 429, "{code}");
+        let retry: u64 = page.headers()["retry-after"]
+            .to_str()
+            .unwrap()
+            .parse()
+            .unwrap();
+        assert!((1..=60).contains(&retry), "{retry}");
+        let html = page.text().await.unwrap();
+        assert!(html.contains("Đã nhập sai mã nhiều lần"), "{html}");
+    }
+    // Someone else opens their code.
+    let page = from("198.51.100.20", &codes[0]).await;
+    assert_eq!(page.status(), 200);
+}

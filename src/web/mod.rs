@@ -47,6 +47,8 @@ pub struct AppState {
     pub desks: Arc<crate::desk_directory::DeskDirectory>,
     /// The kiosks this instance has verified (trusted while the database cannot be asked).
     pub kiosks: crate::db::kiosks::VerifiedKiosks,
+    /// Unknown one-time codes tried per client (`/v/{code}`), in this instance's memory.
+    pub code_guesses: survey::CodeGuesses,
 }
 
 /// Largest JSON body the API reads (`web::Json`).
