@@ -60,6 +60,9 @@ pub const MAX_FORM_BYTES: usize = 64 * 1024;
 pub const MAX_PAYLOAD_BYTES: usize = 256 * 1024;
 /// How long a client may take to send a request's headers (slow clients, "slowloris").
 pub const CLIENT_REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long a client may take to send a request's body once its headers are in (slow bodies):
+/// a reader of the body then gets an error, and the connection is closed after the answer.
+pub const BODY_TIMEOUT: Duration = Duration::from_secs(15);
 /// How long an idle keep-alive connection stays open.
 pub const KEEP_ALIVE: Duration = Duration::from_secs(15);
 /// How long requests in progress may finish once the server is asked to stop.
@@ -103,6 +106,57 @@ pub fn limiting_key(ip: IpAddr) -> String {
             format!("{}/64", Ipv6Addr::new(a, b, c, d, 0, 0, 0, 0))
         }
     }
+}
+
+/// A request body that must arrive whole before a deadline (see [`BODY_TIMEOUT`]).
+struct BodyDeadline {
+    inner: actix_web::dev::Payload,
+    deadline: std::pin::Pin<Box<tokio::time::Sleep>>,
+}
+
+impl futures_util::Stream for BodyDeadline {
+    type Item = Result<web::Bytes, actix_web::error::PayloadError>;
+
+    fn poll_next(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Self::Item>> {
+        use std::future::Future;
+        use std::task::Poll;
+        if let Poll::Ready(item) = std::pin::Pin::new(&mut self.inner).poll_next(cx) {
+            return Poll::Ready(item);
+        }
+        if self.deadline.as_mut().poll(cx).is_ready() {
+            tracing::info!("request body not received within {BODY_TIMEOUT:?}");
+            return Poll::Ready(Some(Err(actix_web::error::PayloadError::Io(
+                std::io::Error::new(std::io::ErrorKind::TimedOut, "request body too slow"),
+            ))));
+        }
+        Poll::Pending
+    }
+}
+
+/// Gives every request body [`BODY_TIMEOUT`] to arrive, counted from its headers: actix-web's
+/// `client_request_timeout` covers the headers only.
+async fn body_deadline(
+    mut request: actix_web::dev::ServiceRequest,
+    next: actix_web::middleware::Next<impl actix_web::body::MessageBody + 'static>,
+) -> Result<
+    actix_web::dev::ServiceResponse<impl actix_web::body::MessageBody + 'static>,
+    actix_web::Error,
+> {
+    let payload = request.parts_mut().1.take();
+    if matches!(payload, actix_web::dev::Payload::None) {
+        request.set_payload(payload);
+    } else {
+        let limited: std::pin::Pin<Box<dyn futures_util::Stream<Item = _>>> =
+            Box::pin(BodyDeadline {
+                inner: payload,
+                deadline: Box::pin(tokio::time::sleep(BODY_TIMEOUT)),
+            });
+        request.set_payload(limited.into());
+    }
+    next.call(request).await
 }
 
 /// Security headers sent with every response.
@@ -170,6 +224,7 @@ pub fn server(listener: TcpListener, state: web::Data<AppState>) -> std::io::Res
             ))
             .wrap(security_headers())
             .wrap(TracingLogger::default())
+            .wrap(actix_web::middleware::from_fn(body_deadline))
             .app_data(state.clone())
             // Unreadable query strings, paths and forms get our 400 page, not a bare text.
             .app_data(web::QueryConfig::default().error_handler(|_, _| AppError::BadRequest.into()))
