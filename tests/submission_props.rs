@@ -345,7 +345,8 @@ async fn the_worst_64_kib_body_costs_a_small_multiple_of_a_normal_submission() {
         }
         body
     };
-    let kinds: [(&str, Box<dyn Fn(&(String, String)) -> String>); 4] = [
+    type Body<'a> = Box<dyn Fn(&(String, String)) -> String + 'a>;
+    let kinds: [(&str, Body); 4] = [
         (
             "normal",
             Box::new(|key| format!("{}&{answers}&YK=Th%E1%BB%A7+t%E1%BB%A5c+nhanh", hidden(key))),
