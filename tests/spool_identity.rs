@@ -10,8 +10,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use common::{
-    Instance, TempDir, TestApp, TestDatabase, cut_off, submit, test_config,
-    wait_for_spool_release,
+    Instance, TempDir, TestApp, TestDatabase, cut_off, submit, test_config, wait_for_spool_release,
 };
 use sipas::config::Config;
 use sipas::startup::{Application, Services};
@@ -137,7 +136,10 @@ async fn two_installations_in_one_folder_keep_their_responses_apart() {
         keys_a.push(thanked(&a, &code_a, &format!("A{i}")).await);
         keys_b.push(thanked(&b, &code_b, &format!("B{i}")).await);
     }
-    assert!(spooled >= 15, "A spooled only {spooled} responses while cut off");
+    assert!(
+        spooled >= 15,
+        "A spooled only {spooled} responses while cut off"
+    );
     wait_for_spool(&a.client, &a.address, |s| s["entries"] == 0).await;
     // B had nothing to replay, and replayed nothing of A's.
     let body_b = health(&b.client, &b.address).await;
@@ -208,14 +210,13 @@ async fn two_installations_in_one_folder_keep_their_responses_apart() {
     // Handed back to A's instance (renamed for replay), they are stored in A's database.
     let file = &kept[0];
     let name = file.file_name().unwrap().to_string_lossy().into_owned();
-    std::fs::rename(
-        file,
-        dir_a.join(name.replacen("foreign-", "replay-", 1)),
-    )
-    .unwrap();
+    std::fs::rename(file, dir_a.join(name.replacen("foreign-", "replay-", 1))).unwrap();
     cut_off(&a_database.name, true).await;
     let a = TestApp::spawn_on(a_database, config).await;
-    wait_for_spool(&a.client, &a.address, |s| s["entries"] == 0 && s["replayed"] == 3).await;
+    wait_for_spool(&a.client, &a.address, |s| {
+        s["entries"] == 0 && s["replayed"] == 3
+    })
+    .await;
     let stored_a = stored_keys(&a.database.url).await;
     let expected: Vec<String> = sorted(&[keys_a, waiting].concat());
     assert_eq!(stored_a, expected);
