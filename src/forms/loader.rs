@@ -559,6 +559,28 @@ max_length = 300
     }
 
     #[test]
+    fn a_form_holds_at_most_max_items() {
+        let with = |n: usize| {
+            let mut text = GOOD.to_string();
+            for i in 0..n {
+                text.push_str(&format!(
+                    "\n[[sections.items]]\ncode = \"Y{}\"\ntext = \"Thêm\"\ntype = \"text\"\n",
+                    i + 2
+                ));
+            }
+            text
+        };
+        assert!(parse_form("f.toml", &with(MAX_ITEMS - 3)).is_ok());
+        let refused = problems(&with(MAX_ITEMS - 2));
+        assert!(
+            refused
+                .iter()
+                .any(|p| p.contains("a form holds at most 150 items (item \"Y149\" is one more)")),
+            "{refused:?}"
+        );
+    }
+
+    #[test]
     fn a_good_form_parses_into_the_model() {
         let form = parse_form("f.toml", GOOD).unwrap();
         assert_eq!(form.id, "mini");
