@@ -24,6 +24,10 @@ pub enum AppError {
     /// A state-changing request without the form's token, or from another site.
     #[error("cross-site request refused")]
     CsrfRejected,
+    /// A staff form or query holding a NUL character (PostgreSQL stores no such text): refused
+    /// before anything reads it (422).
+    #[error("a NUL character in a field")]
+    NulCharacter,
     /// The database is down, unreachable or the pool is exhausted.
     #[error("service unavailable")]
     Unavailable(#[source] anyhow::Error),
@@ -85,6 +89,9 @@ impl From<crate::db::PoolError> for AppError {
     }
 }
 
+/// The message of [`AppError::NulCharacter`].
+pub const MSG_NUL_CHARACTER: &str = "Nội dung vừa nhập có ký tự không hợp lệ (ký tự NUL, mã 0), thường do sao chép từ phần mềm khác. Vui lòng quay lại, xóa ký tự đó khỏi ô vừa nhập và gửi lại.";
+
 impl AppError {
     /// A more specific message than the status's own, for the error page.
     fn notice(&self) -> Option<&'static str> {
@@ -95,6 +102,7 @@ impl AppError {
             AppError::CsrfRejected => Some(
                 "Phiên làm việc đã hết hạn hoặc yêu cầu không hợp lệ. Vui lòng tải lại trang và thực hiện lại.",
             ),
+            AppError::NulCharacter => Some(MSG_NUL_CHARACTER),
             _ => None,
         }
     }
@@ -108,6 +116,7 @@ impl ResponseError for AppError {
             AppError::BadRequest => StatusCode::BAD_REQUEST,
             AppError::SignInRequired { .. } => StatusCode::SEE_OTHER,
             AppError::Forbidden | AppError::CsrfRejected => StatusCode::FORBIDDEN,
+            AppError::NulCharacter => StatusCode::UNPROCESSABLE_ENTITY,
             AppError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -134,7 +143,8 @@ impl ResponseError for AppError {
             | AppError::PayloadTooLarge
             | AppError::BadRequest
             | AppError::Forbidden
-            | AppError::CsrfRejected => {}
+            | AppError::CsrfRejected
+            | AppError::NulCharacter => {}
             AppError::Unavailable(cause) => {
                 tracing::warn!(error = format!("{cause:#}"), "service unavailable")
             }

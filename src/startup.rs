@@ -130,6 +130,7 @@ impl Application {
             spool,
             desks,
             kiosks: Default::default(),
+            code_guesses: Default::default(),
         });
         let server = crate::web::server(listener, state.clone())?;
         let rollups = RollupTask::start(database.pool.clone(), ROLLUP_REFRESH_INTERVAL);

@@ -4,6 +4,32 @@ mod common;
 
 use common::{StaffClient, TEST_PASSWORD, TestApp, hidden_field};
 
+/// Signs in through a client from `address` (as the proxy on loopback reports it).
+async fn sign_in_from(
+    client: &StaffClient,
+    address: &str,
+    username: &str,
+    password: &str,
+) -> reqwest::Response {
+    let csrf = client.csrf().await;
+    client
+        .client
+        .post(format!("{}/sign-in", client.address))
+        .header("X-Forwarded-For", address)
+        .header("Content-Type", "application/x-www-form-urlencoded")
+        .body(
+            serde_urlencoded::to_string([
+                ("_csrf", csrf.as_str()),
+                ("username", username),
+                ("password", password),
+            ])
+            .unwrap(),
+        )
+        .send()
+        .await
+        .unwrap()
+}
+
 fn location(response: &reqwest::Response) -> String {
     response.headers()["location"].to_str().unwrap().to_string()
 }
@@ -368,4 +394,175 @@ async fn signing_out_ends_copies_of_the_session_cookie_too() {
     // Signing in again straight away works.
     let again = app.staff("an.nguyen").await;
     assert_eq!(again.get("/staff").await.status(), 200);
+}
+
+/// Issue 14, item 2: the sign-in throttle counts an IPv6 client by its /64, and an IPv4-mapped
+/// address as the IPv4 address it maps.
+#[tokio::test]
+async fn the_sign_in_throttle_counts_ipv6_clients_by_their_slash_64() {
+    let app = TestApp::spawn().await;
+    app.create_account("an.nguyen", "admin", &[]).await;
+    let client = StaffClient::new(&app.address);
+    // 20 wrong guesses (the per-client ceiling), each from another address of one /64 and for
+    // another name.
+    for n in 1..=20u16 {
+        let address = format!("2001:db8:9:1:{n:x}::{n:x}");
+        let guess = sign_in_from(&client, &address, &format!("ten-{n}"), "sai").await;
+        assert_eq!(guess.status(), 401, "guess {n}");
+    }
+    let next = sign_in_from(&client, "2001:db8:9:1:ffff::1", "an.nguyen", TEST_PASSWORD).await;
+    assert_eq!(next.status(), 429);
+    // Another /64 is another client.
+    let other = sign_in_from(&client, "2001:db8:9:2::1", "an.nguyen", TEST_PASSWORD).await;
+    assert_eq!(other.status(), 303);
+    // The same for a mapped address and its IPv4 address.
+    let client = StaffClient::new(&app.address);
+    for n in 1..=20u16 {
+        let guess = sign_in_from(&client, "10.3.1.1", &format!("ten-{n}"), "sai").await;
+        assert_eq!(guess.status(), 401, "guess {n}");
+    }
+    let mapped = sign_in_from(&client, "::ffff:10.3.1.1", "an.nguyen", TEST_PASSWORD).await;
+    assert_eq!(mapped.status(), 429);
+}
+
+/// Issue 14, item 4: wrong passwords for a name from one client lock that client out of the
+/// name (and slow it down), not the name's owner signing in from elsewhere; a name is locked
+/// for everyone only past a generous ceiling of failures from many clients. Unknown names get
+/// the same answers throughout.
+#[tokio::test]
+async fn an_attacker_locks_themselves_out_not_the_owner() {
+    let app = TestApp::spawn().await;
+    app.create_account("admin", "admin", &[]).await;
+    let attacker = StaffClient::new(&app.address);
+    let owner = StaffClient::new(&app.address);
+    for name in ["admin", "khong.co.ai"] {
+        for n in 0..5 {
+            let guess = sign_in_from(&attacker, "203.0.113.66", name, "sai mật khẩu").await;
+            assert_eq!(guess.status(), 401, "{name}, guess {n}");
+        }
+        // The attacker is locked out of the name, even with the right password...
+        let locked = sign_in_from(&attacker, "203.0.113.66", name, TEST_PASSWORD).await;
+        assert_eq!(locked.status(), 429, "{name}");
+        assert!(locked.text().await.unwrap().contains("tạm thời bị khóa"));
+    }
+    // ... while the owner, from another address, signs in.
+    let signed_in = sign_in_from(&owner, "198.51.100.7", "admin", TEST_PASSWORD).await;
+    assert_eq!(signed_in.status(), 303);
+    // The owner's success does not wipe the attacker's record.
+    let still = sign_in_from(&attacker, "203.0.113.66", "admin", TEST_PASSWORD).await;
+    assert_eq!(still.status(), 429);
+    // Guesses spread over many clients lock the name for everyone past the ceiling.
+    let sql = app.sql().await;
+    sql.execute(
+        "INSERT INTO sign_in_failures (username, client_key) \
+         SELECT 'admin', sha256(convert_to('client ' || n, 'UTF8')) FROM generate_series(1, 94) n",
+        &[],
+    )
+    .await
+    .unwrap();
+    let late = sign_in_from(&owner, "198.51.100.8", "admin", TEST_PASSWORD).await;
+    assert_eq!(late.status(), 303, "99 failures: under the ceiling");
+    let last = sign_in_from(&attacker, "192.0.2.1", "admin", "sai").await;
+    assert_eq!(last.status(), 401);
+    let late = sign_in_from(&owner, "198.51.100.9", "admin", TEST_PASSWORD).await;
+    assert_eq!(late.status(), 429, "100 failures: the ceiling");
+}
+
+/// Issue 14, item 6: a NUL character in a user name, a desk name, a handling note or a staff
+/// filter (PostgreSQL stores no NUL in text) is refused with a Vietnamese message (422), never
+/// a 500; a `next` with a line break never reaches the Location header.
+#[tokio::test]
+async fn nul_characters_and_line_breaks_are_refused_not_failures() {
+    let app = TestApp::spawn().await;
+    app.create_account("an.nguyen", "admin", &[]).await;
+    let nul_refused = async |response: reqwest::Response, what: &str| {
+        assert_eq!(response.status(), 422, "{what}");
+        let html = response.text().await.unwrap();
+        assert!(
+            html.contains("ký tự không hợp lệ (ký tự NUL"),
+            "{what}: {html}"
+        );
+    };
+    let client = StaffClient::new(&app.address);
+    nul_refused(
+        client.sign_in("an.nguyen\0", TEST_PASSWORD).await,
+        "user name",
+    )
+    .await;
+    nul_refused(client.sign_in("\0", "\0").await, "user name").await;
+    // A `next` with a line break (a header injection) goes to the staff home.
+    let csrf = client.csrf().await;
+    let signed_in = client
+        .post_raw(
+            "/sign-in",
+            &[
+                ("_csrf", csrf.as_str()),
+                ("username", "an.nguyen"),
+                ("password", TEST_PASSWORD),
+                ("next", "/staff\r\nSet-Cookie: x=1"),
+            ],
+        )
+        .await;
+    assert_eq!(signed_in.status(), 303);
+    assert_eq!(location(&signed_in), "/staff");
+    assert!(
+        signed_in
+            .headers()
+            .get_all("set-cookie")
+            .iter()
+            .all(|c| { !c.to_str().unwrap().starts_with("x=") })
+    );
+    let page = client.get("/sign-in?next=/staff%0d%0aX:%20y").await;
+    let html = page.text().await.unwrap();
+    assert!(html.contains("name=\"next\" value=\"/staff\""), "{html}");
+    // Staff text fields: a desk's name, on a new desk and an existing one.
+    let sql = app.sql().await;
+    let unit: i32 = sql
+        .query_one("SELECT id FROM units WHERE code = 'xuan-loc.xuan-bac'", &[])
+        .await
+        .unwrap()
+        .get(0);
+    let desk: i32 = sql
+        .query_one("SELECT id FROM desks WHERE unit_id = $1 LIMIT 1", &[&unit])
+        .await
+        .unwrap()
+        .get(0);
+    let unit = unit.to_string();
+    let desk_fields = [
+        ("unit", unit.as_str()),
+        ("name", "Quầy\0 một cửa"),
+        ("form", ""),
+    ];
+    nul_refused(
+        client.post("/staff/desks/new", &desk_fields).await,
+        "new desk",
+    )
+    .await;
+    let path = format!("/staff/desks/{desk}");
+    nul_refused(client.post(&path, &desk_fields).await, "desk").await;
+    // A handling note.
+    let code = app.desk_code("xuan-loc.xuan-bac").await;
+    let (_, sent) = common::submit(&app, &code, "Phòng chờ chật").await;
+    assert_eq!(sent.status(), 200);
+    let row = sql
+        .query_one("SELECT response_id, item_id FROM response_texts", &[])
+        .await
+        .unwrap();
+    let (response, item): (i64, i32) = (row.get(0), row.get(1));
+    let handle = format!("/staff/comments/{response}/{item}/handle");
+    nul_refused(
+        client.post(&handle, &[("note", "Đã\0 trả lời")]).await,
+        "note",
+    )
+    .await;
+    // A search of the comments.
+    nul_refused(client.get("/staff/comments?q=a%00b").await, "search").await;
+    // Nothing of it was stored; the same fields without the NUL are taken.
+    assert_eq!(
+        app.count("SELECT count(*) FROM desks WHERE name LIKE 'Quầy%một cửa'")
+            .await,
+        0
+    );
+    let fine = client.post(&handle, &[("note", "Đã trả lời")]).await;
+    assert_eq!(fine.status(), 303);
 }

@@ -300,3 +300,103 @@ fn arbitrary_bodies_never_fail_the_server_nor_store_part_of_a_response() {
     assert_eq!(orphans, 0);
     runtime.block_on(app.stop());
 }
+
+/// CPU time of this whole process (the server runs in it), user and system.
+fn process_cpu() -> std::time::Duration {
+    // SAFETY: getrusage only writes the struct it is given.
+    let usage = unsafe {
+        let mut usage = std::mem::zeroed::<libc::rusage>();
+        assert_eq!(libc::getrusage(libc::RUSAGE_SELF, &mut usage), 0);
+        usage
+    };
+    let micros = |t: libc::timeval| t.tv_sec as u64 * 1_000_000 + t.tv_usec as u64;
+    std::time::Duration::from_micros(micros(usage.ru_utime) + micros(usage.ru_stime))
+}
+
+/// Issue 14, item 1: a body just under the 64 KiB limit, sent with a valid submission key (as
+/// anyone gets from `GET /s/{code}`), costs the server about what a normal submission does,
+/// whatever it holds: 12,000 distinct unknown field names (quadratic before: ~200 ms of CPU
+/// each in a release build, 16 such clients stalled the whole service), one name repeated
+/// 10,000 times, or one open answer of 64 KiB. Measured as the CPU time of this process (the
+/// server runs in it), each kind against normal submissions of the same run: a ratio, not a
+/// wall-clock threshold, so a loaded machine does not change the verdict.
+#[tokio::test]
+async fn the_worst_64_kib_body_costs_a_small_multiple_of_a_normal_submission() {
+    const ROUNDS: usize = 12;
+    let app = TestApp::spawn().await;
+    let code = app.desk_code("xuan-loc.xuan-bac").await;
+    let path = format!("/s/{code}");
+    let mut keys = Vec::new();
+    for _ in 0..ROUNDS * 4 {
+        let (_, token, version) = app.open_survey(&code).await;
+        keys.push((token, version));
+    }
+    let hidden = |(token, version): &(String, String)| format!("_token={token}&_v={version}");
+    let answers = serde_urlencoded::to_string(common::full_answers("4")).unwrap();
+    let limit = 64 * 1024 - 100;
+    let fill = |mut body: String, part: &dyn Fn(usize) -> String| {
+        for i in 0.. {
+            let next = part(i);
+            if body.len() + next.len() + 1 > limit {
+                break;
+            }
+            body.push('&');
+            body.push_str(&next);
+        }
+        body
+    };
+    type Body<'a> = Box<dyn Fn(&(String, String)) -> String + 'a>;
+    let kinds: [(&str, Body); 4] = [
+        (
+            "normal",
+            Box::new(|key| format!("{}&{answers}&YK=Th%E1%BB%A7+t%E1%BB%A5c+nhanh", hidden(key))),
+        ),
+        (
+            "unknown names",
+            Box::new(|key| fill(hidden(key), &|i| format!("{i:x}"))),
+        ),
+        (
+            "one name repeated",
+            Box::new(|key| fill(hidden(key), &|_| "TC1=4".to_string())),
+        ),
+        (
+            "a 64 KiB answer",
+            Box::new(|key| {
+                let mut body = format!("{}&{answers}&YK=", hidden(key));
+                while body.len() + 9 <= limit {
+                    body.push_str("%E1%BB%99");
+                }
+                body
+            }),
+        ),
+    ];
+    let mut per_request = Vec::new();
+    let mut keys = keys.iter();
+    for (name, body) in &kinds {
+        let bodies: Vec<String> = (0..ROUNDS).map(|_| body(keys.next().unwrap())).collect();
+        assert!(bodies.iter().all(|b| b.len() <= 64 * 1024), "{name}");
+        let before = process_cpu();
+        for body in bodies {
+            let response = app
+                .post_raw(&path, body, "application/x-www-form-urlencoded")
+                .await;
+            let expected = if *name == "normal" { 200 } else { 422 };
+            assert_eq!(response.status(), expected, "{name}");
+            response.bytes().await.unwrap();
+        }
+        let cpu = (process_cpu() - before) / ROUNDS as u32;
+        eprintln!("{name}: {} µs of CPU per request", cpu.as_micros());
+        per_request.push((*name, cpu));
+    }
+    assert_eq!(app.response_count().await, ROUNDS as i64);
+    let normal = per_request[0].1;
+    for (name, cpu) in &per_request[1..] {
+        let ratio = cpu.as_secs_f64() / normal.as_secs_f64();
+        eprintln!("{name}: {ratio:.2} × a normal submission");
+        assert!(
+            ratio < 4.0,
+            "a 64-KiB body of {name} costs {ratio:.1} times a normal submission ({cpu:?} against {normal:?})"
+        );
+    }
+    app.stop().await;
+}

@@ -44,26 +44,34 @@ async fn spawn(config: impl Fn(&str) -> Config) -> TestApp {
 /// A browser: its own cookie and its own address (as the proxy on loopback reports it).
 struct Citizen {
     client: reqwest::Client,
-    address: &'static str,
+    address: String,
 }
 
 impl Citizen {
-    fn new(address: &'static str) -> Self {
+    fn new(address: &str) -> Self {
         Citizen {
             client: reqwest::Client::builder()
                 .cookie_store(true)
                 .redirect(reqwest::redirect::Policy::none())
                 .build()
                 .unwrap(),
-            address,
+            address: address.to_string(),
+        }
+    }
+
+    /// The same browser (its cookie) from another address.
+    fn at(&self, address: &str) -> Self {
+        Citizen {
+            client: self.client.clone(),
+            address: address.to_string(),
         }
     }
 
     /// A tablet enrolled by staff as the kiosk of the desk with `desk_code`.
-    async fn kiosk(app: &TestApp, name: &str, desk_code: &str, address: &'static str) -> Self {
+    async fn kiosk(app: &TestApp, name: &str, desk_code: &str, address: &str) -> Self {
         Citizen {
             client: app.kiosk_client(name, desk_code).await,
-            address,
+            address: address.to_string(),
         }
     }
 
@@ -100,7 +108,7 @@ impl Citizen {
         fields.extend(answers.iter().map(|(k, v)| (*k, v.as_str())));
         self.client
             .post(format!("{base}{path}"))
-            .header("X-Forwarded-For", self.address)
+            .header("X-Forwarded-For", &self.address)
             .header("Content-Type", "application/x-www-form-urlencoded")
             .body(serde_urlencoded::to_string(&fields).unwrap())
             .send()
@@ -442,4 +450,41 @@ async fn the_raw_client_address_is_never_stored() {
         .count("SELECT count(*) FROM responses WHERE client_key IS NOT NULL")
         .await;
     assert_eq!(keys, 3);
+}
+
+/// Issue 14, item 2: an IPv6 subscriber holds a whole /64, so its addresses are one client for
+/// both limits; an IPv4-mapped IPv6 address is the IPv4 address it maps.
+#[tokio::test]
+async fn ipv6_clients_are_limited_by_their_slash_64_and_mapped_addresses_as_ipv4() {
+    let app = spawn(limited("2/60m", "3/60m", "off", 0)).await;
+    let code = app.desk_code(XUAN_BAC).await;
+    let path = format!("/s/{code}");
+    let base = app.address.as_str();
+    // One browser wandering over its /64: the per-person limit (address + cookie) holds.
+    let phone = Citizen::new("2001:db8:5:6::1");
+    let mut statuses = Vec::new();
+    for host in 1..=4u16 {
+        let moved = phone.at(&format!("2001:db8:5:6:{host:x}::{host:x}"));
+        statuses.push(moved.answer(base, &path).await.status().as_u16());
+    }
+    assert_eq!(statuses, [200, 200, 429, 429]);
+    // 64 addresses of another /64, each its own browser: the per-address limit holds.
+    let mut statuses = Vec::new();
+    for host in 1..=64u16 {
+        let phone = Citizen::new(&format!("2001:db8:5:7:{host:x}:0:{host:x}:1"));
+        statuses.push(phone.answer(base, &path).await.status().as_u16());
+    }
+    assert_eq!(statuses[..3], [200, 200, 200], "{statuses:?}");
+    assert!(statuses[3..].iter().all(|s| *s == 429), "{statuses:?}");
+    // The next /64 is another subscriber.
+    let next = Citizen::new("2001:db8:5:8::1");
+    assert_eq!(next.answer(base, &path).await.status(), 200);
+    // A plain IPv4 address and its mapped form: one client.
+    for _ in 0..3 {
+        let phone = Citizen::new("10.3.1.1");
+        assert_eq!(phone.answer(base, &path).await.status(), 200);
+    }
+    let mapped = Citizen::new("::ffff:10.3.1.1");
+    assert_eq!(mapped.answer(base, &path).await.status(), 429);
+    assert_eq!(app.response_count().await, 2 + 3 + 1 + 3);
 }

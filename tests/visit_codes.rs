@@ -514,3 +514,126 @@ async fn a_sheet_of_slips_prints_21_codes_whose_qr_codes_decode_to_their_links()
         "the code in text, in groups of five"
     );
 }
+
+/// Issue 14, item 5: guessing one-time codes is slowed down per client: after ten unknown
+/// codes, the client gets a polite 429 (with Retry-After) for any code, good ones included,
+/// while other clients are served.
+#[tokio::test]
+async fn guessing_codes_is_limited_per_client() {
+    let app = TestApp::spawn().await;
+    let admin = app.staff_with_role("qt.phong.noi.vu", "admin", &[]).await;
+    let (_, codes) = mint(&app, &admin, XUAN_DINH, &[("count", "1"), ("dossiers", "")]).await;
+    let from = async |address: &str, code: &str| {
+        app.client
+            .get(format!("{}/v/{code}", app.address))
+            .header("X-Forwarded-For", address)
+            .send()
+            .await
+            .unwrap()
+    };
+    let guesser = "2001:db8:77:1::1";
+    for n in 0..10 {
+        let guess = format!("{:0>10}", format!("{n}a"))
+            .replace('0', "2")
+            .replace('1', "3");
+        let page = from(guesser, &guess).await;
+        assert_eq!(page.status(), 404, "guess {n}: {guess}");
+    }
+    for code in ["zzzzzzzzzz", codes[0].as_str()] {
+        // Another address of the same /64 is the same client.
+        let page = from("2001:db8:77:1::2", code).await;
+        assert_eq!(page.status(), 429, "{code}");
+        let retry: u64 = page.headers()["retry-after"]
+            .to_str()
+            .unwrap()
+            .parse()
+            .unwrap();
+        assert!((1..=60).contains(&retry), "{retry}");
+        let html = page.text().await.unwrap();
+        assert!(html.contains("Đã nhập sai mã nhiều lần"), "{html}");
+    }
+    // Someone else opens their code.
+    let page = from("198.51.100.20", &codes[0]).await;
+    assert_eq!(page.status(), 200);
+}
+
+/// Issue 14, item 7: `POST /api/v1/codes` takes the documented 64 KiB of JSON (413 in JSON
+/// beyond), and quotes no more than a little of an over-long dossier number.
+#[tokio::test]
+async fn the_codes_api_takes_64_kib_and_quotes_little() {
+    let app = TestApp::spawn().await;
+    let unit = app
+        .staff_with_role("can.bo.xuan.bac", "unit", &[XUAN_BAC])
+        .await;
+    let token = create_token(&unit, "Phần mềm một cửa").await;
+    let here = app.desk_code(XUAN_BAC).await;
+    let padded = format!(
+        "{{\"desk_code\": \"{here}\", \"count\": 1{}}}",
+        " ".repeat(100 * 1024)
+    );
+    let response = api_post(&app, Some(&token), &padded).await;
+    assert_eq!(response.status(), 413);
+    let answer = json(response).await;
+    assert_eq!(answer["code"], "payload_too_large");
+    assert_eq!(app.count("SELECT count(*) FROM visit_codes").await, 0);
+    // An over-long dossier number is named, not echoed in full.
+    let long = "HS".repeat(5_000);
+    let response = api_post(
+        &app,
+        Some(&token),
+        &format!("{{\"desk_code\": \"{here}\", \"dossier_no\": \"{long}\"}}"),
+    )
+    .await;
+    assert_eq!(response.status(), 400);
+    let text = response.text().await.unwrap();
+    assert!(text.contains("dài quá 64 ký tự"), "{text}");
+    assert!(text.len() < 400, "{} bytes echoed", text.len());
+}
+
+/// Issue 14, item 7: a request body sent slowly is cut off: the connection is answered and
+/// closed once the body timeout (15 s) passes, however steadily the bytes trickle in.
+#[tokio::test]
+async fn a_slow_request_body_is_cut_off() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let app = TestApp::spawn().await;
+    let here = app.desk_code(XUAN_BAC).await;
+    // A survey body trickling in, one byte a second.
+    let started = std::time::Instant::now();
+    let address = app.address.trim_start_matches("http://");
+    let stream = tokio::net::TcpStream::connect(address).await.unwrap();
+    let (mut reader, mut writer) = stream.into_split();
+    writer
+        .write_all(
+            format!(
+                "POST /s/{here} HTTP/1.1\r\nHost: {address}\r\n\
+                 Content-Type: application/x-www-form-urlencoded\r\nContent-Length: 5000\r\n\r\n"
+            )
+            .as_bytes(),
+        )
+        .await
+        .unwrap();
+    let trickle = tokio::spawn(async move {
+        for _ in 0..60 {
+            if writer.write_all(b"a").await.is_err() {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+        }
+    });
+    let mut answer = Vec::new();
+    let read = tokio::time::timeout(
+        std::time::Duration::from_secs(30),
+        reader.read_to_end(&mut answer),
+    )
+    .await;
+    trickle.abort();
+    assert!(
+        read.is_ok(),
+        "the connection was still open after {:?}",
+        started.elapsed()
+    );
+    let answer = String::from_utf8_lossy(&answer);
+    assert!(answer.starts_with("HTTP/1.1 400"), "{answer}");
+    assert!(started.elapsed() >= std::time::Duration::from_secs(14));
+    assert_eq!(app.response_count().await, 0);
+}

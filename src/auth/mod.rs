@@ -327,6 +327,14 @@ impl<T: DeserializeOwned + 'static> FromRequest for CsrfForm<T> {
                 (Some(sent), Some(expected)) if same_token(sent, &expected) => {}
                 _ => return Err(AppError::CsrfRejected),
             }
+            // PostgreSQL stores no NUL in text: every staff text field is refused here, in one
+            // place, rather than failing (500) wherever it reaches the database.
+            if pairs
+                .iter()
+                .any(|(k, v)| k.contains('\0') || v.contains('\0'))
+            {
+                return Err(AppError::NulCharacter);
+            }
             let value = serde_urlencoded::from_bytes(&body).map_err(|_| AppError::BadRequest)?;
             Ok(CsrfForm(value))
         })
@@ -355,6 +363,18 @@ pub async fn check_origin(
             tracing::warn!(origin, "refused a cross-site request");
             return Err(AppError::CsrfRejected.into());
         }
+    }
+    next.call(request).await
+}
+
+/// Refuses a request whose query string holds an encoded NUL (`%00`): staff filters and
+/// searches reach PostgreSQL, which stores and compares no NUL in text (422, not 500).
+pub async fn refuse_nul_in_query(
+    request: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<impl MessageBody + 'static>, actix_web::Error> {
+    if request.query_string().contains("%00") {
+        return Err(AppError::NulCharacter.into());
     }
     next.call(request).await
 }

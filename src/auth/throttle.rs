@@ -1,5 +1,9 @@
-//! Throttling of wrong passwords, per user name and per client, through the database so that
-//! the limits hold across instances. The client is a keyed hash of its address.
+//! Throttling of wrong passwords, through the database so that the limits hold across
+//! instances. A client (a keyed hash of its address, see `web::client_limit_key`) that guesses
+//! a user name's password is slowed down for that name, and for all names after more failures;
+//! the name itself is locked for everyone only past a generous ceiling of failures from many
+//! clients. So an attacker locks themselves out, not the account's owner signing in from
+//! elsewhere. Every rule counts user names whether or not they exist.
 
 use diesel::{ExpressionMethods, QueryDsl};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
@@ -10,10 +14,15 @@ use crate::db::schema::sign_in_failures;
 
 /// Failures counted within this many minutes.
 pub const WINDOW_MINUTES: i64 = 15;
-/// Failures for one user name (existing or not) that lock it for the window.
-pub const MAX_PER_USERNAME: i64 = 5;
-/// Failures from one client that lock it for the window.
+/// Failures for one user name (existing or not) from one client that lock that name for that
+/// client for the window.
+pub const MAX_PER_USERNAME_AND_CLIENT: i64 = 5;
+/// Failures from one client, whatever the names, that lock it for the window.
 pub const MAX_PER_CLIENT: i64 = 20;
+/// Failures for one user name from all clients together that lock it for everyone for the
+/// window: a ceiling against guessing spread over many addresses, far above what one client
+/// may try (at least five clients, each at its own limit, must join to reach it).
+pub const MAX_PER_USERNAME: i64 = 100;
 
 /// HMAC-SHA256 of the client address under the installation's secret: comparable, but the
 /// address cannot be read back.
@@ -27,29 +36,38 @@ fn window_start() -> chrono::DateTime<chrono::Utc> {
     chrono::Utc::now() - chrono::Duration::minutes(WINDOW_MINUTES)
 }
 
-/// Whether sign-in is locked for this user name or this client.
+/// Whether sign-in is locked for this user name from this client: too many failures for the
+/// name from this client, from this client at all, or for the name from everywhere.
 pub async fn is_locked(
     conn: &mut AsyncPgConnection,
     username: &str,
     client: &[u8],
 ) -> diesel::QueryResult<bool> {
     let since = window_start();
-    let by_name: i64 = sign_in_failures::table
+    let recent = || sign_in_failures::table.filter(sign_in_failures::at.gt(since));
+    let by_name_here: i64 = recent()
         .filter(sign_in_failures::username.eq(username))
-        .filter(sign_in_failures::at.gt(since))
+        .filter(sign_in_failures::client_key.eq(client))
         .count()
         .get_result(conn)
         .await?;
-    if by_name >= MAX_PER_USERNAME {
+    if by_name_here >= MAX_PER_USERNAME_AND_CLIENT {
         return Ok(true);
     }
-    let by_client: i64 = sign_in_failures::table
+    let by_client: i64 = recent()
         .filter(sign_in_failures::client_key.eq(client))
-        .filter(sign_in_failures::at.gt(since))
         .count()
         .get_result(conn)
         .await?;
-    Ok(by_client >= MAX_PER_CLIENT)
+    if by_client >= MAX_PER_CLIENT {
+        return Ok(true);
+    }
+    let by_name: i64 = recent()
+        .filter(sign_in_failures::username.eq(username))
+        .count()
+        .get_result(conn)
+        .await?;
+    Ok(by_name >= MAX_PER_USERNAME)
 }
 
 pub async fn record_failure(
@@ -74,11 +92,20 @@ pub async fn record_failure(
     Ok(())
 }
 
-/// A successful sign-in clears the user name's failures.
-pub async fn clear(conn: &mut AsyncPgConnection, username: &str) -> diesel::QueryResult<()> {
-    diesel::delete(sign_in_failures::table.filter(sign_in_failures::username.eq(username)))
-        .execute(conn)
-        .await?;
+/// A successful sign-in clears the user name's failures from this client (those of other
+/// clients still count against them).
+pub async fn clear(
+    conn: &mut AsyncPgConnection,
+    username: &str,
+    client: &[u8],
+) -> diesel::QueryResult<()> {
+    diesel::delete(
+        sign_in_failures::table
+            .filter(sign_in_failures::username.eq(username))
+            .filter(sign_in_failures::client_key.eq(client)),
+    )
+    .execute(conn)
+    .await?;
     Ok(())
 }
 

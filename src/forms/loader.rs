@@ -10,8 +10,8 @@ use toml::Spanned;
 
 use super::raw::{RawForm, RawItem, RawScale, RawSection};
 use super::{
-    DEFAULT_NOT_APPLICABLE_LABEL, DEFAULT_TEXT_MAX_LENGTH, Form, IndexRule, Item, ItemKind, Scale,
-    ScaleOption, Section, SectionRole,
+    DEFAULT_NOT_APPLICABLE_LABEL, DEFAULT_TEXT_MAX_LENGTH, Form, IndexRule, Item, ItemKind,
+    MAX_ITEMS, Scale, ScaleOption, Section, SectionRole,
 };
 
 /// Everything wrong with one form file (or with the forms directory as a whole).
@@ -420,6 +420,12 @@ impl Checker<'_> {
         } else {
             let line = self.position(i.code.span().start).0;
             item_codes.insert(code.clone(), line);
+            if item_codes.len() == MAX_ITEMS + 1 {
+                self.at(
+                    &i.code,
+                    format!("a form holds at most {MAX_ITEMS} items (item \"{code}\" is one more)"),
+                );
+            }
         }
         let text = self.non_empty(&i.text, &format!("item \"{code}\": text"));
         let kind_name = i.kind.as_ref().map_or("choice", |k| k.get_ref().as_str());
@@ -550,6 +556,28 @@ max_length = 300
             Ok(_) => panic!("expected the form to be rejected"),
             Err(e) => e.to_string().lines().map(String::from).collect(),
         }
+    }
+
+    #[test]
+    fn a_form_holds_at_most_max_items() {
+        let with = |n: usize| {
+            let mut text = GOOD.to_string();
+            for i in 0..n {
+                text.push_str(&format!(
+                    "\n[[sections.items]]\ncode = \"Y{}\"\ntext = \"Thêm\"\ntype = \"text\"\n",
+                    i + 2
+                ));
+            }
+            text
+        };
+        assert!(parse_form("f.toml", &with(MAX_ITEMS - 3)).is_ok());
+        let refused = problems(&with(MAX_ITEMS - 2));
+        assert!(
+            refused
+                .iter()
+                .any(|p| p.contains("a form holds at most 150 items (item \"Y149\" is one more)")),
+            "{refused:?}"
+        );
     }
 
     #[test]

@@ -24,6 +24,9 @@ pub const DEFAULT_NOT_APPLICABLE_LABEL: &str = "Không áp dụng";
 pub const NOT_APPLICABLE_CODE: i16 = 0;
 /// Default maximum length (in characters) of an open answer.
 pub const DEFAULT_TEXT_MAX_LENGTH: usize = 2000;
+/// Most items a form may hold (the QĐ 1001 form has 35). Bounds what a survey body may send
+/// ([`submission::MAX_FIELDS`]).
+pub const MAX_ITEMS: usize = 150;
 
 /// A validated survey form.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -1,7 +1,7 @@
 //! Turning a submitted survey (an `application/x-www-form-urlencoded` body) into answers that can
 //! be stored, or into precise problems to show the citizen. Pure: no I/O.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
 use hmac::{Hmac, Mac};
@@ -34,6 +34,14 @@ pub struct RawSubmission {
     pub fields: Vec<(String, String)>,
 }
 
+/// Most fields a survey body may hold, hidden ones included: every item of the largest form
+/// the loader accepts ([`super::MAX_ITEMS`]) plus room to spare. A body with more is refused
+/// unread (issue 14: a few 64-KiB bodies of thousands of names stalled the service).
+pub const MAX_FIELDS: usize = super::MAX_ITEMS + 50;
+/// Distinct unknown field names after which validation stops and refuses the body (a stale
+/// page, a robot): no more are looked at, and the message names the first few.
+pub const MAX_UNKNOWN_FIELDS: usize = 5;
+
 /// The body could not be decoded at all.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Malformed;
@@ -41,7 +49,9 @@ pub struct Malformed;
 impl RawSubmission {
     /// Decodes an `application/x-www-form-urlencoded` body. Unlike lenient decoders, invalid
     /// UTF-8 (after percent-decoding) is refused rather than replaced, so a garbled answer is
-    /// never stored as if the citizen had typed it.
+    /// never stored as if the citizen had typed it. A body of more than [`MAX_FIELDS`] fields
+    /// is refused as soon as the one too many is reached: no form sends that many, and the
+    /// work spent on a body stays linear in its length and bounded by the cap.
     pub fn decode(body: &[u8]) -> Result<Self, Malformed> {
         let decode = |part: &[u8]| -> Result<String, Malformed> {
             let spaced: Vec<u8> = part
@@ -53,16 +63,20 @@ impl RawSubmission {
                 .map(|s| s.into_owned())
                 .map_err(|_| Malformed)
         };
-        let mut pairs = Vec::new();
-        for pair in body.split(|b| *b == b'&').filter(|p| !p.is_empty()) {
+        let mut raw = RawSubmission::default();
+        for (count, pair) in body
+            .split(|b| *b == b'&')
+            .filter(|p| !p.is_empty())
+            .enumerate()
+        {
+            if count >= MAX_FIELDS {
+                return Err(Malformed);
+            }
             let (name, value) = match pair.iter().position(|b| *b == b'=') {
                 Some(at) => (&pair[..at], &pair[at + 1..]),
                 None => (pair, &[][..]),
             };
-            pairs.push((decode(name)?, decode(value)?));
-        }
-        let mut raw = RawSubmission::default();
-        for (name, value) in pairs {
+            let (name, value) = (decode(name)?, decode(value)?);
             match name.as_str() {
                 TOKEN_FIELD => raw.token = Uuid::parse_str(value.trim()).ok(),
                 VERSION_FIELD => raw.version_id = value.trim().parse().ok(),
@@ -199,27 +213,36 @@ fn clean_text(value: &str) -> String {
 pub fn validate(form: &Form, fields: &[(String, String)]) -> Result<ValidAnswers, Problems> {
     let mut problems = Problems::default();
     let mut by_item: HashMap<&str, Vec<&str>> = HashMap::new();
+    // In the order they came (for the message), each once: a set, so that the check stays
+    // linear, and at most a handful before the body is refused without reading further.
     let mut unknown: Vec<&str> = Vec::new();
+    let mut seen_unknown: HashSet<&str> = HashSet::new();
     for (name, value) in fields {
         if form.item(name).is_some() {
             by_item
                 .entry(name.as_str())
                 .or_default()
                 .push(value.as_str());
-        } else if !unknown.contains(&name.as_str()) {
+        } else if seen_unknown.insert(name.as_str()) {
             unknown.push(name.as_str());
+            if unknown.len() >= MAX_UNKNOWN_FIELDS {
+                break;
+            }
         }
     }
     if !unknown.is_empty() {
         let shown: Vec<String> = unknown
             .iter()
-            .take(5)
+            .take(MAX_UNKNOWN_FIELDS)
             .map(|n| format!("\"{}\"", n.chars().take(40).collect::<String>()))
             .collect();
         problems.general.push(format!(
             "Phiếu có câu hỏi không thuộc biểu mẫu này ({}). Vui lòng tải lại trang và điền lại.",
             shown.join(", ")
         ));
+        if unknown.len() >= MAX_UNKNOWN_FIELDS {
+            return Err(problems);
+        }
     }
 
     let mut answers = ValidAnswers {
@@ -395,6 +418,51 @@ max_length = 5
     fn unknown_fields_are_refused() {
         let err = validate(&form(), &fields(&[("Q1", "1"), ("Q2", "1"), ("X9", "1")])).unwrap_err();
         assert!(err.general[0].contains("\"X9\""), "{:?}", err.general);
+    }
+
+    #[test]
+    fn a_flood_of_unknown_names_is_refused_after_a_handful() {
+        let mut many = fields(&[("Q1", "1"), ("Q2", "1")]);
+        many.extend((0..10_000).map(|i| (format!("x{i}"), String::new())));
+        let err = validate(&form(), &many).unwrap_err();
+        assert_eq!(err.general.len(), 1);
+        assert!(err.general[0].contains("\"x0\", \"x1\", \"x2\", \"x3\", \"x4\")"));
+        assert!(!err.general[0].contains("x5"), "{:?}", err.general);
+        // The same unknown name again and again is one name.
+        let mut same = fields(&[("Q1", "1"), ("Q2", "1")]);
+        same.extend((0..1_000).map(|_| ("X9".to_string(), String::new())));
+        let err = validate(&form(), &same).unwrap_err();
+        assert!(err.general[0].contains("(\"X9\")"), "{:?}", err.general);
+    }
+
+    #[test]
+    fn a_body_of_more_fields_than_any_form_is_refused() {
+        let body = |n: usize| {
+            (0..n)
+                .map(|i| format!("Q{}=1", i % 3 + 1))
+                .collect::<Vec<_>>()
+                .join("&")
+        };
+        assert_eq!(
+            RawSubmission::decode(body(MAX_FIELDS).as_bytes())
+                .unwrap()
+                .fields
+                .len(),
+            MAX_FIELDS
+        );
+        assert_eq!(
+            RawSubmission::decode(body(MAX_FIELDS + 1).as_bytes()),
+            Err(Malformed)
+        );
+        // Empty parts ("&&") are not fields.
+        let sparse = format!("{}{}", "&".repeat(60_000), body(3));
+        assert_eq!(
+            RawSubmission::decode(sparse.as_bytes())
+                .unwrap()
+                .fields
+                .len(),
+            3
+        );
     }
 
     #[test]

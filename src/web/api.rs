@@ -135,7 +135,9 @@ impl ApiError {
             ApiError::MethodNotAllowed => "method_not_allowed",
             ApiError::App(AppError::Unavailable(_)) => "unavailable",
             ApiError::App(AppError::Forbidden | AppError::CsrfRejected) => "forbidden",
-            ApiError::App(AppError::BadRequest | AppError::PayloadTooLarge) => "bad_request",
+            ApiError::App(AppError::BadRequest) => "bad_request",
+            ApiError::App(AppError::PayloadTooLarge) => "payload_too_large",
+            ApiError::App(AppError::NulCharacter) => "invalid_parameter",
             ApiError::App(AppError::NotFound) => "not_found",
             ApiError::App(AppError::SignInRequired { .. }) => "unauthenticated",
             ApiError::App(AppError::Internal(_)) => "internal_error",
@@ -160,9 +162,12 @@ impl ApiError {
             ApiError::App(AppError::Forbidden | AppError::CsrfRejected) => {
                 "Không được phép.".into()
             }
-            ApiError::App(AppError::BadRequest | AppError::PayloadTooLarge) => {
-                "Yêu cầu không hợp lệ.".into()
-            }
+            ApiError::App(AppError::BadRequest) => "Yêu cầu không hợp lệ.".into(),
+            ApiError::App(AppError::PayloadTooLarge) => format!(
+                "Nội dung gửi lên vượt quá {} KB.",
+                super::MAX_JSON_BYTES / 1024
+            ),
+            ApiError::App(AppError::NulCharacter) => crate::error::MSG_NUL_CHARACTER.into(),
             ApiError::App(AppError::NotFound) => "Không tìm thấy.".into(),
             ApiError::App(AppError::SignInRequired { .. }) => {
                 "Cần đăng nhập hoặc mã truy cập API (Authorization: Bearer <mã>).".into()

@@ -133,16 +133,24 @@ async fn api_mint(
     state: web::Data<AppState>,
     request: HttpRequest,
     caller: ApiCaller,
-    body: web::Bytes,
+    payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
     let ApiCaller(staff) = caller;
     let token_id = bearer_token_id(&state, &request).await?;
     staff.require_writer().map_err(ApiError::App)?;
+    // The API's documented JSON limit (not the raw-body default of 256 KiB).
+    let body = match payload.to_bytes_limited(super::MAX_JSON_BYTES).await {
+        Ok(Ok(body)) => body,
+        Ok(Err(_)) => return Err(ApiError::App(AppError::BadRequest)),
+        Err(_) => return Err(ApiError::App(AppError::PayloadTooLarge)),
+    };
     let request: MintRequest = serde_json::from_slice(&body).map_err(|e| {
+        // serde's message may quote the input: never more than a little of it.
+        let reason = super::staff::codes::shortened(&e.to_string(), 120);
         api_bad(
             "body",
             format!(
-                "Nội dung phải là JSON {{\"desk_code\": \"…\", \"dossier_no\"?: \"…\", \"dossier_nos\"?: [\"…\"], \"count\"?: số}} ({e})."
+                "Nội dung phải là JSON {{\"desk_code\": \"…\", \"dossier_no\"?: \"…\", \"dossier_nos\"?: [\"…\"], \"count\"?: số}} ({reason})."
             ),
         )
     })?;

@@ -7,7 +7,7 @@ mod public;
 pub mod staff;
 mod survey;
 
-use std::net::TcpListener;
+use std::net::{IpAddr, Ipv6Addr, TcpListener};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -47,6 +47,8 @@ pub struct AppState {
     pub desks: Arc<crate::desk_directory::DeskDirectory>,
     /// The kiosks this instance has verified (trusted while the database cannot be asked).
     pub kiosks: crate::db::kiosks::VerifiedKiosks,
+    /// Unknown one-time codes tried per client (`/v/{code}`), in this instance's memory.
+    pub code_guesses: survey::CodeGuesses,
 }
 
 /// Largest JSON body the API reads (`web::Json`).
@@ -58,17 +60,22 @@ pub const MAX_FORM_BYTES: usize = 64 * 1024;
 pub const MAX_PAYLOAD_BYTES: usize = 256 * 1024;
 /// How long a client may take to send a request's headers (slow clients, "slowloris").
 pub const CLIENT_REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long a client may take to send a request's body once its headers are in (slow bodies):
+/// a reader of the body then gets an error, and the connection is closed after the answer.
+pub const BODY_TIMEOUT: Duration = Duration::from_secs(15);
 /// How long an idle keep-alive connection stays open.
 pub const KEEP_ALIVE: Duration = Duration::from_secs(15);
 /// How long requests in progress may finish once the server is asked to stop.
 pub const SHUTDOWN_TIMEOUT_SECS: u64 = 10;
 
-/// The client's address: the peer's, or, when the peer is a trusted reverse proxy (loopback, or
-/// listed in `SIPAS_TRUSTED_PROXIES`), the last entry of `X-Forwarded-For` (the one that proxy
-/// added; earlier entries are whatever the client claimed). Used by the survey's limits and the
-/// sign-in throttle alike.
-pub(crate) fn client_address(config: &Config, request: &actix_web::HttpRequest) -> String {
-    let peer = request.peer_addr().map(|a| a.ip());
+/// The client as the per-client limits count it (the survey's limits and the sign-in
+/// throttle alike): [`limiting_key`] of its address, which is the peer's, or, when the peer is
+/// a trusted reverse proxy (loopback, or listed in `SIPAS_TRUSTED_PROXIES`), the last entry of
+/// `X-Forwarded-For` (the one that proxy added; earlier entries are whatever the client
+/// claimed).
+pub(crate) fn client_limit_key(config: &Config, request: &actix_web::HttpRequest) -> String {
+    // A dual-stack listener reports IPv4 peers as mapped IPv6 addresses.
+    let peer = request.peer_addr().map(|a| a.ip().to_canonical());
     let trusted =
         peer.is_some_and(|ip| ip.is_loopback() || config.visits.trusted_proxies.contains(&ip));
     if trusted {
@@ -79,12 +86,77 @@ pub(crate) fn client_address(config: &Config, request: &actix_web::HttpRequest) 
             .flat_map(|v| v.split(','))
             .map(str::trim)
             .rfind(|v| !v.is_empty())
-            .and_then(|v| v.parse::<std::net::IpAddr>().ok());
+            .and_then(|v| v.parse::<IpAddr>().ok());
         if let Some(ip) = forwarded {
-            return ip.to_string();
+            return limiting_key(ip);
         }
     }
-    peer.map_or_else(|| "unknown".to_string(), |ip| ip.to_string())
+    peer.map_or_else(|| "unknown".to_string(), limiting_key)
+}
+
+/// What a client address counts as for the per-client limits: an IPv4 address as it is, an
+/// IPv4-mapped IPv6 address (`::ffff:10.3.1.1`) as its IPv4 address, any other IPv6 address
+/// as its /64 (`2001:db8:1:2::/64`): a subscriber holds at least a whole /64, and would
+/// otherwise have 2^64 buckets.
+pub fn limiting_key(ip: IpAddr) -> String {
+    match ip.to_canonical() {
+        IpAddr::V4(v4) => v4.to_string(),
+        IpAddr::V6(v6) => {
+            let [a, b, c, d, ..] = v6.segments();
+            format!("{}/64", Ipv6Addr::new(a, b, c, d, 0, 0, 0, 0))
+        }
+    }
+}
+
+/// A request body that must arrive whole before a deadline (see [`BODY_TIMEOUT`]).
+struct BodyDeadline {
+    inner: actix_web::dev::Payload,
+    deadline: std::pin::Pin<Box<tokio::time::Sleep>>,
+}
+
+impl futures_util::Stream for BodyDeadline {
+    type Item = Result<web::Bytes, actix_web::error::PayloadError>;
+
+    fn poll_next(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Self::Item>> {
+        use std::future::Future;
+        use std::task::Poll;
+        if let Poll::Ready(item) = std::pin::Pin::new(&mut self.inner).poll_next(cx) {
+            return Poll::Ready(item);
+        }
+        if self.deadline.as_mut().poll(cx).is_ready() {
+            tracing::info!("request body not received within {BODY_TIMEOUT:?}");
+            return Poll::Ready(Some(Err(actix_web::error::PayloadError::Io(
+                std::io::Error::new(std::io::ErrorKind::TimedOut, "request body too slow"),
+            ))));
+        }
+        Poll::Pending
+    }
+}
+
+/// Gives every request body [`BODY_TIMEOUT`] to arrive, counted from its headers: actix-web's
+/// `client_request_timeout` covers the headers only.
+async fn body_deadline(
+    mut request: actix_web::dev::ServiceRequest,
+    next: actix_web::middleware::Next<impl actix_web::body::MessageBody + 'static>,
+) -> Result<
+    actix_web::dev::ServiceResponse<impl actix_web::body::MessageBody + 'static>,
+    actix_web::Error,
+> {
+    let payload = request.parts_mut().1.take();
+    if matches!(payload, actix_web::dev::Payload::None) {
+        request.set_payload(payload);
+    } else {
+        let limited: std::pin::Pin<Box<dyn futures_util::Stream<Item = _>>> =
+            Box::pin(BodyDeadline {
+                inner: payload,
+                deadline: Box::pin(tokio::time::sleep(BODY_TIMEOUT)),
+            });
+        request.set_payload(limited.into());
+    }
+    next.call(request).await
 }
 
 /// Security headers sent with every response.
@@ -152,6 +224,7 @@ pub fn server(listener: TcpListener, state: web::Data<AppState>) -> std::io::Res
             ))
             .wrap(security_headers())
             .wrap(TracingLogger::default())
+            .wrap(actix_web::middleware::from_fn(body_deadline))
             .app_data(state.clone())
             // Unreadable query strings, paths and forms get our 400 page, not a bare text.
             .app_data(web::QueryConfig::default().error_handler(|_, _| AppError::BadRequest.into()))
@@ -208,4 +281,20 @@ async fn stylesheet(css: &'static str) -> HttpResponse {
 
 pub(crate) async fn not_found() -> Result<HttpResponse, AppError> {
     Err(AppError::NotFound)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ipv6_clients_count_by_their_slash_64_and_mapped_ipv4_as_ipv4() {
+        let key = |text: &str| limiting_key(text.parse().unwrap());
+        assert_eq!(key("10.3.1.1"), "10.3.1.1");
+        assert_eq!(key("::ffff:10.3.1.1"), "10.3.1.1");
+        assert_eq!(key("2001:db8:1:2::1"), "2001:db8:1:2::/64");
+        assert_eq!(key("2001:db8:1:2:ffff:ffff:ffff:ffff"), "2001:db8:1:2::/64");
+        assert_ne!(key("2001:db8:1:3::1"), key("2001:db8:1:2::1"));
+        assert_eq!(key("::1"), "::/64");
+    }
 }

@@ -168,6 +168,74 @@ fn desk_closed() -> HttpResponse {
     )
 }
 
+/// Unknown one-time codes one client (see `web::client_limit_key`) may try in a row...
+pub const CODE_GUESS_BURST: f64 = 10.0;
+/// ... and the seconds in which it regains one more try.
+pub const CODE_GUESS_REFILL_SECONDS: f64 = 60.0;
+/// Clients remembered at most; past it, those whose tries have all come back are forgotten.
+const CODE_GUESS_CLIENTS: usize = 100_000;
+pub const TOO_MANY_GUESSES_TITLE: &str = "Đã nhập sai mã nhiều lần";
+
+/// Per-client token buckets of unknown one-time codes (`/v/{code}` answering 404), kept in
+/// this instance's memory: a code has about 49.5 random bits, so this only has to make
+/// guessing slow (ten tries, then one a minute), not exact across instances. Addresses stay
+/// in memory, never stored.
+#[derive(Debug, Default)]
+pub struct CodeGuesses {
+    /// Tries left (at the time noted) per client.
+    buckets: std::sync::Mutex<HashMap<String, (f64, std::time::Instant)>>,
+}
+
+impl CodeGuesses {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, (f64, std::time::Instant)>> {
+        self.buckets.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn refilled((tokens, at): (f64, std::time::Instant)) -> f64 {
+        (tokens + at.elapsed().as_secs_f64() / CODE_GUESS_REFILL_SECONDS).min(CODE_GUESS_BURST)
+    }
+
+    /// Seconds until `client` may try a code again, or `None`: now.
+    pub fn wait(&self, client: &str) -> Option<u64> {
+        let tokens = Self::refilled(*self.lock().get(client)?);
+        (tokens < 1.0).then(|| ((1.0 - tokens) * CODE_GUESS_REFILL_SECONDS).ceil().max(1.0) as u64)
+    }
+
+    /// Counts an unknown code against `client`.
+    pub fn miss(&self, client: &str) {
+        let mut buckets = self.lock();
+        if buckets.len() >= CODE_GUESS_CLIENTS && !buckets.contains_key(client) {
+            buckets.retain(|_, bucket| Self::refilled(*bucket) < CODE_GUESS_BURST);
+            if buckets.len() >= CODE_GUESS_CLIENTS {
+                buckets.clear();
+            }
+        }
+        let bucket = buckets
+            .entry(client.to_string())
+            .or_insert((CODE_GUESS_BURST, std::time::Instant::now()));
+        *bucket = (Self::refilled(*bucket) - 1.0, std::time::Instant::now());
+    }
+}
+
+/// The page for a client that tried too many unknown one-time codes.
+fn too_many_guesses(wait: u64) -> HttpResponse {
+    let mut response = notice(
+        StatusCode::TOO_MANY_REQUESTS,
+        TOO_MANY_GUESSES_TITLE,
+        &[
+            &format!(
+                "Thiết bị này đã nhập nhiều mã đánh giá không đúng. Vui lòng kiểm tra lại mã in trên phiếu và thử lại sau khoảng {} phút.",
+                wait.div_ceil(60).max(1)
+            ),
+            "Nếu mã vẫn không dùng được, vui lòng hỏi cán bộ tại Bộ phận Tiếp nhận và Trả kết quả.",
+        ],
+    );
+    if let Ok(value) = wait.to_string().parse() {
+        response.headers_mut().insert(RETRY_AFTER, value);
+    }
+    response
+}
+
 /// The page for a device that opens a desk's kiosk door without being one of its kiosks.
 fn not_a_kiosk(desk_code: &str) -> HttpResponse {
     HttpResponse::build(StatusCode::FORBIDDEN)
@@ -261,13 +329,21 @@ async fn target(
             kiosk,
         }));
     }
+    // Guessing codes: a client that tried too many unknown ones waits, whatever it tries.
+    let guesser = super::client_limit_key(&state.config, request);
+    if let Some(wait) = state.code_guesses.wait(&guesser) {
+        tracing::info!(door = ?door, "one-time code refused: too many unknown codes");
+        return Ok(Err(too_many_guesses(wait)));
+    }
     if !visits::is_plausible_code(code) {
+        state.code_guesses.miss(&guesser);
         return Err(AppError::NotFound);
     }
     // Whatever language the server speaks, an outage here is the 503 page, never a 500.
     let mut conn = state.pool.get().await?;
     let found = visits::find(&mut conn, code).await;
     let Some(slip) = AppError::classify(&mut conn, found).await? else {
+        state.code_guesses.miss(&guesser);
         return Err(AppError::NotFound);
     };
     if slip.code.used_at.is_some() {
@@ -342,7 +418,7 @@ fn keyed(secret: &[u8], parts: &[&[u8]]) -> Vec<u8> {
 }
 
 fn client(state: &AppState, request: &HttpRequest) -> Client {
-    let address = super::client_address(&state.config, request);
+    let address = super::client_limit_key(&state.config, request);
     let existing = request
         .cookie(VISITOR_COOKIE)
         .map(|c| c.value().to_string())
@@ -702,6 +778,18 @@ async fn submit(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn unknown_codes_are_counted_per_client() {
+        let guesses = CodeGuesses::default();
+        for _ in 0..CODE_GUESS_BURST as usize {
+            assert_eq!(guesses.wait("203.0.113.7"), None);
+            guesses.miss("203.0.113.7");
+        }
+        let wait = guesses.wait("203.0.113.7").expect("out of tries");
+        assert!((1..=60).contains(&wait), "{wait}");
+        assert_eq!(guesses.wait("203.0.113.8"), None);
+    }
 
     #[test]
     fn client_keys_never_hold_the_address() {

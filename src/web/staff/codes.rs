@@ -58,16 +58,34 @@ fn problem(field: &'static str, message: impl Into<String>) -> MintProblem {
     }
 }
 
+/// `text` cut to its first `max` characters (and "…") when longer: what an answer may quote
+/// of an input.
+pub(crate) fn shortened(text: &str, max: usize) -> String {
+    match text.char_indices().nth(max) {
+        Some((at, _)) => format!("{}…", &text[..at]),
+        None => text.to_string(),
+    }
+}
+
 /// The codes to mint: one per dossier number when any is given (then `count`, if given, must
 /// match), else `count` without dossier numbers.
 pub fn plan(count: Option<i64>, dossiers: &[String]) -> Result<Vec<Option<String>>, MintProblem> {
-    let mut seen: Vec<&str> = Vec::new();
+    if dossiers.len() > MAX_PER_BATCH {
+        return Err(problem(
+            "dossiers",
+            format!("Mỗi lần tạo tối đa {MAX_PER_BATCH} mã."),
+        ));
+    }
+    let mut seen: std::collections::HashSet<&str> = std::collections::HashSet::new();
     for dossier in dossiers {
         let dossier = dossier.as_str();
         if dossier.chars().count() > MAX_DOSSIER_CHARS {
             return Err(problem(
                 "dossiers",
-                format!("Mã hồ sơ \"{dossier}\" dài quá {MAX_DOSSIER_CHARS} ký tự."),
+                format!(
+                    "Mã hồ sơ \"{}\" dài quá {MAX_DOSSIER_CHARS} ký tự.",
+                    shortened(dossier, MAX_DOSSIER_CHARS)
+                ),
             ));
         }
         if dossier.chars().any(char::is_control) {
@@ -76,21 +94,14 @@ pub fn plan(count: Option<i64>, dossiers: &[String]) -> Result<Vec<Option<String
                 "Mã hồ sơ không được chứa ký tự điều khiển.",
             ));
         }
-        if seen.contains(&dossier) {
+        if !seen.insert(dossier) {
             return Err(problem(
                 "dossiers",
                 format!("Mã hồ sơ \"{dossier}\" bị nhập hai lần."),
             ));
         }
-        seen.push(dossier);
     }
     if !dossiers.is_empty() {
-        if dossiers.len() > MAX_PER_BATCH {
-            return Err(problem(
-                "dossiers",
-                format!("Mỗi lần tạo tối đa {MAX_PER_BATCH} mã."),
-            ));
-        }
         if let Some(n) = count
             && n != dossiers.len() as i64
         {

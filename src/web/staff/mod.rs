@@ -58,9 +58,11 @@ async fn forget_desks_after_changes(
 /// [`Staff`] extractor); every state change needs the form's CSRF token and a same-site Origin.
 pub fn routes(cfg: &mut web::ServiceConfig) {
     let origin = || actix_web::middleware::from_fn(auth::check_origin);
+    let no_nul = || actix_web::middleware::from_fn(auth::refuse_nul_in_query);
     cfg.service(
         web::resource("/sign-in")
             .wrap(origin())
+            .wrap(no_nul())
             .route(web::get().to(sign_in_page))
             .route(web::post().to(sign_in)),
     )
@@ -72,6 +74,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     .service(
         web::scope("/staff")
             .wrap(origin())
+            .wrap(no_nul())
             .wrap(actix_web::middleware::from_fn(forget_desks_after_changes))
             .service(dashboard)
             .service(password_page)
@@ -94,18 +97,27 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     );
 }
 
-/// Where to go after signing in: only a path of our own staff area.
+/// Where to go after signing in: only a path of our own staff area, in visible ASCII (what a
+/// header may hold: no line breaks, no spaces, nothing to be re-encoded).
 fn safe_next(next: &str) -> &str {
-    if next.starts_with("/staff") && !next.starts_with("//") && !next.contains('\\') {
+    if next.starts_with("/staff")
+        && !next.contains('\\')
+        && next.len() <= 2000
+        && next.bytes().all(|b| b.is_ascii_graphic())
+    {
         next
     } else {
         "/staff"
     }
 }
 
+/// A redirect. A location that cannot be a header (never one of ours) goes to the staff home
+/// rather than failing the request.
 fn see_other(location: &str) -> HttpResponse {
+    let location = actix_web::http::header::HeaderValue::from_str(location)
+        .unwrap_or_else(|_| actix_web::http::header::HeaderValue::from_static("/staff"));
     HttpResponse::SeeOther()
-        .insert_header(("Location", location))
+        .insert_header((actix_web::http::header::LOCATION, location))
         .finish()
 }
 
@@ -152,7 +164,7 @@ async fn sign_in(
 ) -> Result<HttpResponse, AppError> {
     let username = form.username.trim().to_lowercase();
     let next = safe_next(&form.next).to_string();
-    let address = super::client_address(&state.config, &request);
+    let address = super::client_limit_key(&state.config, &request);
     let client = throttle::client_key(&state.secret, &address);
     let refuse = |message: &str, status: u16| -> Result<HttpResponse, AppError> {
         let csrf = auth::csrf_token(&session)?;
@@ -174,7 +186,7 @@ async fn sign_in(
     let matches = password::verify_off_thread(form.password, stored).await;
     match account {
         Some(account) if matches && account.active => {
-            throttle::clear(&mut conn, &username).await?;
+            throttle::clear(&mut conn, &username, &client).await?;
             auth::sign_in(&session, &account)?;
             tracing::info!(account = account.id, "signed in");
             Ok(see_other(&next))
