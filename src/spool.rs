@@ -115,7 +115,12 @@ impl SpooledResponse {
             channel: new.channel.to_string(),
             answers: new.answers.to_vec(),
             submitted_at: new.submitted_at.unwrap_or_else(Utc::now),
-            texts: texts.iter().map(|(id, t)| (*id, t.to_string())).collect(),
+            // Masked already, so that the spool file holds no personal data either (the store
+            // masks again, which changes nothing).
+            texts: texts
+                .iter()
+                .map(|(id, t)| (*id, crate::privacy::mask(t).into_owned()))
+                .collect(),
             client_key: new.client_key.map(<[u8]>::to_vec),
             started_at: new.started_at,
             visit_code_id: new.visit_code_id,
