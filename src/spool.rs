@@ -960,6 +960,34 @@ mod tests {
         }
     }
 
+    #[test]
+    fn a_spooled_entry_holds_no_personal_data() {
+        let new = NewResponse {
+            submission_key: Uuid::from_bytes([9; 16]),
+            unit_id: 7,
+            desk_id: Some(3),
+            desk_code: Some("abcd1234"),
+            form_version_id: 2,
+            channel: "qr",
+            answers: &[Some(5)],
+            submitted_at: None,
+            entered_by: None,
+            entered_at: None,
+            paper_serial: None,
+            client_key: None,
+            started_at: None,
+            visit_code_id: None,
+            via: Some("desk"),
+        };
+        let entry = SpooledResponse::from_new(&new, &[(11, "Gọi 0912 345 678, CCCD 079201001234")]);
+        assert_eq!(
+            entry.texts,
+            vec![(11, "Gọi [số điện thoại], CCCD [số giấy tờ]".to_string())]
+        );
+        let line = String::from_utf8(encode_line(&entry)).unwrap();
+        assert!(!line.contains("345 678") && !line.contains("079201001234"));
+    }
+
     fn temp_dir(name: &str) -> PathBuf {
         let dir = std::env::temp_dir().join(format!("sipas-spool-{name}-{}", Uuid::new_v4()));
         std::fs::create_dir_all(&dir).unwrap();
