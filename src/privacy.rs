@@ -252,12 +252,13 @@ fn find_numbers(bytes: &[u8], from: usize, to: usize, found: &mut Vec<Found>) {
         let starts_number = b.is_ascii_digit()
             || (matches!(b, b'+' | b'(') && i + 1 < to && bytes[i + 1].is_ascii_digit())
             || (b == b'(' && i + 2 < to && bytes[i + 1] == b'+' && bytes[i + 2].is_ascii_digit());
-        if starts_number && starts_clean(bytes, from, i) {
-            if let Some(f) = number_at(bytes, i, to) {
-                i = f.range.end;
-                found.push(f);
-                continue;
-            }
+        if starts_number
+            && starts_clean(bytes, from, i)
+            && let Some(f) = number_at(bytes, i, to)
+        {
+            i = f.range.end;
+            found.push(f);
+            continue;
         }
         if b.is_ascii_digit() {
             // The rest of this run cannot begin a number (it is glued to this digit).
@@ -270,13 +271,13 @@ fn find_numbers(bytes: &[u8], from: usize, to: usize, found: &mut Vec<Found>) {
 
 /// The phone, identity number or plate beginning at `at`, if any.
 fn number_at(bytes: &[u8], at: usize, to: usize) -> Option<Found> {
-    if bytes[at].is_ascii_digit() {
-        if let Some(end) = plate_at(bytes, at, to) {
-            return Some(Found {
-                kind: Kind::Plate,
-                range: at..end,
-            });
-        }
+    if bytes[at].is_ascii_digit()
+        && let Some(end) = plate_at(bytes, at, to)
+    {
+        return Some(Found {
+            kind: Kind::Plate,
+            range: at..end,
+        });
     }
     phone_or_id_at(bytes, at, to)
 }
