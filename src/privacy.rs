@@ -22,7 +22,8 @@
 //! (`08:30`, `7h30`), amounts of money (`2.000.000 đồng`, `150000000 đồng`, `500k`),
 //! percentages, years, short numbers (`3 lần`, `quầy số 2`), dossier numbers
 //! (`000.00.12.H23-260105-0001`), document numbers (`157/KH-UBND`), and numbers that are part
-//! of a longer number (a number is taken only when it is not glued to other digits or letters).
+//! of a longer number (a number is taken only when it is not glued to other digits; a phone or
+//! ID number glued to words, `sđt0912345678`, is taken, a plate is not).
 
 use std::borrow::Cow;
 use std::ops::Range;
@@ -167,26 +168,43 @@ fn is_connector(b: u8) -> bool {
     matches!(b, b'.' | b'-' | b':')
 }
 
-/// Whether a number may begin at `at` (within `from..`): not glued to a letter or digit
-/// before it, nor to a longer number through a connector (`2026/05`, `08:30`, `1.000`).
-fn starts_clean(bytes: &[u8], from: usize, at: usize) -> bool {
+/// How a number may begin at a position.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Start {
+    /// Not glued to anything: any number.
+    Clean,
+    /// Glued to a letter (`sđt0912345678`, `CCCD079201001234`): a phone or an ID number only.
+    AfterLetter,
+    /// Glued to a digit, or to a longer number through a connector (`2026/05`, `08:30`,
+    /// `1.000`): none.
+    No,
+}
+
+/// How a number may begin at `at` (within `from..`).
+fn start_at(bytes: &[u8], from: usize, at: usize) -> Start {
     if at == from {
-        return true;
+        return Start::Clean;
     }
     match char_before(bytes, at) {
-        None => true,
-        Some(c) if c.is_alphanumeric() || c == '_' || c == '@' => false,
+        None => Start::Clean,
+        Some(c) if c.is_alphabetic() => Start::AfterLetter,
+        Some(c) if c.is_alphanumeric() || c == '_' || c == '@' => Start::No,
         Some(c) if c.is_ascii() && is_connector(c as u8) => {
             // "ĐT:0912…" is fine, "12:0912…" is not.
-            at - 1 == from || !bytes[at - 2].is_ascii_digit()
+            if at - 1 == from || !bytes[at - 2].is_ascii_digit() {
+                Start::Clean
+            } else {
+                Start::No
+            }
         }
-        Some(_) => true,
+        Some(_) => Start::Clean,
     }
 }
 
-/// Whether a number may end at `at` (within `..to`): not glued to a letter or digit after
-/// it, nor to more digits through a connector, and not an amount of money or a percentage.
-fn ends_clean(bytes: &[u8], at: usize, to: usize) -> bool {
+/// Whether a number may end at `at` (within `..to`): not glued to a digit (nor, unless
+/// `letters`, to a letter) after it, nor to more digits through a connector, and not an amount
+/// of money or a percentage.
+fn ends_clean(bytes: &[u8], at: usize, to: usize, letters: bool) -> bool {
     if at == to {
         return true;
     }
@@ -199,6 +217,7 @@ fn ends_clean(bytes: &[u8], at: usize, to: usize) -> bool {
         return false;
     }
     match char_at(bytes, at) {
+        Some(c) if letters && c.is_alphabetic() => !followed_by_unit(bytes, at, to),
         Some(c) if c.is_alphanumeric() || c == '_' || c == '@' => false,
         _ => !followed_by_unit(bytes, at, to),
     }
@@ -252,10 +271,12 @@ fn find_numbers(bytes: &[u8], from: usize, to: usize, found: &mut Vec<Found>) {
         let starts_number = b.is_ascii_digit()
             || (matches!(b, b'+' | b'(') && i + 1 < to && bytes[i + 1].is_ascii_digit())
             || (b == b'(' && i + 2 < to && bytes[i + 1] == b'+' && bytes[i + 2].is_ascii_digit());
-        if starts_number
-            && starts_clean(bytes, from, i)
-            && let Some(f) = number_at(bytes, i, to)
-        {
+        let number = match starts_number.then(|| start_at(bytes, from, i)) {
+            Some(Start::Clean) => number_at(bytes, i, to),
+            Some(Start::AfterLetter) => phone_or_id_at(bytes, i, to),
+            _ => None,
+        };
+        if let Some(f) = number {
             i = f.range.end;
             found.push(f);
             continue;
@@ -333,7 +354,7 @@ fn plate_at(bytes: &[u8], at: usize, to: usize) -> Option<usize> {
             4 | 5 => run,
             _ => continue,
         };
-        if ends_clean(bytes, end, to) {
+        if ends_clean(bytes, end, to, false) {
             return Some(end);
         }
     }
@@ -382,7 +403,7 @@ fn phone_or_id_at(bytes: &[u8], at: usize, to: usize) -> Option<Found> {
     if !bracket && !plus {
         let run = &bytes[first.start..first.end];
         let is_id = run.len() == 9 || (run.len() == 12 && run[0] == b'0');
-        if is_id && !is_phone(run, false) && ends_clean(bytes, first.end, to) {
+        if is_id && !is_phone(run, false) && ends_clean(bytes, first.end, to, true) {
             return Some(Found {
                 kind: Kind::IdNumber,
                 range: at..first.end,
@@ -397,7 +418,7 @@ fn phone_or_id_at(bytes: &[u8], at: usize, to: usize) -> Option<Found> {
         if digits.len() > 12 {
             return None;
         }
-        if closed && is_phone(&digits, plus) && ends_clean(bytes, group.end, to) {
+        if closed && is_phone(&digits, plus) && ends_clean(bytes, group.end, to, true) {
             return Some(Found {
                 kind: Kind::Phone,
                 range: at..group.end,
@@ -493,6 +514,11 @@ mod tests {
         );
         one("CMND số 025123456.", Kind::IdNumber, "025123456");
         one("cccd:001099012345", Kind::IdNumber, "001099012345");
+        one(
+            "CCCD079201001234 cấp năm 2021",
+            Kind::IdNumber,
+            "079201001234",
+        );
     }
 
     #[test]
@@ -547,6 +573,11 @@ mod tests {
             mask("Sđt 0912.345.678.Cảm ơn"),
             "Sđt [số điện thoại].Cảm ơn"
         );
+        // Glued to the words around it.
+        assert_eq!(
+            mask("sđt0912345678anh Minh, zalo+84912345678"),
+            "sđt[số điện thoại]anh Minh, zalo[số điện thoại]"
+        );
     }
 
     #[test]
@@ -562,7 +593,8 @@ mod tests {
             "Số nhà 123/45 đường 30/4, chờ 15-20 phút, mã hồ sơ 12345.",
             "Diện tích 20 ha 1234 m2, mua 20kg 1234, phòng 203, số thứ tự 0123.",
             "Mã số thuế 0301234567-001 của công ty.",
-            "Số tiền 1.234.567.890 đồng; tài khoản 19031234567890.",
+            "Số tiền 1.234.567.890 đồng; tài khoản 19031234567890; giá150000000đ.",
+            "Năm2026 lần2, mã HS12345678, phòng A203.",
             "Gọi 1900 1234 hoặc 1022 để được hỗ trợ.",
             "Địa chỉ an@localhost, @xuanloc, email@.",
             "Ba số: 912 345 678 không có số 0 đầu.",
