@@ -21,7 +21,7 @@
 //! Left alone, so that ordinary comments keep their meaning: dates (`05/12/2026`), times
 //! (`08:30`, `7h30`), amounts of money (`2.000.000 đồng`, `150000000 đồng`, `500k`),
 //! percentages, years, short numbers (`3 lần`, `quầy số 2`), dossier numbers
-//! (`000.00.12.H23-260105-0001`), document numbers (`157/KH-UBND`), and numbers that are part
+//! (`000.00.12.H23-260105-0001`), document numbers (`157/KH-UBND`), UUIDs, and numbers that are part
 //! of a longer number (a number is taken only when it is not glued to other digits; a phone or
 //! ID number glued to words, `sđt0912345678`, is taken, a plate is not).
 
@@ -60,19 +60,83 @@ pub struct Found {
 pub fn find(text: &str) -> Vec<Found> {
     let bytes = text.as_bytes();
     let mut found = Vec::new();
-    // E-mail addresses first (their local part may hold digits that look like a phone).
+    // E-mail addresses first (their local part may hold digits that look like a phone), and
+    // UUIDs (reference codes, not personal data, whose hex groups may hold such digits).
     let emails = find_emails(bytes);
+    let uuids = find_uuids(bytes);
+    let mut spans: Vec<(Range<usize>, bool)> = Vec::with_capacity(emails.len() + uuids.len());
+    let (mut e, mut u) = (0, 0);
+    while e < emails.len() || u < uuids.len() {
+        let take_email = match (emails.get(e), uuids.get(u)) {
+            (Some(email), Some(uuid)) => {
+                if uuid.end <= email.start {
+                    false
+                } else if uuid.start < email.end {
+                    // A UUID in an address: the address wins.
+                    u += 1;
+                    continue;
+                } else {
+                    true
+                }
+            }
+            (Some(_), None) => true,
+            _ => false,
+        };
+        if take_email {
+            spans.push((emails[e].clone(), true));
+            e += 1;
+        } else {
+            spans.push((uuids[u].clone(), false));
+            u += 1;
+        }
+    }
     let mut from = 0;
-    for email in emails {
-        find_numbers(bytes, from, email.start, &mut found);
-        found.push(Found {
-            kind: Kind::Email,
-            range: email.clone(),
-        });
-        from = email.end;
+    for (span, email) in spans {
+        find_numbers(bytes, from, span.start, &mut found);
+        if email {
+            found.push(Found {
+                kind: Kind::Email,
+                range: span.clone(),
+            });
+        }
+        from = span.end;
     }
     find_numbers(bytes, from, bytes.len(), &mut found);
     found
+}
+
+/// The byte ranges of the UUIDs (`8-4-4-4-12` hex digits) of `bytes` standing alone.
+fn find_uuids(bytes: &[u8]) -> Vec<Range<usize>> {
+    const GROUPS: [usize; 5] = [8, 4, 4, 4, 12];
+    let is_uuid = |at: usize| {
+        let mut i = at;
+        for (n, len) in GROUPS.iter().enumerate() {
+            if n > 0 {
+                if bytes.get(i) != Some(&b'-') {
+                    return false;
+                }
+                i += 1;
+            }
+            for _ in 0..*len {
+                if !bytes.get(i).is_some_and(u8::is_ascii_hexdigit) {
+                    return false;
+                }
+                i += 1;
+            }
+        }
+        !bytes.get(i).is_some_and(u8::is_ascii_alphanumeric)
+    };
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i + 36 <= bytes.len() {
+        if (i == 0 || !bytes[i - 1].is_ascii_alphanumeric()) && is_uuid(i) {
+            out.push(i..i + 36);
+            i += 36;
+        } else {
+            i += 1;
+        }
+    }
+    out
 }
 
 /// `text` with each piece of personal data replaced by its placeholder (borrowed when there
@@ -273,7 +337,7 @@ fn find_numbers(bytes: &[u8], from: usize, to: usize, found: &mut Vec<Found>) {
             || (b == b'(' && i + 2 < to && bytes[i + 1] == b'+' && bytes[i + 2].is_ascii_digit());
         let number = match starts_number.then(|| start_at(bytes, from, i)) {
             Some(Start::Clean) => number_at(bytes, i, to),
-            Some(Start::AfterLetter) => phone_or_id_at(bytes, i, to),
+            Some(Start::AfterLetter) => phone_or_id_at(bytes, i, to, true),
             _ => None,
         };
         if let Some(f) = number {
@@ -300,7 +364,7 @@ fn number_at(bytes: &[u8], at: usize, to: usize) -> Option<Found> {
             range: at..end,
         });
     }
-    phone_or_id_at(bytes, at, to)
+    phone_or_id_at(bytes, at, to, false)
 }
 
 /// A licence plate at `at`: two digits (the province), an optional `-` or space, a series of
@@ -380,7 +444,9 @@ fn is_phone(digits: &[u8], plus: bool) -> bool {
 /// A phone number (digit groups joined by single spaces, dots or dashes, an optional `+` or
 /// area code in brackets) or an identity number (one run of 9, or of 12 digits beginning with
 /// `0`) beginning at `at`.
-fn phone_or_id_at(bytes: &[u8], at: usize, to: usize) -> Option<Found> {
+/// `glued`: glued to a letter before it, where a run of 9 digits is more often a code than an
+/// old identity card; a CMND is taken only standing alone.
+fn phone_or_id_at(bytes: &[u8], at: usize, to: usize, glued: bool) -> Option<Found> {
     let mut i = at;
     let mut bracket = false;
     if bytes[i] == b'(' {
@@ -402,8 +468,9 @@ fn phone_or_id_at(bytes: &[u8], at: usize, to: usize) -> Option<Found> {
     // An identity number: one run, nothing around it.
     if !bracket && !plus {
         let run = &bytes[first.start..first.end];
-        let is_id = run.len() == 9 || (run.len() == 12 && run[0] == b'0');
-        if is_id && !is_phone(run, false) && ends_clean(bytes, first.end, to, true) {
+        let cmnd = run.len() == 9;
+        let is_id = (cmnd && !glued) || (run.len() == 12 && run[0] == b'0');
+        if is_id && !is_phone(run, false) && ends_clean(bytes, first.end, to, !cmnd) {
             return Some(Found {
                 kind: Kind::IdNumber,
                 range: at..first.end,
@@ -594,7 +661,8 @@ mod tests {
             "Diện tích 20 ha 1234 m2, mua 20kg 1234, phòng 203, số thứ tự 0123.",
             "Mã số thuế 0301234567-001 của công ty.",
             "Số tiền 1.234.567.890 đồng; tài khoản 19031234567890; giá150000000đ.",
-            "Năm2026 lần2, mã HS12345678, phòng A203.",
+            "Năm2026 lần2, mã HS12345678, phòng A203, mã HS123456789, 123456789B.",
+            "Mã phiếu 5b1f0c2e-0a1b-4c3d-9e8f-079201001234, 0b1e4c1a-1234-4c3d-9e8f-a0912345678b.",
             "Gọi 1900 1234 hoặc 1022 để được hỗ trợ.",
             "Địa chỉ an@localhost, @xuanloc, email@.",
             "Ba số: 912 345 678 không có số 0 đầu.",
@@ -602,6 +670,18 @@ mod tests {
             assert_eq!(kinds(text), vec![], "in {text:?}");
             assert_eq!(mask(text), text);
         }
+    }
+
+    #[test]
+    fn personal_data_around_a_uuid_is_masked() {
+        assert_eq!(
+            mask("0912345678 5b1f0c2e-0a1b-4c3d-9e8f-079201001234 079201001234"),
+            "[số điện thoại] 5b1f0c2e-0a1b-4c3d-9e8f-079201001234 [số giấy tờ]"
+        );
+        assert_eq!(
+            mask("5b1f0c2e-0a1b-4c3d-9e8f-079201001234@gmail.com"),
+            "[email]"
+        );
     }
 
     #[test]
@@ -674,6 +754,14 @@ mod tests {
                 last = f.range.end;
             }
             let _ = mask(&text);
+        }
+
+        /// Tests and replays find a response by the submission key at the end of its comment.
+        #[test]
+        fn a_submission_key_is_never_masked(bytes in proptest::array::uniform16(0u8..10)) {
+            let key = uuid::Uuid::from_bytes(bytes.map(|b| b * 0x11 % 0xA0)).to_string();
+            let text = format!("Cán bộ nhiệt tình {key}");
+            proptest::prop_assert_eq!(mask(&text), text.as_str());
         }
 
         #[test]
