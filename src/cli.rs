@@ -126,6 +126,22 @@ pub enum Command {
         #[command(subcommand)]
         action: RollupCommand,
     },
+    /// Personal data in the citizens' comments (docs/privacy.md).
+    Privacy {
+        #[command(subcommand)]
+        action: PrivacyCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum PrivacyCommand {
+    /// Mask the phone numbers, ID numbers, e-mail addresses and licence plates in the comments
+    /// stored before comments were masked at storage (once, after upgrading; audited).
+    MaskComments {
+        /// Count what would be masked, change nothing.
+        #[arg(long)]
+        dry_run: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -361,6 +377,29 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             let result = run_rollup(&services, action).await;
             services.close().await;
             result?;
+        }
+        Command::Privacy {
+            action: PrivacyCommand::MaskComments { dry_run },
+        } => {
+            let services = Services::open(config).await?;
+            let result = async {
+                let mut conn = services.database.pool.get().await?;
+                anyhow::Ok(crate::db::comments::mask_stored(&mut conn, dry_run).await?)
+            }
+            .await;
+            services.close().await;
+            let report = result?;
+            println!(
+                "{} {} of {} comments (phone numbers {}, ID numbers {}, e-mail addresses {}, \
+                 licence plates {})",
+                if dry_run { "would mask" } else { "masked" },
+                report.masked,
+                report.examined,
+                report.phones,
+                report.id_numbers,
+                report.emails,
+                report.plates
+            );
         }
     }
     Ok(())

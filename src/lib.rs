@@ -13,6 +13,7 @@ pub mod export;
 pub mod forms;
 pub mod periods;
 pub mod plans;
+pub mod privacy;
 pub mod reports;
 pub mod spool;
 pub mod staff;

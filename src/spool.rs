@@ -115,7 +115,12 @@ impl SpooledResponse {
             channel: new.channel.to_string(),
             answers: new.answers.to_vec(),
             submitted_at: new.submitted_at.unwrap_or_else(Utc::now),
-            texts: texts.iter().map(|(id, t)| (*id, t.to_string())).collect(),
+            // Masked already, so that the spool file holds no personal data either (the store
+            // masks again, which changes nothing).
+            texts: texts
+                .iter()
+                .map(|(id, t)| (*id, crate::privacy::mask(t).into_owned()))
+                .collect(),
             client_key: new.client_key.map(<[u8]>::to_vec),
             started_at: new.started_at,
             visit_code_id: new.visit_code_id,
@@ -953,6 +958,34 @@ mod tests {
             system_identifier: 7_412_345_678_901_234_567,
             database: "sipas".into(),
         }
+    }
+
+    #[test]
+    fn a_spooled_entry_holds_no_personal_data() {
+        let new = NewResponse {
+            submission_key: Uuid::from_bytes([9; 16]),
+            unit_id: 7,
+            desk_id: Some(3),
+            desk_code: Some("abcd1234"),
+            form_version_id: 2,
+            channel: "qr",
+            answers: &[Some(5)],
+            submitted_at: None,
+            entered_by: None,
+            entered_at: None,
+            paper_serial: None,
+            client_key: None,
+            started_at: None,
+            visit_code_id: None,
+            via: Some("desk"),
+        };
+        let entry = SpooledResponse::from_new(&new, &[(11, "Gọi 0912 345 678, CCCD 079201001234")]);
+        assert_eq!(
+            entry.texts,
+            vec![(11, "Gọi [số điện thoại], CCCD [số giấy tờ]".to_string())]
+        );
+        let line = String::from_utf8(encode_line(&entry)).unwrap();
+        assert!(!line.contains("345 678") && !line.contains("079201001234"));
     }
 
     fn temp_dir(name: &str) -> PathBuf {

@@ -221,13 +221,16 @@ pub async fn finish_new(
         }
     }
     if !texts.is_empty() {
+        // Personal data (phone and ID numbers, e-mail addresses, licence plates) never reaches
+        // the database: every open answer, online, spooled or typed in from paper, is stored
+        // here and masked first (docs/privacy.md).
         let rows: Vec<_> = texts
             .iter()
             .map(|(item_id, body)| {
                 (
                     response_texts::response_id.eq(id),
                     response_texts::item_id.eq(*item_id),
-                    response_texts::body.eq(*body),
+                    response_texts::body.eq(crate::privacy::mask(body).into_owned()),
                 )
             })
             .collect();
