@@ -157,6 +157,18 @@ pub fn mask(text: &str) -> Cow<'_, str> {
     Cow::Owned(out)
 }
 
+/// [`mask`], then cut to at most `max_chars` characters: a placeholder can be longer than what
+/// it replaces ("[số điện thoại]" for ten digits), and what is stored has a bound (the
+/// database's `CHECK` on `response_texts.body`): an answer at the form's limit must never be
+/// refused for being masked.
+pub fn mask_within(text: &str, max_chars: usize) -> String {
+    let masked = mask(text);
+    match masked.char_indices().nth(max_chars) {
+        Some((cut, _)) => masked[..cut].to_string(),
+        None => masked.into_owned(),
+    }
+}
+
 fn is_local_byte(b: u8) -> bool {
     b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'%' | b'+' | b'-')
 }
@@ -775,5 +787,18 @@ mod tests {
             let masked = mask(&text).into_owned();
             proptest::prop_assert_eq!(mask(&masked).into_owned(), masked);
         }
+    }
+
+    #[test]
+    fn a_masked_answer_stays_within_the_stored_bound() {
+        // Ten digits become fifteen characters: an answer at the bound grows past it.
+        let answer = "0912345678 ".repeat(909);
+        assert_eq!(answer.chars().count(), 9_999);
+        assert!(mask(&answer).chars().count() > 10_000);
+        let stored = mask_within(&answer, 10_000);
+        assert_eq!(stored.chars().count(), 10_000);
+        assert!(!stored.contains("0912345678"), "{}", &stored[..40]);
+        assert_eq!(mask_within("Cán bộ tận tình", 10_000), "Cán bộ tận tình");
+        assert_eq!(mask_within("Cán bộ tận tình", 3), "Cán");
     }
 }

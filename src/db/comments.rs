@@ -473,7 +473,8 @@ pub async fn mask_stored(
                 continue;
             }
             report.count(&found);
-            let masked = crate::privacy::mask(&body).into_owned();
+            let masked =
+                crate::privacy::mask_within(&body, super::responses::MAX_STORED_TEXT_CHARS);
             changes.push((response_id, item_id, body, masked));
         }
         report.masked += changes.len() as u64;

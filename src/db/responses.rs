@@ -193,6 +193,10 @@ pub async fn stored_with_key(
     })
 }
 
+/// The longest open answer stored, in characters (`response_texts.body`'s `CHECK`, migration 1;
+/// a form's `max_length` is at most this too).
+pub const MAX_STORED_TEXT_CHARS: usize = 10_000;
+
 /// The rest of [`store_within`] once the row `id` is inserted: marks its one-time code used and
 /// stores its open answers.
 pub async fn finish_new(
@@ -230,7 +234,8 @@ pub async fn finish_new(
                 (
                     response_texts::response_id.eq(id),
                     response_texts::item_id.eq(*item_id),
-                    response_texts::body.eq(crate::privacy::mask(body).into_owned()),
+                    response_texts::body
+                        .eq(crate::privacy::mask_within(body, MAX_STORED_TEXT_CHARS)),
                 )
             })
             .collect();
