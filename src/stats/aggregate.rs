@@ -121,14 +121,7 @@ pub fn published_index_interval(
     }
     let t = t_critical(confidence, scores.n - 1)?;
     let n = scores.n as f64;
-    let mean = scores.sum / n;
-    let squares = scores.sum_sq - mean * scores.sum;
-    // Equal scores up to rounding: no spread (as in `mean_interval`).
-    let score_variance = if squares <= 1e-12 * scores.sum_sq {
-        0.0
-    } else {
-        squares / (n - 1.0)
-    };
+    let score_variance = scores.sample_variance()?;
     let counted: Vec<Vec<(f64, u64)>> = factors
         .iter()
         .map(|f| {

@@ -208,14 +208,8 @@ pub fn mean_difference(a: &Moments, b: &Moments, confidence: f64) -> Option<Mean
     }
     let stats = |m: &Moments| {
         let n = m.n as f64;
-        let mean = m.sum / n;
-        let squares = m.sum_sq - mean * m.sum;
-        let variance = if squares <= 1e-12 * m.sum_sq {
-            0.0
-        } else {
-            squares / (n - 1.0)
-        };
-        (n, mean, variance / n)
+        let variance = m.sample_variance().expect("two values or more");
+        (n, m.sum / n, variance / n)
     };
     let (n1, mean1, v1) = stats(a);
     let (n2, mean2, v2) = stats(b);

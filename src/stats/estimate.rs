@@ -30,6 +30,22 @@ impl Moments {
         self.sum += x * k;
         self.sum_sq += x * x * k;
     }
+
+    /// The sample variance `(Σx² − x̄·Σx) / (n − 1)` (`None` below two values); a numerator
+    /// below `1e-12·Σx²` (equal values up to rounding, which would otherwise give an interval
+    /// of width ~1e-8 instead of 0) counts as 0.
+    pub fn sample_variance(&self) -> Option<f64> {
+        if self.n < 2 {
+            return None;
+        }
+        let n = self.n as f64;
+        let squares = self.sum_sq - self.sum / n * self.sum;
+        Some(if squares <= 1e-12 * self.sum_sq {
+            0.0
+        } else {
+            squares / (n - 1.0)
+        })
+    }
 }
 
 impl FromIterator<f64> for Moments {
@@ -70,14 +86,9 @@ pub fn mean_interval(n: u64, sum: f64, sum_sq: f64, confidence: f64) -> Option<M
             interval: None,
         });
     }
-    // Σ(x − x̄)², from the moments. Equal values leave only rounding noise here, which would
-    // give an interval of width ~1e-8 instead of 0: treat anything below 1e-12·Σx² as 0.
-    let squares = sum_sq - mean * sum;
-    let variance = if squares <= 1e-12 * sum_sq {
-        0.0
-    } else {
-        squares / (nf - 1.0)
-    };
+    let variance = Moments { n, sum, sum_sq }
+        .sample_variance()
+        .expect("two values or more");
     let half = t_critical(confidence, n - 1)? * (variance / nf).sqrt();
     Some(MeanEstimate {
         mean,
