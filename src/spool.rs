@@ -516,7 +516,8 @@ impl Spool {
     }
 
     /// Appends `entry` durably, on the blocking pool.
-    pub async fn append(self: &Arc<Self>, entry: SpooledResponse) -> Result<(), SpoolError> {
+    pub async fn append(self: &Arc<Self>, mut entry: SpooledResponse) -> Result<(), SpoolError> {
+        entry.database.get_or_insert_with(|| self.identity.clone());
         let spool = Arc::clone(self);
         tokio::task::spawn_blocking(move || spool.append_blocking(&entry))
             .await
