@@ -21,23 +21,12 @@ const DEMO_DESKS: usize = 29;
 /// Longest a command may run before the test gives up on it.
 const COMMAND_TIMEOUT: Duration = Duration::from_secs(300);
 
-/// The real binary, configured for `database_url` and nothing else from the environment.
+/// The real binary, configured for `database_url` and nothing else from the environment (the
+/// public URL the tests expect, logs at `info`: tests read them).
 fn sipas(database_url: &str) -> tokio::process::Command {
-    let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_sipas"));
-    for name in ["SIPAS_BIND", "SIPAS_DEFAULT_FORM", "SIPAS_DB_POOL_SIZE"] {
-        cmd.env_remove(name);
-    }
-    cmd.env("DATABASE_URL", database_url)
-        .env(
-            "SIPAS_FORMS_DIR",
-            common::manifest_dir().join("survey-forms"),
-        )
-        .env("SIPAS_PUBLIC_URL", PUBLIC_URL)
-        .env("RUST_LOG", "info")
-        // Never let a misconfigured run start a private PostgreSQL in the working directory.
-        .env("SIPAS_DATA_DIR", "/nonexistent/sipas-cli-test-data")
-        .stdin(std::process::Stdio::null())
-        .kill_on_drop(true);
+    let mut cmd = common::sipas_binary(database_url, "cli");
+    cmd.env("SIPAS_PUBLIC_URL", PUBLIC_URL)
+        .env("RUST_LOG", "info");
     cmd
 }
 

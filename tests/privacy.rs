@@ -160,20 +160,7 @@ async fn personal_data_in_comments_is_masked_before_it_is_stored_and_shown() {
 
 /// The real binary, configured for `database_url` only.
 fn sipas(database_url: &str) -> tokio::process::Command {
-    let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_sipas"));
-    for name in ["SIPAS_BIND", "SIPAS_DEFAULT_FORM", "SIPAS_DB_POOL_SIZE"] {
-        cmd.env_remove(name);
-    }
-    cmd.env("DATABASE_URL", database_url)
-        .env(
-            "SIPAS_FORMS_DIR",
-            common::manifest_dir().join("survey-forms"),
-        )
-        .env("RUST_LOG", "warn")
-        .env("SIPAS_DATA_DIR", "/nonexistent/sipas-privacy-test-data")
-        .stdin(std::process::Stdio::null())
-        .kill_on_drop(true);
-    cmd
+    common::sipas_binary(database_url, "privacy")
 }
 
 async fn run(database_url: &str, args: &[&str]) -> Output {

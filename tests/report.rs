@@ -355,20 +355,7 @@ async fn a_unit_account_reports_on_its_own_unit_only() {
 }
 
 fn sipas(database_url: &str) -> tokio::process::Command {
-    let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_sipas"));
-    for name in ["SIPAS_BIND", "SIPAS_DEFAULT_FORM", "SIPAS_DB_POOL_SIZE"] {
-        cmd.env_remove(name);
-    }
-    cmd.env("DATABASE_URL", database_url)
-        .env(
-            "SIPAS_FORMS_DIR",
-            common::manifest_dir().join("survey-forms"),
-        )
-        .env("SIPAS_DATA_DIR", "/nonexistent/sipas-report-test-data")
-        .env("RUST_LOG", "warn")
-        .stdin(std::process::Stdio::null())
-        .kill_on_drop(true);
-    cmd
+    common::sipas_binary(database_url, "report")
 }
 
 async fn run(mut cmd: tokio::process::Command, args: &[&str]) -> std::process::Output {

@@ -947,22 +947,10 @@ async fn the_server_folds_a_new_response_within_seconds() {
     app.stop().await;
 }
 
-/// The real binary on `database_url`, configured by nothing else from the environment.
+/// The real binary on `database_url` with `args`.
 fn sipas_command(database_url: &str, args: &[&str]) -> tokio::process::Command {
-    let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_sipas"));
-    for name in ["SIPAS_BIND", "SIPAS_DEFAULT_FORM", "SIPAS_DB_POOL_SIZE"] {
-        cmd.env_remove(name);
-    }
-    cmd.env("DATABASE_URL", database_url)
-        .env(
-            "SIPAS_FORMS_DIR",
-            common::manifest_dir().join("survey-forms"),
-        )
-        .env("SIPAS_DATA_DIR", "/nonexistent/sipas-stats-test-data")
-        .env("RUST_LOG", "warn")
-        .args(args)
-        .stdin(std::process::Stdio::null())
-        .kill_on_drop(true);
+    let mut cmd = common::sipas_binary(database_url, "stats");
+    cmd.args(args);
     cmd
 }
 

@@ -648,6 +648,27 @@ impl TestApp {
     }
 }
 
+/// The real binary on `database_url`, configured by nothing else from the environment (the
+/// forms of this checkout, logs at `warn`, and a data directory that does not exist, named
+/// after `label`, so that a misconfigured run never starts a private PostgreSQL in the working
+/// directory).
+pub fn sipas_binary(database_url: &str, label: &str) -> tokio::process::Command {
+    let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_sipas"));
+    for name in ["SIPAS_BIND", "SIPAS_DEFAULT_FORM", "SIPAS_DB_POOL_SIZE"] {
+        cmd.env_remove(name);
+    }
+    cmd.env("DATABASE_URL", database_url)
+        .env("SIPAS_FORMS_DIR", manifest_dir().join("survey-forms"))
+        .env(
+            "SIPAS_DATA_DIR",
+            format!("/nonexistent/sipas-{label}-test-data"),
+        )
+        .env("RUST_LOG", "warn")
+        .stdin(std::process::Stdio::null())
+        .kill_on_drop(true);
+    cmd
+}
+
 /// Cuts the test database `name` off (`allow` false: its sessions are terminated, new ones
 /// refused), or lets it answer again: an outage of one database on the shared server.
 pub async fn cut_off(name: &str, allow: bool) {
