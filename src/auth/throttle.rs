@@ -37,37 +37,38 @@ fn window_start() -> chrono::DateTime<chrono::Utc> {
 }
 
 /// Whether sign-in is locked for this user name from this client: too many failures for the
-/// name from this client, from this client at all, or for the name from everywhere.
+/// name from this client, from this client at all, or for the name from everywhere (the three
+/// counts in one statement).
 pub async fn is_locked(
     conn: &mut AsyncPgConnection,
     username: &str,
     client: &[u8],
 ) -> diesel::QueryResult<bool> {
-    let since = window_start();
-    let recent = || sign_in_failures::table.filter(sign_in_failures::at.gt(since));
-    let by_name_here: i64 = recent()
-        .filter(sign_in_failures::username.eq(username))
-        .filter(sign_in_failures::client_key.eq(client))
-        .count()
-        .get_result(conn)
-        .await?;
-    if by_name_here >= MAX_PER_USERNAME_AND_CLIENT {
-        return Ok(true);
+    use diesel::sql_types::{BigInt, Bytea, Text, Timestamptz};
+    #[derive(diesel::QueryableByName)]
+    struct Counts {
+        #[diesel(sql_type = BigInt)]
+        by_name_here: i64,
+        #[diesel(sql_type = BigInt)]
+        by_client: i64,
+        #[diesel(sql_type = BigInt)]
+        by_name: i64,
     }
-    let by_client: i64 = recent()
-        .filter(sign_in_failures::client_key.eq(client))
-        .count()
-        .get_result(conn)
-        .await?;
-    if by_client >= MAX_PER_CLIENT {
-        return Ok(true);
-    }
-    let by_name: i64 = recent()
-        .filter(sign_in_failures::username.eq(username))
-        .count()
-        .get_result(conn)
-        .await?;
-    Ok(by_name >= MAX_PER_USERNAME)
+    let counts: Counts = diesel::sql_query(
+        "SELECT count(*) FILTER (WHERE username = $1 AND client_key = $2) AS by_name_here, \
+                count(*) FILTER (WHERE client_key = $2) AS by_client, \
+                count(*) FILTER (WHERE username = $1) AS by_name \
+         FROM sign_in_failures \
+         WHERE at > $3 AND (username = $1 OR client_key = $2)",
+    )
+    .bind::<Text, _>(username)
+    .bind::<Bytea, _>(client)
+    .bind::<Timestamptz, _>(window_start())
+    .get_result(conn)
+    .await?;
+    Ok(counts.by_name_here >= MAX_PER_USERNAME_AND_CLIENT
+        || counts.by_client >= MAX_PER_CLIENT
+        || counts.by_name >= MAX_PER_USERNAME)
 }
 
 pub async fn record_failure(
