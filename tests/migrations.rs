@@ -510,3 +510,89 @@ async fn schema_rs_matches_the_migrated_database() {
         problems.join("\n")
     );
 }
+
+/// Issue 15: upgrading drops the link between one-time codes and the responses that used them
+/// (both ways) and the time of use; a used code stays used.
+#[tokio::test]
+async fn upgrading_drops_the_link_between_codes_and_responses() {
+    let app = common::TestApp::spawn().await;
+    let sql = app.sql().await;
+    // Back to the shape before migration 13, holding a code used by a response, linked as then.
+    let dir = common::manifest_dir().join("migrations/2026-12-05-000013_unlink_codes");
+    sql.batch_execute(&std::fs::read_to_string(dir.join("down.sql")).unwrap())
+        .await
+        .unwrap();
+    sql.execute(
+        &format!("DELETE FROM {MIGRATION_TABLE} WHERE version = '20261205000013'"),
+        &[],
+    )
+    .await
+    .unwrap();
+    sql.batch_execute(
+        "WITH d AS (SELECT d.id, d.unit_id FROM desks d ORDER BY d.id LIMIT 1), \
+              v AS (SELECT id FROM form_versions ORDER BY id LIMIT 1), \
+              c AS (INSERT INTO visit_codes (code, desk_id, batch, dossier_no) \
+                    SELECT 'abcdefgh23', d.id, gen_random_uuid(), 'HS-2026-0001' FROM d RETURNING id), \
+              u AS (INSERT INTO visit_codes (code, desk_id, batch) \
+                    SELECT 'abcdefgh24', d.id, gen_random_uuid() FROM d RETURNING id), \
+              r AS (INSERT INTO responses (submission_key, unit_id, desk_id, form_version_id, channel, \
+                                           answers, via, visit_code_id) \
+                    SELECT gen_random_uuid(), d.unit_id, d.id, v.id, 'qr', '{}', 'code', c.id \
+                    FROM d, v, c RETURNING id) \
+         SELECT count(*) FROM r; \
+         UPDATE visit_codes c SET used_at = now(), response_id = r.id FROM responses r \
+         WHERE r.visit_code_id = c.id;",
+    )
+    .await
+    .unwrap();
+    let linked: i64 = sql
+        .query_one(
+            "SELECT count(*) FROM responses r JOIN visit_codes c ON c.response_id = r.id \
+             WHERE r.visit_code_id = c.id AND c.dossier_no = 'HS-2026-0001'",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(
+        linked, 1,
+        "the old shape: one join from the answer to the dossier"
+    );
+
+    let applied = sipas::db::run_migrations(&app.database.url).await.unwrap();
+    assert_eq!(applied, vec!["20261205000013".to_string()]);
+    let used: Vec<(String, bool)> = sql
+        .query(
+            "SELECT code, used FROM visit_codes WHERE code LIKE 'abcdefgh2_' ORDER BY code",
+            &[],
+        )
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| (r.get(0), r.get(1)))
+        .collect();
+    assert_eq!(
+        used,
+        vec![
+            ("abcdefgh23".to_string(), true),
+            ("abcdefgh24".to_string(), false)
+        ]
+    );
+    let links: i64 = sql
+        .query_one(
+            "SELECT count(*) FROM information_schema.columns WHERE table_schema = 'public' \
+             AND (table_name, column_name) IN (('responses', 'visit_code_id'), \
+                  ('visit_codes', 'response_id'), ('visit_codes', 'used_at'))",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(links, 0, "no column links a response and a code any more");
+    let responses: i64 = sql
+        .query_one("SELECT count(*) FROM responses WHERE via = 'code'", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(responses, 1, "the answer itself is kept");
+}

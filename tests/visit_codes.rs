@@ -124,10 +124,9 @@ async fn a_code_is_accepted_once_and_a_second_use_gets_a_clear_page() {
     assert_eq!(again.status(), 200);
     let row = sql
         .query_one(
-            "SELECT r.channel, r.via, r.desk_code IS NULL, length(r.client_key), r.started_at IS NOT NULL, \
-                    c.used_at IS NOT NULL, c.response_id = r.id, c.dossier_no \
-             FROM responses r JOIN visit_codes c ON c.id = r.visit_code_id WHERE c.code = $1",
-            &[code],
+            "SELECT r.channel, r.via, r.desk_code IS NULL, length(r.client_key), r.started_at IS NOT NULL \
+             FROM responses r",
+            &[],
         )
         .await
         .unwrap();
@@ -136,9 +135,23 @@ async fn a_code_is_accepted_once_and_a_second_use_gets_a_clear_page() {
     assert!(row.get::<_, bool>(2));
     assert_eq!(row.get::<_, i32>(3), 32);
     assert!(row.get::<_, bool>(4));
-    assert!(row.get::<_, bool>(5));
-    assert!(row.get::<_, bool>(6));
-    assert_eq!(row.get::<_, String>(7), "HS-001");
+    // The code knows it was used, not when nor by which response (issue 15).
+    let used: Vec<(String, bool)> = sql
+        .query("SELECT code, used FROM visit_codes ORDER BY id", &[])
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| (r.get(0), r.get(1)))
+        .collect();
+    assert_eq!(
+        used,
+        vec![(codes[0].clone(), true), (codes[1].clone(), false)]
+    );
+    // The batch page neither says which code was used nor, for a batch this small, how many.
+    let html = unit.get(&batch_page).await.text().await.unwrap();
+    assert!(!html.contains("Đã dùng lúc"), "{html}");
+    assert!(!html.contains("Chưa dùng"), "{html}");
+    assert!(html.contains("đã dùng: —"), "{html}");
 
     // The other tab's form: refused with the clear page, nothing stored.
     let late = send(&app, code, &second).await;
@@ -178,10 +191,10 @@ async fn two_submissions_racing_with_one_code_store_exactly_one() {
         assert_eq!(statuses, [200, 409], "{code}");
     }
     assert_eq!(app.response_count().await, codes.len() as i64);
-    let per_code: i64 = app
-        .count("SELECT count(*) FROM (SELECT visit_code_id FROM responses GROUP BY 1 HAVING count(*) > 1) t")
+    let used: i64 = app
+        .count("SELECT count(*) FROM visit_codes WHERE used")
         .await;
-    assert_eq!(per_code, 0);
+    assert_eq!(used, codes.len() as i64, "each code marked used once");
 }
 
 #[tokio::test]
@@ -636,4 +649,158 @@ async fn a_slow_request_body_is_cut_off() {
     assert!(answer.starts_with("HTTP/1.1 400"), "{answer}");
     assert!(started.elapsed() >= std::time::Duration::from_secs(14));
     assert_eq!(app.response_count().await, 0);
+}
+
+/// The tables that responses and codes may both refer to: who, where and with which form, the
+/// same for every citizen of a desk. Any other table joining the two would be a path from an
+/// answer to its code, and so to the dossier it was handed out with.
+const SHARED_REFERENCE_TABLES: &[&str] = &[
+    "units",
+    "desks",
+    "desk_codes",
+    "accounts",
+    "api_tokens",
+    "forms",
+    "form_versions",
+    "form_items",
+    "kiosks",
+];
+
+/// Issue 15: a test that searches the schema, so that a column or a table added later that
+/// links an answer to a code, a dossier or an address fails here.
+#[tokio::test]
+async fn nothing_in_the_schema_leads_from_an_answer_to_a_code_a_dossier_or_an_address() {
+    let app = TestApp::spawn().await;
+    let sql = app.sql().await;
+    let foreign_keys: Vec<(String, String)> = sql
+        .query(
+            "SELECT conrelid::regclass::text, confrelid::regclass::text FROM pg_constraint \
+             WHERE contype = 'f' AND connamespace = 'public'::regnamespace",
+            &[],
+        )
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| (r.get(0), r.get(1)))
+        .collect();
+    assert!(
+        foreign_keys
+            .iter()
+            .any(|(from, to)| from == "response_texts" && to == "responses"),
+        "the query sees the schema's foreign keys: {foreign_keys:?}"
+    );
+    // Nothing refers to a code; a code refers only to who minted it and for which desk.
+    for (from, to) in &foreign_keys {
+        assert_ne!(to, "visit_codes", "{from} refers to visit_codes");
+        if from == "visit_codes" {
+            assert!(
+                ["desks", "accounts", "api_tokens"].contains(&to.as_str()),
+                "visit_codes refers to {to}"
+            );
+        }
+    }
+    // Without the shared reference tables, responses and codes are not connected at all.
+    let mut reached = BTreeSet::from(["responses".to_string()]);
+    loop {
+        let before = reached.len();
+        for (from, to) in &foreign_keys {
+            for (a, b) in [(from, to), (to, from)] {
+                if reached.contains(a) && !SHARED_REFERENCE_TABLES.contains(&b.as_str()) {
+                    reached.insert(b.clone());
+                }
+            }
+        }
+        if reached.len() == before {
+            break;
+        }
+    }
+    assert!(
+        !reached.contains("visit_codes"),
+        "a chain of foreign keys joins responses to visit_codes: {reached:?}"
+    );
+
+    let columns: Vec<(String, String, String)> = sql
+        .query(
+            "SELECT table_name::text, column_name::text, data_type::text FROM information_schema.columns \
+             WHERE table_schema = 'public' AND table_name NOT LIKE '\\_\\_%'",
+            &[],
+        )
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| (r.get(0), r.get(1), r.get(2)))
+        .collect();
+    let code_columns: BTreeSet<&str> = columns
+        .iter()
+        .filter(|(table, _, _)| table == "visit_codes")
+        .map(|(_, column, _)| column.as_str())
+        .collect();
+    // No time of use, no response: only that the code was used.
+    assert_eq!(
+        code_columns,
+        BTreeSet::from([
+            "id",
+            "code",
+            "desk_id",
+            "batch",
+            "dossier_no",
+            "created_by",
+            "created_by_token",
+            "created_at",
+            "used",
+        ])
+    );
+    for (table, column, data_type) in &columns {
+        let name = column.to_lowercase();
+        // plan_targets.expected_dossiers is how many dossiers a unit expects in a year.
+        if table != "visit_codes" && !(table == "plan_targets" && column == "expected_dossiers") {
+            assert!(
+                !name.contains("dossier") && !name.contains("visit_code") && name != "code_id",
+                "{table}.{column} names a dossier or a code"
+            );
+        }
+        if reached.contains(table) && table != "responses" {
+            assert!(
+                !name.contains("code"),
+                "{table}.{column}, beside the responses, names a code"
+            );
+        }
+        assert!(
+            ![
+                "ip",
+                "ip_address",
+                "client_ip",
+                "remote_addr",
+                "address_ip",
+                "user_agent",
+                "phone",
+                "email",
+                "citizen_name",
+                "full_name"
+            ]
+            .contains(&name.as_str()),
+            "{table}.{column} would hold an address or a person's details"
+        );
+        if name.contains("client_key") || (table == "visit_limits" && name == "key") {
+            assert_eq!(
+                data_type, "bytea",
+                "{table}.{column}: a client is known by a keyed hash only"
+            );
+        }
+    }
+    // responses.desk_code is the desk's public code (the same for everyone at the desk).
+    let response_code_columns: Vec<&str> = columns
+        .iter()
+        .filter(|(table, column, _)| table == "responses" && column.contains("code"))
+        .map(|(_, column, _)| column.as_str())
+        .collect();
+    assert_eq!(response_code_columns, vec!["desk_code"]);
+    // The keyed hash of the client is 32 bytes: an HMAC, never an address.
+    let checked: i64 = app
+        .count(
+            "SELECT count(*) FROM pg_constraint WHERE conrelid = 'responses'::regclass \
+             AND pg_get_constraintdef(oid) LIKE '%length(client_key) = 32%'",
+        )
+        .await;
+    assert_eq!(checked, 1);
 }

@@ -54,6 +54,9 @@ pub struct NewResponse<'a> {
     pub started_at: Option<DateTime<Utc>>,
     /// The one-time code used (`via` = "code"): [`store`] marks it used in the same
     /// transaction, and refuses the response when it already was ([`is_visit_code_used`]).
+    /// Never stored with the response: nothing leads from an answer to its code, nor from the
+    /// code (and the dossier it was handed out with) to the answer (docs/privacy.md).
+    #[diesel(skip_insertion)]
     pub visit_code_id: Option<i64>,
     /// Online responses: "desk", "code" or "kiosk" (see [`Via`]).
     pub via: Option<&'a str>,
@@ -80,21 +83,23 @@ impl Via {
     }
 }
 
-/// The unique index that lets a one-time code be used by one response only.
-pub const VISIT_CODE_INDEX: &str = "responses_visit_code_idx";
+/// The name [`CodeAlreadyUsed`] gives as its constraint: the rule that a one-time code is used
+/// by one response only (`UPDATE visit_codes SET used = true WHERE NOT used`, in the response's
+/// transaction; not a constraint of the schema, which has no link between the two).
+pub const VISIT_CODE_SINGLE_USE: &str = "visit_codes_single_use";
 
 /// Whether `error` is the refusal of a response whose one-time code was already used (also
-/// when two responses with the same code arrive at the same moment: the second one loses).
+/// when two responses with the same code arrive at the same moment: the second one waits for
+/// the first's row lock, then finds the code used).
 pub fn is_visit_code_used(error: &diesel::result::Error) -> bool {
     matches!(
         error,
         diesel::result::Error::DatabaseError(diesel::result::DatabaseErrorKind::UniqueViolation, info)
-            if info.constraint_name() == Some(VISIT_CODE_INDEX)
+            if info.constraint_name() == Some(VISIT_CODE_SINGLE_USE)
     )
 }
 
-/// The error [`store`] returns when the code's row says it was used although no response
-/// holds it (cannot happen through [`store`]; kept as a guard).
+/// The error [`store`] returns when the response's one-time code was already used.
 #[derive(Debug)]
 struct CodeAlreadyUsed;
 
@@ -115,7 +120,7 @@ impl diesel::result::DatabaseErrorInformation for CodeAlreadyUsed {
         None
     }
     fn constraint_name(&self) -> Option<&str> {
-        Some(VISIT_CODE_INDEX)
+        Some(VISIT_CODE_SINGLE_USE)
     }
     fn statement_position(&self) -> Option<i32> {
         None
@@ -207,14 +212,11 @@ pub async fn finish_new(
     texts: &[(i32, &str)],
 ) -> diesel::QueryResult<Stored> {
     if let Some(code_id) = new.visit_code_id {
-        // The unique index on responses.visit_code_id already refused a second response
-        // (waiting for a concurrent first one to commit); this marks the code used.
+        // Marks the code used, and only that: not when, nor by which response. A concurrent
+        // response with the same code waits here for this row's lock, then finds it used.
         let marked = diesel::update(visit_codes::table.find(code_id))
-            .filter(visit_codes::used_at.is_null())
-            .set((
-                visit_codes::used_at.eq(submitted_at),
-                visit_codes::response_id.eq(id),
-            ))
+            .filter(visit_codes::used.eq(false))
+            .set(visit_codes::used.eq(true))
             .execute(conn)
             .await?;
         if marked == 0 {

@@ -199,7 +199,6 @@ diesel::table! {
         paper_serial -> Nullable<Text>,
         client_key -> Nullable<Bytea>,
         started_at -> Nullable<Timestamptz>,
-        visit_code_id -> Nullable<Int8>,
         via -> Nullable<Text>,
     }
 }
@@ -306,8 +305,7 @@ diesel::table! {
         created_by -> Nullable<Int4>,
         created_by_token -> Nullable<Int4>,
         created_at -> Timestamptz,
-        used_at -> Nullable<Timestamptz>,
-        response_id -> Nullable<Int8>,
+        used -> Bool,
     }
 }
 

@@ -49,8 +49,9 @@ pub struct VisitCode {
     pub created_by: Option<i32>,
     pub created_by_token: Option<i32>,
     pub created_at: DateTime<Utc>,
-    pub used_at: Option<DateTime<Utc>>,
-    pub response_id: Option<i64>,
+    /// Whether a response used it. Neither the code nor the response refers to the other, and
+    /// when it was used is not kept (docs/privacy.md).
+    pub used: bool,
 }
 
 /// A code with its desk and unit, as printed on a slip and listed.
@@ -153,15 +154,20 @@ pub async fn find(
         .map(slip))
 }
 
-/// The submission key and time of the response that used the code `code_id`.
-pub async fn used_by(
+/// The time of the response with submission key `key` that came through a one-time code of
+/// desk `desk_id`: the form that used a code, sent again (a double tap, a reload). Only the
+/// person holding that form knows its key; nothing links the code to the response.
+pub async fn sent_with_code(
     conn: &mut AsyncPgConnection,
-    code_id: i64,
-) -> diesel::QueryResult<Option<(Uuid, DateTime<Utc>)>> {
+    key: Uuid,
+    desk_id: i32,
+) -> diesel::QueryResult<Option<DateTime<Utc>>> {
     use super::schema::responses;
     responses::table
-        .filter(responses::visit_code_id.eq(code_id))
-        .select((responses::submission_key, responses::submitted_at))
+        .filter(responses::submission_key.eq(key))
+        .filter(responses::desk_id.eq(desk_id))
+        .filter(responses::via.eq(super::responses::Via::Code.as_str()))
+        .select(responses::submitted_at)
         .get_result(conn)
         .await
         .optional()
@@ -219,7 +225,7 @@ pub async fn recent_batches(
 ) -> diesel::QueryResult<Vec<BatchRow>> {
     diesel::sql_query(
         "SELECT c.batch, c.desk_id, d.name AS desk_name, u.name AS unit_name, \
-                min(c.created_at) AS created_at, count(*) AS codes, count(c.used_at) AS used, \
+                min(c.created_at) AS created_at, count(*) AS codes, count(*) FILTER (WHERE c.used) AS used, \
                 min(a.display_name) AS created_by, bool_or(c.created_by_token IS NOT NULL) AS via_api \
          FROM visit_codes c JOIN desks d ON d.id = c.desk_id JOIN units u ON u.id = d.unit_id \
          LEFT JOIN accounts a ON a.id = c.created_by \

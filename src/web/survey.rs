@@ -346,19 +346,17 @@ async fn target(
         state.code_guesses.miss(&guesser);
         return Err(AppError::NotFound);
     };
-    if slip.code.used_at.is_some() {
-        // The same form sent again (a double tap, a reload): thanked again, nothing stored.
-        let used_by = match token {
-            Some(_) => {
-                let used = visits::used_by(&mut conn, slip.code.id).await;
-                AppError::classify(&mut conn, used).await?
+    if slip.code.used {
+        // The same form sent again (a double tap, a reload): thanked again, nothing stored. The
+        // form's own submission key finds its response; nothing links the code to it.
+        let sent = match token {
+            Some(key) => {
+                let sent = visits::sent_with_code(&mut conn, key, slip.code.desk_id).await;
+                AppError::classify(&mut conn, sent).await?
             }
             None => None,
         };
-        if let Some(token) = token
-            && let Some((key, at)) = used_by
-            && key == token
-        {
+        if let Some(at) = sent {
             let page = views::pages::thanks(&views::pages::Thanks {
                 unit_name: &slip.unit_name,
                 text: None,

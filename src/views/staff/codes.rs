@@ -13,6 +13,20 @@ use crate::views::format_vietnam_time;
 /// Where the pages live (and the menu path).
 pub const PATH: &str = "/staff/codes";
 
+/// The fewest codes a batch must have for its number of used codes to be shown: in a smaller
+/// batch (the one-stop software mints one code per dossier) the number would say whose
+/// citizen answered.
+pub const USED_SHOWN_FROM: i64 = 5;
+
+/// What the "used" column says for a batch of `codes` codes of which `used` were used.
+pub fn used_count(codes: i64, used: i64) -> String {
+    if codes >= USED_SHOWN_FROM {
+        used.to_string()
+    } else {
+        "—".to_string()
+    }
+}
+
 pub fn batch_path(batch: uuid::Uuid) -> String {
     format!("{PATH}/batches/{batch}")
 }
@@ -75,6 +89,10 @@ pub fn codes(staff: &Staff, p: &CodesPage<'_>) -> Markup {
                 @if p.batches.is_empty() {
                     p { "Chưa có mã nào." }
                 } @else {
+                    p.hint {
+                        "Để không ai biết người nhận hồ sơ nào đã đánh giá, hệ thống không ghi mã nào được dùng, lúc nào: "
+                        "chỉ đếm số mã đã dùng của mỗi đợt, và chỉ hiện số đó cho đợt có từ " (USED_SHOWN_FROM) " mã trở lên."
+                    }
                     table {
                         thead { tr { th { "Thời điểm" } th { "Đơn vị" } th { "Quầy" } th { "Số mã" } th { "Đã dùng" } th { "Người tạo" } th { "" } } }
                         tbody {
@@ -84,7 +102,7 @@ pub fn codes(staff: &Staff, p: &CodesPage<'_>) -> Markup {
                                     td { (b.unit_name) }
                                     td { (b.desk_name) }
                                     td { (b.codes) }
-                                    td { (b.used) }
+                                    td { (used_count(b.codes, b.used)) }
                                     td {
                                         (b.created_by.as_deref().unwrap_or(""))
                                         @if b.via_api { " (qua API)" }
@@ -116,7 +134,9 @@ pub fn batch(
         PATH,
         html! {
             @if let Some(first) = first {
-                p { (first.unit_name) " — " (first.desk_name) " · " (slips.len()) " mã · tạo lúc " (format_vietnam_time(first.code.created_at)) }
+                @let used = slips.iter().filter(|s| s.code.used).count() as i64;
+                p { (first.unit_name) " — " (first.desk_name) " · " (slips.len()) " mã · tạo lúc " (format_vietnam_time(first.code.created_at))
+                    " · đã dùng: " (used_count(slips.len() as i64, used)) }
             }
             p.no-print {
                 "In trang này (khổ A4, tỉ lệ 100%) rồi cắt theo đường viền: mỗi tờ " (PER_SHEET) " phiếu. "
@@ -132,19 +152,13 @@ pub fn batch(
                 }
             }
             table.no-print {
-                thead { tr { th { "Mã" } th { "Mã hồ sơ" } th { "Đường dẫn" } th { "Trạng thái" } th { "" } } }
+                thead { tr { th { "Mã" } th { "Mã hồ sơ" } th { "Đường dẫn" } th { "" } } }
                 tbody {
                     @for s in slips {
                         tr {
                             td { code { (s.code.code) } }
                             td { (s.code.dossier_no.as_deref().unwrap_or("")) }
                             td { (link(&s.code.code)) }
-                            td {
-                                @match s.code.used_at {
-                                    Some(at) => { "Đã dùng lúc " (format_vietnam_time(at)) }
-                                    None => { "Chưa dùng" }
-                                }
-                            }
                             td {
                                 a href={ (PATH) "/" (s.code.code) "/slip.svg" } { "Phiếu SVG" } " · "
                                 a href={ (PATH) "/" (s.code.code) "/slip.png" } { "PNG" }
@@ -155,4 +169,18 @@ pub fn batch(
             }
         },
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_small_batch_does_not_say_how_many_of_its_codes_were_used() {
+        // One code per dossier (the one-stop software): "1" would say that this citizen answered.
+        assert_eq!(used_count(1, 1), "—");
+        assert_eq!(used_count(4, 0), "—");
+        assert_eq!(used_count(5, 0), "0");
+        assert_eq!(used_count(21, 13), "13");
+    }
 }
