@@ -8,6 +8,7 @@ pub mod config;
 pub mod db;
 pub mod demo;
 pub mod desk_directory;
+pub mod disclosure;
 pub mod error;
 pub mod export;
 pub mod forms;

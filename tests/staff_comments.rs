@@ -815,3 +815,42 @@ async fn pages_of_fifty_continue_without_gaps_or_repeats() {
     let wanted: Vec<Comment> = all.into_iter().filter(|c| *c != f.quick).collect();
     assert_eq!(seen, wanted);
 }
+
+/// Issue 15: a unit's own staff see when a comment came by the day, so that they cannot match a
+/// bad rating with the citizen they served at 14:32; the Home Affairs office sees the minute
+/// (fraud review). Links to further pages carry no time either.
+#[tokio::test]
+async fn unit_staff_see_the_day_of_a_comment_and_the_office_the_minute() {
+    let f = Fixture::build().await;
+    f.app
+        .sql()
+        .await
+        .execute(
+            "UPDATE responses SET submitted_at = '2026-11-25 14:32:00+07' WHERE id = $1",
+            &[&f.bac_a.response],
+        )
+        .await
+        .unwrap();
+    for path in [f.bac_a.path(), "/staff/comments".to_string()] {
+        let (status, html) = page(&f.unit, &path).await;
+        assert_eq!(status, 200, "{path}");
+        assert!(html.contains("ngày 25/11/2026"), "{path}: {html}");
+        assert!(!html.contains("14:32"), "{path}: the minute shown to a unit account");
+        let (status, html) = page(&f.admin, &path).await;
+        assert_eq!(status, 200, "{path}");
+        assert!(html.contains("14:32 ngày 25/11/2026"), "{path}: {html}");
+    }
+    // The cursor of the next page is the last comment's key, not its time: the unit's list
+    // is bac_b (today), then bac_a (moved back to the 25th).
+    let cursor = sipas::views::staff::comments::cursor_text(&sipas::db::comments::Cursor {
+        key: sipas::db::comments::CommentKey {
+            response_id: f.bac_b.response,
+            item_id: f.bac_b.item,
+        },
+    });
+    assert_eq!(cursor, format!("{}.{}", f.bac_b.response, f.bac_b.item));
+    let (status, html) = page(&f.unit, &format!("/staff/comments?before={cursor}")).await;
+    assert_eq!(status, 200);
+    let after: Vec<Comment> = listed(&html, &[f.bac_a, f.bac_b, f.dinh, f.quick]);
+    assert_eq!(after, vec![f.bac_a], "the page after bac_b starts below it");
+}

@@ -52,7 +52,7 @@ pub struct CommentFilter {
 /// The keyset position after which a page continues (newest first).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Cursor {
-    pub submitted_at: DateTime<Utc>,
+    /// The last comment of the page before (its time is looked up, never carried in a link).
     pub key: CommentKey,
 }
 
@@ -103,10 +103,7 @@ impl CommentRow {
     }
 
     pub fn cursor(&self) -> Cursor {
-        Cursor {
-            submitted_at: self.submitted_at,
-            key: self.key(),
-        }
+        Cursor { key: self.key() }
     }
 }
 
@@ -183,7 +180,6 @@ async fn list_query(
         .bind::<Nullable<Timestamptz>, _>(filter.until)
         .bind::<Nullable<Text>, _>(filter.form_id.clone())
         .bind::<Nullable<Text>, _>(filter.search.as_deref().map(contains_pattern))
-        .bind::<Nullable<Timestamptz>, _>(after.map(|c| c.submitted_at))
         .bind::<Nullable<Int8>, _>(after.map(|c| c.key.response_id))
         .bind::<Nullable<Int4>, _>(after.map(|c| c.key.item_id))
         .bind::<Nullable<Array<Int8>>, _>(only.map(|k| vec![k.response_id, i64::from(k.item_id)]))

@@ -8,8 +8,10 @@
 --   $4  submitted at or after; $5 submitted before (instants)
 --   $6  form id (any of its versions)
 --   $7  ILIKE pattern on the body (LIKE metacharacters escaped with a backslash)
---   $8, $9, $10  keyset cursor: only comments after (submitted_at, response_id, item_id)
---   $11 one comment only: (response_id, item_id) as ARRAY[response_id, item_id]
+--   $8, $9  keyset cursor: only comments after the comment (response_id, item_id), in the
+--           order (submitted_at, response_id, item_id); the cursor carries no time, so that a
+--           link never shows when a citizen answered (the list may show the day only)
+--   $10 one comment only: (response_id, item_id) as ARRAY[response_id, item_id]
 SELECT t.response_id, t.item_id, i.code AS item_code, t.body,
        t.handled_at, t.handled_by, a.display_name AS handled_by_name, t.handling_note,
        r.submitted_at, r.channel, r.form_version_id,
@@ -30,8 +32,9 @@ WHERE ($1::int4[] IS NULL OR r.unit_id = ANY ($1))
   AND ($6::text IS NULL
        OR r.form_version_id IN (SELECT fv.id FROM form_versions fv WHERE fv.form_id = $6))
   AND ($7::text IS NULL OR t.body ILIKE $7 ESCAPE '\')
-  AND ($8::timestamptz IS NULL
-       OR (r.submitted_at, t.response_id, t.item_id) < ($8, $9::int8, $10::int4))
-  AND ($11::int8[] IS NULL OR (t.response_id = $11[1] AND t.item_id = $11[2]))
+  AND ($8::int8 IS NULL
+       OR (r.submitted_at, t.response_id, t.item_id)
+          < ((SELECT c.submitted_at FROM responses c WHERE c.id = $8), $8, $9::int4))
+  AND ($10::int8[] IS NULL OR (t.response_id = $10[1] AND t.item_id = $10[2]))
 ORDER BY r.submitted_at DESC, t.response_id DESC, t.item_id DESC
-LIMIT $12
+LIMIT $11

@@ -8,6 +8,7 @@ use super::units::indent;
 use super::{FieldErrors, csrf_input, error_summary, flash, page, select_field, text_field};
 use crate::auth::{Role, Staff};
 use crate::db::comments::{CommentKey, CommentRow, Cursor, MAX_NOTE_CHARS, UnitChoice};
+use crate::disclosure::TimeDetail;
 use crate::plans::format_date;
 use crate::views::format_vietnam_time;
 
@@ -106,14 +107,9 @@ pub struct ListFilter {
     pub before: Option<Cursor>,
 }
 
-/// "1764206400123456.123.45": the cursor in a query string.
+/// "123.45": the cursor in a query string (the comment's response and item, never its time).
 pub fn cursor_text(cursor: &Cursor) -> String {
-    format!(
-        "{}.{}.{}",
-        cursor.submitted_at.timestamp_micros(),
-        cursor.key.response_id,
-        cursor.key.item_id
-    )
+    format!("{}.{}", cursor.key.response_id, cursor.key.item_id)
 }
 
 /// The query string of the list for `filter` (without empty parts), "" or "?...".
@@ -393,7 +389,7 @@ pub fn list(staff: &Staff, p: &ListPage) -> Markup {
                                 @let row = &c.row;
                                 tr id=(anchor(row.key())) {
                                     td {
-                                        a href={ (comment_path(row.key())) "?" (back_query) } { (format_vietnam_time(row.submitted_at)) }
+                                        a href={ (comment_path(row.key())) "?" (back_query) } { (TimeDetail::for_scope(&staff.scope).format(row.submitted_at)) }
                                     }
                                     td {
                                         (row.unit_name)
@@ -463,7 +459,7 @@ pub fn comment(staff: &Staff, p: &CommentPage) -> Markup {
             (error_summary(p.errors))
             table {
                 tbody {
-                    tr { th scope="row" { "Thời gian" } td { (format_vietnam_time(row.submitted_at)) } }
+                    tr { th scope="row" { "Thời gian" } td { (TimeDetail::for_scope(&staff.scope).format(row.submitted_at)) } }
                     tr { th scope="row" { "Đơn vị" } td { (row.unit_name) } }
                     tr { th scope="row" { "Quầy tiếp nhận" } td { (row.desk_name.as_deref().unwrap_or("–")) } }
                     tr { th scope="row" { "Mẫu phiếu" } td { (p.comment.form_title) } }
@@ -490,7 +486,6 @@ pub fn comment(staff: &Staff, p: &CommentPage) -> Markup {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use chrono::{TimeZone, Utc};
 
     #[test]
     fn counts_and_rates_in_vietnamese() {
@@ -515,7 +510,6 @@ mod tests {
             form: Some("danh-gia-mot-cua".into()),
             search: Some("50% & x".into()),
             before: Some(Cursor {
-                submitted_at: Utc.with_ymd_and_hms(2026, 11, 26, 20, 5, 9).unwrap(),
                 key: CommentKey {
                     response_id: 12,
                     item_id: 3,
@@ -526,11 +520,11 @@ mod tests {
         assert_eq!(
             text,
             "?unit=7&state=handled&from=01%2F11%2F2026&to=30%2F11%2F2026&form=danh-gia-mot-cua\
-             &q=50%25+%26+x&before=1795723509000000.12.3"
+             &q=50%25+%26+x&before=12.3"
         );
         let typed = CommentQuery::from_query_string(&text[1..]);
         assert_eq!(typed.q, "50% & x");
-        assert_eq!(typed.before, "1795723509000000.12.3");
+        assert_eq!(typed.before, "12.3");
         assert_eq!(typed.from, "01/11/2026");
     }
 

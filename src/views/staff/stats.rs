@@ -13,13 +13,13 @@ use crate::db::comments::{CommentRow, UnitChoice};
 use crate::db::plans::{Period, PlanListing};
 use crate::db::stats::Grain;
 use crate::db::units::UnitKind;
+use crate::disclosure::TimeDetail;
 use crate::plans::{Status, Totals, format_date, percent};
 use crate::reports::{ItemComparison, Pair, Report, UnitReport, significance_text};
 use crate::stats::{Interval, MIN_RELIABLE_SAMPLE, MeanDiff, ProportionDiff, format_percent};
 use crate::views::charts::{
     self, Bar, BarChart, Column, ColumnChart, Reliability, StackedChart, StackedRow,
 };
-use crate::views::format_vietnam_time;
 use crate::views::staff::comments::{channel_label, comment_path, format_count};
 
 pub const OVERVIEW_PATH: &str = "/staff/stats";
@@ -585,7 +585,7 @@ fn excluded_section(staff: &Staff, report: &Report) -> Markup {
 }
 
 /// The latest comments, with the link to the list (and its handling rates).
-fn comments_section(comments: &[CommentRow], list_link: &str) -> Markup {
+fn comments_section(comments: &[CommentRow], list_link: &str, detail: TimeDetail) -> Markup {
     html! {
         section.latest-comments {
             h2 { "Góp ý mới nhất" }
@@ -595,7 +595,7 @@ fn comments_section(comments: &[CommentRow], list_link: &str) -> Markup {
                 ul.comment-list {
                     @for c in comments {
                         li {
-                            a href=(comment_path(c.key())) { (format_vietnam_time(c.submitted_at)) }
+                            a href=(comment_path(c.key())) { (detail.format(c.submitted_at)) }
                             " · " (c.unit_name)
                             @if c.handled_at.is_some() { " · " span.state.done { "Đã xử lý" } }
                             @else { " · " span.state.open { "Chưa xử lý" } }
@@ -686,7 +686,7 @@ pub fn overview(staff: &Staff, p: &Overview) -> Markup {
                 } @else {
                     p.hint { "Chọn một đợt của kế hoạch khảo sát để xem tiến độ so với chỉ tiêu." }
                 }
-                (comments_section(p.comments, &p.comments_link))
+                (comments_section(p.comments, &p.comments_link, TimeDetail::for_scope(&staff.scope)))
             }
         },
     )
@@ -837,13 +837,13 @@ pub fn unit_page(staff: &Staff, p: &UnitPage) -> Markup {
             @if let (Some(selection), Some(report)) = (p.selection, p.report) {
                 (selection.summary(p.unit_name))
                 (headline(&report.total))
-                (unit_body(p, selection, report))
+                (unit_body(p, selection, report, TimeDetail::for_scope(&staff.scope)))
             }
         },
     )
 }
 
-fn unit_body(p: &UnitPage, selection: &Selection, report: &Report) -> Markup {
+fn unit_body(p: &UnitPage, selection: &Selection, report: &Report, detail: TimeDetail) -> Markup {
     let total = &report.total;
     let sub_units = !(report.rows.len() == 1 && report.rows[0].unit.id == total.unit.id);
     html! {
@@ -871,7 +871,7 @@ fn unit_body(p: &UnitPage, selection: &Selection, report: &Report) -> Markup {
                 }
             }
         }
-        (comments_section(p.comments, &p.comments_link))
+        (comments_section(p.comments, &p.comments_link, detail))
     }
 }
 

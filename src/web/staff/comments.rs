@@ -69,16 +69,14 @@ fn flash_text(ok: &str) -> Option<&'static str> {
 
 fn parse_cursor(text: &str) -> Option<Cursor> {
     let mut parts = text.split('.');
-    let (micros, response, item) = (parts.next()?, parts.next()?, parts.next()?);
+    let (response, item) = (parts.next()?, parts.next()?);
     if parts.next().is_some() {
         return None;
     }
-    let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
-    if !(digits(micros) && digits(response)) {
+    if response.is_empty() || !response.bytes().all(|b| b.is_ascii_digit()) {
         return None;
     }
     Some(Cursor {
-        submitted_at: DateTime::from_timestamp_micros(micros.parse().ok()?)?,
         key: CommentKey {
             response_id: response.parse().ok().filter(|id| *id > 0)?,
             item_id: parse_id(item).ok()?,
