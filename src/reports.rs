@@ -809,6 +809,36 @@ scale = "s"
     }
 
     #[test]
+    fn a_unit_account_sees_the_breakdowns_protected_and_the_criteria_as_they_are() {
+        let form = parse_form("t.toml", FORM).unwrap();
+        // G: 3 "Không", 9 "Có"; A1 with small counts too (a criterion, not an attribute).
+        let f = figures(&[("A1", 3, 2), ("A1", 1, 10), ("G", 1, 3), ("G", 3, 9)], 12);
+        let mut r = unit_report(&form, unit(1), f, None);
+        let exact = r.clone();
+        r.protect_small_cells();
+        let g = &r.respondents[0];
+        assert_eq!(
+            g.counts.iter().map(|c| c.2).collect::<Vec<_>>(),
+            [Count::Suppressed, Count::Exact(0), Count::Suppressed]
+        );
+        assert_eq!(g.answered, Count::Exact(12));
+        assert_eq!(g.share(g.counts[0].2), None);
+        assert_eq!(g.share(g.counts[1].2), Some(0.0));
+        // Nothing else changes, and the exact answers of G are gone from the figures.
+        assert_eq!(r.factors, exact.factors);
+        assert_eq!(r.index, exact.index);
+        assert!(r.figures.answers.keys().all(|(code, _)| code != "G"));
+        assert_eq!(r.figures.answers.get(&("A1".to_string(), 3)), Some(&2));
+        // Protecting again changes nothing.
+        let again = {
+            let mut again = r.clone();
+            again.protect_small_cells();
+            again
+        };
+        assert_eq!(again, r);
+    }
+
+    #[test]
     fn ranks_share_ties_as_published_and_order_the_rows() {
         let form = parse_form("t.toml", FORM).unwrap();
         let mut rows: Vec<UnitReport> = [(1, 3, 1), (2, 3, 3), (3, 1, 3), (4, 3, 1)]

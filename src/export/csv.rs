@@ -112,13 +112,16 @@ pub const COUNTED: &str = "counted";
 /// The codes of [`COUNTED`].
 const COUNTED_CODES: [(i16, &str); 2] = [(1, "Có"), (0, "Không")];
 
+/// Where one form version's answers go in a row: the column of each answer index (0-based;
+/// `None`: left out), and of each text item id.
+type VersionColumns = (Vec<Option<usize>>, HashMap<i32, usize>);
+
 /// Where each form version's answers go in a row.
 #[derive(Debug, Clone)]
 pub struct Layout {
     pub columns: Vec<Column>,
-    /// Per form version id: the column of each answer index (0-based; `None`: left out), and
-    /// of each text item id.
-    versions: HashMap<i32, (Vec<Option<usize>>, HashMap<i32, usize>)>,
+    /// Per form version id: where its answers go.
+    versions: HashMap<i32, VersionColumns>,
     /// The choice columns answered on an ordered scale: the criteria (satisfaction) and
     /// expectations, as the newest version places them.
     ordinal: HashSet<String>,
