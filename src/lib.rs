@@ -16,6 +16,7 @@ pub mod periods;
 pub mod plans;
 pub mod privacy;
 pub mod reports;
+pub mod small_cells;
 pub mod spool;
 pub mod staff;
 pub mod startup;

@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 
 use crate::forms::{Form, ItemKind, SectionRole};
+use crate::small_cells::{self, Count, Disclosure};
 use crate::stats::{
     CONFIDENCE, ChiSquare, CriterionStats, Interval, MeanDiff, Moments, ProportionDiff, criterion,
     enough_sample, factor_index, form_index, holm, mean_difference, published_index_interval,
@@ -88,14 +89,42 @@ pub struct FactorReport {
     pub criteria: Vec<ItemReport>,
 }
 
-/// Counts of a respondent question (gender, age band, channel, field of procedure).
+/// Counts of a respondent question (gender, age band, channel, field of procedure): exact
+/// when built, small cells suppressed by [`Breakdown::protect`] for unit accounts (see
+/// [`crate::small_cells`]).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Breakdown {
     pub code: String,
     pub text: String,
     /// (code, label, count) in the scale's order.
-    pub counts: Vec<(i16, String, u64)>,
-    pub answered: u64,
+    pub counts: Vec<(i16, String, Count)>,
+    pub answered: Count,
+}
+
+impl Breakdown {
+    /// The counts as a unit account may see them ([`small_cells::protect`]). Once protected,
+    /// a breakdown stays as it is (protecting it again changes nothing).
+    pub fn protect(&mut self) {
+        let Some(exact) = self
+            .counts
+            .iter()
+            .map(|(_, _, n)| n.exact())
+            .collect::<Option<Vec<u64>>>()
+            .filter(|_| !self.answered.is_suppressed())
+        else {
+            return;
+        };
+        let protected = small_cells::protect(&exact);
+        for ((_, _, n), shown) in self.counts.iter_mut().zip(protected.cells) {
+            *n = shown;
+        }
+        self.answered = protected.total;
+    }
+
+    /// The share (0..=1) of a count among those who answered, when both are shown.
+    pub fn share(&self, count: Count) -> Option<f64> {
+        count.share_of(self.answered)
+    }
 }
 
 /// The figures of one unit (with the units below it).
@@ -195,8 +224,11 @@ pub fn unit_report(
                     respondents.push(Breakdown {
                         code: item.code.clone(),
                         text: item.text.clone(),
-                        answered: counts.iter().map(|c| c.2).sum(),
-                        counts,
+                        answered: Count::Exact(counts.iter().map(|c| c.2).sum()),
+                        counts: counts
+                            .into_iter()
+                            .map(|(code, label, n)| (code, label, Count::Exact(n)))
+                            .collect(),
                     });
                 }
             }
@@ -254,6 +286,16 @@ pub fn rank(rows: &mut [UnitReport]) {
 }
 
 impl UnitReport {
+    /// Small cells suppressed in the respondent breakdowns ([`Breakdown::protect`]), and the
+    /// exact answers to the respondent questions dropped from the (unserialised) figures, so
+    /// that nothing built on this report can show them.
+    pub fn protect_small_cells(&mut self) {
+        for b in &mut self.respondents {
+            b.protect();
+            self.figures.answers.retain(|(code, _), _| *code != b.code);
+        }
+    }
+
     /// The criterion (or any coded item) with this code.
     pub fn item(&self, code: &str) -> Option<&ItemReport> {
         self.factors
@@ -399,6 +441,24 @@ pub struct Report {
     pub root: UnitInfo,
     pub total: UnitReport,
     pub rows: Vec<UnitReport>,
+    /// Whether small cells are suppressed (a unit account's report, see [`crate::small_cells`]).
+    #[serde(skip)]
+    pub disclosure: Disclosure,
+}
+
+impl Report {
+    /// The report as an account with `disclosure` may see it: for unit accounts, the small
+    /// cells of every breakdown (the total's and each row's) suppressed.
+    pub fn disclosed(mut self, disclosure: Disclosure) -> Report {
+        if disclosure.is_protected() {
+            self.total.protect_small_cells();
+            for row in &mut self.rows {
+                row.protect_small_cells();
+            }
+            self.disclosure = Disclosure::Protected;
+        }
+        self
+    }
 }
 
 #[derive(diesel::Queryable)]
@@ -621,6 +681,8 @@ pub async fn build(
             targets.get(&root_id).copied(),
         )
     };
+    // Unit accounts (the only ones acting within some units) never get the exact small cells,
+    // whichever page, API call or export asked.
     Ok(Report {
         form_id: query.form_id.clone(),
         form_title: form.form.title.clone(),
@@ -629,7 +691,9 @@ pub async fn build(
         root: root.info(),
         total,
         rows,
-    })
+        disclosure: Disclosure::Exact,
+    }
+    .disclosed(Disclosure::for_scope(scope)))
 }
 
 /// "khác biệt có ý nghĩa thống kê" or not, at the 5% level, in plain Vietnamese.
@@ -737,8 +801,41 @@ scale = "s"
         assert_eq!(r.factors[1].index, Some(0.25));
         assert_eq!(r.index, Some((0.625 + 0.25) / 2.0));
         assert!(!r.enough_sample, "4 forms against a target of 40");
-        assert_eq!(r.respondents[0].counts[0], (1, "Không".to_string(), 2));
-        assert_eq!(r.respondents[0].answered, 2);
+        assert_eq!(
+            r.respondents[0].counts[0],
+            (1, "Không".to_string(), Count::Exact(2))
+        );
+        assert_eq!(r.respondents[0].answered, Count::Exact(2));
+    }
+
+    #[test]
+    fn a_unit_account_sees_the_breakdowns_protected_and_the_criteria_as_they_are() {
+        let form = parse_form("t.toml", FORM).unwrap();
+        // G: 3 "Không", 9 "Có"; A1 with small counts too (a criterion, not an attribute).
+        let f = figures(&[("A1", 3, 2), ("A1", 1, 10), ("G", 1, 3), ("G", 3, 9)], 12);
+        let mut r = unit_report(&form, unit(1), f, None);
+        let exact = r.clone();
+        r.protect_small_cells();
+        let g = &r.respondents[0];
+        assert_eq!(
+            g.counts.iter().map(|c| c.2).collect::<Vec<_>>(),
+            [Count::Suppressed, Count::Exact(0), Count::Suppressed]
+        );
+        assert_eq!(g.answered, Count::Exact(12));
+        assert_eq!(g.share(g.counts[0].2), None);
+        assert_eq!(g.share(g.counts[1].2), Some(0.0));
+        // Nothing else changes, and the exact answers of G are gone from the figures.
+        assert_eq!(r.factors, exact.factors);
+        assert_eq!(r.index, exact.index);
+        assert!(r.figures.answers.keys().all(|(code, _)| code != "G"));
+        assert_eq!(r.figures.answers.get(&("A1".to_string(), 3)), Some(&2));
+        // Protecting again changes nothing.
+        let again = {
+            let mut again = r.clone();
+            again.protect_small_cells();
+            again
+        };
+        assert_eq!(again, r);
     }
 
     #[test]

@@ -21,6 +21,7 @@ use tokio::io::{AsyncWrite, AsyncWriteExt};
 use super::{ExportSpec, Progress};
 use crate::db::responses::{ExportFilter, ExportedResponse, export_batch, export_count};
 use crate::forms::{FormRegistry, ItemKind, NOT_APPLICABLE_CODE, SectionRole};
+use crate::small_cells::Disclosure;
 use crate::views::vietnam_offset;
 
 /// The UTF-8 byte order mark: Excel reads a CSV as UTF-8 only with it.
@@ -111,12 +112,16 @@ pub const COUNTED: &str = "counted";
 /// The codes of [`COUNTED`].
 const COUNTED_CODES: [(i16, &str); 2] = [(1, "Có"), (0, "Không")];
 
+/// Where one form version's answers go in a row: the column of each answer index (0-based;
+/// `None`: left out), and of each text item id.
+type VersionColumns = (Vec<Option<usize>>, HashMap<i32, usize>);
+
 /// Where each form version's answers go in a row.
 #[derive(Debug, Clone)]
 pub struct Layout {
     pub columns: Vec<Column>,
-    /// Per form version id: the column of each answer index (0-based), and of each text item id.
-    versions: HashMap<i32, (Vec<usize>, HashMap<i32, usize>)>,
+    /// Per form version id: where its answers go.
+    versions: HashMap<i32, VersionColumns>,
     /// The choice columns answered on an ordered scale: the criteria (satisfaction) and
     /// expectations, as the newest version places them.
     ordinal: HashSet<String>,
@@ -125,15 +130,25 @@ pub struct Layout {
 impl Layout {
     /// Every form's versions (what `write_responses` exports).
     pub fn new(forms: &FormRegistry) -> Self {
-        Self::build(forms, None)
+        Self::build(forms, None, Disclosure::Exact)
     }
 
-    /// The versions of the spec's form.
+    /// The versions of the spec's form. A unit account's raw data has no column of the
+    /// respondent questions (gender, age band, occupation...): one row per response with them
+    /// would single out the respondents of a small desk, whatever the small-cell rule does to
+    /// the tables (see [`crate::small_cells`]).
     pub fn for_spec(forms: &FormRegistry, spec: &ExportSpec) -> Self {
-        Self::build(forms, Some(&spec.query.form_id))
+        Self::build(
+            forms,
+            Some(&spec.query.form_id),
+            Disclosure::for_scope(&spec.scope),
+        )
     }
 
-    fn build(forms: &FormRegistry, form_id: Option<&str>) -> Self {
+    fn build(forms: &FormRegistry, form_id: Option<&str>, disclosure: Disclosure) -> Self {
+        let left_out = |section: &crate::forms::Section| {
+            disclosure.is_protected() && section.role == SectionRole::Respondent
+        };
         let mut versions_sorted = forms.versions();
         versions_sorted.retain(|v| form_id.is_none_or(|f| v.form.id == f));
         versions_sorted.sort_by(|a, b| (&a.form.id, a.number).cmp(&(&b.form.id, b.number)));
@@ -143,6 +158,9 @@ impl Layout {
         // Newest versions last: their labels win.
         for v in &versions_sorted {
             for (section, item) in v.form.items() {
+                if left_out(section) {
+                    continue;
+                }
                 if item.is_choice() {
                     if matches!(section.role, SectionRole::Factor | SectionRole::Expectation) {
                         ordinal.insert(item.code.clone());
@@ -245,13 +263,17 @@ impl Layout {
             .map(|v| {
                 let choice_columns = v
                     .form
-                    .choice_items()
-                    .map(|i| first_choice + position(&choices, &i.code))
+                    .items()
+                    .filter(|(_, i)| i.is_choice())
+                    .map(|(s, i)| {
+                        (!left_out(s)).then(|| first_choice + position(&choices, &i.code))
+                    })
                     .collect();
                 let text_columns = v
                     .form
-                    .text_items()
-                    .filter_map(|i| {
+                    .items()
+                    .filter(|(s, i)| !i.is_choice() && !left_out(s))
+                    .filter_map(|(_, i)| {
                         let id = *v.item_ids.get(&i.code)?;
                         Some((id, first_text + position(&texts, &i.code)))
                     })
@@ -309,7 +331,7 @@ impl Layout {
         if let Some((choices, texts)) = self.versions.get(&r.form_version_id) {
             // "Không áp dụng" is written as its code (0), unanswered as an empty cell.
             for (answer, column) in r.answers.iter().zip(choices) {
-                if let Some(code) = answer {
+                if let (Some(code), Some(column)) = (answer, column) {
                     row[*column] = Cell::Number(f64::from(*code));
                 }
             }

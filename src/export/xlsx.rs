@@ -20,6 +20,7 @@ use crate::forms::FormRegistry;
 use crate::periods::previous_period;
 use crate::plans::format_date;
 use crate::reports::{self, Report, ReportQuery, UnitReport};
+use crate::small_cells::{Count, SUPPRESSED, SUPPRESSED_SHARE};
 use crate::stats::round_percent;
 use crate::views::format_vietnam_time;
 
@@ -415,6 +416,9 @@ fn item_sheet(
     Ok(())
 }
 
+/// Above the respondents' sheet of a unit account's workbook.
+const SMALL_CELLS_NOTE: &str = "“< 5”: nhóm có dưới 5 người trả lời, không ghi số liệu cụ thể để bảo vệ dữ liệu cá nhân; khi cần, một nhóm khác cũng được ẩn cùng để không tính ngược được từ tổng số. Bảng “Dữ liệu” không có các câu hỏi về người trả lời.";
+
 fn respondents_sheet(
     sheet: &mut Worksheet,
     f: &Formats,
@@ -431,7 +435,8 @@ fn respondents_sheet(
         ("Số người", 10.0),
         ("Tỉ lệ (trong số người trả lời câu hỏi)", 14.0),
     ];
-    prepare(sheet, f, spec, SHEET_RESPONDENTS, &headers, None)?;
+    let note = report.disclosure.is_protected().then_some(SMALL_CELLS_NOTE);
+    prepare(sheet, f, spec, SHEET_RESPONDENTS, &headers, note)?;
     let mut row = HEADER_ROW + 1;
     for (unit, total) in unit_rows(report) {
         for question in &unit.respondents {
@@ -442,12 +447,24 @@ fn respondents_sheet(
                 sheet.write_string(row, 3, &question.text)?;
                 sheet.write_number(row, 4, f64::from(*code))?;
                 sheet.write_string(row, 5, label)?;
-                sheet.write_number_with_format(row, 6, *n as f64, &f.count)?;
-                if question.answered > 0 {
-                    let share = *n as f64 / question.answered as f64;
-                    sheet.write_number_with_format(row, 7, published(share), &f.percent)?;
-                } else {
-                    sheet.write_string(row, 7, "—")?;
+                match n {
+                    Count::Exact(n) => {
+                        sheet.write_number_with_format(row, 6, *n as f64, &f.count)?;
+                    }
+                    Count::Suppressed => {
+                        sheet.write_string(row, 6, SUPPRESSED)?;
+                    }
+                }
+                match question.share(*n) {
+                    Some(share) => {
+                        sheet.write_number_with_format(row, 7, published(share), &f.percent)?;
+                    }
+                    None if n.is_suppressed() => {
+                        sheet.write_string(row, 7, SUPPRESSED_SHARE)?;
+                    }
+                    None => {
+                        sheet.write_string(row, 7, "—")?;
+                    }
                 }
                 row += 1;
             }

@@ -11,6 +11,7 @@ use crate::auth::Staff;
 use crate::db::comments::UnitChoice;
 use crate::db::exports::{DONE, EXPIRED, ExportJob, FAILED, QUEUED, RUNNING};
 use crate::export::ExportFormat;
+use crate::small_cells::{Disclosure, SUPPRESSED};
 use crate::views::format_vietnam_time;
 use crate::views::public::format_count;
 use crate::views::staff::comments::channel_label;
@@ -188,6 +189,13 @@ pub fn exports(staff: &Staff, p: &ExportsPage<'_>) -> Markup {
                 "Tệp nhỏ (đến " (format_count(p.inline_rows)) " phiếu) được tải về ngay; tệp lớn được tạo ở chế độ nền, "
                 "trang tiến độ tự cập nhật và tệp được giữ lại để tải về sau."
                 @if staff.scope.unit_ids().is_some() { " Anh/Chị chỉ xuất được dữ liệu của các đơn vị mình phụ trách." }
+            }
+            @if Disclosure::for_role(staff.role).is_protected() {
+                p.hint.small-cells {
+                    "Để bảo vệ dữ liệu cá nhân của người trả lời: trong các bảng thông tin người trả lời, nhóm dưới 5 người "
+                    "được ghi “" (SUPPRESSED) "”; dữ liệu thô (CSV, SPSS, trang “Dữ liệu” của bảng tính) không có các câu hỏi "
+                    "về người trả lời (giới tính, độ tuổi, dân tộc, học vấn, nghề nghiệp, hình thức, lĩnh vực)."
+                }
             }
             h2 { "Tạo tệp mới" }
             (error_summary(p.errors))

@@ -1020,6 +1020,7 @@ scale = "s"
             root: info(1, "UBND huyện Xuân Lộc"),
             total,
             rows,
+            disclosure: crate::small_cells::Disclosure::Exact,
         }
     }
 

@@ -16,6 +16,7 @@ use crate::db::units::UnitKind;
 use crate::disclosure::TimeDetail;
 use crate::plans::{Status, Totals, format_date, percent};
 use crate::reports::{ItemComparison, Pair, Report, UnitReport, significance_text};
+use crate::small_cells::{Count, Disclosure, SUPPRESSED, SUPPRESSED_SHARE};
 use crate::stats::{Interval, MIN_RELIABLE_SAMPLE, MeanDiff, ProportionDiff, format_percent};
 use crate::views::charts::{
     self, Bar, BarChart, Column, ColumnChart, Reliability, StackedChart, StackedRow,
@@ -854,7 +855,7 @@ fn unit_body(p: &UnitPage, selection: &Selection, report: &Report, detail: TimeD
         }
         (criteria_section(total))
         @if !total.expectations.is_empty() { (expectations_section(total)) }
-        @if !total.respondents.is_empty() { (respondents_section(total)) }
+        @if !total.respondents.is_empty() { (respondents_section(total, report.disclosure)) }
         (trend_section(p.trend, selection))
         (changes_section(p.changes, total))
         @if sub_units && !report.rows.is_empty() {
@@ -1056,22 +1057,24 @@ fn expectations_section(total: &UnitReport) -> Markup {
     }
 }
 
-fn respondents_section(total: &UnitReport) -> Markup {
+fn respondents_section(total: &UnitReport, disclosure: Disclosure) -> Markup {
     html! {
         section.respondents {
             h2 { "Thông tin người trả lời" }
             div.breakdowns {
                 @for b in &total.respondents {
                     table.data.breakdown data-item=(b.code) {
-                        caption { (b.text) " (" (format_count(b.answered as i64)) " người trả lời)" }
+                        caption { (b.text) " (" (count_text(b.answered)) " người trả lời)" }
                         thead { tr { th scope="col" { "Nhóm" } th.num scope="col" { "Số người" } th.num scope="col" { "Tỉ lệ" } } }
                         tbody {
                             @for (_, label, count) in &b.counts {
                                 tr {
                                     td { (label) }
-                                    td.num { (format_count(*count as i64)) }
-                                    td.num {
-                                        @if b.answered > 0 { (format_percent(*count as f64 / b.answered as f64)) } @else { "—" }
+                                    td.num.n.suppressed[count.is_suppressed()] { (count_text(*count)) }
+                                    td.num.share {
+                                        @if let Some(share) = b.share(*count) { (format_percent(share)) }
+                                        @else if count.is_suppressed() { (SUPPRESSED_SHARE) }
+                                        @else { "—" }
                                     }
                                 }
                             }
@@ -1079,7 +1082,22 @@ fn respondents_section(total: &UnitReport) -> Markup {
                     }
                 }
             }
+            @if disclosure.is_protected() {
+                p.hint.small-cells {
+                    "“" (SUPPRESSED) "”: nhóm có dưới 5 người trả lời, không hiển thị số liệu cụ thể để bảo vệ "
+                    "dữ liệu cá nhân của người trả lời (Luật Bảo vệ dữ liệu cá nhân). Khi cần, một nhóm khác "
+                    "cũng được ẩn cùng để không tính ngược được từ tổng số."
+                }
+            }
         }
+    }
+}
+
+/// A count of respondents: "1.234", or "< 5" when suppressed.
+fn count_text(count: Count) -> String {
+    match count {
+        Count::Exact(n) => format_count(n as i64),
+        Count::Suppressed => SUPPRESSED.to_string(),
     }
 }
 
