@@ -1,12 +1,49 @@
-//! What an account may learn about a citizen's response beyond its answers (issue 15): a
-//! unit's own staff could recognise the citizen they served from the minute a bad rating was
-//! sent, so they see the day only; the accounts of the whole installation (the Home Affairs
-//! office, which reviews suspected fraud, and the leaders) see the minute.
+//! What an account may learn about the citizens who answered (issue 15), decided once from the
+//! scope it acts within: a unit's own staff could recognise the citizen they served from the
+//! minute a bad rating was sent or from a breakdown of three respondents, so unit accounts
+//! see days and protected breakdowns ([`crate::small_cells`]); the accounts of the whole
+//! installation (the Home Affairs office, which reviews suspected fraud, the leaders, and the
+//! command line) see the minute and exact figures.
 
 use chrono::{DateTime, Utc};
 
 use crate::auth::Scope;
 use crate::views::vietnam_offset;
+
+/// Which figures about respondents an account may see.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Disclosure {
+    /// Admins (Phòng Nội vụ), viewers (district leaders) and the command line: exact times and
+    /// counts.
+    Exact,
+    /// Unit accounts: times by day, small cells suppressed ([`crate::small_cells::protect`]),
+    /// and no respondent attributes in the per-response raw data.
+    Protected,
+}
+
+impl Disclosure {
+    /// The rule, in one place: an account limited to some units (a unit account; admins and
+    /// viewers act within [`Scope::All`], see `auth::Staff`) is protected. Pages, export jobs
+    /// and reports all carry the scope.
+    pub fn for_scope(scope: &Scope) -> Disclosure {
+        match scope {
+            Scope::All => Disclosure::Exact,
+            Scope::Units(_) => Disclosure::Protected,
+        }
+    }
+
+    pub fn is_protected(self) -> bool {
+        self == Disclosure::Protected
+    }
+
+    /// How precisely the time of a response is shown.
+    pub fn time_detail(self) -> TimeDetail {
+        match self {
+            Disclosure::Exact => TimeDetail::Exact,
+            Disclosure::Protected => TimeDetail::Day,
+        }
+    }
+}
 
 /// How precisely the time of a response is shown.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -18,12 +55,9 @@ pub enum TimeDetail {
 }
 
 impl TimeDetail {
-    /// The rule, in one place: an account limited to some units sees days.
+    /// For an account acting within `scope` ([`Disclosure::for_scope`]).
     pub fn for_scope(scope: &Scope) -> Self {
-        match scope {
-            Scope::All => TimeDetail::Exact,
-            Scope::Units(_) => TimeDetail::Day,
-        }
+        Disclosure::for_scope(scope).time_detail()
     }
 
     /// `at` as this detail allows, in Vietnam's time: "10:32 ngày 27/11/2026" or
@@ -63,5 +97,10 @@ mod tests {
         assert_eq!(unit.iso(at), "2026-11-27");
         assert_eq!(office.format(at), "06:40 ngày 27/11/2026");
         assert_eq!(office.iso(at), "2026-11-27T06:40:09+07:00");
+        assert_eq!(Disclosure::for_scope(&Scope::All), Disclosure::Exact);
+        assert_eq!(
+            Disclosure::for_scope(&Scope::Units(vec![3])),
+            Disclosure::Protected
+        );
     }
 }

@@ -24,7 +24,7 @@
 
 use serde::{Serialize, Serializer};
 
-use crate::auth::{Role, Scope};
+pub use crate::disclosure::Disclosure;
 
 /// Fewer respondents than this in a cell are not shown to unit accounts.
 pub const THRESHOLD: u64 = 5;
@@ -72,39 +72,6 @@ impl Serialize for Count {
             Count::Exact(n) => serializer.serialize_u64(*n),
             Count::Suppressed => serializer.serialize_str(SUPPRESSED),
         }
-    }
-}
-
-/// Which figures of respondent attributes an account may see.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Disclosure {
-    /// Admins (Phòng Nội vụ), viewers (district leaders) and the command line: exact counts.
-    Exact,
-    /// Unit accounts: small cells suppressed ([`protect`]), and no respondent attributes in
-    /// the per-response raw data.
-    Protected,
-}
-
-impl Disclosure {
-    pub fn for_role(role: Role) -> Disclosure {
-        match role {
-            Role::Unit => Disclosure::Protected,
-            Role::Admin | Role::Viewer => Disclosure::Exact,
-        }
-    }
-
-    /// From the scope an account acts within: a scope of some units only is a unit account's
-    /// (admins and viewers act within [`Scope::All`], see `auth::Staff`). What the export jobs
-    /// and the reports go by, as they carry the scope and not the role.
-    pub fn for_scope(scope: &Scope) -> Disclosure {
-        match scope {
-            Scope::All => Disclosure::Exact,
-            Scope::Units(_) => Disclosure::Protected,
-        }
-    }
-
-    pub fn is_protected(self) -> bool {
-        self == Disclosure::Protected
     }
 }
 
@@ -320,18 +287,6 @@ mod tests {
                 cells: vec![E(3), E(10)],
                 total: E(13)
             }
-        );
-    }
-
-    #[test]
-    fn unit_accounts_see_protected_figures_others_exact_ones() {
-        assert_eq!(Disclosure::for_role(Role::Unit), Disclosure::Protected);
-        assert_eq!(Disclosure::for_role(Role::Admin), Disclosure::Exact);
-        assert_eq!(Disclosure::for_role(Role::Viewer), Disclosure::Exact);
-        assert_eq!(Disclosure::for_scope(&Scope::All), Disclosure::Exact);
-        assert_eq!(
-            Disclosure::for_scope(&Scope::Units(vec![3])),
-            Disclosure::Protected
         );
     }
 }

@@ -439,4 +439,19 @@ async fn a_unit_accounts_raw_data_and_codebook_have_no_respondent_columns() {
     assert_eq!(rows.len(), 3);
     assert!(rows.iter().all(|r| &r[tc1] == "4"));
     assert!(rows.iter().all(|r| r.len() == header.len()));
+    // Times by day for a unit account ("2026-12-05"), to the second for the office
+    // ("2026-12-05T14:32:09+07:00").
+    let at = header.iter().position(|h| h == "submitted_at").unwrap();
+    let is_day =
+        |v: &str| v.len() == 10 && chrono::NaiveDate::parse_from_str(v, "%Y-%m-%d").is_ok();
+    assert!(rows.iter().all(|r| is_day(&r[at])), "{csv}");
+    let all = export_text(&admin, "csv").await;
+    let mut reader = csv::Reader::from_reader(all.trim_start_matches('\u{feff}').as_bytes());
+    let rows: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
+    assert!(!rows.is_empty());
+    assert!(
+        rows.iter()
+            .all(|r| chrono::DateTime::parse_from_rfc3339(&r[at]).is_ok()),
+        "{all}"
+    );
 }

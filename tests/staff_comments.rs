@@ -835,7 +835,10 @@ async fn unit_staff_see_the_day_of_a_comment_and_the_office_the_minute() {
         let (status, html) = page(&f.unit, &path).await;
         assert_eq!(status, 200, "{path}");
         assert!(html.contains("ngày 25/11/2026"), "{path}: {html}");
-        assert!(!html.contains("14:32"), "{path}: the minute shown to a unit account");
+        assert!(
+            !html.contains("14:32"),
+            "{path}: the minute shown to a unit account"
+        );
         let (status, html) = page(&f.admin, &path).await;
         assert_eq!(status, 200, "{path}");
         assert!(html.contains("14:32 ngày 25/11/2026"), "{path}: {html}");

@@ -20,8 +20,8 @@ use tokio::io::{AsyncWrite, AsyncWriteExt};
 
 use super::{ExportSpec, Progress};
 use crate::db::responses::{ExportFilter, ExportedResponse, export_batch, export_count};
+use crate::disclosure::{Disclosure, TimeDetail};
 use crate::forms::{FormRegistry, ItemKind, NOT_APPLICABLE_CODE, SectionRole};
-use crate::small_cells::Disclosure;
 use crate::views::vietnam_offset;
 
 /// The UTF-8 byte order mark: Excel reads a CSV as UTF-8 only with it.
@@ -69,7 +69,7 @@ const FIXED_COLUMNS: [(&str, &str, bool); 11] = [
     ),
     (
         "submitted_at",
-        "Thời điểm gửi phiếu (giờ Việt Nam, dạng ISO 8601)",
+        "Thời điểm gửi phiếu (giờ Việt Nam, dạng ISO 8601; tài khoản đơn vị: chỉ ngày)",
         false,
     ),
     ("unit_code", "Mã đơn vị", false),
@@ -125,6 +125,8 @@ pub struct Layout {
     /// The choice columns answered on an ordered scale: the criteria (satisfaction) and
     /// expectations, as the newest version places them.
     ordinal: HashSet<String>,
+    /// How `submitted_at` is written: to the second, or the day alone for a unit account.
+    times: TimeDetail,
 }
 
 impl Layout {
@@ -283,6 +285,7 @@ impl Layout {
             .collect();
         let columns = fixed.into_iter().chain(choices).chain(texts).collect();
         Layout {
+            times: disclosure.time_detail(),
             columns,
             versions,
             ordinal,
@@ -310,11 +313,7 @@ impl Layout {
     pub fn cells<'a>(&self, r: &'a ExportedResponse) -> Vec<Cell<'a>> {
         let mut row = vec![Cell::Empty; self.columns.len()];
         row[0] = Cell::Number(r.id as f64);
-        row[1] = Cell::Owned(
-            r.submitted_at
-                .with_timezone(&vietnam_offset())
-                .to_rfc3339_opts(chrono::SecondsFormat::Secs, false),
-        );
+        row[1] = Cell::Owned(self.times.iso(r.submitted_at));
         row[2] = Cell::Text(&r.unit_code);
         row[3] = r.desk_code.as_deref().map_or(Cell::Empty, Cell::Text);
         row[4] = Cell::Text(&r.form_id);

@@ -16,6 +16,7 @@ use rust_xlsxwriter::{Color, Format, FormatAlign, FormatBorder, Workbook, Worksh
 use super::csv::{CODEBOOK_HEADER, Cell, Layout, codebook_rows, data_filter, for_each_batch};
 use super::{ExportSpec, Progress};
 use crate::db::comments::{self, CommentFilter, CommentRow, Cursor};
+use crate::disclosure::TimeDetail;
 use crate::forms::FormRegistry;
 use crate::periods::previous_period;
 use crate::plans::format_date;
@@ -492,8 +493,9 @@ fn comment_row(
     f: &Formats,
     row: u32,
     c: &CommentRow,
+    times: TimeDetail,
 ) -> Result<(), XlsxError> {
-    sheet.write_string(row, 0, format_vietnam_time(c.submitted_at))?;
+    sheet.write_string(row, 0, times.format(c.submitted_at))?;
     sheet.write_string(row, 1, &c.unit_name)?;
     sheet.write_string(row, 2, c.desk_name.as_deref().unwrap_or(""))?;
     sheet.write_string(row, 3, &c.channel)?;
@@ -587,6 +589,7 @@ pub async fn write_workbook(
         )?;
         let mut row = HEADER_ROW + 1;
         let mut after: Option<Cursor> = None;
+        let times = TimeDetail::for_scope(&spec.scope);
         loop {
             let batch =
                 comments::find_for_scope(conn, &spec.scope, &filter, after, COMMENT_BATCH).await?;
@@ -597,7 +600,7 @@ pub async fn write_workbook(
                 if row >= MAX_ROWS {
                     break;
                 }
-                comment_row(sheet, &f, row, c)?;
+                comment_row(sheet, &f, row, c, times)?;
                 row += 1;
             }
             if (batch.len() as i64) < COMMENT_BATCH || row >= MAX_ROWS {

@@ -190,7 +190,7 @@ pub fn exports(staff: &Staff, p: &ExportsPage<'_>) -> Markup {
                 "trang tiến độ tự cập nhật và tệp được giữ lại để tải về sau."
                 @if staff.scope.unit_ids().is_some() { " Anh/Chị chỉ xuất được dữ liệu của các đơn vị mình phụ trách." }
             }
-            @if Disclosure::for_role(staff.role).is_protected() {
+            @if Disclosure::for_scope(&staff.scope).is_protected() {
                 p.hint.small-cells {
                     "Để bảo vệ dữ liệu cá nhân của người trả lời: trong các bảng thông tin người trả lời, nhóm dưới 5 người "
                     "được ghi “" (SUPPRESSED) "”; dữ liệu thô (CSV, SPSS, trang “Dữ liệu” của bảng tính) không có các câu hỏi "
