@@ -3,6 +3,7 @@
 pub mod api;
 mod codes_api;
 mod health;
+mod privacy;
 mod public;
 pub mod staff;
 mod survey;
@@ -255,6 +256,7 @@ pub fn server(listener: TcpListener, state: web::Data<AppState>) -> std::io::Res
             .configure(staff::routes)
             .configure(api::routes)
             .configure(public::routes)
+            .configure(privacy::routes)
             .default_service(web::to(not_found))
     })
     // Slow or idle clients do not hold connections for long; a stop lets requests in progress
