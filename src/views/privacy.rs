@@ -132,8 +132,9 @@ fn standard_body() -> Markup {
         }
         h2 { "Ai được xem" }
         p {
-            "Cán bộ Phòng Nội vụ, và cán bộ của đơn vị đối với phiếu của đơn vị mình. Kết quả công "
-            "khai chỉ gồm số liệu tổng hợp, không có câu trả lời hay góp ý của từng người."
+            "Cán bộ Phòng Nội vụ và lãnh đạo được phân quyền; cán bộ của một đơn vị chỉ xem phiếu "
+            "của đơn vị mình. Kết quả công khai chỉ gồm số liệu tổng hợp, không có câu trả lời hay "
+            "góp ý của từng người."
         }
         h2 { "Quyền của Anh/Chị" }
         p {
