@@ -126,6 +126,15 @@ pub enum Command {
         #[command(subcommand)]
         action: RollupCommand,
     },
+    /// Apply the retention settings (SIPAS_*_KEEP_DAYS): delete old comments, limit buckets
+    /// and sign-in failures, clear old client keys, flags' evidence and dossier numbers, expire
+    /// old exported files; one transaction, audited (docs/privacy.md). The server does this
+    /// once a day.
+    Purge {
+        /// Count what would be removed or cleared, change nothing (no audit entry).
+        #[arg(long)]
+        dry_run: bool,
+    },
     /// Personal data in the citizens' comments (docs/privacy.md).
     Privacy {
         #[command(subcommand)]
@@ -378,6 +387,30 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             services.close().await;
             result?;
         }
+        Command::Purge { dry_run } => {
+            let services = Services::open(config).await?;
+            let rules = services.config.retention;
+            let export_dir = services.config.export_dir();
+            let result = async {
+                let mut conn = services.database.pool.get().await?;
+                anyhow::Ok(
+                    crate::db::retention::purge(
+                        &mut conn,
+                        &rules,
+                        dry_run,
+                        crate::db::retention::PurgedBy::CommandLine,
+                    )
+                    .await?,
+                )
+            }
+            .await;
+            services.close().await;
+            let purge = result?;
+            if !dry_run {
+                crate::export::jobs::delete_files(&export_dir, &purge.expired_files).await;
+            }
+            print!("{}", purge_summary(&purge));
+        }
         Command::Privacy {
             action: PrivacyCommand::MaskComments { dry_run },
         } => {
@@ -403,6 +436,71 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+/// What `sipas purge` prints: one line per category, with its count and its period.
+pub fn purge_summary(purge: &crate::db::retention::Purge) -> String {
+    let (rules, counts) = (&purge.rules, &purge.counts);
+    let rows: [(&str, i64, &str, u32); 8] = [
+        ("comments", counts.comments, "deleted", rules.comments_days),
+        (
+            "client keys of responses",
+            counts.client_keys,
+            "cleared",
+            rules.client_keys_days,
+        ),
+        (
+            "sign-in failures",
+            counts.sign_in_failures,
+            "deleted",
+            rules.client_keys_days,
+        ),
+        (
+            "limit buckets",
+            counts.limit_buckets,
+            "deleted",
+            rules.limits_days,
+        ),
+        (
+            "flag details",
+            counts.flag_details,
+            "cleared",
+            rules.flag_evidence_days,
+        ),
+        (
+            "form start times",
+            counts.start_times,
+            "cleared",
+            rules.flag_evidence_days,
+        ),
+        (
+            "dossier numbers",
+            counts.dossier_numbers,
+            "cleared",
+            rules.dossier_days,
+        ),
+        (
+            "exported files",
+            counts.exports,
+            "expired",
+            rules.exports_days,
+        ),
+    ];
+    let mut out = String::new();
+    if purge.dry_run {
+        out.push_str("dry run: nothing changed\n");
+    }
+    for (what, count, done, days) in rows {
+        let verb = if purge.dry_run {
+            format!("would be {done}")
+        } else {
+            done.to_string()
+        };
+        out.push_str(&format!(
+            "{what:<26} {count:>8} {verb} (kept {days} days)\n"
+        ));
+    }
+    out
 }
 
 /// The days of the synthetic visits: the whole `year`, or this year up to yesterday (so that

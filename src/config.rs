@@ -58,6 +58,162 @@ pub struct Config {
     /// One response per visit: the minimum completion time, the submission limits and the
     /// proxies whose `X-Forwarded-For` is believed (see [`VisitSettings`]).
     pub visits: VisitSettings,
+    /// How long personal and linkable data is kept (`SIPAS_*_KEEP_DAYS`; see
+    /// [`crate::db::retention`]). Its `exports_days` is `SIPAS_EXPORT_KEEP_DAYS`.
+    pub retention: crate::db::retention::Rules,
+    /// The privacy notice citizens reach from the form (see [`PrivacySettings`]).
+    pub privacy: PrivacySettings,
+}
+
+/// The installation's privacy notice (`/quyen-rieng-tu`): who collects the answers and whom to
+/// contact, and optionally a text of its own in place of the standard explanation.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PrivacySettings {
+    /// `SIPAS_PRIVACY_CONTROLLER`: the body that collects and controls the data (the
+    /// installation's organisation), e.g. "Phòng Nội vụ, UBND huyện Xuân Lộc".
+    pub controller: String,
+    /// `SIPAS_PRIVACY_CONTACT`: whom a citizen contacts about their data (address, telephone,
+    /// e-mail of the office).
+    pub contact: String,
+    /// Whether both were set (a notice with the defaults is for the demo; start-up warns).
+    pub configured: bool,
+    /// `SIPAS_PRIVACY_NOTICE_FILE`: a UTF-8 text that replaces the standard explanation (why,
+    /// what, who sees it, the citizen's rights), read once at start-up. Blank lines separate
+    /// paragraphs, a line beginning with `## ` is a heading, lines beginning with `- ` a list.
+    /// The controller, the retention periods and the contact are always shown from the
+    /// configuration around it.
+    pub notice_body: Option<String>,
+}
+
+/// The controller named by the notice when `SIPAS_PRIVACY_CONTROLLER` is unset (the demo).
+pub const DEFAULT_PRIVACY_CONTROLLER: &str =
+    "Phòng Nội vụ, cơ quan tổ chức khảo sát sự hài lòng của người dân, tổ chức";
+/// The contact named by the notice when `SIPAS_PRIVACY_CONTACT` is unset (the demo).
+pub const DEFAULT_PRIVACY_CONTACT: &str =
+    "Bộ phận Tiếp nhận và Trả kết quả nơi Anh/Chị đã giải quyết thủ tục, hoặc Phòng Nội vụ";
+/// The longest controller or contact text.
+pub const MAX_PRIVACY_TEXT: usize = 500;
+/// The largest notice file.
+pub const MAX_NOTICE_BYTES: u64 = 32 * 1024;
+
+impl PrivacySettings {
+    /// Reads `SIPAS_PRIVACY_CONTROLLER`, `SIPAS_PRIVACY_CONTACT` and `SIPAS_PRIVACY_NOTICE_FILE`
+    /// (the file is read here, once).
+    pub fn from_lookup(lookup: &impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let text = |name: &'static str| -> Result<Option<String>, ConfigError> {
+            let Some(value) = lookup(name) else {
+                return Ok(None);
+            };
+            let value = value.trim().to_string();
+            let chars = value.chars().count();
+            if chars > MAX_PRIVACY_TEXT || value.chars().any(char::is_control) {
+                return Err(ConfigError {
+                    name,
+                    problem: format!(
+                        "must be one line of at most {MAX_PRIVACY_TEXT} characters without control characters (it has {chars})"
+                    ),
+                });
+            }
+            Ok(Some(value))
+        };
+        let controller = text("SIPAS_PRIVACY_CONTROLLER")?;
+        let contact = text("SIPAS_PRIVACY_CONTACT")?;
+        let notice_body = match lookup("SIPAS_PRIVACY_NOTICE_FILE") {
+            None => None,
+            Some(path) => Some(read_notice_file(std::path::Path::new(path.trim()))?),
+        };
+        Ok(PrivacySettings {
+            configured: controller.is_some() && contact.is_some(),
+            controller: controller.unwrap_or_else(|| DEFAULT_PRIVACY_CONTROLLER.to_string()),
+            contact: contact.unwrap_or_else(|| DEFAULT_PRIVACY_CONTACT.to_string()),
+            notice_body,
+        })
+    }
+}
+
+fn read_notice_file(path: &std::path::Path) -> Result<String, ConfigError> {
+    let problem = |problem: String| ConfigError {
+        name: "SIPAS_PRIVACY_NOTICE_FILE",
+        problem,
+    };
+    let size = std::fs::metadata(path)
+        .map_err(|e| problem(format!("cannot read {}: {e}", path.display())))?
+        .len();
+    if size > MAX_NOTICE_BYTES {
+        return Err(problem(format!(
+            "{} is {size} bytes; a notice may have at most {MAX_NOTICE_BYTES}",
+            path.display()
+        )));
+    }
+    let bytes =
+        std::fs::read(path).map_err(|e| problem(format!("cannot read {}: {e}", path.display())))?;
+    let text = String::from_utf8(bytes)
+        .map_err(|e| problem(format!("{} is not UTF-8 text ({e})", path.display())))?;
+    if text.trim().is_empty() {
+        return Err(problem(format!("{} is empty", path.display())));
+    }
+    if text
+        .chars()
+        .any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t'))
+    {
+        return Err(problem(format!(
+            "{} holds control characters (only line breaks and tabs are allowed)",
+            path.display()
+        )));
+    }
+    Ok(text)
+}
+
+/// Reads the retention settings: every `SIPAS_*_KEEP_DAYS` but the exports' (read with the
+/// other export settings and passed in).
+fn retention_from_lookup(
+    lookup: &impl Fn(&str) -> Option<String>,
+    exports_days: u32,
+) -> Result<crate::db::retention::Rules, ConfigError> {
+    use crate::db::retention::{DEFAULTS, RANGES};
+    let days = |name: &'static str, default: u32, range: (u32, u32)| -> Result<u32, ConfigError> {
+        match lookup(name) {
+            None => Ok(default),
+            Some(text) => match text.trim().parse::<u32>() {
+                Ok(n) if (range.0..=range.1).contains(&n) => Ok(n),
+                _ => Err(ConfigError {
+                    name,
+                    problem: format!(
+                        "\"{text}\" is not a number of days between {} and {}",
+                        range.0, range.1
+                    ),
+                }),
+            },
+        }
+    };
+    Ok(crate::db::retention::Rules {
+        comments_days: days(
+            "SIPAS_COMMENTS_KEEP_DAYS",
+            DEFAULTS.comments_days,
+            RANGES.comments_days,
+        )?,
+        client_keys_days: days(
+            "SIPAS_CLIENT_KEYS_KEEP_DAYS",
+            DEFAULTS.client_keys_days,
+            RANGES.client_keys_days,
+        )?,
+        limits_days: days(
+            "SIPAS_LIMITS_KEEP_DAYS",
+            DEFAULTS.limits_days,
+            RANGES.limits_days,
+        )?,
+        flag_evidence_days: days(
+            "SIPAS_FLAG_EVIDENCE_KEEP_DAYS",
+            DEFAULTS.flag_evidence_days,
+            RANGES.flag_evidence_days,
+        )?,
+        dossier_days: days(
+            "SIPAS_DOSSIER_KEEP_DAYS",
+            DEFAULTS.dossier_days,
+            RANGES.dossier_days,
+        )?,
+        exports_days,
+    })
 }
 
 /// The integrity settings of the citizen's path.
@@ -298,6 +454,8 @@ impl Config {
             export_inline_rows,
             export_keep_days,
             visits: VisitSettings::from_lookup(&lookup)?,
+            retention: retention_from_lookup(&lookup, export_keep_days)?,
+            privacy: PrivacySettings::from_lookup(&lookup)?,
         })
     }
 
@@ -434,6 +592,46 @@ mod tests {
         assert_eq!(ok.visits.kiosk, None);
         assert_eq!(ok.visits.address.unwrap().per.as_secs(), 7200);
         assert_eq!(ok.visits.min_fill_seconds, 3);
+    }
+
+    #[test]
+    fn retention_and_the_privacy_notice_are_checked_at_start_up() {
+        let c = config(&[]).unwrap();
+        assert_eq!(c.retention, crate::db::retention::DEFAULTS);
+        assert!(!c.privacy.configured);
+        assert_eq!(c.privacy.controller, DEFAULT_PRIVACY_CONTROLLER);
+        for (name, bad) in [
+            ("SIPAS_COMMENTS_KEEP_DAYS", "29"),
+            ("SIPAS_COMMENTS_KEEP_DAYS", "two years"),
+            ("SIPAS_CLIENT_KEYS_KEEP_DAYS", "0"),
+            ("SIPAS_LIMITS_KEEP_DAYS", "3"),
+            ("SIPAS_FLAG_EVIDENCE_KEEP_DAYS", "-1"),
+            ("SIPAS_DOSSIER_KEEP_DAYS", "91"),
+        ] {
+            let e = config(&[(name, bad)]).unwrap_err();
+            assert_eq!(e.name, name);
+            assert!(e.problem.contains("number of days between"), "{e}");
+            assert!(e.to_string().starts_with(name), "{e}");
+        }
+        let c = config(&[
+            ("SIPAS_COMMENTS_KEEP_DAYS", "400"),
+            ("SIPAS_DOSSIER_KEEP_DAYS", "3"),
+            ("SIPAS_EXPORT_KEEP_DAYS", "2"),
+            ("SIPAS_PRIVACY_CONTROLLER", "UBND xã Xuân Lộc"),
+            ("SIPAS_PRIVACY_CONTACT", "0251 3871 234"),
+        ])
+        .unwrap();
+        assert_eq!(c.retention.comments_days, 400);
+        assert_eq!(c.retention.dossier_days, 3);
+        assert_eq!(c.retention.exports_days, 2);
+        assert!(c.privacy.configured);
+        let e = config(&[("SIPAS_PRIVACY_CONTACT", "a\u{7}b")]).unwrap_err();
+        assert_eq!(e.name, "SIPAS_PRIVACY_CONTACT");
+        let e = config(&[("SIPAS_PRIVACY_CONTROLLER", "x".repeat(501).as_str())]).unwrap_err();
+        assert_eq!(e.name, "SIPAS_PRIVACY_CONTROLLER");
+        let e = config(&[("SIPAS_PRIVACY_NOTICE_FILE", "/nonexistent/notice.txt")]).unwrap_err();
+        assert_eq!(e.name, "SIPAS_PRIVACY_NOTICE_FILE");
+        assert!(e.problem.contains("/nonexistent/notice.txt"), "{e}");
     }
 
     #[test]

@@ -67,6 +67,8 @@ pub struct Application {
     replay: crate::spool::ReplayTask,
     /// Hears of desk changes for the desk directory (`crate::desk_directory`).
     desk_listener: crate::desk_directory::DeskListener,
+    /// Applies the retention settings once a day (`crate::db::retention`).
+    retention: crate::background::RetentionTask,
 }
 
 impl Application {
@@ -103,6 +105,11 @@ impl Application {
                 .await
                 .context("reading the database's identity (pg_control_system)")?
         };
+        if !config.privacy.configured {
+            tracing::warn!(
+                "SIPAS_PRIVACY_CONTROLLER or SIPAS_PRIVACY_CONTACT is unset: the privacy notice names a generic controller and contact (fine for the demo, not for a real installation)"
+            );
+        }
         let spool_dir = config.spool_dir_for(&identity);
         let spool = std::sync::Arc::new(
             crate::spool::Spool::open(&spool_dir, config.spool_max_bytes, identity)
@@ -134,6 +141,13 @@ impl Application {
         });
         let server = crate::web::server(listener, state.clone())?;
         let rollups = RollupTask::start(database.pool.clone(), ROLLUP_REFRESH_INTERVAL);
+        let retention = crate::background::RetentionTask::start(
+            database.pool.clone(),
+            state.config.retention,
+            state.config.export_dir(),
+            crate::background::RETENTION_FIRST_CHECK,
+            crate::background::RETENTION_CHECK_EVERY,
+        );
         let exports = crate::export::jobs::ExportRunner::start(
             &database.url,
             state.forms.clone(),
@@ -148,6 +162,7 @@ impl Application {
             exports,
             replay,
             desk_listener,
+            retention,
         })
     }
 
@@ -172,6 +187,7 @@ impl Application {
         self.exports.stop().await;
         self.replay.stop().await;
         self.desk_listener.stop().await;
+        self.retention.stop().await;
         self.database.close().await;
         result
     }

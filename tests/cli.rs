@@ -924,3 +924,86 @@ async fn user_add_reads_the_password_from_stdin_and_the_account_signs_in() {
     assert!(stdout(&second).contains("already exists"));
     assert!(!stdout(&second).contains(&demo_password));
 }
+
+/// Issue 15: the server's log says what it did, not who asked: no one-time code (with the time
+/// of the request it would lead from the code, and its dossier, to the response stored at that
+/// second), no client address, no query string.
+#[tokio::test]
+async fn the_log_names_routes_not_codes_addresses_or_searches() {
+    use tokio::io::AsyncBufReadExt;
+
+    let db = TestDatabase::create().await;
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let bind = format!("127.0.0.1:{port}");
+    let mut cmd = sipas(&db.url);
+    cmd.env("RUST_LOG", "info")
+        .args(["serve", "--demo", "--bind", &bind])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    let mut child = cmd.spawn().unwrap();
+    let mut out = tokio::io::BufReader::new(child.stdout.take().unwrap()).lines();
+    tokio::time::timeout(COMMAND_TIMEOUT, async {
+        while let Some(line) = out.next_line().await.unwrap() {
+            if line.contains("/s/") {
+                return;
+            }
+        }
+        panic!("sipas serve --demo printed no link");
+    })
+    .await
+    .expect("the server is up");
+    let client = reqwest::Client::new();
+    // The links are printed just before the server listens.
+    tokio::time::timeout(COMMAND_TIMEOUT, async {
+        while client
+            .get(format!("http://{bind}/healthz"))
+            .send()
+            .await
+            .is_err()
+        {
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+    })
+    .await
+    .expect("the server answers");
+    // Unknown one-time codes until the guessing limit logs its refusal inside the request's span.
+    let codes: Vec<String> = (0..14)
+        .map(|i| format!("zzzzzzzz{}{}", 2 + i % 8, 2 + i / 8))
+        .collect();
+    for code in &codes {
+        let r = client
+            .get(format!("http://{bind}/v/{code}?q=0912345678"))
+            .send()
+            .await
+            .unwrap();
+        assert!(
+            [404, 429].contains(&r.status().as_u16()),
+            "{code}: {}",
+            r.status()
+        );
+    }
+    child.kill().await.unwrap();
+    let mut log = String::new();
+    tokio::io::AsyncReadExt::read_to_string(&mut child.stderr.take().unwrap(), &mut log)
+        .await
+        .unwrap();
+    assert!(
+        log.contains("one-time code refused") && log.contains("/v/{code}"),
+        "the refusal is logged with its route: {log}"
+    );
+    for code in &codes {
+        assert!(!log.contains(code.as_str()), "{code} in the log: {log}");
+    }
+    assert!(
+        !log.contains("0912345678"),
+        "a query string in the log: {log}"
+    );
+    assert!(
+        !log.contains("client_ip") && !log.contains("user_agent") && !log.contains("reqwest"),
+        "the client's address or user agent in the log: {log}"
+    );
+}

@@ -14,6 +14,7 @@ pub mod plans;
 pub mod prepared;
 pub mod published;
 pub mod responses;
+pub mod retention;
 pub mod rollup;
 pub mod schema;
 pub mod stats;

@@ -297,24 +297,34 @@ async fn upkeep(context: &Context) {
     }
     match db_exports::expire(&mut conn).await {
         Ok(expired) => {
-            for (key, format) in expired {
-                let Some(format) = ExportFormat::parse(&format) else {
-                    continue;
-                };
-                let path = settings.dir.join(format!("{key}.{}", format.extension()));
-                match tokio::fs::remove_file(&path).await {
-                    Ok(()) => tracing::info!(file = %path.display(), "expired export deleted"),
-                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-                    Err(e) => {
-                        tracing::warn!(file = %path.display(), "deleting an expired export: {e}")
-                    }
-                }
-            }
+            delete_files(&settings.dir, &expired).await;
         }
         Err(e) => tracing::warn!("expiring exports: {e}"),
     }
     drop(conn);
     remove_old_temporaries(&settings.dir, Duration::from_secs(2 * 24 * 3600)).await;
+}
+
+/// Deletes the files of expired exports (file key and `export_jobs.format`) from `dir`; a file
+/// already gone is fine. Returns how many were deleted. Used by the runner's upkeep and by the
+/// retention purge (`crate::db::retention`).
+pub async fn delete_files(dir: &Path, files: &[(uuid::Uuid, String)]) -> usize {
+    let mut deleted = 0;
+    for (key, format) in files {
+        let Some(format) = ExportFormat::parse(format) else {
+            continue;
+        };
+        let path = dir.join(format!("{key}.{}", format.extension()));
+        match tokio::fs::remove_file(&path).await {
+            Ok(()) => {
+                deleted += 1;
+                tracing::info!(file = %path.display(), "expired export deleted");
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => tracing::warn!(file = %path.display(), "deleting an expired export: {e}"),
+        }
+    }
+    deleted
 }
 
 /// Temporary files of attempts whose process died mid-way (a running attempt's is younger:

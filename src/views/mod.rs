@@ -2,6 +2,7 @@
 
 pub mod charts;
 pub mod pages;
+pub mod privacy;
 pub mod public;
 pub mod staff;
 pub mod survey;

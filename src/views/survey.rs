@@ -71,6 +71,9 @@ pub fn survey(page: &SurveyPage<'_>) -> Markup {
                     @for paragraph in intro.split("\n\n") { p { (paragraph) } }
                 }
             }
+            p.privacy-link {
+                a href=(super::privacy::notice_link(page.action)) { (super::privacy::NOTICE_LINK_TEXT) }
+            }
             form method="post" action=(page.action) accept-charset="utf-8" {
                 input type="hidden" name=(TOKEN_FIELD) value=(page.token);
                 input type="hidden" name=(VERSION_FIELD) value=(page.version.id);

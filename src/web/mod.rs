@@ -3,6 +3,7 @@
 pub mod api;
 mod codes_api;
 mod health;
+mod privacy;
 mod public;
 pub mod staff;
 mod survey;
@@ -214,6 +215,37 @@ fn form_error(error: actix_web::error::UrlencodedError) -> AppError {
     }
 }
 
+/// The span every request's log lines carry: the method, the route's pattern ("/v/{code}", never
+/// the one-time code itself: with the time of the request, it would lead from the code, and the
+/// dossier it was handed out with, to the response stored at that second), the status and the
+/// error. No query string (a comment search), no address, no user agent: the logs say what the
+/// service did, not who asked (docs/privacy.md, "Logs").
+pub struct PrivateRootSpan;
+
+impl tracing_actix_web::RootSpanBuilder for PrivateRootSpan {
+    fn on_request_start(request: &actix_web::dev::ServiceRequest) -> tracing::Span {
+        let route = request
+            .match_pattern()
+            .unwrap_or_else(|| "(no route)".to_string());
+        tracing::info_span!(
+            "HTTP request",
+            http.method = %request.method(),
+            http.route = %route,
+            http.status_code = tracing::field::Empty,
+            otel.status_code = tracing::field::Empty,
+            exception.message = tracing::field::Empty,
+            exception.details = tracing::field::Empty,
+        )
+    }
+
+    fn on_request_end<B: actix_web::body::MessageBody>(
+        span: tracing::Span,
+        outcome: &Result<actix_web::dev::ServiceResponse<B>, actix_web::Error>,
+    ) {
+        tracing_actix_web::DefaultRootSpanBuilder::on_request_end(span, outcome);
+    }
+}
+
 /// Starts the HTTP server on an already bound listener.
 pub fn server(listener: TcpListener, state: web::Data<AppState>) -> std::io::Result<Server> {
     let server = HttpServer::new(move || {
@@ -223,7 +255,7 @@ pub fn server(listener: TcpListener, state: web::Data<AppState>) -> std::io::Res
                 &state.secret,
             ))
             .wrap(security_headers())
-            .wrap(TracingLogger::default())
+            .wrap(TracingLogger::<PrivateRootSpan>::new())
             .wrap(actix_web::middleware::from_fn(body_deadline))
             .app_data(state.clone())
             // Unreadable query strings, paths and forms get our 400 page, not a bare text.
@@ -255,6 +287,7 @@ pub fn server(listener: TcpListener, state: web::Data<AppState>) -> std::io::Res
             .configure(staff::routes)
             .configure(api::routes)
             .configure(public::routes)
+            .configure(privacy::routes)
             .default_service(web::to(not_found))
     })
     // Slow or idle clients do not hold connections for long; a stop lets requests in progress

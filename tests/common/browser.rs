@@ -37,6 +37,17 @@ impl Browser {
     /// headless Chromium session whose viewport (`window.innerWidth`/`innerHeight`)
     /// is exactly `width` x `height` CSS pixels.
     pub async fn start(width: u32, height: u32) -> Result<Self> {
+        Self::launch(width, height, false).await
+    }
+
+    /// A headless Chromium emulating a phone (chromedriver's `mobileEmulation`): a `width` x
+    /// `height` CSS-pixel screen at device pixel ratio 3, touch events and a mobile Android
+    /// user agent, so that the page is laid out as on a phone (viewport meta tag included).
+    pub async fn start_phone(width: u32, height: u32) -> Result<Self> {
+        Self::launch(width, height, true).await
+    }
+
+    async fn launch(width: u32, height: u32, phone: bool) -> Result<Self> {
         let chromium = chromium_path();
         let chromedriver = chromedriver_path().ok_or_else(|| {
             anyhow!("chromedriver not found (set SIPAS_CHROMEDRIVER or put it on PATH)")
@@ -97,6 +108,13 @@ impl Browser {
                 ],
             },
         });
+        let mut caps = caps;
+        if phone {
+            caps["goog:chromeOptions"]["mobileEmulation"] = json!({
+                "deviceMetrics": { "width": width, "height": height, "pixelRatio": 3.0, "touch": true },
+                "userAgent": "Mozilla/5.0 (Linux; Android 14; SM-A155F) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/130.0.0.0 Mobile Safari/537.36",
+            });
+        }
         let Value::Object(caps) = caps else {
             unreachable!()
         };
@@ -122,7 +140,15 @@ impl Browser {
             driver: guard.driver.take().unwrap(),
             profile_dir,
         };
-        if let Err(e) = browser.fit_viewport(width, height).await {
+        // An emulated phone has the screen it was given (its viewport is that width once a
+        // page with `<meta name="viewport" content="width=device-width">` is loaded: check
+        // after navigating); a window is fitted to the viewport.
+        let fitted = if phone {
+            Ok(())
+        } else {
+            browser.fit_viewport(width, height).await
+        };
+        if let Err(e) = fitted {
             let _ = browser.close().await;
             return Err(e);
         }

@@ -1,0 +1,363 @@
+//! Retention: how long personal and linkable data is kept, and the purge that applies it
+//! (issue 15; the record of processing is docs/privacy.md).
+//!
+//! One function, [`purge`], applies every rule in one transaction, under a transaction-level
+//! advisory lock (two instances never purge at once), with one audit entry (`privacy.purge`:
+//! the rules and the counts, never any content). A dry run counts what the purge would change
+//! with the same predicates (`sql/retention_targets.sql`), changes nothing and writes no audit
+//! entry. The daily task ([`purge_if_due`], run by `crate::background::RetentionTask`) purges
+//! when no purge was recorded in the last [`DAILY`] less a margin, so any number of instances
+//! purge about once a day between them.
+//!
+//! What each rule does:
+//! - comments (`response_texts`): deleted `comments_days` after the response was sent;
+//! - client keys: `responses.client_key` set NULL `client_keys_days` after the response was
+//!   sent (once the fraud detection has examined it), and the sign-in throttle's failures
+//!   (`sign_in_failures`: the user name as typed and the client's key) deleted as old;
+//! - limit buckets (`visit_limits`) untouched for `limits_days` deleted;
+//! - flags' evidence: `response_flags.detail` (the counts, seconds, times behind a signal) set
+//!   to `{}` and `responses.started_at` (when the form was shown) set NULL `flag_evidence_days`
+//!   after the response was sent; the flag itself (reason, severity) and the admin's decision
+//!   stay, since the published figures depend on them;
+//! - dossier numbers of one-time codes (`visit_codes.dossier_no`) set NULL `dossier_days` after
+//!   the code was minted;
+//! - exported files: done jobs past their expiry, or finished more than `exports_days` ago,
+//!   marked expired; the caller deletes their files after the commit
+//!   (`crate::export::jobs::delete_files`).
+
+use diesel::QueryableByName;
+use diesel::sql_types::{Array, BigInt, Int4, Text};
+use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
+use serde::Serialize;
+
+use super::audit::{self, NewAuditEntry};
+
+/// Key of the advisory lock held while purging (transaction level).
+pub const RETENTION_LOCK: i64 = 0x5349_5041_535f_5052;
+
+/// The audit action of a purge.
+pub const AUDIT_ACTION: &str = "privacy.purge";
+
+/// How often the daily task purges.
+pub const DAILY: std::time::Duration = std::time::Duration::from_secs(24 * 3600);
+
+const TARGETS: &str = include_str!("sql/retention_targets.sql");
+const APPLY: &str = include_str!("sql/retention_apply.sql");
+const COUNT: &str = include_str!("sql/retention_count.sql");
+
+/// How many days each kind of data is kept (the `SIPAS_*_KEEP_DAYS` settings).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Rules {
+    /// `SIPAS_COMMENTS_KEEP_DAYS`: open answers, from the response's submission.
+    pub comments_days: u32,
+    /// `SIPAS_CLIENT_KEYS_KEEP_DAYS`: responses' client keys and the sign-in throttle's rows.
+    pub client_keys_days: u32,
+    /// `SIPAS_LIMITS_KEEP_DAYS`: submission-limit buckets, from their last use.
+    pub limits_days: u32,
+    /// `SIPAS_FLAG_EVIDENCE_KEEP_DAYS`: the details behind fraud flags and the form's start time.
+    pub flag_evidence_days: u32,
+    /// `SIPAS_DOSSIER_KEEP_DAYS`: dossier numbers of one-time codes, from minting.
+    pub dossier_days: u32,
+    /// `SIPAS_EXPORT_KEEP_DAYS`: exported files, from the export's end.
+    pub exports_days: u32,
+}
+
+/// The defaults (their reasons are in docs/privacy.md, "Retention").
+pub const DEFAULTS: Rules = Rules {
+    comments_days: 730,
+    client_keys_days: 30,
+    limits_days: 2,
+    flag_evidence_days: 400,
+    dossier_days: 7,
+    exports_days: 7,
+};
+
+// The annual report needs a whole year of comments, whatever day of the year they came.
+const _: () = assert!(DEFAULTS.comments_days >= 366);
+
+/// The allowed range (inclusive) of each setting.
+pub struct Ranges {
+    pub comments_days: (u32, u32),
+    pub client_keys_days: (u32, u32),
+    pub limits_days: (u32, u32),
+    pub flag_evidence_days: (u32, u32),
+    pub dossier_days: (u32, u32),
+}
+
+/// Comments: from a month (an installation that reports monthly) to ten years. Client keys: the
+/// fraud detection needs them for an hour. Limit buckets: a bucket untouched for a day (the
+/// longest limit period) is full again, and the citizen's path forgets buckets after two days
+/// anyway (`db::visits::prune_limits`). Evidence: at least a month for the review. Dossier
+/// numbers: at most three months (slips are printed the day they are minted).
+pub const RANGES: Ranges = Ranges {
+    comments_days: (30, 3650),
+    client_keys_days: (1, 400),
+    limits_days: (1, 2),
+    flag_evidence_days: (30, 3650),
+    dossier_days: (1, 90),
+};
+
+/// What a purge removed or cleared (or, dry, would).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Counts {
+    /// Comments (`response_texts` rows) deleted.
+    pub comments: i64,
+    /// Responses whose `client_key` was cleared.
+    pub client_keys: i64,
+    /// Sign-in throttle rows deleted.
+    pub sign_in_failures: i64,
+    /// Limit buckets deleted.
+    pub limit_buckets: i64,
+    /// Flags whose detail was cleared.
+    pub flag_details: i64,
+    /// Responses whose `started_at` was cleared.
+    pub start_times: i64,
+    /// One-time codes whose dossier number was cleared.
+    pub dossier_numbers: i64,
+    /// Export jobs marked expired (their files to delete).
+    pub exports: i64,
+}
+
+impl Counts {
+    pub fn total(&self) -> i64 {
+        self.comments
+            + self.client_keys
+            + self.sign_in_failures
+            + self.limit_buckets
+            + self.flag_details
+            + self.start_times
+            + self.dossier_numbers
+            + self.exports
+    }
+}
+
+/// What [`purge`] did, or would do when `dry_run`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Purge {
+    pub dry_run: bool,
+    pub rules: Rules,
+    pub counts: Counts,
+    /// The exports expired (or, dry, to expire): file key and format (`export_jobs.format`),
+    /// whose files the caller deletes after a real purge.
+    pub expired_files: Vec<(uuid::Uuid, String)>,
+}
+
+/// Who purged, for the audit entry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PurgedBy {
+    CommandLine,
+    DailyTask,
+}
+
+impl PurgedBy {
+    fn as_str(self) -> &'static str {
+        match self {
+            PurgedBy::CommandLine => "command line",
+            PurgedBy::DailyTask => "daily task",
+        }
+    }
+}
+
+#[derive(QueryableByName)]
+struct Row {
+    #[diesel(sql_type = BigInt)]
+    comments: i64,
+    #[diesel(sql_type = BigInt)]
+    client_keys: i64,
+    #[diesel(sql_type = BigInt)]
+    sign_in_failures: i64,
+    #[diesel(sql_type = BigInt)]
+    limit_buckets: i64,
+    #[diesel(sql_type = BigInt)]
+    flag_details: i64,
+    #[diesel(sql_type = BigInt)]
+    start_times: i64,
+    #[diesel(sql_type = BigInt)]
+    dossier_numbers: i64,
+    #[diesel(sql_type = Array<diesel::sql_types::Uuid>)]
+    export_keys: Vec<uuid::Uuid>,
+    #[diesel(sql_type = Array<Text>)]
+    export_formats: Vec<String>,
+}
+
+fn days(n: u32) -> i32 {
+    i32::try_from(n).unwrap_or(i32::MAX)
+}
+
+async fn run(
+    conn: &mut AsyncPgConnection,
+    rules: &Rules,
+    dry_run: bool,
+) -> diesel::QueryResult<Purge> {
+    // The first purge of an installation with years of data may take longer than a request
+    // may (the sessions' statement_timeout): lifted for this transaction only.
+    diesel::sql_query("SET LOCAL statement_timeout = 0")
+        .execute(conn)
+        .await?;
+    let sql = format!("{TARGETS}{}", if dry_run { COUNT } else { APPLY });
+    let row: Row = diesel::sql_query(sql)
+        .bind::<Int4, _>(days(rules.comments_days))
+        .bind::<Int4, _>(days(rules.client_keys_days))
+        .bind::<Int4, _>(days(rules.limits_days))
+        .bind::<Int4, _>(days(rules.flag_evidence_days))
+        .bind::<Int4, _>(days(rules.dossier_days))
+        .bind::<Int4, _>(days(rules.exports_days))
+        .get_result(conn)
+        .await?;
+    let expired_files: Vec<(uuid::Uuid, String)> = row
+        .export_keys
+        .into_iter()
+        .zip(row.export_formats)
+        .collect();
+    Ok(Purge {
+        dry_run,
+        rules: *rules,
+        counts: Counts {
+            comments: row.comments,
+            client_keys: row.client_keys,
+            sign_in_failures: row.sign_in_failures,
+            limit_buckets: row.limit_buckets,
+            flag_details: row.flag_details,
+            start_times: row.start_times,
+            dossier_numbers: row.dossier_numbers,
+            exports: expired_files.len() as i64,
+        },
+        expired_files,
+    })
+}
+
+/// The audit entry of a purge: who, the rules and the counts (never content).
+fn audit_entry(purge: &Purge, by: PurgedBy) -> NewAuditEntry<'static> {
+    NewAuditEntry {
+        account_id: None,
+        action: AUDIT_ACTION,
+        entity: "privacy",
+        entity_id: None,
+        before: None,
+        after: Some(serde_json::json!({
+            "by": by.as_str(),
+            "rules": purge.rules,
+            "counts": purge.counts,
+        })),
+    }
+}
+
+/// Applies every rule in one transaction with one audit entry, waiting for a purge in
+/// progress elsewhere to finish first; or, `dry_run`, counts what it would change and changes
+/// nothing (no audit entry either).
+pub async fn purge(
+    conn: &mut AsyncPgConnection,
+    rules: &Rules,
+    dry_run: bool,
+    by: PurgedBy,
+) -> diesel::QueryResult<Purge> {
+    if dry_run {
+        return conn
+            .transaction::<_, diesel::result::Error, _>(async |conn| {
+                diesel::sql_query("SET TRANSACTION READ ONLY")
+                    .execute(conn)
+                    .await?;
+                run(conn, rules, true).await
+            })
+            .await;
+    }
+    conn.transaction::<_, diesel::result::Error, _>(async |conn| {
+        diesel::sql_query("SELECT pg_advisory_xact_lock($1)")
+            .bind::<diesel::sql_types::Int8, _>(RETENTION_LOCK)
+            .execute(conn)
+            .await?;
+        let purge = run(conn, rules, false).await?;
+        audit::record(conn, &audit_entry(&purge, by)).await?;
+        Ok(purge)
+    })
+    .await
+}
+
+/// What [`purge_if_due`] did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Due {
+    Purged(Purge),
+    /// Another instance is purging now.
+    Busy,
+    /// A purge was recorded less than `min_interval` ago.
+    NotDue,
+}
+
+/// The daily task's step: purges (audited as the daily task) unless another instance is
+/// purging or a purge (by anyone) was recorded within `min_interval`. The check and the purge
+/// are one transaction under the lock, so two instances never both purge.
+pub async fn purge_if_due(
+    conn: &mut AsyncPgConnection,
+    rules: &Rules,
+    min_interval: std::time::Duration,
+) -> diesel::QueryResult<Due> {
+    #[derive(QueryableByName)]
+    struct Check {
+        #[diesel(sql_type = diesel::sql_types::Bool)]
+        locked: bool,
+        #[diesel(sql_type = diesel::sql_types::Bool)]
+        recent: bool,
+    }
+    conn.transaction::<_, diesel::result::Error, _>(async |conn| {
+        let check: Check = diesel::sql_query(
+            "SELECT pg_try_advisory_xact_lock($1) AS locked, \
+                    EXISTS (SELECT 1 FROM audit_log WHERE action = $2 \
+                              AND at > now() - make_interval(secs => $3)) AS recent",
+        )
+        .bind::<diesel::sql_types::Int8, _>(RETENTION_LOCK)
+        .bind::<Text, _>(AUDIT_ACTION)
+        .bind::<diesel::sql_types::Double, _>(min_interval.as_secs_f64())
+        .get_result(conn)
+        .await?;
+        if !check.locked {
+            return Ok(Due::Busy);
+        }
+        if check.recent {
+            return Ok(Due::NotDue);
+        }
+        let purge = run(conn, rules, false).await?;
+        audit::record(conn, &audit_entry(&purge, PurgedBy::DailyTask)).await?;
+        Ok(Due::Purged(purge))
+    })
+    .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_defaults_are_within_their_ranges() {
+        let within = |n: u32, (lo, hi): (u32, u32)| (lo..=hi).contains(&n);
+        assert!(within(DEFAULTS.comments_days, RANGES.comments_days));
+        assert!(within(DEFAULTS.client_keys_days, RANGES.client_keys_days));
+        assert!(within(DEFAULTS.limits_days, RANGES.limits_days));
+        assert!(within(
+            DEFAULTS.flag_evidence_days,
+            RANGES.flag_evidence_days
+        ));
+        assert!(within(DEFAULTS.dossier_days, RANGES.dossier_days));
+    }
+
+    #[test]
+    fn the_purge_and_the_dry_run_share_their_targets_and_columns() {
+        for column in [
+            "comments",
+            "client_keys",
+            "sign_in_failures",
+            "limit_buckets",
+            "flag_details",
+            "start_times",
+            "dossier_numbers",
+            "export_keys",
+            "export_formats",
+        ] {
+            let alias = format!(") AS {column}");
+            assert!(APPLY.contains(&alias), "{column} in the purge");
+            assert!(COUNT.contains(&alias), "{column} in the dry run");
+        }
+        assert!(TARGETS.contains("WITH folded AS"));
+        // The purge continues the WITH list of the targets.
+        assert!(APPLY.contains("\n,\ndeleted_comments AS ("));
+    }
+}
