@@ -37,6 +37,10 @@ pub struct Config {
     /// Whether the session cookie is marked Secure: `SIPAS_COOKIE_SECURE` (true/false), by
     /// default true when `SIPAS_PUBLIC_URL` is https.
     pub cookie_secure: bool,
+    /// `SIPAS_KEEP_ORIGINAL_COMMENTS` (true/false, default false): whether a comment in which
+    /// personal data was masked is also kept as written, readable by admins only
+    /// (`response_text_originals`; docs/privacy.md). Off: only the masked text exists.
+    pub keep_original_comments: bool,
     /// `SIPAS_SPOOL_DIR`: where responses wait while the database is unreachable. One per
     /// instance, held locked by it (see `crate::spool`). Unset: `{data_dir}/spool/{database}`,
     /// a directory of the database's own ([`Config::spool_dir_for`]), so that two installations
@@ -308,6 +312,19 @@ pub struct ConfigError {
 }
 
 pub const DEFAULT_BIND: &str = "127.0.0.1:8080";
+
+/// An on/off setting `name` whose value (if set) is `value`: true/1/yes or false/0/no.
+fn switch(name: &'static str, value: Option<String>, default: bool) -> Result<bool, ConfigError> {
+    match value.as_deref().map(str::trim) {
+        None => Ok(default),
+        Some("true" | "1" | "yes") => Ok(true),
+        Some("false" | "0" | "no") => Ok(false),
+        Some(other) => Err(ConfigError {
+            name,
+            problem: format!("\"{other}\" is not true or false"),
+        }),
+    }
+}
 pub const DEFAULT_FORM: &str = "sipas-1001-dich-vu";
 
 impl Config {
@@ -374,17 +391,16 @@ impl Config {
                 }
             },
         };
-        let cookie_secure = match lookup("SIPAS_COOKIE_SECURE").as_deref().map(str::trim) {
-            None => public_url.scheme() == "https",
-            Some("true" | "1" | "yes") => true,
-            Some("false" | "0" | "no") => false,
-            Some(other) => {
-                return Err(ConfigError {
-                    name: "SIPAS_COOKIE_SECURE",
-                    problem: format!("\"{other}\" is not true or false"),
-                });
-            }
-        };
+        let cookie_secure = switch(
+            "SIPAS_COOKIE_SECURE",
+            lookup("SIPAS_COOKIE_SECURE"),
+            public_url.scheme() == "https",
+        )?;
+        let keep_original_comments = switch(
+            "SIPAS_KEEP_ORIGINAL_COMMENTS",
+            lookup("SIPAS_KEEP_ORIGINAL_COMMENTS"),
+            false,
+        )?;
         let export_inline_rows = match lookup("SIPAS_EXPORT_INLINE_ROWS") {
             None => 20_000,
             Some(text) => text.trim().parse::<u64>().map_err(|_| ConfigError {
@@ -447,6 +463,7 @@ impl Config {
             session_key,
             session_idle_minutes,
             cookie_secure,
+            keep_original_comments,
             spool_dir,
             spool_max_bytes,
             db_pool_timeout,
@@ -648,5 +665,21 @@ mod tests {
                 .len(),
             64
         );
+    }
+
+    #[test]
+    fn originals_of_masked_comments_are_kept_only_when_the_office_says_so() {
+        assert!(!config(&[]).unwrap().keep_original_comments);
+        for yes in ["true", "1", "yes", " true "] {
+            let c = config(&[("SIPAS_KEEP_ORIGINAL_COMMENTS", yes)]).unwrap();
+            assert!(c.keep_original_comments, "{yes}");
+        }
+        assert!(
+            !config(&[("SIPAS_KEEP_ORIGINAL_COMMENTS", "no")])
+                .unwrap()
+                .keep_original_comments
+        );
+        let e = config(&[("SIPAS_KEEP_ORIGINAL_COMMENTS", "có")]).unwrap_err();
+        assert_eq!(e.name, "SIPAS_KEEP_ORIGINAL_COMMENTS");
     }
 }

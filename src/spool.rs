@@ -156,6 +156,8 @@ impl SpooledResponse {
                 client_key: self.client_key.as_deref(),
                 started_at: self.started_at,
                 visit_code_id: self.visit_code_id,
+                // A spool file holds masked text only: no original outlives the outage.
+                keep_original_texts: false,
                 via: self.via.as_deref(),
             },
             &texts,
@@ -978,6 +980,8 @@ mod tests {
             client_key: None,
             started_at: None,
             visit_code_id: None,
+            // Even when the office keeps originals, the spool file does not.
+            keep_original_texts: true,
             via: Some("desk"),
         };
         let entry = SpooledResponse::from_new(&new, &[(11, "Gọi 0912 345 678, CCCD 079201001234")]);

@@ -45,6 +45,8 @@ pub struct Visit<'a> {
     pub started_at: Option<DateTime<Utc>>,
     /// The one-time code (`via` = code).
     pub visit_code_id: Option<i64>,
+    /// `Config::keep_original_comments`.
+    pub keep_original_texts: bool,
 }
 
 /// The row a citizen's online response is stored as.
@@ -73,6 +75,7 @@ pub fn online_response<'a>(
         client_key: Some(visit.client_key),
         started_at: visit.started_at,
         visit_code_id: visit.visit_code_id,
+        keep_original_texts: visit.keep_original_texts,
         via: Some(visit.via.as_str()),
     }
 }
@@ -177,42 +180,6 @@ async fn failure(conn: &mut AsyncPgConnection, error: diesel::result::Error) -> 
     }
 }
 
-/// Stores a citizen's answers given through a desk code, exactly once per submission key
-/// (without the details of the visit: see [`store_online`]).
-pub async fn store_response(
-    conn: &mut AsyncPgConnection,
-    desk: &DeskContext,
-    desk_code: &str,
-    version: &FormVersion,
-    submission_key: Uuid,
-    answers: &ValidAnswers,
-) -> Result<Stored, AppError> {
-    let texts = text_rows(version, answers)?;
-    let stored = responses::store(
-        conn,
-        &NewResponse {
-            submission_key,
-            unit_id: desk.unit_id,
-            desk_id: Some(desk.desk_id),
-            desk_code: Some(desk_code),
-            form_version_id: version.id,
-            channel: Channel::Qr.as_str(),
-            answers: &answers.choices,
-            submitted_at: None,
-            entered_by: None,
-            entered_at: None,
-            paper_serial: None,
-            client_key: None,
-            started_at: None,
-            visit_code_id: None,
-            via: None,
-        },
-        &texts,
-    )
-    .await?;
-    Ok(stored)
-}
-
 /// A paper ballot, checked and ready to store.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PaperBallot {
@@ -266,6 +233,7 @@ pub async fn store_paper_ballot(
     desk: &DeskContext,
     version: &FormVersion,
     ballot: &PaperBallot,
+    keep_original_texts: bool,
 ) -> Result<Stored, PaperRefusal> {
     if let Some(existing) = responses::find_paper_serial(conn, desk.unit_id, &ballot.serial).await?
     {
@@ -289,6 +257,7 @@ pub async fn store_paper_ballot(
         client_key: None,
         started_at: None,
         visit_code_id: None,
+        keep_original_texts,
         via: None,
     };
     let result = conn

@@ -156,6 +156,115 @@ async fn personal_data_in_comments_is_masked_before_it_is_stored_and_shown() {
     assert!(csv.contains(MASKED), "{csv}");
     assert!(csv.contains(PAPER_MASKED), "{csv}");
     assert_no_personal_data("the CSV export", &csv);
+    // By default no original is kept anywhere.
+    assert_eq!(
+        app.count("SELECT count(*) FROM response_text_originals")
+            .await,
+        0
+    );
+}
+
+/// When the office decides to keep originals (SIPAS_KEEP_ORIGINAL_COMMENTS), the comment as
+/// written is kept beside the masked one and shown on the comment's page to admins only;
+/// every list, page of a unit account and export still shows the masked text.
+#[tokio::test]
+async fn originals_kept_by_the_offices_choice_are_seen_by_admins_only() {
+    let database = common::TestDatabase::create().await;
+    let app = TestApp::spawn_on(database, |url| {
+        let mut config = common::test_config(url);
+        config.keep_original_comments = true;
+        config
+    })
+    .await;
+    let code = app.desk_code(XUAN_BAC).await;
+    let (_, token, version) = app.open_survey(&code).await;
+    let mut fields = full_answers("2");
+    fields.push(("YK", COMMENT.to_string()));
+    let response = app
+        .post_form(
+            &format!("/s/{code}"),
+            &with_hidden(&token, &version, &fields),
+        )
+        .await;
+    assert_eq!(response.status(), 200, "thanked");
+    // A comment without personal data has no original: nothing was masked.
+    let (_, token, version) = app.open_survey(&code).await;
+    let mut fields = full_answers("5");
+    fields.push(("YK", "Cán bộ nhiệt tình, quầy số 2.".to_string()));
+    let response = app
+        .post_form(
+            &format!("/s/{code}"),
+            &with_hidden(&token, &version, &fields),
+        )
+        .await;
+    assert_eq!(response.status(), 200, "thanked");
+    let db = app.sql().await;
+    let rows = db
+        .query(
+            "SELECT t.response_id, t.item_id, t.body, o.body FROM response_texts t \
+             LEFT JOIN response_text_originals o USING (response_id, item_id) ORDER BY t.response_id",
+            &[],
+        )
+        .await
+        .unwrap();
+    assert_eq!(rows.len(), 2);
+    assert_eq!(rows[0].get::<_, String>(2), MASKED);
+    assert_eq!(
+        rows[0].get::<_, Option<String>>(3).as_deref(),
+        Some(COMMENT)
+    );
+    assert_eq!(rows[1].get::<_, Option<String>>(3), None);
+    let path = format!(
+        "/staff/comments/{}/{}",
+        rows[0].get::<_, i64>(0),
+        rows[0].get::<_, i32>(1)
+    );
+
+    let admin = app.staff_with_role("qt.noi.vu", "admin", &[]).await;
+    let html = admin.get(&path).await.text().await.unwrap();
+    assert!(html.contains("Nội dung gốc"), "{html}");
+    assert!(html.contains("079201001234") && html.contains("0912 345 678"));
+    assert!(
+        html.contains("[số giấy tờ]"),
+        "the masked text is shown too"
+    );
+    let list = admin.get("/staff/comments").await.text().await.unwrap();
+    assert_no_personal_data("the admin's list", &list);
+
+    for (name, role, units) in [
+        ("can.bo.xuan.bac", "unit", vec![XUAN_BAC]),
+        ("lanh.dao", "viewer", vec![]),
+    ] {
+        let staff = app.staff_with_role(name, role, &units).await;
+        let page = staff.get(&path).await;
+        assert_eq!(page.status(), 200, "{role}");
+        let html = page.text().await.unwrap();
+        assert!(!html.contains("Nội dung gốc"), "{role}");
+        assert_no_personal_data(role, &html);
+    }
+
+    let export: Vec<(&str, String)> = vec![
+        ("year", sipas::plans::today_in_vietnam().year().to_string()),
+        ("period", String::new()),
+        ("unit", String::new()),
+        ("form", FORM.to_string()),
+        ("channel", String::new()),
+        ("format", "csv".to_string()),
+    ];
+    let pairs: Vec<(&str, &str)> = export.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let file = admin.post("/staff/exports", &pairs).await;
+    assert_eq!(file.status(), 200);
+    let csv = String::from_utf8(file.bytes().await.unwrap().to_vec()).unwrap();
+    assert!(csv.contains(MASKED), "{csv}");
+    assert_no_personal_data("the admin's CSV export", &csv);
+
+    // The original goes with its comment (the retention purge deletes comments).
+    db.execute("DELETE FROM response_texts", &[]).await.unwrap();
+    assert_eq!(
+        app.count("SELECT count(*) FROM response_text_originals")
+            .await,
+        0
+    );
 }
 
 /// The real binary, configured for `database_url` only.

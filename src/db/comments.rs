@@ -146,6 +146,22 @@ pub async fn find_for_scope(
     list_query(conn, scope, filter, after, None, limit).await
 }
 
+/// The comment `key` as written, before its personal data was masked, when the office keeps
+/// originals (`response_text_originals`). Only for admins' pages: the caller checks the role.
+pub async fn original_of(
+    conn: &mut AsyncPgConnection,
+    key: CommentKey,
+) -> diesel::QueryResult<Option<String>> {
+    use super::schema::response_text_originals as o;
+    o::table
+        .filter(o::response_id.eq(key.response_id))
+        .filter(o::item_id.eq(key.item_id))
+        .select(o::body)
+        .get_result(conn)
+        .await
+        .optional()
+}
+
 /// One comment with what the list shows of it, whatever its unit (the caller checks the
 /// scope).
 pub async fn find(

@@ -8,7 +8,9 @@ use diesel::{ExpressionMethods, Insertable, OptionalExtension, QueryDsl, Queryab
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
-use super::schema::{accounts, form_versions, response_texts, responses, units, visit_codes};
+use super::schema::{
+    accounts, form_versions, response_text_originals, response_texts, responses, units, visit_codes,
+};
 use crate::auth::Scope;
 
 /// How a response reached us.
@@ -58,6 +60,10 @@ pub struct NewResponse<'a> {
     /// code (and the dossier it was handed out with) to the answer (docs/privacy.md).
     #[diesel(skip_insertion)]
     pub visit_code_id: Option<i64>,
+    /// Whether to keep, beside the masked text, the original of an open answer in which
+    /// personal data was masked (`Config::keep_original_comments`; admins only).
+    #[diesel(skip_insertion)]
+    pub keep_original_texts: bool,
     /// Online responses: "desk", "code" or "kiosk" (see [`Via`]).
     pub via: Option<&'a str>,
 }
@@ -230,14 +236,18 @@ pub async fn finish_new(
         // Personal data (phone and ID numbers, e-mail addresses, licence plates) never reaches
         // the database: every open answer, online, spooled or typed in from paper, is stored
         // here and masked first (docs/privacy.md).
+        let masked: Vec<String> = texts
+            .iter()
+            .map(|(_, body)| crate::privacy::mask_within(body, MAX_STORED_TEXT_CHARS))
+            .collect();
         let rows: Vec<_> = texts
             .iter()
-            .map(|(item_id, body)| {
+            .zip(&masked)
+            .map(|((item_id, _), body)| {
                 (
                     response_texts::response_id.eq(id),
                     response_texts::item_id.eq(*item_id),
-                    response_texts::body
-                        .eq(crate::privacy::mask_within(body, MAX_STORED_TEXT_CHARS)),
+                    response_texts::body.eq(body),
                 )
             })
             .collect();
@@ -245,6 +255,28 @@ pub async fn finish_new(
             .values(rows)
             .execute(conn)
             .await?;
+        if new.keep_original_texts {
+            // The office chose to keep what was masked (SIPAS_KEEP_ORIGINAL_COMMENTS): the
+            // comments that changed, as written, in a table only admins' pages read.
+            let originals: Vec<_> = texts
+                .iter()
+                .zip(&masked)
+                .filter(|((_, original), body)| original != body)
+                .map(|((item_id, original), _)| {
+                    (
+                        response_text_originals::response_id.eq(id),
+                        response_text_originals::item_id.eq(*item_id),
+                        response_text_originals::body.eq(*original),
+                    )
+                })
+                .collect();
+            if !originals.is_empty() {
+                diesel::insert_into(response_text_originals::table)
+                    .values(originals)
+                    .execute(conn)
+                    .await?;
+            }
+        }
     }
     Ok(Stored {
         id,

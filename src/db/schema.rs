@@ -173,6 +173,14 @@ diesel::table! {
 }
 
 diesel::table! {
+    response_text_originals (response_id, item_id) {
+        response_id -> Int8,
+        item_id -> Int4,
+        body -> Text,
+    }
+}
+
+diesel::table! {
     response_texts (response_id, item_id) {
         response_id -> Int8,
         item_id -> Int4,
@@ -428,6 +436,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     plan_periods,
     plan_targets,
     published_results,
+    response_text_originals,
     response_texts,
     response_flags,
     response_reviews,

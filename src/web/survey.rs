@@ -703,6 +703,7 @@ async fn submit(
         client_key: &client.person,
         started_at,
         visit_code_id: target.visit_code.as_ref().map(|slip| slip.code.id),
+        keep_original_texts: state.config.keep_original_comments,
     };
     let new = survey::online_response(&target.desk, &version, token, &answers, &visit);
     let texts = survey::text_rows(&version, &answers)?;

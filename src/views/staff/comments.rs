@@ -443,6 +443,8 @@ pub struct CommentPage<'a> {
     pub errors: &'a FieldErrors,
     pub notice: Option<&'a str>,
     pub message: Option<&'a str>,
+    /// The comment as written before masking (admins only, when the office keeps originals).
+    pub original: Option<&'a str>,
 }
 
 pub fn comment(staff: &Staff, p: &CommentPage) -> Markup {
@@ -469,6 +471,15 @@ pub fn comment(staff: &Staff, p: &CommentPage) -> Markup {
                         tr { th scope="row" { "Phiếu" } td.flag { (EXCLUDED_NOTE) } }
                     }
                     tr { th scope="row" { "Nội dung góp ý" } td.body { (multiline(&row.body)) } }
+                    @if let Some(original) = p.original {
+                        tr {
+                            th scope="row" { "Nội dung gốc (trước khi che thông tin cá nhân)" }
+                            td.body {
+                                (multiline(original))
+                                p.hint { "Chỉ quản trị viên thấy nội dung gốc. Không sao chép thông tin cá nhân của người dân vào ghi chú xử lý." }
+                            }
+                        }
+                    }
                     tr { th scope="row" { "Tình trạng xử lý" } td { (handling(row)) } }
                 }
             }

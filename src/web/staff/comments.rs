@@ -360,6 +360,13 @@ async fn show(
         .as_ref()
         .and_then(|q| q.back.as_deref())
         .and_then(safe_back);
+    // The original of a masked comment, if the office keeps them: admins only.
+    let original = if staff.is_admin() {
+        let mut conn = state.pool.get().await?;
+        comments::original_of(&mut conn, row.key()).await?
+    } else {
+        None
+    };
     let comment = view(&state, row);
     let page = CommentPage {
         comment: &comment,
@@ -368,6 +375,7 @@ async fn show(
         errors: &FieldErrors::new(),
         notice: None,
         message,
+        original: original.as_deref(),
     };
     Ok(html(views::comment(&staff, &page), 200))
 }
@@ -436,6 +444,7 @@ async fn handle(
                 errors: &errors,
                 notice: None,
                 message: None,
+                original: None,
             };
             return Ok(html(views::comment(&staff, &page), 422));
         }
@@ -455,6 +464,7 @@ async fn handle(
                 errors: &FieldErrors::new(),
                 notice: Some(MSG_ALREADY_HANDLED),
                 message: None,
+                original: None,
             };
             Ok(html(views::comment(&staff, &page), 409))
         }

@@ -427,7 +427,16 @@ async fn save(
         Err(refused) => return Ok(render(&staff, &desk, &version, &typed, &refused, None, 422)),
     };
     let mut conn = state.pool.get().await?;
-    match survey::store_paper_ballot(&mut conn, &staff, &desk, &version, &ballot).await {
+    match survey::store_paper_ballot(
+        &mut conn,
+        &staff,
+        &desk,
+        &version,
+        &ballot,
+        state.config.keep_original_comments,
+    )
+    .await
+    {
         Ok(stored) => Ok(see_other(&format!(
             "{}?ok={}",
             views::entry_path(desk.desk_id),
