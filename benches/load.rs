@@ -774,6 +774,7 @@ async fn run_raw(
                             .started_at
                             .and_then(chrono::DateTime::from_timestamp_micros),
                         visit_code_id: None,
+                        keep_original_texts: false,
                         via: row.via.as_deref(),
                     };
                     // A new person at a new address (only made when the limits are taken: the
