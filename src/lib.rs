@@ -9,6 +9,7 @@ pub mod db;
 pub mod demo;
 pub mod desk_directory;
 pub mod disclosure;
+pub mod domain;
 pub mod error;
 pub mod export;
 pub mod forms;

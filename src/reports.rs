@@ -710,6 +710,38 @@ pub fn significance_text(p_value: f64) -> String {
     }
 }
 
+/// The figures of `plan`'s `period` as they are now, as published: the report of the
+/// plan's unit over every unit (whatever the publishing account's scope), with the plan's
+/// form, the period's dates and targets, every channel.
+pub async fn published_snapshot(
+    conn: &mut diesel_async::AsyncPgConnection,
+    forms: &crate::forms::FormRegistry,
+    plan: &crate::db::plans::Plan,
+    period: &crate::db::plans::Period,
+) -> Result<crate::db::published::Snapshot, crate::error::AppError> {
+    let report = build(
+        conn,
+        forms,
+        &crate::domain::access::Scope::All,
+        &ReportQuery {
+            form_id: plan.form_id.clone(),
+            from: period.starts_on,
+            to: period.ends_on,
+            root: Some(plan.unit_id),
+            kind: None,
+            channel: None,
+            period_id: Some(period.id),
+        },
+    )
+    .await?;
+    Ok(crate::db::published::Snapshot::of(
+        &report,
+        plan,
+        period,
+        chrono::Utc::now(),
+    ))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -34,86 +34,28 @@ const CSRF_KEY: &str = "csrf";
 pub const CSRF_FIELD: &str = "_csrf";
 pub const SESSION_COOKIE: &str = "sipas_session";
 
-/// What an account may do.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Role {
-    /// Phòng Nội vụ: everything, for the whole installation.
-    Admin,
-    /// A unit's staff: their unit(s) and the units below.
-    Unit,
-    /// District leaders: read everything, change nothing.
-    Viewer,
-}
-
-impl Role {
-    pub fn parse(text: &str) -> Option<Role> {
-        match text {
-            "admin" => Some(Role::Admin),
-            "unit" => Some(Role::Unit),
-            "viewer" => Some(Role::Viewer),
-            _ => None,
-        }
-    }
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Role::Admin => "admin",
-            Role::Unit => "unit",
-            Role::Viewer => "viewer",
-        }
-    }
-
-    /// The role's name in the interface.
-    pub fn label(self) -> &'static str {
-        match self {
-            Role::Admin => "Quản trị (Phòng Nội vụ)",
-            Role::Unit => "Cán bộ đơn vị",
-            Role::Viewer => "Lãnh đạo (chỉ xem)",
-        }
-    }
-}
-
-/// The units an account may see.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Scope {
-    All,
-    /// These unit ids (the assigned units and everything below them).
-    Units(Vec<i32>),
-}
-
-impl Scope {
-    pub fn contains(&self, unit_id: i32) -> bool {
-        match self {
-            Scope::All => true,
-            Scope::Units(ids) => ids.contains(&unit_id),
-        }
-    }
-
-    /// The unit ids, or None for every unit.
-    pub fn unit_ids(&self) -> Option<&[i32]> {
-        match self {
-            Scope::All => None,
-            Scope::Units(ids) => Some(ids),
-        }
-    }
-}
+pub use crate::domain::access::{Actor, Role, Scope};
 
 /// The signed-in staff member. Extracting it is what makes a handler staff-only: without a
 /// valid session the request is sent to the sign-in page.
 #[derive(Debug, Clone)]
 pub struct Staff {
     pub account: Account,
-    pub role: Role,
-    pub scope: Scope,
+    /// Who acts, as the layers below see it (`staff.role`, `staff.scope` read through it).
+    pub actor: Actor,
     /// The CSRF token to put in this page's forms.
     pub csrf: String,
 }
 
-impl Staff {
-    pub fn is_admin(&self) -> bool {
-        self.role == Role::Admin
-    }
+impl std::ops::Deref for Staff {
+    type Target = Actor;
 
+    fn deref(&self) -> &Actor {
+        &self.actor
+    }
+}
+
+impl Staff {
     /// Admin-only pages answer 404 to other roles: they do not learn what is there.
     pub fn require_admin(&self) -> Result<(), AppError> {
         if self.is_admin() {
@@ -155,14 +97,7 @@ impl Staff {
         before: Option<serde_json::Value>,
         after: Option<serde_json::Value>,
     ) -> NewAuditEntry<'a> {
-        NewAuditEntry {
-            account_id: Some(self.account.id),
-            action,
-            entity,
-            entity_id: Some(entity_id.to_string()),
-            before,
-            after,
-        }
+        NewAuditEntry::by(&self.actor, action, entity, entity_id, before, after)
     }
 }
 
@@ -268,21 +203,16 @@ impl FromRequest for Staff {
                     return Err(sign_in_required(&request));
                 }
             };
-            let role = Role::parse(&account.role).ok_or_else(|| {
+            let actor = Account::actor(&mut conn, &account).await?.ok_or_else(|| {
                 AppError::internal(anyhow::anyhow!("unknown role {}", account.role))
             })?;
-            let scope = match role {
-                Role::Admin | Role::Viewer => Scope::All,
-                Role::Unit => Scope::Units(Account::unit_subtree(&mut conn, account.id).await?),
-            };
             session
                 .insert(SEEN_KEY, now_seconds())
                 .map_err(|e| AppError::internal(anyhow::anyhow!("{e}")))?;
             let csrf = csrf_token(&session)?;
             Ok(Staff {
                 account,
-                role,
-                scope,
+                actor,
                 csrf,
             })
         })

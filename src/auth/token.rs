@@ -14,7 +14,7 @@ use std::time::Duration;
 
 use sha2::{Digest, Sha256};
 
-use super::{Role, Scope, Staff};
+use super::Staff;
 use crate::db::accounts::Account;
 use crate::db::tokens::ApiToken;
 use crate::error::AppError;
@@ -105,16 +105,12 @@ pub async fn authenticate(
     if stale {
         ApiToken::touch(conn, token.id, LAST_USED_RESOLUTION).await?;
     }
-    let role = Role::parse(&account.role)
+    let actor = Account::actor(conn, &account)
+        .await?
         .ok_or_else(|| AppError::internal(anyhow::anyhow!("unknown role {}", account.role)))?;
-    let scope = match role {
-        Role::Admin | Role::Viewer => Scope::All,
-        Role::Unit => Scope::Units(Account::unit_subtree(conn, account.id).await?),
-    };
     Ok(Some(Staff {
         account,
-        role,
-        scope,
+        actor,
         csrf: String::new(),
     }))
 }

@@ -10,6 +10,7 @@ use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use serde::Serialize;
 
 use super::schema::{account_units, accounts, units};
+use crate::domain::access::{Actor, Role, Scope};
 
 #[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable, Serialize)]
 #[diesel(table_name = accounts)]
@@ -118,6 +119,26 @@ impl Account {
             .order(account_units::unit_id)
             .load(conn)
             .await
+    }
+
+    /// The actor `account` is: its role, and the units it sees (`None` for a role this version
+    /// does not know).
+    pub async fn actor(
+        conn: &mut AsyncPgConnection,
+        account: &Account,
+    ) -> diesel::QueryResult<Option<Actor>> {
+        let Some(role) = Role::parse(&account.role) else {
+            return Ok(None);
+        };
+        let scope = match role {
+            Role::Admin | Role::Viewer => Scope::All,
+            Role::Unit => Scope::Units(Self::unit_subtree(conn, account.id).await?),
+        };
+        Ok(Some(Actor {
+            account_id: account.id,
+            role,
+            scope,
+        }))
     }
 
     /// The assigned units and every unit below them.

@@ -9,6 +9,7 @@ use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use serde_json::Value;
 
 use super::schema::{accounts, audit_log};
+use crate::domain::access::Actor;
 
 /// One change, written in the same transaction as the change itself.
 #[derive(Debug, Clone, Insertable)]
@@ -22,6 +23,27 @@ pub struct NewAuditEntry<'a> {
     pub entity_id: Option<String>,
     pub before: Option<Value>,
     pub after: Option<Value>,
+}
+
+impl<'a> NewAuditEntry<'a> {
+    /// An entry by `actor`.
+    pub fn by(
+        actor: &Actor,
+        action: &'a str,
+        entity: &'a str,
+        entity_id: impl ToString,
+        before: Option<Value>,
+        after: Option<Value>,
+    ) -> Self {
+        NewAuditEntry {
+            account_id: Some(actor.account_id),
+            action,
+            entity,
+            entity_id: Some(entity_id.to_string()),
+            before,
+            after,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Queryable, Selectable)]

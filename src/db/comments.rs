@@ -13,7 +13,7 @@ use serde::Serialize;
 
 use super::audit;
 use super::schema::response_texts;
-use crate::auth::{Scope, Staff};
+use crate::domain::access::{Actor, Scope};
 
 /// Longest handling note, in characters (as the table's CHECK).
 pub const MAX_NOTE_CHARS: usize = 2000;
@@ -286,7 +286,7 @@ async fn lock(conn: &mut AsyncPgConnection, key: CommentKey) -> diesel::QueryRes
 /// audited as "comment.handle". A comment already handled is left as it is.
 pub async fn handle_audited(
     conn: &mut AsyncPgConnection,
-    staff: &Staff,
+    actor: &Actor,
     key: CommentKey,
     note: &str,
 ) -> diesel::QueryResult<Result<Handling, HandleRefusal>> {
@@ -299,7 +299,7 @@ pub async fn handle_audited(
             diesel::update(response_texts::table.find((key.response_id, key.item_id)))
                 .set((
                     response_texts::handled_at.eq(diesel::dsl::now),
-                    response_texts::handled_by.eq(staff.account.id),
+                    response_texts::handled_by.eq(actor.account_id),
                     response_texts::handling_note.eq(note),
                 ))
                 .returning(Handling::as_returning())
@@ -307,7 +307,8 @@ pub async fn handle_audited(
                 .await?;
         audit::record(
             conn,
-            &staff.audit(
+            &super::audit::NewAuditEntry::by(
+                actor,
                 "comment.handle",
                 "comment",
                 key.path(),
@@ -325,7 +326,7 @@ pub async fn handle_audited(
 /// written when it is not handled. `Err(NotFound)` for an unknown comment.
 pub async fn reopen_audited(
     conn: &mut AsyncPgConnection,
-    staff: &Staff,
+    actor: &Actor,
     key: CommentKey,
 ) -> diesel::QueryResult<Handling> {
     conn.transaction::<_, DbError, _>(async |conn| {
@@ -345,7 +346,8 @@ pub async fn reopen_audited(
                 .await?;
         audit::record(
             conn,
-            &staff.audit(
+            &super::audit::NewAuditEntry::by(
+                actor,
                 "comment.reopen",
                 "comment",
                 key.path(),

@@ -13,7 +13,7 @@ use serde::Serialize;
 
 use super::audit;
 use super::schema::{desk_codes, desks, units};
-use crate::auth::{Scope, Staff};
+use crate::domain::access::{Actor, Scope};
 
 /// Letters and digits that cannot be mistaken for each other when typed from a poster.
 const CODE_ALPHABET: &[u8] = b"23456789abcdefghjkmnpqrstuvwxyz";
@@ -352,7 +352,7 @@ impl Desk {
     /// `Err(NotFound)` for an unknown unit.
     pub async fn create_audited(
         conn: &mut AsyncPgConnection,
-        staff: &Staff,
+        actor: &Actor,
         unit_id: i32,
         fields: &DeskFields,
     ) -> diesel::QueryResult<Result<(Desk, String), DeskRefusal>> {
@@ -395,7 +395,14 @@ impl Desk {
                 let after = serde_json::json!({ "desk": desk, "code": code });
                 audit::record(
                     conn,
-                    &staff.audit("desk.create", "desk", desk.id, None, Some(after)),
+                    &super::audit::NewAuditEntry::by(
+                        actor,
+                        "desk.create",
+                        "desk",
+                        desk.id,
+                        None,
+                        Some(after),
+                    ),
                 )
                 .await?;
                 Ok(Ok((desk, code)))
@@ -411,7 +418,7 @@ impl Desk {
     /// when nothing changes). `Err(NotFound)` for an unknown desk.
     pub async fn update_audited(
         conn: &mut AsyncPgConnection,
-        staff: &Staff,
+        actor: &Actor,
         id: i32,
         fields: &DeskFields,
     ) -> diesel::QueryResult<Result<Desk, DeskRefusal>> {
@@ -451,7 +458,8 @@ impl Desk {
                     .await?;
                 audit::record(
                     conn,
-                    &staff.audit(
+                    &super::audit::NewAuditEntry::by(
+                        actor,
                         "desk.update",
                         "desk",
                         id,
@@ -473,7 +481,7 @@ impl Desk {
     /// is written when the desk is already in that state.
     pub async fn set_active_audited(
         conn: &mut AsyncPgConnection,
-        staff: &Staff,
+        actor: &Actor,
         id: i32,
         active: bool,
     ) -> diesel::QueryResult<Desk> {
@@ -499,7 +507,8 @@ impl Desk {
             };
             audit::record(
                 conn,
-                &staff.audit(
+                &super::audit::NewAuditEntry::by(
+                    actor,
                     action,
                     "desk",
                     id,
@@ -517,7 +526,7 @@ impl Desk {
     /// "desk.rotate_code" with the old and new codes. `Err(NotFound)` for an unknown desk.
     pub async fn rotate_code_audited(
         conn: &mut AsyncPgConnection,
-        staff: &Staff,
+        actor: &Actor,
         id: i32,
     ) -> diesel::QueryResult<String> {
         conn.transaction::<_, DbError, _>(async |conn| {
@@ -538,7 +547,8 @@ impl Desk {
             let new = Desk::rotate_code(conn, id).await?;
             audit::record(
                 conn,
-                &staff.audit(
+                &super::audit::NewAuditEntry::by(
+                    actor,
                     "desk.rotate_code",
                     "desk",
                     id,

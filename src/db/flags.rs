@@ -70,7 +70,7 @@ use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use serde::Serialize;
 
 use super::rollup;
-use crate::error::AppError;
+use crate::domain::access::Actor;
 
 /// The reasons, in the order the page lists them: (code, Vietnamese label).
 pub const REASONS: [(&str, &str); 6] = [
@@ -135,7 +135,7 @@ pub async fn rules(conn: &mut AsyncPgConnection) -> diesel::QueryResult<FraudRul
 /// the change are judged by the new thresholds: flags already raised stay.
 pub async fn update_rules_audited(
     conn: &mut AsyncPgConnection,
-    staff: &crate::auth::Staff,
+    actor: &Actor,
     new: &FraudRules,
 ) -> diesel::QueryResult<()> {
     conn.transaction(async |conn| {
@@ -167,7 +167,8 @@ pub async fn update_rules_audited(
         .await?;
         super::audit::record(
             conn,
-            &staff.audit(
+            &super::audit::NewAuditEntry::by(
+                actor,
                 "fraud_rules.update",
                 "fraud_rules",
                 "rules",
@@ -559,12 +560,12 @@ struct ReviewState {
 /// audit entry. `NotFound` when the response is not flagged.
 pub async fn decide(
     conn: &mut AsyncPgConnection,
-    staff: &crate::auth::Staff,
+    actor: &Actor,
     response_id: i64,
     decision: Decision,
     note: Option<&str>,
-) -> Result<(), AppError> {
-    conn.transaction::<_, AppError, _>(async |conn| {
+) -> diesel::QueryResult<()> {
+    conn.transaction(async |conn| {
         let watermark = rollup::lock_for_change(conn).await?;
         let before: Option<ReviewState> = diesel::sql_query(
             "SELECT r.unit_id, \
@@ -582,7 +583,7 @@ pub async fn decide(
             diesel::result::Error::NotFound => Ok(None),
             e => Err(e),
         })?;
-        let before = before.ok_or(AppError::NotFound)?;
+        let before = before.ok_or(diesel::result::Error::NotFound)?;
         let excluded = decision == Decision::Exclude;
         diesel::sql_query(
             "UPDATE response_reviews SET decision = $2, decided_by = $3, decided_at = now(), \
@@ -590,7 +591,7 @@ pub async fn decide(
         )
         .bind::<Int8, _>(response_id)
         .bind::<Text, _>(decision.as_str())
-        .bind::<Int4, _>(staff.account.id)
+        .bind::<Int4, _>(actor.account_id)
         .bind::<Nullable<Text>, _>(note)
         .execute(conn)
         .await?;
@@ -599,7 +600,8 @@ pub async fn decide(
         }
         super::audit::record(
             conn,
-            &staff.audit(
+            &super::audit::NewAuditEntry::by(
+                actor,
                 match decision {
                     Decision::Include => "response.include",
                     Decision::Exclude => "response.exclude",

@@ -15,7 +15,7 @@ use sha2::{Digest, Sha256};
 
 use super::audit;
 use super::schema::{accounts, kiosks};
-use crate::auth::Staff;
+use crate::domain::access::Actor;
 
 /// Longest device label, in characters.
 pub const MAX_LABEL_CHARS: usize = 100;
@@ -111,7 +111,7 @@ impl DeviceCookie {
 /// its audit entry, in one transaction. Returns the kiosk and the cookie for the device.
 pub async fn enrol_audited(
     conn: &mut AsyncPgConnection,
-    staff: &Staff,
+    actor: &Actor,
     desk_id: i32,
     label: &KioskLabel,
 ) -> diesel::QueryResult<(Kiosk, DeviceCookie)> {
@@ -124,14 +124,15 @@ pub async fn enrol_audited(
                 kiosks::desk_id.eq(desk_id),
                 kiosks::label.eq(label),
                 kiosks::secret_hash.eq(&hash[..]),
-                kiosks::enrolled_by.eq(staff.account.id),
+                kiosks::enrolled_by.eq(actor.account_id),
             ))
             .returning(Kiosk::as_returning())
             .get_result(conn)
             .await?;
         audit::record(
             conn,
-            &staff.audit(
+            &super::audit::NewAuditEntry::by(
+                actor,
                 "kiosk.enrol",
                 "kiosk",
                 kiosk.id,
@@ -153,7 +154,7 @@ pub async fn enrol_audited(
 /// (no second entry). `false`: the desk has no such kiosk.
 pub async fn revoke_audited(
     conn: &mut AsyncPgConnection,
-    staff: &Staff,
+    actor: &Actor,
     desk_id: i32,
     id: i32,
 ) -> diesel::QueryResult<bool> {
@@ -163,7 +164,7 @@ pub async fn revoke_audited(
             .filter(kiosks::revoked_at.is_null())
             .set((
                 kiosks::revoked_at.eq(diesel::dsl::now),
-                kiosks::revoked_by.eq(staff.account.id),
+                kiosks::revoked_by.eq(actor.account_id),
             ))
             .returning(Kiosk::as_returning())
             .get_result(conn)
@@ -180,7 +181,8 @@ pub async fn revoke_audited(
         };
         audit::record(
             conn,
-            &staff.audit(
+            &super::audit::NewAuditEntry::by(
+                actor,
                 "kiosk.revoke",
                 "kiosk",
                 kiosk.id,

@@ -10,7 +10,7 @@ use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use serde::Serialize;
 
 use super::schema::{plan_periods, plan_targets, survey_plans, units};
-use crate::auth::Scope;
+use crate::domain::access::Scope;
 
 #[derive(Debug, Clone, PartialEq, Queryable, Selectable, Serialize)]
 #[diesel(table_name = survey_plans)]

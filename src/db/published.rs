@@ -19,7 +19,7 @@ use serde::{Deserialize, Serialize};
 use super::audit;
 use super::plans::{Period, Plan};
 use super::schema::published_results;
-use crate::auth::Staff;
+use crate::domain::access::Actor;
 use crate::reports::{Report, UnitReport};
 
 /// The version of the snapshot's layout (stored in it, for readers of old snapshots).
@@ -188,34 +188,7 @@ pub async fn plan_period(
         .optional()
 }
 
-impl Snapshot {
-    /// The figures of `plan`'s `period` as they are now, as published: the report of the
-    /// plan's unit over every unit (whatever the publishing account's scope), with the plan's
-    /// form, the period's dates and targets, every channel.
-    pub async fn compute(
-        conn: &mut AsyncPgConnection,
-        forms: &crate::forms::FormRegistry,
-        plan: &Plan,
-        period: &Period,
-    ) -> Result<Snapshot, crate::error::AppError> {
-        let report = crate::reports::build(
-            conn,
-            forms,
-            &crate::auth::Scope::All,
-            &crate::reports::ReportQuery {
-                form_id: plan.form_id.clone(),
-                from: period.starts_on,
-                to: period.ends_on,
-                root: Some(plan.unit_id),
-                kind: None,
-                channel: None,
-                period_id: Some(period.id),
-            },
-        )
-        .await?;
-        Ok(Snapshot::of(&report, plan, period, Utc::now()))
-    }
-}
+impl Snapshot {}
 
 /// A publication with its snapshot read back.
 #[derive(Debug, Clone, PartialEq)]
@@ -310,7 +283,7 @@ impl Published {
     /// as "results.publish" with the summary of the earlier one as `before`.
     pub async fn publish_audited(
         conn: &mut AsyncPgConnection,
-        staff: &Staff,
+        actor: &Actor,
         snapshot: &Snapshot,
     ) -> diesel::QueryResult<Published> {
         let figures = serde_json::to_value(snapshot)
@@ -326,7 +299,7 @@ impl Published {
             let new = NewPublished {
                 plan_id: snapshot.plan.id,
                 period_id: snapshot.period.id,
-                published_by: staff.account.id,
+                published_by: actor.account_id,
                 figures: &figures,
             };
             let published: Published = diesel::insert_into(published_results::table)
@@ -344,7 +317,8 @@ impl Published {
                 .await?;
             audit::record(
                 conn,
-                &staff.audit(
+                &super::audit::NewAuditEntry::by(
+                    actor,
                     "results.publish",
                     "period",
                     snapshot.period.id,
@@ -362,7 +336,7 @@ impl Published {
     /// it was not published (nothing written).
     pub async fn unpublish_audited(
         conn: &mut AsyncPgConnection,
-        staff: &Staff,
+        actor: &Actor,
         period_id: i32,
     ) -> diesel::QueryResult<Option<Published>> {
         conn.transaction::<_, diesel::result::Error, _>(async |conn| {
@@ -376,7 +350,8 @@ impl Published {
             if let Some(removed) = &removed {
                 audit::record(
                     conn,
-                    &staff.audit(
+                    &super::audit::NewAuditEntry::by(
+                        actor,
                         "results.unpublish",
                         "period",
                         period_id,

@@ -11,7 +11,7 @@ use uuid::Uuid;
 use super::schema::{
     accounts, form_versions, response_text_originals, response_texts, responses, units, visit_codes,
 };
-use crate::auth::Scope;
+use crate::domain::access::Scope;
 
 /// How a response reached us.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

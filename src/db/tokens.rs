@@ -11,7 +11,7 @@ use serde::Serialize;
 use super::accounts::Account;
 use super::audit;
 use super::schema::{accounts, api_tokens};
-use crate::auth::Staff;
+use crate::domain::access::Actor;
 
 /// Longest token name, in characters (the table allows 100).
 pub const MAX_NAME_CHARS: usize = 100;
@@ -134,19 +134,19 @@ impl ApiToken {
     /// as "token.create".
     pub async fn create_audited(
         conn: &mut AsyncPgConnection,
-        staff: &Staff,
+        actor: &Actor,
         name: &str,
         sha256: &[u8; 32],
     ) -> diesel::QueryResult<Result<ApiToken, TokenRefusal>> {
         conn.transaction::<_, diesel::result::Error, _>(async |conn| {
             // One creation at a time per account, so that two equal names cannot both pass.
             diesel::sql_query("SELECT pg_advisory_xact_lock(737373, $1)")
-                .bind::<diesel::sql_types::Int4, _>(staff.account.id)
+                .bind::<diesel::sql_types::Int4, _>(actor.account_id)
                 .execute(conn)
                 .await?;
             let taken: bool = diesel::select(diesel::dsl::exists(
                 api_tokens::table
-                    .filter(api_tokens::account_id.eq(staff.account.id))
+                    .filter(api_tokens::account_id.eq(actor.account_id))
                     .filter(api_tokens::revoked_at.is_null())
                     .filter(api_tokens::name.eq(name)),
             ))
@@ -157,7 +157,7 @@ impl ApiToken {
             }
             let token: ApiToken = diesel::insert_into(api_tokens::table)
                 .values(&NewApiToken {
-                    account_id: staff.account.id,
+                    account_id: actor.account_id,
                     name,
                     token_sha256: sha256.as_slice(),
                 })
@@ -166,7 +166,8 @@ impl ApiToken {
                 .await?;
             audit::record(
                 conn,
-                &staff.audit(
+                &super::audit::NewAuditEntry::by(
+                    actor,
                     "token.create",
                     "api_token",
                     token.id,
@@ -184,7 +185,7 @@ impl ApiToken {
     /// Returns the token as it is after.
     pub async fn revoke_audited(
         conn: &mut AsyncPgConnection,
-        staff: &Staff,
+        actor: &Actor,
         id: i32,
     ) -> diesel::QueryResult<ApiToken> {
         conn.transaction::<_, diesel::result::Error, _>(async |conn| {
@@ -204,7 +205,8 @@ impl ApiToken {
                 .await?;
             audit::record(
                 conn,
-                &staff.audit(
+                &super::audit::NewAuditEntry::by(
+                    actor,
                     "token.revoke",
                     "api_token",
                     id,

@@ -12,7 +12,7 @@ use serde::Serialize;
 
 use super::audit;
 use super::schema::units;
-use crate::auth::{Scope, Staff};
+use crate::domain::access::{Actor, Scope};
 
 #[derive(diesel::QueryableByName)]
 struct Counts {
@@ -284,7 +284,7 @@ impl Unit {
     /// Creates a unit with `code`, audited as "unit.create" by `staff`.
     pub async fn create_audited(
         conn: &mut AsyncPgConnection,
-        staff: &Staff,
+        actor: &Actor,
         code: &str,
         fields: &UnitFields,
     ) -> diesel::QueryResult<Result<Unit, UnitRefusal>> {
@@ -312,7 +312,14 @@ impl Unit {
                     .await?;
                 audit::record(
                     conn,
-                    &staff.audit("unit.create", "unit", unit.id, None, audit::snapshot(&unit)),
+                    &super::audit::NewAuditEntry::by(
+                        actor,
+                        "unit.create",
+                        "unit",
+                        unit.id,
+                        None,
+                        audit::snapshot(&unit),
+                    ),
                 )
                 .await?;
                 Ok(Ok(unit))
@@ -331,7 +338,7 @@ impl Unit {
     /// unit.
     pub async fn update_audited(
         conn: &mut AsyncPgConnection,
-        staff: &Staff,
+        actor: &Actor,
         id: i32,
         fields: &UnitFields,
     ) -> diesel::QueryResult<Result<Unit, UnitRefusal>> {
@@ -367,7 +374,8 @@ impl Unit {
                 .await?;
             audit::record(
                 conn,
-                &staff.audit(
+                &super::audit::NewAuditEntry::by(
+                    actor,
                     "unit.update",
                     "unit",
                     id,
@@ -386,7 +394,7 @@ impl Unit {
     /// already in that state.
     pub async fn set_active_audited(
         conn: &mut AsyncPgConnection,
-        staff: &Staff,
+        actor: &Actor,
         id: i32,
         active: bool,
     ) -> diesel::QueryResult<Unit> {
@@ -412,7 +420,8 @@ impl Unit {
             };
             audit::record(
                 conn,
-                &staff.audit(
+                &super::audit::NewAuditEntry::by(
+                    actor,
                     action,
                     "unit",
                     id,

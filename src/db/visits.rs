@@ -14,7 +14,7 @@ use serde::Serialize;
 use uuid::Uuid;
 
 use super::schema::{desks, units, visit_codes};
-use crate::auth::Scope;
+use crate::domain::access::Scope;
 
 /// The unambiguous alphabet of desk codes (no 0/o, 1/i/l).
 const CODE_ALPHABET: &[u8] = b"23456789abcdefghjkmnpqrstuvwxyz";

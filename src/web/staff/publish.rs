@@ -9,7 +9,7 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use super::{Empty, html, parse_id, resource, see_other};
 use crate::auth::{CsrfForm, Scope, Staff};
 use crate::db::plans::{Period, Plan, PlanListing};
-use crate::db::published::{Published, Snapshot, plan_period};
+use crate::db::published::{Published, plan_period};
 use crate::error::AppError;
 use crate::views::staff::publish::{self as views, PATH, PeriodPage, PlanPeriods};
 use crate::web::AppState;
@@ -86,7 +86,7 @@ async fn show(
     staff.require_admin()?;
     let mut conn = state.pool.get().await?;
     let (plan, period, listing) = find(&mut conn, &path).await?;
-    let live = Snapshot::compute(&mut conn, &state.forms, &plan, &period).await?;
+    let live = crate::reports::published_snapshot(&mut conn, &state.forms, &plan, &period).await?;
     let published = Published::snapshot_of(&mut conn, period.id).await?;
     let today = chrono::Utc::now()
         .with_timezone(&crate::views::vietnam_offset())
@@ -116,7 +116,8 @@ async fn publish(
     staff.require_admin()?;
     let mut conn = state.pool.get().await?;
     let (plan, period, _) = find(&mut conn, &path).await?;
-    let snapshot = Snapshot::compute(&mut conn, &state.forms, &plan, &period).await?;
+    let snapshot =
+        crate::reports::published_snapshot(&mut conn, &state.forms, &plan, &period).await?;
     Published::publish_audited(&mut conn, &staff, &snapshot).await?;
     tracing::info!(
         period = period.id,

@@ -1,0 +1,4 @@
+//! The pure core: domain types and rules, with no actix, maud or diesel (issue 16). Modules move
+//! here as they are freed from the layers above.
+
+pub mod access;
