@@ -8,7 +8,7 @@
 use chrono::{DateTime, Utc};
 
 use crate::auth::Scope;
-use crate::views::vietnam_offset;
+use crate::domain::time::vietnam_offset;
 
 /// Which figures about respondents an account may see.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

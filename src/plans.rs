@@ -2,7 +2,7 @@
 //! period presets of a year, which period is running, progress status, and reading dates and
 //! numbers as they are typed in Vietnam.
 
-use chrono::{Datelike, NaiveDate, Utc};
+use chrono::{Datelike, NaiveDate};
 
 /// The margin of error proposed for a new plan.
 pub const DEFAULT_MARGIN: f64 = 0.05;
@@ -141,12 +141,7 @@ pub fn last_day_of_month(year: i32, month: u32) -> NaiveDate {
         .expect("a day before the first of a month")
 }
 
-/// Today's date in Vietnam (UTC+7, no daylight saving).
-pub fn today_in_vietnam() -> NaiveDate {
-    Utc::now()
-        .with_timezone(&crate::views::vietnam_offset())
-        .date_naive()
-}
+pub use crate::domain::time::today_in_vietnam;
 
 /// This year in Vietnam.
 pub fn current_year() -> i32 {

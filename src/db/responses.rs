@@ -13,26 +13,7 @@ use super::schema::{
 };
 use crate::domain::access::Scope;
 
-/// How a response reached us.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Channel {
-    /// A citizen's own phone, through a desk's QR code.
-    Qr,
-    /// The tablet at the desk (`/k/{desk code}`).
-    Kiosk,
-    /// A paper ballot, typed in by staff.
-    Paper,
-}
-
-impl Channel {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Channel::Qr => "qr",
-            Channel::Kiosk => "kiosk",
-            Channel::Paper => "paper",
-        }
-    }
-}
+pub use crate::domain::channel::Channel;
 
 #[derive(Debug, Clone, Insertable)]
 #[diesel(table_name = responses)]

@@ -452,13 +452,7 @@ pub async fn refold_unit_month(
 
 /// Midnight of `day` in Vietnam (UTC+7, no daylight saving time) as an instant.
 fn vietnam_midnight(day: NaiveDate) -> DateTime<Utc> {
-    let offset = chrono::FixedOffset::east_opt(7 * 3600).expect("a valid offset");
-    day.and_hms_opt(0, 0, 0)
-        .expect("midnight exists")
-        .and_local_timezone(offset)
-        .single()
-        .expect("a fixed offset is unambiguous")
-        .with_timezone(&Utc)
+    crate::domain::time::start_of_day(day).expect("midnight of a day in range")
 }
 
 /// Takes [`ROLLUP_LOCK`] for the current transaction, waiting for a fold in progress, and

@@ -2,3 +2,5 @@
 //! here as they are freed from the layers above.
 
 pub mod access;
+pub mod channel;
+pub mod time;

@@ -14,7 +14,6 @@
 use std::collections::{HashMap, HashSet};
 use std::io::Write;
 
-use chrono::{DateTime, NaiveDate, Utc};
 use diesel_async::AsyncPgConnection;
 use tokio::io::{AsyncWrite, AsyncWriteExt};
 
@@ -22,7 +21,6 @@ use super::{ExportSpec, Progress};
 use crate::db::responses::{ExportFilter, ExportedResponse, export_batch, export_count};
 use crate::disclosure::{Disclosure, TimeDetail};
 use crate::forms::{FormRegistry, ItemKind, NOT_APPLICABLE_CODE, SectionRole};
-use crate::views::vietnam_offset;
 
 /// The UTF-8 byte order mark: Excel reads a CSV as UTF-8 only with it.
 pub const BOM: &[u8] = b"\xEF\xBB\xBF";
@@ -423,13 +421,7 @@ pub fn missing_codes(column: &Column) -> Vec<i16> {
         .collect()
 }
 
-/// The first instant of a day in Vietnam.
-pub fn start_of_day(date: NaiveDate) -> Option<DateTime<Utc>> {
-    date.and_hms_opt(0, 0, 0)?
-        .and_local_timezone(vietnam_offset())
-        .single()
-        .map(|at| at.with_timezone(&Utc))
-}
+pub use crate::domain::time::start_of_day;
 
 /// The responses of an export: the spec's units, days (in Vietnam's time), form and channel.
 pub fn filter_of(spec: &ExportSpec) -> ExportFilter {

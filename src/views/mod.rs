@@ -7,13 +7,10 @@ pub mod public;
 pub mod staff;
 pub mod survey;
 
-use chrono::{DateTime, FixedOffset, Utc};
+use chrono::{DateTime, Utc};
 use maud::{DOCTYPE, Markup, html};
 
-/// Vietnam's time (Asia/Ho_Chi_Minh): UTC+7 all year, no daylight saving.
-pub fn vietnam_offset() -> FixedOffset {
-    FixedOffset::east_opt(7 * 3600).expect("a valid offset")
-}
+pub use crate::domain::time::vietnam_offset;
 
 /// "10:32 ngày 27/11/2026" in Vietnam's time.
 pub fn format_vietnam_time(at: DateTime<Utc>) -> String {

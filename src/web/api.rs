@@ -38,7 +38,7 @@ pub const STATS_PARAMETERS: [&str; 8] = [
 ];
 
 /// The channels a response can come through (`responses.channel`).
-pub const CHANNELS: [&str; 7] = ["qr", "kiosk", "web", "paper", "interview", "post", "phone"];
+pub use crate::domain::channel::CHANNELS;
 
 /// Years the API accepts (for `year`, `from` and `to`).
 const YEARS: std::ops::RangeInclusive<i32> = 2000..=2100;
@@ -491,12 +491,7 @@ impl StatsParams {
     }
 }
 
-/// Today in Vietnam's time.
-fn today() -> NaiveDate {
-    chrono::Utc::now()
-        .with_timezone(&crate::views::vietnam_offset())
-        .date_naive()
-}
+use crate::domain::time::today_in_vietnam as today;
 
 async fn stats(
     state: web::Data<AppState>,

@@ -176,16 +176,7 @@ pub const EXCLUDED_NOTE: &str = "Phiếu nghi vấn, không tính vào kết qu�
 
 /// The channel's name in the interface.
 pub fn channel_label(channel: &str) -> &str {
-    match channel {
-        "qr" => "Mã QR (điện thoại)",
-        "kiosk" => "Máy tại quầy",
-        "web" => "Trang web",
-        "paper" => "Phiếu giấy",
-        "interview" => "Phỏng vấn trực tiếp",
-        "post" => "Bưu chính",
-        "phone" => "Điện thoại",
-        other => other,
-    }
+    crate::domain::channel::Channel::parse(channel).map_or(channel, |c| c.label())
 }
 
 /// Text with its line breaks kept (escaped by maud).

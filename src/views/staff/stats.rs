@@ -32,7 +32,7 @@ pub fn unit_path(id: i32) -> String {
 }
 
 /// The channels a response comes through, in the filter's order.
-pub const CHANNELS: [&str; 7] = ["qr", "kiosk", "web", "paper", "interview", "post", "phone"];
+pub use crate::domain::channel::CHANNELS;
 
 /// Roman numerals of the quarters.
 const QUARTERS: [&str; 4] = ["I", "II", "III", "IV"];

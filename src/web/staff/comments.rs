@@ -3,7 +3,7 @@
 //! handled with a note, or re-open them (viewers: 403, another unit's comment: 404).
 
 use actix_web::{HttpRequest, HttpResponse, web};
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::NaiveDate;
 use serde::Deserialize;
 
 use super::{html, parse_id, see_other};
@@ -19,7 +19,6 @@ use crate::views::staff::comments::{
     self as views, CommentPage, CommentQuery, CommentView, LIST_PATH, ListFilter, ListPage,
     MAX_SEARCH_CHARS, StateChoice,
 };
-use crate::views::vietnam_offset;
 use crate::web::AppState;
 
 /// Comments per page.
@@ -152,13 +151,7 @@ impl TryFrom<&CommentQuery> for ListFilter {
     }
 }
 
-/// The first instant of a day in Vietnam.
-fn start_of_day(date: NaiveDate) -> Option<DateTime<Utc>> {
-    date.and_hms_opt(0, 0, 0)?
-        .and_local_timezone(vietnam_offset())
-        .single()
-        .map(|at| at.with_timezone(&Utc))
-}
+use crate::domain::time::start_of_day;
 
 /// The forms comments may answer: every stored form, by id, with its newest title.
 fn form_choices(state: &AppState) -> Vec<(String, String)> {

@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
 use actix_web::{HttpResponse, web};
-use chrono::{Datelike, NaiveDate, Utc};
+use chrono::{Datelike, NaiveDate};
 use serde::Deserialize;
 
 use super::{html, see_other};
@@ -17,11 +17,11 @@ use crate::error::AppError;
 use crate::forms::submission::{NOT_APPLICABLE_VALUE, VERSION_FIELD, validate};
 use crate::forms::{Form, FormVersion, ItemKind, Scale};
 use crate::survey::{self, PaperBallot, PaperRefusal};
+use crate::views::format_vietnam_time;
 use crate::views::staff::FieldErrors;
 use crate::views::staff::paper::{
     self as views, DATE_FIELD, EntryPage, NOT_APPLICABLE_KEY, SERIAL_FIELD,
 };
-use crate::views::{format_vietnam_time, vietnam_offset};
 use crate::web::AppState;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
@@ -46,10 +46,7 @@ const MSG_CHOICE_MISSING: &str = "Chưa nhập mã trả lời (câu bắt buộ
 const MSG_FORM_CHANGED: &str =
     "Biểu mẫu của quầy vừa được cập nhật. Vui lòng kiểm tra lại các câu trả lời và lưu lại phiếu.";
 
-/// Today in Vietnam.
-fn today() -> NaiveDate {
-    Utc::now().with_timezone(&vietnam_offset()).date_naive()
-}
+use crate::domain::time::today_in_vietnam as today;
 
 fn format_date(date: NaiveDate) -> String {
     date.format("%d/%m/%Y").to_string()

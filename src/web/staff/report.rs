@@ -7,7 +7,7 @@
 //! the plan, the comments) for the web and for `sipas report` alike.
 
 use actix_web::{HttpRequest, HttpResponse, web};
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::NaiveDate;
 use diesel_async::AsyncPgConnection;
 
 use super::html;
@@ -23,7 +23,6 @@ use crate::views::staff::report::{
     overview_link, place_name,
 };
 use crate::views::staff::stats::{OVERVIEW_PATH, PeriodChoice, StatsQuery};
-use crate::views::vietnam_offset;
 use crate::web::AppState;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
@@ -183,13 +182,7 @@ fn subtree_in_scope(units: &[Unit], root: i32, scope: &Scope) -> Vec<i32> {
     ids
 }
 
-/// The first instant of a day in Vietnam.
-fn start_of_day(date: NaiveDate) -> Option<DateTime<Utc>> {
-    date.and_hms_opt(0, 0, 0)?
-        .and_local_timezone(vietnam_offset())
-        .single()
-        .map(|at| at.with_timezone(&Utc))
-}
+use crate::domain::time::start_of_day;
 
 /// Gathers what the document of `report` shows besides its figures: the issuing body, the
 /// plan period whose targets apply, and each row's comments (how many, how many handled, the
@@ -278,6 +271,7 @@ pub(crate) async fn prepare(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use chrono::Utc;
 
     fn unit(id: i32, parent: Option<i32>, name: &str, kind: &str) -> Unit {
         Unit {

@@ -7,7 +7,7 @@
 use std::collections::HashMap;
 
 use actix_web::{HttpRequest, HttpResponse, web};
-use chrono::{DateTime, Datelike, Months, NaiveDate, Utc};
+use chrono::{Datelike, Months, NaiveDate};
 use diesel_async::AsyncPgConnection;
 
 use super::{html, parse_id};
@@ -28,7 +28,6 @@ use crate::views::staff::stats::{
     self as views, CHANNELS, ChangeRow, ComparePage, Entry, FilterChoices, MAX_COMPARED, Overview,
     PeriodChoice, PeriodOption, Progress, Selection, StatsQuery, TrendRow, UnitPage, quarter_label,
 };
-use crate::views::vietnam_offset;
 use crate::web::AppState;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
@@ -435,13 +434,7 @@ fn shown(query: &StatsQuery, year: i32, context: &Context) -> StatsQuery {
     shown
 }
 
-/// The first instant of a day in Vietnam.
-fn start_of_day(date: NaiveDate) -> Option<DateTime<Utc>> {
-    date.and_hms_opt(0, 0, 0)?
-        .and_local_timezone(vietnam_offset())
-        .single()
-        .map(|at| at.with_timezone(&Utc))
-}
+use crate::domain::time::start_of_day;
 
 /// How many comments the pages show.
 const LATEST_COMMENTS: i64 = 5;
