@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
+use crate::domain::tree::{default_root, subtree};
 use crate::forms::{Form, ItemKind, SectionRole};
 use crate::small_cells::{self, Count, Disclosure};
 use crate::stats::{
@@ -482,15 +483,7 @@ impl TreeUnit {
     }
 }
 
-/// A unit of the tree, as the report's root and subtree need it (loaded by `build` here and by
-/// the export's spec, from different queries).
-pub(crate) trait TreeNode {
-    fn id(&self) -> i32;
-    fn parent_id(&self) -> Option<i32>;
-    fn active(&self) -> bool;
-}
-
-impl TreeNode for TreeUnit {
+impl crate::domain::tree::TreeNode for TreeUnit {
     fn id(&self) -> i32 {
         self.id
     }
@@ -499,55 +492,6 @@ impl TreeNode for TreeUnit {
     }
     fn active(&self) -> bool {
         self.active
-    }
-}
-
-impl TreeNode for crate::db::units::Unit {
-    fn id(&self) -> i32 {
-        self.id
-    }
-    fn parent_id(&self) -> Option<i32> {
-        self.parent_id
-    }
-    fn active(&self) -> bool {
-        self.active
-    }
-}
-
-/// `root` and every unit below it.
-pub(crate) fn subtree<U: TreeNode>(units: &[U], root: i32) -> Vec<i32> {
-    let mut ids = vec![root];
-    let mut i = 0;
-    while i < ids.len() {
-        let parent = ids[i];
-        for u in units.iter().filter(|u| u.parent_id() == Some(parent)) {
-            if !ids.contains(&u.id()) {
-                ids.push(u.id());
-            }
-        }
-        i += 1;
-    }
-    ids
-}
-
-/// The default root of a scope: for everything, the top unit, walking down while a unit has a
-/// single child (a one-district installation starts at the district); for a unit account, its
-/// unit when it has one, else the top of its units.
-pub(crate) fn default_root<U: TreeNode>(units: &[U], scope: &crate::auth::Scope) -> Option<i32> {
-    let visible = |id: i32| scope.contains(id);
-    let mut root = units
-        .iter()
-        .find(|u| visible(u.id()) && u.parent_id().is_none_or(|p| !visible(p)))?
-        .id();
-    loop {
-        let children: Vec<&U> = units
-            .iter()
-            .filter(|u| u.parent_id() == Some(root) && u.active() && visible(u.id()))
-            .collect();
-        match children.as_slice() {
-            [only] => root = only.id(),
-            _ => return Some(root),
-        }
     }
 }
 

@@ -13,6 +13,7 @@ use serde::Serialize;
 use super::audit;
 use super::schema::units;
 use crate::domain::access::{Actor, Scope};
+use crate::domain::tree::TreeNode;
 
 #[derive(diesel::QueryableByName)]
 struct Counts {
@@ -195,21 +196,28 @@ pub struct UnitRow {
     pub responses: i64,
 }
 
-/// The unit `root` and every unit below it, from a tree listing.
-pub fn subtree_of(rows: &[UnitRow], root: i32) -> Vec<i32> {
-    let mut ids = vec![root];
-    let mut i = 0;
-    while i < ids.len() {
-        let parent = ids[i];
-        ids.extend(
-            rows.iter()
-                .filter(|r| r.parent_id == Some(parent) && !ids.contains(&r.id))
-                .map(|r| r.id)
-                .collect::<Vec<_>>(),
-        );
-        i += 1;
+impl TreeNode for UnitRow {
+    fn id(&self) -> i32 {
+        self.id
     }
-    ids
+    fn parent_id(&self) -> Option<i32> {
+        self.parent_id
+    }
+    fn active(&self) -> bool {
+        self.active
+    }
+}
+
+impl TreeNode for Unit {
+    fn id(&self) -> i32 {
+        self.id
+    }
+    fn parent_id(&self) -> Option<i32> {
+        self.parent_id
+    }
+    fn active(&self) -> bool {
+        self.active
+    }
 }
 
 /// What can be changed on a unit (its code is fixed at creation).

@@ -4,3 +4,4 @@
 pub mod access;
 pub mod channel;
 pub mod time;
+pub mod tree;

@@ -10,10 +10,11 @@ use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use crate::auth::Scope;
 use crate::db::plans::{Period, Plan};
 use crate::db::units::Unit;
+use crate::domain::tree::{default_root, subtree};
 use crate::forms::FormRegistry;
 use crate::periods::{ResolvedPeriod, parse_period_token, year_range};
 use crate::plans::{MAX_YEAR, MIN_YEAR, format_date};
-use crate::reports::{ReportQuery, default_root, subtree};
+use crate::reports::ReportQuery;
 
 /// The unit an export is about, as the caller knows it.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -165,24 +165,8 @@ pub(crate) fn issuer(units: &[Unit], root: i32) -> Issuer {
     }
 }
 
-/// The unit and every unit below it, within `scope`.
-fn subtree_in_scope(units: &[Unit], root: i32, scope: &Scope) -> Vec<i32> {
-    let mut ids = vec![root];
-    let mut i = 0;
-    while i < ids.len() {
-        let parent = ids[i];
-        for u in units.iter().filter(|u| u.parent_id == Some(parent)) {
-            if !ids.contains(&u.id) {
-                ids.push(u.id);
-            }
-        }
-        i += 1;
-    }
-    ids.retain(|id| scope.contains(*id));
-    ids
-}
-
 use crate::domain::time::start_of_day;
+use crate::domain::tree::subtree_in_scope;
 
 /// Gathers what the document of `report` shows besides its figures: the issuing body, the
 /// plan period whose targets apply, and each row's comments (how many, how many handled, the

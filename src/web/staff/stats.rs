@@ -263,26 +263,9 @@ impl Context {
         self.units.iter().find(|u| u.id == id)
     }
 
-    /// The unit the overview starts from, as `reports::build` chooses it: the top of the scope,
-    /// walking down while a unit has a single active child in the scope.
+    /// The unit the overview starts from, as `reports::build` chooses it.
     fn default_root(&self, staff: &Staff) -> Option<i32> {
-        let visible = |id: i32| staff.scope.contains(id);
-        let mut root = self
-            .units
-            .iter()
-            .find(|u| visible(u.id) && u.parent_id.is_none_or(|p| !visible(p)))?
-            .id;
-        loop {
-            let children: Vec<&Unit> = self
-                .units
-                .iter()
-                .filter(|u| u.parent_id == Some(root) && u.active && visible(u.id))
-                .collect();
-            match children.as_slice() {
-                [only] => root = only.id,
-                _ => return Some(root),
-            }
-        }
+        crate::domain::tree::default_root(&self.units, &staff.scope)
     }
 
     /// The unit and the units above it, nearest first.
@@ -302,19 +285,7 @@ impl Context {
 
     /// The unit and every unit below it, within the account's scope.
     fn subtree_in_scope(&self, id: i32, staff: &Staff) -> Vec<i32> {
-        let mut ids = vec![id];
-        let mut i = 0;
-        while i < ids.len() {
-            let parent = ids[i];
-            for u in self.units.iter().filter(|u| u.parent_id == Some(parent)) {
-                if !ids.contains(&u.id) {
-                    ids.push(u.id);
-                }
-            }
-            i += 1;
-        }
-        ids.retain(|id| staff.scope.contains(*id));
-        ids
+        crate::domain::tree::subtree_in_scope(&self.units, id, &staff.scope)
     }
 
     fn info(&self, id: i32) -> UnitInfo {

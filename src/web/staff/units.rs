@@ -9,7 +9,6 @@ use crate::auth::{CsrfForm, Scope, Staff};
 use crate::db::desks::Desk;
 use crate::db::units::{
     MAX_NAME_CHARS, Unit, UnitFields, UnitKind, UnitRefusal, UnitRow, is_valid_unit_code,
-    subtree_of,
 };
 use crate::error::AppError;
 use crate::views::staff::FieldErrors;
@@ -295,7 +294,7 @@ async fn render_show(
     let current = UnitForm::of(unit);
     let empty = FieldErrors::new();
     let (values, errors) = edit.unwrap_or((&current, &empty));
-    let subtree = subtree_of(&rows, id);
+    let subtree = crate::domain::tree::subtree(&rows, id);
     let options = FormChoice::new(state, unit.default_form_id.as_deref())
         .options(INHERIT_FROM_PARENT.to_string());
     let page = UnitPage {
