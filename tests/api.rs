@@ -45,15 +45,6 @@ fn demo_range() -> (NaiveDate, NaiveDate) {
     )
 }
 
-async fn unit_id(app: &TestApp, code: &str) -> i32 {
-    app.sql()
-        .await
-        .query_one("SELECT id FROM units WHERE code = $1", &[&code])
-        .await
-        .unwrap_or_else(|e| panic!("no unit {code}: {e}"))
-        .get(0)
-}
-
 /// Synthetic responses at every desk over the demo range (seed 11, from index `first`).
 async fn generate(app: &TestApp, first: u64, count: u64) {
     let (from, to) = demo_range();
@@ -269,7 +260,7 @@ async fn the_api_gives_the_dashboard_figures_which_match_an_independent_sql_comp
     assert_eq!(body["form_id"], FORM);
     assert_eq!(body["query"]["from"], from.to_string());
     assert_eq!(body["query"]["to"], to.to_string());
-    let district = unit_id(&app, "xuan-loc").await;
+    let district = app.unit_id("xuan-loc").await;
     assert_eq!(
         body["root"]["id"], district,
         "the default root: the district"
@@ -417,7 +408,7 @@ async fn the_api_gives_the_dashboard_figures_which_match_an_independent_sql_comp
 
 /// A district plan of last year with quarters; returns (plan, first quarter's period).
 async fn plan_with_quarters(app: &TestApp, admin: &StaffClient) -> (i32, i32) {
-    let district = unit_id(app, "xuan-loc").await.to_string();
+    let district = app.unit_id("xuan-loc").await.to_string();
     let year = (this_year() - 1).to_string();
     let created = admin
         .post(
@@ -462,7 +453,7 @@ async fn a_period_gives_its_dates_form_and_targets() {
     generate(&app, 0, 400).await;
     let admin = app.staff_with_role("qt.api", "admin", &[]).await;
     let (plan, period) = plan_with_quarters(&app, &admin).await;
-    let xuan_bac = unit_id(&app, XUAN_BAC).await;
+    let xuan_bac = app.unit_id(XUAN_BAC).await;
     let saved = admin
         .post(
             &format!("/staff/plans/{plan}/periods/{period}/targets"),
@@ -524,7 +515,7 @@ async fn a_period_gives_its_dates_form_and_targets() {
     assert_eq!(body["root"]["id"], xuan_bac);
     assert_eq!(body["rows"].as_array().unwrap().len(), 1);
     // A period of a plan it cannot see (one of Xuân Định's): not found, as an unknown one.
-    let xuan_dinh = unit_id(&app, XUAN_DINH).await;
+    let xuan_dinh = app.unit_id(XUAN_DINH).await;
     let other: i32 = app
         .sql()
         .await
@@ -554,9 +545,9 @@ async fn each_role_sees_its_scope() {
     generate(&app, 0, 600).await;
     let (from, to) = demo_range();
     let range = format!("from={from}&to={to}");
-    let xuan_bac = unit_id(&app, XUAN_BAC).await;
-    let xuan_dinh = unit_id(&app, XUAN_DINH).await;
-    let district = unit_id(&app, "xuan-loc").await;
+    let xuan_bac = app.unit_id(XUAN_BAC).await;
+    let xuan_dinh = app.unit_id(XUAN_DINH).await;
+    let district = app.unit_id("xuan-loc").await;
 
     let admin = app.staff_with_role("qt.api", "admin", &[]).await;
     let viewer = app.staff_with_role("ld.api", "viewer", &[]).await;
@@ -1106,7 +1097,7 @@ async fn the_openapi_document_describes_the_api() {
     let admin = app.staff_with_role("qt.api", "admin", &[]).await;
     let token = create_token(&admin, "OpenAPI").await;
     let (from, to) = demo_range();
-    let district = unit_id(&app, "xuan-loc").await;
+    let district = app.unit_id("xuan-loc").await;
     let examples = [
         ("year", from.year().to_string()),
         ("unit", district.to_string()),

@@ -20,15 +20,6 @@ fn last_year() -> i32 {
     (chrono::Utc::now() + chrono::Duration::hours(7)).year() - 1
 }
 
-async fn unit_id(app: &TestApp, code: &str) -> i32 {
-    app.sql()
-        .await
-        .query_one("SELECT id FROM units WHERE code = $1", &[&code])
-        .await
-        .unwrap()
-        .get(0)
-}
-
 /// Synthetic responses in the first quarter of last year (seed 5, from index `first`).
 async fn generate(app: &TestApp, first: u64, count: u64) {
     let year = last_year();
@@ -54,7 +45,7 @@ async fn generate(app: &TestApp, first: u64, count: u64) {
 /// A district plan of last year by quarters, through the admin's pages; returns (plan, the
 /// first quarter's period).
 async fn plan_with_quarters(app: &TestApp, admin: &StaffClient) -> (i32, i32) {
-    let district = unit_id(app, "xuan-loc").await.to_string();
+    let district = app.unit_id("xuan-loc").await.to_string();
     let year = last_year().to_string();
     let created = admin
         .post(
@@ -181,7 +172,7 @@ async fn an_admin_publishes_a_period_and_citizens_read_the_snapshot() {
         .staff_with_role("cb.xuan.bac", "unit", &[XUAN_BAC])
         .await;
     let (plan, period) = plan_with_quarters(&app, &admin).await;
-    let xuan_bac = unit_id(&app, XUAN_BAC).await;
+    let xuan_bac = app.unit_id(XUAN_BAC).await;
     let saved = admin
         .post(
             &format!("/staff/plans/{plan}/periods/{period}/targets"),
@@ -269,7 +260,7 @@ async fn an_admin_publishes_a_period_and_citizens_read_the_snapshot() {
     let response = admin
         .get(&format!(
             "/api/v1/stats?period={period}&unit={}",
-            unit_id(&app, "xuan-loc").await
+            app.unit_id("xuan-loc").await
         ))
         .await;
     assert_eq!(response.status(), 200);

@@ -73,15 +73,6 @@ async fn with_responses() -> TestApp {
     app
 }
 
-async fn unit_id(app: &TestApp, code: &str) -> i32 {
-    app.sql()
-        .await
-        .query_one("SELECT id FROM units WHERE code = $1", &[&code])
-        .await
-        .unwrap()
-        .get(0)
-}
-
 /// The API's answer for the first quarter of last year, for the client's account.
 async fn api_quarter(client: &StaffClient) -> Value {
     let (from, to) = quarter();
@@ -329,7 +320,7 @@ async fn a_unit_account_reports_on_its_own_unit_only() {
         .await;
     let year = last_year();
     let api = api_quarter(&unit).await;
-    let xuan_bac = unit_id(&app, XUAN_BAC).await;
+    let xuan_bac = app.unit_id(XUAN_BAC).await;
     assert_eq!(api["rows"].as_array().unwrap().len(), 1);
     assert_eq!(api["rows"][0]["unit"]["id"], xuan_bac);
 
@@ -346,7 +337,7 @@ async fn a_unit_account_reports_on_its_own_unit_only() {
     }
 
     // Another unit: refused, and nothing of it shown.
-    let xuan_dinh = unit_id(&app, XUAN_DINH).await;
+    let xuan_dinh = app.unit_id(XUAN_DINH).await;
     let (status, html) =
         report_page(&unit, &format!("year={year}&period=q1&unit={xuan_dinh}")).await;
     assert_eq!(status, 422);

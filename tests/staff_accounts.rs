@@ -2,12 +2,10 @@
 
 mod common;
 
+use common::location;
+
 use common::{StaffClient, TEST_PASSWORD, TestApp};
 use serde_json::Value;
-
-fn location(response: &reqwest::Response) -> String {
-    response.headers()["location"].to_str().unwrap().to_string()
-}
 
 /// The one-time password on a creation or reset page.
 fn temporary_password(html: &str) -> String {
@@ -30,15 +28,6 @@ async fn account_id(app: &TestApp, username: &str) -> i32 {
         .query_one("SELECT id FROM accounts WHERE username = $1", &[&username])
         .await
         .unwrap_or_else(|e| panic!("no account {username}: {e}"))
-        .get(0)
-}
-
-async fn unit_id(app: &TestApp, code: &str) -> i32 {
-    app.sql()
-        .await
-        .query_one("SELECT id FROM units WHERE code = $1", &[&code])
-        .await
-        .unwrap()
         .get(0)
 }
 
@@ -108,8 +97,8 @@ async fn creating_an_account_shows_a_working_password_once() {
     let app = TestApp::spawn().await;
     let admin = app.staff_with_role("an.nguyen", "admin", &[]).await;
     let admin_id = account_id(&app, "an.nguyen").await;
-    let xuan_bac = unit_id(&app, "xuan-loc.xuan-bac").await;
-    let xuan_tho = unit_id(&app, "xuan-loc.xuan-tho").await;
+    let xuan_bac = app.unit_id("xuan-loc.xuan-bac").await;
+    let xuan_tho = app.unit_id("xuan-loc.xuan-tho").await;
 
     let form = admin.get("/staff/accounts/new").await;
     assert_eq!(form.status(), 200);
@@ -266,7 +255,7 @@ async fn viewer_and_admin_accounts_are_created_without_units() {
 async fn refused_new_accounts_store_nothing() {
     let app = TestApp::spawn().await;
     let admin = app.staff_with_role("an.nguyen", "admin", &[]).await;
-    let xuan_bac = unit_id(&app, "xuan-loc.xuan-bac").await.to_string();
+    let xuan_bac = app.unit_id("xuan-loc.xuan-bac").await.to_string();
     let before = counts(&app).await;
     let cases: Vec<(Vec<(&str, &str)>, &str)> = vec![
         (
@@ -439,8 +428,8 @@ async fn changing_an_account() {
     app.create_account("binh.tran", "unit", &["xuan-loc.xuan-bac"])
         .await;
     let id = account_id(&app, "binh.tran").await;
-    let xuan_bac = unit_id(&app, "xuan-loc.xuan-bac").await;
-    let xuan_tho = unit_id(&app, "xuan-loc.xuan-tho").await;
+    let xuan_bac = app.unit_id("xuan-loc.xuan-bac").await;
+    let xuan_tho = app.unit_id("xuan-loc.xuan-tho").await;
 
     let page = admin.get(&format!("/staff/accounts/{id}")).await;
     assert_eq!(page.status(), 200);
@@ -878,10 +867,7 @@ async fn admins_cannot_lock_themselves_out() {
             &[
                 ("display_name", "Lê Chi"),
                 ("role", "unit"),
-                (
-                    "units",
-                    &unit_id(&app, "xuan-loc.xuan-bac").await.to_string(),
-                ),
+                ("units", &app.unit_id("xuan-loc.xuan-bac").await.to_string()),
             ],
         )
         .await;
@@ -911,7 +897,7 @@ async fn only_admins_reach_accounts_and_the_audit_log() {
     let anonymous = StaffClient::new(&app.address);
     let target = account_id(&app, "chi.le").await;
     let own_unit = account_id(&app, "binh.tran").await;
-    let xuan_bac = unit_id(&app, "xuan-loc.xuan-bac").await.to_string();
+    let xuan_bac = app.unit_id("xuan-loc.xuan-bac").await.to_string();
 
     let gets = [
         "/staff/accounts".to_string(),

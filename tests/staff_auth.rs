@@ -2,6 +2,8 @@
 
 mod common;
 
+use common::location;
+
 use common::{StaffClient, TEST_PASSWORD, TestApp, hidden_field};
 
 /// Signs in through a client from `address` (as the proxy on loopback reports it).
@@ -28,10 +30,6 @@ async fn sign_in_from(
         .send()
         .await
         .unwrap()
-}
-
-fn location(response: &reqwest::Response) -> String {
-    response.headers()["location"].to_str().unwrap().to_string()
 }
 
 #[tokio::test]

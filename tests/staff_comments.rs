@@ -4,6 +4,8 @@
 
 mod common;
 
+use common::location;
+
 use common::{StaffClient, TestApp, full_answers, with_hidden};
 
 const XUAN_BAC: &str = "xuan-loc.xuan-bac";
@@ -211,10 +213,6 @@ fn counts(html: &str) -> (String, String, String, String) {
         text_of(html, "unhandled"),
         text_of(html, "rate"),
     )
-}
-
-fn location(response: &reqwest::Response) -> String {
-    response.headers()["location"].to_str().unwrap().to_string()
 }
 
 #[tokio::test]

@@ -13,6 +13,8 @@
 
 mod common;
 
+use common::location;
+
 use std::path::Path;
 use std::time::{Duration, Instant};
 
@@ -77,16 +79,6 @@ fn q1(unit: &str, format: &str) -> Vec<(&'static str, String)> {
 async fn post(client: &StaffClient, fields: &[(&'static str, String)]) -> reqwest::Response {
     let pairs: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
     client.post("/staff/exports", &pairs).await
-}
-
-fn location(response: &reqwest::Response) -> String {
-    response
-        .headers()
-        .get("location")
-        .unwrap_or_else(|| panic!("no redirect ({})", response.status()))
-        .to_str()
-        .unwrap()
-        .to_string()
 }
 
 fn header(response: &reqwest::Response, name: &str) -> String {

@@ -3,12 +3,10 @@
 
 mod common;
 
+use common::location;
+
 use chrono::{Duration, Utc};
 use common::{StaffClient, TestApp, hidden_field};
-
-fn location(response: &reqwest::Response) -> String {
-    response.headers()["location"].to_str().unwrap().to_string()
-}
 
 /// The id of the first desk of the unit with `unit_code` (or of its desk named `name`).
 async fn desk_id(app: &TestApp, unit_code: &str, name: Option<&str>) -> i32 {

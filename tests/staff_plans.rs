@@ -4,6 +4,8 @@
 
 mod common;
 
+use common::location;
+
 use common::{StaffClient, TestApp, full_answers, with_hidden};
 
 const XUAN_BAC: &str = "xuan-loc.xuan-bac";
@@ -14,19 +16,6 @@ const BAO_HOA: &str = "xuan-loc.bao-hoa";
 const DISTRICT_OFFICE: &str = "xuan-loc.van-phong-hdnd-ubnd";
 const SIPAS_FORM: &str = "sipas-1001-dich-vu";
 
-fn location(response: &reqwest::Response) -> String {
-    response.headers()["location"].to_str().unwrap().to_string()
-}
-
-async fn unit_id(app: &TestApp, code: &str) -> i32 {
-    app.sql()
-        .await
-        .query_one("SELECT id FROM units WHERE code = $1", &[&code])
-        .await
-        .unwrap_or_else(|e| panic!("no unit {code}: {e}"))
-        .get(0)
-}
-
 /// Posts the new-plan form for the district with `fields` overriding the defaults.
 async fn post_plan(
     app: &TestApp,
@@ -35,7 +24,7 @@ async fn post_plan(
     preset: &str,
     overrides: &[(&str, &str)],
 ) -> reqwest::Response {
-    let district = unit_id(app, "xuan-loc").await.to_string();
+    let district = app.unit_id("xuan-loc").await.to_string();
     let year = year.to_string();
     let title = format!("Kế hoạch khảo sát sự hài lòng năm {year}");
     let mut fields: Vec<(&str, &str)> = vec![
@@ -219,14 +208,14 @@ async fn the_new_plan_form_proposes_this_year_the_district_and_the_usual_margin(
     assert!(html.contains(&format!(
         "value=\"Kế hoạch khảo sát sự hài lòng năm {year}\""
     )));
-    let district = unit_id(&app, "xuan-loc").await;
+    let district = app.unit_id("xuan-loc").await;
     assert!(html.contains(&format!(
         "<option value=\"{district}\" selected>UBND huyện Xuân Lộc"
     )));
-    let province = unit_id(&app, "dong-nai").await;
+    let province = app.unit_id("dong-nai").await;
     assert!(html.contains(&format!("<option value=\"{province}\">UBND tỉnh Đồng Nai")));
     // Only provinces and districts own plans.
-    let commune = unit_id(&app, XUAN_BAC).await;
+    let commune = app.unit_id(XUAN_BAC).await;
     assert!(!html.contains(&format!("<option value=\"{commune}\"")));
     assert!(html.contains("name=\"margin\" value=\"0,05\""));
     assert!(html.contains(&format!("<option value=\"{SIPAS_FORM}\" selected>")));
@@ -354,7 +343,7 @@ async fn a_second_plan_for_the_same_unit_and_year_is_refused() {
     assert_eq!(app.count("SELECT count(*) FROM plan_periods").await, 4);
     assert_eq!(audit(&app, "plan.create").await.len(), 1);
     // The same year for the province, or another year for the district, is fine.
-    let province = unit_id(&app, "dong-nai").await.to_string();
+    let province = app.unit_id("dong-nai").await.to_string();
     let response = post_plan(&app, &admin, 2026, "year", &[("unit_id", &province)]).await;
     assert_eq!(response.status(), 303);
     assert_eq!(
@@ -367,7 +356,7 @@ async fn a_second_plan_for_the_same_unit_and_year_is_refused() {
 async fn a_wrong_new_plan_is_refused_with_a_message_per_field() {
     let app = TestApp::spawn().await;
     let admin = app.staff_with_role("an.nguyen", "admin", &[]).await;
-    let commune = unit_id(&app, XUAN_BAC).await.to_string();
+    let commune = app.unit_id(XUAN_BAC).await.to_string();
     let cases: [(&str, &str, &str); 12] = [
         ("year", "20x6", "Vui lòng nhập năm từ 2000 đến 2100."),
         ("year", "1999", "Vui lòng nhập năm từ 2000 đến 2100."),
@@ -520,7 +509,7 @@ async fn custom_periods_are_checked_added_and_removed() {
 
     // Removing a period removes its targets, and the audit keeps them.
     let second = period_id(&app, plan, "Đợt 2").await;
-    let xuan_bac = unit_id(&app, XUAN_BAC).await.to_string();
+    let xuan_bac = app.unit_id(XUAN_BAC).await.to_string();
     let saved = admin
         .post(
             &format!("/staff/plans/{plan}/periods/{second}/targets"),
@@ -577,7 +566,7 @@ async fn targets_are_typed_or_computed_from_the_expected_dossiers() {
     let app = TestApp::spawn().await;
     let admin = app.staff_with_role("an.nguyen", "admin", &[]).await;
     // e = 0,1, so that the plan's own margin is visibly the one used.
-    let district = unit_id(&app, "xuan-loc").await.to_string();
+    let district = app.unit_id("xuan-loc").await.to_string();
     let response = admin
         .post(
             "/staff/plans",
@@ -607,7 +596,7 @@ async fn targets_are_typed_or_computed_from_the_expected_dossiers() {
 
     let id = |code: &'static str| {
         let app = &app;
-        async move { unit_id(app, code).await }
+        async move { app.unit_id(code).await }
     };
     let (xb, xd, gr, bh) = (
         id(XUAN_BAC).await,
@@ -751,10 +740,10 @@ async fn one_wrong_row_refuses_the_whole_table() {
     let plan = create_plan(&app, &admin, 2026, "quarters").await;
     let q1 = period_id(&app, plan, "Quý I").await;
     let (xb, xd, gr, bh) = (
-        unit_id(&app, XUAN_BAC).await,
-        unit_id(&app, XUAN_DINH).await,
-        unit_id(&app, GIA_RAY).await,
-        unit_id(&app, BAO_HOA).await,
+        app.unit_id(XUAN_BAC).await,
+        app.unit_id(XUAN_DINH).await,
+        app.unit_id(GIA_RAY).await,
+        app.unit_id(BAO_HOA).await,
     );
     let url = format!("/staff/plans/{plan}/periods/{q1}/targets");
     let ok = admin.post(&url, &[(&format!("target_{xb}"), "30")]).await;
@@ -814,9 +803,9 @@ async fn progress_counts_the_plans_form_per_unit_within_the_period_in_vietnam_ti
         .unwrap()
         .get(0);
     let (xb, xd, office) = (
-        unit_id(&app, XUAN_BAC).await,
-        unit_id(&app, XUAN_DINH).await,
-        unit_id(&app, DISTRICT_OFFICE).await,
+        app.unit_id(XUAN_BAC).await,
+        app.unit_id(XUAN_DINH).await,
+        app.unit_id(DISTRICT_OFFICE).await,
     );
     let saved = admin
         .post(
@@ -1005,8 +994,8 @@ async fn who_may_read_and_change_plans() {
     let anonymous = StaffClient::new(&app.address);
     let plan = create_plan(&app, &admin, 2026, "quarters").await;
     let q1 = period_id(&app, plan, "Quý I").await;
-    let xb = unit_id(&app, XUAN_BAC).await;
-    let xd = unit_id(&app, XUAN_DINH).await;
+    let xb = app.unit_id(XUAN_BAC).await;
+    let xd = app.unit_id(XUAN_DINH).await;
     let saved = admin
         .post(
             &format!("/staff/plans/{plan}/periods/{q1}/targets"),
@@ -1026,7 +1015,7 @@ async fn who_may_read_and_change_plans() {
         )
         .await
         .unwrap();
-    let bien_hoa = unit_id(&app, "bien-hoa").await.to_string();
+    let bien_hoa = app.unit_id("bien-hoa").await.to_string();
     let other = post_plan(
         &app,
         &admin,
@@ -1103,7 +1092,7 @@ async fn who_may_read_and_change_plans() {
     assert_eq!(unit.get("/staff/plans/new").await.status(), 404);
 
     // Changes: viewers 403, unit accounts 404, nothing stored.
-    let district = unit_id(&app, "xuan-loc").await.to_string();
+    let district = app.unit_id("xuan-loc").await.to_string();
     let plan_fields = [
         ("year", "2031"),
         ("title", "Kế hoạch 2031"),

@@ -225,15 +225,6 @@ struct Fixture {
     admin: StaffClient,
 }
 
-async fn unit_id(app: &TestApp, code: &str) -> i32 {
-    app.sql()
-        .await
-        .query_one("SELECT id FROM units WHERE code = $1", &[&code])
-        .await
-        .unwrap()
-        .get(0)
-}
-
 /// The demo district with 2,000 synthetic responses over 2025.
 async fn generated() -> Fixture {
     let app = TestApp::spawn().await;
@@ -417,7 +408,7 @@ fn day(y: i32, m: u32, d: u32) -> NaiveDate {
 #[tokio::test]
 async fn the_overview_shows_the_figures_of_the_responses() {
     let f = generated().await;
-    let district = unit_id(&f.app, "xuan-loc").await;
+    let district = f.app.unit_id("xuan-loc").await;
     let none = BTreeMap::new();
 
     // The year, every unit of the district: the default unit is the district (the province
@@ -455,7 +446,7 @@ async fn the_overview_shows_the_figures_of_the_responses() {
     assert!(html.contains("name=\"year\" value=\"2025\""));
     assert!(html.contains(&format!("<option value=\"{FORM}\" selected>")));
     // Links to each unit's page (with the filters) and to the comparison.
-    let bac = unit_id(&f.app, XUAN_BAC).await;
+    let bac = f.app.unit_id(XUAN_BAC).await;
     assert!(html.contains(&format!(
         "href=\"/staff/stats/units/{bac}?year=2025&amp;form={FORM}\""
     )));
@@ -585,7 +576,7 @@ async fn the_overview_shows_the_figures_of_the_responses() {
 /// above its forms, the district office's below.
 async fn plan_with_targets(app: &TestApp) -> (i32, i32) {
     let db = app.sql().await;
-    let district = unit_id(app, "xuan-loc").await;
+    let district = app.unit_id("xuan-loc").await;
     let plan: i32 = db
         .query_one(
             "INSERT INTO survey_plans (unit_id, year, title, form_id) \
@@ -605,7 +596,7 @@ async fn plan_with_targets(app: &TestApp) -> (i32, i32) {
         .unwrap()
         .get(0);
     for (code, target) in [(GIA_RAY, 1000), (DISTRICT_OFFICE, 10)] {
-        let unit = unit_id(app, code).await;
+        let unit = app.unit_id(code).await;
         db.execute(
             "INSERT INTO plan_targets (period_id, unit_id, target) VALUES ($1, $2, $3)",
             &[&period, &unit, &target],
@@ -687,7 +678,7 @@ async fn a_plan_period_gives_the_days_the_targets_and_the_progress() {
     )));
 
     // The plan's period among the periods compared for one unit, with its target.
-    let gia_ray_id = unit_id(&f.app, GIA_RAY).await;
+    let gia_ray_id = f.app.unit_id(GIA_RAY).await;
     let html = page(
         &f.admin,
         &format!(
@@ -823,7 +814,7 @@ async fn expected_months(
 #[tokio::test]
 async fn a_units_page_shows_its_criteria_trend_changes_and_comments() {
     let f = generated().await;
-    let bac = unit_id(&f.app, XUAN_BAC).await;
+    let bac = f.app.unit_id(XUAN_BAC).await;
     let q2 = Range {
         from: day(YEAR, 4, 1),
         to: day(YEAR, 6, 30),
@@ -1011,7 +1002,7 @@ async fn a_units_page_shows_its_criteria_trend_changes_and_comments() {
 #[tokio::test]
 async fn the_quick_rating_shows_the_share_of_each_level() {
     let f = generated().await;
-    let office = unit_id(&f.app, DISTRICT_OFFICE).await;
+    let office = f.app.unit_id(DISTRICT_OFFICE).await;
     let html = page(
         &f.admin,
         &format!("/staff/stats/units/{office}?year={YEAR}&form={QUICK_FORM}"),
@@ -1133,7 +1124,7 @@ async fn the_compare_page_tests_units_and_periods() {
     let names = ["UBND xã Xuân Hiệp", "UBND xã Xuân Tâm", "UBND xã Xuân Bắc"];
     let mut ids = Vec::new();
     for code in units {
-        ids.push(unit_id(&f.app, code).await);
+        ids.push(f.app.unit_id(code).await);
     }
     // The landing page: the choices, no result.
     let html = page(&f.admin, "/staff/stats/compare", 200).await;
@@ -1409,9 +1400,9 @@ async fn unit_accounts_see_only_their_units() {
         .staff_with_role("can.bo.xuan.bac", "unit", &[XUAN_BAC])
         .await;
     let viewer = f.app.staff_with_role("lanh.dao", "viewer", &[]).await;
-    let bac = unit_id(&f.app, XUAN_BAC).await;
-    let dinh = unit_id(&f.app, XUAN_DINH).await;
-    let district = unit_id(&f.app, "xuan-loc").await;
+    let bac = f.app.unit_id(XUAN_BAC).await;
+    let dinh = f.app.unit_id(XUAN_DINH).await;
+    let district = f.app.unit_id("xuan-loc").await;
     let expected = expected_children(&f.app, "xuan-loc", &Range::year(YEAR)).await;
     let bac_expected = expected
         .iter()
@@ -1486,7 +1477,7 @@ async fn unit_accounts_see_only_their_units() {
 #[tokio::test]
 async fn bad_filters_are_refused_with_a_message() {
     let f = generated().await;
-    let bac = unit_id(&f.app, XUAN_BAC).await;
+    let bac = f.app.unit_id(XUAN_BAC).await;
     let overview_cases = [
         ("year=abc", "Năm không hợp lệ."),
         ("year=1999", "Năm không hợp lệ."),
@@ -1620,8 +1611,8 @@ async fn ranks_are_shared_by_equal_indices() {
     check_ranking(&html, &expected, &BTreeMap::new());
     assert!(text(&html).contains("4 phiếu khảo sát"));
     // So few forms: the chi-square test comes with its warning.
-    let bac = unit_id(&app, XUAN_BAC).await;
-    let bao_hoa = unit_id(&app, BAO_HOA).await;
+    let bac = app.unit_id(XUAN_BAC).await;
+    let bao_hoa = app.unit_id(BAO_HOA).await;
     let html = page(
         &admin,
         &format!("/staff/stats/compare?units={bac}&units={bao_hoa}"),

@@ -3,6 +3,8 @@
 
 mod common;
 
+use common::location;
+
 use common::{StaffClient, TestApp, full_answers, with_hidden};
 use serde_json::Value;
 
@@ -10,19 +12,6 @@ const XUAN_BAC: &str = "xuan-loc.xuan-bac";
 const BAO_HOA: &str = "xuan-loc.bao-hoa";
 const XUAN_BAC_DESK: &str = "Bộ phận Tiếp nhận và Trả kết quả xã Xuân Bắc";
 const PUBLIC_URL: &str = "https://hailong.example.gov.vn";
-
-fn location(response: &reqwest::Response) -> String {
-    response.headers()["location"].to_str().unwrap().to_string()
-}
-
-async fn unit_id(app: &TestApp, code: &str) -> i32 {
-    app.sql()
-        .await
-        .query_one("SELECT id FROM units WHERE code = $1", &[&code])
-        .await
-        .unwrap_or_else(|e| panic!("no unit {code}: {e}"))
-        .get(0)
-}
 
 /// The id of the first desk of the unit with `code`.
 async fn desk_id(app: &TestApp, code: &str) -> i32 {
@@ -226,7 +215,7 @@ async fn an_admin_creates_a_unit_and_others_cannot() {
     assert!(html.contains("Kế thừa từ đơn vị cấp trên"));
     assert!(html.contains("value=\"danh-gia-mot-cua\""));
 
-    let district = unit_id(&app, "xuan-loc").await;
+    let district = app.unit_id("xuan-loc").await;
     let parent = district.to_string();
     let fields = [
         ("name", "  UBND xã Xuân Lộc Mới "),
@@ -256,7 +245,7 @@ async fn an_admin_creates_a_unit_and_others_cannot() {
 
     let response = admin.post("/staff/units/new", &fields).await;
     assert_eq!(response.status(), 303);
-    let id = unit_id(&app, "xuan-loc.xuan-loc-moi").await;
+    let id = app.unit_id("xuan-loc.xuan-loc-moi").await;
     assert_eq!(location(&response), format!("/staff/units/{id}?ok=created"));
     let row = app
         .sql()
@@ -319,7 +308,7 @@ async fn an_admin_creates_a_unit_and_others_cannot() {
 async fn a_refused_unit_stores_nothing_and_says_why() {
     let app = TestApp::spawn().await;
     let admin = app.staff_with_role("an.admin", "admin", &[]).await;
-    let district = unit_id(&app, "xuan-loc").await.to_string();
+    let district = app.unit_id("xuan-loc").await.to_string();
     let too_long = "ữ".repeat(201);
     let cases: [(&str, &str, &str); 10] = [
         ("name", "   ", "Vui lòng nhập tên đơn vị."),
@@ -389,9 +378,9 @@ async fn a_refused_unit_stores_nothing_and_says_why() {
 async fn an_admin_renames_moves_and_changes_the_form_of_a_unit() {
     let app = TestApp::spawn().await;
     let admin = app.staff_with_role("an.admin", "admin", &[]).await;
-    let xuan_bac = unit_id(&app, XUAN_BAC).await;
-    let district = unit_id(&app, "xuan-loc").await;
-    let town = unit_id(&app, "xuan-loc.gia-ray").await;
+    let xuan_bac = app.unit_id(XUAN_BAC).await;
+    let district = app.unit_id("xuan-loc").await;
+    let town = app.unit_id("xuan-loc.gia-ray").await;
     let page = admin.get(&format!("/staff/units/{xuan_bac}")).await;
     assert_eq!(page.status(), 200);
     let html = text(page).await;
@@ -491,9 +480,9 @@ async fn an_admin_renames_moves_and_changes_the_form_of_a_unit() {
 async fn a_unit_cannot_move_into_its_own_subtree_and_bad_edits_store_nothing() {
     let app = TestApp::spawn().await;
     let admin = app.staff_with_role("an.admin", "admin", &[]).await;
-    let district = unit_id(&app, "xuan-loc").await;
-    let xuan_bac = unit_id(&app, XUAN_BAC).await;
-    let province = unit_id(&app, "dong-nai").await.to_string();
+    let district = app.unit_id("xuan-loc").await;
+    let xuan_bac = app.unit_id(XUAN_BAC).await;
+    let province = app.unit_id("dong-nai").await.to_string();
     let own = district.to_string();
     let below = xuan_bac.to_string();
     let too_long = "a".repeat(201);
@@ -572,9 +561,9 @@ async fn a_unit_cannot_move_into_its_own_subtree_and_bad_edits_store_nothing() {
 #[tokio::test]
 async fn unit_pages_are_read_only_outside_admin_and_hidden_outside_the_scope() {
     let app = TestApp::spawn().await;
-    let xuan_bac = unit_id(&app, XUAN_BAC).await;
-    let bao_hoa = unit_id(&app, BAO_HOA).await;
-    let district = unit_id(&app, "xuan-loc").await;
+    let xuan_bac = app.unit_id(XUAN_BAC).await;
+    let bao_hoa = app.unit_id(BAO_HOA).await;
+    let district = app.unit_id("xuan-loc").await;
     let edit = [
         ("name", "Đổi tên"),
         ("kind", "commune"),
@@ -657,7 +646,7 @@ async fn unit_pages_are_read_only_outside_admin_and_hidden_outside_the_scope() {
 async fn a_deactivated_units_desks_stop_accepting_until_it_is_reactivated() {
     let app = TestApp::spawn().await;
     let admin = app.staff_with_role("an.admin", "admin", &[]).await;
-    let xuan_bac = unit_id(&app, XUAN_BAC).await;
+    let xuan_bac = app.unit_id(XUAN_BAC).await;
     let code = app.desk_code(XUAN_BAC).await;
     assert_eq!(app.get(&format!("/s/{code}")).await.status(), 200);
 
@@ -766,8 +755,8 @@ async fn the_desk_list_groups_the_desks_of_the_scope_by_unit() {
 #[tokio::test]
 async fn desks_are_created_by_admins_and_by_units_in_their_scope() {
     let app = TestApp::spawn().await;
-    let xuan_bac = unit_id(&app, XUAN_BAC).await;
-    let bao_hoa = unit_id(&app, BAO_HOA).await;
+    let xuan_bac = app.unit_id(XUAN_BAC).await;
+    let bao_hoa = app.unit_id(BAO_HOA).await;
     let xb = xuan_bac.to_string();
     let admin = app.staff_with_role("an.admin", "admin", &[]).await;
     let page = text(
@@ -905,7 +894,7 @@ async fn desks_are_created_by_admins_and_by_units_in_their_scope() {
 async fn a_refused_desk_stores_nothing_and_says_why() {
     let app = TestApp::spawn().await;
     let admin = app.staff_with_role("an.admin", "admin", &[]).await;
-    let xb = unit_id(&app, XUAN_BAC).await.to_string();
+    let xb = app.unit_id(XUAN_BAC).await.to_string();
     let too_long = "ữ".repeat(201);
     let cases: [(&str, &str, &str); 6] = [
         ("name", "  ", "Vui lòng nhập tên quầy."),

@@ -296,6 +296,16 @@ impl TestApp {
     }
 
     /// The desk whose public code (active or retired) is `code`.
+    /// The id of the unit with `code`.
+    pub async fn unit_id(&self, code: &str) -> i32 {
+        self.sql()
+            .await
+            .query_one("SELECT id FROM units WHERE code = $1", &[&code])
+            .await
+            .unwrap_or_else(|e| panic!("no unit {code}: {e}"))
+            .get(0)
+    }
+
     pub async fn desk_id(&self, code: &str) -> i32 {
         self.sql()
             .await
@@ -355,6 +365,17 @@ impl TestApp {
 }
 
 /// The value of a hidden input in a rendered form.
+/// Where a redirect sends the client.
+pub fn location(response: &reqwest::Response) -> String {
+    response
+        .headers()
+        .get("location")
+        .unwrap_or_else(|| panic!("no redirect ({})", response.status()))
+        .to_str()
+        .unwrap()
+        .to_string()
+}
+
 pub fn hidden_field(html: &str, name: &str) -> String {
     let marker = format!("name=\"{name}\" value=\"");
     let start = html
