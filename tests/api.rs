@@ -1083,7 +1083,7 @@ async fn the_openapi_document_describes_the_api() {
         .clone();
     assert_eq!(
         channels,
-        serde_json::to_value(sipas::web::api::CHANNELS).unwrap()
+        serde_json::to_value(sipas::domain::channel::CHANNELS).unwrap()
     );
 
     let app = TestApp::spawn().await;

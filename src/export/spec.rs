@@ -10,6 +10,7 @@ use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use crate::auth::Scope;
 use crate::db::plans::{Period, Plan};
 use crate::db::units::Unit;
+use crate::domain::channel::{CHANNELS, Channel};
 use crate::domain::tree::{default_root, subtree};
 use crate::forms::FormRegistry;
 use crate::periods::{ResolvedPeriod, parse_period_token, year_range};
@@ -170,13 +171,10 @@ impl ExportSpec {
         };
         let channel = match request.channel.as_deref().map(str::trim) {
             None | Some("") => None,
-            Some(c) if crate::views::staff::stats::CHANNELS.contains(&c) => Some(c.to_string()),
-            Some(c) => {
-                return Err(SpecError::Channel(
-                    c.to_string(),
-                    crate::views::staff::stats::CHANNELS.join(", "),
-                ));
-            }
+            Some(c) => match Channel::parse(c) {
+                Some(channel) => Some(channel.as_str().to_string()),
+                None => return Err(SpecError::Channel(c.to_string(), CHANNELS.join(", "))),
+            },
         };
         let mut all: Vec<Unit> = units::table
             .select(Unit::as_select())

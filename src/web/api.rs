@@ -38,7 +38,7 @@ pub const STATS_PARAMETERS: [&str; 8] = [
 ];
 
 /// The channels a response can come through (`responses.channel`).
-pub use crate::domain::channel::CHANNELS;
+use crate::domain::channel::CHANNELS;
 
 /// Years the API accepts (for `year`, `from` and `to`).
 const YEARS: std::ops::RangeInclusive<i32> = 2000..=2100;
@@ -424,12 +424,7 @@ impl StatsParams {
         scope: &Scope,
         today: NaiveDate,
     ) -> Result<ReportQuery, ApiError> {
-        let year_range = |year: i32| {
-            (
-                NaiveDate::from_ymd_opt(year, 1, 1).expect("a valid year"),
-                NaiveDate::from_ymd_opt(year, 12, 31).expect("a valid year"),
-            )
-        };
+        use crate::periods::year_range;
         let mut form_id = self.form.clone();
         let (start, end) = match self.period {
             Some(id) => {

@@ -10,12 +10,12 @@ use super::{FieldErrors, csrf_input, error_summary, page, select_field, text_fie
 use crate::auth::Staff;
 use crate::db::comments::UnitChoice;
 use crate::db::exports::{DONE, EXPIRED, ExportJob, FAILED, QUEUED, RUNNING};
+use crate::domain::channel::CHANNELS;
 use crate::export::ExportFormat;
 use crate::small_cells::{Disclosure, SUPPRESSED};
 use crate::views::format_vietnam_time;
 use crate::views::public::format_count;
 use crate::views::staff::comments::channel_label;
-use crate::views::staff::stats::CHANNELS;
 
 /// Where the pages live (and the menu path).
 pub const PATH: &str = "/staff/exports";

@@ -31,8 +31,7 @@ pub fn unit_path(id: i32) -> String {
     format!("{OVERVIEW_PATH}/units/{id}")
 }
 
-/// The channels a response comes through, in the filter's order.
-pub use crate::domain::channel::CHANNELS;
+use crate::domain::channel::CHANNELS;
 
 /// Roman numerals of the quarters.
 const QUARTERS: [&str; 4] = ["I", "II", "III", "IV"];

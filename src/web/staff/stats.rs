@@ -16,6 +16,7 @@ use crate::db::comments::{self, CommentRow, UnitChoice};
 use crate::db::plans::{Period, Plan, PlanListing};
 use crate::db::stats::{self as db_stats, Grain};
 use crate::db::units::{Unit, UnitKind};
+use crate::domain::channel::CHANNELS;
 use crate::error::AppError;
 use crate::forms::SectionRole;
 use crate::periods::parse_period_token;
@@ -25,7 +26,7 @@ use crate::plans::{MAX_YEAR, MIN_YEAR, current_year, format_date, parse_date};
 use crate::reports::{self, Figures, Report, ReportQuery, UnitInfo, UnitReport};
 use crate::views::staff::FieldErrors;
 use crate::views::staff::stats::{
-    self as views, CHANNELS, ChangeRow, ComparePage, Entry, FilterChoices, MAX_COMPARED, Overview,
+    self as views, ChangeRow, ComparePage, Entry, FilterChoices, MAX_COMPARED, Overview,
     PeriodChoice, PeriodOption, Progress, Selection, StatsQuery, TrendRow, UnitPage, quarter_label,
 };
 use crate::web::AppState;
