@@ -844,14 +844,15 @@ pub struct Accepted {
 /// Runs `store` (the citizen's store of a validated response); when it fails because the
 /// database is unreachable (or takes longer than [`STORE_TIMEOUT`]), appends `entry` to the
 /// spool instead. Any other error (a constraint, a bug) is returned as it is: only an outage
-/// is a reason to spool.
-pub async fn store_or_spool<F>(
+/// is a reason to spool. A refusal `R` the database gave (a used code, a limit) is a value,
+/// passed back as it is: nothing is spooled for it.
+pub async fn store_or_spool<F, R>(
     spool: &Arc<Spool>,
     entry: impl FnOnce() -> Result<SpooledResponse, AppError>,
     store: F,
-) -> Result<Accepted, AppError>
+) -> Result<Result<Accepted, R>, AppError>
 where
-    F: Future<Output = Result<Stored, AppError>>,
+    F: Future<Output = Result<Result<Stored, R>, AppError>>,
 {
     let outcome = if spool.outage_is_recent() {
         Err(AppError::Unavailable(anyhow::anyhow!(
@@ -869,10 +870,11 @@ where
         spool.note_outage();
     }
     match outcome {
-        Ok(stored) => Ok(Accepted {
+        Ok(Err(refusal)) => Ok(Err(refusal)),
+        Ok(Ok(stored)) => Ok(Ok(Accepted {
             submitted_at: stored.submitted_at,
             stored: Some(stored),
-        }),
+        })),
         Err(AppError::Unavailable(cause)) => {
             let entry = entry()?;
             let submitted_at = entry.submitted_at;
@@ -884,10 +886,10 @@ where
                         cause = format!("{cause:#}"),
                         "the database is unreachable: the response was spooled"
                     );
-                    Ok(Accepted {
+                    Ok(Ok(Accepted {
                         submitted_at,
                         stored: None,
-                    })
+                    }))
                 }
                 Err(e) => Err(AppError::Unavailable(cause.context(e.to_string()))),
             }

@@ -49,6 +49,41 @@ pub struct Visit<'a> {
     pub keep_original_texts: bool,
 }
 
+/// The submission limits of a response that comes through `via`: the open desk QR code counts
+/// against the person (address and cookie) and the address; an enrolled kiosk against its own
+/// bucket (`kiosk`: its key); a one-time code against nothing, as the code is the limit. A
+/// limit set to `off` is left out.
+pub fn limits_for<'a>(
+    via: Via,
+    settings: &crate::config::VisitSettings,
+    person: &'a [u8],
+    address: &'a [u8],
+    kiosk: Option<&'a [u8]>,
+) -> Vec<LimitCheck<'a>> {
+    use crate::db::visits::LimitKind;
+    let check = |kind, key, rate| LimitCheck { kind, key, rate };
+    match via {
+        Via::Desk => [
+            settings
+                .person
+                .map(|rate| check(LimitKind::Person, person, rate)),
+            settings
+                .address
+                .map(|rate| check(LimitKind::Address, address, rate)),
+        ]
+        .into_iter()
+        .flatten()
+        .collect(),
+        Via::Kiosk => settings
+            .kiosk
+            .zip(kiosk)
+            .map(|(rate, key)| check(LimitKind::Kiosk, key, rate))
+            .into_iter()
+            .collect(),
+        Via::Code => Vec::new(),
+    }
+}
+
 /// The row a citizen's online response is stored as.
 pub fn online_response<'a>(
     desk: &DeskContext,
@@ -308,5 +343,52 @@ mod tests {
             paper_submitted_at(date).to_rfc3339(),
             "2026-11-19T17:00:00+00:00"
         );
+    }
+
+    #[test]
+    fn each_door_counts_against_its_own_limits() {
+        use crate::config::VisitSettings;
+        use crate::db::visits::LimitKind;
+        let settings = |vars: &[(&str, &str)]| {
+            let vars: Vec<(String, String)> = vars
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect();
+            VisitSettings::from_lookup(&|k: &str| {
+                vars.iter()
+                    .find(|(name, _)| name == k)
+                    .map(|(_, v)| v.clone())
+            })
+            .unwrap()
+        };
+        let kinds = |checks: Vec<LimitCheck<'_>>| -> Vec<(LimitKind, Vec<u8>)> {
+            checks
+                .into_iter()
+                .map(|c| (c.kind, c.key.to_vec()))
+                .collect()
+        };
+        let defaults = settings(&[]);
+        let (person, address, kiosk) = (&[1u8][..], &[2u8][..], &[0u8, 0, 0, 7][..]);
+        assert_eq!(
+            kinds(limits_for(Via::Desk, &defaults, person, address, None)),
+            [(LimitKind::Person, vec![1]), (LimitKind::Address, vec![2])]
+        );
+        assert_eq!(
+            kinds(limits_for(
+                Via::Kiosk,
+                &defaults,
+                person,
+                address,
+                Some(kiosk)
+            )),
+            [(LimitKind::Kiosk, vec![0, 0, 0, 7])]
+        );
+        assert!(limits_for(Via::Code, &defaults, person, address, Some(kiosk)).is_empty());
+        let open = settings(&[("SIPAS_LIMIT_PERSON", "off"), ("SIPAS_LIMIT_KIOSK", "off")]);
+        assert_eq!(
+            kinds(limits_for(Via::Desk, &open, person, address, None)),
+            [(LimitKind::Address, vec![2])]
+        );
+        assert!(limits_for(Via::Kiosk, &open, person, address, Some(kiosk)).is_empty());
     }
 }

@@ -10,7 +10,6 @@
 //! Every form carries a submission key (a double tap stores one response), a signed start time
 //! and a honeypot field; see [`submit`] for what is refused and why.
 
-use std::cell::RefCell;
 use std::collections::HashMap;
 use std::sync::Arc;
 
@@ -27,7 +26,7 @@ use super::AppState;
 use crate::db::desks::{Desk, DeskContext, is_plausible_code};
 use crate::db::kiosks::{self, DeviceCookie};
 use crate::db::responses::Via;
-use crate::db::visits::{self, CodeSlip, LimitCheck, LimitKind};
+use crate::db::visits::{self, CodeSlip};
 use crate::error::AppError;
 use crate::forms::FormVersion;
 use crate::forms::submission::{
@@ -667,36 +666,13 @@ async fn submit(
     }
 
     let kiosk_key = target.kiosk.map(visits::kiosk_key);
-    let settings = &state.config.visits;
-    let limits: Vec<LimitCheck<'_>> = match door {
-        Door::Desk => [
-            settings.person.map(|rate| LimitCheck {
-                kind: LimitKind::Person,
-                key: &client.person,
-                rate,
-            }),
-            settings.address.map(|rate| LimitCheck {
-                kind: LimitKind::Address,
-                key: &client.address,
-                rate,
-            }),
-        ]
-        .into_iter()
-        .flatten()
-        .collect(),
-        Door::Kiosk => settings
-            .kiosk
-            .zip(kiosk_key.as_ref())
-            .map(|(rate, key)| LimitCheck {
-                kind: LimitKind::Kiosk,
-                key,
-                rate,
-            })
-            .into_iter()
-            .collect(),
-        // The code is the limit.
-        Door::Code => Vec::new(),
-    };
+    let limits = survey::limits_for(
+        door.via(),
+        &state.config.visits,
+        &client.person,
+        &client.address,
+        kiosk_key.as_ref().map(|k| k.as_slice()),
+    );
     let visit = Visit {
         via: door.via(),
         desk_code: (door != Door::Code).then_some(target.code.as_str()),
@@ -707,29 +683,25 @@ async fn submit(
     };
     let new = survey::online_response(&target.desk, &version, token, &answers, &visit);
     let texts = survey::text_rows(&version, &answers)?;
-    // A refusal (a used code, a limit) is not an outage: it is kept aside and answered below.
-    let refusal: RefCell<Option<Refusal>> = RefCell::new(None);
     // Nothing lost (issue 6): when the database is unreachable, the validated response goes to
-    // the durable spool (replayed later, exactly once by its key) and the citizen is thanked.
+    // the durable spool (replayed later, exactly once by its key) and the citizen is thanked. A
+    // refusal (a used code, a limit) is not an outage: it comes back as a value.
     let accepted = crate::spool::store_or_spool(
         &state.spool,
         || Ok(crate::spool::SpooledResponse::from_new(&new, &texts)),
         async {
             let mut conn = state.pool.get().await?;
             match survey::store_online(&mut conn, &new, &texts, &limits).await {
-                Ok(stored) => Ok(stored),
+                Ok(stored) => Ok(Ok(stored)),
                 Err(Refusal::Failed(e)) => Err(e),
-                Err(other) => {
-                    *refusal.borrow_mut() = Some(other);
-                    Err(AppError::BadRequest)
-                }
+                Err(refusal) => Ok(Err(refusal)),
             }
         },
     )
-    .await;
-    match (accepted, refusal.into_inner()) {
-        (_, Some(Refusal::CodeUsed)) => Ok(code_used(StatusCode::CONFLICT)),
-        (_, Some(Refusal::OverLimit { retry_after })) => {
+    .await?;
+    match accepted {
+        Err(Refusal::CodeUsed) => Ok(code_used(StatusCode::CONFLICT)),
+        Err(Refusal::OverLimit { retry_after }) => {
             let minutes = retry_after.div_ceil(60).max(1);
             let message = match door {
                 Door::Kiosk => format!(
@@ -752,8 +724,8 @@ async fn submit(
             }
             Ok(response)
         }
-        (Err(e), _) => Err(e),
-        (Ok(accepted), _) => {
+        Err(Refusal::Failed(e)) => Err(e),
+        Ok(accepted) => {
             if door == Door::Kiosk {
                 let next = target.action();
                 let page = views::survey::kiosk_thanks(&views::survey::KioskThanks {
