@@ -7,8 +7,8 @@
 use chrono::{Datelike, Months, NaiveDate};
 
 use crate::db::plans::Period;
+use crate::domain::format::quarter_label;
 use crate::plans::{MAX_YEAR, MIN_YEAR, format_date, last_day_of_month};
-use crate::views::staff::stats::quarter_label;
 
 /// A period, resolved to its days.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -273,9 +273,7 @@ pub fn parse_date(text: &str) -> Option<NaiveDate> {
 }
 
 /// A date as shown in Vietnam: dd/mm/yyyy.
-pub fn format_date(date: NaiveDate) -> String {
-    date.format("%d/%m/%Y").to_string()
-}
+pub use crate::domain::format::format_date;
 
 /// A decimal number as typed in Vietnam ("0,05") or with a dot ("0.05"); a trailing "%"
 /// divides by 100 ("5%" is 0.05). No sign, no thousands separators, no exponent.
@@ -382,7 +380,7 @@ pub fn parse_whole(text: &str) -> Result<Option<u64>, WholeNumberError> {
     Ok(Some(value))
 }
 
-pub use crate::views::group_thousands;
+pub use crate::domain::format::group_thousands;
 
 #[cfg(test)]
 mod tests {

@@ -10,10 +10,10 @@ use crate::db::audit;
 use crate::db::desks::DeskContext;
 use crate::db::responses::{self, Channel, EnteredBallot, NewResponse, Stored, Via};
 use crate::db::visits::{self, LimitCheck};
+use crate::domain::time::vietnam_offset;
 use crate::error::AppError;
 use crate::forms::FormVersion;
 use crate::forms::submission::ValidAnswers;
-use crate::views::vietnam_offset;
 
 /// The open answers as `(form_items.id, text)` rows of this version.
 pub fn text_rows<'a>(

@@ -3,5 +3,6 @@
 
 pub mod access;
 pub mod channel;
+pub mod format;
 pub mod time;
 pub mod tree;

@@ -17,13 +17,13 @@ use super::csv::{CODEBOOK_HEADER, Cell, Layout, codebook_rows, data_filter, for_
 use super::{ExportSpec, Progress};
 use crate::db::comments::{self, CommentFilter, CommentRow, Cursor};
 use crate::disclosure::TimeDetail;
+use crate::domain::format::format_vietnam_time;
 use crate::forms::FormRegistry;
 use crate::periods::previous_period;
 use crate::plans::format_date;
 use crate::reports::{self, Report, ReportQuery, UnitReport};
 use crate::small_cells::{Count, SUPPRESSED, SUPPRESSED_SHARE};
 use crate::stats::round_percent;
-use crate::views::format_vietnam_time;
 
 pub const SHEET_SUMMARY: &str = "Tổng hợp";
 pub const SHEET_CRITERIA: &str = "Tiêu chí";

@@ -7,33 +7,13 @@ pub mod public;
 pub mod staff;
 pub mod survey;
 
-use chrono::{DateTime, Utc};
 use maud::{DOCTYPE, Markup, html};
 
+pub use crate::domain::format::{format_vietnam_time, group_thousands};
 pub use crate::domain::time::vietnam_offset;
-
-/// "10:32 ngày 27/11/2026" in Vietnam's time.
-pub fn format_vietnam_time(at: DateTime<Utc>) -> String {
-    at.with_timezone(&vietnam_offset())
-        .format("%H:%M ngày %d/%m/%Y")
-        .to_string()
-}
 
 /// The page shell shared by every page: Vietnamese, mobile viewport, one small stylesheet, no
 /// scripts, no fonts, nothing from other sites.
-/// "12.345": a count with thousands grouped by dots, as written in Vietnamese.
-pub fn group_thousands(value: u64) -> String {
-    let digits = value.to_string();
-    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push('.');
-        }
-        out.push(c);
-    }
-    out
-}
-
 pub fn layout(title: &str, body: Markup) -> Markup {
     shell(title, None, body)
 }
@@ -63,7 +43,7 @@ pub fn shell(title: &str, body_class: Option<&str>, body: Markup) -> Markup {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use chrono::TimeZone;
+    use chrono::{TimeZone, Utc};
 
     #[test]
     fn times_show_in_vietnam() {

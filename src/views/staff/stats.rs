@@ -34,7 +34,7 @@ pub fn unit_path(id: i32) -> String {
 use crate::domain::channel::CHANNELS;
 
 /// Roman numerals of the quarters.
-const QUARTERS: [&str; 4] = ["I", "II", "III", "IV"];
+use crate::domain::format::QUARTERS;
 
 /// The query string as typed (first value of each key; `units` and `periods` repeat).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -131,12 +131,7 @@ impl PeriodChoice {
 }
 
 /// "Quý I/2026".
-pub fn quarter_label(quarter: u32, year: i32) -> String {
-    format!(
-        "Quý {}/{year}",
-        QUARTERS[(quarter.clamp(1, 4) - 1) as usize]
-    )
-}
+pub use crate::domain::format::quarter_label;
 
 /// What the figures are about, once checked.
 #[derive(Debug, Clone, PartialEq, Eq)]

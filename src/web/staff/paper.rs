@@ -48,9 +48,7 @@ const MSG_FORM_CHANGED: &str =
 
 use crate::domain::time::today_in_vietnam as today;
 
-fn format_date(date: NaiveDate) -> String {
-    date.format("%d/%m/%Y").to_string()
-}
+use crate::domain::format::format_date;
 
 #[derive(Deserialize)]
 struct ChooseQuery {
