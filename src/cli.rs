@@ -820,7 +820,7 @@ async fn report_html(
     request: &crate::export::SpecRequest,
 ) -> anyhow::Result<String> {
     use crate::export::ExportSpec;
-    use crate::web::staff::report::{About, prepare};
+    use crate::report_document::{About, prepare};
     let mut conn = services.database.pool.get().await?;
     let spec = ExportSpec::resolve(
         &mut conn,
@@ -871,10 +871,11 @@ async fn report_html(
     )
     .await
     .map_err(|e| anyhow::anyhow!("gathering the report: {e}"))?;
-    Ok(
-        crate::views::staff::report::standalone(&prepared.doc(), crate::web::REPORT_STYLESHEET)
-            .into_string(),
+    Ok(crate::views::staff::report::standalone(
+        &crate::views::staff::report::ReportDoc::of(&prepared),
+        crate::views::staff::report::REPORT_STYLESHEET,
     )
+    .into_string())
 }
 
 /// Writes `bytes` next to `out` and renames, so a failure never leaves a partial file.

@@ -16,6 +16,7 @@ pub mod forms;
 pub mod periods;
 pub mod plans;
 pub mod privacy;
+pub mod report_document;
 pub mod reports;
 pub mod small_cells;
 pub mod spool;

@@ -31,7 +31,7 @@ pub const STAFF_STYLESHEET_PATH: &str = "/static/staff.css";
 const STAFF_STYLESHEET: &str = include_str!("../../static/staff.css");
 /// Added by the printable report (`/staff/report`); inlined in `sipas report` files.
 pub const REPORT_STYLESHEET_PATH: &str = "/static/report.css";
-pub const REPORT_STYLESHEET: &str = include_str!("../../static/report.css");
+pub use crate::views::staff::report::REPORT_STYLESHEET;
 
 /// What every handler can reach, through `web::Data`.
 pub struct AppState {

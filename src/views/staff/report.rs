@@ -18,7 +18,6 @@ use super::stats::{
     ranking_chart, sample_note,
 };
 use crate::auth::Staff;
-use crate::db::comments::CommentRow;
 use crate::plans::{Status, format_date, percent};
 use crate::reports::{FactorReport, ItemReport, Report, UnitReport};
 use crate::stats::{MIN_RELIABLE_SAMPLE, format_percent, round_percent};
@@ -32,47 +31,16 @@ pub const REPORT_PATH: &str = "/staff/report";
 /// published.
 pub const TARGET_PERCENT: f64 = 80.0;
 
-/// How many of a unit's latest comments part V quotes.
-pub const COMMENTS_PER_UNIT: usize = 3;
-
 /// The document's title.
 pub fn title(year: i32) -> String {
     format!("Báo cáo kết quả khảo sát sự hài lòng của người dân, tổ chức năm {year}")
 }
 
-/// The issuing body as the top left of an administrative document shows it (Nghị định
-/// 30/2020/NĐ-CP): the body it belongs to, then its own name, both in capitals.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Issuer {
-    /// "UBND huyện Xuân Lộc" above "Phòng Nội vụ"; `None` for a body on its own.
-    pub parent: Option<String>,
-    pub name: String,
-    /// The place in "Xuân Lộc, ngày 27 tháng 11 năm 2026".
-    pub place: String,
-    /// Who the report goes to ("Nơi nhận"), before "Lưu: VT".
-    pub recipients: Vec<String>,
-}
+/// The report's own stylesheet (print layout), served at `REPORT_STYLESHEET_PATH` and inlined
+/// by `sipas report`.
+pub const REPORT_STYLESHEET: &str = include_str!("../../../static/report.css");
 
-/// The survey plan behind the period, when there is one.
-#[derive(Debug, Clone, PartialEq)]
-pub struct PlanInfo {
-    pub title: String,
-    /// "Quý I (01/01/2026 – 31/03/2026)": the plan period whose targets apply.
-    pub period: Option<String>,
-    /// The plan's margin of error (a share, 0.05 for 5%).
-    pub margin_of_error: f64,
-}
-
-/// The comments of one row of the report (the unit and the units below it).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct UnitComments {
-    pub unit_id: i32,
-    pub unit_name: String,
-    pub total: i64,
-    pub handled: i64,
-    /// The latest ones, newest first (at most [`COMMENTS_PER_UNIT`]).
-    pub latest: Vec<CommentRow>,
-}
+pub use crate::report_document::{COMMENTS_PER_UNIT, Issuer, PlanInfo, UnitComments, place_name};
 
 /// Everything the document shows.
 pub struct ReportDoc<'a> {
@@ -94,40 +62,21 @@ pub struct ReportDoc<'a> {
     pub comments_total: (i64, i64),
 }
 
-/// "Xuân Lộc" from "UBND huyện Xuân Lộc", "Gia Ray" from "UBND thị trấn Gia Ray": a unit's
-/// name without "UBND" and its administrative level.
-pub fn place_name(unit_name: &str) -> String {
-    const PREFIXES: [&str; 10] = [
-        "ubnd ",
-        "ủy ban nhân dân ",
-        "tỉnh ",
-        "thành phố ",
-        "huyện ",
-        "quận ",
-        "thị xã ",
-        "thị trấn ",
-        "xã ",
-        "phường ",
-    ];
-    let mut rest = unit_name.trim();
-    loop {
-        let lower = rest.to_lowercase();
-        let Some(prefix) = PREFIXES.iter().find(|p| lower.starts_with(*p)) else {
-            break;
-        };
-        // The prefixes have the same length in bytes in both cases (Vietnamese letters keep
-        // their UTF-8 length when lowered), but cut on characters to be safe.
-        let chars = prefix.chars().count();
-        rest = rest
-            .char_indices()
-            .nth(chars)
-            .map_or("", |(at, _)| &rest[at..])
-            .trim_start();
-    }
-    if rest.is_empty() {
-        unit_name.trim().to_string()
-    } else {
-        rest.to_string()
+impl<'a> ReportDoc<'a> {
+    /// The document of a prepared report.
+    pub fn of(p: &'a crate::report_document::Prepared) -> Self {
+        ReportDoc {
+            report: &p.report,
+            year: p.about.year,
+            period: p.about.period.clone(),
+            form_title: p.about.form_title.clone(),
+            kind: p.about.kind.clone(),
+            issuer: p.issuer.clone(),
+            date: p.date,
+            plan: p.plan.clone(),
+            comments: p.comments.clone(),
+            comments_total: p.comments_total,
+        }
     }
 }
 
@@ -911,6 +860,7 @@ pub fn overview_link(query: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::db::comments::CommentRow;
     use crate::forms::parse_form;
     use crate::reports::{Figures, ReportQuery, UnitInfo, rank, unit_report};
     use crate::stats::Moments;
