@@ -229,12 +229,12 @@ pub struct VisitSettings {
     pub min_fill_seconds: u32,
     /// `SIPAS_LIMIT_PERSON`, default `3/60m`: responses through a desk's open QR code from one
     /// client (address and cookie). `off`: none.
-    pub person: Option<crate::db::visits::Rate>,
+    pub person: Option<crate::domain::limits::Rate>,
     /// `SIPAS_LIMIT_ADDRESS`, default `60/60m`: the same from one address, whatever the cookie.
-    pub address: Option<crate::db::visits::Rate>,
+    pub address: Option<crate::domain::limits::Rate>,
     /// `SIPAS_LIMIT_KIOSK`, default `4/60s`: responses through one enrolled kiosk (`/k/…`): four
     /// in a row, then one every 15 seconds.
-    pub kiosk: Option<crate::db::visits::Rate>,
+    pub kiosk: Option<crate::domain::limits::Rate>,
     /// `SIPAS_TRUSTED_PROXIES`: addresses (comma-separated) of reverse proxies whose last
     /// `X-Forwarded-For` entry names the client. A loopback peer is always trusted.
     pub trusted_proxies: Vec<std::net::IpAddr>,
@@ -273,7 +273,7 @@ impl VisitSettings {
 
 /// `off`, or `N/DURATION` with N from 1 to 100000 and DURATION a number followed by `s`, `m`
 /// or `h` (at most a day): N at once, refilled evenly over DURATION.
-pub fn parse_rate(text: &str) -> Result<Option<crate::db::visits::Rate>, String> {
+pub fn parse_rate(text: &str) -> Result<Option<crate::domain::limits::Rate>, String> {
     let text = text.trim();
     if matches!(text, "off" | "0") {
         return Ok(None);
@@ -297,7 +297,7 @@ pub fn parse_rate(text: &str) -> Result<Option<crate::db::visits::Rate>, String>
     if !(1..=100_000).contains(&burst) || !(1..=86_400).contains(&seconds) {
         return Err(problem());
     }
-    Ok(Some(crate::db::visits::Rate {
+    Ok(Some(crate::domain::limits::Rate {
         burst,
         per: std::time::Duration::from_secs(seconds),
     }))

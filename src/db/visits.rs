@@ -241,20 +241,7 @@ pub async fn recent_batches(
     .await
 }
 
-/// A limit on submissions: at most `burst` at once, refilled continuously at `burst` per
-/// `per` (a token bucket: "4 per minute" allows 4 in a row, then one every 15 seconds).
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Rate {
-    pub burst: u32,
-    pub per: std::time::Duration,
-}
-
-impl Rate {
-    /// Submissions regained per second.
-    pub fn refill_per_second(&self) -> f64 {
-        f64::from(self.burst) / self.per.as_secs_f64()
-    }
-}
+pub use crate::domain::limits::Rate;
 
 /// Whose submissions a bucket counts (`visit_limits.kind`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

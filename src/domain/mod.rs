@@ -4,5 +4,6 @@
 pub mod access;
 pub mod channel;
 pub mod format;
+pub mod limits;
 pub mod time;
 pub mod tree;
