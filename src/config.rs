@@ -174,7 +174,7 @@ fn retention_from_lookup(
     lookup: &impl Fn(&str) -> Option<String>,
     exports_days: u32,
 ) -> Result<crate::db::retention::Rules, ConfigError> {
-    use crate::db::retention::{DEFAULTS, RANGES};
+    use crate::domain::retention::{DEFAULTS, RANGES};
     let days = |name: &'static str, default: u32, range: (u32, u32)| -> Result<u32, ConfigError> {
         match lookup(name) {
             None => Ok(default),

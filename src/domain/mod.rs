@@ -5,5 +5,6 @@ pub mod access;
 pub mod channel;
 pub mod format;
 pub mod limits;
+pub mod retention;
 pub mod time;
 pub mod tree;
