@@ -1,6 +1,7 @@
 //! sipas: citizens' satisfaction with the public administration (SIPAS), from the QR code at a
 //! reception desk to a stored response, and on to statistics and reports.
 
+pub mod app;
 pub mod auth;
 pub mod background;
 pub mod cli;

@@ -10,14 +10,13 @@ use std::collections::{BTreeMap, HashMap};
 
 use actix_web::{HttpResponse, web};
 use diesel::result::{DatabaseErrorKind, Error as DbError};
-use diesel_async::{AsyncConnection, AsyncPgConnection};
+use diesel_async::AsyncPgConnection;
 use serde::Deserialize;
-use serde_json::json;
 
 use super::{Empty, html, parse_id, see_other};
+use crate::app::{self, plans::PeriodClash};
 use crate::auth::{CsrfForm, Staff};
-use crate::db::audit;
-use crate::db::plans::{NewPeriod, NewPlan, Period, Plan, PlanListing, PlanOwner, Target};
+use crate::db::plans::{NewPlan, Period, Plan, PlanListing, PlanOwner, Target};
 use crate::error::AppError;
 use crate::plans::{self as rules, PeriodSpec, Preset, Totals};
 use crate::views::staff::FieldErrors;
@@ -303,29 +302,6 @@ async fn new_form(state: web::Data<AppState>, staff: Staff) -> Result<HttpRespon
     ))
 }
 
-/// A transaction's ways to end: a refusal to show the user, or a real error.
-enum TxError {
-    /// A unique constraint said no (a duplicate made at the same moment).
-    Duplicate,
-    Invalid(FieldErrors),
-    App(AppError),
-}
-
-impl From<DbError> for TxError {
-    fn from(e: DbError) -> Self {
-        match e {
-            DbError::DatabaseError(DatabaseErrorKind::UniqueViolation, _) => TxError::Duplicate,
-            other => TxError::App(other.into()),
-        }
-    }
-}
-
-impl From<AppError> for TxError {
-    fn from(e: AppError) -> Self {
-        TxError::App(e)
-    }
-}
-
 fn duplicate_plan_message(year: i16) -> String {
     format!("Đơn vị này đã có kế hoạch khảo sát năm {year}.")
 }
@@ -372,38 +348,14 @@ async fn create(
         form_id: &plan.form_id,
         margin_of_error: plan.margin,
     };
-    let created = conn
-        .transaction::<_, TxError, _>(async |conn| {
-            let (created, periods) = Plan::create(conn, &new, &plan.periods).await?;
-            audit::record(
-                conn,
-                &staff.audit(
-                    "plan.create",
-                    "plan",
-                    created.id,
-                    None,
-                    Some(json!({
-                        "unit_id": created.unit_id,
-                        "year": created.year,
-                        "title": created.title,
-                        "form_id": created.form_id,
-                        "margin_of_error": created.margin_of_error,
-                        "periods": periods,
-                    })),
-                ),
-            )
-            .await?;
-            Ok(created)
-        })
-        .await;
-    match created {
+    match app::plans::create(&mut conn, &staff, &new, &plan.periods).await {
         Ok(created) => Ok(see_other(&format!(
             "/staff/plans/{}?ok=created",
             created.id
         ))),
-        Err(TxError::Duplicate) => refuse(duplicate()),
-        Err(TxError::Invalid(errors)) => refuse(errors),
-        Err(TxError::App(e)) => Err(e),
+        // A plan of this unit and year made at the same moment.
+        Err(DbError::DatabaseError(DatabaseErrorKind::UniqueViolation, _)) => refuse(duplicate()),
+        Err(e) => Err(e.into()),
     }
 }
 
@@ -624,28 +576,26 @@ impl TryFrom<(&PeriodInput, i16)> for PeriodSpec {
     }
 }
 
-/// Problems of a new period against the plan's other periods.
-fn clashes(spec: &PeriodSpec, periods: &[Period]) -> FieldErrors {
+/// What the period form says of each clash.
+fn clash_errors(found: &[PeriodClash]) -> FieldErrors {
     let mut errors = FieldErrors::new();
-    if periods
-        .iter()
-        .any(|p| p.name.trim().to_lowercase() == spec.name.to_lowercase())
-    {
-        errors.insert("name", "Kế hoạch đã có đợt mang tên này.".into());
-    }
-    if let Some(other) = periods
-        .iter()
-        .find(|p| rules::ranges_overlap(spec.starts_on, spec.ends_on, p.starts_on, p.ends_on))
-    {
-        errors.insert(
-            "starts_on",
-            format!(
-                "Thời gian trùng với đợt “{}” ({} – {}).",
-                other.name,
-                rules::format_date(other.starts_on),
-                rules::format_date(other.ends_on)
-            ),
-        );
+    for clash in found {
+        match clash {
+            PeriodClash::SameName => {
+                errors.insert("name", "Kế hoạch đã có đợt mang tên này.".into());
+            }
+            PeriodClash::Overlaps(other) => {
+                errors.insert(
+                    "starts_on",
+                    format!(
+                        "Thời gian trùng với đợt “{}” ({} – {}).",
+                        other.name,
+                        rules::format_date(other.starts_on),
+                        rules::format_date(other.ends_on)
+                    ),
+                );
+            }
+        }
     }
     errors
 }
@@ -659,58 +609,24 @@ async fn add_period(
     require_plan_admin(&staff)?;
     let mut conn = state.pool.get().await?;
     let plan = visible_plan(&mut conn, &staff, &path).await?;
-    let spec = PeriodSpec::try_from((&input, plan.year));
     let plan_id = plan.id;
-    let added = match spec {
-        Err(errors) => Err(TxError::Invalid(errors)),
-        Ok(spec) => {
-            conn.transaction::<_, TxError, _>(async |conn| {
-                Plan::lock(conn, plan_id).await?.ok_or(AppError::NotFound)?;
-                let periods = Period::for_plan(conn, plan_id).await?;
-                let errors = clashes(&spec, &periods);
-                if !errors.is_empty() {
-                    return Err(TxError::Invalid(errors));
-                }
-                let period = Period::add(
-                    conn,
-                    &NewPeriod {
-                        plan_id,
-                        name: &spec.name,
-                        starts_on: spec.starts_on,
-                        ends_on: spec.ends_on,
-                    },
-                )
-                .await?;
-                audit::record(
-                    conn,
-                    &staff.audit(
-                        "plan.add_period",
-                        "plan",
-                        plan_id,
-                        None,
-                        Some(json!({ "period": period })),
-                    ),
-                )
-                .await?;
-                Ok(period)
-            })
-            .await
-        }
-    };
-    let errors = match added {
-        Ok(period) => {
-            return Ok(see_other(&format!(
-                "/staff/plans/{plan_id}?ok=period_added#period-{}",
-                period.id
-            )));
-        }
-        Err(TxError::App(e)) => return Err(e),
-        Err(TxError::Invalid(errors)) => errors,
-        Err(TxError::Duplicate) => {
-            let mut errors = FieldErrors::new();
-            errors.insert("name", "Kế hoạch đã có đợt mang tên này.".into());
-            errors
-        }
+    let errors = match PeriodSpec::try_from((&input, plan.year)) {
+        Err(errors) => errors,
+        Ok(spec) => match app::plans::add_period(&mut conn, &staff, plan_id, &spec).await {
+            Ok(Some(Ok(period))) => {
+                return Ok(see_other(&format!(
+                    "/staff/plans/{plan_id}?ok=period_added#period-{}",
+                    period.id
+                )));
+            }
+            Ok(Some(Err(found))) => clash_errors(&found),
+            Ok(None) => return Err(AppError::NotFound),
+            // A period of this name added at the same moment.
+            Err(DbError::DatabaseError(DatabaseErrorKind::UniqueViolation, _)) => {
+                clash_errors(&[PeriodClash::SameName])
+            }
+            Err(e) => return Err(e.into()),
+        },
     };
     let loaded = load(&mut conn, &staff, plan).await?;
     Ok(render_plan(
@@ -737,29 +653,9 @@ async fn remove_period(
     let period_id = parse_id(&period_id)?;
     let mut conn = state.pool.get().await?;
     let plan = visible_plan(&mut conn, &staff, &plan_id).await?;
-    conn.transaction::<_, AppError, _>(async |conn| {
-        Plan::lock(conn, plan.id).await?.ok_or(AppError::NotFound)?;
-        let period = Period::for_plan(conn, plan.id)
-            .await?
-            .into_iter()
-            .find(|p| p.id == period_id)
-            .ok_or(AppError::NotFound)?;
-        let targets = Period::targets(conn, period.id).await?;
-        Period::remove(conn, period.id).await?;
-        audit::record(
-            conn,
-            &staff.audit(
-                "plan.remove_period",
-                "plan",
-                plan.id,
-                Some(json!({ "period": period, "targets": targets })),
-                None,
-            ),
-        )
-        .await?;
-        Ok(())
-    })
-    .await?;
+    if !app::plans::remove_period(&mut conn, &staff, plan.id, period_id).await? {
+        return Err(AppError::NotFound);
+    }
     Ok(see_other(&format!(
         "/staff/plans/{}?ok=period_removed#periods",
         plan.id
@@ -855,14 +751,6 @@ impl TryFrom<(&HashMap<i32, (String, String)>, &TargetsContext<'_>)> for ValidTa
     }
 }
 
-fn target_json(unit_id: i32, target: Option<&Target>) -> serde_json::Value {
-    json!({
-        "unit_id": unit_id,
-        "target": target.map(|t| t.target),
-        "expected_dossiers": target.and_then(|t| t.expected_dossiers),
-    })
-}
-
 async fn save_targets(
     state: web::Data<AppState>,
     staff: Staff,
@@ -912,46 +800,9 @@ async fn save_targets(
         }
     };
     let plan_id = plan.id;
-    let changed = conn
-        .transaction::<_, AppError, _>(async |conn| {
-            Plan::lock(conn, plan_id).await?.ok_or(AppError::NotFound)?;
-            let current: HashMap<i32, Target> = Period::targets(conn, period.id)
-                .await?
-                .into_iter()
-                .map(|t| (t.unit_id, t))
-                .collect();
-            let changes: Vec<(i32, Option<Target>)> = valid
-                .0
-                .into_iter()
-                .filter(|(unit_id, new)| current.get(unit_id) != new.as_ref())
-                .collect();
-            if changes.is_empty() {
-                return Ok(false);
-            }
-            Target::save(conn, period.id, &changes).await?;
-            let before: Vec<_> = changes
-                .iter()
-                .map(|(unit_id, _)| target_json(*unit_id, current.get(unit_id)))
-                .collect();
-            let after: Vec<_> = changes
-                .iter()
-                .map(|(unit_id, new)| target_json(*unit_id, new.as_ref()))
-                .collect();
-            let period_json = json!({ "id": period.id, "name": period.name });
-            audit::record(
-                conn,
-                &staff.audit(
-                    "plan.update_targets",
-                    "plan",
-                    plan_id,
-                    Some(json!({ "period": period_json, "rows": before })),
-                    Some(json!({ "period": period_json, "rows": after })),
-                ),
-            )
-            .await?;
-            Ok(true)
-        })
-        .await?;
+    let changed = app::plans::save_targets(&mut conn, &staff, plan_id, &period, valid.0)
+        .await?
+        .ok_or(AppError::NotFound)?;
     let ok = if changed { "targets" } else { "unchanged" };
     Ok(see_other(&format!(
         "/staff/plans/{plan_id}?ok={ok}#period-{}",
