@@ -234,6 +234,41 @@ async fn staff_enrol_a_tablet_on_it_and_revoke_it() {
         .get(0);
     assert!(seen);
     assert!(!html.contains("Chưa dùng"), "{html}");
+    // The office sees the minute; the unit's staff the day only: the minute a tablet was last
+    // used is the minute of the desk's latest response (issue 15).
+    let last_used = |html: &str| -> String {
+        let start = html.find(LABEL).expect("the kiosk's row");
+        let row = &html[start
+            ..html[start..]
+                .find("</tr>")
+                .map_or(html.len(), |e| start + e)];
+        row.split("<td>")
+            .nth(3)
+            .unwrap_or("")
+            .split("</td>")
+            .next()
+            .unwrap_or("")
+            .to_string()
+    };
+    let today = sipas::plans::today_in_vietnam()
+        .format("%d/%m/%Y")
+        .to_string();
+    let shown = last_used(&html);
+    assert!(shown.contains(':') && shown.contains(&today), "{shown}");
+    let unit = app
+        .staff_with_role("can.bo.don.vi", "unit", &[XUAN_BAC])
+        .await;
+    let unit_html = unit
+        .get(&format!("/staff/desks/{desk}"))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(
+        last_used(&unit_html),
+        format!("ngày {today}"),
+        "{unit_html}"
+    );
     let form_before = tablet.get(&kiosk).await.text().await.unwrap();
     let id = app.count("SELECT id::int8 FROM kiosks").await;
     let revoke = format!("/staff/desks/{desk}/kiosks/{id}/revoke");

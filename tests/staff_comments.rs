@@ -854,4 +854,12 @@ async fn unit_staff_see_the_day_of_a_comment_and_the_office_the_minute() {
     assert_eq!(status, 200);
     let after: Vec<Comment> = listed(&html, &[f.bac_a, f.bac_b, f.dinh, f.quick]);
     assert_eq!(after, vec![f.bac_a], "the page after bac_b starts below it");
+    // A cursor naming another unit's comment tells nothing about when it came: an empty page.
+    let (status, html) = page(
+        &f.unit,
+        &format!("/staff/comments?before={}.{}", f.dinh.response, f.dinh.item),
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert!(listed(&html, &[f.bac_a, f.bac_b, f.dinh, f.quick]).is_empty());
 }

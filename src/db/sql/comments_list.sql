@@ -10,7 +10,8 @@
 --   $7  ILIKE pattern on the body (LIKE metacharacters escaped with a backslash)
 --   $8, $9  keyset cursor: only comments after the comment (response_id, item_id), in the
 --           order (submitted_at, response_id, item_id); the cursor carries no time, so that a
---           link never shows when a citizen answered (the list may show the day only)
+--           link never shows when a citizen answered (the list may show the day only); a
+--           cursor outside the account's scope gives an empty page
 --   $10 one comment only: (response_id, item_id) as ARRAY[response_id, item_id]
 SELECT t.response_id, t.item_id, i.code AS item_code, t.body,
        t.handled_at, t.handled_by, a.display_name AS handled_by_name, t.handling_note,
@@ -34,7 +35,8 @@ WHERE ($1::int4[] IS NULL OR r.unit_id = ANY ($1))
   AND ($7::text IS NULL OR t.body ILIKE $7 ESCAPE '\')
   AND ($8::int8 IS NULL
        OR (r.submitted_at, t.response_id, t.item_id)
-          < ((SELECT c.submitted_at FROM responses c WHERE c.id = $8), $8, $9::int4))
+          < ((SELECT c.submitted_at FROM responses c
+              WHERE c.id = $8 AND ($1::int4[] IS NULL OR c.unit_id = ANY ($1))), $8, $9::int4))
   AND ($10::int8[] IS NULL OR (t.response_id = $10[1] AND t.item_id = $10[2]))
 ORDER BY r.submitted_at DESC, t.response_id DESC, t.item_id DESC
 LIMIT $11

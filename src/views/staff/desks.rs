@@ -234,8 +234,10 @@ fn kiosks(staff: &Staff, p: &DeskPage<'_>, base: &str) -> Markup {
                             td { (row.enrolled_by_name) }
                             td { (crate::views::format_vietnam_time(row.kiosk.enrolled_at)) }
                             td {
+                                // A unit's staff see the day: the minute a tablet was last used
+                                // is the minute of its latest response (issue 15).
                                 @match row.kiosk.last_seen_at {
-                                    Some(at) => { (crate::views::format_vietnam_time(at)) }
+                                    Some(at) => { (crate::disclosure::TimeDetail::for_scope(&staff.scope).format(at)) }
                                     None => { "Chưa dùng" }
                                 }
                             }
