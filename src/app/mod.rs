@@ -3,4 +3,6 @@
 //! these; nothing here knows HTTP or HTML. Use cases move here from the handlers one area at a
 //! time (several still live beside their queries as `db::*::*_audited`).
 
+pub mod accounts;
+pub mod codes;
 pub mod plans;

@@ -9,9 +9,7 @@ use uuid::Uuid;
 
 use super::AppState;
 use super::api::{ApiCaller, ApiError};
-use super::staff::codes::{
-    code_link, mint_audited, one_slip_svg, plan, png_response, scoped_code, svg_response,
-};
+use super::staff::codes::{code_link, one_slip_svg, plan, png_response, scoped_code, svg_response};
 use crate::auth::token::{self, Credentials};
 use crate::db::desks::Desk;
 use crate::db::tokens::ApiToken;
@@ -194,7 +192,7 @@ async fn api_mint(
         };
         api_bad(parameter, p.message)
     })?;
-    let codes = mint_audited(&mut conn, &staff, &desk, &planned, Some(token_id)).await?;
+    let codes = crate::app::codes::mint(&mut conn, &staff, &desk, &planned, Some(token_id)).await?;
     let base = state
         .config
         .public_url

@@ -5,15 +5,13 @@
 
 use actix_web::http::header::CACHE_CONTROL;
 use actix_web::{HttpRequest, HttpResponse, web};
-use diesel_async::AsyncConnection;
 use serde::Deserialize;
 use uuid::Uuid;
 
 use super::{html, resource, see_other};
 use crate::auth::{CsrfForm, Staff};
-use crate::db::audit;
 use crate::db::desks::{Desk, DeskRow};
-use crate::db::visits::{self, CodeSlip, MAX_DOSSIER_CHARS, MAX_PER_BATCH, Minter, VisitCode};
+use crate::db::visits::{self, CodeSlip, MAX_DOSSIER_CHARS, MAX_PER_BATCH};
 use crate::error::AppError;
 use crate::export::slips::{self, PER_SHEET, Slip};
 use crate::views::staff::FieldErrors;
@@ -126,51 +124,6 @@ pub fn plan(count: Option<i64>, dossiers: &[String]) -> Result<Vec<Option<String
             "Vui lòng nhập số mã cần tạo, hoặc nhập các mã hồ sơ.",
         )),
     }
-}
-
-/// Mints `plan` for `desk_id` as `staff`, with its audit entry, in one transaction.
-pub(crate) async fn mint_audited(
-    conn: &mut crate::db::Connection,
-    staff: &Staff,
-    desk: &DeskRow,
-    plan: &[Option<String>],
-    token_id: Option<i32>,
-) -> Result<Vec<VisitCode>, AppError> {
-    let minter = Minter {
-        account_id: staff.account.id,
-        token_id,
-    };
-    let codes = conn
-        .transaction::<_, diesel::result::Error, _>(async |conn| {
-            let codes = visits::mint(conn, desk.desk_id, plan, minter).await?;
-            let batch = codes.first().map(|c| c.batch);
-            audit::record(
-                conn,
-                &staff.audit(
-                    "visit_codes.mint",
-                    "desk",
-                    desk.desk_id,
-                    None,
-                    Some(serde_json::json!({
-                        "batch": batch,
-                        "codes": codes.len(),
-                        "with_dossier_no": plan.iter().filter(|d| d.is_some()).count(),
-                        "unit": desk.unit_id,
-                        "api_token": token_id,
-                    })),
-                ),
-            )
-            .await?;
-            Ok(codes)
-        })
-        .await?;
-    tracing::info!(
-        desk = desk.desk_id,
-        codes = codes.len(),
-        account = staff.account.id,
-        "one-time codes minted"
-    );
-    Ok(codes)
 }
 
 /// The desks of `staff`'s scope that accept responses.
@@ -295,7 +248,7 @@ async fn mint(
     };
     match (desk, planned) {
         (Some(desk), Some(planned)) if errors.is_empty() => {
-            let codes = mint_audited(&mut conn, &staff, &desk, &planned, None).await?;
+            let codes = crate::app::codes::mint(&mut conn, &staff, &desk, &planned, None).await?;
             let batch = codes.first().map(|c| c.batch).unwrap_or_else(Uuid::nil);
             Ok(see_other(&batch_path(batch)))
         }

@@ -18,13 +18,11 @@ mod units;
 
 use actix_session::Session;
 use actix_web::{HttpRequest, HttpResponse, get, post, web};
-use diesel_async::AsyncConnection;
 use serde::Deserialize;
 
 use super::AppState;
 use crate::auth::{self, CsrfForm, Staff, password, throttle};
 use crate::db::accounts::Account;
-use crate::db::audit as audit_log;
 use crate::error::AppError;
 use crate::views::staff::{self as views, FieldErrors};
 
@@ -286,23 +284,7 @@ async fn change_password(
         .await
         .map_err(AppError::Internal)?;
     let mut conn = state.pool.get().await?;
-    let account = conn
-        .transaction::<_, AppError, _>(async |conn| {
-            let account = Account::set_password_hash(conn, staff.account.id, &hash).await?;
-            audit_log::record(
-                conn,
-                &staff.audit(
-                    "account.change_own_password",
-                    "account",
-                    staff.account.id,
-                    None,
-                    Some(serde_json::json!({ "password": "changed" })),
-                ),
-            )
-            .await?;
-            Ok(account)
-        })
-        .await?;
+    let account = crate::app::accounts::change_own_password(&mut conn, &staff, &hash).await?;
     auth::password_changed(&session, &account)?;
     Ok(html(
         views::password(&staff, &FieldErrors::new(), true),
