@@ -757,23 +757,26 @@ async fn a_failed_export_leaves_no_partial_file() {
     assert_eq!(files_in(out.path()), ["responses.csv"]);
 }
 
-#[tokio::test]
-async fn serve_links_follow_bind_when_the_public_url_is_empty() {
+/// `sipas serve --demo` on a free port of 127.0.0.1 with the variables `env`: the running child
+/// (its standard error piped, its standard output drained), its address, and the first desk
+/// link it printed.
+async fn serve_demo(
+    database_url: &str,
+    env: &[(&str, &str)],
+) -> (tokio::process::Child, String, String) {
     use tokio::io::AsyncBufReadExt;
 
-    let db = TestDatabase::create().await;
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
         .unwrap()
         .port();
     let bind = format!("127.0.0.1:{port}");
-    let mut cmd = sipas(&db.url);
-    // Empty counts as unset everywhere else (Config::from_env).
-    cmd.env("SIPAS_PUBLIC_URL", "")
+    let mut cmd = sipas(database_url);
+    cmd.envs(env.iter().copied())
         .args(["serve", "--demo", "--bind", &bind])
         .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::null());
+        .stderr(std::process::Stdio::piped());
     let mut child = cmd.spawn().unwrap();
     let mut lines = tokio::io::BufReader::new(child.stdout.take().unwrap()).lines();
     let link = tokio::time::timeout(COMMAND_TIMEOUT, async {
@@ -788,6 +791,16 @@ async fn serve_links_follow_bind_when_the_public_url_is_empty() {
     })
     .await
     .expect("a desk link");
+    // Keep reading: a closed pipe would end the server at its next line.
+    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+    (child, bind, link)
+}
+
+#[tokio::test]
+async fn serve_links_follow_bind_when_the_public_url_is_empty() {
+    let db = TestDatabase::create().await;
+    // Empty counts as unset everywhere else (Config::from_env).
+    let (mut child, bind, link) = serve_demo(&db.url, &[("SIPAS_PUBLIC_URL", "")]).await;
     child.kill().await.unwrap();
     assert!(link.starts_with(&format!("http://{bind}/s/")), "{link}");
 }
@@ -930,32 +943,8 @@ async fn user_add_reads_the_password_from_stdin_and_the_account_signs_in() {
 /// second), no client address, no query string.
 #[tokio::test]
 async fn the_log_names_routes_not_codes_addresses_or_searches() {
-    use tokio::io::AsyncBufReadExt;
-
     let db = TestDatabase::create().await;
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let bind = format!("127.0.0.1:{port}");
-    let mut cmd = sipas(&db.url);
-    cmd.env("RUST_LOG", "info")
-        .args(["serve", "--demo", "--bind", &bind])
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped());
-    let mut child = cmd.spawn().unwrap();
-    let mut out = tokio::io::BufReader::new(child.stdout.take().unwrap()).lines();
-    tokio::time::timeout(COMMAND_TIMEOUT, async {
-        while let Some(line) = out.next_line().await.unwrap() {
-            if line.contains("/s/") {
-                return;
-            }
-        }
-        panic!("sipas serve --demo printed no link");
-    })
-    .await
-    .expect("the server is up");
+    let (mut child, bind, _) = serve_demo(&db.url, &[("RUST_LOG", "info")]).await;
     let client = reqwest::Client::new();
     // The links are printed just before the server listens.
     tokio::time::timeout(COMMAND_TIMEOUT, async {

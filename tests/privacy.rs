@@ -53,15 +53,12 @@ fn assert_no_personal_data(what: &str, text: &str) {
     }
 }
 
-#[tokio::test]
-async fn personal_data_in_comments_is_masked_before_it_is_stored_and_shown() {
-    let app = TestApp::spawn().await;
-    let code = app.desk_code(XUAN_BAC).await;
-
-    // A citizen, through the real form.
-    let (_, token, version) = app.open_survey(&code).await;
-    let mut fields = full_answers("4");
-    fields.push(("YK", COMMENT.to_string()));
+/// A citizen's answers (every criterion `score`) with `comment`, through the real form at desk
+/// `code`: thanked.
+async fn answer(app: &TestApp, code: &str, score: &str, comment: &str) {
+    let (_, token, version) = app.open_survey(code).await;
+    let mut fields = full_answers(score);
+    fields.push(("YK", comment.to_string()));
     let response = app
         .post_form(
             &format!("/s/{code}"),
@@ -69,6 +66,15 @@ async fn personal_data_in_comments_is_masked_before_it_is_stored_and_shown() {
         )
         .await;
     assert_eq!(response.status(), 200, "thanked");
+}
+
+#[tokio::test]
+async fn personal_data_in_comments_is_masked_before_it_is_stored_and_shown() {
+    let app = TestApp::spawn().await;
+    let code = app.desk_code(XUAN_BAC).await;
+
+    // A citizen, through the real form.
+    answer(&app, &code, "4", COMMENT).await;
 
     // A clerk, typing in a paper ballot.
     let clerk = app
@@ -177,27 +183,9 @@ async fn originals_kept_by_the_offices_choice_are_seen_by_admins_only() {
     })
     .await;
     let code = app.desk_code(XUAN_BAC).await;
-    let (_, token, version) = app.open_survey(&code).await;
-    let mut fields = full_answers("2");
-    fields.push(("YK", COMMENT.to_string()));
-    let response = app
-        .post_form(
-            &format!("/s/{code}"),
-            &with_hidden(&token, &version, &fields),
-        )
-        .await;
-    assert_eq!(response.status(), 200, "thanked");
+    answer(&app, &code, "2", COMMENT).await;
     // A comment without personal data has no original: nothing was masked.
-    let (_, token, version) = app.open_survey(&code).await;
-    let mut fields = full_answers("5");
-    fields.push(("YK", "Cán bộ nhiệt tình, quầy số 2.".to_string()));
-    let response = app
-        .post_form(
-            &format!("/s/{code}"),
-            &with_hidden(&token, &version, &fields),
-        )
-        .await;
-    assert_eq!(response.status(), 200, "thanked");
+    answer(&app, &code, "5", "Cán bộ nhiệt tình, quầy số 2.").await;
     let db = app.sql().await;
     let rows = db
         .query(
