@@ -31,8 +31,6 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
-use diesel::QueryableByName;
-use diesel::sql_types::{Int4, Nullable, Text};
 use diesel_async::{AsyncConnection, AsyncPgConnection, SimpleAsyncConnection};
 use futures_util::StreamExt;
 
@@ -151,26 +149,16 @@ impl DeskDirectory {
 
     /// Replaces what is known with every active code's desk, read now.
     pub async fn reload(&self, pool: &Pool) -> Result<usize, AppError> {
-        use diesel_async::RunQueryDsl;
         let generation = self.generation();
         let mut conn = pool.get().await?;
-        let rows: Vec<CodedDesk> = diesel::sql_query(include_str!("db/sql/desk_contexts_all.sql"))
-            .load(&mut conn)
-            .await?;
+        let rows = crate::db::desks::all_contexts(&mut conn).await?;
         let count = rows.len();
         let seen = Instant::now();
         let snapshot: HashMap<String, Known> = rows
             .into_iter()
-            .map(|r| {
-                let desk = DeskContext {
-                    desk_id: r.desk_id,
-                    desk_name: r.desk_name,
-                    unit_id: r.unit_id,
-                    unit_name: r.unit_name,
-                    form_id: r.form_id,
-                };
+            .map(|(code, desk)| {
                 (
-                    r.code,
+                    code,
                     Known {
                         desk,
                         generation,
@@ -226,22 +214,6 @@ impl DeskDirectory {
             Err(other) => Err(other),
         }
     }
-}
-
-#[derive(QueryableByName)]
-struct CodedDesk {
-    #[diesel(sql_type = Text)]
-    code: String,
-    #[diesel(sql_type = Int4)]
-    desk_id: i32,
-    #[diesel(sql_type = Text)]
-    desk_name: String,
-    #[diesel(sql_type = Int4)]
-    unit_id: i32,
-    #[diesel(sql_type = Text)]
-    unit_name: String,
-    #[diesel(sql_type = Nullable<Text>)]
-    form_id: Option<String>,
 }
 
 /// The task that listens for desk changes and reloads the snapshot. Stops with the server;

@@ -181,14 +181,7 @@ pub async fn prepare(
     about: About,
     date: NaiveDate,
 ) -> Result<Prepared, AppError> {
-    use crate::db::schema::units;
-    use diesel::{QueryDsl, SelectableHelper};
-    use diesel_async::RunQueryDsl;
-    let all: Vec<Unit> = units::table
-        .select(Unit::as_select())
-        .order(units::id)
-        .load(conn)
-        .await?;
+    let all = Unit::all_by_name(conn).await?;
     let issuer = issuer(&all, report.root.id);
     let plan = match report.query.period_id {
         Some(id) => crate::db::published::plan_period(conn, id)

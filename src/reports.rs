@@ -1,497 +1,19 @@
-//! Reports: the published figures of a set of units, built from aggregated counts (the
-//! rollups) with the pure statistics of [`crate::stats`]. The dashboard, the JSON API and the
-//! exports all go through here, so that they show the same numbers.
+//! Building reports from the database: the unit tree and the rollups' figures, then the pure
+//! statistics of [`sipas_core::reports`] (re-exported here).
 
-use std::collections::BTreeMap;
+pub use sipas_core::reports::*;
 
-use serde::Serialize;
-
+use crate::db::plans::Period;
+use crate::db::units::Unit;
 use crate::domain::tree::{default_root, subtree};
-use crate::forms::{Form, ItemKind, SectionRole};
-use crate::small_cells::{self, Count, Disclosure};
-use crate::stats::{
-    CONFIDENCE, ChiSquare, CriterionStats, Interval, MeanDiff, Moments, ProportionDiff, criterion,
-    enough_sample, factor_index, form_index, holm, mean_difference, published_index_interval,
-    rank_descending, round_percent, two_proportions,
-};
+use crate::small_cells::Disclosure;
 
-/// Aggregated answers of one unit (or of several, added up): what the database gives.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
-pub struct Figures {
-    pub responses: u64,
-    /// Moments of the respondents' own index scores.
-    pub scores: Moments,
-    /// Number of answers by (item code, value); value 0 is "not applicable". Unanswered items
-    /// are not counted.
-    pub answers: BTreeMap<(String, i16), u64>,
-}
-
-impl Figures {
-    pub fn add(&mut self, other: &Figures) {
-        self.responses += other.responses;
-        self.scores.n += other.scores.n;
-        self.scores.sum += other.scores.sum;
-        self.scores.sum_sq += other.scores.sum_sq;
-        for (key, n) in &other.answers {
-            *self.answers.entry(key.clone()).or_default() += n;
-        }
-    }
-
-    /// Valid answers of an item by code, in the order of `codes` (not-applicable excluded).
-    fn counts(&self, code: &str, codes: &[i16]) -> Vec<(i16, u64)> {
-        codes
-            .iter()
-            .map(|c| {
-                let n = self
-                    .answers
-                    .get(&(code.to_string(), *c))
-                    .copied()
-                    .unwrap_or(0);
-                (*c, n)
-            })
-            .collect()
-    }
-
-    fn not_applicable(&self, code: &str) -> u64 {
-        self.answers
-            .get(&(code.to_string(), crate::forms::NOT_APPLICABLE_CODE))
-            .copied()
-            .unwrap_or(0)
-    }
-}
-
-/// Who a row of a report is about.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct UnitInfo {
-    pub id: i32,
-    pub code: String,
-    pub name: String,
-    pub kind: String,
-}
-
-/// One coded item (a criterion, an expectation): its statistics over valid answers.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct ItemReport {
-    pub code: String,
-    pub text: String,
-    pub stats: CriterionStats,
-    /// Answers "not applicable" (not valid, not in the denominator).
-    pub not_applicable: u64,
-    /// The scale's labels, by code, in the scale's order.
-    pub labels: Vec<(i16, String)>,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct FactorReport {
-    pub code: String,
-    pub title: String,
-    /// Unweighted mean of its criterion indices (0..=1).
-    pub index: Option<f64>,
-    pub criteria: Vec<ItemReport>,
-}
-
-/// Counts of a respondent question (gender, age band, channel, field of procedure): exact
-/// when built, small cells suppressed by [`Breakdown::protect`] for unit accounts (see
-/// [`crate::small_cells`]).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Breakdown {
-    pub code: String,
-    pub text: String,
-    /// (code, label, count) in the scale's order.
-    pub counts: Vec<(i16, String, Count)>,
-    pub answered: Count,
-}
-
-impl Breakdown {
-    /// The counts as a unit account may see them ([`small_cells::protect`]). Once protected,
-    /// a breakdown stays as it is (protecting it again changes nothing).
-    pub fn protect(&mut self) {
-        let Some(exact) = self
-            .counts
-            .iter()
-            .map(|(_, _, n)| n.exact())
-            .collect::<Option<Vec<u64>>>()
-            .filter(|_| !self.answered.is_suppressed())
-        else {
-            return;
-        };
-        let protected = small_cells::protect(&exact);
-        for ((_, _, n), shown) in self.counts.iter_mut().zip(protected.cells) {
-            *n = shown;
-        }
-        self.answered = protected.total;
-    }
-
-    /// The share (0..=1) of a count among those who answered, when both are shown.
-    pub fn share(&self, count: Count) -> Option<f64> {
-        count.share_of(self.answered)
-    }
-}
-
-/// The figures of one unit (with the units below it).
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct UnitReport {
-    pub unit: UnitInfo,
-    /// Number of forms ("số phiếu").
-    pub responses: u64,
-    /// Forms left out of the figures as suspected fraud (`crate::db::flags`), not counted in
-    /// `responses`; filled in by [`build`] (0 elsewhere).
-    pub excluded: u64,
-    /// The plan's target for the period, when one is set.
-    pub target: Option<u64>,
-    /// At least 30 forms and at least the target: otherwise the figures are "chưa đủ mẫu".
-    pub enough_sample: bool,
-    /// The form's index (0..=1) by its aggregation rule.
-    pub index: Option<f64>,
-    /// 95% interval of the index, from the respondents' scores (see [`crate::stats`]).
-    pub index_ci: Option<Interval>,
-    /// Rank among the rows of the report (1 = best; ties share a rank).
-    pub rank: Option<u32>,
-    pub factors: Vec<FactorReport>,
-    pub expectations: Vec<ItemReport>,
-    pub respondents: Vec<Breakdown>,
-    #[serde(skip)]
-    pub figures: Figures,
-}
-
-fn item_report(form: &Form, item: &crate::forms::Item, figures: &Figures) -> Option<ItemReport> {
-    let ItemKind::Choice { scale, .. } = &item.kind else {
-        return None;
-    };
-    let scale = form.scale(scale)?;
-    let codes: Vec<i16> = scale.options.iter().map(|o| o.code).collect();
-    Some(ItemReport {
-        code: item.code.clone(),
-        text: item.text.clone(),
-        stats: criterion(&figures.counts(&item.code, &codes), &scale.positive),
-        not_applicable: figures.not_applicable(&item.code),
-        labels: scale
-            .options
-            .iter()
-            .map(|o| (o.code, o.label.clone()))
-            .collect(),
-    })
-}
-
-/// The report of one unit from its figures, by the form's structure and aggregation rule.
-pub fn unit_report(
-    form: &Form,
-    unit: UnitInfo,
-    figures: Figures,
-    target: Option<u64>,
-) -> UnitReport {
-    let mut factors = Vec::new();
-    let mut expectations = Vec::new();
-    let mut respondents = Vec::new();
-    for section in &form.sections {
-        match section.role {
-            SectionRole::Factor => {
-                let criteria: Vec<ItemReport> = section
-                    .items
-                    .iter()
-                    .filter_map(|i| item_report(form, i, &figures))
-                    .collect();
-                let indices: Vec<Option<f64>> = criteria.iter().map(|c| c.stats.index).collect();
-                factors.push(FactorReport {
-                    code: section.code.clone(),
-                    title: section.title.clone(),
-                    index: factor_index(&indices),
-                    criteria,
-                });
-            }
-            SectionRole::Expectation => expectations.extend(
-                section
-                    .items
-                    .iter()
-                    .filter_map(|i| item_report(form, i, &figures)),
-            ),
-            SectionRole::Respondent => {
-                for item in &section.items {
-                    let Some(report) = item_report(form, item, &figures) else {
-                        continue;
-                    };
-                    let counts: Vec<(i16, String, u64)> = report
-                        .labels
-                        .iter()
-                        .map(|(code, label)| {
-                            let n = figures
-                                .answers
-                                .get(&(item.code.clone(), *code))
-                                .copied()
-                                .unwrap_or(0);
-                            (*code, label.clone(), n)
-                        })
-                        .collect();
-                    respondents.push(Breakdown {
-                        code: item.code.clone(),
-                        text: item.text.clone(),
-                        answered: Count::Exact(counts.iter().map(|c| c.2).sum()),
-                        counts: counts
-                            .into_iter()
-                            .map(|(code, label, n)| (code, label, Count::Exact(n)))
-                            .collect(),
-                    });
-                }
-            }
-            SectionRole::Other => {}
-        }
-    }
-    let index = form_index(&factors.iter().map(|f| f.index).collect::<Vec<_>>());
-    UnitReport {
-        unit,
-        responses: figures.responses,
-        excluded: 0,
-        target,
-        enough_sample: enough_sample(figures.responses, target),
-        index,
-        index_ci: index.and_then(|index| {
-            published_index_interval(
-                index,
-                &figures.scores,
-                &criterion_shares(&factors),
-                CONFIDENCE,
-            )
-        }),
-        rank: None,
-        factors,
-        expectations,
-        respondents,
-        figures,
-    }
-}
-
-/// Per factor, `(share, valid answers)` of its criteria that have an index: what
-/// [`published_index_interval`] needs besides the respondents' scores.
-fn criterion_shares(factors: &[FactorReport]) -> Vec<Vec<(f64, u64)>> {
-    factors
-        .iter()
-        .map(|f| {
-            f.criteria
-                .iter()
-                .filter_map(|c| Some((c.stats.index?, c.stats.n_valid)))
-                .collect()
-        })
-        .collect()
-}
-
-/// Ranks the rows by index as published (two decimals of a percent, so equal published values
-/// share a rank) and orders them: ranked first, best first, then by name.
-pub fn rank(rows: &mut [UnitReport]) {
-    let published: Vec<Option<f64>> = rows.iter().map(|r| r.index.map(round_percent)).collect();
-    for (row, rank) in rows.iter_mut().zip(rank_descending(&published)) {
-        row.rank = rank;
-    }
-    rows.sort_by(|a, b| {
-        (a.rank.is_none(), a.rank, &a.unit.name).cmp(&(b.rank.is_none(), b.rank, &b.unit.name))
-    });
-}
-
-impl UnitReport {
-    /// Small cells suppressed in the respondent breakdowns ([`Breakdown::protect`]), and the
-    /// exact answers to the respondent questions dropped from the (unserialised) figures, so
-    /// that nothing built on this report can show them.
-    pub fn protect_small_cells(&mut self) {
-        for b in &mut self.respondents {
-            b.protect();
-            self.figures.answers.retain(|(code, _), _| *code != b.code);
-        }
-    }
-
-    /// The criterion (or any coded item) with this code.
-    pub fn item(&self, code: &str) -> Option<&ItemReport> {
-        self.factors
-            .iter()
-            .flat_map(|f| f.criteria.iter())
-            .chain(self.expectations.iter())
-            .find(|i| i.code == code)
-    }
-
-    /// Satisfied and valid answers of an item: (x, n).
-    fn satisfied(&self, code: &str) -> Option<(u64, u64)> {
-        let item = self.item(code)?;
-        let index = item.stats.index?;
-        let n = item.stats.n_valid;
-        Some(((index * n as f64).round() as u64, n))
-    }
-}
-
-/// Pairwise result with its Holm-adjusted p-value.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Pair<T> {
-    pub a: i32,
-    pub b: i32,
-    pub result: T,
-    pub p_holm: f64,
-}
-
-/// Units compared on one item (satisfied / not satisfied among valid answers): a chi-square
-/// test of independence over all of them, then every pair with a two-proportion test, Holm
-/// corrected. One answer per respondent and item, so the answers are independent.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct ItemComparison {
-    pub item_code: String,
-    pub chi_square: Option<ChiSquare>,
-    pub pairs: Vec<Pair<ProportionDiff>>,
-}
-
-pub fn compare_item(rows: &[&UnitReport], item_code: &str) -> ItemComparison {
-    let counted: Vec<(i32, u64, u64)> = rows
-        .iter()
-        .filter_map(|r| {
-            let (x, n) = r.satisfied(item_code)?;
-            (n > 0).then_some((r.unit.id, x, n))
-        })
-        .collect();
-    let table: Vec<(u64, u64)> = counted.iter().map(|(_, x, n)| (*x, n - x)).collect();
-    let mut pairs = Vec::new();
-    for (i, a) in counted.iter().enumerate() {
-        for b in &counted[i + 1..] {
-            if let Some(diff) = two_proportions(a.1, a.2, b.1, b.2, CONFIDENCE) {
-                pairs.push(Pair {
-                    a: a.0,
-                    b: b.0,
-                    result: diff,
-                    p_holm: diff.p_value,
-                });
-            }
-        }
-    }
-    adjust(&mut pairs, |p| p.result.p_value);
-    ItemComparison {
-        item_code: item_code.to_string(),
-        chi_square: crate::stats::chi_square_independence(&table),
-        pairs,
-    }
-}
-
-/// Units compared on their index, through their respondents' scores (Welch), Holm corrected.
-pub fn compare_index(rows: &[&UnitReport]) -> Vec<Pair<MeanDiff>> {
-    let mut pairs = Vec::new();
-    for (i, a) in rows.iter().enumerate() {
-        for b in &rows[i + 1..] {
-            if let Some(diff) = mean_difference(&a.figures.scores, &b.figures.scores, CONFIDENCE) {
-                pairs.push(Pair {
-                    a: a.unit.id,
-                    b: b.unit.id,
-                    result: diff,
-                    p_holm: diff.p_value,
-                });
-            }
-        }
-    }
-    adjust(&mut pairs, |p| p.result.p_value);
-    pairs
-}
-
-/// The change of a unit's index between two reports of it (e.g. this period against the
-/// previous one): the difference of the respondent-score means, unadjusted.
-pub fn change(now: &UnitReport, before: &UnitReport) -> Option<MeanDiff> {
-    mean_difference(&now.figures.scores, &before.figures.scores, CONFIDENCE)
-}
-
-fn adjust<T>(pairs: &mut [Pair<T>], p: impl Fn(&Pair<T>) -> f64) {
-    let raw: Vec<f64> = pairs.iter().map(&p).collect();
-    for (pair, adjusted) in pairs.iter_mut().zip(holm(&raw)) {
-        pair.p_holm = adjusted;
-    }
-}
-
-impl From<&crate::db::stats::UnitFigures> for Figures {
-    fn from(u: &crate::db::stats::UnitFigures) -> Self {
-        Figures {
-            responses: u.responses,
-            scores: Moments {
-                n: u.score_n,
-                sum: u.score_sum,
-                sum_sq: u.score_sum_sq,
-            },
-            answers: u
-                .answers
-                .iter()
-                .map(|a| ((a.item_code.clone(), a.value), a.n))
-                .collect(),
-        }
-    }
-}
-
-/// What a report is about.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct ReportQuery {
-    pub form_id: String,
-    /// First and last day (included), in Vietnam's time.
-    pub from: chrono::NaiveDate,
-    pub to: chrono::NaiveDate,
-    /// The unit whose sub-units are the rows; `None`: the top of the account's scope.
-    pub root: Option<i32>,
-    /// Only rows of this kind of unit ("commune", "department", ...).
-    pub kind: Option<String>,
-    pub channel: Option<String>,
-    /// The plan period whose targets apply (for the "chưa đủ mẫu" flag).
-    pub period_id: Option<i32>,
-}
-
-/// A report: one row per sub-unit of the root (each with the units below it), ranked, and
-/// the total of all rows.
-#[derive(Debug, Clone, Serialize)]
-pub struct Report {
-    pub form_id: String,
-    pub form_title: String,
-    #[serde(skip)]
-    pub form: std::sync::Arc<crate::forms::FormVersion>,
-    pub query: ReportQuery,
-    pub root: UnitInfo,
-    pub total: UnitReport,
-    pub rows: Vec<UnitReport>,
-    /// Whether small cells are suppressed (a unit account's report, see [`crate::small_cells`]).
-    #[serde(skip)]
-    pub disclosure: Disclosure,
-}
-
-impl Report {
-    /// The report as an account with `disclosure` may see it: for unit accounts, the small
-    /// cells of every breakdown (the total's and each row's) suppressed.
-    pub fn disclosed(mut self, disclosure: Disclosure) -> Report {
-        if disclosure.is_protected() {
-            self.total.protect_small_cells();
-            for row in &mut self.rows {
-                row.protect_small_cells();
-            }
-            self.disclosure = Disclosure::Protected;
-        }
-        self
-    }
-}
-
-#[derive(diesel::Queryable)]
-struct TreeUnit {
-    id: i32,
-    parent_id: Option<i32>,
-    code: String,
-    name: String,
-    kind: String,
-    active: bool,
-}
-
-impl TreeUnit {
-    fn info(&self) -> UnitInfo {
-        UnitInfo {
-            id: self.id,
-            code: self.code.clone(),
-            name: self.name.clone(),
-            kind: self.kind.clone(),
-        }
-    }
-}
-
-impl crate::domain::tree::TreeNode for TreeUnit {
-    fn id(&self) -> i32 {
-        self.id
-    }
-    fn parent_id(&self) -> Option<i32> {
-        self.parent_id
-    }
-    fn active(&self) -> bool {
-        self.active
+fn info(unit: &Unit) -> UnitInfo {
+    UnitInfo {
+        id: unit.id,
+        code: unit.code.clone(),
+        name: unit.name.clone(),
+        kind: unit.kind.clone(),
     }
 }
 
@@ -503,25 +25,10 @@ pub async fn build(
     scope: &crate::auth::Scope,
     query: &ReportQuery,
 ) -> Result<Report, crate::error::AppError> {
-    use crate::db::schema::{plan_targets, units};
     use crate::error::AppError;
-    use diesel::{ExpressionMethods, QueryDsl};
-    use diesel_async::RunQueryDsl;
 
     let form = forms.latest(&query.form_id).ok_or(AppError::NotFound)?;
-    let mut all: Vec<TreeUnit> = units::table
-        .select((
-            units::id,
-            units::parent_id,
-            units::code,
-            units::name,
-            units::kind,
-            units::active,
-        ))
-        .order(units::id)
-        .load(conn)
-        .await?;
-    all.sort_by(|a, b| a.name.cmp(&b.name));
+    let all = Unit::all_by_name(conn).await?;
     let root_id = match query.root {
         Some(id) if scope.contains(id) && all.iter().any(|u| u.id == id) => id,
         Some(_) => return Err(AppError::NotFound),
@@ -531,7 +38,7 @@ pub async fn build(
         .iter()
         .find(|u| u.id == root_id)
         .ok_or(AppError::NotFound)?;
-    let mut row_units: Vec<&TreeUnit> = all
+    let mut row_units: Vec<&Unit> = all
         .iter()
         .filter(|u| u.parent_id == Some(root_id) && u.active && scope.contains(u.id))
         .filter(|u| query.kind.as_deref().is_none_or(|k| u.kind == k))
@@ -569,13 +76,10 @@ pub async fn build(
     .await?;
     let excluded_over = |ids: &[i32]| -> u64 { ids.iter().filter_map(|id| excluded.get(id)).sum() };
     let targets: std::collections::HashMap<i32, u64> = match query.period_id {
-        Some(period) => plan_targets::table
-            .filter(plan_targets::period_id.eq(period))
-            .select((plan_targets::unit_id, plan_targets::target))
-            .load::<(i32, i32)>(conn)
+        Some(period) => Period::targets(conn, period)
             .await?
             .into_iter()
-            .map(|(u, t)| (u, t.max(0) as u64))
+            .map(|t| (t.unit_id, t.target.max(0) as u64))
             .collect(),
         None => Default::default(),
     };
@@ -599,7 +103,7 @@ pub async fn build(
                 excluded: excluded_over(&ids),
                 ..unit_report(
                     &form.form,
-                    u.info(),
+                    info(u),
                     sum_over(&ids),
                     targets.get(&u.id).copied(),
                 )
@@ -620,7 +124,7 @@ pub async fn build(
         excluded: excluded_over(&total_ids),
         ..unit_report(
             &form.form,
-            root.info(),
+            info(root),
             sum_over(&total_ids),
             targets.get(&root_id).copied(),
         )
@@ -632,26 +136,12 @@ pub async fn build(
         form_title: form.form.title.clone(),
         form: form.clone(),
         query: query.clone(),
-        root: root.info(),
+        root: info(root),
         total,
         rows,
         disclosure: Disclosure::Exact,
     }
     .disclosed(Disclosure::for_scope(scope)))
-}
-
-/// "khác biệt có ý nghĩa thống kê" or not, at the 5% level, in plain Vietnamese.
-pub fn significance_text(p_value: f64) -> String {
-    let p = if p_value < 0.001 {
-        "p < 0,001".to_string()
-    } else {
-        format!("p = {}", format!("{p_value:.3}").replace('.', ","))
-    };
-    if p_value < 0.05 {
-        format!("khác biệt có ý nghĩa thống kê ({p})")
-    } else {
-        format!("khác biệt không có ý nghĩa thống kê ({p})")
-    }
 }
 
 /// The figures of `plan`'s `period` as they are now, as published: the report of the
@@ -684,224 +174,4 @@ pub async fn published_snapshot(
         period,
         chrono::Utc::now(),
     ))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::forms::parse_form;
-
-    const FORM: &str = r#"
-id = "t"
-version = 1
-title = "T"
-[index]
-rule = "mean-of-factor-indices"
-[scales.s]
-options = [ { code = 1, label = "Không" }, { code = 2, label = "Bình thường" }, { code = 3, label = "Có" } ]
-positive = [3]
-[[sections]]
-code = "A"
-title = "Yếu tố A"
-role = "factor"
-[[sections.items]]
-code = "A1"
-text = "A một"
-scale = "s"
-[[sections.items]]
-code = "A2"
-text = "A hai"
-scale = "s"
-not_applicable = true
-[[sections]]
-code = "B"
-title = "Yếu tố B"
-role = "factor"
-[[sections.items]]
-code = "B1"
-text = "B một"
-scale = "s"
-[[sections]]
-code = "R"
-title = "Người trả lời"
-role = "respondent"
-[[sections.items]]
-code = "G"
-text = "Giới tính"
-scale = "s"
-"#;
-
-    fn figures(answers: &[(&str, i16, u64)], responses: u64) -> Figures {
-        Figures {
-            responses,
-            scores: Moments::default(),
-            answers: answers
-                .iter()
-                .map(|(c, v, n)| ((c.to_string(), *v), *n))
-                .collect(),
-        }
-    }
-
-    fn unit(id: i32) -> UnitInfo {
-        UnitInfo {
-            id,
-            code: format!("u{id}"),
-            name: format!("Đơn vị {id}"),
-            kind: "commune".into(),
-        }
-    }
-
-    #[test]
-    fn the_index_follows_criterion_factor_form() {
-        let form = parse_form("t.toml", FORM).unwrap();
-        // A1: 3 of 4 satisfied; A2: 1 of 2 valid (2 not applicable); B1: 1 of 4.
-        let f = figures(
-            &[
-                ("A1", 3, 3),
-                ("A1", 1, 1),
-                ("A2", 3, 1),
-                ("A2", 2, 1),
-                ("A2", 0, 2),
-                ("B1", 3, 1),
-                ("B1", 2, 3),
-                ("G", 1, 2),
-            ],
-            4,
-        );
-        let r = unit_report(&form, unit(1), f, Some(40));
-        let a = &r.factors[0];
-        assert_eq!(a.criteria[0].stats.index, Some(0.75));
-        assert_eq!(a.criteria[1].stats.index, Some(0.5));
-        assert_eq!(a.criteria[1].not_applicable, 2);
-        assert_eq!(a.index, Some(0.625));
-        assert_eq!(r.factors[1].index, Some(0.25));
-        assert_eq!(r.index, Some((0.625 + 0.25) / 2.0));
-        assert!(!r.enough_sample, "4 forms against a target of 40");
-        assert_eq!(
-            r.respondents[0].counts[0],
-            (1, "Không".to_string(), Count::Exact(2))
-        );
-        assert_eq!(r.respondents[0].answered, Count::Exact(2));
-    }
-
-    #[test]
-    fn a_unit_account_sees_the_breakdowns_protected_and_the_criteria_as_they_are() {
-        let form = parse_form("t.toml", FORM).unwrap();
-        // G: 3 "Không", 9 "Có"; A1 with small counts too (a criterion, not an attribute).
-        let f = figures(&[("A1", 3, 2), ("A1", 1, 10), ("G", 1, 3), ("G", 3, 9)], 12);
-        let mut r = unit_report(&form, unit(1), f, None);
-        let exact = r.clone();
-        r.protect_small_cells();
-        let g = &r.respondents[0];
-        assert_eq!(
-            g.counts.iter().map(|c| c.2).collect::<Vec<_>>(),
-            [Count::Suppressed, Count::Exact(0), Count::Suppressed]
-        );
-        assert_eq!(g.answered, Count::Exact(12));
-        assert_eq!(g.share(g.counts[0].2), None);
-        assert_eq!(g.share(g.counts[1].2), Some(0.0));
-        // Nothing else changes, and the exact answers of G are gone from the figures.
-        assert_eq!(r.factors, exact.factors);
-        assert_eq!(r.index, exact.index);
-        assert!(r.figures.answers.keys().all(|(code, _)| code != "G"));
-        assert_eq!(r.figures.answers.get(&("A1".to_string(), 3)), Some(&2));
-        // Protecting again changes nothing.
-        let again = {
-            let mut again = r.clone();
-            again.protect_small_cells();
-            again
-        };
-        assert_eq!(again, r);
-    }
-
-    #[test]
-    fn ranks_share_ties_as_published_and_order_the_rows() {
-        let form = parse_form("t.toml", FORM).unwrap();
-        let mut rows: Vec<UnitReport> = [(1, 3, 1), (2, 3, 3), (3, 1, 3), (4, 3, 1)]
-            .iter()
-            .map(|(id, sat, not)| {
-                let f = figures(
-                    &[
-                        ("A1", 3, *sat),
-                        ("A1", 1, *not),
-                        ("B1", 3, *sat),
-                        ("B1", 1, *not),
-                    ],
-                    sat + not,
-                );
-                unit_report(&form, unit(*id), f, None)
-            })
-            .collect();
-        rows.push(unit_report(&form, unit(5), Figures::default(), None));
-        rank(&mut rows);
-        let order: Vec<(i32, Option<u32>)> = rows.iter().map(|r| (r.unit.id, r.rank)).collect();
-        assert_eq!(
-            order,
-            [
-                (1, Some(1)),
-                (4, Some(1)),
-                (2, Some(3)),
-                (3, Some(4)),
-                (5, None)
-            ]
-        );
-    }
-
-    #[test]
-    fn comparisons_use_valid_answers_and_holm() {
-        let form = parse_form("t.toml", FORM).unwrap();
-        let rows: Vec<UnitReport> = [(1, 45, 15), (2, 30, 30), (3, 44, 16)]
-            .iter()
-            .map(|(id, sat, not)| {
-                let f = figures(&[("A1", 3, *sat), ("A1", 1, *not), ("A1", 0, 7)], sat + not);
-                unit_report(&form, unit(*id), f, None)
-            })
-            .collect();
-        let refs: Vec<&UnitReport> = rows.iter().collect();
-        let c = compare_item(&refs, "A1");
-        let chi = c.chi_square.unwrap();
-        // The table handed to the test must be satisfied / not satisfied among VALID answers
-        // (the 7 not-applicable answers left out): its Pearson statistic by hand. The
-        // chi-square function itself is checked against scipy in stats::tests.
-        let expected = {
-            let rows = [(45.0, 15.0), (30.0, 30.0), (44.0, 16.0)];
-            let total: f64 = 180.0;
-            let sat: f64 = 119.0;
-            rows.iter()
-                .map(|(x, y)| {
-                    let n = x + y;
-                    let e1 = n * sat / total;
-                    let e2 = n * (total - sat) / total;
-                    (x - e1).powi(2) / e1 + (y - e2).powi(2) / e2
-                })
-                .sum::<f64>()
-        };
-        assert!((chi.statistic - expected).abs() < 1e-12);
-        assert_eq!(chi.df, 2);
-        assert_eq!(c.pairs.len(), 3);
-        // Holm: the smallest p-value is multiplied by 3, and none decreases.
-        let smallest = c
-            .pairs
-            .iter()
-            .min_by(|a, b| a.result.p_value.total_cmp(&b.result.p_value))
-            .unwrap();
-        assert!((smallest.p_holm - 3.0 * smallest.result.p_value).abs() < 1e-15);
-        assert!(c.pairs.iter().all(|p| p.p_holm >= p.result.p_value));
-    }
-
-    #[test]
-    fn significance_in_plain_vietnamese() {
-        assert_eq!(
-            significance_text(0.0123),
-            "khác biệt có ý nghĩa thống kê (p = 0,012)"
-        );
-        assert_eq!(
-            significance_text(0.2),
-            "khác biệt không có ý nghĩa thống kê (p = 0,200)"
-        );
-        assert_eq!(
-            significance_text(1e-9),
-            "khác biệt có ý nghĩa thống kê (p < 0,001)"
-        );
-    }
 }

@@ -57,9 +57,7 @@ pub const LOCK_FILE: &str = "spool.lock";
 /// Default cap on the spool's size: beyond it, citizens get the 503 page rather than a disk
 /// filled by a flood of submissions during an outage.
 pub const DEFAULT_MAX_BYTES: u64 = 256 * 1024 * 1024;
-/// The longest a citizen's store may take before the response is spooled instead (a database
-/// behind a black-holed network never answers; the pool's own timeouts cover the rest).
-pub const STORE_TIMEOUT: Duration = Duration::from_secs(5);
+pub use crate::domain::limits::STORE_TIMEOUT;
 /// How long an outage, once seen, sends responses straight to the spool (a circuit breaker: a
 /// database behind a black-holed network would otherwise cost every citizen the pool's
 /// timeouts). Short, so that the database is tried again within a second.

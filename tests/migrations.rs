@@ -1,5 +1,5 @@
 //! The embedded migrations against a real PostgreSQL: up, down and up again, concurrent start-ups,
-//! and `src/db/schema.rs` (what every query is compiled against) versus the migrated database.
+//! and `crates/sipas-db/src/schema.rs` (what every query is compiled against) versus the migrated database.
 
 mod common;
 
@@ -393,8 +393,8 @@ fn the_schema_parser_reads_what_diesel_writes() {
 
 #[tokio::test]
 async fn schema_rs_matches_the_migrated_database() {
-    let path = common::manifest_dir().join("src/db/schema.rs");
-    let text = std::fs::read_to_string(&path).expect("src/db/schema.rs");
+    let path = common::manifest_dir().join("crates/sipas-db/src/schema.rs");
+    let text = std::fs::read_to_string(&path).expect("crates/sipas-db/src/schema.rs");
     let declared = parse_schema(&text);
     assert_eq!(
         declared.len(),

@@ -484,7 +484,7 @@ async fn raw_data_says_which_responses_count_and_why() {
 // - intervals (95%): Wilson score interval of a criterion's index, Student t interval of a
 //   mean; the unit index's interval is the index ± the half-width of the t interval of the
 //   respondents' scores (a score: Σ w·[4 or 5] / Σ w over the criteria answered validly, with
-//   w = 1 / (5 · criteria of the factor)), clipped to [0, 1] (src/stats/mod.rs documents the
+//   w = 1 / (5 · criteria of the factor)), clipped to [0, 1] (crates/sipas-core/src/stats/mod.rs documents the
 //   method; the code here is written from that text, not called).
 // The factor of a criterion is its section in the codebook ("Nhóm câu hỏi"), the five factor
 // titles of SIPAS.md; a unit row of the API holds the unit and the units below it, whose codes

@@ -2,7 +2,7 @@
 //! of units, per-form CSRF tokens and an Origin check for every state-changing request.
 
 pub mod password;
-pub mod throttle;
+pub use crate::db::throttle;
 pub mod token;
 
 use std::future::Future;

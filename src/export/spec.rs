@@ -4,8 +4,7 @@
 //! data, with a precise message for anything that does not resolve.
 
 use chrono::NaiveDate;
-use diesel::{QueryDsl, SelectableHelper};
-use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use diesel_async::AsyncPgConnection;
 
 use crate::auth::Scope;
 use crate::db::plans::{Period, Plan};
@@ -13,7 +12,7 @@ use crate::db::units::Unit;
 use crate::domain::channel::{CHANNELS, Channel};
 use crate::domain::tree::{default_root, subtree};
 use crate::forms::FormRegistry;
-use crate::periods::{ResolvedPeriod, parse_period_token, year_range};
+use crate::periods::{PlanPeriod, ResolvedPeriod, parse_period_token, year_range};
 use crate::plans::{MAX_YEAR, MIN_YEAR, format_date};
 use crate::reports::ReportQuery;
 
@@ -154,7 +153,6 @@ impl ExportSpec {
         scope: Scope,
         request: &SpecRequest,
     ) -> Result<ExportSpec, SpecError> {
-        use crate::db::schema::units;
         let year = request.year;
         if !(MIN_YEAR..=MAX_YEAR).contains(&year) {
             return Err(SpecError::Year(year));
@@ -176,12 +174,7 @@ impl ExportSpec {
                 None => return Err(SpecError::Channel(c.to_string(), CHANNELS.join(", "))),
             },
         };
-        let mut all: Vec<Unit> = units::table
-            .select(Unit::as_select())
-            .order(units::id)
-            .load(conn)
-            .await?;
-        all.sort_by(|a, b| a.name.cmp(&b.name));
+        let all = Unit::all_by_name(conn).await?;
         let root = match &request.unit {
             None => default_root(&all, &scope).ok_or(SpecError::NoUnits)?,
             Some(UnitRef::Code(code)) => {
@@ -219,7 +212,9 @@ impl ExportSpec {
                 }
             }
             Some(token) => {
-                let periods = plan_periods(conn, &scope, &all, root, year).await?;
+                let periods: Option<Vec<PlanPeriod>> = plan_periods(conn, &scope, &all, root, year)
+                    .await?
+                    .map(|ps| ps.iter().map(PlanPeriod::from).collect());
                 let resolved = parse_period_token(token, periods.as_deref()).ok_or_else(|| {
                     let names = periods
                         .as_deref()

@@ -12,6 +12,14 @@ use maud::{DOCTYPE, Markup, html};
 pub use crate::domain::format::{format_vietnam_time, group_thousands};
 pub use crate::domain::time::vietnam_offset;
 
+/// The one stylesheet of the citizen's pages (kept small: the survey's budget is 30 KB), served
+/// by `web`.
+pub const STYLESHEET_PATH: &str = "/static/sipas.css";
+/// Added by the staff pages.
+pub const STAFF_STYLESHEET_PATH: &str = "/static/staff.css";
+/// Added by the printable report (`/staff/report`); inlined in `sipas report` files.
+pub const REPORT_STYLESHEET_PATH: &str = "/static/report.css";
+
 /// The page shell shared by every page: Vietnamese, mobile viewport, one small stylesheet, no
 /// scripts, no fonts, nothing from other sites.
 pub fn layout(title: &str, body: Markup) -> Markup {
@@ -28,9 +36,9 @@ pub fn shell(title: &str, body_class: Option<&str>, body: Markup) -> Markup {
                 meta name="viewport" content="width=device-width, initial-scale=1";
                 meta name="robots" content="noindex";
                 title { (title) }
-                link rel="stylesheet" href=(crate::web::STYLESHEET_PATH);
+                link rel="stylesheet" href=(crate::views::STYLESHEET_PATH);
                 @if body_class == Some("staff") {
-                    link rel="stylesheet" href=(crate::web::STAFF_STYLESHEET_PATH);
+                    link rel="stylesheet" href=(crate::views::STAFF_STYLESHEET_PATH);
                 }
             }
             body class=[body_class] {

@@ -208,7 +208,7 @@ pub fn kiosk_thanks(page: &KioskThanks<'_>) -> Markup {
                 meta name="robots" content="noindex";
                 meta http-equiv="refresh" content=(refresh);
                 title { "Cảm ơn Anh/Chị" }
-                link rel="stylesheet" href=(crate::web::STYLESHEET_PATH);
+                link rel="stylesheet" href=(crate::views::STYLESHEET_PATH);
             }
             body {
                 main {

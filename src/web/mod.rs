@@ -23,15 +23,10 @@ use crate::db::Pool;
 use crate::error::AppError;
 use crate::forms::FormRegistry;
 
-/// The one stylesheet of the citizen's pages (kept small: the survey's budget is 30 KB).
-pub const STYLESHEET_PATH: &str = "/static/sipas.css";
-const STYLESHEET: &str = include_str!("../../static/sipas.css");
-/// Added by the staff pages.
-pub const STAFF_STYLESHEET_PATH: &str = "/static/staff.css";
-const STAFF_STYLESHEET: &str = include_str!("../../static/staff.css");
-/// Added by the printable report (`/staff/report`); inlined in `sipas report` files.
-pub const REPORT_STYLESHEET_PATH: &str = "/static/report.css";
 pub use crate::views::staff::report::REPORT_STYLESHEET;
+pub use crate::views::{REPORT_STYLESHEET_PATH, STAFF_STYLESHEET_PATH, STYLESHEET_PATH};
+const STYLESHEET: &str = include_str!("../../static/sipas.css");
+const STAFF_STYLESHEET: &str = include_str!("../../static/staff.css");
 
 /// What every handler can reach, through `web::Data`.
 pub struct AppState {

@@ -784,9 +784,9 @@ pub fn page(staff: &Staff, filters: &Filters, back: &str, doc: Option<&ReportDoc
                 meta name="viewport" content="width=device-width, initial-scale=1";
                 meta name="robots" content="noindex";
                 title { (page_title) " - SIPAS" }
-                link rel="stylesheet" href=(crate::web::STYLESHEET_PATH);
-                link rel="stylesheet" href=(crate::web::STAFF_STYLESHEET_PATH);
-                link rel="stylesheet" href=(crate::web::REPORT_STYLESHEET_PATH);
+                link rel="stylesheet" href=(crate::views::STYLESHEET_PATH);
+                link rel="stylesheet" href=(crate::views::STAFF_STYLESHEET_PATH);
+                link rel="stylesheet" href=(crate::views::REPORT_STYLESHEET_PATH);
             }
             body.staff.report-page {
                 div.report-tools.screen-only {

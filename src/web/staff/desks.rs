@@ -74,10 +74,10 @@ impl OkQuery {
     }
 }
 
-impl TryFrom<(&DeskForm, &FormChoice)> for DeskFields {
-    type Error = FieldErrors;
-
-    fn try_from((form, choice): (&DeskForm, &FormChoice)) -> Result<Self, FieldErrors> {
+impl DeskForm {
+    /// The desk as typed, checked (the form among `choice`).
+    fn validate(&self, choice: &FormChoice) -> Result<DeskFields, FieldErrors> {
+        let form = self;
         let mut errors = FieldErrors::new();
         let name = check_name(&form.name, "Vui lòng nhập tên quầy.", &mut errors);
         let form_id = choice
@@ -201,7 +201,7 @@ async fn create(
         Unit::find(&mut conn, id).await?.ok_or(AppError::NotFound)?;
     }
     let choice = FormChoice::new(&state, None);
-    let fields = DeskFields::try_from((&form, &choice)).map_err(|e| errors.extend(e));
+    let fields = form.validate(&choice).map_err(|e| errors.extend(e));
     let (Some(unit_id), Ok(fields)) = (unit_id, fields) else {
         return render_new(&state, &staff, &form, &errors, 422).await;
     };
@@ -316,7 +316,7 @@ async fn update(
 ) -> Result<HttpResponse, AppError> {
     let desk = writable_desk(&state, &staff, &path).await?;
     let choice = FormChoice::new(&state, desk.form_id.as_deref());
-    let refused = match DeskFields::try_from((&form, &choice)) {
+    let refused = match form.validate(&choice) {
         Ok(fields) => {
             let mut conn = state.pool.get().await?;
             match Desk::update_audited(&mut conn, &staff, desk.id, &fields).await? {

@@ -531,12 +531,11 @@ impl PeriodInput {
 const DATE_FORMAT_MESSAGE: &str =
     "Ngày không hợp lệ. Vui lòng nhập theo dạng dd/mm/yyyy, ví dụ 01/04/2026.";
 
-impl TryFrom<(&PeriodInput, i16)> for PeriodSpec {
-    type Error = FieldErrors;
-
+impl PeriodInput {
     /// The period as typed, for a plan of `year` (overlaps are checked against the stored
     /// periods afterwards).
-    fn try_from((input, year): (&PeriodInput, i16)) -> Result<Self, FieldErrors> {
+    fn validate(&self, year: i16) -> Result<PeriodSpec, FieldErrors> {
+        let input = self;
         let mut errors = FieldErrors::new();
         let name = input.name.trim();
         if name.is_empty() {
@@ -610,7 +609,7 @@ async fn add_period(
     let mut conn = state.pool.get().await?;
     let plan = visible_plan(&mut conn, &staff, &path).await?;
     let plan_id = plan.id;
-    let errors = match PeriodSpec::try_from((&input, plan.year)) {
+    let errors = match input.validate(plan.year) {
         Err(errors) => errors,
         Ok(spec) => match app::plans::add_period(&mut conn, &staff, plan_id, &spec).await {
             Ok(Some(Ok(period))) => {

@@ -19,7 +19,7 @@ use crate::db::units::{Unit, UnitKind};
 use crate::domain::channel::CHANNELS;
 use crate::error::AppError;
 use crate::forms::SectionRole;
-use crate::periods::parse_period_token;
+use crate::periods::{PlanPeriod, parse_period_token};
 use crate::periods::{ResolvedPeriod as ComparedPeriod, quarter_range, year_range};
 pub use crate::periods::{previous_period, previous_year};
 use crate::plans::{MAX_YEAR, MIN_YEAR, current_year, format_date, parse_date};
@@ -218,15 +218,7 @@ impl Context {
         state: &AppState,
         staff: &Staff,
     ) -> Result<Context, AppError> {
-        use crate::db::schema::units;
-        use diesel::{QueryDsl, SelectableHelper};
-        use diesel_async::RunQueryDsl;
-        let mut all: Vec<Unit> = units::table
-            .select(Unit::as_select())
-            .order(units::id)
-            .load(conn)
-            .await?;
-        all.sort_by(|a, b| a.name.cmp(&b.name));
+        let all = Unit::all_by_name(conn).await?;
         let choices = comments::unit_choices(conn, &staff.scope).await?;
         let mut forms: Vec<(String, String)> = state
             .forms
@@ -965,8 +957,11 @@ async fn compare(
     };
     let mut periods: Vec<ComparedPeriod> = Vec::new();
     if by_period {
+        let plan_periods: Option<Vec<PlanPeriod>> = plan
+            .as_ref()
+            .map(|(_, ps)| ps.iter().map(PlanPeriod::from).collect());
         for token in &query.periods {
-            match parse_period_token(token, plan.as_ref().map(|(_, p)| p.as_slice())) {
+            match parse_period_token(token, plan_periods.as_deref()) {
                 Some(p) if !periods.iter().any(|q| q.from == p.from && q.to == p.to) => {
                     periods.push(p)
                 }

@@ -133,10 +133,10 @@ const MSG_OWN_SUBTREE: &str =
     "Không thể chuyển đơn vị vào chính nó hoặc vào một đơn vị trực thuộc của nó.";
 const MSG_DUPLICATE_CODE: &str = "Mã đơn vị này đã được dùng cho một đơn vị khác.";
 
-impl TryFrom<(&UnitForm, &FormChoice)> for UnitFields {
-    type Error = FieldErrors;
-
-    fn try_from((form, choice): (&UnitForm, &FormChoice)) -> Result<Self, FieldErrors> {
+impl UnitForm {
+    /// The unit as typed, checked (the form among `choice`).
+    fn validate(&self, choice: &FormChoice) -> Result<UnitFields, FieldErrors> {
+        let form = self;
         let mut errors = FieldErrors::new();
         let name = check_name(&form.name, "Vui lòng nhập tên đơn vị.", &mut errors);
         let kind = UnitKind::parse(form.kind.trim());
@@ -252,7 +252,7 @@ async fn create(
     let choice = FormChoice::new(&state, None);
     let mut errors = FieldErrors::new();
     let code = check_code(&form.code, &mut errors);
-    let fields = UnitFields::try_from((&form, &choice)).map_err(|e| errors.extend(e));
+    let fields = form.validate(&choice).map_err(|e| errors.extend(e));
     let (Some(code), Ok(fields)) = (code, fields) else {
         return render_new(&state, &staff, &form, &errors, 422).await;
     };
@@ -350,7 +350,7 @@ async fn update(
     let unit = Unit::find(&mut conn, id).await?.ok_or(AppError::NotFound)?;
     drop(conn);
     let choice = FormChoice::new(&state, unit.default_form_id.as_deref());
-    let fields = match UnitFields::try_from((&form, &choice)) {
+    let fields = match form.validate(&choice) {
         Ok(fields) => fields,
         Err(errors) => {
             return render_show(&state, &staff, id, Some((&form, &errors)), None, 422).await;

@@ -1,12 +1,12 @@
 #!/usr/bin/env python3
-"""Independent reference values for sipas's `src/stats` module.
+"""Independent reference values for sipas's `crates/sipas-core/src/stats` module.
 
 Run from anywhere with scipy, statsmodels and numpy installed:
 
     pip install scipy statsmodels
     python3 tests/data/stats/reference.py
 
-It writes `reference.json` beside itself. The Rust unit tests in `src/stats/tests.rs` read that
+It writes `reference.json` beside itself. The Rust unit tests in `crates/sipas-core/src/stats/tests.rs` read that
 file (via `include_str!`), so CI needs neither Python nor these packages; the versions used are
 recorded in the JSON under "provenance".
 

@@ -1,0 +1,720 @@
+//! Configuration, read from environment variables once at start-up and checked there.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use url::Url;
+
+/// The shortest statement timeout allowed: twice the time a citizen's store may take before
+/// the response is spooled instead.
+pub const MIN_STATEMENT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// Everything the service can be configured with. See README.md for the variables.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// `DATABASE_URL`. When unset: the default local server, or a private embedded one.
+    pub database_url: Option<String>,
+    /// `SIPAS_BIND`, default 127.0.0.1:8080.
+    pub bind: SocketAddr,
+    /// `SIPAS_PUBLIC_URL`: the base URL citizens reach the service at (behind a proxy), used
+    /// in QR codes. Default: `http://{bind}`.
+    pub public_url: Url,
+    /// `SIPAS_DATA_DIR`, default `./data`: the embedded PostgreSQL and the exported files
+    /// (`exports/`) live here.
+    pub data_dir: PathBuf,
+    /// `SIPAS_FORMS_DIR`, default `./survey-forms`.
+    pub forms_dir: PathBuf,
+    /// `SIPAS_DEFAULT_FORM`: the form a desk shows when neither it nor its units choose one.
+    pub default_form: String,
+    /// `SIPAS_DB_POOL_SIZE`, default 16.
+    pub db_pool_size: usize,
+    /// `SIPAS_SESSION_KEY`: 64 bytes or more, hex-encoded, that sign and encrypt the staff
+    /// session cookie and key the hashes of client addresses. All instances behind one proxy
+    /// must share it. Unset: a random key per process (sessions end at restart), with a warning.
+    pub session_key: Option<Vec<u8>>,
+    /// `SIPAS_SESSION_IDLE_MINUTES`, default 30: a staff session ends after this much inactivity.
+    pub session_idle_minutes: i64,
+    /// Whether the session cookie is marked Secure: `SIPAS_COOKIE_SECURE` (true/false), by
+    /// default true when `SIPAS_PUBLIC_URL` is https.
+    pub cookie_secure: bool,
+    /// `SIPAS_KEEP_ORIGINAL_COMMENTS` (true/false, default false): whether a comment in which
+    /// personal data was masked is also kept as written, readable by admins only
+    /// (`response_text_originals`; docs/privacy.md). Off: only the masked text exists.
+    pub keep_original_comments: bool,
+    /// `SIPAS_SPOOL_DIR`: where responses wait while the database is unreachable. One per
+    /// instance, held locked by it (see `crate::spool`). Unset: `{data_dir}/spool/{database}`,
+    /// a directory of the database's own ([`Config::spool_dir_for`]), so that two installations
+    /// on one server never share one by default.
+    pub spool_dir: Option<PathBuf>,
+    /// `SIPAS_SPOOL_MAX_MB`, default 256: the spool's size cap.
+    pub spool_max_bytes: u64,
+    /// `SIPAS_DB_TIMEOUT_MS`, default 2000: deadpool's wait, create and recycle timeouts.
+    pub db_pool_timeout: std::time::Duration,
+    /// `SIPAS_DB_STATEMENT_TIMEOUT_SECONDS`, default 60 (0: none): the sessions'
+    /// `statement_timeout`.
+    pub db_statement_timeout: std::time::Duration,
+    /// `SIPAS_EXPORT_INLINE_ROWS`, default 20000: a web export of at most this many responses
+    /// (estimated) is answered with the file at once when it is ready within a few seconds;
+    /// a larger one goes straight to its progress page. 0 sends every export to the background.
+    pub export_inline_rows: u64,
+    /// `SIPAS_EXPORT_KEEP_DAYS`, default 7: how long an exported file stays downloadable.
+    pub export_keep_days: u32,
+    /// One response per visit: the minimum completion time, the submission limits and the
+    /// proxies whose `X-Forwarded-For` is believed (see [`VisitSettings`]).
+    pub visits: VisitSettings,
+    /// How long personal and linkable data is kept (`SIPAS_*_KEEP_DAYS`; see
+    /// [`crate::db::retention`]). Its `exports_days` is `SIPAS_EXPORT_KEEP_DAYS`.
+    pub retention: crate::domain::retention::Rules,
+    /// The privacy notice citizens reach from the form (see [`PrivacySettings`]).
+    pub privacy: PrivacySettings,
+}
+
+/// The installation's privacy notice (`/quyen-rieng-tu`): who collects the answers and whom to
+/// contact, and optionally a text of its own in place of the standard explanation.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PrivacySettings {
+    /// `SIPAS_PRIVACY_CONTROLLER`: the body that collects and controls the data (the
+    /// installation's organisation), e.g. "Phòng Nội vụ, UBND huyện Xuân Lộc".
+    pub controller: String,
+    /// `SIPAS_PRIVACY_CONTACT`: whom a citizen contacts about their data (address, telephone,
+    /// e-mail of the office).
+    pub contact: String,
+    /// Whether both were set (a notice with the defaults is for the demo; start-up warns).
+    pub configured: bool,
+    /// `SIPAS_PRIVACY_NOTICE_FILE`: a UTF-8 text that replaces the standard explanation (why,
+    /// what, who sees it, the citizen's rights), read once at start-up. Blank lines separate
+    /// paragraphs, a line beginning with `## ` is a heading, lines beginning with `- ` a list.
+    /// The controller, the retention periods and the contact are always shown from the
+    /// configuration around it.
+    pub notice_body: Option<String>,
+}
+
+/// The controller named by the notice when `SIPAS_PRIVACY_CONTROLLER` is unset (the demo).
+pub const DEFAULT_PRIVACY_CONTROLLER: &str =
+    "Phòng Nội vụ, cơ quan tổ chức khảo sát sự hài lòng của người dân, tổ chức";
+/// The contact named by the notice when `SIPAS_PRIVACY_CONTACT` is unset (the demo).
+pub const DEFAULT_PRIVACY_CONTACT: &str =
+    "Bộ phận Tiếp nhận và Trả kết quả nơi Anh/Chị đã giải quyết thủ tục, hoặc Phòng Nội vụ";
+/// The longest controller or contact text.
+pub const MAX_PRIVACY_TEXT: usize = 500;
+/// The largest notice file.
+pub const MAX_NOTICE_BYTES: u64 = 32 * 1024;
+
+impl PrivacySettings {
+    /// Reads `SIPAS_PRIVACY_CONTROLLER`, `SIPAS_PRIVACY_CONTACT` and `SIPAS_PRIVACY_NOTICE_FILE`
+    /// (the file is read here, once).
+    pub fn from_lookup(lookup: &impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let text = |name: &'static str| -> Result<Option<String>, ConfigError> {
+            let Some(value) = lookup(name) else {
+                return Ok(None);
+            };
+            let value = value.trim().to_string();
+            let chars = value.chars().count();
+            if chars > MAX_PRIVACY_TEXT || value.chars().any(char::is_control) {
+                return Err(ConfigError {
+                    name,
+                    problem: format!(
+                        "must be one line of at most {MAX_PRIVACY_TEXT} characters without control characters (it has {chars})"
+                    ),
+                });
+            }
+            Ok(Some(value))
+        };
+        let controller = text("SIPAS_PRIVACY_CONTROLLER")?;
+        let contact = text("SIPAS_PRIVACY_CONTACT")?;
+        let notice_body = match lookup("SIPAS_PRIVACY_NOTICE_FILE") {
+            None => None,
+            Some(path) => Some(read_notice_file(std::path::Path::new(path.trim()))?),
+        };
+        Ok(PrivacySettings {
+            configured: controller.is_some() && contact.is_some(),
+            controller: controller.unwrap_or_else(|| DEFAULT_PRIVACY_CONTROLLER.to_string()),
+            contact: contact.unwrap_or_else(|| DEFAULT_PRIVACY_CONTACT.to_string()),
+            notice_body,
+        })
+    }
+}
+
+fn read_notice_file(path: &std::path::Path) -> Result<String, ConfigError> {
+    let problem = |problem: String| ConfigError {
+        name: "SIPAS_PRIVACY_NOTICE_FILE",
+        problem,
+    };
+    let size = std::fs::metadata(path)
+        .map_err(|e| problem(format!("cannot read {}: {e}", path.display())))?
+        .len();
+    if size > MAX_NOTICE_BYTES {
+        return Err(problem(format!(
+            "{} is {size} bytes; a notice may have at most {MAX_NOTICE_BYTES}",
+            path.display()
+        )));
+    }
+    let bytes =
+        std::fs::read(path).map_err(|e| problem(format!("cannot read {}: {e}", path.display())))?;
+    let text = String::from_utf8(bytes)
+        .map_err(|e| problem(format!("{} is not UTF-8 text ({e})", path.display())))?;
+    if text.trim().is_empty() {
+        return Err(problem(format!("{} is empty", path.display())));
+    }
+    if text
+        .chars()
+        .any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t'))
+    {
+        return Err(problem(format!(
+            "{} holds control characters (only line breaks and tabs are allowed)",
+            path.display()
+        )));
+    }
+    Ok(text)
+}
+
+/// Reads the retention settings: every `SIPAS_*_KEEP_DAYS` but the exports' (read with the
+/// other export settings and passed in).
+fn retention_from_lookup(
+    lookup: &impl Fn(&str) -> Option<String>,
+    exports_days: u32,
+) -> Result<crate::domain::retention::Rules, ConfigError> {
+    use crate::domain::retention::{DEFAULTS, RANGES};
+    let days = |name: &'static str, default: u32, range: (u32, u32)| -> Result<u32, ConfigError> {
+        match lookup(name) {
+            None => Ok(default),
+            Some(text) => match text.trim().parse::<u32>() {
+                Ok(n) if (range.0..=range.1).contains(&n) => Ok(n),
+                _ => Err(ConfigError {
+                    name,
+                    problem: format!(
+                        "\"{text}\" is not a number of days between {} and {}",
+                        range.0, range.1
+                    ),
+                }),
+            },
+        }
+    };
+    Ok(crate::domain::retention::Rules {
+        comments_days: days(
+            "SIPAS_COMMENTS_KEEP_DAYS",
+            DEFAULTS.comments_days,
+            RANGES.comments_days,
+        )?,
+        client_keys_days: days(
+            "SIPAS_CLIENT_KEYS_KEEP_DAYS",
+            DEFAULTS.client_keys_days,
+            RANGES.client_keys_days,
+        )?,
+        limits_days: days(
+            "SIPAS_LIMITS_KEEP_DAYS",
+            DEFAULTS.limits_days,
+            RANGES.limits_days,
+        )?,
+        flag_evidence_days: days(
+            "SIPAS_FLAG_EVIDENCE_KEEP_DAYS",
+            DEFAULTS.flag_evidence_days,
+            RANGES.flag_evidence_days,
+        )?,
+        dossier_days: days(
+            "SIPAS_DOSSIER_KEEP_DAYS",
+            DEFAULTS.dossier_days,
+            RANGES.dossier_days,
+        )?,
+        exports_days,
+    })
+}
+
+/// The integrity settings of the citizen's path.
+#[derive(Debug, Clone, PartialEq)]
+pub struct VisitSettings {
+    /// `SIPAS_MIN_FILL_SECONDS`, default 3: a form sent back sooner than this after it was
+    /// shown is returned (answers kept) with a request to check and send again. 0: no minimum,
+    /// and a form without its signed start time is accepted (its start is then unknown).
+    pub min_fill_seconds: u32,
+    /// `SIPAS_LIMIT_PERSON`, default `3/60m`: responses through a desk's open QR code from one
+    /// client (address and cookie). `off`: none.
+    pub person: Option<crate::domain::limits::Rate>,
+    /// `SIPAS_LIMIT_ADDRESS`, default `60/60m`: the same from one address, whatever the cookie.
+    pub address: Option<crate::domain::limits::Rate>,
+    /// `SIPAS_LIMIT_KIOSK`, default `4/60s`: responses through one enrolled kiosk (`/k/…`): four
+    /// in a row, then one every 15 seconds.
+    pub kiosk: Option<crate::domain::limits::Rate>,
+    /// `SIPAS_TRUSTED_PROXIES`: addresses (comma-separated) of reverse proxies whose last
+    /// `X-Forwarded-For` entry names the client. A loopback peer is always trusted.
+    pub trusted_proxies: Vec<std::net::IpAddr>,
+}
+
+impl VisitSettings {
+    /// Reads the `SIPAS_MIN_FILL_SECONDS`, `SIPAS_LIMIT_*` and `SIPAS_TRUSTED_PROXIES` variables.
+    pub fn from_lookup(lookup: &impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let rate = |name: &'static str, default: &str| -> Result<_, ConfigError> {
+            let text = lookup(name).unwrap_or_else(|| default.to_string());
+            parse_rate(&text).map_err(|problem| ConfigError { name, problem })
+        };
+        let trusted_proxies = match lookup("SIPAS_TRUSTED_PROXIES") {
+            None => Vec::new(),
+            Some(text) => text
+                .split(',')
+                .map(str::trim)
+                .filter(|t| !t.is_empty())
+                .map(|t| {
+                    t.parse().map_err(|_| ConfigError {
+                        name: "SIPAS_TRUSTED_PROXIES",
+                        problem: format!("\"{t}\" is not an IP address"),
+                    })
+                })
+                .collect::<Result<_, _>>()?,
+        };
+        Ok(VisitSettings {
+            min_fill_seconds: number_var(lookup, "SIPAS_MIN_FILL_SECONDS", 3, 0..=600)? as u32,
+            person: rate("SIPAS_LIMIT_PERSON", "3/60m")?,
+            address: rate("SIPAS_LIMIT_ADDRESS", "60/60m")?,
+            kiosk: rate("SIPAS_LIMIT_KIOSK", "4/60s")?,
+            trusted_proxies,
+        })
+    }
+}
+
+/// `off`, or `N/DURATION` with N from 1 to 100000 and DURATION a number followed by `s`, `m`
+/// or `h` (at most a day): N at once, refilled evenly over DURATION.
+pub fn parse_rate(text: &str) -> Result<Option<crate::domain::limits::Rate>, String> {
+    let text = text.trim();
+    if matches!(text, "off" | "0") {
+        return Ok(None);
+    }
+    let problem = || {
+        format!(
+            "\"{text}\" is not \"off\" or a limit like 3/60m (N per seconds s, minutes m or hours h, up to 24h)"
+        )
+    };
+    let (n, per) = text.split_once('/').ok_or_else(problem)?;
+    let burst: u32 = n.trim().parse().map_err(|_| problem())?;
+    let per = per.trim();
+    let (amount, unit) = per.split_at(per.len().saturating_sub(1));
+    let amount: u64 = amount.parse().map_err(|_| problem())?;
+    let seconds = match unit {
+        "s" => amount,
+        "m" => amount * 60,
+        "h" => amount * 3600,
+        _ => return Err(problem()),
+    };
+    if !(1..=100_000).contains(&burst) || !(1..=86_400).contains(&seconds) {
+        return Err(problem());
+    }
+    Ok(Some(crate::domain::limits::Rate {
+        burst,
+        per: std::time::Duration::from_secs(seconds),
+    }))
+}
+
+/// A variable that is set but unusable.
+#[derive(Debug, thiserror::Error)]
+#[error("{name}: {problem}")]
+pub struct ConfigError {
+    pub name: &'static str,
+    pub problem: String,
+}
+
+pub const DEFAULT_BIND: &str = "127.0.0.1:8080";
+
+/// An on/off setting `name` whose value (if set) is `value`: true/1/yes or false/0/no.
+fn switch(name: &'static str, value: Option<String>, default: bool) -> Result<bool, ConfigError> {
+    match value.as_deref().map(str::trim) {
+        None => Ok(default),
+        Some("true" | "1" | "yes") => Ok(true),
+        Some("false" | "0" | "no") => Ok(false),
+        Some(other) => Err(ConfigError {
+            name,
+            problem: format!("\"{other}\" is not true or false"),
+        }),
+    }
+}
+pub const DEFAULT_FORM: &str = "sipas-1001-dich-vu";
+
+impl Config {
+    /// Reads the configuration from the process environment.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_env_binding(None)
+    }
+
+    /// Reads the configuration from the process environment, with `bind` (from the command
+    /// line) in place of `SIPAS_BIND`; the default public URL follows it.
+    pub fn from_env_binding(bind: Option<SocketAddr>) -> Result<Self, ConfigError> {
+        Self::from_lookup(|name| match (name, bind) {
+            ("SIPAS_BIND", Some(bind)) => Some(bind.to_string()),
+            _ => std::env::var(name).ok().filter(|v| !v.trim().is_empty()),
+        })
+    }
+
+    /// Reads the configuration through `lookup` (tests pass a map).
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let bind_text = lookup("SIPAS_BIND").unwrap_or_else(|| DEFAULT_BIND.to_string());
+        let bind: SocketAddr = bind_text.trim().parse().map_err(|e| ConfigError {
+            name: "SIPAS_BIND",
+            problem: format!("\"{bind_text}\" is not an address like 127.0.0.1:8080 ({e})"),
+        })?;
+        let public_url = match lookup("SIPAS_PUBLIC_URL") {
+            Some(text) => parse_public_url(&text)?,
+            None => parse_public_url(&format!("http://{bind}"))?,
+        };
+        let db_pool_size = match lookup("SIPAS_DB_POOL_SIZE") {
+            None => 16,
+            Some(text) => match text.trim().parse::<usize>() {
+                Ok(n) if (1..=1000).contains(&n) => n,
+                _ => {
+                    return Err(ConfigError {
+                        name: "SIPAS_DB_POOL_SIZE",
+                        problem: format!("\"{text}\" is not a number between 1 and 1000"),
+                    });
+                }
+            },
+        };
+        let session_key = match lookup("SIPAS_SESSION_KEY") {
+            None => None,
+            Some(text) => match hex::decode(text.trim()) {
+                Ok(bytes) if bytes.len() >= 64 => Some(bytes),
+                _ => {
+                    return Err(ConfigError {
+                        name: "SIPAS_SESSION_KEY",
+                        problem: "must be at least 64 bytes written in hex (128 hex digits; `openssl rand -hex 64` makes one)".into(),
+                    });
+                }
+            },
+        };
+        let session_idle_minutes = match lookup("SIPAS_SESSION_IDLE_MINUTES") {
+            None => 30,
+            Some(text) => match text.trim().parse::<i64>() {
+                Ok(n) if (1..=24 * 60).contains(&n) => n,
+                _ => {
+                    return Err(ConfigError {
+                        name: "SIPAS_SESSION_IDLE_MINUTES",
+                        problem: format!(
+                            "\"{text}\" is not a number of minutes between 1 and 1440"
+                        ),
+                    });
+                }
+            },
+        };
+        let cookie_secure = switch(
+            "SIPAS_COOKIE_SECURE",
+            lookup("SIPAS_COOKIE_SECURE"),
+            public_url.scheme() == "https",
+        )?;
+        let keep_original_comments = switch(
+            "SIPAS_KEEP_ORIGINAL_COMMENTS",
+            lookup("SIPAS_KEEP_ORIGINAL_COMMENTS"),
+            false,
+        )?;
+        let export_inline_rows = match lookup("SIPAS_EXPORT_INLINE_ROWS") {
+            None => 20_000,
+            Some(text) => text.trim().parse::<u64>().map_err(|_| ConfigError {
+                name: "SIPAS_EXPORT_INLINE_ROWS",
+                problem: format!("\"{text}\" is not a number of responses (0 or more)"),
+            })?,
+        };
+        let export_keep_days = match lookup("SIPAS_EXPORT_KEEP_DAYS") {
+            None => 7,
+            Some(text) => match text.trim().parse::<u32>() {
+                Ok(n) if (1..=366).contains(&n) => n,
+                _ => {
+                    return Err(ConfigError {
+                        name: "SIPAS_EXPORT_KEEP_DAYS",
+                        problem: format!("\"{text}\" is not a number of days between 1 and 366"),
+                    });
+                }
+            },
+        };
+        let number = |name, default, range| number_var(&lookup, name, default, range);
+        let spool_max_bytes = number("SIPAS_SPOOL_MAX_MB", 256, 1..=1_000_000)? * 1024 * 1024;
+        let db_pool_timeout =
+            std::time::Duration::from_millis(number("SIPAS_DB_TIMEOUT_MS", 2000, 100..=60_000)?);
+        let db_statement_timeout = std::time::Duration::from_secs(number(
+            "SIPAS_DB_STATEMENT_TIMEOUT_SECONDS",
+            60,
+            0..=86_400,
+        )?);
+        // A citizen's store gives up (and spools) after `spool::STORE_TIMEOUT`: a statement
+        // timeout that could cancel it first would make an outage look like a refusal.
+        if !db_statement_timeout.is_zero() && db_statement_timeout < MIN_STATEMENT_TIMEOUT {
+            return Err(ConfigError {
+                name: "SIPAS_DB_STATEMENT_TIMEOUT_SECONDS",
+                problem: format!(
+                    "must be 0 (none) or at least {} seconds (a citizen's store waits {} seconds before the response is spooled)",
+                    MIN_STATEMENT_TIMEOUT.as_secs(),
+                    crate::domain::limits::STORE_TIMEOUT.as_secs()
+                ),
+            });
+        }
+        let data_dir =
+            lookup("SIPAS_DATA_DIR").map_or_else(|| PathBuf::from("data"), PathBuf::from);
+        let spool_dir = lookup("SIPAS_SPOOL_DIR").map(PathBuf::from);
+        let database_url = lookup("DATABASE_URL");
+        if let Some(url) = &database_url {
+            Url::parse(url).map_err(|e| ConfigError {
+                name: "DATABASE_URL",
+                problem: format!("not a URL like postgres://user@host:5432/sipas ({e})"),
+            })?;
+        }
+        Ok(Config {
+            database_url,
+            bind,
+            public_url,
+            data_dir,
+            forms_dir: lookup("SIPAS_FORMS_DIR")
+                .map_or_else(|| PathBuf::from("survey-forms"), PathBuf::from),
+            default_form: lookup("SIPAS_DEFAULT_FORM").unwrap_or_else(|| DEFAULT_FORM.to_string()),
+            db_pool_size,
+            session_key,
+            session_idle_minutes,
+            cookie_secure,
+            keep_original_comments,
+            spool_dir,
+            spool_max_bytes,
+            db_pool_timeout,
+            db_statement_timeout,
+            export_inline_rows,
+            export_keep_days,
+            visits: VisitSettings::from_lookup(&lookup)?,
+            retention: retention_from_lookup(&lookup, export_keep_days)?,
+            privacy: PrivacySettings::from_lookup(&lookup)?,
+        })
+    }
+
+    /// The spool directory of an instance on the database `identity`: `SIPAS_SPOOL_DIR`, or
+    /// `{SIPAS_DATA_DIR}/spool/{identifier}-{database name}`.
+    pub fn spool_dir_for(&self, identity: &crate::domain::instance::DatabaseIdentity) -> PathBuf {
+        self.spool_dir
+            .clone()
+            .unwrap_or_else(|| self.data_dir.join("spool").join(identity.slug()))
+    }
+
+    /// Where exported files are kept: `SIPAS_DATA_DIR/exports`.
+    pub fn export_dir(&self) -> PathBuf {
+        self.data_dir.join("exports")
+    }
+
+    /// The limits of the database sessions (`sipas_db::build_pool_with`).
+    pub fn session_limits(&self) -> SessionLimits {
+        SessionLimits {
+            pool_timeout: self.db_pool_timeout,
+            statement_timeout: self.db_statement_timeout,
+            fill_time_signal: self.visits.min_fill_seconds > 0,
+            person_signal: self.visits.person.is_some(),
+        }
+    }
+
+    /// The link a desk's QR code encodes.
+    pub fn desk_link(&self, desk_code: &str) -> String {
+        format!(
+            "{}/s/{desk_code}",
+            self.public_url.as_str().trim_end_matches('/')
+        )
+    }
+}
+
+/// `name` as a whole number in `range`, `default` when unset.
+fn number_var(
+    lookup: &impl Fn(&str) -> Option<String>,
+    name: &'static str,
+    default: u64,
+    range: std::ops::RangeInclusive<u64>,
+) -> Result<u64, ConfigError> {
+    match lookup(name) {
+        None => Ok(default),
+        Some(text) => match text.trim().parse::<u64>() {
+            Ok(n) if range.contains(&n) => Ok(n),
+            _ => Err(ConfigError {
+                name,
+                problem: format!(
+                    "\"{text}\" is not a number between {} and {}",
+                    range.start(),
+                    range.end()
+                ),
+            }),
+        },
+    }
+}
+
+fn parse_public_url(text: &str) -> Result<Url, ConfigError> {
+    let problem = |p: String| ConfigError {
+        name: "SIPAS_PUBLIC_URL",
+        problem: p,
+    };
+    let url = Url::parse(text.trim()).map_err(|e| {
+        problem(format!(
+            "\"{text}\" is not a URL like https://sipas.example.gov.vn ({e})"
+        ))
+    })?;
+    if !matches!(url.scheme(), "http" | "https") || url.host().is_none() {
+        return Err(problem(format!(
+            "\"{text}\" must be an http(s) URL with a host"
+        )));
+    }
+    if url.query().is_some() || url.fragment().is_some() {
+        return Err(problem(format!(
+            "\"{text}\" must not have a query or fragment"
+        )));
+    }
+    Ok(url)
+}
+
+/// How long a request waits for a connection before the database counts as unreachable: for a
+/// free slot in the pool, to open a new connection, and to check an idle one. A citizen whose
+/// database is down waits at most about twice this before the response is spooled.
+pub const DEFAULT_POOL_TIMEOUT: Duration = Duration::from_secs(2);
+/// Default `statement_timeout` of the application's sessions.
+pub const DEFAULT_STATEMENT_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// The limits of the application's database sessions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SessionLimits {
+    /// Deadpool's wait, create and recycle timeouts.
+    pub pool_timeout: Duration,
+    /// `statement_timeout` (and `idle_in_transaction_session_timeout`) set on every pooled
+    /// connection; zero: none.
+    pub statement_timeout: Duration,
+    /// Fraud signals that depend on the citizen's path (`sipas_db::flags`): the completion
+    /// time (off when `SIPAS_MIN_FILL_SECONDS` is 0) and bursts from one client (off when
+    /// `SIPAS_LIMIT_PERSON` is off). Set on every pooled connection as `sipas.fill_time` and
+    /// `sipas.person` (`on`/`off`), read by the detection in the rollup fold.
+    pub fill_time_signal: bool,
+    pub person_signal: bool,
+}
+
+impl Default for SessionLimits {
+    fn default() -> Self {
+        SessionLimits {
+            pool_timeout: DEFAULT_POOL_TIMEOUT,
+            statement_timeout: DEFAULT_STATEMENT_TIMEOUT,
+            fill_time_signal: true,
+            person_signal: true,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn config(vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        let map: HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        Config::from_lookup(|k| map.get(k).cloned())
+    }
+
+    #[test]
+    fn defaults_and_links() {
+        let c = config(&[]).unwrap();
+        assert_eq!(c.bind.to_string(), DEFAULT_BIND);
+        assert_eq!(c.desk_link("abc123"), "http://127.0.0.1:8080/s/abc123");
+        let c = config(&[("SIPAS_PUBLIC_URL", "https://hailong.xuanloc.gov.vn/sipas/")]).unwrap();
+        assert_eq!(
+            c.desk_link("abc123"),
+            "https://hailong.xuanloc.gov.vn/sipas/s/abc123"
+        );
+    }
+
+    #[test]
+    fn bad_values_name_the_variable() {
+        let e = config(&[("SIPAS_BIND", "localhost")]).unwrap_err();
+        assert_eq!(e.name, "SIPAS_BIND");
+        let e = config(&[("SIPAS_PUBLIC_URL", "ftp://x")]).unwrap_err();
+        assert_eq!(e.name, "SIPAS_PUBLIC_URL");
+        let e = config(&[("SIPAS_DB_POOL_SIZE", "0")]).unwrap_err();
+        assert_eq!(e.name, "SIPAS_DB_POOL_SIZE");
+        let e = config(&[("DATABASE_URL", "not a url")]).unwrap_err();
+        assert_eq!(e.name, "DATABASE_URL");
+        let e = config(&[("SIPAS_SESSION_KEY", "abcd")]).unwrap_err();
+        assert_eq!(e.name, "SIPAS_SESSION_KEY");
+        let e = config(&[("SIPAS_COOKIE_SECURE", "maybe")]).unwrap_err();
+        assert_eq!(e.name, "SIPAS_COOKIE_SECURE");
+        let e = config(&[("SIPAS_EXPORT_INLINE_ROWS", "-1")]).unwrap_err();
+        assert_eq!(e.name, "SIPAS_EXPORT_INLINE_ROWS");
+        let e = config(&[("SIPAS_EXPORT_KEEP_DAYS", "0")]).unwrap_err();
+        assert_eq!(e.name, "SIPAS_EXPORT_KEEP_DAYS");
+        let e = config(&[("SIPAS_LIMIT_PERSON", "3 per hour")]).unwrap_err();
+        assert_eq!(e.name, "SIPAS_LIMIT_PERSON");
+        let e = config(&[("SIPAS_TRUSTED_PROXIES", "10.0.0.1, proxy")]).unwrap_err();
+        assert_eq!(e.name, "SIPAS_TRUSTED_PROXIES");
+        let ok = config(&[
+            ("SIPAS_LIMIT_KIOSK", "off"),
+            ("SIPAS_LIMIT_ADDRESS", "10/2h"),
+        ])
+        .unwrap();
+        assert_eq!(ok.visits.kiosk, None);
+        assert_eq!(ok.visits.address.unwrap().per.as_secs(), 7200);
+        assert_eq!(ok.visits.min_fill_seconds, 3);
+    }
+
+    #[test]
+    fn retention_and_the_privacy_notice_are_checked_at_start_up() {
+        let c = config(&[]).unwrap();
+        assert_eq!(c.retention, crate::domain::retention::DEFAULTS);
+        assert!(!c.privacy.configured);
+        assert_eq!(c.privacy.controller, DEFAULT_PRIVACY_CONTROLLER);
+        for (name, bad) in [
+            ("SIPAS_COMMENTS_KEEP_DAYS", "29"),
+            ("SIPAS_COMMENTS_KEEP_DAYS", "two years"),
+            ("SIPAS_CLIENT_KEYS_KEEP_DAYS", "0"),
+            ("SIPAS_LIMITS_KEEP_DAYS", "3"),
+            ("SIPAS_FLAG_EVIDENCE_KEEP_DAYS", "-1"),
+            ("SIPAS_DOSSIER_KEEP_DAYS", "91"),
+        ] {
+            let e = config(&[(name, bad)]).unwrap_err();
+            assert_eq!(e.name, name);
+            assert!(e.problem.contains("number of days between"), "{e}");
+            assert!(e.to_string().starts_with(name), "{e}");
+        }
+        let c = config(&[
+            ("SIPAS_COMMENTS_KEEP_DAYS", "400"),
+            ("SIPAS_DOSSIER_KEEP_DAYS", "3"),
+            ("SIPAS_EXPORT_KEEP_DAYS", "2"),
+            ("SIPAS_PRIVACY_CONTROLLER", "UBND xã Xuân Lộc"),
+            ("SIPAS_PRIVACY_CONTACT", "0251 3871 234"),
+        ])
+        .unwrap();
+        assert_eq!(c.retention.comments_days, 400);
+        assert_eq!(c.retention.dossier_days, 3);
+        assert_eq!(c.retention.exports_days, 2);
+        assert!(c.privacy.configured);
+        let e = config(&[("SIPAS_PRIVACY_CONTACT", "a\u{7}b")]).unwrap_err();
+        assert_eq!(e.name, "SIPAS_PRIVACY_CONTACT");
+        let e = config(&[("SIPAS_PRIVACY_CONTROLLER", "x".repeat(501).as_str())]).unwrap_err();
+        assert_eq!(e.name, "SIPAS_PRIVACY_CONTROLLER");
+        let e = config(&[("SIPAS_PRIVACY_NOTICE_FILE", "/nonexistent/notice.txt")]).unwrap_err();
+        assert_eq!(e.name, "SIPAS_PRIVACY_NOTICE_FILE");
+        assert!(e.problem.contains("/nonexistent/notice.txt"), "{e}");
+    }
+
+    #[test]
+    fn the_session_cookie_is_secure_behind_https() {
+        assert!(!config(&[]).unwrap().cookie_secure);
+        let https = config(&[("SIPAS_PUBLIC_URL", "https://sipas.example.gov.vn")]).unwrap();
+        assert!(https.cookie_secure);
+        let key = "ab".repeat(64);
+        assert_eq!(
+            config(&[("SIPAS_SESSION_KEY", &key)])
+                .unwrap()
+                .session_key
+                .unwrap()
+                .len(),
+            64
+        );
+    }
+
+    #[test]
+    fn originals_of_masked_comments_are_kept_only_when_the_office_says_so() {
+        assert!(!config(&[]).unwrap().keep_original_comments);
+        for yes in ["true", "1", "yes", " true "] {
+            let c = config(&[("SIPAS_KEEP_ORIGINAL_COMMENTS", yes)]).unwrap();
+            assert!(c.keep_original_comments, "{yes}");
+        }
+        assert!(
+            !config(&[("SIPAS_KEEP_ORIGINAL_COMMENTS", "no")])
+                .unwrap()
+                .keep_original_comments
+        );
+        let e = config(&[("SIPAS_KEEP_ORIGINAL_COMMENTS", "có")]).unwrap_err();
+        assert_eq!(e.name, "SIPAS_KEEP_ORIGINAL_COMMENTS");
+    }
+}

@@ -1,0 +1,14 @@
+//! sipas's pure core: the domain types and rules, the survey forms, the statistics, the privacy
+//! rules and the configuration. Nothing here knows HTTP, HTML or SQL: the crate depends on
+//! neither actix, maud nor diesel, so a wrong-way import is a compile error (issue 16).
+
+pub mod config;
+pub mod disclosure;
+pub mod domain;
+pub mod forms;
+pub mod periods;
+pub mod plans;
+pub mod privacy;
+pub mod reports;
+pub mod small_cells;
+pub mod stats;

@@ -1,0 +1,470 @@
+//! The statistics query: the counts and moments every figure of `crate::stats` is computed
+//! from, per unit (and per month, quarter or year for trends), read from the rollups
+//! ([`super::rollup`]) in SQL. Nothing here loads responses.
+//!
+//! ```text
+//! let filter = StatsFilter {
+//!     form_id: "sipas-1001-dich-vu".into(),
+//!     from: NaiveDate::from_ymd_opt(2026, 1, 1).unwrap(),
+//!     to: NaiveDate::from_ymd_opt(2026, 12, 31).unwrap(),
+//!     units: None,     // or Some(scope ∩ chosen subtree)
+//!     channel: None,   // or Some("paper".into())
+//! };
+//! let units = stats::unit_figures(&mut conn, &filter).await?;          // one per unit
+//! let months = stats::unit_figures_by_period(&mut conn, &filter, Grain::Month).await?;
+//! ```
+//!
+//! What a page does with a [`UnitFigures`]:
+//! - a criterion: `figures.counts("TC1")` are the valid answers per scale code (not applicable
+//!   excluded) for `crate::stats::criterion(&counts, &scale.positive)`;
+//!   `figures.not_applicable("PA1")` the "not applicable" answers;
+//! - the unit's index interval: `crate::stats::index_interval(f.score_n, f.score_sum,
+//!   f.score_sum_sq, CONFIDENCE)` (or `f.scores()` as `sipas_core::stats::Moments`);
+//! - a district total: [`UnitFigures::sum`].
+//!
+//! Dates are days in Vietnam's time (`responses.submitted_at` in Asia/Ho_Chi_Minh), both ends
+//! included. Answers are mapped from `answer_index` to the item code through `form_items` of
+//! each form version, so the versions of one form add up item by item. A unit with no response
+//! in the range has no [`UnitFigures`].
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use chrono::{Datelike, Months, NaiveDate};
+use diesel::QueryableByName;
+use diesel::sql_types::{Array, Date, Float8, Int2, Int4, Int8, Nullable, Text};
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use serde::Serialize;
+
+use super::rollup;
+
+/// How long a statistics query waits for submissions in progress before reading the rollups
+/// as they are (the background refresh folds them a few seconds later).
+const QUERY_WRITER_WAIT: Duration = Duration::from_millis(250);
+
+/// What to count.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StatsFilter {
+    /// The form (all its versions).
+    pub form_id: String,
+    /// First day, in Vietnam's time.
+    pub from: NaiveDate,
+    /// Last day (included), in Vietnam's time.
+    pub to: NaiveDate,
+    /// `None`: every unit; else only these unit ids (the caller passes the account's scope
+    /// intersected with the chosen subtree).
+    pub units: Option<Vec<i32>>,
+    /// `None`: every channel; else one (`qr`, `paper`, ...).
+    pub channel: Option<String>,
+}
+
+/// The counts of one unit (over the filter's range, or over one period).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct UnitFigures {
+    pub unit_id: i32,
+    /// Responses ("số phiếu").
+    pub responses: u64,
+    /// Respondents with a score (at least one valid criterion answer), and the sum and sum of
+    /// squares of their scores (see `crate::stats::respondent_score`).
+    pub score_n: u64,
+    pub score_sum: f64,
+    pub score_sum_sq: f64,
+    /// Answers per item and value, sorted by item code then value. Value 0 = "not
+    /// applicable"; unanswered items are not counted.
+    pub answers: Vec<ItemCount>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ItemCount {
+    pub item_code: String,
+    /// The scale code answered; 0 = "not applicable".
+    pub value: i16,
+    pub n: u64,
+}
+
+/// Periods for trends: calendar months, quarters or years (of Vietnam's days).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum Grain {
+    Month,
+    Quarter,
+    Year,
+}
+
+impl Grain {
+    fn as_sql(self) -> &'static str {
+        match self {
+            Grain::Month => "month",
+            Grain::Quarter => "quarter",
+            Grain::Year => "year",
+        }
+    }
+}
+
+/// The figures of one period: `start` is the first day of the calendar month, quarter or
+/// year (the filter may cut the first and last periods short).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PeriodFigures {
+    pub start: NaiveDate,
+    /// One per unit with responses in the period, by unit id.
+    pub units: Vec<UnitFigures>,
+}
+
+impl UnitFigures {
+    /// Valid answers to `item_code` per scale code (not applicable excluded), by code: what
+    /// `crate::stats::criterion` takes.
+    pub fn counts(&self, item_code: &str) -> Vec<(i16, u64)> {
+        self.answers
+            .iter()
+            .filter(|a| {
+                a.item_code == item_code && a.value != sipas_core::forms::NOT_APPLICABLE_CODE
+            })
+            .map(|a| (a.value, a.n))
+            .collect()
+    }
+
+    /// "Not applicable" answers to `item_code`.
+    pub fn not_applicable(&self, item_code: &str) -> u64 {
+        self.answers
+            .iter()
+            .filter(|a| {
+                a.item_code == item_code && a.value == sipas_core::forms::NOT_APPLICABLE_CODE
+            })
+            .map(|a| a.n)
+            .sum()
+    }
+
+    /// The moments of the respondents' scores.
+    pub fn scores(&self) -> sipas_core::stats::Moments {
+        sipas_core::stats::Moments {
+            n: self.score_n,
+            sum: self.score_sum,
+            sum_sq: self.score_sum_sq,
+        }
+    }
+
+    /// The figures of several units added up (e.g. the district), under `unit_id`.
+    pub fn sum<'a>(unit_id: i32, units: impl IntoIterator<Item = &'a UnitFigures>) -> Self {
+        let mut total = UnitFigures {
+            unit_id,
+            responses: 0,
+            score_n: 0,
+            score_sum: 0.0,
+            score_sum_sq: 0.0,
+            answers: Vec::new(),
+        };
+        let mut answers: BTreeMap<(String, i16), u64> = BTreeMap::new();
+        for unit in units {
+            total.responses += unit.responses;
+            total.score_n += unit.score_n;
+            total.score_sum += unit.score_sum;
+            total.score_sum_sq += unit.score_sum_sq;
+            for a in &unit.answers {
+                *answers.entry((a.item_code.clone(), a.value)).or_default() += a.n;
+            }
+        }
+        total.answers = answers
+            .into_iter()
+            .map(|((item_code, value), n)| ItemCount {
+                item_code,
+                value,
+                n,
+            })
+            .collect();
+        total
+    }
+}
+
+/// Refreshes the rollups (cheap when they are up to date; see [`rollup::refresh`]), then
+/// aggregates them in SQL: one [`UnitFigures`] per unit with responses, by unit id.
+pub async fn unit_figures(
+    conn: &mut AsyncPgConnection,
+    filter: &StatsFilter,
+) -> diesel::QueryResult<Vec<UnitFigures>> {
+    refresh_quickly(conn).await?;
+    read_unit_figures(conn, filter).await
+}
+
+/// The same per calendar month, quarter or year, in date order (for trends).
+pub async fn unit_figures_by_period(
+    conn: &mut AsyncPgConnection,
+    filter: &StatsFilter,
+    grain: Grain,
+) -> diesel::QueryResult<Vec<PeriodFigures>> {
+    refresh_quickly(conn).await?;
+    read_unit_figures_by_period(conn, filter, grain).await
+}
+
+/// [`unit_figures`] without refreshing first (the rollups as they are).
+pub async fn read_unit_figures(
+    conn: &mut AsyncPgConnection,
+    filter: &StatsFilter,
+) -> diesel::QueryResult<Vec<UnitFigures>> {
+    let mut periods = read(conn, filter, None).await?;
+    Ok(periods.pop().map(|(_, units)| units).unwrap_or_default())
+}
+
+/// [`unit_figures_by_period`] without refreshing first.
+pub async fn read_unit_figures_by_period(
+    conn: &mut AsyncPgConnection,
+    filter: &StatsFilter,
+    grain: Grain,
+) -> diesel::QueryResult<Vec<PeriodFigures>> {
+    Ok(read(conn, filter, Some(grain))
+        .await?
+        .into_iter()
+        .filter_map(|(start, units)| start.map(|start| PeriodFigures { start, units }))
+        .collect())
+}
+
+/// A refresh that does not hold the page up: it waits little for submissions in progress
+/// and skips when another session is refreshing.
+async fn refresh_quickly(conn: &mut AsyncPgConnection) -> diesel::QueryResult<()> {
+    let report = rollup::refresh_waiting(conn, QUERY_WRITER_WAIT).await?;
+    if let rollup::Outcome::WaitingForWriters(writers) = &report.outcome {
+        tracing::debug!(
+            ?writers,
+            "statistics read from rollups up to response {}: transactions still writing",
+            report.to_id
+        );
+    }
+    Ok(())
+}
+
+#[derive(Debug, QueryableByName)]
+struct AnswerRow {
+    #[diesel(sql_type = Nullable<Date>)]
+    period: Option<NaiveDate>,
+    #[diesel(sql_type = Int4)]
+    unit_id: i32,
+    #[diesel(sql_type = Text)]
+    item_code: String,
+    #[diesel(sql_type = Int2)]
+    value: i16,
+    #[diesel(sql_type = Int8)]
+    n: i64,
+}
+
+#[derive(Debug, QueryableByName)]
+struct ResponseRow {
+    #[diesel(sql_type = Nullable<Date>)]
+    period: Option<NaiveDate>,
+    #[diesel(sql_type = Int4)]
+    unit_id: i32,
+    #[diesel(sql_type = Int8)]
+    responses: i64,
+    #[diesel(sql_type = Int8)]
+    score_n: i64,
+    #[diesel(sql_type = Float8)]
+    score_sum: f64,
+    #[diesel(sql_type = Float8)]
+    score_sum_sq: f64,
+}
+
+/// The whole calendar months inside `from..=to`: `[first, end)` as first days of months, or
+/// an empty range (`from`, `from`) when there is none.
+pub fn whole_months(from: NaiveDate, to: NaiveDate) -> (NaiveDate, NaiveDate) {
+    let month_of = |d: NaiveDate| d.with_day(1).expect("day 1 exists");
+    let next_month = |d: NaiveDate| {
+        month_of(d)
+            .checked_add_months(Months::new(1))
+            .unwrap_or(NaiveDate::MAX)
+    };
+    let first = if from.day() == 1 {
+        from
+    } else {
+        next_month(from)
+    };
+    let end = if to.succ_opt().is_none_or(|next| next.day() == 1) {
+        next_month(to)
+    } else {
+        month_of(to)
+    };
+    if first < end {
+        (first, end)
+    } else {
+        (from, from)
+    }
+}
+
+type Grouped = Vec<(Option<NaiveDate>, Vec<UnitFigures>)>;
+
+/// Both queries in one read-only snapshot, so that counts and responses agree even while a
+/// refresh commits.
+async fn read(
+    conn: &mut AsyncPgConnection,
+    filter: &StatsFilter,
+    grain: Option<Grain>,
+) -> diesel::QueryResult<Grouped> {
+    if filter.from > filter.to {
+        return Ok(Vec::new());
+    }
+    let (month_from, month_to) = whole_months(filter.from, filter.to);
+    let grain = grain.map(Grain::as_sql);
+    let (answers, responses) = conn
+        .build_transaction()
+        .repeatable_read()
+        .read_only()
+        .run::<_, diesel::result::Error, _>(async |conn| {
+            let answers: Vec<AnswerRow> = diesel::sql_query(include_str!("sql/stats_answers.sql"))
+                .bind::<Text, _>(&filter.form_id)
+                .bind::<Date, _>(filter.from)
+                .bind::<Date, _>(filter.to)
+                .bind::<Date, _>(month_from)
+                .bind::<Date, _>(month_to)
+                .bind::<Nullable<Array<Int4>>, _>(filter.units.as_deref())
+                .bind::<Nullable<Text>, _>(filter.channel.as_deref())
+                .bind::<Nullable<Text>, _>(grain)
+                .load(conn)
+                .await?;
+            let responses: Vec<ResponseRow> =
+                diesel::sql_query(include_str!("sql/stats_responses.sql"))
+                    .bind::<Text, _>(&filter.form_id)
+                    .bind::<Date, _>(filter.from)
+                    .bind::<Date, _>(filter.to)
+                    .bind::<Date, _>(month_from)
+                    .bind::<Date, _>(month_to)
+                    .bind::<Nullable<Array<Int4>>, _>(filter.units.as_deref())
+                    .bind::<Nullable<Text>, _>(filter.channel.as_deref())
+                    .bind::<Nullable<Text>, _>(grain)
+                    .load(conn)
+                    .await?;
+            Ok((answers, responses))
+        })
+        .await?;
+
+    let mut figures: BTreeMap<(Option<NaiveDate>, i32), UnitFigures> = responses
+        .into_iter()
+        .map(|r| {
+            (
+                (r.period, r.unit_id),
+                UnitFigures {
+                    unit_id: r.unit_id,
+                    responses: r.responses.max(0) as u64,
+                    score_n: r.score_n.max(0) as u64,
+                    score_sum: r.score_sum,
+                    score_sum_sq: r.score_sum_sq,
+                    answers: Vec::new(),
+                },
+            )
+        })
+        .collect();
+    // Rows come sorted by period, unit, item code and value.
+    for a in answers {
+        if let Some(unit) = figures.get_mut(&(a.period, a.unit_id)) {
+            unit.answers.push(ItemCount {
+                item_code: a.item_code,
+                value: a.value,
+                n: a.n.max(0) as u64,
+            });
+        }
+    }
+    let mut grouped: Grouped = Vec::new();
+    for ((period, _), unit) in figures {
+        match grouped.last_mut() {
+            Some((last, units)) if *last == period => units.push(unit),
+            _ => grouped.push((period, vec![unit])),
+        }
+    }
+    Ok(grouped)
+}
+
+impl From<&UnitFigures> for crate::reports::Figures {
+    fn from(u: &UnitFigures) -> Self {
+        crate::reports::Figures {
+            responses: u.responses,
+            scores: sipas_core::stats::Moments {
+                n: u.score_n,
+                sum: u.score_sum,
+                sum_sq: u.score_sum_sq,
+            },
+            answers: u
+                .answers
+                .iter()
+                .map(|a| ((a.item_code.clone(), a.value), a.n))
+                .collect(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn d(y: i32, m: u32, day: u32) -> NaiveDate {
+        NaiveDate::from_ymd_opt(y, m, day).unwrap()
+    }
+
+    #[test]
+    fn whole_months_inside_a_range() {
+        assert_eq!(
+            whole_months(d(2026, 1, 1), d(2026, 12, 31)),
+            (d(2026, 1, 1), d(2027, 1, 1))
+        );
+        assert_eq!(
+            whole_months(d(2026, 1, 15), d(2026, 3, 31)),
+            (d(2026, 2, 1), d(2026, 4, 1))
+        );
+        assert_eq!(
+            whole_months(d(2026, 1, 1), d(2026, 3, 30)),
+            (d(2026, 1, 1), d(2026, 3, 1))
+        );
+        assert_eq!(
+            whole_months(d(2024, 2, 1), d(2024, 2, 29)),
+            (d(2024, 2, 1), d(2024, 3, 1))
+        );
+        // No whole month: an empty month range, every day from the day rollups.
+        assert_eq!(
+            whole_months(d(2026, 1, 2), d(2026, 1, 31)),
+            (d(2026, 1, 2), d(2026, 1, 2))
+        );
+        assert_eq!(
+            whole_months(d(2026, 1, 15), d(2026, 2, 14)),
+            (d(2026, 1, 15), d(2026, 1, 15))
+        );
+        assert_eq!(
+            whole_months(d(2026, 3, 5), d(2026, 3, 5)),
+            (d(2026, 3, 5), d(2026, 3, 5))
+        );
+    }
+
+    #[test]
+    fn figures_add_up_by_item_and_value() {
+        let a = UnitFigures {
+            unit_id: 1,
+            responses: 2,
+            score_n: 2,
+            score_sum: 1.5,
+            score_sum_sq: 1.25,
+            answers: vec![
+                ItemCount {
+                    item_code: "PA1".into(),
+                    value: 0,
+                    n: 1,
+                },
+                ItemCount {
+                    item_code: "PA1".into(),
+                    value: 4,
+                    n: 1,
+                },
+            ],
+        };
+        let b = UnitFigures {
+            unit_id: 2,
+            responses: 1,
+            score_n: 0,
+            score_sum: 0.0,
+            score_sum_sq: 0.0,
+            answers: vec![ItemCount {
+                item_code: "PA1".into(),
+                value: 4,
+                n: 3,
+            }],
+        };
+        let total = UnitFigures::sum(0, [&a, &b]);
+        assert_eq!(total.responses, 3);
+        assert_eq!(total.score_n, 2);
+        assert_eq!(total.counts("PA1"), vec![(4, 4)]);
+        assert_eq!(total.not_applicable("PA1"), 1);
+        assert_eq!(total.scores().sum, 1.5);
+    }
+}

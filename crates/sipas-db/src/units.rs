@@ -1,0 +1,457 @@
+//! Administrative units: a tree (province -> district -> department / commune / town).
+
+use chrono::{DateTime, Utc};
+use diesel::result::{DatabaseErrorKind, Error as DbError};
+use diesel::sql_types::{Array, Bool, Int4, Int8, Nullable, Text};
+use diesel::{
+    ExpressionMethods, Insertable, OptionalExtension, QueryDsl, Queryable, QueryableByName,
+    Selectable, SelectableHelper,
+};
+use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
+use serde::Serialize;
+
+use super::audit;
+use super::schema::units;
+use crate::domain::access::{Actor, Scope};
+use crate::domain::tree::TreeNode;
+
+#[derive(diesel::QueryableByName)]
+struct Counts {
+    #[diesel(sql_type = diesel::sql_types::Int8)]
+    responses: i64,
+    #[diesel(sql_type = diesel::sql_types::Int8)]
+    today: i64,
+    #[diesel(sql_type = diesel::sql_types::Int8)]
+    desks: i64,
+}
+
+/// Responses in all, responses today (Vietnam's day) and active desks, within `scope`.
+pub async fn dashboard_counts(
+    conn: &mut AsyncPgConnection,
+    scope: &Scope,
+) -> diesel::QueryResult<(i64, i64, i64)> {
+    let counts: Counts = diesel::sql_query(include_str!("sql/dashboard_counts.sql"))
+        .bind::<diesel::sql_types::Nullable<diesel::sql_types::Array<diesel::sql_types::Int4>>, _>(
+            scope.unit_ids().map(<[i32]>::to_vec),
+        )
+        .get_result(conn)
+        .await?;
+    Ok((counts.responses, counts.today, counts.desks))
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable, Serialize)]
+#[diesel(table_name = units)]
+pub struct Unit {
+    pub id: i32,
+    pub parent_id: Option<i32>,
+    pub code: String,
+    pub name: String,
+    pub kind: String,
+    pub default_form_id: Option<String>,
+    pub active: bool,
+    pub created_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, Insertable)]
+#[diesel(table_name = units)]
+pub struct NewUnit<'a> {
+    pub parent_id: Option<i32>,
+    pub code: &'a str,
+    pub name: &'a str,
+    pub kind: &'a str,
+    pub default_form_id: Option<&'a str>,
+}
+
+impl Unit {
+    pub async fn find_by_code(
+        conn: &mut AsyncPgConnection,
+        code: &str,
+    ) -> diesel::QueryResult<Option<Unit>> {
+        units::table
+            .filter(units::code.eq(code))
+            .select(Unit::as_select())
+            .get_result(conn)
+            .await
+            .optional()
+    }
+
+    /// Inserts the unit, or updates the name, parent, kind and default form of the unit with
+    /// the same code.
+    pub async fn upsert(
+        conn: &mut AsyncPgConnection,
+        new: &NewUnit<'_>,
+    ) -> diesel::QueryResult<Unit> {
+        diesel::insert_into(units::table)
+            .values(new)
+            .on_conflict(units::code)
+            .do_update()
+            .set((
+                units::parent_id.eq(new.parent_id),
+                units::name.eq(new.name),
+                units::kind.eq(new.kind),
+                units::default_form_id.eq(new.default_form_id),
+            ))
+            .returning(Unit::as_returning())
+            .get_result(conn)
+            .await
+    }
+}
+
+/// Longest accepted name of a unit or a desk, in characters.
+pub const MAX_NAME_CHARS: usize = 200;
+
+/// The kinds of unit (the `units.kind` values), with their names in the interface.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UnitKind {
+    Province,
+    District,
+    Department,
+    Commune,
+    Town,
+    Ward,
+    Other,
+}
+
+impl UnitKind {
+    pub const ALL: [UnitKind; 7] = [
+        UnitKind::Province,
+        UnitKind::District,
+        UnitKind::Department,
+        UnitKind::Commune,
+        UnitKind::Town,
+        UnitKind::Ward,
+        UnitKind::Other,
+    ];
+
+    pub fn parse(text: &str) -> Option<UnitKind> {
+        UnitKind::ALL.into_iter().find(|k| k.as_str() == text)
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            UnitKind::Province => "province",
+            UnitKind::District => "district",
+            UnitKind::Department => "department",
+            UnitKind::Commune => "commune",
+            UnitKind::Town => "town",
+            UnitKind::Ward => "ward",
+            UnitKind::Other => "other",
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            UnitKind::Province => "Tỉnh",
+            UnitKind::District => "Huyện",
+            UnitKind::Department => "Phòng/ban",
+            UnitKind::Commune => "Xã",
+            UnitKind::Town => "Thị trấn",
+            UnitKind::Ward => "Phường",
+            UnitKind::Other => "Khác",
+        }
+    }
+
+    /// The interface name of a stored kind.
+    pub fn label_of(kind: &str) -> &'static str {
+        UnitKind::parse(kind).map_or("Khác", UnitKind::label)
+    }
+}
+
+/// Whether `code` is an acceptable unit code: 1 to 64 of a-z, 0-9, '.', '-', starting with a
+/// letter or digit (as the table's CHECK says).
+pub fn is_valid_unit_code(code: &str) -> bool {
+    let mut bytes = code.bytes();
+    matches!(bytes.next(), Some(b'a'..=b'z' | b'0'..=b'9'))
+        && code.len() <= 64
+        && bytes.all(|b| matches!(b, b'a'..=b'z' | b'0'..=b'9' | b'.' | b'-'))
+}
+
+/// One unit of the tree listing.
+#[derive(Debug, Clone, PartialEq, Eq, QueryableByName)]
+pub struct UnitRow {
+    #[diesel(sql_type = Int4)]
+    pub id: i32,
+    #[diesel(sql_type = Nullable<Int4>)]
+    pub parent_id: Option<i32>,
+    #[diesel(sql_type = Text)]
+    pub code: String,
+    #[diesel(sql_type = Text)]
+    pub name: String,
+    #[diesel(sql_type = Text)]
+    pub kind: String,
+    #[diesel(sql_type = Nullable<Text>)]
+    pub default_form_id: Option<String>,
+    #[diesel(sql_type = Bool)]
+    pub active: bool,
+    /// 0 for a unit without a parent.
+    #[diesel(sql_type = Int4)]
+    pub depth: i32,
+    /// The unit's own default form, else the nearest one up the tree; `None`: the
+    /// installation default.
+    #[diesel(sql_type = Nullable<Text>)]
+    pub effective_form_id: Option<String>,
+    #[diesel(sql_type = Int8)]
+    pub desks: i64,
+    #[diesel(sql_type = Int8)]
+    pub responses: i64,
+}
+
+impl TreeNode for UnitRow {
+    fn id(&self) -> i32 {
+        self.id
+    }
+    fn parent_id(&self) -> Option<i32> {
+        self.parent_id
+    }
+    fn active(&self) -> bool {
+        self.active
+    }
+}
+
+impl TreeNode for Unit {
+    fn id(&self) -> i32 {
+        self.id
+    }
+    fn parent_id(&self) -> Option<i32> {
+        self.parent_id
+    }
+    fn active(&self) -> bool {
+        self.active
+    }
+}
+
+/// What can be changed on a unit (its code is fixed at creation).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UnitFields {
+    pub name: String,
+    pub kind: UnitKind,
+    pub parent_id: Option<i32>,
+    /// `None`: inherit from the parent.
+    pub default_form_id: Option<String>,
+}
+
+/// Why a unit was not saved (nothing was stored).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UnitRefusal {
+    DuplicateCode,
+    UnknownParent,
+    /// The new parent is the unit itself or one of its descendants.
+    IntoOwnSubtree,
+}
+
+#[derive(QueryableByName)]
+struct IdRow {
+    #[diesel(sql_type = Int4)]
+    id: i32,
+}
+
+/// Serialises changes of the unit tree (moves and creations), so that two concurrent moves
+/// cannot make a cycle.
+const TREE_LOCK: i64 = 0x5349_5041_535f_5554;
+
+async fn lock_tree(conn: &mut AsyncPgConnection) -> diesel::QueryResult<()> {
+    diesel::sql_query(format!("SELECT pg_advisory_xact_lock({TREE_LOCK})"))
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+impl Unit {
+    pub async fn find(conn: &mut AsyncPgConnection, id: i32) -> diesel::QueryResult<Option<Unit>> {
+        units::table
+            .find(id)
+            .select(Unit::as_select())
+            .get_result(conn)
+            .await
+            .optional()
+    }
+
+    /// Every unit (the whole tree, whatever the account's scope: callers walk it with
+    /// `crate::domain::tree`), sorted by name.
+    pub async fn all_by_name(conn: &mut AsyncPgConnection) -> diesel::QueryResult<Vec<Unit>> {
+        let mut all: Vec<Unit> = units::table
+            .select(Unit::as_select())
+            .order(units::id)
+            .load(conn)
+            .await?;
+        all.sort_by(|a, b| a.name.cmp(&b.name));
+        Ok(all)
+    }
+
+    /// The units of `scope` as a tree, in display order, with their counts.
+    pub async fn find_for_scope(
+        conn: &mut AsyncPgConnection,
+        scope: &Scope,
+    ) -> diesel::QueryResult<Vec<UnitRow>> {
+        diesel::sql_query(include_str!("sql/units_tree.sql"))
+            .bind::<Nullable<Array<Int4>>, _>(scope.unit_ids().map(<[i32]>::to_vec))
+            .load(conn)
+            .await
+    }
+
+    /// The unit `id` and every unit below it.
+    pub async fn subtree_ids(
+        conn: &mut AsyncPgConnection,
+        id: i32,
+    ) -> diesel::QueryResult<Vec<i32>> {
+        let rows: Vec<IdRow> = diesel::sql_query(include_str!("sql/units_subtree.sql"))
+            .bind::<Int4, _>(id)
+            .load(conn)
+            .await?;
+        Ok(rows.into_iter().map(|r| r.id).collect())
+    }
+
+    /// Creates a unit with `code`, audited as "unit.create" by `staff`.
+    pub async fn create_audited(
+        conn: &mut AsyncPgConnection,
+        actor: &Actor,
+        code: &str,
+        fields: &UnitFields,
+    ) -> diesel::QueryResult<Result<Unit, UnitRefusal>> {
+        let result = conn
+            .transaction::<_, DbError, _>(async |conn| {
+                lock_tree(conn).await?;
+                if Unit::find_by_code(conn, code).await?.is_some() {
+                    return Ok(Err(UnitRefusal::DuplicateCode));
+                }
+                if let Some(parent) = fields.parent_id
+                    && Unit::find(conn, parent).await?.is_none()
+                {
+                    return Ok(Err(UnitRefusal::UnknownParent));
+                }
+                let unit: Unit = diesel::insert_into(units::table)
+                    .values(&NewUnit {
+                        parent_id: fields.parent_id,
+                        code,
+                        name: &fields.name,
+                        kind: fields.kind.as_str(),
+                        default_form_id: fields.default_form_id.as_deref(),
+                    })
+                    .returning(Unit::as_returning())
+                    .get_result(conn)
+                    .await?;
+                audit::record(
+                    conn,
+                    &super::audit::NewAuditEntry::by(
+                        actor,
+                        "unit.create",
+                        "unit",
+                        unit.id,
+                        None,
+                        audit::snapshot(&unit),
+                    ),
+                )
+                .await?;
+                Ok(Ok(unit))
+            })
+            .await;
+        match result {
+            Err(DbError::DatabaseError(DatabaseErrorKind::UniqueViolation, _)) => {
+                Ok(Err(UnitRefusal::DuplicateCode))
+            }
+            other => other,
+        }
+    }
+
+    /// Renames, changes the kind, moves and sets the default form of the unit `id`, audited as
+    /// "unit.update" (nothing is written when nothing changes). `Err(NotFound)` for an unknown
+    /// unit.
+    pub async fn update_audited(
+        conn: &mut AsyncPgConnection,
+        actor: &Actor,
+        id: i32,
+        fields: &UnitFields,
+    ) -> diesel::QueryResult<Result<Unit, UnitRefusal>> {
+        conn.transaction::<_, DbError, _>(async |conn| {
+            lock_tree(conn).await?;
+            let before = Unit::find(conn, id).await?.ok_or(DbError::NotFound)?;
+            if let Some(parent) = fields.parent_id
+                && parent != before.parent_id.unwrap_or(-1)
+            {
+                if Unit::find(conn, parent).await?.is_none() {
+                    return Ok(Err(UnitRefusal::UnknownParent));
+                }
+                if Unit::subtree_ids(conn, id).await?.contains(&parent) {
+                    return Ok(Err(UnitRefusal::IntoOwnSubtree));
+                }
+            }
+            let unchanged = before.name == fields.name
+                && before.kind == fields.kind.as_str()
+                && before.parent_id == fields.parent_id
+                && before.default_form_id == fields.default_form_id;
+            if unchanged {
+                return Ok(Ok(before));
+            }
+            let after: Unit = diesel::update(units::table.find(id))
+                .set((
+                    units::name.eq(&fields.name),
+                    units::kind.eq(fields.kind.as_str()),
+                    units::parent_id.eq(fields.parent_id),
+                    units::default_form_id.eq(fields.default_form_id.as_deref()),
+                ))
+                .returning(Unit::as_returning())
+                .get_result(conn)
+                .await?;
+            audit::record(
+                conn,
+                &super::audit::NewAuditEntry::by(
+                    actor,
+                    "unit.update",
+                    "unit",
+                    id,
+                    audit::snapshot(&before),
+                    audit::snapshot(&after),
+                ),
+            )
+            .await?;
+            Ok(Ok(after))
+        })
+        .await
+    }
+
+    /// Deactivates or reactivates the unit `id` ("unit.deactivate" / "unit.activate"); a
+    /// deactivated unit's desks stop accepting responses. Nothing is written when the unit is
+    /// already in that state.
+    pub async fn set_active_audited(
+        conn: &mut AsyncPgConnection,
+        actor: &Actor,
+        id: i32,
+        active: bool,
+    ) -> diesel::QueryResult<Unit> {
+        conn.transaction::<_, DbError, _>(async |conn| {
+            let before: Unit = units::table
+                .find(id)
+                .select(Unit::as_select())
+                .for_update()
+                .get_result(conn)
+                .await?;
+            if before.active == active {
+                return Ok(before);
+            }
+            let after: Unit = diesel::update(units::table.find(id))
+                .set(units::active.eq(active))
+                .returning(Unit::as_returning())
+                .get_result(conn)
+                .await?;
+            let action = if active {
+                "unit.activate"
+            } else {
+                "unit.deactivate"
+            };
+            audit::record(
+                conn,
+                &super::audit::NewAuditEntry::by(
+                    actor,
+                    action,
+                    "unit",
+                    id,
+                    audit::snapshot(&before),
+                    audit::snapshot(&after),
+                ),
+            )
+            .await?;
+            Ok(after)
+        })
+        .await
+    }
+}
