@@ -971,7 +971,7 @@ async fn every_role_on_every_staff_route() {
 }
 
 /// The table itself: anonymous requests to staff pages go to the sign-in page, no route is
-/// listed twice, and every route registered in `src/web/staff/` (path and method) has a row: a
+/// listed twice, and every route registered in `crates/sipas-web/src/web/staff/` (path and method) has a row: a
 /// route added later fails here until its cells are written down.
 #[test]
 fn the_matrix_is_well_formed_and_lists_every_staff_route() {
@@ -1001,7 +1001,7 @@ fn the_matrix_is_well_formed_and_lists_every_staff_route() {
 
 /// (is POST, path) of every route the staff side registers, read from its source.
 fn registered_routes() -> Vec<(bool, String)> {
-    let dir = common::manifest_dir().join("src/web/staff");
+    let dir = common::manifest_dir().join("crates/sipas-web/src/web/staff");
     let mut routes = Vec::new();
     for entry in std::fs::read_dir(&dir).unwrap() {
         let file = entry.unwrap().path();

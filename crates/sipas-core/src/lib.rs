@@ -1,6 +1,6 @@
 //! sipas's pure core: the domain types and rules, the survey forms, the statistics, the privacy
 //! rules and the configuration. Nothing here knows HTTP, HTML or SQL: the crate depends on
-//! neither actix, maud nor diesel, so a wrong-way import is a compile error (issue 16).
+//! no web framework, HTML templates or database crate, so a wrong-way import is a compile error.
 
 pub mod config;
 pub mod disclosure;

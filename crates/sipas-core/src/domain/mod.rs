@@ -1,11 +1,15 @@
-//! The pure core: domain types and rules, with no actix, maud or diesel (issue 16). Modules move
-//! here as they are freed from the layers above.
+//! The domain types and rules: who may do what, Vietnam's calendar, the channels, the unit
+//! tree, Vietnamese formatting, limits and keeping rules.
 
 pub mod access;
 pub mod channel;
+pub mod export_format;
+pub mod fields;
+pub mod flags;
 pub mod format;
 pub mod instance;
 pub mod limits;
 pub mod retention;
+pub mod slips;
 pub mod time;
 pub mod tree;

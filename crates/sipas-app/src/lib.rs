@@ -1,0 +1,29 @@
+//! sipas's use cases (issue 16): each one function taking a connection, the acting account and
+//! domain types, doing its transaction and its audit entry; and the services the web and the
+//! command line share (the citizen's store and its spool, the desk directory, reports, the
+//! printable report's data, the loops beside the server). Nothing here knows HTTP or HTML: the
+//! crate depends on no web framework or HTML templates, and its errors are plain values
+//! ([`Error`]).
+//! Use cases move here from the handlers one area at a time (some still live beside their
+//! queries as `db::*::*_audited`).
+
+// The lower layers under the names the code uses (`crate::db::units::Unit`, ...).
+pub use sipas_core::{config, disclosure, domain, forms, periods, privacy, small_cells, stats};
+pub use sipas_db as db;
+
+pub mod accounts;
+pub mod background;
+pub mod codes;
+pub mod desk_directory;
+mod error;
+pub mod export_files;
+pub mod password;
+pub mod plans;
+pub mod report_document;
+pub mod reports;
+pub mod signed_in;
+pub mod spool;
+pub mod staff;
+pub mod survey;
+
+pub use error::Error;
