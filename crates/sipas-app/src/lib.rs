@@ -21,6 +21,7 @@ pub mod password;
 pub mod plans;
 pub mod report_document;
 pub mod reports;
+pub mod selection;
 pub mod signed_in;
 pub mod spool;
 pub mod staff;

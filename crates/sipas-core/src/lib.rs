@@ -10,5 +10,6 @@ pub mod periods;
 pub mod plans;
 pub mod privacy;
 pub mod reports;
+pub mod selection;
 pub mod small_cells;
 pub mod stats;

@@ -10,7 +10,7 @@
 use sipas_app::{
     Error, config, db, disclosure, domain, forms, periods, reports, small_cells, stats,
 };
-use sipas_core::plans;
+use sipas_core::{plans, selection};
 
 pub mod csv;
 pub mod jobs;

@@ -6,15 +6,16 @@
 use chrono::NaiveDate;
 use diesel_async::AsyncPgConnection;
 
-use crate::db::plans::{Period, Plan};
 use crate::db::units::Unit;
 use crate::domain::access::Scope;
 use crate::domain::channel::{CHANNELS, Channel};
 use crate::domain::tree::{default_root, subtree};
 use crate::forms::FormRegistry;
-use crate::periods::{PlanPeriod, ResolvedPeriod, parse_period_token, year_range};
+use crate::periods::PlanPeriod;
 use crate::plans::{MAX_YEAR, MIN_YEAR, format_date};
 use crate::reports::ReportQuery;
+use crate::selection::{Ask, PeriodAsk, PlanContext, Problem, form_of, period_of};
+use sipas_app::selection::plan_for;
 
 /// The unit an export is about, as the caller knows it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -157,13 +158,7 @@ impl ExportSpec {
         if !(MIN_YEAR..=MAX_YEAR).contains(&year) {
             return Err(SpecError::Year(year));
         }
-        let form_id = request
-            .form
-            .as_deref()
-            .map(str::trim)
-            .filter(|f| !f.is_empty())
-            .unwrap_or(default_form)
-            .to_string();
+        let form_id = form_of(request.form.as_deref(), None, default_form);
         let Some(form) = forms.latest(&form_id) else {
             return Err(SpecError::Form(form_id, forms.form_ids().join(", ")));
         };
@@ -201,45 +196,59 @@ impl ExportSpec {
         };
         let root_unit = all.iter().find(|u| u.id == root).expect("found above");
         let period = match request.period.as_deref().map(str::trim) {
-            None | Some("") => {
-                let (from, to) = year_range(year);
-                ResolvedPeriod {
-                    token: year.to_string(),
-                    label: format!("Năm {year}"),
-                    from,
-                    to,
-                    period_id: None,
-                }
+            None | Some("") => PeriodAsk::Year,
+            Some(token) => PeriodAsk::Token(token),
+        };
+        let plan = match period {
+            PeriodAsk::Token(_) => plan_for(conn, &scope, &all, root, year).await?,
+            _ => None,
+        };
+        let plan_periods: Option<Vec<PlanPeriod>> = plan
+            .as_ref()
+            .map(|(_, ps)| ps.iter().map(PlanPeriod::from).collect());
+        let ask = Ask {
+            year,
+            period,
+            from: None,
+            to: None,
+            form: Some(&form_id),
+        };
+        let context = plan
+            .as_ref()
+            .zip(plan_periods.as_deref())
+            .map(|((plan, _), periods)| PlanContext {
+                form_id: &plan.form_id,
+                periods,
+            });
+        let period = period_of(&ask, context.as_ref()).map_err(|problem| match problem {
+            Problem::Token {
+                token,
+                plan_periods,
+            } => {
+                let names = if plan_periods.is_empty() {
+                    String::new()
+                } else {
+                    let quoted: Vec<String> = plan_periods
+                        .iter()
+                        .map(|name| format!("“{name}”"))
+                        .collect();
+                    format!(" ({})", quoted.join(", "))
+                };
+                SpecError::Period(token, names)
             }
-            Some(token) => {
-                let periods: Option<Vec<PlanPeriod>> = plan_periods(conn, &scope, &all, root, year)
-                    .await?
-                    .map(|ps| ps.iter().map(PlanPeriod::from).collect());
-                let resolved = parse_period_token(token, periods.as_deref()).ok_or_else(|| {
-                    let names = periods
+            // A token's days are never typed in: only the token can be refused.
+            Problem::Form(_) | Problem::PlanPeriod(_) | Problem::EmptyRange { .. } => {
+                SpecError::Period(
+                    request
+                        .period
                         .as_deref()
                         .unwrap_or_default()
-                        .iter()
-                        .map(|p| format!("“{}”", p.name))
-                        .collect::<Vec<_>>();
-                    let names = if names.is_empty() {
-                        String::new()
-                    } else {
-                        format!(" ({})", names.join(", "))
-                    };
-                    SpecError::Period(token.to_string(), names)
-                })?;
-                // A year-less token ("Quý I") is the plan's, so of `year`; a token with its
-                // own year must be of the year asked for.
-                if resolved.period_id.is_none()
-                    && !token.starts_with(&year.to_string())
-                    && !token.starts_with('p')
-                {
-                    return Err(SpecError::Period(token.to_string(), String::new()));
-                }
-                resolved
+                        .trim()
+                        .to_string(),
+                    String::new(),
+                )
             }
-        };
+        })?;
         let period_label = if period.period_id.is_some() {
             format!("{} năm {year}", period.label)
         } else {
@@ -282,33 +291,6 @@ impl ExportSpec {
     pub fn days(&self) -> (NaiveDate, NaiveDate) {
         (self.query.from, self.query.to)
     }
-}
-
-/// The periods of the plan of `year` for `unit` (its own or the nearest above it).
-async fn plan_periods(
-    conn: &mut AsyncPgConnection,
-    scope: &Scope,
-    units: &[Unit],
-    unit: i32,
-    year: i32,
-) -> Result<Option<Vec<Period>>, SpecError> {
-    let plans = Plan::list_for_scope(conn, scope).await?;
-    let mut at = Some(unit);
-    let mut steps = 0;
-    while let Some(id) = at {
-        if let Some(plan) = plans
-            .iter()
-            .find(|p| p.unit_id == id && i32::from(p.year) == year)
-        {
-            return Ok(Some(Period::for_plan(conn, plan.id).await?));
-        }
-        at = units.iter().find(|u| u.id == id).and_then(|u| u.parent_id);
-        steps += 1;
-        if steps > 64 {
-            break;
-        }
-    }
-    Ok(None)
 }
 
 #[cfg(test)]

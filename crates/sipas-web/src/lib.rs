@@ -8,7 +8,7 @@ use sipas_app::{
     background, config, db, desk_directory, domain, forms, periods, report_document, reports,
     spool, staff, survey,
 };
-use sipas_core::plans;
+use sipas_core::{plans, selection};
 use {sipas_app as app, sipas_export as export, sipas_views as views};
 
 pub mod auth;

@@ -56,6 +56,22 @@ pub fn subtree_in_scope<U: TreeNode>(units: &[U], root: i32, scope: &Scope) -> V
     ids
 }
 
+/// `id` and the units above it, nearest first (a cycle in the parents stops the walk).
+pub fn ancestors<U: TreeNode>(units: &[U], id: i32) -> Vec<i32> {
+    let mut chain = vec![id];
+    while let Some(parent) = units
+        .iter()
+        .find(|u| u.id() == *chain.last().expect("not empty"))
+        .and_then(|u| u.parent_id())
+    {
+        if chain.contains(&parent) {
+            break;
+        }
+        chain.push(parent);
+    }
+    chain
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -87,6 +103,10 @@ mod tests {
         ];
         assert_eq!(subtree(&units, 2), [2, 3, 4, 5]);
         assert_eq!(subtree(&units, 5), [5]);
+        assert_eq!(ancestors(&units, 5), [5, 4, 2, 1]);
+        assert_eq!(ancestors(&units, 1), [1]);
+        let cycle = [U(1, Some(2), true), U(2, Some(1), true)];
+        assert_eq!(ancestors(&cycle, 1), [1, 2]);
         assert_eq!(
             subtree_in_scope(&units, 2, &Scope::Units(vec![4, 5])),
             [4, 5]

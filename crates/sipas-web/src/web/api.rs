@@ -27,7 +27,9 @@ use crate::db::published::plan_period;
 use crate::db::units::UnitKind;
 use crate::error::AppError;
 use crate::forms::FormRegistry;
+use crate::periods::PlanPeriod;
 use crate::reports::{self, ReportQuery};
+use crate::selection::{self, Ask, PeriodAsk, PlanContext, Problem};
 
 /// The OpenAPI 3.0 description of this API.
 pub const OPENAPI: &str = include_str!("../../../../docs/openapi.json");
@@ -424,9 +426,7 @@ impl StatsParams {
         scope: &Scope,
         today: NaiveDate,
     ) -> Result<ReportQuery, ApiError> {
-        use crate::periods::year_range;
-        let mut form_id = self.form.clone();
-        let (start, end) = match self.period {
+        let plan = match self.period {
             Some(id) => {
                 let not_found = || ApiError::NotFound(format!("Không tìm thấy đợt khảo sát {id}."));
                 let (plan, period) = plan_period(conn, id).await?.ok_or_else(not_found)?;
@@ -444,36 +444,57 @@ impl StatsParams {
                         ),
                     ));
                 }
-                form_id.get_or_insert(plan.form_id);
-                (period.starts_on, period.ends_on)
+                Some((plan, PlanPeriod::from(&period)))
             }
-            None => year_range(
-                self.year
+            None => None,
+        };
+        let ask = Ask {
+            year: match &plan {
+                Some((plan, _)) => i32::from(plan.year),
+                None => self
+                    .year
                     .or(self.from.map(|d| d.year()))
                     .or(self.to.map(|d| d.year()))
                     .unwrap_or(today.year()),
-            ),
+            },
+            period: self.period.map_or(PeriodAsk::Year, PeriodAsk::PlanPeriod),
+            from: self.from,
+            to: self.to,
+            form: self.form.as_deref(),
         };
-        let from = self.from.unwrap_or(start);
-        let to = self.to.unwrap_or(end);
-        if from > to {
-            return Err(ApiError::bad(
+        let context = plan.as_ref().map(|(plan, period)| PlanContext {
+            form_id: &plan.form_id,
+            periods: std::slice::from_ref(period),
+        });
+        let resolved = selection::resolve(
+            &ask,
+            context.as_ref(),
+            selection::in_registry(forms),
+            default_form,
+        )
+        .map_err(|problems| match problems.into_iter().next() {
+            Some(Problem::EmptyRange { from, to }) => ApiError::bad(
                 "from",
                 format!(
                     "Tham số «from»: ngày bắt đầu {from} sau ngày kết thúc {to} (khoảng thời gian trống)."
                 ),
-            ));
-        }
-        let form_id = form_id.unwrap_or_else(|| default_form.to_string());
-        if forms.latest(&form_id).is_none() {
-            return Err(ApiError::bad(
+            ),
+            Some(Problem::Form(form_id)) => ApiError::bad(
                 "form",
                 format!(
                     "Tham số «form»: không có biểu mẫu «{form_id}». Các biểu mẫu: {}.",
                     forms.form_ids().join(", ")
                 ),
-            ));
-        }
+            ),
+            // The period was found above, with its plan.
+            Some(Problem::PlanPeriod(id)) => {
+                ApiError::NotFound(format!("Không tìm thấy đợt khảo sát {id}."))
+            }
+            Some(Problem::Token { .. }) | None => {
+                ApiError::from(AppError::internal(anyhow::anyhow!("an unresolved selection")))
+            }
+        })?;
+        let (form_id, from, to) = (resolved.form_id, resolved.period.from, resolved.period.to);
         Ok(ReportQuery {
             form_id,
             from,

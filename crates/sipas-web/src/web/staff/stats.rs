@@ -13,17 +13,18 @@ use diesel_async::AsyncPgConnection;
 use super::{html, parse_id};
 use crate::auth::Staff;
 use crate::db::comments::{self, CommentRow, UnitChoice};
-use crate::db::plans::{Period, Plan, PlanListing};
+use crate::db::plans::{Period, PlanListing};
 use crate::db::stats::{self as db_stats, Grain};
 use crate::db::units::{Unit, UnitKind};
 use crate::domain::channel::CHANNELS;
 use crate::error::AppError;
 use crate::forms::SectionRole;
+use crate::periods::ResolvedPeriod as ComparedPeriod;
 use crate::periods::{PlanPeriod, parse_period_token};
-use crate::periods::{ResolvedPeriod as ComparedPeriod, quarter_range, year_range};
 pub use crate::periods::{previous_period, previous_year};
 use crate::plans::{MAX_YEAR, MIN_YEAR, current_year, format_date, parse_date};
 use crate::reports::{self, Figures, Report, ReportQuery, UnitInfo, UnitReport};
+use crate::selection::{self, PeriodAsk, PlanContext, Problem};
 use crate::views::staff::FieldErrors;
 use crate::views::staff::stats::{
     self as views, ChangeRow, ComparePage, Entry, FilterChoices, MAX_COMPARED, Overview,
@@ -261,21 +262,6 @@ impl Context {
         crate::domain::tree::default_root(&self.units, &staff.scope)
     }
 
-    /// The unit and the units above it, nearest first.
-    fn ancestors(&self, id: i32) -> Vec<i32> {
-        let mut chain = vec![id];
-        while let Some(parent) = self
-            .unit(*chain.last().expect("not empty"))
-            .and_then(|u| u.parent_id)
-        {
-            if chain.contains(&parent) || chain.len() > 64 {
-                break;
-            }
-            chain.push(parent);
-        }
-        chain
-    }
-
     /// The unit and every unit below it, within the account's scope.
     fn subtree_in_scope(&self, id: i32, staff: &Staff) -> Vec<i32> {
         crate::domain::tree::subtree_in_scope(&self.units, id, &staff.scope)
@@ -300,87 +286,88 @@ async fn plan_for(
     unit: i32,
     year: i32,
 ) -> Result<Option<(PlanListing, Vec<Period>)>, AppError> {
-    let plans = Plan::list_for_scope(conn, &staff.scope).await?;
-    for id in context.ancestors(unit) {
-        if let Some(plan) = plans
-            .iter()
-            .find(|p| p.unit_id == id && i32::from(p.year) == year)
-        {
-            let periods = Period::for_plan(conn, plan.id).await?;
-            return Ok(Some((plan.clone(), periods)));
-        }
-    }
-    Ok(None)
+    Ok(crate::app::selection::plan_for(conn, &staff.scope, &context.units, unit, year).await?)
 }
 
-/// The filters checked against the plan and the forms: what the figures are about.
+/// The filters checked against the plan and the forms (`crate::selection`): what the figures
+/// are about.
 fn resolve(
     typed: &Typed,
     context: &Context,
     plan: Option<&(PlanListing, Vec<Period>)>,
 ) -> Result<Selection, FieldErrors> {
-    let mut errors = FieldErrors::new();
+    let year = typed.year;
+    let (period, from, to) = match typed.period {
+        PeriodChoice::Year => (PeriodAsk::Year, None, None),
+        PeriodChoice::Quarter(q) => (PeriodAsk::Quarter(q), None, None),
+        PeriodChoice::Custom => (PeriodAsk::Year, typed.from, typed.to),
+        PeriodChoice::Plan(id) => (PeriodAsk::PlanPeriod(id), None, None),
+    };
+    // The filter shows the installation's default form when none is chosen: that is the one
+    // asked for, whatever the plan's.
     let form = typed
         .form
         .clone()
         .unwrap_or_else(|| context.default_form.clone());
+    let ask = selection::Ask {
+        year,
+        period,
+        from,
+        to,
+        form: Some(&form),
+    };
+    let plan_periods: Option<Vec<PlanPeriod>> =
+        plan.map(|(_, ps)| ps.iter().map(PlanPeriod::from).collect());
+    let plan_context = plan
+        .zip(plan_periods.as_deref())
+        .map(|((plan, _), periods)| PlanContext {
+            form_id: &plan.form_id,
+            periods,
+        });
+    let resolved = selection::resolve(
+        &ask,
+        plan_context.as_ref(),
+        |id| context.forms.iter().any(|(form, _)| form == id),
+        &context.default_form,
+    )
+    .map_err(|problems| {
+        let mut errors = FieldErrors::new();
+        for problem in problems {
+            match problem {
+                Problem::Form(_) => errors.insert("form", MSG_FORM.into()),
+                Problem::PlanPeriod(_) | Problem::Token { .. } => {
+                    errors.insert("period", msg_plan_period(year))
+                }
+                Problem::EmptyRange { .. } => errors.insert("to", MSG_RANGE.into()),
+            };
+        }
+        errors
+    })?;
+    let period_label = match typed.period {
+        PeriodChoice::Custom => "Khoảng thời gian tự chọn".to_string(),
+        PeriodChoice::Plan(id) => plan
+            .and_then(|(_, periods)| periods.iter().find(|p| p.id == id))
+            .map(|p| format!("{} năm {year}", p.name))
+            .unwrap_or_default(),
+        PeriodChoice::Year | PeriodChoice::Quarter(_) => resolved.period.label,
+    };
     let form_title = context
         .forms
         .iter()
-        .find(|(id, _)| *id == form)
-        .map(|(_, title)| title.clone());
-    if form_title.is_none() {
-        errors.insert("form", MSG_FORM.into());
-    }
-    let year = typed.year;
-    let (from, to, label, period_id) = match typed.period {
-        PeriodChoice::Year => {
-            let (f, t) = year_range(year);
-            (f, t, format!("Năm {year}"), None)
-        }
-        PeriodChoice::Quarter(q) => {
-            let (f, t) = quarter_range(year, q);
-            (f, t, quarter_label(q, year), None)
-        }
-        PeriodChoice::Custom => {
-            let (f, t) = (
-                typed.from.unwrap_or(year_range(year).0),
-                typed.to.unwrap_or(year_range(year).1),
-            );
-            (f, t, "Khoảng thời gian tự chọn".to_string(), None)
-        }
-        PeriodChoice::Plan(id) => {
-            match plan
-                .and_then(|(plan, periods)| periods.iter().find(|p| p.id == id).map(|p| (plan, p)))
-            {
-                Some((_, p)) => (
-                    p.starts_on,
-                    p.ends_on,
-                    format!("{} năm {year}", p.name),
-                    Some(p.id),
-                ),
-                None => {
-                    errors.insert("period", msg_plan_period(year));
-                    let (f, t) = year_range(year);
-                    (f, t, String::new(), None)
-                }
-            }
-        }
-    };
-    if !errors.is_empty() {
-        return Err(errors);
-    }
+        .find(|(id, _)| *id == resolved.form_id)
+        .map(|(_, title)| title.clone())
+        .unwrap_or_default();
     Ok(Selection {
         year,
         period: typed.period,
-        from,
-        to,
-        period_label: label,
-        period_id,
+        from: resolved.period.from,
+        to: resolved.period.to,
+        period_label,
+        period_id: resolved.period.period_id,
         unit: typed.unit,
         kind: typed.kind,
-        form,
-        form_title: form_title.unwrap_or_default(),
+        form: resolved.form_id,
+        form_title,
         channel: typed.channel.clone(),
         trend: typed.trend,
     })
