@@ -74,6 +74,7 @@ async fn the_overview_draws_the_ranking_chart() -> Result<()> {
         )
         .await?;
     }
+    app.settle_rollups().await;
 
     let browser = Browser::start(WIDTH, HEIGHT).await?;
     assert_eq!(browser.viewport().await?, (WIDTH, HEIGHT));

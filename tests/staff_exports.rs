@@ -62,6 +62,8 @@ async fn generate(app: &TestApp, count: u64) {
     .await
     .unwrap();
     assert_eq!(generated.inserted, count);
+    drop(conn);
+    app.settle_rollups().await;
 }
 
 /// The form's fields for the first quarter of last year.

@@ -245,6 +245,7 @@ async fn generated() -> Fixture {
         .unwrap();
         assert_eq!(generated.inserted, RESPONSES);
     }
+    app.settle_rollups().await;
     let admin = app.staff_with_role("qt.phong.noi.vu", "admin", &[]).await;
     Fixture { app, admin }
 }

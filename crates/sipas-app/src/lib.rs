@@ -19,6 +19,7 @@ mod error;
 pub mod export_files;
 pub mod password;
 pub mod plans;
+pub mod publish;
 pub mod report_document;
 pub mod reports;
 pub mod selection;

@@ -13,10 +13,9 @@ use diesel::{
     ExpressionMethods, Insertable, OptionalExtension, QueryDsl, Queryable, Selectable,
     SelectableHelper,
 };
-use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use serde::{Deserialize, Serialize};
 
-use super::audit;
 use super::plans::{Period, Plan};
 use super::schema::published_results;
 use crate::domain::access::Actor;
@@ -209,7 +208,7 @@ fn read(published: Published) -> diesel::QueryResult<PublishedSnapshot> {
 }
 
 /// What the audit log keeps of a publication (not the whole snapshot).
-fn audit_summary(published: &Published) -> serde_json::Value {
+pub fn audit_summary(published: &Published) -> serde_json::Value {
     let total = published.figures.get("total");
     serde_json::json!({
         "plan_id": published.plan_id,
@@ -279,90 +278,60 @@ impl Published {
             .await
     }
 
-    /// Publishes `snapshot` for its period (replacing an earlier publication of it), audited
-    /// as "results.publish" with the summary of the earlier one as `before`.
-    pub async fn publish_audited(
+    /// The publication of `period_id`, locked until the transaction ends (`None`: not
+    /// published).
+    pub async fn lock_for_period(
+        conn: &mut AsyncPgConnection,
+        period_id: i32,
+    ) -> diesel::QueryResult<Option<Published>> {
+        published_results::table
+            .filter(published_results::period_id.eq(period_id))
+            .select(Published::as_select())
+            .for_update()
+            .get_result(conn)
+            .await
+            .optional()
+    }
+
+    /// Stores `snapshot` as published by `actor` for its period, replacing an earlier
+    /// publication of it.
+    pub async fn upsert(
         conn: &mut AsyncPgConnection,
         actor: &Actor,
         snapshot: &Snapshot,
     ) -> diesel::QueryResult<Published> {
         let figures = serde_json::to_value(snapshot)
             .map_err(|e| diesel::result::Error::SerializationError(Box::new(e)))?;
-        conn.transaction::<_, diesel::result::Error, _>(async |conn| {
-            let before: Option<Published> = published_results::table
-                .filter(published_results::period_id.eq(snapshot.period.id))
-                .select(Published::as_select())
-                .for_update()
-                .get_result(conn)
-                .await
-                .optional()?;
-            let new = NewPublished {
-                plan_id: snapshot.plan.id,
-                period_id: snapshot.period.id,
-                published_by: actor.account_id,
-                figures: &figures,
-            };
-            let published: Published = diesel::insert_into(published_results::table)
-                .values(&new)
-                .on_conflict(published_results::period_id)
-                .do_update()
-                .set((
-                    published_results::plan_id.eq(new.plan_id),
-                    published_results::published_at.eq(diesel::dsl::now),
-                    published_results::published_by.eq(new.published_by),
-                    published_results::figures.eq(new.figures),
-                ))
-                .returning(Published::as_returning())
-                .get_result(conn)
-                .await?;
-            audit::record(
-                conn,
-                &super::audit::NewAuditEntry::by(
-                    actor,
-                    "results.publish",
-                    "period",
-                    snapshot.period.id,
-                    before.as_ref().map(audit_summary),
-                    Some(audit_summary(&published)),
-                ),
-            )
-            .await?;
-            Ok(published)
-        })
-        .await
-    }
-
-    /// Withdraws the publication of `period_id`, audited as "results.unpublish". `None` when
-    /// it was not published (nothing written).
-    pub async fn unpublish_audited(
-        conn: &mut AsyncPgConnection,
-        actor: &Actor,
-        period_id: i32,
-    ) -> diesel::QueryResult<Option<Published>> {
-        conn.transaction::<_, diesel::result::Error, _>(async |conn| {
-            let removed: Option<Published> = diesel::delete(
-                published_results::table.filter(published_results::period_id.eq(period_id)),
-            )
+        let new = NewPublished {
+            plan_id: snapshot.plan.id,
+            period_id: snapshot.period.id,
+            published_by: actor.account_id,
+            figures: &figures,
+        };
+        diesel::insert_into(published_results::table)
+            .values(&new)
+            .on_conflict(published_results::period_id)
+            .do_update()
+            .set((
+                published_results::plan_id.eq(new.plan_id),
+                published_results::published_at.eq(diesel::dsl::now),
+                published_results::published_by.eq(new.published_by),
+                published_results::figures.eq(new.figures),
+            ))
             .returning(Published::as_returning())
             .get_result(conn)
             .await
-            .optional()?;
-            if let Some(removed) = &removed {
-                audit::record(
-                    conn,
-                    &super::audit::NewAuditEntry::by(
-                        actor,
-                        "results.unpublish",
-                        "period",
-                        period_id,
-                        Some(audit_summary(removed)),
-                        None,
-                    ),
-                )
-                .await?;
-            }
-            Ok(removed)
-        })
-        .await
+    }
+
+    /// Deletes the publication of `period_id`, returning it (`None`: it was not published).
+    pub async fn delete_for_period(
+        conn: &mut AsyncPgConnection,
+        period_id: i32,
+    ) -> diesel::QueryResult<Option<Published>> {
+        diesel::delete(published_results::table.filter(published_results::period_id.eq(period_id)))
+            .returning(Published::as_returning())
+            .get_result(conn)
+            .await
+            .optional()
     }
 }

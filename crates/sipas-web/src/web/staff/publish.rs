@@ -116,9 +116,7 @@ async fn publish(
     staff.require_admin()?;
     let mut conn = state.pool.get().await?;
     let (plan, period, _) = find(&mut conn, &path).await?;
-    let snapshot =
-        crate::reports::published_snapshot(&mut conn, &state.forms, &plan, &period).await?;
-    Published::publish_audited(&mut conn, &staff, &snapshot).await?;
+    crate::app::publish::publish(&mut conn, &state.forms, &staff, &plan, &period).await?;
     tracing::info!(
         period = period.id,
         by = staff.account.id,
@@ -136,7 +134,7 @@ async fn unpublish(
     staff.require_admin()?;
     let mut conn = state.pool.get().await?;
     let (_, period, _) = find(&mut conn, &path).await?;
-    if Published::unpublish_audited(&mut conn, &staff, period.id)
+    if crate::app::publish::unpublish(&mut conn, &staff, period.id)
         .await?
         .is_some()
     {
