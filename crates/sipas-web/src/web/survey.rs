@@ -529,21 +529,7 @@ async fn submit(
     payload: web::Payload,
     door: Door,
 ) -> Result<HttpResponse, AppError> {
-    let body = match payload.to_bytes_limited(MAX_BODY_BYTES).await {
-        Ok(Ok(body)) => body,
-        Ok(Err(_)) => return Err(AppError::BadRequest),
-        Err(_) => return Err(AppError::PayloadTooLarge),
-    };
-    let urlencoded = request
-        .headers()
-        .get(CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_none_or(|v| v.starts_with("application/x-www-form-urlencoded"));
-    let decoded = if urlencoded {
-        RawSubmission::decode(&body).ok()
-    } else {
-        None
-    };
+    let decoded = read_submission(&request, payload).await?;
     let sent_token = decoded.as_ref().and_then(|raw| raw.token);
     let target = match target(
         &state,
@@ -559,17 +545,77 @@ async fn submit(
         Err(page) => return Ok(page),
     };
     let client = client(&state, &request);
-    let current = desk_form(&state, &target.desk)?;
-    let now = Utc::now();
-    let again = |version: &FormVersion,
-                 token: Uuid,
-                 started: &str,
-                 values: &HashMap<String, String>,
-                 problems: &Problems,
-                 status: StatusCode| {
+    let reply = Reply {
+        state: &state,
+        target: &target,
+        client: &client,
+        now: Utc::now(),
+    };
+    let checked = match reply.check(decoded, door)? {
+        Ok(checked) => checked,
+        Err(refused) => return Ok(refused),
+    };
+    let accepted = store(&state, &target, &client, door, &checked).await?;
+    reply.outcome(door, &checked, accepted)
+}
+
+/// The body, decoded when it is a form (`None`: unreadable or another content type, answered
+/// with the form again). Too large: 413.
+async fn read_submission(
+    request: &HttpRequest,
+    payload: web::Payload,
+) -> Result<Option<RawSubmission>, AppError> {
+    let body = match payload.to_bytes_limited(MAX_BODY_BYTES).await {
+        Ok(Ok(body)) => body,
+        Ok(Err(_)) => return Err(AppError::BadRequest),
+        Err(_) => return Err(AppError::PayloadTooLarge),
+    };
+    let urlencoded = request
+        .headers()
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_none_or(|v| v.starts_with("application/x-www-form-urlencoded"));
+    Ok(if urlencoded {
+        RawSubmission::decode(&body).ok()
+    } else {
+        None
+    })
+}
+
+/// A submission that passed every check: what is stored, and what the form needs again if a
+/// limit refuses it.
+struct Checked {
+    version: Arc<FormVersion>,
+    token: Uuid,
+    /// The signed start as sent (or a fresh one when none was required).
+    started: String,
+    started_at: Option<chrono::DateTime<Utc>>,
+    values: HashMap<String, String>,
+    answers: crate::forms::submission::ValidAnswers,
+}
+
+/// The pages answering one submission, to one client at one target.
+struct Reply<'a> {
+    state: &'a AppState,
+    target: &'a Target,
+    client: &'a Client,
+    now: chrono::DateTime<Utc>,
+}
+
+impl Reply<'_> {
+    /// The form again, with the citizen's `values` and what is wrong.
+    fn again(
+        &self,
+        version: &FormVersion,
+        token: Uuid,
+        started: &str,
+        values: &HashMap<String, String>,
+        problems: &Problems,
+        status: StatusCode,
+    ) -> HttpResponse {
         render(
-            &target,
-            &client,
+            self.target,
+            self.client,
             &Form {
                 version,
                 token,
@@ -579,92 +625,186 @@ async fn submit(
             },
             status,
         )
-    };
-    let fresh_started = |token: Uuid| sign_started(&state.secret, token, now);
-    let Some(raw) = decoded else {
-        let token = Uuid::new_v4();
-        return Ok(again(
-            &current,
-            token,
-            &fresh_started(token),
-            &HashMap::new(),
-            &Problems::malformed(),
-            StatusCode::UNPROCESSABLE_ENTITY,
-        ));
-    };
-    let values = raw.values();
-    // The version that was rendered must be a version of the form this desk shows.
-    let rendered = raw
-        .version_id
-        .and_then(|id| state.forms.version(id))
-        .filter(|v| v.form.id == current.form.id);
-    let (Some(version), Some(token)) = (rendered, raw.token) else {
-        let token = raw.token.unwrap_or_else(Uuid::new_v4);
-        return Ok(again(
-            &current,
-            token,
-            &fresh_started(token),
-            &values,
-            &Problems::malformed(),
-            StatusCode::UNPROCESSABLE_ENTITY,
-        ));
-    };
-    let min_fill = state.config.visits.min_fill_seconds;
-    let started_at = match verify_started(&state.secret, token, raw.started.as_deref(), now) {
-        Ok(at) => Some(at),
-        Err(StartedProblem::Missing) if min_fill == 0 => None,
-        Err(problem) => {
-            tracing::info!(?problem, door = ?door, "survey refused: start time");
-            return Ok(again(
+    }
+
+    fn fresh_started(&self, token: Uuid) -> String {
+        sign_started(&self.state.secret, token, self.now)
+    }
+
+    /// The checks before anything is stored; a refusal is the form again (422).
+    fn check(
+        &self,
+        decoded: Option<RawSubmission>,
+        door: Door,
+    ) -> Result<Result<Checked, HttpResponse>, AppError> {
+        let state = self.state;
+        let current = desk_form(state, &self.target.desk)?;
+        let unprocessable = StatusCode::UNPROCESSABLE_ENTITY;
+        let Some(raw) = decoded else {
+            let token = Uuid::new_v4();
+            return Ok(Err(self.again(
+                &current,
+                token,
+                &self.fresh_started(token),
+                &HashMap::new(),
+                &Problems::malformed(),
+                unprocessable,
+            )));
+        };
+        let values = raw.values();
+        // The version that was rendered must be a version of the form this desk shows.
+        let rendered = raw
+            .version_id
+            .and_then(|id| state.forms.version(id))
+            .filter(|v| v.form.id == current.form.id);
+        let (Some(version), Some(token)) = (rendered, raw.token) else {
+            let token = raw.token.unwrap_or_else(Uuid::new_v4);
+            return Ok(Err(self.again(
+                &current,
+                token,
+                &self.fresh_started(token),
+                &values,
+                &Problems::malformed(),
+                unprocessable,
+            )));
+        };
+        let min_fill = state.config.visits.min_fill_seconds;
+        let started_at =
+            match verify_started(&state.secret, token, raw.started.as_deref(), self.now) {
+                Ok(at) => Some(at),
+                Err(StartedProblem::Missing) if min_fill == 0 => None,
+                Err(problem) => {
+                    tracing::info!(?problem, door = ?door, "survey refused: start time");
+                    return Ok(Err(self.again(
+                        &version,
+                        token,
+                        &self.fresh_started(token),
+                        &values,
+                        &general(MSG_STARTED),
+                        unprocessable,
+                    )));
+                }
+            };
+        let started = raw
+            .started
+            .clone()
+            .unwrap_or_else(|| self.fresh_started(token));
+        if raw.honeypot_filled() {
+            tracing::info!(door = ?door, "survey refused: honeypot");
+            let mut kept = values.clone();
+            kept.remove(crate::forms::submission::HONEYPOT_FIELD);
+            return Ok(Err(self.again(
                 &version,
                 token,
-                &fresh_started(token),
-                &values,
-                &general(MSG_STARTED),
-                StatusCode::UNPROCESSABLE_ENTITY,
-            ));
+                &started,
+                &kept,
+                &general(MSG_HONEYPOT),
+                unprocessable,
+            )));
         }
-    };
-    let started = raw.started.clone().unwrap_or_else(|| fresh_started(token));
-    if raw.honeypot_filled() {
-        tracing::info!(door = ?door, "survey refused: honeypot");
-        let mut kept = values.clone();
-        kept.remove(crate::forms::submission::HONEYPOT_FIELD);
-        return Ok(again(
-            &version,
-            token,
-            &started,
-            &kept,
-            &general(MSG_HONEYPOT),
-            StatusCode::UNPROCESSABLE_ENTITY,
-        ));
-    }
-    let answers = match validate(&version.form, &raw.fields) {
-        Ok(answers) => answers,
-        Err(problems) => {
-            return Ok(again(
+        let answers = match validate(&version.form, &raw.fields) {
+            Ok(answers) => answers,
+            Err(problems) => {
+                return Ok(Err(self.again(
+                    &version,
+                    token,
+                    &started,
+                    &values,
+                    &problems,
+                    unprocessable,
+                )));
+            }
+        };
+        if let Some(at) = started_at
+            && self.now - at < chrono::Duration::seconds(i64::from(min_fill))
+        {
+            return Ok(Err(self.again(
                 &version,
                 token,
                 &started,
                 &values,
-                &problems,
-                StatusCode::UNPROCESSABLE_ENTITY,
-            ));
+                &general(MSG_TOO_FAST),
+                unprocessable,
+            )));
         }
-    };
-    if let Some(at) = started_at
-        && now - at < chrono::Duration::seconds(i64::from(min_fill))
-    {
-        return Ok(again(
-            &version,
+        Ok(Ok(Checked {
+            version,
             token,
-            &started,
-            &values,
-            &general(MSG_TOO_FAST),
-            StatusCode::UNPROCESSABLE_ENTITY,
-        ));
+            started,
+            started_at,
+            values,
+            answers,
+        }))
     }
 
+    /// The page after the store: thanks, the form again over a limit (429), or the used code
+    /// (409).
+    fn outcome(
+        &self,
+        door: Door,
+        checked: &Checked,
+        accepted: Result<crate::spool::Accepted, Refusal>,
+    ) -> Result<HttpResponse, AppError> {
+        let (target, client, version) = (self.target, self.client, &checked.version);
+        match accepted {
+            Err(Refusal::CodeUsed) => Ok(code_used(StatusCode::CONFLICT)),
+            Err(Refusal::OverLimit { retry_after }) => {
+                let minutes = retry_after.div_ceil(60).max(1);
+                let message = match door {
+                    Door::Kiosk => format!(
+                        "Máy đánh giá tại quầy vừa nhận nhiều phiếu liên tiếp. Vui lòng chờ khoảng {retry_after} giây rồi bấm \"Gửi phiếu\" lại; các câu trả lời vẫn được giữ nguyên."
+                    ),
+                    _ => format!(
+                        "Thiết bị này đã gửi nhiều phiếu trong thời gian ngắn nên phiếu chưa được ghi nhận. Các câu trả lời của Anh/Chị vẫn được giữ nguyên bên dưới: vui lòng thử lại sau khoảng {minutes} phút. Nếu Anh/Chị cần đánh giá thêm một lần giao dịch khác, vui lòng xin mã đánh giá tại quầy."
+                    ),
+                };
+                let mut response = self.again(
+                    version,
+                    checked.token,
+                    &checked.started,
+                    &checked.values,
+                    &general(message),
+                    StatusCode::TOO_MANY_REQUESTS,
+                );
+                if let Ok(value) = retry_after.to_string().parse() {
+                    response.headers_mut().insert(RETRY_AFTER, value);
+                }
+                Ok(response)
+            }
+            Err(Refusal::Failed(e)) => Err(e.into()),
+            Ok(accepted) => {
+                if door == Door::Kiosk {
+                    let next = target.action();
+                    let page = views::survey::kiosk_thanks(&views::survey::KioskThanks {
+                        unit_name: &target.desk.unit_name,
+                        text: version.form.thanks.as_deref(),
+                        next: &next,
+                        seconds: KIOSK_RETURN_SECONDS,
+                    });
+                    return Ok(html(StatusCode::OK, client).body(page.into_string()));
+                }
+                let page = views::pages::thanks(&views::pages::Thanks {
+                    unit_name: &target.desk.unit_name,
+                    text: version.form.thanks.as_deref(),
+                    submitted_at: accepted.submitted_at,
+                });
+                Ok(html(StatusCode::OK, client).body(page.into_string()))
+            }
+        }
+    }
+}
+
+/// Stores a checked submission under the door's limits. Nothing lost (issue 6): when the
+/// database is unreachable, the validated response goes to the durable spool (replayed later,
+/// exactly once by its key) and the citizen is thanked. A refusal (a used code, a limit) is not
+/// an outage: it comes back as a value.
+async fn store(
+    state: &AppState,
+    target: &Target,
+    client: &Client,
+    door: Door,
+    checked: &Checked,
+) -> Result<Result<crate::spool::Accepted, Refusal>, AppError> {
     let kiosk_key = target.kiosk.map(visits::kiosk_key);
     let limits = survey::limits_for(
         door.via(),
@@ -677,16 +817,20 @@ async fn submit(
         via: door.via(),
         desk_code: (door != Door::Code).then_some(target.code.as_str()),
         client_key: &client.person,
-        started_at,
+        started_at: checked.started_at,
         visit_code_id: target.visit_code.as_ref().map(|slip| slip.code.id),
         keep_original_texts: state.config.keep_original_comments,
     };
-    let new = survey::online_response(&target.desk, &version, token, &answers, &visit);
-    let texts = survey::text_rows(&version, &answers)?;
-    // Nothing lost (issue 6): when the database is unreachable, the validated response goes to
-    // the durable spool (replayed later, exactly once by its key) and the citizen is thanked. A
-    // refusal (a used code, a limit) is not an outage: it comes back as a value.
-    let accepted = crate::spool::store_or_spool(
+    let version = &checked.version;
+    let new = survey::online_response(
+        &target.desk,
+        version,
+        checked.token,
+        &checked.answers,
+        &visit,
+    );
+    let texts = survey::text_rows(version, &checked.answers)?;
+    Ok(crate::spool::store_or_spool(
         &state.spool,
         || Ok(crate::spool::SpooledResponse::from_new(&new, &texts)),
         async {
@@ -698,52 +842,7 @@ async fn submit(
             }
         },
     )
-    .await?;
-    match accepted {
-        Err(Refusal::CodeUsed) => Ok(code_used(StatusCode::CONFLICT)),
-        Err(Refusal::OverLimit { retry_after }) => {
-            let minutes = retry_after.div_ceil(60).max(1);
-            let message = match door {
-                Door::Kiosk => format!(
-                    "Máy đánh giá tại quầy vừa nhận nhiều phiếu liên tiếp. Vui lòng chờ khoảng {retry_after} giây rồi bấm \"Gửi phiếu\" lại; các câu trả lời vẫn được giữ nguyên."
-                ),
-                _ => format!(
-                    "Thiết bị này đã gửi nhiều phiếu trong thời gian ngắn nên phiếu chưa được ghi nhận. Các câu trả lời của Anh/Chị vẫn được giữ nguyên bên dưới: vui lòng thử lại sau khoảng {minutes} phút. Nếu Anh/Chị cần đánh giá thêm một lần giao dịch khác, vui lòng xin mã đánh giá tại quầy."
-                ),
-            };
-            let mut response = again(
-                &version,
-                token,
-                &started,
-                &values,
-                &general(message),
-                StatusCode::TOO_MANY_REQUESTS,
-            );
-            if let Ok(value) = retry_after.to_string().parse() {
-                response.headers_mut().insert(RETRY_AFTER, value);
-            }
-            Ok(response)
-        }
-        Err(Refusal::Failed(e)) => Err(e.into()),
-        Ok(accepted) => {
-            if door == Door::Kiosk {
-                let next = target.action();
-                let page = views::survey::kiosk_thanks(&views::survey::KioskThanks {
-                    unit_name: &target.desk.unit_name,
-                    text: version.form.thanks.as_deref(),
-                    next: &next,
-                    seconds: KIOSK_RETURN_SECONDS,
-                });
-                return Ok(html(StatusCode::OK, &client).body(page.into_string()));
-            }
-            let page = views::pages::thanks(&views::pages::Thanks {
-                unit_name: &target.desk.unit_name,
-                text: version.form.thanks.as_deref(),
-                submitted_at: accepted.submitted_at,
-            });
-            Ok(html(StatusCode::OK, &client).body(page.into_string()))
-        }
-    }
+    .await?)
 }
 
 #[cfg(test)]
