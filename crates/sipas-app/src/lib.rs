@@ -14,9 +14,11 @@ pub use sipas_db as db;
 pub mod accounts;
 pub mod background;
 pub mod codes;
+pub mod comments;
 pub mod desk_directory;
 mod error;
 pub mod export_files;
+pub mod flags;
 pub mod password;
 pub mod plans;
 pub mod publish;
@@ -27,5 +29,6 @@ pub mod signed_in;
 pub mod spool;
 pub mod staff;
 pub mod survey;
+pub mod units;
 
 pub use error::Error;

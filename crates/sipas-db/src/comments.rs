@@ -13,7 +13,7 @@ use serde::Serialize;
 
 use super::audit;
 use super::schema::response_texts;
-use crate::domain::access::{Actor, Scope};
+use crate::domain::access::Scope;
 
 /// Longest handling note, in characters (as the table's CHECK).
 pub const MAX_NOTE_CHARS: usize = 2000;
@@ -270,8 +270,8 @@ pub enum HandleRefusal {
     AlreadyHandled(Handling),
 }
 
-/// Locks the comment's row and reads its handling; `Err(NotFound)` for an unknown comment.
-async fn lock(conn: &mut AsyncPgConnection, key: CommentKey) -> diesel::QueryResult<Handling> {
+/// Locks the comment's row until the end of the transaction and reads its handling; `Err(NotFound)` for an unknown comment.
+pub async fn lock(conn: &mut AsyncPgConnection, key: CommentKey) -> diesel::QueryResult<Handling> {
     response_texts::table
         .find((key.response_id, key.item_id))
         .select(Handling::as_select())
@@ -282,83 +282,39 @@ async fn lock(conn: &mut AsyncPgConnection, key: CommentKey) -> diesel::QueryRes
         .ok_or(DbError::NotFound)
 }
 
-/// Marks the comment `key` as handled by `staff` now (the database's clock) with `note`,
-/// audited as "comment.handle". A comment already handled is left as it is.
-pub async fn handle_audited(
+/// Marks the comment `key` as handled by the account `account_id` now (the database's clock)
+/// with `note`.
+pub async fn mark_handled(
     conn: &mut AsyncPgConnection,
-    actor: &Actor,
     key: CommentKey,
+    account_id: i32,
     note: &str,
-) -> diesel::QueryResult<Result<Handling, HandleRefusal>> {
-    conn.transaction::<_, DbError, _>(async |conn| {
-        let before = lock(conn, key).await?;
-        if before.handled_at.is_some() {
-            return Ok(Err(HandleRefusal::AlreadyHandled(before)));
-        }
-        let after: Handling =
-            diesel::update(response_texts::table.find((key.response_id, key.item_id)))
-                .set((
-                    response_texts::handled_at.eq(diesel::dsl::now),
-                    response_texts::handled_by.eq(actor.account_id),
-                    response_texts::handling_note.eq(note),
-                ))
-                .returning(Handling::as_returning())
-                .get_result(conn)
-                .await?;
-        audit::record(
-            conn,
-            &super::audit::NewAuditEntry::by(
-                actor,
-                "comment.handle",
-                "comment",
-                key.path(),
-                audit::snapshot(&before),
-                audit::snapshot(&after),
-            ),
-        )
-        .await?;
-        Ok(Ok(after))
-    })
-    .await
+) -> diesel::QueryResult<Handling> {
+    diesel::update(response_texts::table.find((key.response_id, key.item_id)))
+        .set((
+            response_texts::handled_at.eq(diesel::dsl::now),
+            response_texts::handled_by.eq(account_id),
+            response_texts::handling_note.eq(note),
+        ))
+        .returning(Handling::as_returning())
+        .get_result(conn)
+        .await
 }
 
-/// Clears the handling of the comment `key` ("Mở lại"), audited as "comment.reopen". Nothing is
-/// written when it is not handled. `Err(NotFound)` for an unknown comment.
-pub async fn reopen_audited(
+/// Clears the handling of the comment `key`.
+pub async fn clear_handling(
     conn: &mut AsyncPgConnection,
-    actor: &Actor,
     key: CommentKey,
 ) -> diesel::QueryResult<Handling> {
-    conn.transaction::<_, DbError, _>(async |conn| {
-        let before = lock(conn, key).await?;
-        if before.handled_at.is_none() {
-            return Ok(before);
-        }
-        let after: Handling =
-            diesel::update(response_texts::table.find((key.response_id, key.item_id)))
-                .set((
-                    response_texts::handled_at.eq(None::<DateTime<Utc>>),
-                    response_texts::handled_by.eq(None::<i32>),
-                    response_texts::handling_note.eq(None::<String>),
-                ))
-                .returning(Handling::as_returning())
-                .get_result(conn)
-                .await?;
-        audit::record(
-            conn,
-            &super::audit::NewAuditEntry::by(
-                actor,
-                "comment.reopen",
-                "comment",
-                key.path(),
-                audit::snapshot(&before),
-                audit::snapshot(&after),
-            ),
-        )
-        .await?;
-        Ok(after)
-    })
-    .await
+    diesel::update(response_texts::table.find((key.response_id, key.item_id)))
+        .set((
+            response_texts::handled_at.eq(None::<DateTime<Utc>>),
+            response_texts::handled_by.eq(None::<i32>),
+            response_texts::handling_note.eq(None::<String>),
+        ))
+        .returning(Handling::as_returning())
+        .get_result(conn)
+        .await
 }
 
 /// The latest `limit` comments of the units `unit_ids` submitted in `[from, until)`, newest

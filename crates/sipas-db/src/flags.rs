@@ -130,56 +130,40 @@ pub async fn rules(conn: &mut AsyncPgConnection) -> diesel::QueryResult<FraudRul
     diesel::sql_query(RULES_SELECT).get_result(conn).await
 }
 
+/// The thresholds, their row locked until the end of the transaction.
+pub async fn lock_rules(conn: &mut AsyncPgConnection) -> diesel::QueryResult<FraudRules> {
+    diesel::sql_query(format!("{RULES_SELECT} FOR UPDATE"))
+        .get_result(conn)
+        .await
+}
+
 /// Replaces the thresholds by `new` (checked by the caller; the table's CHECKs are the last
-/// guard), with an audit entry holding both, in one transaction. Only responses examined after
-/// the change are judged by the new thresholds: flags already raised stay.
-pub async fn update_rules_audited(
-    conn: &mut AsyncPgConnection,
-    actor: &Actor,
-    new: &FraudRules,
-) -> diesel::QueryResult<()> {
-    conn.transaction(async |conn| {
-        // Locked first, so that the audit's "before" is what this update replaces.
-        let before: FraudRules = diesel::sql_query(format!("{RULES_SELECT} FOR UPDATE"))
-            .get_result(conn)
-            .await?;
-        diesel::sql_query(
-            "UPDATE fraud_rules SET desk_burst_minutes = $1, desk_burst_min = $2, \
-             desk_burst_ratio = $3, client_burst_minutes = $4, client_burst_min = $5, \
-             identical_run_desk = $6, identical_run_client = $7, identical_min_items = $8, \
-             straight_min_criteria = $9, min_seconds_base = $10, min_seconds_per_item = $11, \
-             hours_grace_before_minutes = $12, hours_grace_after_minutes = $13",
-        )
-        .bind::<Int4, _>(new.desk_burst_minutes)
-        .bind::<Int4, _>(new.desk_burst_min)
-        .bind::<Float8, _>(new.desk_burst_ratio)
-        .bind::<Int4, _>(new.client_burst_minutes)
-        .bind::<Int4, _>(new.client_burst_min)
-        .bind::<Int4, _>(new.identical_run_desk)
-        .bind::<Int4, _>(new.identical_run_client)
-        .bind::<Int4, _>(new.identical_min_items)
-        .bind::<Int4, _>(new.straight_min_criteria)
-        .bind::<Float8, _>(new.min_seconds_base)
-        .bind::<Float8, _>(new.min_seconds_per_item)
-        .bind::<Int4, _>(new.hours_grace_before_minutes)
-        .bind::<Int4, _>(new.hours_grace_after_minutes)
-        .execute(conn)
-        .await?;
-        super::audit::record(
-            conn,
-            &super::audit::NewAuditEntry::by(
-                actor,
-                "fraud_rules.update",
-                "fraud_rules",
-                "rules",
-                serde_json::to_value(&before).ok(),
-                serde_json::to_value(new).ok(),
-            ),
-        )
-        .await?;
-        Ok(())
-    })
-    .await
+/// guard). Only responses examined after the change are judged by the new thresholds: flags
+/// already raised stay.
+pub async fn set_rules(conn: &mut AsyncPgConnection, new: &FraudRules) -> diesel::QueryResult<()> {
+    diesel::sql_query(
+        "UPDATE fraud_rules SET desk_burst_minutes = $1, desk_burst_min = $2, \
+         desk_burst_ratio = $3, client_burst_minutes = $4, client_burst_min = $5, \
+         identical_run_desk = $6, identical_run_client = $7, identical_min_items = $8, \
+         straight_min_criteria = $9, min_seconds_base = $10, min_seconds_per_item = $11, \
+         hours_grace_before_minutes = $12, hours_grace_after_minutes = $13",
+    )
+    .bind::<Int4, _>(new.desk_burst_minutes)
+    .bind::<Int4, _>(new.desk_burst_min)
+    .bind::<Float8, _>(new.desk_burst_ratio)
+    .bind::<Int4, _>(new.client_burst_minutes)
+    .bind::<Int4, _>(new.client_burst_min)
+    .bind::<Int4, _>(new.identical_run_desk)
+    .bind::<Int4, _>(new.identical_run_client)
+    .bind::<Int4, _>(new.identical_min_items)
+    .bind::<Int4, _>(new.straight_min_criteria)
+    .bind::<Float8, _>(new.min_seconds_base)
+    .bind::<Float8, _>(new.min_seconds_per_item)
+    .bind::<Int4, _>(new.hours_grace_before_minutes)
+    .bind::<Int4, _>(new.hours_grace_after_minutes)
+    .execute(conn)
+    .await?;
+    Ok(())
 }
 
 fn minutes(m: i32) -> diesel::data_types::PgInterval {

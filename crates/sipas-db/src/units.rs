@@ -1,18 +1,16 @@
 //! Administrative units: a tree (province -> district -> department / commune / town).
 
 use chrono::{DateTime, Utc};
-use diesel::result::{DatabaseErrorKind, Error as DbError};
 use diesel::sql_types::{Array, Bool, Int4, Int8, Nullable, Text};
 use diesel::{
     ExpressionMethods, Insertable, OptionalExtension, QueryDsl, Queryable, QueryableByName,
     Selectable, SelectableHelper,
 };
-use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use serde::Serialize;
 
-use super::audit;
 use super::schema::units;
-use crate::domain::access::{Actor, Scope};
+use crate::domain::access::Scope;
 use crate::domain::tree::TreeNode;
 
 #[derive(diesel::QueryableByName)]
@@ -249,7 +247,8 @@ struct IdRow {
 /// cannot make a cycle.
 const TREE_LOCK: i64 = 0x5349_5041_535f_5554;
 
-async fn lock_tree(conn: &mut AsyncPgConnection) -> diesel::QueryResult<()> {
+/// Takes the unit tree's lock until the end of the transaction.
+pub async fn lock_tree(conn: &mut AsyncPgConnection) -> diesel::QueryResult<()> {
     diesel::sql_query(format!("SELECT pg_advisory_xact_lock({TREE_LOCK})"))
         .execute(conn)
         .await?;
@@ -301,157 +300,57 @@ impl Unit {
         Ok(rows.into_iter().map(|r| r.id).collect())
     }
 
-    /// Creates a unit with `code`, audited as "unit.create" by `staff`.
-    pub async fn create_audited(
+    /// Inserts the unit (no upsert: a code taken is the database's unique violation).
+    pub async fn insert(
         conn: &mut AsyncPgConnection,
-        actor: &Actor,
-        code: &str,
-        fields: &UnitFields,
-    ) -> diesel::QueryResult<Result<Unit, UnitRefusal>> {
-        let result = conn
-            .transaction::<_, DbError, _>(async |conn| {
-                lock_tree(conn).await?;
-                if Unit::find_by_code(conn, code).await?.is_some() {
-                    return Ok(Err(UnitRefusal::DuplicateCode));
-                }
-                if let Some(parent) = fields.parent_id
-                    && Unit::find(conn, parent).await?.is_none()
-                {
-                    return Ok(Err(UnitRefusal::UnknownParent));
-                }
-                let unit: Unit = diesel::insert_into(units::table)
-                    .values(&NewUnit {
-                        parent_id: fields.parent_id,
-                        code,
-                        name: &fields.name,
-                        kind: fields.kind.as_str(),
-                        default_form_id: fields.default_form_id.as_deref(),
-                    })
-                    .returning(Unit::as_returning())
-                    .get_result(conn)
-                    .await?;
-                audit::record(
-                    conn,
-                    &super::audit::NewAuditEntry::by(
-                        actor,
-                        "unit.create",
-                        "unit",
-                        unit.id,
-                        None,
-                        audit::snapshot(&unit),
-                    ),
-                )
-                .await?;
-                Ok(Ok(unit))
-            })
-            .await;
-        match result {
-            Err(DbError::DatabaseError(DatabaseErrorKind::UniqueViolation, _)) => {
-                Ok(Err(UnitRefusal::DuplicateCode))
-            }
-            other => other,
-        }
+        new: &NewUnit<'_>,
+    ) -> diesel::QueryResult<Unit> {
+        diesel::insert_into(units::table)
+            .values(new)
+            .returning(Unit::as_returning())
+            .get_result(conn)
+            .await
     }
 
-    /// Renames, changes the kind, moves and sets the default form of the unit `id`, audited as
-    /// "unit.update" (nothing is written when nothing changes). `Err(NotFound)` for an unknown
-    /// unit.
-    pub async fn update_audited(
+    /// Sets the name, kind, parent and default form of the unit `id`.
+    pub async fn update_fields(
         conn: &mut AsyncPgConnection,
-        actor: &Actor,
         id: i32,
         fields: &UnitFields,
-    ) -> diesel::QueryResult<Result<Unit, UnitRefusal>> {
-        conn.transaction::<_, DbError, _>(async |conn| {
-            lock_tree(conn).await?;
-            let before = Unit::find(conn, id).await?.ok_or(DbError::NotFound)?;
-            if let Some(parent) = fields.parent_id
-                && parent != before.parent_id.unwrap_or(-1)
-            {
-                if Unit::find(conn, parent).await?.is_none() {
-                    return Ok(Err(UnitRefusal::UnknownParent));
-                }
-                if Unit::subtree_ids(conn, id).await?.contains(&parent) {
-                    return Ok(Err(UnitRefusal::IntoOwnSubtree));
-                }
-            }
-            let unchanged = before.name == fields.name
-                && before.kind == fields.kind.as_str()
-                && before.parent_id == fields.parent_id
-                && before.default_form_id == fields.default_form_id;
-            if unchanged {
-                return Ok(Ok(before));
-            }
-            let after: Unit = diesel::update(units::table.find(id))
-                .set((
-                    units::name.eq(&fields.name),
-                    units::kind.eq(fields.kind.as_str()),
-                    units::parent_id.eq(fields.parent_id),
-                    units::default_form_id.eq(fields.default_form_id.as_deref()),
-                ))
-                .returning(Unit::as_returning())
-                .get_result(conn)
-                .await?;
-            audit::record(
-                conn,
-                &super::audit::NewAuditEntry::by(
-                    actor,
-                    "unit.update",
-                    "unit",
-                    id,
-                    audit::snapshot(&before),
-                    audit::snapshot(&after),
-                ),
-            )
-            .await?;
-            Ok(Ok(after))
-        })
-        .await
+    ) -> diesel::QueryResult<Unit> {
+        diesel::update(units::table.find(id))
+            .set((
+                units::name.eq(&fields.name),
+                units::kind.eq(fields.kind.as_str()),
+                units::parent_id.eq(fields.parent_id),
+                units::default_form_id.eq(fields.default_form_id.as_deref()),
+            ))
+            .returning(Unit::as_returning())
+            .get_result(conn)
+            .await
     }
 
-    /// Deactivates or reactivates the unit `id` ("unit.deactivate" / "unit.activate"); a
-    /// deactivated unit's desks stop accepting responses. Nothing is written when the unit is
-    /// already in that state.
-    pub async fn set_active_audited(
+    /// The unit `id`, its row locked until the end of the transaction; `Err(NotFound)` for an
+    /// unknown unit.
+    pub async fn lock(conn: &mut AsyncPgConnection, id: i32) -> diesel::QueryResult<Unit> {
+        units::table
+            .find(id)
+            .select(Unit::as_select())
+            .for_update()
+            .get_result(conn)
+            .await
+    }
+
+    /// Deactivates or reactivates the unit `id`.
+    pub async fn set_active(
         conn: &mut AsyncPgConnection,
-        actor: &Actor,
         id: i32,
         active: bool,
     ) -> diesel::QueryResult<Unit> {
-        conn.transaction::<_, DbError, _>(async |conn| {
-            let before: Unit = units::table
-                .find(id)
-                .select(Unit::as_select())
-                .for_update()
-                .get_result(conn)
-                .await?;
-            if before.active == active {
-                return Ok(before);
-            }
-            let after: Unit = diesel::update(units::table.find(id))
-                .set(units::active.eq(active))
-                .returning(Unit::as_returning())
-                .get_result(conn)
-                .await?;
-            let action = if active {
-                "unit.activate"
-            } else {
-                "unit.deactivate"
-            };
-            audit::record(
-                conn,
-                &super::audit::NewAuditEntry::by(
-                    actor,
-                    action,
-                    "unit",
-                    id,
-                    audit::snapshot(&before),
-                    audit::snapshot(&after),
-                ),
-            )
-            .await?;
-            Ok(after)
-        })
-        .await
+        diesel::update(units::table.find(id))
+            .set(units::active.eq(active))
+            .returning(Unit::as_returning())
+            .get_result(conn)
+            .await
     }
 }

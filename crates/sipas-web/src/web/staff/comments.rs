@@ -439,7 +439,7 @@ async fn handle(
         }
     };
     let mut conn = state.pool.get().await?;
-    match comments::handle_audited(&mut conn, &staff, key, &note.0).await? {
+    match crate::app::comments::handle(&mut conn, &staff, key, &note.0).await? {
         Ok(_) => Ok(done(key, &form.back, "handled")),
         Err(HandleRefusal::AlreadyHandled(_)) => {
             let row = comments::find(&mut conn, key)
@@ -475,7 +475,7 @@ async fn reopen(
     let row = find_comment(&state, &staff, &path).await?;
     staff.require_writable_unit(row.unit_id)?;
     let mut conn = state.pool.get().await?;
-    comments::reopen_audited(&mut conn, &staff, row.key()).await?;
+    crate::app::comments::reopen(&mut conn, &staff, row.key()).await?;
     Ok(done(row.key(), &form.back, "reopened"))
 }
 

@@ -269,7 +269,7 @@ async fn save_rules(
     match flags::FraudRules::try_from(TypedRules(&typed)) {
         Ok(rules) => {
             let mut conn = state.pool.get().await?;
-            flags::update_rules_audited(&mut conn, &staff, &rules).await?;
+            crate::app::flags::update_rules(&mut conn, &staff, &rules).await?;
             Ok(see_other(&format!("{RULES_PATH}?ok=saved")))
         }
         Err(errors) => Ok(html(views::rules(&staff, &typed, &errors, None), 422)),

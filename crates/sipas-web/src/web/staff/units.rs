@@ -252,7 +252,7 @@ async fn create(
         return render_new(&state, &staff, &form, &errors, 422).await;
     };
     let mut conn = state.pool.get().await?;
-    match Unit::create_audited(&mut conn, &staff, &code, &fields).await? {
+    match crate::app::units::create(&mut conn, &staff, &code, &fields).await? {
         Ok(unit) => Ok(see_other(&format!("/staff/units/{}?ok=created", unit.id))),
         Err(refusal) => {
             let (field, message) = refusal_error(refusal);
@@ -352,7 +352,7 @@ async fn update(
         }
     };
     let mut conn = state.pool.get().await?;
-    match Unit::update_audited(&mut conn, &staff, id, &fields).await? {
+    match crate::app::units::update(&mut conn, &staff, id, &fields).await? {
         Ok(_) => Ok(see_other(&format!("/staff/units/{id}?ok=updated"))),
         Err(refusal) => {
             drop(conn);
@@ -373,7 +373,7 @@ async fn set_active(
     let id = parse_id(segment)?;
     require_unit_admin(staff, id)?;
     let mut conn = state.pool.get().await?;
-    Unit::set_active_audited(&mut conn, staff, id, active).await?;
+    crate::app::units::set_active(&mut conn, staff, id, active).await?;
     let ok = if active { "activated" } else { "deactivated" };
     Ok(see_other(&format!("/staff/units/{id}?ok={ok}")))
 }
