@@ -9,7 +9,7 @@ use std::path::Path;
 use std::process::Output;
 use std::time::Duration;
 
-use common::{TempDir, TestApp, TestDatabase, full_answers, with_hidden};
+use common::{TempDir, TestApp, TestDatabase, full_answers};
 
 const PUBLIC_URL: &str = "https://hailong.example.gov.vn";
 const XUAN_BAC: &str = "xuan-loc.xuan-bac";
@@ -337,21 +337,6 @@ async fn qr_writes_a_poster_per_active_desk_whose_code_opens_that_desk() {
     );
 }
 
-/// Opens the desk's survey and submits `fields`; panics unless it is stored.
-async fn submit(app: &TestApp, code: &str, fields: &[(&'static str, String)]) {
-    let (_, token, version) = app.open_survey(code).await;
-    let response = app
-        .post_form(
-            &format!("/s/{code}"),
-            &with_hidden(&token, &version, fields),
-        )
-        .await;
-    let status = response.status();
-    let html = response.text().await.unwrap();
-    assert_eq!(status, 200, "{html}");
-    assert!(html.contains("Cảm ơn"), "{html}");
-}
-
 /// QĐ 1001 answers: `score` everywhere, the given overrides applied (a value of "" removes the
 /// item from the submission).
 fn answers_1001(score: &str, overrides: &[(&'static str, &str)]) -> Vec<(&'static str, String)> {
@@ -422,14 +407,14 @@ async fn export_writes_the_year_as_csv_and_xlsx() {
             ("YK", comment),
         ],
     );
-    submit(&app, &xuan_bac, &first).await;
+    app.send_survey_stored(&xuan_bac, &first).await;
     let second = answers_1001("2", &[("KQ3", "1"), ("PA1", "1"), ("CC5", "3")]);
-    submit(&app, &gia_ray, &second).await;
+    app.send_survey_stored(&gia_ray, &second).await;
     let third = vec![
         ("DG", "3".to_string()),
         ("GY", "Nhanh gọn, \"ổn\"".to_string()),
     ];
-    submit(&app, &quick, &third).await;
+    app.send_survey_stored(&quick, &third).await;
     assert_eq!(app.response_count().await, 3);
 
     let stored = app

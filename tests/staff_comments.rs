@@ -37,13 +37,7 @@ impl Comment {
 /// Submits a survey at the desk `code` through the citizen's path; returns the comment stored
 /// (the response's only open answer) and the submission key.
 async fn submit(app: &TestApp, code: &str, fields: &[(&'static str, String)]) -> (Comment, String) {
-    let (_, token, version) = app.open_survey(code).await;
-    let response = app
-        .post_form(
-            &format!("/s/{code}"),
-            &with_hidden(&token, &version, fields),
-        )
-        .await;
+    let (token, response) = app.send_survey(code, fields).await;
     assert_eq!(response.status(), 200, "submitting at {code}");
     let row = app
         .sql()

@@ -6,7 +6,7 @@ mod common;
 
 use common::location;
 
-use common::{StaffClient, TestApp, full_answers, with_hidden};
+use common::{StaffClient, TestApp, full_answers};
 
 const XUAN_BAC: &str = "xuan-loc.xuan-bac";
 const XUAN_DINH: &str = "xuan-loc.xuan-dinh";
@@ -169,20 +169,6 @@ fn progress<'a>(html: &'a str, id: &str) -> (&'a str, &'a str, &'a str, &'a str)
         cell(row, "num percent"),
         cell(row, "status"),
     )
-}
-
-async fn submit(app: &TestApp, code: &str, fields: &[(&'static str, String)]) {
-    let (_, token, version) = app.open_survey(code).await;
-    let response = app
-        .post_form(
-            &format!("/s/{code}"),
-            &with_hidden(&token, &version, fields),
-        )
-        .await;
-    let status = response.status();
-    let html = response.text().await.unwrap();
-    assert_eq!(status, 200, "{html}");
-    assert!(html.contains("Cảm ơn"), "{html}");
 }
 
 async fn text(response: reqwest::Response) -> String {
@@ -824,18 +810,22 @@ async fn progress_counts_the_plans_form_per_unit_within_the_period_in_vietnam_ti
     // one at Gia Ray (no target), and one quick rating (another form: not counted).
     let xuan_bac = app.desk_code(XUAN_BAC).await;
     for _ in 0..2 {
-        submit(&app, &xuan_bac, &full_answers("4")).await;
+        app.send_survey_stored(&xuan_bac, &full_answers("4")).await;
     }
-    submit(&app, &app.desk_code(XUAN_DINH).await, &full_answers("3")).await;
+    app.send_survey_stored(&app.desk_code(XUAN_DINH).await, &full_answers("3"))
+        .await;
     let district_desk = app
         .desk_code_named(DISTRICT_OFFICE, Some(sipas::demo::DISTRICT_DESK))
         .await;
-    submit(&app, &district_desk, &full_answers("5")).await;
-    submit(&app, &app.desk_code(GIA_RAY).await, &full_answers("4")).await;
+    app.send_survey_stored(&district_desk, &full_answers("5"))
+        .await;
+    app.send_survey_stored(&app.desk_code(GIA_RAY).await, &full_answers("4"))
+        .await;
     let quick = app
         .desk_code_named(DISTRICT_OFFICE, Some(sipas::demo::QUICK_RATING_DESK))
         .await;
-    submit(&app, &quick, &[("DG", "3".to_string())]).await;
+    app.send_survey_stored(&quick, &[("DG", "3".to_string())])
+        .await;
     assert_eq!(app.response_count().await, 6);
 
     let check_running = |html: &str| {
@@ -971,8 +961,8 @@ async fn a_response_below_a_unit_without_a_desk_counts_for_the_nearest_unit_abov
     .await
     .unwrap();
     let code = app.desk_code(XUAN_BAC).await;
-    submit(&app, &code, &full_answers("4")).await;
-    submit(&app, &code, &full_answers("4")).await;
+    app.send_survey_stored(&code, &full_answers("4")).await;
+    app.send_survey_stored(&code, &full_answers("4")).await;
     sql.batch_execute(
         "UPDATE responses SET unit_id = (SELECT id FROM units WHERE code = 'xuan-loc.xuan-bac.ap-1') \
          WHERE id = (SELECT min(id) FROM responses)",

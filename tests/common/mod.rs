@@ -412,6 +412,40 @@ pub fn with_hidden<'a>(
     all
 }
 
+impl TestApp {
+    /// A citizen opens the survey of desk `code` and sends `fields` with the form's hidden
+    /// fields. Returns the submission key and the answer.
+    pub async fn send_survey(
+        &self,
+        code: &str,
+        fields: &[(&'static str, String)],
+    ) -> (String, reqwest::Response) {
+        let (_, token, version) = self.open_survey(code).await;
+        let response = self
+            .post_form(
+                &format!("/s/{code}"),
+                &with_hidden(&token, &version, fields),
+            )
+            .await;
+        (token, response)
+    }
+
+    /// [`TestApp::send_survey`], which must be stored: panics unless the thank-you page comes
+    /// back. Returns the submission key.
+    pub async fn send_survey_stored(
+        &self,
+        code: &str,
+        fields: &[(&'static str, String)],
+    ) -> String {
+        let (token, response) = self.send_survey(code, fields).await;
+        let status = response.status();
+        let html = response.text().await.unwrap();
+        assert_eq!(status, 200, "{html}");
+        assert!(html.contains("Cảm ơn"), "{html}");
+        token
+    }
+}
+
 /// The password every test account gets.
 pub const TEST_PASSWORD: &str = "mật khẩu thử nghiệm 1";
 
@@ -707,12 +741,14 @@ pub async fn cut_off(name: &str, allow: bool) {
 /// `{comment} {key}`) and sends it. Returns the submission key and the answer.
 pub async fn submit(app: &TestApp, code: &str, comment: &str) -> (String, reqwest::Response) {
     let (_, token, version) = app.open_survey(code).await;
-    let mut fields = with_hidden(&token, &version, &[]);
-    let answers = full_answers("4");
-    fields.extend(answers.iter().map(|(k, v)| (*k, v.as_str())));
-    let comment = format!("{comment} {token}");
-    fields.push(("YK", &comment));
-    let response = app.post_form(&format!("/s/{code}"), &fields).await;
+    let mut fields = full_answers("4");
+    fields.push(("YK", format!("{comment} {token}")));
+    let response = app
+        .post_form(
+            &format!("/s/{code}"),
+            &with_hidden(&token, &version, &fields),
+        )
+        .await;
     (token, response)
 }
 
