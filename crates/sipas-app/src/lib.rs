@@ -15,8 +15,10 @@ pub mod accounts;
 pub mod background;
 pub mod codes;
 pub mod desk_directory;
+pub mod desks;
 mod error;
 pub mod export_files;
+pub mod kiosks;
 pub mod password;
 pub mod plans;
 pub mod report_document;
@@ -26,5 +28,6 @@ pub mod signed_in;
 pub mod spool;
 pub mod staff;
 pub mod survey;
+pub mod tokens;
 
 pub use error::Error;
