@@ -4,8 +4,6 @@
 //! printable report's data, the loops beside the server). Nothing here knows HTTP or HTML: the
 //! crate depends on no web framework or HTML templates, and its errors are plain values
 //! ([`Error`]).
-//! Use cases move here from the handlers one area at a time (some still live beside their
-//! queries as `db::*::*_audited`).
 
 // The lower layers under the names the code uses (`crate::db::units::Unit`, ...).
 pub use sipas_core::{config, disclosure, domain, forms, periods, privacy, small_cells, stats};
@@ -16,9 +14,11 @@ pub mod background;
 pub mod codes;
 pub mod comments;
 pub mod desk_directory;
+pub mod desks;
 mod error;
 pub mod export_files;
 pub mod flags;
+pub mod kiosks;
 pub mod password;
 pub mod plans;
 pub mod publish;
@@ -29,6 +29,7 @@ pub mod signed_in;
 pub mod spool;
 pub mod staff;
 pub mod survey;
+pub mod tokens;
 pub mod units;
 
 pub use error::Error;

@@ -1,7 +1,6 @@
 //! Reception desks and their public codes.
 
 use chrono::{DateTime, Utc};
-use diesel::result::{DatabaseErrorKind, Error as DbError};
 use diesel::sql_types::{Array, Bool, Int4, Int8, Nullable, Text};
 use diesel::{
     ExpressionMethods, Insertable, OptionalExtension, QueryDsl, Queryable, QueryableByName,
@@ -11,9 +10,8 @@ use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use rand::Rng;
 use serde::Serialize;
 
-use super::audit;
 use super::schema::{desk_codes, desks, units};
-use crate::domain::access::{Actor, Scope};
+use crate::domain::access::Scope;
 
 /// Letters and digits that cannot be mistaken for each other when typed from a poster.
 const CODE_ALPHABET: &[u8] = b"23456789abcdefghjkmnpqrstuvwxyz";
@@ -303,16 +301,6 @@ pub enum DeskRefusal {
     UnitInactive,
 }
 
-fn is_unique_violation(result: &Result<impl Sized, DbError>) -> bool {
-    matches!(
-        result,
-        Err(DbError::DatabaseError(
-            DatabaseErrorKind::UniqueViolation,
-            _
-        ))
-    )
-}
-
 impl Desk {
     pub async fn find(conn: &mut AsyncPgConnection, id: i32) -> diesel::QueryResult<Option<Desk>> {
         desks::table
@@ -348,218 +336,105 @@ impl Desk {
             .optional()
     }
 
-    /// Creates a desk of `unit_id` with a fresh public code, audited as "desk.create".
-    /// `Err(NotFound)` for an unknown unit.
-    pub async fn create_audited(
+    /// Whether unit `unit_id` is active, the unit locked (`FOR SHARE`) until the transaction
+    /// ends so that it is not deactivated while a desk is added. `Err(NotFound)` for an
+    /// unknown unit.
+    pub async fn lock_unit(
         conn: &mut AsyncPgConnection,
-        actor: &Actor,
         unit_id: i32,
-        fields: &DeskFields,
-    ) -> diesel::QueryResult<Result<(Desk, String), DeskRefusal>> {
-        let result = conn
-            .transaction::<_, DbError, _>(async |conn| {
-                let unit_active: bool = units::table
-                    .find(unit_id)
-                    .select(units::active)
-                    .for_share()
-                    .get_result(conn)
-                    .await?;
-                if !unit_active {
-                    return Ok(Err(DeskRefusal::UnitInactive));
-                }
-                if Desk::find_for_unit_by_name(conn, unit_id, &fields.name)
-                    .await?
-                    .is_some()
-                {
-                    return Ok(Err(DeskRefusal::DuplicateName));
-                }
-                let (desk, code) = Desk::create(
-                    conn,
-                    &NewDesk {
-                        unit_id,
-                        name: &fields.name,
-                        form_id: fields.form_id.as_deref(),
-                    },
-                )
-                .await?;
-                let desk = match &fields.opening_hours {
-                    Some(hours) => {
-                        diesel::update(desks::table.find(desk.id))
-                            .set(desks::opening_hours.eq(hours))
-                            .returning(Desk::as_returning())
-                            .get_result(conn)
-                            .await?
-                    }
-                    None => desk,
-                };
-                let after = serde_json::json!({ "desk": desk, "code": code });
-                audit::record(
-                    conn,
-                    &super::audit::NewAuditEntry::by(
-                        actor,
-                        "desk.create",
-                        "desk",
-                        desk.id,
-                        None,
-                        Some(after),
-                    ),
-                )
-                .await?;
-                Ok(Ok((desk, code)))
-            })
-            .await;
-        if is_unique_violation(&result) {
-            return Ok(Err(DeskRefusal::DuplicateName));
-        }
-        result
+    ) -> diesel::QueryResult<bool> {
+        units::table
+            .find(unit_id)
+            .select(units::active)
+            .for_share()
+            .get_result(conn)
+            .await
     }
 
-    /// Renames the desk `id` and sets its form, audited as "desk.update" (nothing is written
-    /// when nothing changes). `Err(NotFound)` for an unknown desk.
-    pub async fn update_audited(
+    /// Sets the opening hours of desk `id` (`None`: no fixed hours); the desk as it is after.
+    pub async fn set_opening_hours(
         conn: &mut AsyncPgConnection,
-        actor: &Actor,
         id: i32,
-        fields: &DeskFields,
-    ) -> diesel::QueryResult<Result<Desk, DeskRefusal>> {
-        let result = conn
-            .transaction::<_, DbError, _>(async |conn| {
-                let before: Desk = desks::table
-                    .find(id)
-                    .select(Desk::as_select())
-                    .for_update()
-                    .get_result(conn)
-                    .await?;
-                let opening_hours = fields
-                    .opening_hours
-                    .clone()
-                    .unwrap_or_else(|| before.opening_hours.clone());
-                if before.name == fields.name
-                    && before.form_id == fields.form_id
-                    && before.opening_hours == opening_hours
-                {
-                    return Ok(Ok(before));
-                }
-                if before.name != fields.name
-                    && Desk::find_for_unit_by_name(conn, before.unit_id, &fields.name)
-                        .await?
-                        .is_some()
-                {
-                    return Ok(Err(DeskRefusal::DuplicateName));
-                }
-                let after: Desk = diesel::update(desks::table.find(id))
-                    .set((
-                        desks::name.eq(&fields.name),
-                        desks::form_id.eq(fields.form_id.as_deref()),
-                        desks::opening_hours.eq(&opening_hours),
-                    ))
-                    .returning(Desk::as_returning())
-                    .get_result(conn)
-                    .await?;
-                audit::record(
-                    conn,
-                    &super::audit::NewAuditEntry::by(
-                        actor,
-                        "desk.update",
-                        "desk",
-                        id,
-                        audit::snapshot(&before),
-                        audit::snapshot(&after),
-                    ),
-                )
-                .await?;
-                Ok(Ok(after))
-            })
-            .await;
-        if is_unique_violation(&result) {
-            return Ok(Err(DeskRefusal::DuplicateName));
-        }
-        result
+        hours: &Option<serde_json::Value>,
+    ) -> diesel::QueryResult<Desk> {
+        diesel::update(desks::table.find(id))
+            .set(desks::opening_hours.eq(hours))
+            .returning(Desk::as_returning())
+            .get_result(conn)
+            .await
     }
 
-    /// Deactivates or reactivates the desk `id` ("desk.deactivate" / "desk.activate"). Nothing
-    /// is written when the desk is already in that state.
-    pub async fn set_active_audited(
+    /// The desk `id`, locked (`FOR UPDATE`) until the transaction ends. `Err(NotFound)` for an
+    /// unknown desk.
+    pub async fn find_for_update(
         conn: &mut AsyncPgConnection,
-        actor: &Actor,
+        id: i32,
+    ) -> diesel::QueryResult<Desk> {
+        desks::table
+            .find(id)
+            .select(Desk::as_select())
+            .for_update()
+            .get_result(conn)
+            .await
+    }
+
+    /// Locks the desk `id` (`FOR UPDATE`, reading only its id) until the transaction ends, so
+    /// that two rotations at once do not race for the active code. `Err(NotFound)` for an
+    /// unknown desk.
+    pub async fn lock(conn: &mut AsyncPgConnection, id: i32) -> diesel::QueryResult<()> {
+        desks::table
+            .find(id)
+            .select(desks::id)
+            .for_update()
+            .get_result::<i32>(conn)
+            .await?;
+        Ok(())
+    }
+
+    /// Saves the name, form and opening hours of desk `id`; the desk as it is after.
+    pub async fn update(
+        conn: &mut AsyncPgConnection,
+        id: i32,
+        name: &str,
+        form_id: Option<&str>,
+        opening_hours: &Option<serde_json::Value>,
+    ) -> diesel::QueryResult<Desk> {
+        diesel::update(desks::table.find(id))
+            .set((
+                desks::name.eq(name),
+                desks::form_id.eq(form_id),
+                desks::opening_hours.eq(opening_hours),
+            ))
+            .returning(Desk::as_returning())
+            .get_result(conn)
+            .await
+    }
+
+    /// Deactivates or reactivates desk `id`; the desk as it is after.
+    pub async fn set_active(
+        conn: &mut AsyncPgConnection,
         id: i32,
         active: bool,
     ) -> diesel::QueryResult<Desk> {
-        conn.transaction::<_, DbError, _>(async |conn| {
-            let before: Desk = desks::table
-                .find(id)
-                .select(Desk::as_select())
-                .for_update()
-                .get_result(conn)
-                .await?;
-            if before.active == active {
-                return Ok(before);
-            }
-            let after: Desk = diesel::update(desks::table.find(id))
-                .set(desks::active.eq(active))
-                .returning(Desk::as_returning())
-                .get_result(conn)
-                .await?;
-            let action = if active {
-                "desk.activate"
-            } else {
-                "desk.deactivate"
-            };
-            audit::record(
-                conn,
-                &super::audit::NewAuditEntry::by(
-                    actor,
-                    action,
-                    "desk",
-                    id,
-                    audit::snapshot(&before),
-                    audit::snapshot(&after),
-                ),
-            )
-            .await?;
-            Ok(after)
-        })
-        .await
+        diesel::update(desks::table.find(id))
+            .set(desks::active.eq(active))
+            .returning(Desk::as_returning())
+            .get_result(conn)
+            .await
     }
 
-    /// Gives the desk `id` a new public code (the old one stops accepting), audited as
-    /// "desk.rotate_code" with the old and new codes. `Err(NotFound)` for an unknown desk.
-    pub async fn rotate_code_audited(
+    /// The current public code of desk `id`, if it has one.
+    pub async fn current_code(
         conn: &mut AsyncPgConnection,
-        actor: &Actor,
         id: i32,
-    ) -> diesel::QueryResult<String> {
-        conn.transaction::<_, DbError, _>(async |conn| {
-            // Lock the desk so that two rotations at once do not race for the active code.
-            desks::table
-                .find(id)
-                .select(desks::id)
-                .for_update()
-                .get_result::<i32>(conn)
-                .await?;
-            let old: Option<String> = desk_codes::table
-                .filter(desk_codes::desk_id.eq(id))
-                .filter(desk_codes::retired_at.is_null())
-                .select(desk_codes::code)
-                .get_result(conn)
-                .await
-                .optional()?;
-            let new = Desk::rotate_code(conn, id).await?;
-            audit::record(
-                conn,
-                &super::audit::NewAuditEntry::by(
-                    actor,
-                    "desk.rotate_code",
-                    "desk",
-                    id,
-                    Some(serde_json::json!({ "code": old })),
-                    Some(serde_json::json!({ "code": new })),
-                ),
-            )
-            .await?;
-            Ok(new)
-        })
-        .await
+    ) -> diesel::QueryResult<Option<String>> {
+        desk_codes::table
+            .filter(desk_codes::desk_id.eq(id))
+            .filter(desk_codes::retired_at.is_null())
+            .select(desk_codes::code)
+            .get_result(conn)
+            .await
+            .optional()
     }
 }
 

@@ -10,12 +10,10 @@ use diesel::{
     BoolExpressionMethods, ExpressionMethods, JoinOnDsl, OptionalExtension, QueryDsl, Queryable,
     Selectable, SelectableHelper,
 };
-use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use sha2::{Digest, Sha256};
 
-use super::audit;
 use super::schema::{accounts, kiosks};
-use crate::domain::access::Actor;
 
 /// Longest device label, in characters.
 pub const MAX_LABEL_CHARS: usize = 100;
@@ -107,93 +105,68 @@ impl DeviceCookie {
     }
 }
 
-/// Enrols a new kiosk for `desk_id` (the caller checked the account may change the desk), with
-/// its audit entry, in one transaction. Returns the kiosk and the cookie for the device.
-pub async fn enrol_audited(
+/// Inserts a new kiosk of `desk_id` labelled `label`, enrolled by account `enrolled_by`, with a
+/// fresh random secret (only its SHA-256 stored). Returns the kiosk and the cookie for the
+/// device.
+pub async fn insert(
     conn: &mut AsyncPgConnection,
-    actor: &Actor,
     desk_id: i32,
     label: &KioskLabel,
+    enrolled_by: i32,
 ) -> diesel::QueryResult<(Kiosk, DeviceCookie)> {
-    let label = label.as_str();
     let secret: [u8; 32] = rand::random();
     let hash: [u8; 32] = Sha256::digest(secret).into();
-    conn.transaction(async |conn| {
-        let kiosk: Kiosk = diesel::insert_into(kiosks::table)
-            .values((
-                kiosks::desk_id.eq(desk_id),
-                kiosks::label.eq(label),
-                kiosks::secret_hash.eq(&hash[..]),
-                kiosks::enrolled_by.eq(actor.account_id),
-            ))
-            .returning(Kiosk::as_returning())
-            .get_result(conn)
-            .await?;
-        audit::record(
-            conn,
-            &super::audit::NewAuditEntry::by(
-                actor,
-                "kiosk.enrol",
-                "kiosk",
-                kiosk.id,
-                None,
-                Some(serde_json::json!({ "desk": desk_id, "label": label })),
-            ),
-        )
+    let kiosk: Kiosk = diesel::insert_into(kiosks::table)
+        .values((
+            kiosks::desk_id.eq(desk_id),
+            kiosks::label.eq(label.as_str()),
+            kiosks::secret_hash.eq(&hash[..]),
+            kiosks::enrolled_by.eq(enrolled_by),
+        ))
+        .returning(Kiosk::as_returning())
+        .get_result(conn)
         .await?;
-        let cookie = DeviceCookie {
-            id: kiosk.id,
-            secret,
-        };
-        Ok((kiosk, cookie))
-    })
-    .await
+    let cookie = DeviceCookie {
+        id: kiosk.id,
+        secret,
+    };
+    Ok((kiosk, cookie))
 }
 
-/// Revokes kiosk `id` of `desk_id`, with its audit entry; one already revoked is left as it is
-/// (no second entry). `false`: the desk has no such kiosk.
-pub async fn revoke_audited(
+/// Revokes kiosk `id` of `desk_id` on behalf of account `revoked_by`, unless it is already
+/// revoked. `None`: the desk has no such kiosk in use; else the kiosk as it is after.
+pub async fn revoke(
     conn: &mut AsyncPgConnection,
-    actor: &Actor,
+    desk_id: i32,
+    id: i32,
+    revoked_by: i32,
+) -> diesel::QueryResult<Option<Kiosk>> {
+    diesel::update(kiosks::table.find(id))
+        .filter(kiosks::desk_id.eq(desk_id))
+        .filter(kiosks::revoked_at.is_null())
+        .set((
+            kiosks::revoked_at.eq(diesel::dsl::now),
+            kiosks::revoked_by.eq(revoked_by),
+        ))
+        .returning(Kiosk::as_returning())
+        .get_result(conn)
+        .await
+        .optional()
+}
+
+/// Whether `desk_id` has a kiosk `id` (revoked or not).
+pub async fn exists(
+    conn: &mut AsyncPgConnection,
     desk_id: i32,
     id: i32,
 ) -> diesel::QueryResult<bool> {
-    conn.transaction(async |conn| {
-        let revoked: Option<Kiosk> = diesel::update(kiosks::table.find(id))
-            .filter(kiosks::desk_id.eq(desk_id))
-            .filter(kiosks::revoked_at.is_null())
-            .set((
-                kiosks::revoked_at.eq(diesel::dsl::now),
-                kiosks::revoked_by.eq(actor.account_id),
-            ))
-            .returning(Kiosk::as_returning())
-            .get_result(conn)
-            .await
-            .optional()?;
-        let Some(kiosk) = revoked else {
-            let exists: i64 = kiosks::table
-                .find(id)
-                .filter(kiosks::desk_id.eq(desk_id))
-                .count()
-                .get_result(conn)
-                .await?;
-            return Ok(exists > 0);
-        };
-        audit::record(
-            conn,
-            &super::audit::NewAuditEntry::by(
-                actor,
-                "kiosk.revoke",
-                "kiosk",
-                kiosk.id,
-                Some(serde_json::json!({ "desk": desk_id, "label": kiosk.label })),
-                None,
-            ),
-        )
+    let count: i64 = kiosks::table
+        .find(id)
+        .filter(kiosks::desk_id.eq(desk_id))
+        .count()
+        .get_result(conn)
         .await?;
-        Ok(true)
-    })
-    .await
+    Ok(count > 0)
 }
 
 /// The kiosks of `desk_id`, newest first, revoked ones included.

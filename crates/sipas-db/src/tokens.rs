@@ -5,13 +5,11 @@ use diesel::{
     ExpressionMethods, Insertable, OptionalExtension, QueryDsl, Queryable, Selectable,
     SelectableHelper,
 };
-use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use serde::Serialize;
 
 use super::accounts::Account;
-use super::audit;
 use super::schema::{accounts, api_tokens};
-use crate::domain::access::Actor;
 
 /// Longest token name, in characters (the table allows 100).
 pub const MAX_NAME_CHARS: usize = 100;
@@ -130,93 +128,73 @@ impl ApiToken {
             .collect())
     }
 
-    /// Creates a token named `name` for `staff`'s own account, storing only `sha256`, audited
-    /// as "token.create".
-    pub async fn create_audited(
+    /// Takes the transaction's advisory lock on token creation for `account_id`: one creation
+    /// at a time per account, so that two equal names cannot both pass.
+    pub async fn lock_creation(
         conn: &mut AsyncPgConnection,
-        actor: &Actor,
+        account_id: i32,
+    ) -> diesel::QueryResult<()> {
+        diesel::sql_query("SELECT pg_advisory_xact_lock(737373, $1)")
+            .bind::<diesel::sql_types::Int4, _>(account_id)
+            .execute(conn)
+            .await?;
+        Ok(())
+    }
+
+    /// Whether `account_id` has a token in use named `name`.
+    pub async fn name_in_use(
+        conn: &mut AsyncPgConnection,
+        account_id: i32,
         name: &str,
-        sha256: &[u8; 32],
-    ) -> diesel::QueryResult<Result<ApiToken, TokenRefusal>> {
-        conn.transaction::<_, diesel::result::Error, _>(async |conn| {
-            // One creation at a time per account, so that two equal names cannot both pass.
-            diesel::sql_query("SELECT pg_advisory_xact_lock(737373, $1)")
-                .bind::<diesel::sql_types::Int4, _>(actor.account_id)
-                .execute(conn)
-                .await?;
-            let taken: bool = diesel::select(diesel::dsl::exists(
-                api_tokens::table
-                    .filter(api_tokens::account_id.eq(actor.account_id))
-                    .filter(api_tokens::revoked_at.is_null())
-                    .filter(api_tokens::name.eq(name)),
-            ))
-            .get_result(conn)
-            .await?;
-            if taken {
-                return Ok(Err(TokenRefusal::DuplicateName));
-            }
-            let token: ApiToken = diesel::insert_into(api_tokens::table)
-                .values(&NewApiToken {
-                    account_id: actor.account_id,
-                    name,
-                    token_sha256: sha256.as_slice(),
-                })
-                .returning(ApiToken::as_returning())
-                .get_result(conn)
-                .await?;
-            audit::record(
-                conn,
-                &super::audit::NewAuditEntry::by(
-                    actor,
-                    "token.create",
-                    "api_token",
-                    token.id,
-                    None,
-                    audit::snapshot(&token),
-                ),
-            )
-            .await?;
-            Ok(Ok(token))
-        })
+    ) -> diesel::QueryResult<bool> {
+        diesel::select(diesel::dsl::exists(
+            api_tokens::table
+                .filter(api_tokens::account_id.eq(account_id))
+                .filter(api_tokens::revoked_at.is_null())
+                .filter(api_tokens::name.eq(name)),
+        ))
+        .get_result(conn)
         .await
     }
 
-    /// Revokes the token `id` (already revoked: nothing changes), audited as "token.revoke".
-    /// Returns the token as it is after.
-    pub async fn revoke_audited(
+    /// Inserts a token named `name` for `account_id`, storing only `sha256`.
+    pub async fn insert(
         conn: &mut AsyncPgConnection,
-        actor: &Actor,
+        account_id: i32,
+        name: &str,
+        sha256: &[u8; 32],
+    ) -> diesel::QueryResult<ApiToken> {
+        diesel::insert_into(api_tokens::table)
+            .values(&NewApiToken {
+                account_id,
+                name,
+                token_sha256: sha256.as_slice(),
+            })
+            .returning(ApiToken::as_returning())
+            .get_result(conn)
+            .await
+    }
+
+    /// The token `id`, locked (`FOR UPDATE`) until the transaction ends. `Err(NotFound)` for
+    /// an unknown token.
+    pub async fn find_for_update(
+        conn: &mut AsyncPgConnection,
         id: i32,
     ) -> diesel::QueryResult<ApiToken> {
-        conn.transaction::<_, diesel::result::Error, _>(async |conn| {
-            let before: ApiToken = api_tokens::table
-                .find(id)
-                .select(ApiToken::as_select())
-                .for_update()
-                .get_result(conn)
-                .await?;
-            if !before.is_active() {
-                return Ok(before);
-            }
-            let after: ApiToken = diesel::update(api_tokens::table.find(id))
-                .set(api_tokens::revoked_at.eq(diesel::dsl::now))
-                .returning(ApiToken::as_returning())
-                .get_result(conn)
-                .await?;
-            audit::record(
-                conn,
-                &super::audit::NewAuditEntry::by(
-                    actor,
-                    "token.revoke",
-                    "api_token",
-                    id,
-                    audit::snapshot(&before),
-                    audit::snapshot(&after),
-                ),
-            )
-            .await?;
-            Ok(after)
-        })
-        .await
+        api_tokens::table
+            .find(id)
+            .select(ApiToken::as_select())
+            .for_update()
+            .get_result(conn)
+            .await
+    }
+
+    /// Marks the token `id` revoked now; the token as it is after.
+    pub async fn revoke(conn: &mut AsyncPgConnection, id: i32) -> diesel::QueryResult<ApiToken> {
+        diesel::update(api_tokens::table.find(id))
+            .set(api_tokens::revoked_at.eq(diesel::dsl::now))
+            .returning(ApiToken::as_returning())
+            .get_result(conn)
+            .await
     }
 }

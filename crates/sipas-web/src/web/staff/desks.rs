@@ -203,7 +203,7 @@ async fn create(
         return render_new(&state, &staff, &form, &errors, 422).await;
     };
     let mut conn = state.pool.get().await?;
-    match Desk::create_audited(&mut conn, &staff, unit_id, &fields).await? {
+    match crate::app::desks::create(&mut conn, &staff, unit_id, &fields).await? {
         Ok((desk, _)) => Ok(see_other(&format!("/staff/desks/{}?ok=created", desk.id))),
         Err(refusal) => {
             drop(conn);
@@ -316,7 +316,7 @@ async fn update(
     let refused = match desk_fields(&form, &choice) {
         Ok(fields) => {
             let mut conn = state.pool.get().await?;
-            match Desk::update_audited(&mut conn, &staff, desk.id, &fields).await? {
+            match crate::app::desks::update(&mut conn, &staff, desk.id, &fields).await? {
                 Ok(_) => return Ok(see_other(&format!("/staff/desks/{}?ok=updated", desk.id))),
                 Err(DeskRefusal::DuplicateName | DeskRefusal::UnitInactive) => {
                     FieldErrors::from([("name", MSG_DUPLICATE_NAME.to_string())])
@@ -345,7 +345,7 @@ async fn set_active(
 ) -> Result<HttpResponse, AppError> {
     let desk = writable_desk(state, staff, segment).await?;
     let mut conn = state.pool.get().await?;
-    Desk::set_active_audited(&mut conn, staff, desk.id, active).await?;
+    crate::app::desks::set_active(&mut conn, staff, desk.id, active).await?;
     let ok = if active { "activated" } else { "deactivated" };
     Ok(see_other(&format!("/staff/desks/{}?ok={ok}", desk.id)))
 }
@@ -376,7 +376,7 @@ async fn rotate_code(
 ) -> Result<HttpResponse, AppError> {
     let desk = writable_desk(&state, &staff, &path).await?;
     let mut conn = state.pool.get().await?;
-    Desk::rotate_code_audited(&mut conn, &staff, desk.id).await?;
+    crate::app::desks::rotate_code(&mut conn, &staff, desk.id).await?;
     Ok(see_other(&format!("/staff/desks/{}?ok=rotated", desk.id)))
 }
 
@@ -421,7 +421,7 @@ async fn enrol_kiosk(
         }
     };
     let mut conn = state.pool.get().await?;
-    let (_, device) = kiosks::enrol_audited(&mut conn, &staff, desk.id, &label).await?;
+    let (_, device) = crate::app::kiosks::enrol(&mut conn, &staff, desk.id, &label).await?;
     session.purge();
     let cookie = Cookie::build(crate::web::survey::KIOSK_COOKIE, device.value())
         .path("/k/")
@@ -447,7 +447,7 @@ async fn revoke_kiosk(
     let desk = writable_desk(&state, &staff, &desk_segment).await?;
     let id = parse_id(&kiosk_segment)?;
     let mut conn = state.pool.get().await?;
-    if !kiosks::revoke_audited(&mut conn, &staff, desk.id, id).await? {
+    if !crate::app::kiosks::revoke(&mut conn, &staff, desk.id, id).await? {
         return Err(AppError::NotFound);
     }
     Ok(see_other(&format!(

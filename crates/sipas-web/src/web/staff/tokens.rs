@@ -107,7 +107,7 @@ async fn create(
     let errors = match TokenName::try_from(&form) {
         Ok(TokenName(name)) => {
             let secret = token::generate();
-            match ApiToken::create_audited(&mut conn, &staff, &name, &secret.sha256).await? {
+            match crate::app::tokens::create(&mut conn, &staff, &name, &secret.sha256).await? {
                 Ok(created) => {
                     tracing::info!(
                         token = created.id,
@@ -169,6 +169,6 @@ async fn revoke(
     if token.account_id != staff.account.id && !staff.is_admin() {
         return Err(AppError::NotFound);
     }
-    ApiToken::revoke_audited(&mut conn, &staff, token.id).await?;
+    crate::app::tokens::revoke(&mut conn, &staff, token.id).await?;
     Ok(see_other(&format!("{PATH}?ok=revoked")))
 }
