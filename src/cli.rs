@@ -394,7 +394,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             let result = async {
                 let mut conn = services.database.pool.get().await?;
                 anyhow::Ok(
-                    crate::db::retention::purge(
+                    crate::app::retention::purge(
                         &mut conn,
                         &rules,
                         dry_run,
@@ -417,7 +417,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             let services = Services::open(config).await?;
             let result = async {
                 let mut conn = services.database.pool.get().await?;
-                anyhow::Ok(crate::db::comments::mask_stored(&mut conn, dry_run).await?)
+                anyhow::Ok(crate::app::comments::mask_stored(&mut conn, dry_run).await?)
             }
             .await;
             services.close().await;

@@ -181,7 +181,7 @@ async fn the_purge_removes_what_is_past_its_period_and_keeps_the_rest() {
     // The dry run counts and changes nothing, not even the audit log.
     let before = fingerprint(&app).await;
     let mut conn = app.pool.get().await.unwrap();
-    let dry = retention::purge(&mut conn, &rules, true, PurgedBy::CommandLine)
+    let dry = sipas::app::retention::purge(&mut conn, &rules, true, PurgedBy::CommandLine)
         .await
         .unwrap();
     drop(conn);
@@ -284,7 +284,7 @@ async fn the_purge_removes_what_is_past_its_period_and_keeps_the_rest() {
         .await
         .unwrap();
     let mut conn = app.pool.get().await.unwrap();
-    let busy = retention::purge_if_due(&mut conn, &rules, Duration::ZERO)
+    let busy = sipas::app::retention::purge_if_due(&mut conn, &rules, Duration::ZERO)
         .await
         .unwrap();
     assert_eq!(busy, Due::Busy);
@@ -313,7 +313,7 @@ async fn the_purge_removes_what_is_past_its_period_and_keeps_the_rest() {
         )
         .await;
     let mut conn = app.pool.get().await.unwrap();
-    let last = retention::purge(&mut conn, &rules, false, PurgedBy::CommandLine)
+    let last = sipas::app::retention::purge(&mut conn, &rules, false, PurgedBy::CommandLine)
         .await
         .unwrap();
     assert_eq!(

@@ -61,7 +61,7 @@ pub const RETENTION_CHECK_EVERY: Duration = Duration::from_secs(3600);
 /// next one not due: about one purge a day between all instances.
 pub const RETENTION_MIN_INTERVAL: Duration = Duration::from_secs(23 * 3600);
 
-/// The daily retention purge (`crate::db::retention`): every [`RETENTION_CHECK_EVERY`] it
+/// The daily retention purge ([`crate::retention`]): every [`RETENTION_CHECK_EVERY`] it
 /// purges if no purge was recorded in the last [`RETENTION_MIN_INTERVAL`], under the purge's
 /// advisory lock (with several instances on one database, one purges and the others see it
 /// busy or done), then deletes the expired exports' files. Errors are logged, never
@@ -109,7 +109,7 @@ impl RetentionTask {
     }
 }
 
-/// One step of the daily task: purges when due (see [`crate::db::retention::purge_if_due`]),
+/// One step of the daily task: purges when due (see [`crate::retention::purge_if_due`]),
 /// deletes the files of the exports it expired, and logs the counts.
 pub async fn purge_when_due(
     pool: &crate::db::Pool,
@@ -122,7 +122,7 @@ pub async fn purge_when_due(
         .get()
         .await
         .map_err(|e| anyhow::anyhow!("connecting to the database: {e}"))?;
-    let due = crate::db::retention::purge_if_due(&mut conn, rules, min_interval).await?;
+    let due = crate::retention::purge_if_due(&mut conn, rules, min_interval).await?;
     drop(conn);
     if let Due::Purged(purge) = &due {
         crate::export_files::delete_files(export_dir, &purge.expired_files).await;

@@ -8,10 +8,9 @@ use diesel::{
     BoolExpressionMethods, ExpressionMethods, OptionalExtension, QueryDsl, Queryable,
     QueryableByName, Selectable, SelectableHelper,
 };
-use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use serde::Serialize;
 
-use super::audit;
 use super::schema::response_texts;
 use crate::domain::access::Scope;
 
@@ -338,6 +337,66 @@ pub async fn latest(
         .await
 }
 
+/// Up to `limit` stored comments in key order after `after` (from the first when None), with
+/// their text (`sipas_app::comments::mask_stored` reads them in batches).
+pub async fn stored_after(
+    conn: &mut AsyncPgConnection,
+    after: Option<CommentKey>,
+    limit: i64,
+) -> diesel::QueryResult<Vec<(CommentKey, String)>> {
+    let mut query = response_texts::table
+        .select((
+            response_texts::response_id,
+            response_texts::item_id,
+            response_texts::body,
+        ))
+        .order((response_texts::response_id, response_texts::item_id))
+        .limit(limit)
+        .into_boxed();
+    if let Some(CommentKey {
+        response_id: r,
+        item_id: i,
+    }) = after
+    {
+        query = query.filter(
+            response_texts::response_id
+                .gt(r)
+                .or(response_texts::response_id
+                    .eq(r)
+                    .and(response_texts::item_id.gt(i))),
+        );
+    }
+    let rows: Vec<(i64, i32, String)> = query.load(conn).await?;
+    Ok(rows
+        .into_iter()
+        .map(|(response_id, item_id, body)| {
+            (
+                CommentKey {
+                    response_id,
+                    item_id,
+                },
+                body,
+            )
+        })
+        .collect())
+}
+
+/// Replaces the text of the comment `key` by `new` if it is still `read`; false when it
+/// changed meanwhile (or is gone), and then nothing is written.
+pub async fn replace_text(
+    conn: &mut AsyncPgConnection,
+    key: CommentKey,
+    read: &str,
+    new: &str,
+) -> diesel::QueryResult<bool> {
+    let updated = diesel::update(response_texts::table.find((key.response_id, key.item_id)))
+        .filter(response_texts::body.eq(read))
+        .set(response_texts::body.eq(new))
+        .execute(conn)
+        .await?;
+    Ok(updated == 1)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -365,118 +424,5 @@ mod tests {
         ];
         assert_eq!(totals(&summary), (7, 5));
         assert_eq!(totals(&[]), (0, 0));
-    }
-}
-
-/// What [`mask_stored`] found (and, unless it was a dry run, masked).
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
-pub struct MaskReport {
-    /// Comments read.
-    pub examined: u64,
-    /// Comments holding personal data (masked unless a dry run).
-    pub masked: u64,
-    pub phones: u64,
-    pub id_numbers: u64,
-    pub emails: u64,
-    pub plates: u64,
-}
-
-impl MaskReport {
-    fn count(&mut self, found: &[crate::privacy::Found]) {
-        use crate::privacy::Kind;
-        for f in found {
-            match f.kind {
-                Kind::Phone => self.phones += 1,
-                Kind::IdNumber => self.id_numbers += 1,
-                Kind::Email => self.emails += 1,
-                Kind::Plate => self.plates += 1,
-            }
-        }
-    }
-}
-
-/// Comments read and updated per transaction by [`mask_stored`].
-pub const MASK_BATCH: i64 = 500;
-
-/// Masks the personal data in the comments stored before comments were masked at storage
-/// (`sipas privacy mask-comments`): in batches of [`MASK_BATCH`] in key order, each batch in
-/// one transaction with one audit entry (`comment.mask_personal_data`, by the command line,
-/// with the counts and the keys of the comments changed, never their text). A comment changed
-/// meanwhile (the update compares the text read) is left for the next run; comments stored
-/// meanwhile are masked already. With `dry_run`, counts without changing anything. Running it
-/// again finds nothing more.
-pub async fn mask_stored(
-    conn: &mut AsyncPgConnection,
-    dry_run: bool,
-) -> diesel::QueryResult<MaskReport> {
-    let mut report = MaskReport::default();
-    let mut after: Option<(i64, i32)> = None;
-    loop {
-        let mut query = response_texts::table
-            .select((
-                response_texts::response_id,
-                response_texts::item_id,
-                response_texts::body,
-            ))
-            .order((response_texts::response_id, response_texts::item_id))
-            .limit(MASK_BATCH)
-            .into_boxed();
-        if let Some((r, i)) = after {
-            query = query.filter(
-                response_texts::response_id
-                    .gt(r)
-                    .or(response_texts::response_id
-                        .eq(r)
-                        .and(response_texts::item_id.gt(i))),
-            );
-        }
-        let rows: Vec<(i64, i32, String)> = query.load(conn).await?;
-        let Some(last) = rows.last() else {
-            return Ok(report);
-        };
-        after = Some((last.0, last.1));
-        report.examined += rows.len() as u64;
-        let mut changes: Vec<(i64, i32, String, String)> = Vec::new();
-        for (response_id, item_id, body) in rows {
-            let found = crate::privacy::find(&body);
-            if found.is_empty() {
-                continue;
-            }
-            report.count(&found);
-            let masked =
-                crate::privacy::mask_within(&body, super::responses::MAX_STORED_TEXT_CHARS);
-            changes.push((response_id, item_id, body, masked));
-        }
-        report.masked += changes.len() as u64;
-        if dry_run || changes.is_empty() {
-            continue;
-        }
-        conn.transaction::<_, DbError, _>(async |conn| {
-            let mut keys = Vec::with_capacity(changes.len());
-            for (response_id, item_id, body, masked) in &changes {
-                let updated = diesel::update(response_texts::table.find((*response_id, *item_id)))
-                    .filter(response_texts::body.eq(body))
-                    .set(response_texts::body.eq(masked))
-                    .execute(conn)
-                    .await?;
-                if updated == 1 {
-                    keys.push(format!("{response_id}/{item_id}"));
-                }
-            }
-            audit::record(
-                conn,
-                &audit::NewAuditEntry {
-                    account_id: None,
-                    action: "comment.mask_personal_data",
-                    entity: "comment",
-                    entity_id: None,
-                    before: None,
-                    after: Some(serde_json::json!({ "masked": keys.len(), "comments": keys })),
-                },
-            )
-            .await?;
-            Ok(())
-        })
-        .await?;
     }
 }

@@ -13,9 +13,8 @@ use diesel::{
     ExpressionMethods, Insertable, OptionalExtension, QueryDsl, Queryable, QueryableByName,
     Selectable, SelectableHelper,
 };
-use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
 
-use super::audit::{self, NewAuditEntry};
 use super::schema::export_jobs;
 
 /// The states of a job.
@@ -102,27 +101,16 @@ pub struct NewExportJob<'a> {
     pub file_name: Option<&'a str>,
 }
 
-/// Queues a job and writes `audit` (with the job's id as its entity id) in one transaction:
-/// data leaving the service is recorded like a change.
-pub async fn create(
+/// Inserts a queued job (`sipas_app::exports::create` queues it with its audit entry).
+pub async fn insert(
     conn: &mut AsyncPgConnection,
     job: &NewExportJob<'_>,
-    audit_entry: NewAuditEntry<'_>,
 ) -> diesel::QueryResult<ExportJob> {
-    conn.transaction::<_, diesel::result::Error, _>(async |conn| {
-        let created: ExportJob = diesel::insert_into(export_jobs::table)
-            .values(job)
-            .returning(ExportJob::as_returning())
-            .get_result(conn)
-            .await?;
-        let entry = NewAuditEntry {
-            entity_id: Some(created.id.to_string()),
-            ..audit_entry
-        };
-        audit::record(conn, &entry).await?;
-        Ok(created)
-    })
-    .await
+    diesel::insert_into(export_jobs::table)
+        .values(job)
+        .returning(ExportJob::as_returning())
+        .get_result(conn)
+        .await
 }
 
 /// The job `id` when it belongs to `account_id`.

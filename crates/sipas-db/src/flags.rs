@@ -55,9 +55,10 @@
 //! different weak signals other than straight-lining coincide (e.g. a straight-lined identical
 //! run outside opening hours); otherwise it counts. An admin may include or exclude it (with a
 //! note); the decision wins over the default, is written to the audit log, and the rollups of
-//! the response's unit-month are folded again in the same transaction ([`decide`]). Figures
-//! read from the rollups therefore never contain an excluded response; a response without
-//! flags always counts.
+//! the response's unit-month are folded again in the same transaction
+//! (`sipas_app::flags::decide`; here, its queries: [`lock_review`], [`record_decision`]).
+//! Figures read from the rollups therefore never contain an excluded response; a response
+//! without flags always counts.
 
 use std::collections::BTreeMap;
 
@@ -66,11 +67,8 @@ use diesel::QueryableByName;
 use diesel::sql_types::{
     Array, Bool, Date, Float8, Int2, Int4, Int8, Interval, Jsonb, Nullable, Text, Timestamptz,
 };
-use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use serde::Serialize;
-
-use super::rollup;
-use crate::domain::access::Actor;
 
 /// The reasons, in the order the page lists them: (code, Vietnamese label).
 pub const REASONS: [(&str, &str); 6] = [
@@ -523,92 +521,68 @@ impl Decision {
 /// The longest note kept with a decision.
 pub const NOTE_MAX: usize = 2000;
 
-#[derive(QueryableByName)]
-struct ReviewState {
+/// The review of a flagged response as a decision finds it (and the audit entry records it).
+#[derive(Debug, Clone, PartialEq, Eq, QueryableByName)]
+pub struct ReviewState {
     #[diesel(sql_type = Int4)]
-    unit_id: i32,
+    pub unit_id: i32,
+    /// The month of the response (Vietnam's time): the rollups to fold again.
     #[diesel(sql_type = Date)]
-    month: NaiveDate,
+    pub month: NaiveDate,
     #[diesel(sql_type = Bool)]
-    excluded_by_default: bool,
+    pub excluded_by_default: bool,
     #[diesel(sql_type = Nullable<Text>)]
-    decision: Option<String>,
+    pub decision: Option<String>,
     #[diesel(sql_type = Nullable<Text>)]
-    note: Option<String>,
+    pub note: Option<String>,
     #[diesel(sql_type = Bool)]
-    excluded: bool,
+    pub excluded: bool,
 }
 
-/// Records an admin's decision on a flagged response, in one transaction: the decision, the
-/// rollups of the response's unit-month folded again when whether it counts changed, and the
-/// audit entry. `NotFound` when the response is not flagged.
-pub async fn decide(
+/// Locks the review of the flagged response `response_id` until the end of the transaction
+/// and reads it; None when the response is not flagged.
+pub async fn lock_review(
     conn: &mut AsyncPgConnection,
-    actor: &Actor,
+    response_id: i64,
+) -> diesel::QueryResult<Option<ReviewState>> {
+    diesel::sql_query(
+        "SELECT r.unit_id, \
+                date_trunc('month', r.submitted_at AT TIME ZONE 'Asia/Ho_Chi_Minh')::date \
+                    AS month, \
+                v.excluded_by_default, v.decision, v.note, v.excluded \
+         FROM response_reviews v JOIN responses r ON r.id = v.response_id \
+         WHERE v.response_id = $1 FOR UPDATE OF v",
+    )
+    .bind::<Int8, _>(response_id)
+    .get_result(conn)
+    .await
+    .map(Some)
+    .or_else(|e| match e {
+        diesel::result::Error::NotFound => Ok(None),
+        e => Err(e),
+    })
+}
+
+/// Writes the decision of `account_id` (now, the database's clock) with `note` on the flagged
+/// response `response_id` (see `sipas_app::flags::decide`).
+pub async fn record_decision(
+    conn: &mut AsyncPgConnection,
     response_id: i64,
     decision: Decision,
+    account_id: i32,
     note: Option<&str>,
 ) -> diesel::QueryResult<()> {
-    conn.transaction(async |conn| {
-        let watermark = rollup::lock_for_change(conn).await?;
-        let before: Option<ReviewState> = diesel::sql_query(
-            "SELECT r.unit_id, \
-                    date_trunc('month', r.submitted_at AT TIME ZONE 'Asia/Ho_Chi_Minh')::date \
-                        AS month, \
-                    v.excluded_by_default, v.decision, v.note, v.excluded \
-             FROM response_reviews v JOIN responses r ON r.id = v.response_id \
-             WHERE v.response_id = $1 FOR UPDATE OF v",
-        )
-        .bind::<Int8, _>(response_id)
-        .get_result(conn)
-        .await
-        .map(Some)
-        .or_else(|e| match e {
-            diesel::result::Error::NotFound => Ok(None),
-            e => Err(e),
-        })?;
-        let before = before.ok_or(diesel::result::Error::NotFound)?;
-        let excluded = decision == Decision::Exclude;
-        diesel::sql_query(
-            "UPDATE response_reviews SET decision = $2, decided_by = $3, decided_at = now(), \
-             note = $4 WHERE response_id = $1",
-        )
-        .bind::<Int8, _>(response_id)
-        .bind::<Text, _>(decision.as_str())
-        .bind::<Int4, _>(actor.account_id)
-        .bind::<Nullable<Text>, _>(note)
-        .execute(conn)
-        .await?;
-        if excluded != before.excluded && response_id <= watermark {
-            rollup::refold_unit_month(conn, before.unit_id, before.month, watermark).await?;
-        }
-        super::audit::record(
-            conn,
-            &super::audit::NewAuditEntry::by(
-                actor,
-                match decision {
-                    Decision::Include => "response.include",
-                    Decision::Exclude => "response.exclude",
-                },
-                "response",
-                response_id,
-                Some(serde_json::json!({
-                    "excluded": before.excluded,
-                    "excluded_by_default": before.excluded_by_default,
-                    "decision": before.decision,
-                    "note": before.note,
-                })),
-                Some(serde_json::json!({
-                    "excluded": excluded,
-                    "decision": decision.as_str(),
-                    "note": note,
-                })),
-            ),
-        )
-        .await?;
-        Ok(())
-    })
-    .await
+    diesel::sql_query(
+        "UPDATE response_reviews SET decision = $2, decided_by = $3, decided_at = now(), \
+         note = $4 WHERE response_id = $1",
+    )
+    .bind::<Int8, _>(response_id)
+    .bind::<Text, _>(decision.as_str())
+    .bind::<Int4, _>(account_id)
+    .bind::<Nullable<Text>, _>(note)
+    .execute(conn)
+    .await?;
+    Ok(())
 }
 
 /// Excluded responses per unit (not rolled up the tree) to the versions of form `form_id`

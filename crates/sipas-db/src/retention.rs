@@ -1,13 +1,15 @@
-//! Retention: how long personal and linkable data is kept, and the purge that applies it
-//! (issue 15; the record of processing is docs/privacy.md).
+//! Retention: how long personal and linkable data is kept, and the queries of the purge that
+//! applies it (issue 15; the record of processing is docs/privacy.md).
 //!
-//! One function, [`purge`], applies every rule in one transaction, under a transaction-level
-//! advisory lock (two instances never purge at once), with one audit entry (`privacy.purge`:
-//! the rules and the counts, never any content). A dry run counts what the purge would change
-//! with the same predicates (`sql/retention_targets.sql`), changes nothing and writes no audit
-//! entry. The daily task ([`purge_if_due`], run by `crate::background::RetentionTask`) purges
-//! when no purge was recorded in the last [`DAILY`] less a margin, so any number of instances
-//! purge about once a day between them.
+//! The purge itself is `sipas_app::retention::purge`: every rule in one transaction ([`run`]),
+//! under a transaction-level advisory lock ([`lock`]: two instances never purge at once), with
+//! one audit entry (`privacy.purge`: the rules and the counts, never any content). A dry run
+//! counts what the purge would change with the same predicates (`sql/retention_targets.sql`)
+//! in a read-only transaction ([`set_read_only`]), changes nothing and writes no audit entry.
+//! The daily task (`sipas_app::retention::purge_if_due`, run by
+//! `sipas_app::background::RetentionTask`) purges when no purge was recorded in the last
+//! [`DAILY`] less a margin ([`try_lock_when_due`]), so any number of instances purge about once
+//! a day between them.
 //!
 //! What each rule does:
 //! - comments (`response_texts`): deleted `comments_days` after the response was sent;
@@ -27,10 +29,8 @@
 
 use diesel::QueryableByName;
 use diesel::sql_types::{Array, BigInt, Int4, Text};
-use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use serde::Serialize;
-
-use super::audit::{self, NewAuditEntry};
 
 /// Key of the advisory lock held while purging (transaction level).
 pub const RETENTION_LOCK: i64 = 0x5349_5041_535f_5052;
@@ -81,7 +81,7 @@ impl Counts {
     }
 }
 
-/// What [`purge`] did, or would do when `dry_run`.
+/// What a purge did, or would do when `dry_run` (see [`run`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Purge {
     pub dry_run: bool,
@@ -100,7 +100,8 @@ pub enum PurgedBy {
 }
 
 impl PurgedBy {
-    fn as_str(self) -> &'static str {
+    /// As the audit entry's `by` records it.
+    pub fn as_str(self) -> &'static str {
         match self {
             PurgedBy::CommandLine => "command line",
             PurgedBy::DailyTask => "daily task",
@@ -134,7 +135,10 @@ fn days(n: u32) -> i32 {
     i32::try_from(n).unwrap_or(i32::MAX)
 }
 
-async fn run(
+/// Applies every rule (or, `dry_run`, counts what it would change), in the caller's
+/// transaction: the purge's one statement, with the statement timeout lifted for that
+/// transaction.
+pub async fn run(
     conn: &mut AsyncPgConnection,
     rules: &Rules,
     dry_run: bool,
@@ -176,54 +180,25 @@ async fn run(
     })
 }
 
-/// The audit entry of a purge: who, the rules and the counts (never content).
-fn audit_entry(purge: &Purge, by: PurgedBy) -> NewAuditEntry<'static> {
-    NewAuditEntry {
-        account_id: None,
-        action: AUDIT_ACTION,
-        entity: "privacy",
-        entity_id: None,
-        before: None,
-        after: Some(serde_json::json!({
-            "by": by.as_str(),
-            "rules": purge.rules,
-            "counts": purge.counts,
-        })),
-    }
+/// Makes the caller's transaction read-only (a dry run's).
+pub async fn set_read_only(conn: &mut AsyncPgConnection) -> diesel::QueryResult<()> {
+    diesel::sql_query("SET TRANSACTION READ ONLY")
+        .execute(conn)
+        .await?;
+    Ok(())
 }
 
-/// Applies every rule in one transaction with one audit entry, waiting for a purge in
-/// progress elsewhere to finish first; or, `dry_run`, counts what it would change and changes
-/// nothing (no audit entry either).
-pub async fn purge(
-    conn: &mut AsyncPgConnection,
-    rules: &Rules,
-    dry_run: bool,
-    by: PurgedBy,
-) -> diesel::QueryResult<Purge> {
-    if dry_run {
-        return conn
-            .transaction::<_, diesel::result::Error, _>(async |conn| {
-                diesel::sql_query("SET TRANSACTION READ ONLY")
-                    .execute(conn)
-                    .await?;
-                run(conn, rules, true).await
-            })
-            .await;
-    }
-    conn.transaction::<_, diesel::result::Error, _>(async |conn| {
-        diesel::sql_query("SELECT pg_advisory_xact_lock($1)")
-            .bind::<diesel::sql_types::Int8, _>(RETENTION_LOCK)
-            .execute(conn)
-            .await?;
-        let purge = run(conn, rules, false).await?;
-        audit::record(conn, &audit_entry(&purge, by)).await?;
-        Ok(purge)
-    })
-    .await
+/// Takes the purge's advisory lock until the end of the transaction, waiting for a purge in
+/// progress elsewhere to finish first.
+pub async fn lock(conn: &mut AsyncPgConnection) -> diesel::QueryResult<()> {
+    diesel::sql_query("SELECT pg_advisory_xact_lock($1)")
+        .bind::<diesel::sql_types::Int8, _>(RETENTION_LOCK)
+        .execute(conn)
+        .await?;
+    Ok(())
 }
 
-/// What [`purge_if_due`] did.
+/// What `sipas_app::retention::purge_if_due` did.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Due {
     Purged(Purge),
@@ -233,42 +208,33 @@ pub enum Due {
     NotDue,
 }
 
-/// The daily task's step: purges (audited as the daily task) unless another instance is
-/// purging or a purge (by anyone) was recorded within `min_interval`. The check and the purge
-/// are one transaction under the lock, so two instances never both purge.
-pub async fn purge_if_due(
+/// What [`try_lock_when_due`] found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, QueryableByName)]
+pub struct DueCheck {
+    /// The purge's advisory lock was free, and is now held until the end of the transaction.
+    #[diesel(sql_type = diesel::sql_types::Bool)]
+    pub locked: bool,
+    /// A purge (by anyone) was recorded within `min_interval`.
+    #[diesel(sql_type = diesel::sql_types::Bool)]
+    pub recent: bool,
+}
+
+/// Tries the purge's advisory lock (held until the end of the transaction when taken, never
+/// waited for) and checks whether a purge was recorded within `min_interval`, in one
+/// statement.
+pub async fn try_lock_when_due(
     conn: &mut AsyncPgConnection,
-    rules: &Rules,
     min_interval: std::time::Duration,
-) -> diesel::QueryResult<Due> {
-    #[derive(QueryableByName)]
-    struct Check {
-        #[diesel(sql_type = diesel::sql_types::Bool)]
-        locked: bool,
-        #[diesel(sql_type = diesel::sql_types::Bool)]
-        recent: bool,
-    }
-    conn.transaction::<_, diesel::result::Error, _>(async |conn| {
-        let check: Check = diesel::sql_query(
-            "SELECT pg_try_advisory_xact_lock($1) AS locked, \
-                    EXISTS (SELECT 1 FROM audit_log WHERE action = $2 \
-                              AND at > now() - make_interval(secs => $3)) AS recent",
-        )
-        .bind::<diesel::sql_types::Int8, _>(RETENTION_LOCK)
-        .bind::<Text, _>(AUDIT_ACTION)
-        .bind::<diesel::sql_types::Double, _>(min_interval.as_secs_f64())
-        .get_result(conn)
-        .await?;
-        if !check.locked {
-            return Ok(Due::Busy);
-        }
-        if check.recent {
-            return Ok(Due::NotDue);
-        }
-        let purge = run(conn, rules, false).await?;
-        audit::record(conn, &audit_entry(&purge, PurgedBy::DailyTask)).await?;
-        Ok(Due::Purged(purge))
-    })
+) -> diesel::QueryResult<DueCheck> {
+    diesel::sql_query(
+        "SELECT pg_try_advisory_xact_lock($1) AS locked, \
+                EXISTS (SELECT 1 FROM audit_log WHERE action = $2 \
+                          AND at > now() - make_interval(secs => $3)) AS recent",
+    )
+    .bind::<diesel::sql_types::Int8, _>(RETENTION_LOCK)
+    .bind::<Text, _>(AUDIT_ACTION)
+    .bind::<diesel::sql_types::Double, _>(min_interval.as_secs_f64())
+    .get_result(conn)
     .await
 }
 

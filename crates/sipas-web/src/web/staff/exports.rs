@@ -2,13 +2,14 @@
 //! reads), always within the account's scope: a unit account exports only its units (another
 //! unit in the form is refused with a message, 422, as in the statistics filters).
 //!
-//! A POST queues a job (`crate::db::exports`, with an audit entry: data leaving the service is
-//! recorded) that the background runner (`crate::export::jobs`) writes to a file. An export
-//! estimated at no more than `SIPAS_EXPORT_INLINE_ROWS` responses is awaited for a few seconds
-//! and answered with the file itself; a larger one, or one not ready in time, is answered with
-//! a redirect to its page, which shows the progress and then the download link. Jobs, their
-//! pages and their files belong to the account that asked (admins included): another
-//! account's job is a 404, as is a job whose unit has since left the account's scope.
+//! A POST queues a job (`crate::app::exports::create`, with an audit entry: data leaving the
+//! service is recorded) that the background runner (`crate::export::jobs`) writes to a file.
+//! An export estimated at no more than `SIPAS_EXPORT_INLINE_ROWS` responses is awaited for a
+//! few seconds and answered with the file itself; a larger one, or one not ready in time, is
+//! answered with a redirect to its page, which shows the progress and then the download
+//! link. Jobs, their pages and their files belong to the account that asked (admins
+//! included): another account's job is a 404, as is a job whose unit has since left the
+//! account's scope.
 
 use std::pin::Pin;
 use std::task::{Context, Poll};
@@ -290,23 +291,17 @@ async fn create(
         rows_total: Some(i64::try_from(rows).unwrap_or(i64::MAX)),
         file_name: Some(&file_name),
     };
-    let audit = staff.audit(
-        "export.create",
-        "export_job",
-        0,
-        None,
-        Some(json!({
-            "unit_id": root,
-            "year": typed.year,
-            "period": typed.period,
-            "form_id": spec.query.form_id,
-            "channel": spec.query.channel,
-            "format": format.as_str(),
-            "label": label,
-            "responses": rows,
-        })),
-    );
-    let created = db_exports::create(&mut conn, &job, audit).await?;
+    let details = json!({
+        "unit_id": root,
+        "year": typed.year,
+        "period": typed.period,
+        "form_id": spec.query.form_id,
+        "channel": spec.query.channel,
+        "format": format.as_str(),
+        "label": label,
+        "responses": rows,
+    });
+    let created = crate::app::exports::create(&mut conn, &staff, &job, details).await?;
     drop(conn);
     jobs::wake();
     let job_page = format!("{PATH}/{}", created.id);

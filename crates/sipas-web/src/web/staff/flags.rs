@@ -167,7 +167,7 @@ async fn decide(
     }
     let decision = Decision::parse(form.decision.trim()).expect("checked above");
     let note = (!note.is_empty()).then_some(note);
-    flags::decide(&mut conn, &staff, id, decision, note).await?;
+    crate::app::flags::decide(&mut conn, &staff, id, decision, note).await?;
     Ok(see_other(&format!("{}?ok=1", views::response_path(id))))
 }
 
