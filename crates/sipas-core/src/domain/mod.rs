@@ -9,6 +9,7 @@ pub mod flags;
 pub mod format;
 pub mod instance;
 pub mod limits;
+pub mod opening_hours;
 pub mod retention;
 pub mod slips;
 pub mod time;

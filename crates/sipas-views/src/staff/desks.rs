@@ -32,7 +32,7 @@ impl DeskForm {
             unit: desk.unit_id.to_string(),
             name: desk.desk_name.clone(),
             form: desk.form_id.clone().unwrap_or_default(),
-            opening_hours: Some(crate::db::flags::opening_hours::format(
+            opening_hours: Some(crate::domain::opening_hours::format(
                 desk.opening_hours.as_ref(),
             )),
         }
@@ -175,7 +175,7 @@ pub fn new_desk(
                 (unit_select(units, &values.unit, errors))
                 (text_field("name", "Tên quầy", &values.name, errors, "text", Some("(ví dụ: Bộ phận Tiếp nhận và Trả kết quả)")))
                 (select_field("form", "Mẫu phiếu khảo sát", form_options, &values.form, errors))
-                (text_field("opening_hours", "Giờ làm việc", values.opening_hours.as_deref().unwrap_or(crate::db::flags::opening_hours::DEFAULT_TEXT), errors, "text", Some(HOURS_HINT)))
+                (text_field("opening_hours", "Giờ làm việc", values.opening_hours.as_deref().unwrap_or(crate::domain::opening_hours::DEFAULT_TEXT), errors, "text", Some(HOURS_HINT)))
                 p.hint { "Quầy mới được cấp một mã QR riêng; sau khi thêm, Anh/Chị có thể tải áp phích để in." }
                 button type="submit" { "Thêm quầy" }
             }

@@ -84,7 +84,7 @@ fn desk_fields(form: &DeskForm, choice: &FormChoice) -> Result<DeskFields, Field
         .ok();
     let opening_hours = match &form.opening_hours {
         None => None,
-        Some(text) => crate::db::flags::opening_hours::parse(text)
+        Some(text) => crate::domain::opening_hours::parse(text)
             .map_err(|message| errors.insert("opening_hours", message))
             .ok(),
     };
