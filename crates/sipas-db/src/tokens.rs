@@ -1,4 +1,4 @@
-//! API tokens (see `crate::auth::token`): only the SHA-256 of each token is stored.
+//! API tokens (see `sipas_web::auth::token`): only the SHA-256 of each token is stored.
 
 use chrono::{DateTime, Utc};
 use diesel::{
