@@ -15,7 +15,7 @@
 //! `sipas demo --responses N`) in the first quarter of last year, plus answers sent through
 //! the citizen's path today.
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeSet;
 

@@ -2,7 +2,7 @@
 //! posters (decoded back from the PNGs), the CSV export of responses submitted over HTTP, and
 //! the start-up errors an operator sees (a broken form file, a bad setting).
 
-mod common;
+use crate::common;
 
 use std::collections::HashMap;
 use std::path::Path;

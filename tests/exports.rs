@@ -16,7 +16,7 @@
 //!   unit name cannot run a command), and LibreOffice opening the CSV finds no formula;
 //! - bad periods and units are refused with messages naming them.
 
-mod common;
+use crate::common;
 
 use std::collections::HashMap;
 use std::io::Read;

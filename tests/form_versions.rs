@@ -2,7 +2,7 @@
 //! copied to a temporary directory, edited between two start-ups on the same database, and the
 //! stored versions, the registry and citizens' submissions are checked.
 
-mod common;
+use crate::common;
 
 use std::path::PathBuf;
 

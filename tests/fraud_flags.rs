@@ -10,7 +10,7 @@
 //! form was rendered, channel), at controlled instants, then folded by the real background path
 //! (`sipas::db::rollup::refresh`, which runs the detection first).
 
-mod common;
+use crate::common;
 
 use std::collections::{BTreeMap, BTreeSet};
 

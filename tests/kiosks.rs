@@ -4,7 +4,7 @@
 //! device are turned away with nothing stored. An enrolled tablet keeps working through a
 //! database outage (its responses spooled), as the open QR does.
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 

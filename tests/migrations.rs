@@ -1,7 +1,7 @@
 //! The embedded migrations against a real PostgreSQL: up, down and up again, concurrent start-ups,
 //! and `crates/sipas-db/src/schema.rs` (what every query is compiled against) versus the migrated database.
 
-mod common;
+use crate::common;
 
 use std::collections::{BTreeMap, BTreeSet};
 

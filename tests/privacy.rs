@@ -4,7 +4,7 @@
 //! stored, so the database row, the staff's comments page, the report and the CSV export all
 //! show the placeholders; `sipas privacy mask-comments` masks comments stored before.
 
-mod common;
+use crate::common;
 
 use std::process::Output;
 use std::time::Duration;

@@ -2,7 +2,7 @@
 //! showing the installation's controller, contact and retention periods, with a way back to
 //! the form; odd requests never fail.
 
-mod common;
+use crate::common;
 
 use common::{TestApp, TestDatabase};
 use sipas::config::PrivacySettings;

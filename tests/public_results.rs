@@ -5,7 +5,7 @@
 //! The page has no comment, no desk code, nothing about staff, and only the citizens'
 //! stylesheet.
 
-mod common;
+use crate::common;
 
 use chrono::{Datelike, NaiveDate};
 use common::{StaffClient, TestApp, full_answers, with_hidden};

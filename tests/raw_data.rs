@@ -17,7 +17,7 @@
 //! - `the_worked_example_of_the_methodology_is_what_the_service_publishes`: the example of
 //!   docs/methodology.md, read from the page, gives the figures the page states.
 
-mod common;
+use crate::common;
 
 use std::collections::{BTreeMap, HashMap};
 

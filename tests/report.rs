@@ -13,7 +13,7 @@
 //!
 //! Responses come from the demo generator (seed 11) in the first quarter of last year.
 
-mod common;
+use crate::common;
 
 use std::path::Path;
 use std::time::Duration;

@@ -3,7 +3,7 @@
 //! with counts; the daily task purges once between instances; `sipas purge` through the real
 //! binary; a bad setting stops start-up.
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 

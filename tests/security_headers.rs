@@ -1,7 +1,7 @@
 //! Security headers on every response (pages, static files, errors), request size limits with
 //! Vietnamese pages, and what a database error that is not an outage does (issue 6).
 
-mod common;
+use crate::common;
 
 use common::{TestApp, full_answers, with_hidden};
 

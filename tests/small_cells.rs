@@ -9,7 +9,7 @@
 //! - occupation: all 10 "Làm công việc tự do";
 //! - ethnicity: 4 answered "Kinh", 6 left it blank (a total of 4: everything hidden).
 
-mod common;
+use crate::common;
 
 use calamine::{Data, Reader, Xlsx};
 use chrono::Datelike;

@@ -1,6 +1,6 @@
 //! Staff area: account administration and the audit log (admins only).
 
-mod common;
+use crate::common;
 
 use common::location;
 

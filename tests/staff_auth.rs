@@ -1,6 +1,6 @@
 //! Staff accounts: sign-in and sign-out, sessions, throttling, CSRF, own password.
 
-mod common;
+use crate::common;
 
 use common::location;
 

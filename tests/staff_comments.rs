@@ -2,7 +2,7 @@
 //! communes and at the district's quick-rating desk, then listed per role and scope, filtered,
 //! counted, marked as handled with a note and re-opened (audited), and every refusal.
 
-mod common;
+use crate::common;
 
 use common::location;
 

@@ -11,7 +11,7 @@
 //!   again (or fail once they have used their attempts); two instances never claim the same
 //!   job; expired files are deleted.
 
-mod common;
+use crate::common;
 
 use common::location;
 

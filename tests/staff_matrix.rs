@@ -16,7 +16,7 @@
 //!
 //! Every wrong cell is collected and reported, not only the first.
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeMap;
 use std::time::Instant;

@@ -1,7 +1,7 @@
 //! Paper ballots typed in by staff: the desk chooser, the keyboard entry screen, validation,
 //! the duplicate serial number (also in a race), permissions per role, audit and export.
 
-mod common;
+use crate::common;
 
 use common::location;
 

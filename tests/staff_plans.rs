@@ -2,7 +2,7 @@
 //! or computed from the expected dossiers, progress against target from responses submitted
 //! through the citizen's path, permissions of each role, and the audit trail.
 
-mod common;
+use crate::common;
 
 use common::location;
 

@@ -9,7 +9,7 @@
 //! percent). A second fixture submits a handful of ballots through the real citizen path this
 //! year to check ranks with ties.
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeMap;
 

@@ -1,7 +1,7 @@
 //! Staff administration of units and desks: the tree, creation, edits and moves, deactivation,
 //! desks with their codes and posters, validation, permissions by role, and the audit trail.
 
-mod common;
+use crate::common;
 
 use common::location;
 

@@ -7,7 +7,7 @@
 //! read back and counted in Rust (days in Vietnam's time with chrono, scores with
 //! `sipas::stats::respondent_score`).
 
-mod common;
+use crate::common;
 
 use std::collections::{BTreeMap, HashMap};
 use std::time::{Duration, Instant};

@@ -1,7 +1,7 @@
 //! The citizen's path over real HTTP and a real PostgreSQL: open a desk's survey, submit, and
 //! every way a submission can be wrong.
 
-mod common;
+use crate::common;
 
 use common::{TestApp, full_answers, hidden_field, with_hidden};
 

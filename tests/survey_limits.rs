@@ -3,7 +3,7 @@
 //! time and a minimum completion time, the kiosk's return to a fresh form and its own limit,
 //! and no raw client address anywhere in the database.
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 

@@ -1,7 +1,7 @@
 //! One-time codes ("mã đánh giá", issue 6): minted by staff or through the API, printed as slips
 //! whose QR codes decode to `/v/{code}`, accepted once, even when two submissions race.
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeSet;
 
