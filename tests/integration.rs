@@ -33,3 +33,26 @@ mod stats_data;
 mod survey;
 mod survey_limits;
 mod visit_codes;
+
+/// Every file of `tests/` runs: Cargo.toml sets `autotests = false`, so a test file is run only
+/// when it is a module here or a `[[test]]` target of its own; one forgotten would pass unseen.
+#[test]
+fn every_test_file_is_a_module_here_or_a_target_of_its_own() {
+    let root = common::manifest_dir();
+    let manifest = std::fs::read_to_string(root.join("Cargo.toml")).unwrap();
+    let here = std::fs::read_to_string(root.join("tests/integration.rs")).unwrap();
+    let mut unrun = Vec::new();
+    for entry in std::fs::read_dir(root.join("tests")).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_none_or(|e| e != "rs") {
+            continue;
+        }
+        let name = path.file_stem().unwrap().to_string_lossy().into_owned();
+        let module = here.lines().any(|l| l == format!("mod {name};"));
+        let target = manifest.contains(&format!("path = \"tests/{name}.rs\""));
+        if !module && !target {
+            unrun.push(name);
+        }
+    }
+    assert!(unrun.is_empty(), "test files that never run: {unrun:?}");
+}
