@@ -1,23 +1,14 @@
 //! Reception desks: create one, change it, deactivate or reactivate it, give it a new public
 //! code.
 
-use diesel::result::{DatabaseErrorKind, Error as DbError};
+use diesel::result::Error as DbError;
 use diesel_async::{AsyncConnection, AsyncPgConnection};
 use serde_json::json;
 
 use crate::db::audit::{self, NewAuditEntry};
 use crate::db::desks::{Desk, DeskFields, DeskRefusal, NewDesk};
 use crate::domain::access::Actor;
-
-fn is_unique_violation(result: &Result<impl Sized, DbError>) -> bool {
-    matches!(
-        result,
-        Err(DbError::DatabaseError(
-            DatabaseErrorKind::UniqueViolation,
-            _
-        ))
-    )
-}
+use crate::error::refused_if_duplicate;
 
 /// Creates a desk of `unit_id` with a fresh public code, audited as "desk.create". The unit is
 /// locked for share meanwhile; a name taken at the same moment is refused as a duplicate.
@@ -61,10 +52,7 @@ pub async fn create(
             Ok(Ok((desk, code)))
         })
         .await;
-    if is_unique_violation(&result) {
-        return Ok(Err(DeskRefusal::DuplicateName));
-    }
-    result
+    refused_if_duplicate(result, DeskRefusal::DuplicateName)
 }
 
 /// Renames the desk `id`, sets its form and its opening hours (`fields.opening_hours` `None`:
@@ -119,10 +107,7 @@ pub async fn update(
             Ok(Ok(after))
         })
         .await;
-    if is_unique_violation(&result) {
-        return Ok(Err(DeskRefusal::DuplicateName));
-    }
-    result
+    refused_if_duplicate(result, DeskRefusal::DuplicateName)
 }
 
 /// Deactivates or reactivates the desk `id` ("desk.deactivate" / "desk.activate"). Nothing is

@@ -48,6 +48,19 @@ impl Error {
     }
 }
 
+/// `result` of a write, with a unique violation (the same name or code stored at the same
+/// moment by another request) turned into the use case's `refusal`.
+pub(crate) fn refused_if_duplicate<T, R>(
+    result: diesel::QueryResult<Result<T, R>>,
+    refusal: R,
+) -> diesel::QueryResult<Result<T, R>> {
+    use diesel::result::{DatabaseErrorKind, Error as E};
+    match result {
+        Err(E::DatabaseError(DatabaseErrorKind::UniqueViolation, _)) => Ok(Err(refusal)),
+        other => other,
+    }
+}
+
 impl From<diesel::result::Error> for Error {
     fn from(e: diesel::result::Error) -> Self {
         use diesel::result::Error as E;

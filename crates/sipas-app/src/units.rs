@@ -1,11 +1,12 @@
 //! Administrative units: create one, change it, deactivate or reactivate it.
 
-use diesel::result::{DatabaseErrorKind, Error as DbError};
+use diesel::result::Error as DbError;
 use diesel_async::{AsyncConnection, AsyncPgConnection};
 
 use crate::db::audit::{self, NewAuditEntry};
 use crate::db::units::{self, NewUnit, Unit, UnitFields, UnitRefusal};
 use crate::domain::access::Actor;
+use crate::error::refused_if_duplicate;
 
 /// Creates a unit with `code`, audited as "unit.create" by `actor`, under the unit tree's
 /// lock. A code taken (before, or at the same moment) is [`UnitRefusal::DuplicateCode`].
@@ -52,12 +53,7 @@ pub async fn create(
             Ok(Ok(unit))
         })
         .await;
-    match result {
-        Err(DbError::DatabaseError(DatabaseErrorKind::UniqueViolation, _)) => {
-            Ok(Err(UnitRefusal::DuplicateCode))
-        }
-        other => other,
-    }
+    refused_if_duplicate(result, UnitRefusal::DuplicateCode)
 }
 
 /// Renames, changes the kind, moves and sets the default form of the unit `id`, under the unit
