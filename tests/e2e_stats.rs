@@ -276,7 +276,7 @@ async fn the_overview_draws_the_ranking_chart() -> Result<()> {
     }
     assert_eq!(
         chart["labels"],
-        json!(["Mục tiêu 2020: 80%", "Mục tiêu 2030: 95%"])
+        json!(["Mục tiêu 2025: 80%", "Mục tiêu 2030: 90%"])
     );
 
     // The chart section in view for the screenshot.
