@@ -45,7 +45,8 @@ const COLOR_GRID: &str = "#dfe3ea";
 const COLOR_AXIS: &str = "#8a94a6";
 const COLOR_WHISKER: &str = "#111111";
 /// One per goal ([`sipas_core::goals::MAX_GOALS`]).
-const TARGET_COLORS: [&str; sipas_core::goals::MAX_GOALS] = ["#2e7d32", "#6a1b9a", "#00695c", "#ad1457"];
+const TARGET_COLORS: [&str; sipas_core::goals::MAX_GOALS] =
+    ["#2e7d32", "#6a1b9a", "#00695c", "#ad1457"];
 
 /// The goals in a chart's description: "đường dọc là mục tiêu: Mục tiêu 2025: 80%; Mục tiêu
 /// 2030: 90%", or that none is drawn.
@@ -54,7 +55,10 @@ pub fn goals_sentence(goals: &[Goal], lines: &str) -> String {
         return "không vẽ đường mục tiêu (kế hoạch chưa đặt mục tiêu)".to_string();
     }
     let labels: Vec<&str> = goals.iter().map(|g| g.label.as_str()).collect();
-    format!("các {lines} là mục tiêu của kế hoạch: {}", labels.join("; "))
+    format!(
+        "các {lines} là mục tiêu của kế hoạch: {}",
+        labels.join("; ")
+    )
 }
 
 /// The class of a goal's line: "target target-80", "target target-82-5".
@@ -640,8 +644,16 @@ mod tests {
     /// A plan's goals: the national 2025 level and one of the province's own.
     fn goals() -> Vec<Goal> {
         vec![
-            Goal { label: "Mục tiêu 2025: 80%".into(), points: 8_000, basis: "NQ 76/NQ-CP".into() },
-            Goal { label: "Mục tiêu của tỉnh: 95%".into(), points: 9_500, basis: String::new() },
+            Goal {
+                label: "Mục tiêu 2025: 80%".into(),
+                points: 8_000,
+                basis: "NQ 76/NQ-CP".into(),
+            },
+            Goal {
+                label: "Mục tiêu của tỉnh: 95%".into(),
+                points: 9_500,
+                basis: String::new(),
+            },
         ]
     }
 
@@ -704,8 +716,16 @@ mod tests {
         assert!(svg.contains("<title>Mục tiêu 2025: 80% — NQ 76/NQ-CP</title>"));
         // Four goals: each drawn with its label, the rows pushed down to make room.
         let mut four = ranked();
-        four.targets.push(Goal { label: "Mục tiêu A: 82,5%".into(), points: 8_250, basis: String::new() });
-        four.targets.push(Goal { label: "Mục tiêu B: 70%".into(), points: 7_000, basis: String::new() });
+        four.targets.push(Goal {
+            label: "Mục tiêu A: 82,5%".into(),
+            points: 8_250,
+            basis: String::new(),
+        });
+        four.targets.push(Goal {
+            label: "Mục tiêu B: 70%".into(),
+            points: 7_000,
+            basis: String::new(),
+        });
         let svg4 = bar_chart(&four).into_string();
         assert_eq!(count(&svg4, "class=\"target-label\""), 4);
         let at825 = attr_after(&svg4, "class=\"target target-82-5\"", "x1");

@@ -305,7 +305,10 @@ fn overall(doc: &ReportDoc) -> Markup {
     let goal = held_to(report);
     // The ranked units (enough sample), best first: the short ones are no "highest".
     let with_index: Vec<&UnitReport> = report.rows.iter().filter(|r| r.rank.is_some()).collect();
-    let reaching = with_index.iter().filter(|r| !below_goal(r.index, goal)).count();
+    let reaching = with_index
+        .iter()
+        .filter(|r| !below_goal(r.index, goal))
+        .count();
     let chart_title = format!(
         "Chỉ số SIPAS của các đơn vị, {}",
         doc.period
@@ -1110,12 +1113,21 @@ scale = "s"
         assert!(xuan_bac.contains("Chưa có phiếu"));
         // Suối Cát (35 forms against a target of 40) is short of sample: listed under its
         // heading, unranked, and no "lowest" either.
-        assert!(html.contains("1/1 đơn vị đủ mẫu đạt Mục tiêu 2025 80%"), "{html}");
+        assert!(
+            html.contains("1/1 đơn vị đủ mẫu đạt Mục tiêu 2025 80%"),
+            "{html}"
+        );
         let suoi_cat = row_of(&html, "bang-xep-hang", 3);
-        assert!(suoi_cat.contains("<td class=\"num rank\">–</td>"), "{suoi_cat}");
+        assert!(
+            suoi_cat.contains("<td class=\"num rank\">–</td>"),
+            "{suoi_cat}"
+        );
         assert!(html.contains("Chưa đủ mẫu – chưa xếp hạng"));
         // The total against both goals of the plan.
-        assert!(html.contains("Mục tiêu 2025 80%, chưa đạt Mục tiêu 2030 90%"), "{html}");
+        assert!(
+            html.contains("Mục tiêu 2025 80%, chưa đạt Mục tiêu 2030 90%"),
+            "{html}"
+        );
     }
 
     #[test]

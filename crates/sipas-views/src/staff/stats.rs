@@ -10,8 +10,7 @@ use super::units::indent;
 use super::{FieldErrors, page};
 use crate::SignedIn;
 use crate::charts::{
-    Goal,
-    self, Bar, BarChart, Column, ColumnChart, Reliability, StackedChart, StackedRow,
+    self, Bar, BarChart, Column, ColumnChart, Goal, Reliability, StackedChart, StackedRow,
 };
 use crate::db::comments::{CommentRow, UnitChoice};
 use crate::db::plans::{Period, PlanListing};
