@@ -685,7 +685,7 @@ pub fn overview(staff: &SignedIn, p: &Overview) -> Markup {
                             figure.chart-box {
                                 (ranking_chart("bieu-do-xep-hang", &format!("Chỉ số SIPAS của các đơn vị, {}", selection.period_label), &report.rows, &report.goals))
                             }
-                            div.table-box {
+                            div.table-box tabindex="0" role="region" aria-label="Bảng xếp hạng các đơn vị" {
                                 (ranking_table("bang-xep-hang", &report.rows,
                                     &|id| format!("{}?{}", unit_path(id), selection.query(None, false))))
                             }
@@ -883,7 +883,7 @@ fn unit_body(p: &UnitPage, selection: &Selection, report: &Report, detail: TimeD
                     figure.chart-box {
                         (ranking_chart("bieu-do-truc-thuoc", &format!("Chỉ số SIPAS của các đơn vị trực thuộc {}", p.unit_name), &report.rows, &report.goals))
                     }
-                    div.table-box {
+                    div.table-box tabindex="0" role="region" aria-label="Bảng các đơn vị trực thuộc" {
                         (ranking_table("bang-truc-thuoc", &report.rows,
                             &|id| format!("{}?{}", unit_path(id), selection.query(None, false))))
                     }
@@ -953,7 +953,7 @@ fn factor_section(total: &UnitReport, goals: &[Goal]) -> Markup {
             h2 { "Chỉ số theo yếu tố" }
             div.chart-pair {
                 figure.chart-box { (charts::bar_chart(&chart)) }
-                div.table-box {
+                div.table-box tabindex="0" role="region" aria-label="Bảng chỉ số theo yếu tố" {
                     table.data id="bang-yeu-to" {
                         thead { tr { th scope="col" { "Yếu tố" } th.num scope="col" { "Số tiêu chí" } th.num scope="col" { "Chỉ số" } } }
                         tbody {
@@ -1008,7 +1008,7 @@ fn criteria_section(total: &UnitReport) -> Markup {
         section.criteria {
             h2 { "Chỉ số theo tiêu chí" }
             figure.chart-box.wide { (charts::stacked_chart(&chart)) }
-            div.table-scroll {
+            div.table-scroll tabindex="0" role="region" aria-label="Bảng chỉ số theo tiêu chí" {
                 table.data id="bang-tieu-chi" {
                     thead {
                         tr {
@@ -1162,7 +1162,7 @@ fn trend_section(trend: &[TrendRow], selection: &Selection, goals: &[Goal]) -> M
             h2 { "Xu hướng" }
             div.chart-pair {
                 figure.chart-box { (charts::column_chart(&chart)) }
-                div.table-box {
+                div.table-box tabindex="0" role="region" aria-label="Bảng chỉ số theo thời gian" {
                     table.data id="bang-xu-huong" {
                         thead { tr { th scope="col" { (unit_word) } th.num scope="col" { "Chỉ số" } th.num scope="col" { "Số phiếu" } th scope="col" { "Ghi chú" } } }
                         tbody {
@@ -1423,7 +1423,7 @@ fn compare_results(p: &ComparePage, selection: &Selection) -> Markup {
             h2 { "Chỉ số SIPAS" }
             div.chart-pair {
                 figure.chart-box { (charts::bar_chart(&chart)) }
-                div.table-box {
+                div.table-box tabindex="0" role="region" aria-label="Bảng so sánh" {
                     table.data id="bang-so-sanh" {
                         thead {
                             tr {
