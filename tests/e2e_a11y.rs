@@ -206,6 +206,35 @@ async fn axe_violations(browser: &Browser, axe: &str) -> Result<Vec<String>> {
         .collect())
 }
 
+/// Whether the page scrolls sideways (a table or a line wider than the screen outside a scroll
+/// region of its own); returns the problem with the widest elements that stick out.
+async fn sideways_overflow(browser: &Browser) -> Result<Option<String>> {
+    let found = js(
+        browser,
+        r"const w = document.documentElement.clientWidth;
+          const scroll = document.documentElement.scrollWidth;
+          if (scroll <= w) return null;
+          const name = el => el.tagName.toLowerCase() + (el.id ? '#' + el.id : '')
+              + (el.classList.length ? '.' + Array.from(el.classList).join('.') : '');
+          const out = [];
+          for (const el of document.body.querySelectorAll('*')) {
+              const r = el.getBoundingClientRect();
+              if (r.width === 0 || r.right <= w + 1) continue;
+              let p = el.parentElement, inside = false;
+              while (p && p !== document.body) {
+                  if (/(auto|scroll|hidden)/.test(getComputedStyle(p).overflowX)) { inside = true; break; }
+                  if (p.getBoundingClientRect().right > w + 1) { inside = true; break; }
+                  p = p.parentElement;
+              }
+              if (!inside) out.push(name(el) + ' to ' + Math.round(r.right) + 'px');
+          }
+          return 'scrollWidth ' + scroll + ' > ' + w + ': ' + out.slice(0, 4).join(', ');",
+        vec![],
+    )
+    .await?;
+    Ok(found.as_str().map(str::to_string))
+}
+
 /// Signs in through the sign-in form.
 async fn sign_in(browser: &Browser, app: &TestApp, username: &str) -> Result<()> {
     open(browser, app, "/sign-in").await?;
@@ -315,6 +344,12 @@ async fn audit(
             );
             for v in violations {
                 found.push(format!("{path} at {width}px ({name}): {v}"));
+            }
+            if let Some(overflow) = sideways_overflow(browser).await? {
+                eprintln!("a11y: {path} at {width}px scrolls sideways: {overflow}");
+                found.push(format!(
+                    "{path} at {width}px ({name}): the page scrolls sideways: {overflow}"
+                ));
             }
         }
     }

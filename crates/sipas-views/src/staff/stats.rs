@@ -1189,7 +1189,7 @@ fn changes_section(changes: &[ChangeRow], now: &UnitReport) -> Markup {
     html! {
         section.changes {
             h2 { "So sánh với các kỳ trước" }
-            table.data id="bang-thay-doi" {
+            table.data id="bang-thay-doi" tabindex="0" {
                 thead {
                     tr {
                         th scope="col" { "So với" }
@@ -1461,7 +1461,7 @@ fn compare_results(p: &ComparePage, selection: &Selection) -> Markup {
             @if p.index_pairs.is_empty() {
                 p { "Không đủ số liệu để kiểm định (mỗi bên cần ít nhất 2 phiếu)." }
             } @else {
-                table.data id="bang-kiem-dinh-chi-so" {
+                table.data id="bang-kiem-dinh-chi-so" tabindex="0" {
                     thead {
                         tr {
                             th scope="col" { "Bên A" }
@@ -1545,7 +1545,7 @@ fn item_results(p: &ComparePage, code: &str, comparison: &ItemComparison) -> Mar
                 p { "Không đủ số liệu cho kiểm định khi-bình phương (cần ít nhất hai bên có câu trả lời, và có cả người hài lòng lẫn chưa hài lòng)." }
             }
             @if !comparison.pairs.is_empty() {
-                table.data id="bang-kiem-dinh-tieu-chi" {
+                table.data id="bang-kiem-dinh-tieu-chi" tabindex="0" {
                     caption { "Kiểm định hai tỉ lệ từng cặp (giá trị p hiệu chỉnh Holm)" }
                     thead {
                         tr {
