@@ -113,7 +113,10 @@ async fn open(browser: &Browser, app: &TestApp, path: &str) -> Result<()> {
         {
             break;
         }
-        ensure!(Instant::now() < deadline, "{path} did not load within {WAIT:?}");
+        ensure!(
+            Instant::now() < deadline,
+            "{path} did not load within {WAIT:?}"
+        );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     let status = js(
@@ -132,7 +135,12 @@ async fn open(browser: &Browser, app: &TestApp, path: &str) -> Result<()> {
 
 /// A screenshot of the whole page (the window made as tall as the document, up to
 /// [`MAX_SHOT_HEIGHT`]), then the viewport put back to `width` × `height`.
-async fn full_page_screenshot(browser: &Browser, name: &str, width: u32, height: u32) -> Result<()> {
+async fn full_page_screenshot(
+    browser: &Browser,
+    name: &str,
+    width: u32,
+    height: u32,
+) -> Result<()> {
     let full = js(
         browser,
         "return Math.ceil(document.documentElement.scrollHeight);",
@@ -253,7 +261,9 @@ async fn sign_in(browser: &Browser, app: &TestApp, username: &str) -> Result<()>
     js(browser, "window.sipasOldPage = true;", vec![]).await?;
     browser
         .client
-        .find(Locator::Css("main form[action='/sign-in'] button[type=submit]"))
+        .find(Locator::Css(
+            "main form[action='/sign-in'] button[type=submit]",
+        ))
         .await?
         .click()
         .await?;
@@ -270,7 +280,10 @@ async fn sign_in(browser: &Browser, app: &TestApp, username: &str) -> Result<()>
         {
             break;
         }
-        ensure!(Instant::now() < deadline, "signing in as {username}: no new page");
+        ensure!(
+            Instant::now() < deadline,
+            "signing in as {username}: no new page"
+        );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     let url = browser.client.current_url().await?;
@@ -297,7 +310,12 @@ async fn menu_paths(browser: &Browser) -> Result<BTreeSet<String>> {
 }
 
 /// The first `href` on the page matching the CSS selector `selector`.
-async fn first_link(browser: &Browser, app: &TestApp, page: &str, selector: &str) -> Result<String> {
+async fn first_link(
+    browser: &Browser,
+    app: &TestApp,
+    page: &str,
+    selector: &str,
+) -> Result<String> {
     open(browser, app, page).await?;
     let href = js(
         browser,
@@ -397,15 +415,21 @@ async fn every_staff_page_and_the_public_pages_pass_axe_at_1280_and_360() -> Res
     let admin = app.staff(ADMIN).await;
     let unit_in = app.unit_id(XUAN_BAC).await;
     let unit_out = app.unit_id(XUAN_DINH).await;
-    let district = id_of(&app, &format!("SELECT parent_id::int8 FROM units WHERE code = '{XUAN_BAC}'"))
-        .await;
+    let district = id_of(
+        &app,
+        &format!("SELECT parent_id::int8 FROM units WHERE code = '{XUAN_BAC}'"),
+    )
+    .await;
     let desk_in = app.desk_id(&code).await;
     let created = admin
         .post(
             "/staff/plans",
             &[
                 ("year", &year.to_string()),
-                ("title", &format!("Kế hoạch khảo sát sự hài lòng năm {year}")),
+                (
+                    "title",
+                    &format!("Kế hoạch khảo sát sự hài lòng năm {year}"),
+                ),
                 ("unit_id", &district.to_string()),
                 ("form_id", "sipas-1001-dich-vu"),
                 ("margin", "0,05"),
@@ -427,14 +451,16 @@ async fn every_staff_page_and_the_public_pages_pass_axe_at_1280_and_360() -> Res
         .await;
     assert_eq!(added.status(), 303, "adding a period");
     let period = id_of(&app, "SELECT max(id)::int8 FROM plan_periods").await;
-    let published = admin
-        .post(&format!("/staff/publish/{period}"), &[])
-        .await;
+    let published = admin.post(&format!("/staff/publish/{period}"), &[]).await;
     assert_eq!(published.status(), 303, "publishing the period");
     let minted = admin
         .post(
             "/staff/codes",
-            &[("desk", &desk_in.to_string()), ("count", "3"), ("dossiers", "")],
+            &[
+                ("desk", &desk_in.to_string()),
+                ("count", "3"),
+                ("dossiers", ""),
+            ],
         )
         .await;
     assert_eq!(minted.status(), 303, "minting one-time codes");
@@ -483,10 +509,20 @@ async fn every_staff_page_and_the_public_pages_pass_axe_at_1280_and_360() -> Res
     // The administrator: every page of the menu, and the pages behind them.
     sign_in(&browser, &app, ADMIN).await?;
     let menu = menu_paths(&browser).await?;
-    let comment = first_link(&browser, &app, "/staff/comments", "main a[href^='/staff/comments/']")
-        .await?;
-    let flag = first_link(&browser, &app, "/staff/flags", "main a[href^='/staff/flags/']:not([href$='/rules'])")
-        .await?;
+    let comment = first_link(
+        &browser,
+        &app,
+        "/staff/comments",
+        "main a[href^='/staff/comments/']",
+    )
+    .await?;
+    let flag = first_link(
+        &browser,
+        &app,
+        "/staff/flags",
+        "main a[href^='/staff/flags/']:not([href$='/rules'])",
+    )
+    .await?;
     let admin_pages = vec![
         page("dashboard", "/staff"),
         page("password", "/staff/password"),
@@ -532,7 +568,10 @@ async fn every_staff_page_and_the_public_pages_pass_axe_at_1280_and_360() -> Res
         page("tokens", "/staff/tokens"),
     ];
     let covered: BTreeSet<&str> = admin_pages.iter().map(|(_, p)| p.as_str()).collect();
-    let unknown: Vec<&String> = menu.iter().filter(|p| !covered.contains(p.as_str())).collect();
+    let unknown: Vec<&String> = menu
+        .iter()
+        .filter(|p| !covered.contains(p.as_str()))
+        .collect();
     ensure!(
         unknown.is_empty(),
         "the staff menu links pages this audit does not open: {unknown:?}"
