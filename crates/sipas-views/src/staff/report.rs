@@ -681,8 +681,9 @@ fn appendix(doc: &ReportDoc) -> Markup {
     let report = doc.report;
     let total = &report.total;
     html! {
-        section.appendix id="phu-luc" {
-            h2 { "PHỤ LỤC" }
+        // Scrolls sideways on screen (report.css): focusable, so that the keyboard scrolls it.
+        section.appendix id="phu-luc" tabindex="0" aria-labelledby="phu-luc-tieu-de" {
+            h2 id="phu-luc-tieu-de" { "PHỤ LỤC" }
             h3 { "Phụ lục 1. Chỉ số theo đơn vị và yếu tố" }
             table.doc-table.wide id="phu-luc-don-vi" {
                 thead {
@@ -774,7 +775,8 @@ fn criteria_table(total: &UnitReport) -> Markup {
 /// The document itself (what is printed).
 pub fn document(doc: &ReportDoc) -> Markup {
     html! {
-        article.report {
+        // On a narrow screen the sheet scrolls sideways (report.css): focusable for the keyboard.
+        article.report tabindex="0" aria-label="Bản báo cáo" {
             (doc_head(doc))
             (purpose_and_method(doc))
             (overall(doc))
@@ -1236,7 +1238,7 @@ scale = "s"
         );
         assert!(!html.contains("<link"));
         assert!(!html.contains("report-tools"));
-        assert!(html.contains("<article class=\"report\">"));
+        assert!(html.contains("<article class=\"report\""));
         assert!(html.contains("Lưu: VT."));
     }
 }

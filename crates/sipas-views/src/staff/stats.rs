@@ -684,7 +684,7 @@ pub fn overview(staff: &SignedIn, p: &Overview) -> Markup {
                             figure.chart-box {
                                 (ranking_chart("bieu-do-xep-hang", &format!("Chỉ số SIPAS của các đơn vị, {}", selection.period_label), &report.rows, &report.goals))
                             }
-                            div.table-box {
+                            div.table-box tabindex="0" role="region" aria-label="Bảng xếp hạng các đơn vị" {
                                 (ranking_table("bang-xep-hang", &report.rows,
                                     &|id| format!("{}?{}", unit_path(id), selection.query(None, false))))
                             }
@@ -882,7 +882,7 @@ fn unit_body(p: &UnitPage, selection: &Selection, report: &Report, detail: TimeD
                     figure.chart-box {
                         (ranking_chart("bieu-do-truc-thuoc", &format!("Chỉ số SIPAS của các đơn vị trực thuộc {}", p.unit_name), &report.rows, &report.goals))
                     }
-                    div.table-box {
+                    div.table-box tabindex="0" role="region" aria-label="Bảng các đơn vị trực thuộc" {
                         (ranking_table("bang-truc-thuoc", &report.rows,
                             &|id| format!("{}?{}", unit_path(id), selection.query(None, false))))
                     }
@@ -952,7 +952,7 @@ fn factor_section(total: &UnitReport, goals: &[Goal]) -> Markup {
             h2 { "Chỉ số theo yếu tố" }
             div.chart-pair {
                 figure.chart-box { (charts::bar_chart(&chart)) }
-                div.table-box {
+                div.table-box tabindex="0" role="region" aria-label="Bảng chỉ số theo yếu tố" {
                     table.data id="bang-yeu-to" {
                         thead { tr { th scope="col" { "Yếu tố" } th.num scope="col" { "Số tiêu chí" } th.num scope="col" { "Chỉ số" } } }
                         tbody {
@@ -1007,7 +1007,7 @@ fn criteria_section(total: &UnitReport) -> Markup {
         section.criteria {
             h2 { "Chỉ số theo tiêu chí" }
             figure.chart-box.wide { (charts::stacked_chart(&chart)) }
-            div.table-scroll {
+            div.table-scroll tabindex="0" role="region" aria-label="Bảng chỉ số theo tiêu chí" {
                 table.data id="bang-tieu-chi" {
                     thead {
                         tr {
@@ -1161,7 +1161,7 @@ fn trend_section(trend: &[TrendRow], selection: &Selection, goals: &[Goal]) -> M
             h2 { "Xu hướng" }
             div.chart-pair {
                 figure.chart-box { (charts::column_chart(&chart)) }
-                div.table-box {
+                div.table-box tabindex="0" role="region" aria-label="Bảng chỉ số theo thời gian" {
                     table.data id="bang-xu-huong" {
                         thead { tr { th scope="col" { (unit_word) } th.num scope="col" { "Chỉ số" } th.num scope="col" { "Số phiếu" } th scope="col" { "Ghi chú" } } }
                         tbody {
@@ -1188,7 +1188,7 @@ fn changes_section(changes: &[ChangeRow], now: &UnitReport) -> Markup {
     html! {
         section.changes {
             h2 { "So sánh với các kỳ trước" }
-            table.data id="bang-thay-doi" {
+            table.data id="bang-thay-doi" tabindex="0" {
                 thead {
                     tr {
                         th scope="col" { "So với" }
@@ -1422,7 +1422,7 @@ fn compare_results(p: &ComparePage, selection: &Selection) -> Markup {
             h2 { "Chỉ số SIPAS" }
             div.chart-pair {
                 figure.chart-box { (charts::bar_chart(&chart)) }
-                div.table-box {
+                div.table-box tabindex="0" role="region" aria-label="Bảng so sánh" {
                     table.data id="bang-so-sanh" {
                         thead {
                             tr {
@@ -1460,7 +1460,7 @@ fn compare_results(p: &ComparePage, selection: &Selection) -> Markup {
             @if p.index_pairs.is_empty() {
                 p { "Không đủ số liệu để kiểm định (mỗi bên cần ít nhất 2 phiếu)." }
             } @else {
-                table.data id="bang-kiem-dinh-chi-so" {
+                table.data id="bang-kiem-dinh-chi-so" tabindex="0" {
                     thead {
                         tr {
                             th scope="col" { "Bên A" }
@@ -1544,7 +1544,7 @@ fn item_results(p: &ComparePage, code: &str, comparison: &ItemComparison) -> Mar
                 p { "Không đủ số liệu cho kiểm định khi-bình phương (cần ít nhất hai bên có câu trả lời, và có cả người hài lòng lẫn chưa hài lòng)." }
             }
             @if !comparison.pairs.is_empty() {
-                table.data id="bang-kiem-dinh-tieu-chi" {
+                table.data id="bang-kiem-dinh-tieu-chi" tabindex="0" {
                     caption { "Kiểm định hai tỉ lệ từng cặp (giá trị p hiệu chỉnh Holm)" }
                     thead {
                         tr {
