@@ -726,7 +726,9 @@ async fn the_desk_list_groups_the_desks_of_the_scope_by_unit() {
     );
     let quick = row_of(&html, "Quầy đánh giá nhanh - Bộ phận Một cửa huyện");
     assert!(
-        quick.contains("<td>danh-gia-mot-cua</td>"),
+        quick.contains(
+            "<td>Đánh giá Bộ phận một cửa <small class=\"code\" title=\"Mã mẫu phiếu\">danh-gia-mot-cua</small></td>"
+        ),
         "own form: {quick}"
     );
     // Grouped: one heading per unit, the office's two desks under one.
