@@ -121,7 +121,9 @@ fn reconciliation(h: &Home<'_>, admin: bool) -> Markup {
         @if counted.len() > 1 || excluded > 0 {
             p.hint {
                 "Trang “Kết quả khảo sát” tính chỉ số cho từng mẫu phiếu riêng (mặc định mẫu “"
-                (title(h.overview_form)) "”); phiếu bị loại vì nghi vấn gian lận không được tính vào kết quả."
+                (title(h.overview_form)) "”)"
+                @if excluded > 0 { "; phiếu bị loại vì nghi vấn gian lận không được tính vào kết quả" }
+                "."
             }
         }
     }
@@ -187,7 +189,7 @@ pub fn dashboard(staff: &SignedIn, h: &Home<'_>) -> Markup {
         "/staff",
         html! {
             (reconciliation(h, admin))
-            div.cards {
+            div.cards.compact {
                 div.card { p.big { (format_count(h.today)) } p { "phiếu hôm nay" } }
                 div.card { p.big { (format_count(h.waiting.active_desks)) } p { "quầy đang hoạt động" } }
             }
