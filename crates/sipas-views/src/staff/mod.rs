@@ -33,10 +33,13 @@ const EVERYONE: &[Role] = &[Role::Admin, Role::Unit, Role::Viewer];
 const EDITORS: &[Role] = &[Role::Admin, Role::Unit];
 const ADMINS: &[Role] = &[Role::Admin];
 
+/// One section of the menu: (path, label, who sees it).
+pub type MenuEntry = (&'static str, &'static str, &'static [Role]);
+
 /// The sections of the staff area, by group in menu order: (group, [(path, label, who sees
 /// it)]). A group is shown with the entries the account's role sees, and not at all without
 /// any; a new section is one line in its group.
-pub const MENU: &[(&str, &[(&str, &str, &[Role])])] = &[
+pub const MENU: &[(&str, &[MenuEntry])] = &[
     (
         "Kết quả",
         &[
@@ -69,8 +72,11 @@ pub const MENU: &[(&str, &[(&str, &str, &[Role])])] = &[
     ),
 ];
 
+/// A group of the menu as a role sees it: (group, [(path, label)]).
+pub type MenuGroup = (&'static str, Vec<(&'static str, &'static str)>);
+
 /// The menu as `role` sees it: (group, [(path, label)]), groups without an entry left out.
-pub fn menu_for(role: Role) -> Vec<(&'static str, Vec<(&'static str, &'static str)>)> {
+pub fn menu_for(role: Role) -> Vec<MenuGroup> {
     MENU.iter()
         .map(|(group, entries)| {
             let seen: Vec<(&str, &str)> = entries

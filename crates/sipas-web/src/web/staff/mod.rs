@@ -265,7 +265,7 @@ async fn dashboard(state: web::Data<AppState>, staff: Staff) -> Result<HttpRespo
             .max_by_key(|p| p.starts_on)
             .map(|period| {
                 let in_period = rows.iter().filter(|r| r.period_id == period.id);
-                let short = in_period
+                let mut short: Vec<ShortUnit> = in_period
                     .clone()
                     .filter_map(|r| {
                         let target = i64::from(r.target?);
@@ -277,6 +277,8 @@ async fn dashboard(state: web::Data<AppState>, staff: Staff) -> Result<HttpRespo
                         })
                     })
                     .collect();
+                // The furthest from their target first.
+                short.sort_by(|a, b| (a.received * b.target).cmp(&(b.received * a.target)));
                 CurrentPeriod {
                     id: period.id,
                     name: period.name.clone(),
