@@ -854,3 +854,95 @@ async fn a_units_staff_enrols_the_tablet_at_the_desk_as_its_kiosk() -> Result<()
     browser.close().await?;
     Ok(())
 }
+
+/// The home page of an administrator of the demo district with a year of responses, at
+/// 1280×800 and 360×640: the headline sentence, what needs attention, the grouped menu and the
+/// header, without sideways scrolling; screenshots in target/e2e/.
+#[tokio::test]
+async fn the_home_page_orients_at_1280_and_360() -> Result<()> {
+    if !require_browser("the_home_page_orients_at_1280_and_360") {
+        return Ok(());
+    }
+    use chrono::Datelike;
+    let app = TestApp::spawn().await;
+    {
+        let today = sipas::domain::time::today_in_vietnam();
+        let mut conn = app.pool.get().await?;
+        sipas::demo::generate_responses(
+            &mut conn,
+            &app.forms,
+            &sipas::demo::ResponseSpec {
+                seed: 3,
+                count: 2_500,
+                first: 0,
+                from: chrono::NaiveDate::from_ymd_opt(today.year(), 1, 1).context("day")?,
+                to: today,
+            },
+        )
+        .await?;
+    }
+    app.settle_rollups().await;
+    const ADMIN: &str = "qt.phong.noi.vu";
+    app.create_account(ADMIN, "admin", &[]).await;
+    for (width, height) in [(1280, 800), (360, 640)] {
+        let browser = if width < 400 {
+            Browser::start_phone(width, height).await?
+        } else {
+            Browser::start(width, height).await?
+        };
+        browser
+            .client
+            .goto(&format!("{}/sign-in", app.address))
+            .await?;
+        browser.wait_for_text("Tên đăng nhập", WAIT).await?;
+        browser
+            .client
+            .find(Locator::Css("#f-username"))
+            .await?
+            .send_keys(ADMIN)
+            .await?;
+        mark_page(&browser).await?;
+        browser
+            .client
+            .find(Locator::Css("#f-password"))
+            .await?
+            .send_keys(&format!("{TEST_PASSWORD}{}", char::from(Key::Enter)))
+            .await?;
+        let (url, status) = submitted(&browser, "signing in").await?;
+        ensure!(url.path() == "/staff" && status == 200, "{url} {status}");
+        let page = browser
+            .wait_for_text("phiếu đã nhận trong năm", WAIT)
+            .await?;
+        assert_eq!(h1(&browser).await?, "Tổng quan");
+        for text in [
+            "Kết quả",
+            "Thu thập ý kiến",
+            "Quản trị",
+            "Cần xử lý",
+            "Đổi mật khẩu",
+            "Đăng xuất",
+        ] {
+            ensure!(page.contains(text), "{text} missing at {width}px");
+        }
+        assert_no_horizontal_scroll(&browser, width, "the home page").await?;
+        // The headline and the first menu group on the first screen.
+        let boxes = js(
+            &browser,
+            "return ['#tong-so', 'nav.menu'].map(s => document.querySelector(s).getBoundingClientRect().top);",
+            vec![],
+        )
+        .await?;
+        for top in boxes.as_array().context("tops")? {
+            ensure!(
+                top.as_f64().unwrap_or(9999.0) < f64::from(height),
+                "{boxes} at {width}px"
+            );
+        }
+        browser
+            .screenshot_to(&artifact_path(&format!("staff-home-{width}.png")))
+            .await?;
+        browser.close().await?;
+    }
+    app.stop().await;
+    Ok(())
+}

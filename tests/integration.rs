@@ -25,6 +25,7 @@ mod staff_accounts;
 mod staff_auth;
 mod staff_comments;
 mod staff_exports;
+mod staff_home;
 mod staff_matrix;
 mod staff_paper;
 mod staff_plans;

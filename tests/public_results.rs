@@ -342,7 +342,9 @@ async fn an_admin_publishes_a_period_and_citizens_read_the_snapshot() {
     shows(&page, &stored);
     assert!(page.contains("Quý I"));
     assert!(page.contains("name=\"viewport\""));
-    assert!(page.contains("/static/sipas.css") && !page.contains("/static/staff.css"));
+    assert!(
+        page.contains(sipas::views::STYLESHEET_HREF.as_str()) && !page.contains("/static/staff.")
+    );
     assert!(!page.contains("<script") && !page.contains("<form"));
     // No comment, no desk code, no staff member.
     let comments: Vec<String> = db

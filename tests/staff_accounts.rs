@@ -1166,8 +1166,8 @@ async fn audit_rows_show_vietnam_time_and_escaped_values() {
     assert!(html.contains("Trần &lt;Bình&gt;"));
     assert!(!html.contains("Trần <Bình>"));
     assert!(html.contains("<code>account.create</code>"));
-    // The author of the web creation, by display name and user name.
-    assert!(html.contains(">an.nguyen</a> (an.nguyen)"));
-    assert!(html.contains("Đơn vị #12"));
+    // The author of the web creation, by display name (the user name in its title).
+    assert!(html.contains("title=\"an.nguyen\">an.nguyen</a>"));
+    assert!(html.contains("Đơn vị <span class=\"code\">#12</span>"));
     assert!(html.contains("<option value=\"unit\">Đơn vị</option>"));
 }

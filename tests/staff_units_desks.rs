@@ -131,13 +131,13 @@ async fn the_unit_list_is_a_tree_of_the_accounts_scope() {
     let province = row_of(&html, "UBND tỉnh Đồng Nai");
     assert!(province.contains("<td>Tỉnh</td>") && province.contains("dong-nai"));
     assert!(
-        province.contains("kế thừa: sipas-1001-dich-vu"),
+        province.contains("kế thừa: Khảo sát sự hài lòng về dịch vụ hành chính công <small class=\"code\" title=\"Mã mẫu phiếu\">sipas-1001-dich-vu</small>"),
         "{province}"
     );
     let district = row_of(&html, "UBND huyện Xuân Lộc");
     assert!(district.contains("<td>Huyện</td>"));
     assert!(
-        district.contains("<td>sipas-1001-dich-vu</td>"),
+        district.contains("<td>Khảo sát sự hài lòng về dịch vụ hành chính công <small class=\"code\" title=\"Mã mẫu phiếu\">sipas-1001-dich-vu</small></td>"),
         "own form: {district}"
     );
     // Depth: the province is not indented, the district once, its units twice.
@@ -148,7 +148,7 @@ async fn the_unit_list_is_a_tree_of_the_accounts_scope() {
     assert!(commune.contains("<td>Xã</td>"));
     assert!(commune.contains("xuan-loc.xuan-bac"));
     assert!(commune.contains("Đang hoạt động"));
-    assert!(commune.contains("kế thừa: sipas-1001-dich-vu"));
+    assert!(commune.contains("kế thừa: Khảo sát sự hài lòng về dịch vụ hành chính công <small class=\"code\" title=\"Mã mẫu phiếu\">sipas-1001-dich-vu</small>"));
     assert!(
         commune.contains("<td class=\"num\">1</td><td class=\"num\">1</td>"),
         "one desk, one response: {commune}"
@@ -718,7 +718,7 @@ async fn the_desk_list_groups_the_desks_of_the_scope_by_unit() {
     let desk = row_of(&html, XUAN_BAC_DESK);
     assert!(desk.contains(&format!("<code>{code}</code>")));
     assert!(desk.contains(&format!("href=\"{link}\"")), "{desk}");
-    assert!(desk.contains("kế thừa: sipas-1001-dich-vu"));
+    assert!(desk.contains("kế thừa: Khảo sát sự hài lòng về dịch vụ hành chính công <small class=\"code\" title=\"Mã mẫu phiếu\">sipas-1001-dich-vu</small>"));
     assert!(desk.contains("Đang hoạt động"));
     assert!(
         desk.contains("<td class=\"num\">1</td>"),
@@ -726,7 +726,9 @@ async fn the_desk_list_groups_the_desks_of_the_scope_by_unit() {
     );
     let quick = row_of(&html, "Quầy đánh giá nhanh - Bộ phận Một cửa huyện");
     assert!(
-        quick.contains("<td>danh-gia-mot-cua</td>"),
+        quick.contains(
+            "<td>Đánh giá Bộ phận một cửa <small class=\"code\" title=\"Mã mẫu phiếu\">danh-gia-mot-cua</small></td>"
+        ),
         "own form: {quick}"
     );
     // Grouped: one heading per unit, the office's two desks under one.
@@ -955,7 +957,7 @@ async fn a_desk_is_renamed_given_a_form_deactivated_and_reactivated() {
     assert_eq!(page.status(), 200);
     let html = text(page).await;
     assert!(html.contains("Sửa thông tin quầy") && html.contains("Đổi mã QR"));
-    assert!(html.contains("Kế thừa từ đơn vị (sipas-1001-dich-vu)"));
+    assert!(html.contains("Kế thừa từ đơn vị (Khảo sát sự hài lòng về dịch vụ hành chính công)"));
 
     let response = unit
         .post(

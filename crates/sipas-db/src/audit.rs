@@ -162,3 +162,34 @@ pub async fn entities(conn: &mut AsyncPgConnection) -> diesel::QueryResult<Vec<S
         .load(conn)
         .await
 }
+
+/// A thing the audit log's sentences name: (kind, id, name, two numbers). Kinds: "unit";
+/// "desk" (a = unit id); "plan" (a = year, b = unit id); "period" (a = plan id); "account"
+/// (its username).
+#[derive(Debug, Clone, PartialEq, Eq, diesel::QueryableByName)]
+pub struct NameRow {
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    pub kind: String,
+    #[diesel(sql_type = diesel::sql_types::Int4)]
+    pub id: i32,
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    pub name: String,
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Int4>)]
+    pub a: Option<i32>,
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Int4>)]
+    pub b: Option<i32>,
+}
+
+/// Every unit, desk, plan, period and account by id, for the audit log's sentences (a few
+/// hundred rows in an installation).
+pub async fn names(conn: &mut AsyncPgConnection) -> diesel::QueryResult<Vec<NameRow>> {
+    diesel::sql_query(
+        "SELECT 'unit' AS kind, id, name, NULL::int4 AS a, NULL::int4 AS b FROM units \
+         UNION ALL SELECT 'desk', id, name, unit_id, NULL FROM desks \
+         UNION ALL SELECT 'plan', id, title, year::int4, unit_id FROM survey_plans \
+         UNION ALL SELECT 'period', id, name, plan_id, NULL FROM plan_periods \
+         UNION ALL SELECT 'account', id, username, NULL, NULL FROM accounts",
+    )
+    .load(conn)
+    .await
+}

@@ -12,6 +12,7 @@ pub mod embedded;
 pub mod exports;
 pub mod flags;
 pub mod forms;
+pub mod home;
 pub mod kiosks;
 pub mod plans;
 pub mod prepared;

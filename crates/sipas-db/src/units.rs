@@ -13,30 +13,6 @@ use super::schema::units;
 use crate::domain::access::Scope;
 use crate::domain::tree::TreeNode;
 
-#[derive(diesel::QueryableByName)]
-struct Counts {
-    #[diesel(sql_type = diesel::sql_types::Int8)]
-    responses: i64,
-    #[diesel(sql_type = diesel::sql_types::Int8)]
-    today: i64,
-    #[diesel(sql_type = diesel::sql_types::Int8)]
-    desks: i64,
-}
-
-/// Responses in all, responses today (Vietnam's day) and active desks, within `scope`.
-pub async fn dashboard_counts(
-    conn: &mut AsyncPgConnection,
-    scope: &Scope,
-) -> diesel::QueryResult<(i64, i64, i64)> {
-    let counts: Counts = diesel::sql_query(include_str!("sql/dashboard_counts.sql"))
-        .bind::<diesel::sql_types::Nullable<diesel::sql_types::Array<diesel::sql_types::Int4>>, _>(
-            scope.unit_ids().map(<[i32]>::to_vec),
-        )
-        .get_result(conn)
-        .await?;
-    Ok((counts.responses, counts.today, counts.desks))
-}
-
 #[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable, Serialize)]
 #[diesel(table_name = units)]
 pub struct Unit {

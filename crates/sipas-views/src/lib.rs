@@ -16,6 +16,8 @@ pub mod public;
 pub mod staff;
 pub mod survey;
 
+use std::sync::LazyLock;
+
 use maud::{DOCTYPE, Markup, html};
 
 pub use crate::domain::format::{format_vietnam_time, group_thousands};
@@ -31,6 +33,45 @@ pub const STYLESHEET_PATH: &str = "/static/sipas.css";
 pub const STAFF_STYLESHEET_PATH: &str = "/static/staff.css";
 /// Added by the printable report (`/staff/report`); inlined in `sipas report` files.
 pub const REPORT_STYLESHEET_PATH: &str = "/static/report.css";
+
+/// The stylesheets' bytes, as the web serves them.
+pub const STYLESHEET: &str = include_str!("../../../static/sipas.css");
+pub const STAFF_STYLESHEET: &str = include_str!("../../../static/staff.css");
+
+/// The site's icon (32 × 32, a PNG in an ICO file), served at [`FAVICON_PATH`].
+pub const FAVICON: &[u8] = include_bytes!("../../../static/favicon.ico");
+pub const FAVICON_PATH: &str = "/favicon.ico";
+
+/// FNV-1a (64 bits) of `bytes`: a content hash for cache busting (not a security measure),
+/// computed at compile time.
+pub const fn content_hash(bytes: &[u8]) -> u64 {
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    let mut i = 0;
+    while i < bytes.len() {
+        hash ^= bytes[i] as u64;
+        hash = hash.wrapping_mul(0x0000_0100_0000_01b3);
+        i += 1;
+    }
+    hash
+}
+
+/// "/static/sipas.css" with the hash of `body` before its extension: "/static/sipas.1a2b….css".
+/// A changed file gets a new address, so the address can be cached for a year ("immutable").
+pub fn hashed_path(path: &str, body: &str) -> String {
+    let hash = format!("{:016x}", content_hash(body.as_bytes()));
+    match path.rsplit_once('.') {
+        Some((stem, ext)) => format!("{stem}.{hash}.{ext}"),
+        None => format!("{path}.{hash}"),
+    }
+}
+
+/// The addresses the pages link: the stylesheets under their content hash.
+pub static STYLESHEET_HREF: LazyLock<String> =
+    LazyLock::new(|| hashed_path(STYLESHEET_PATH, STYLESHEET));
+pub static STAFF_STYLESHEET_HREF: LazyLock<String> =
+    LazyLock::new(|| hashed_path(STAFF_STYLESHEET_PATH, STAFF_STYLESHEET));
+pub static REPORT_STYLESHEET_HREF: LazyLock<String> =
+    LazyLock::new(|| hashed_path(REPORT_STYLESHEET_PATH, staff::report::REPORT_STYLESHEET));
 
 /// The page shell shared by every page: Vietnamese, mobile viewport, one small stylesheet, no
 /// scripts, no fonts, nothing from other sites.
@@ -48,9 +89,10 @@ pub fn shell(title: &str, body_class: Option<&str>, body: Markup) -> Markup {
                 meta name="viewport" content="width=device-width, initial-scale=1";
                 meta name="robots" content="noindex";
                 title { (title) }
-                link rel="stylesheet" href=(crate::STYLESHEET_PATH);
+                link rel="icon" href=(FAVICON_PATH) sizes="32x32";
+                link rel="stylesheet" href=(*STYLESHEET_HREF);
                 @if body_class == Some("staff") {
-                    link rel="stylesheet" href=(crate::STAFF_STYLESHEET_PATH);
+                    link rel="stylesheet" href=(*STAFF_STYLESHEET_HREF);
                 }
             }
             body class=[body_class] {
@@ -78,5 +120,27 @@ mod tests {
         assert!(page.contains("lang=\"vi\""));
         assert!(!page.contains("<script"));
         assert!(!page.contains("http"));
+        assert!(
+            page.contains("<link rel=\"icon\" href=\"/favicon.ico\""),
+            "{page}"
+        );
+    }
+
+    #[test]
+    fn stylesheets_are_linked_under_their_content_hash() {
+        let page = layout("x", html! {}).into_string();
+        let href = STYLESHEET_HREF.as_str();
+        assert!(page.contains(&format!("href=\"{href}\"")), "{page}");
+        assert!(
+            href.starts_with("/static/sipas.") && href.ends_with(".css"),
+            "{href}"
+        );
+        assert_eq!(href.len(), "/static/sipas.".len() + 16 + ".css".len());
+        assert_eq!(*STYLESHEET_HREF, hashed_path(STYLESHEET_PATH, STYLESHEET));
+        // One changed byte, another address.
+        assert_ne!(hashed_path("/a.css", "p{}"), hashed_path("/a.css", "p{ }"));
+        assert_eq!(hashed_path("/a.css", ""), "/a.cbf29ce484222325.css");
+        let staff = shell("x", Some("staff"), html! {}).into_string();
+        assert!(staff.contains(STAFF_STYLESHEET_HREF.as_str()), "{staff}");
     }
 }

@@ -208,7 +208,8 @@ pub fn kiosk_thanks(page: &KioskThanks<'_>) -> Markup {
                 meta name="robots" content="noindex";
                 meta http-equiv="refresh" content=(refresh);
                 title { "Cảm ơn Anh/Chị" }
-                link rel="stylesheet" href=(crate::STYLESHEET_PATH);
+                link rel="icon" href=(crate::FAVICON_PATH) sizes="32x32";
+                link rel="stylesheet" href=(*crate::STYLESHEET_HREF);
             }
             body {
                 main {

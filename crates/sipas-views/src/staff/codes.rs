@@ -101,7 +101,7 @@ pub fn codes(staff: &SignedIn, p: &CodesPage<'_>) -> Markup {
                                     td { (format_vietnam_time(b.created_at)) }
                                     td { (b.unit_name) }
                                     td { (b.desk_name) }
-                                    td { (b.codes) }
+                                    td.num { (crate::staff::comments::format_count(b.codes)) }
                                     td { (used_count(b.codes, b.used)) }
                                     td {
                                         (b.created_by.as_deref().unwrap_or(""))
@@ -135,7 +135,7 @@ pub fn batch(
         html! {
             @if let Some(first) = first {
                 @let used = slips.iter().filter(|s| s.code.used).count() as i64;
-                p { (first.unit_name) " — " (first.desk_name) " · " (slips.len()) " mã · tạo lúc " (format_vietnam_time(first.code.created_at))
+                p { (first.unit_name) " — " (first.desk_name) " · " (crate::group_thousands(slips.len() as u64)) " mã · tạo lúc " (format_vietnam_time(first.code.created_at))
                     " · đã dùng: " (used_count(slips.len() as i64, used)) }
             }
             p.no-print {

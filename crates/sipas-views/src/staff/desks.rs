@@ -43,14 +43,17 @@ impl DeskForm {
 const HOURS_HINT: &str = "(ví dụ: T2-T6 07:00-17:00; T7 07:30-11:30. Phiếu gửi ngoài giờ được đánh dấu nghi vấn; để trống nếu quầy không có giờ cố định)";
 
 /// The form a desk shows: its own, or "kế thừa: ..." from its unit (or the installation).
-pub fn desk_form_text(desk: &DeskRow, installation_default: &str) -> String {
-    match &desk.form_id {
-        Some(id) => id.clone(),
-        None => format!(
-            "kế thừa: {}",
-            desk.unit_form_id.as_deref().unwrap_or(installation_default)
-        ),
-    }
+pub fn desk_form_text(
+    desk: &DeskRow,
+    installation_default: &str,
+    titles: &[(String, String)],
+) -> Markup {
+    super::units::form_text(
+        desk.form_id.as_deref(),
+        Some(desk.unit_form_id.as_deref().unwrap_or(installation_default)),
+        installation_default,
+        titles,
+    )
 }
 
 fn state_text(desk: &DeskRow) -> &'static str {
@@ -75,6 +78,7 @@ pub fn list(
     staff: &SignedIn,
     desks: &[DeskView<'_>],
     installation_default: &str,
+    titles: &[(String, String)],
     message: Option<&str>,
 ) -> Markup {
     let mut groups: Vec<(&DeskRow, Vec<&DeskView<'_>>)> = Vec::new();
@@ -121,9 +125,9 @@ pub fn list(
                                 td {
                                     @if let Some(link) = &view.link { a href=(link) { (link) } } @else { "—" }
                                 }
-                                td { (desk_form_text(desk, installation_default)) }
+                                td { (desk_form_text(desk, installation_default, titles)) }
                                 td { (state_text(desk)) }
-                                td.num { (desk.responses) }
+                                td.num { (crate::staff::comments::format_count(desk.responses)) }
                             }
                         }
                     }
@@ -189,6 +193,8 @@ pub struct DeskPage<'a> {
     /// The QR code of the link, as an SVG document.
     pub qr_svg: Option<String>,
     pub installation_default: &'a str,
+    /// (form id, title) of the loaded forms.
+    pub titles: &'a [(String, String)],
     pub message: Option<&'a str>,
     /// The edit forms (admins and the unit's staff): values, problems, form choices.
     pub edit: Option<DeskEdit<'a>>,
@@ -317,9 +323,9 @@ pub fn show(staff: &SignedIn, p: &DeskPage<'_>) -> Markup {
                         th scope="row" { "Đường dẫn khảo sát" }
                         td { @if let Some(link) = &p.view.link { a href=(link) { (link) } } @else { "—" } }
                     }
-                    tr { th scope="row" { "Mẫu phiếu" } td { (desk_form_text(desk, p.installation_default)) } }
+                    tr { th scope="row" { "Mẫu phiếu" } td { (desk_form_text(desk, p.installation_default, p.titles)) } }
                     tr { th scope="row" { "Trạng thái" } td { (state_text(desk)) } }
-                    tr { th scope="row" { "Số phiếu đã nhận" } td { (desk.responses) } }
+                    tr { th scope="row" { "Số phiếu đã nhận" } td { (crate::staff::comments::format_count(desk.responses)) } }
                 }
             }
 

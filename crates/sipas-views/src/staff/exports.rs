@@ -103,17 +103,18 @@ pub fn link_from_stats(selection: &crate::staff::stats::Selection) -> String {
     .link()
 }
 
-/// The periods offered for a year: the year, its quarters and halves, then the periods of the
-/// survey plans of the account's units (value, label).
+/// The periods offered for a year: the year, its calendar quarters and halves, then the
+/// periods of the survey plans of the account's units (value "p{id}", label as given: see
+/// [`plan_period_label`]).
 pub fn period_options(plan_periods: &[(i32, String)]) -> Vec<(String, String)> {
     let mut options: Vec<(String, String)> = vec![
-        (String::new(), "Cả năm".into()),
-        ("q1".into(), "Quý I".into()),
-        ("q2".into(), "Quý II".into()),
-        ("q3".into(), "Quý III".into()),
-        ("q4".into(), "Quý IV".into()),
-        ("h1".into(), "6 tháng đầu năm".into()),
-        ("h2".into(), "6 tháng cuối năm".into()),
+        (String::new(), "Cả năm (01/01–31/12)".into()),
+        ("q1".into(), "Quý I (01/01–31/03) theo lịch".into()),
+        ("q2".into(), "Quý II (01/04–30/06) theo lịch".into()),
+        ("q3".into(), "Quý III (01/07–30/09) theo lịch".into()),
+        ("q4".into(), "Quý IV (01/10–31/12) theo lịch".into()),
+        ("h1".into(), "6 tháng đầu năm (01/01–30/06)".into()),
+        ("h2".into(), "6 tháng cuối năm (01/07–31/12)".into()),
     ];
     options.extend(
         plan_periods
@@ -121,6 +122,54 @@ pub fn period_options(plan_periods: &[(i32, String)]) -> Vec<(String, String)> {
             .map(|(id, label)| (format!("p{id}"), label.clone())),
     );
     options
+}
+
+/// "Đợt “Quý I” của kế hoạch: 15/01–15/04": a plan's period, told apart from the calendar
+/// quarter of the same name.
+pub fn plan_period_label(
+    name: &str,
+    starts_on: chrono::NaiveDate,
+    ends_on: chrono::NaiveDate,
+    plan: Option<&str>,
+) -> String {
+    let days = format!("{}–{}", starts_on.format("%d/%m"), ends_on.format("%d/%m"));
+    match plan {
+        Some(plan) => format!("Đợt “{name}” của kế hoạch “{plan}”: {days}"),
+        None => format!("Đợt “{name}” của kế hoạch: {days}"),
+    }
+}
+
+/// A group of radio buttons (one `name`), each beside its label.
+fn radio_group(name: &str, legend: &str, options: &[(String, String)], selected: &str) -> Markup {
+    html! {
+        fieldset.field {
+            legend { (legend) }
+            @for (value, label) in options {
+                label.choice {
+                    input type="radio" name=(name) value=(value) checked[value == selected];
+                    span { (label) }
+                }
+            }
+        }
+    }
+}
+
+/// Whether a period value is a plan's period ("p12") or a calendar one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum PeriodKind {
+    Calendar,
+    Plan,
+}
+
+impl PeriodKind {
+    fn of(value: &str) -> PeriodKind {
+        match value.strip_prefix('p') {
+            Some(id) if !id.is_empty() && id.bytes().all(|b| b.is_ascii_digit()) => {
+                PeriodKind::Plan
+            }
+            _ => PeriodKind::Calendar,
+        }
+    }
 }
 
 /// What the form offers.
@@ -175,6 +224,10 @@ pub fn exports(staff: &SignedIn, p: &ExportsPage<'_>) -> Markup {
         .collect();
     let format_selected = ExportFormat::parse(&q.format).unwrap_or(ExportFormat::Xlsx);
     let format_error = p.errors.get("format");
+    let (plan_periods, calendar): (Vec<_>, Vec<_>) = periods
+        .iter()
+        .cloned()
+        .partition(|(v, _)| PeriodKind::of(v) == PeriodKind::Plan);
     page(
         "Xuất dữ liệu",
         staff,
@@ -203,21 +256,25 @@ pub fn exports(staff: &SignedIn, p: &ExportsPage<'_>) -> Markup {
                 (csrf_input(&staff.csrf))
                 div.filters {
                     (text_field("year", "Năm", &q.year, p.errors, "text", None))
-                    (select_field("period", "Kỳ", &periods, &q.period, p.errors))
                     (select_field("unit", "Đơn vị", &units, &q.unit, p.errors))
                     (select_field("form", "Mẫu phiếu", &forms, form_selected, p.errors))
                     (select_field("channel", "Kênh", &channels, &q.channel, p.errors))
+                }
+                @if let Some(message) = p.errors.get("period") { p.msg.alert role="alert" { (message) } }
+                div.period-choice {
+                    (radio_group("period", "Kỳ theo lịch", &calendar, &q.period))
+                    @if !plan_periods.is_empty() {
+                        (radio_group("period", "Đợt của kế hoạch khảo sát", &plan_periods, &q.period))
+                    }
                 }
                 fieldset.field.err[format_error.is_some()] {
                     legend { "Định dạng tệp" }
                     @if let Some(message) = format_error { p.msg { (message) } }
                     @for format in ExportFormat::ALL {
-                        div {
-                            label {
-                                input type="radio" name="format" value=(format.as_str())
-                                    checked[format == format_selected];
-                                " " (format.label())
-                            }
+                        label.choice {
+                            input type="radio" name="format" value=(format.as_str())
+                                checked[format == format_selected];
+                            span { (format.label()) }
                         }
                     }
                 }
@@ -404,6 +461,71 @@ fn with_refresh(page: Markup, seconds: u32) -> Markup {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn calendar_quarters_and_plan_periods_are_told_apart_with_radios_beside_labels() {
+        let staff = crate::staff::home::tests::signed_in(crate::domain::access::Role::Admin);
+        let start = chrono::NaiveDate::from_ymd_opt(2026, 1, 15).unwrap();
+        let end = chrono::NaiveDate::from_ymd_opt(2026, 4, 15).unwrap();
+        let periods = period_options(&[(5, plan_period_label("Quý I", start, end, None))]);
+        let forms = [(
+            "sipas-1001-dich-vu".to_string(),
+            "Dịch vụ hành chính công".to_string(),
+        )];
+        let query = ExportQuery {
+            period: "p5".into(),
+            ..ExportQuery::default()
+        };
+        let page = exports(
+            &staff,
+            &ExportsPage {
+                query: &query,
+                choices: Choices {
+                    units: &[],
+                    periods: &periods,
+                    forms: &forms,
+                    default_form: "sipas-1001-dich-vu",
+                },
+                errors: &FieldErrors::new(),
+                jobs: &[],
+                inline_rows: 20_000,
+            },
+        )
+        .into_string();
+        let calendar = page
+            .find("<legend>Kỳ theo lịch</legend>")
+            .expect("calendar fieldset");
+        let plan = page
+            .find("<legend>Đợt của kế hoạch khảo sát</legend>")
+            .expect("plan fieldset");
+        let q1 = page.find("value=\"q1\"").unwrap();
+        let p5 = page.find("value=\"p5\"").unwrap();
+        assert!(calendar < q1 && q1 < plan && plan < p5, "{page}");
+        assert!(page.contains("Quý I (01/01–31/03) theo lịch"), "{page}");
+        assert!(
+            page.contains("Đợt “Quý I” của kế hoạch: 15/01–15/04"),
+            "{page}"
+        );
+        assert!(page.contains("value=\"p5\" checked"), "{page}");
+        // Each radio inside its label, the form's title shown (not its id), counts grouped.
+        assert!(
+            page.contains("<label class=\"choice\"><input type=\"radio\" name=\"format\""),
+            "{page}"
+        );
+        assert!(page.contains(">Dịch vụ hành chính công</option>"), "{page}");
+        assert!(page.contains("20.000"), "{page}");
+    }
+
+    #[test]
+    fn the_stylesheet_stretches_text_inputs_only() {
+        let css = crate::STAFF_STYLESHEET;
+        assert!(css.contains(
+            ".field input:not([type=radio]):not([type=checkbox]),.field select{width:100%"
+        ));
+        assert!(!css.contains(".field input,.field select{width:100%"));
+        assert!(css.contains(".field input[type=radio],.field input[type=checkbox]{width:auto"));
+        assert!(css.contains("\"DejaVu Sans Mono\""));
+    }
 
     #[test]
     fn sizes_read_in_vietnamese() {

@@ -178,7 +178,7 @@ pub fn list(
                 "Phiếu không bao giờ bị xóa. Phiếu có dấu hiệu mạnh không được tính vào kết quả chính thức, "
                 "trừ khi quản trị quyết định tính; phiếu chỉ có dấu hiệu yếu vẫn được tính. Mọi quyết định được ghi vào nhật ký thay đổi."
             }
-            p id="tong-so" { "Tổng số phiếu nghi vấn: " strong { (counts.0) } "; không tính vào kết quả: " strong { (counts.1) } "." }
+            p id="tong-so" { "Tổng số phiếu nghi vấn: " strong { (super::comments::format_count(counts.0)) } "; không tính vào kết quả: " strong { (super::comments::format_count(counts.1)) } "." }
             form.actions method="get" action=(LIST_PATH) {
                 label for="f-unit" { "Đơn vị" }
                 select id="f-unit" name="unit" {

@@ -8,6 +8,7 @@ pub mod comments;
 pub mod desks;
 pub mod exports;
 pub mod flags;
+pub mod home;
 pub mod paper;
 pub mod plans;
 pub mod publish;
@@ -18,6 +19,8 @@ pub mod units;
 
 use maud::{Markup, html};
 
+pub use home::dashboard;
+
 use super::shell;
 use crate::domain::access::Role;
 use crate::{CSRF_FIELD, SignedIn};
@@ -25,63 +28,67 @@ use crate::{CSRF_FIELD, SignedIn};
 /// Problems of a submitted form, by field name, in Vietnamese.
 pub use crate::domain::fields::FieldErrors;
 
-/// The sections of the staff area, in menu order: (path, label, who sees it).
-const MENU: [(&str, &str, &[Role]); 14] = [
+/// Who sees an entry of the menu.
+const EVERYONE: &[Role] = &[Role::Admin, Role::Unit, Role::Viewer];
+const EDITORS: &[Role] = &[Role::Admin, Role::Unit];
+const ADMINS: &[Role] = &[Role::Admin];
+
+/// One section of the menu: (path, label, who sees it).
+pub type MenuEntry = (&'static str, &'static str, &'static [Role]);
+
+/// The sections of the staff area, by group in menu order: (group, [(path, label, who sees
+/// it)]). A group is shown with the entries the account's role sees, and not at all without
+/// any; a new section is one line in its group.
+pub const MENU: &[(&str, &[MenuEntry])] = &[
     (
-        "/staff",
-        "Tổng quan",
-        &[Role::Admin, Role::Unit, Role::Viewer],
+        "Kết quả",
+        &[
+            ("/staff", "Tổng quan", EVERYONE),
+            ("/staff/stats", "Kết quả khảo sát", EVERYONE),
+            ("/staff/report", "Báo cáo", EVERYONE),
+            ("/staff/comments", "Góp ý", EVERYONE),
+            ("/staff/exports", "Xuất dữ liệu", EVERYONE),
+            ("/staff/publish", "Công khai kết quả", ADMINS),
+        ],
     ),
     (
-        "/staff/stats",
-        "Kết quả khảo sát",
-        &[Role::Admin, Role::Unit, Role::Viewer],
+        "Thu thập ý kiến",
+        &[
+            ("/staff/desks", "Quầy tiếp nhận", EVERYONE),
+            ("/staff/codes", "Mã đánh giá", EVERYONE),
+            ("/staff/paper", "Nhập phiếu giấy", EDITORS),
+            ("/staff/plans", "Kế hoạch khảo sát", EVERYONE),
+        ],
     ),
     (
-        "/staff/units",
-        "Đơn vị",
-        &[Role::Admin, Role::Unit, Role::Viewer],
-    ),
-    (
-        "/staff/desks",
-        "Quầy tiếp nhận",
-        &[Role::Admin, Role::Unit, Role::Viewer],
-    ),
-    (
-        "/staff/plans",
-        "Kế hoạch khảo sát",
-        &[Role::Admin, Role::Unit, Role::Viewer],
-    ),
-    (
-        "/staff/paper",
-        "Nhập phiếu giấy",
-        &[Role::Admin, Role::Unit],
-    ),
-    (
-        "/staff/comments",
-        "Góp ý",
-        &[Role::Admin, Role::Unit, Role::Viewer],
-    ),
-    (
-        "/staff/exports",
-        "Xuất dữ liệu",
-        &[Role::Admin, Role::Unit, Role::Viewer],
-    ),
-    (
-        "/staff/codes",
-        "Mã đánh giá",
-        &[Role::Admin, Role::Unit, Role::Viewer],
-    ),
-    ("/staff/publish", "Công khai kết quả", &[Role::Admin]),
-    ("/staff/accounts", "Tài khoản", &[Role::Admin]),
-    ("/staff/flags", "Phiếu nghi vấn", &[Role::Admin]),
-    ("/staff/audit", "Nhật ký thay đổi", &[Role::Admin]),
-    (
-        "/staff/tokens",
-        "Mã truy cập API",
-        &[Role::Admin, Role::Unit, Role::Viewer],
+        "Quản trị",
+        &[
+            ("/staff/units", "Đơn vị", EVERYONE),
+            ("/staff/accounts", "Tài khoản", ADMINS),
+            ("/staff/flags", "Phiếu nghi vấn", ADMINS),
+            ("/staff/audit", "Nhật ký thay đổi", ADMINS),
+            ("/staff/tokens", "Mã truy cập API", EVERYONE),
+        ],
     ),
 ];
+
+/// A group of the menu as a role sees it: (group, [(path, label)]).
+pub type MenuGroup = (&'static str, Vec<(&'static str, &'static str)>);
+
+/// The menu as `role` sees it: (group, [(path, label)]), groups without an entry left out.
+pub fn menu_for(role: Role) -> Vec<MenuGroup> {
+    MENU.iter()
+        .map(|(group, entries)| {
+            let seen: Vec<(&str, &str)> = entries
+                .iter()
+                .filter(|(_, _, roles)| roles.contains(&role))
+                .map(|(path, label, _)| (*path, *label))
+                .collect();
+            (*group, seen)
+        })
+        .filter(|(_, entries)| !entries.is_empty())
+        .collect()
+}
 
 /// A staff page: header with the account and navigation, then `body`.
 pub fn page(title: &str, staff: &SignedIn, current: &str, body: Markup) -> Markup {
@@ -90,20 +97,28 @@ pub fn page(title: &str, staff: &SignedIn, current: &str, body: Markup) -> Marku
         Some("staff"),
         html! {
             header.staff-head {
-                p.brand { a href="/staff" { "SIPAS" } " · Khảo sát sự hài lòng" }
-                div.who {
-                    (staff.account.display_name) " (" (staff.role.label()) ") · "
-                    a href="/staff/password" { "Đổi mật khẩu" }
-                    " · "
-                    form.inline method="post" action="/sign-out" {
-                        (csrf_input(&staff.csrf))
-                        button.link type="submit" { "Đăng xuất" }
+                div.bar {
+                    p.brand { a href="/staff" { "SIPAS" } span.tagline { " · Khảo sát sự hài lòng" } }
+                    div.who {
+                        span.account { strong { (staff.account.display_name) } " · " span.role { (staff.role.label()) } }
+                        span.account-links {
+                            a href="/staff/password" { "Đổi mật khẩu" }
+                            form.inline method="post" action="/sign-out" {
+                                (csrf_input(&staff.csrf))
+                                button.link type="submit" { "Đăng xuất" }
+                            }
+                        }
                     }
                 }
-                nav {
-                    @for (path, label, roles) in MENU {
-                        @if roles.contains(&staff.role) {
-                            a href=(path) aria-current=[(path == current).then_some("page")] { (label) }
+                nav.menu aria-label="Các mục quản lý" {
+                    @for (i, (group, entries)) in menu_for(staff.role).into_iter().enumerate() {
+                        div.menu-group role="group" aria-labelledby={ "menu-" (i) } {
+                            span.menu-title id={ "menu-" (i) } { (group) }
+                            ul {
+                                @for (path, label) in entries {
+                                    li { a href=(path) aria-current=[(path == current).then_some("page")] { (label) } }
+                                }
+                            }
                         }
                     }
                 }
@@ -112,6 +127,16 @@ pub fn page(title: &str, staff: &SignedIn, current: &str, body: Markup) -> Marku
             (body)
         },
     )
+}
+
+/// A survey form as staff see it: its title, the id (`sipas-1001-dich-vu`) only small and
+/// grey after it. `titles` are (form id, title) of the loaded forms; an unknown id is shown as
+/// it is.
+pub fn form_title(id: &str, titles: &[(String, String)]) -> Markup {
+    match titles.iter().find(|(f, _)| f == id) {
+        Some((_, title)) => html! { (title) " " small.code title="Mã mẫu phiếu" { (id) } },
+        None => html! { (id) },
+    }
 }
 
 pub fn csrf_input(token: &str) -> Markup {
@@ -209,30 +234,9 @@ pub fn sign_in(csrf: &str, username: &str, next: &str, message: Option<&str>) ->
     )
 }
 
-/// The staff home page.
-pub fn dashboard(
-    staff: &SignedIn,
-    responses: i64,
-    today: i64,
-    desks: i64,
-    spool: Option<&crate::spool::SpoolStatus>,
-) -> Markup {
-    page(
-        "Tổng quan",
-        staff,
-        "/staff",
-        html! {
-            div.cards {
-                div.card { p.big { (responses) } p { "phiếu đã nhận" } }
-                div.card { p.big { (today) } p { "phiếu hôm nay" } }
-                div.card { p.big { (desks) } p { "quầy đang hoạt động" } }
-            }
-            @if let Some(spool) = spool { (spool_notice(spool)) }
-            @if staff.role == Role::Unit {
-                p.hint { "Anh/Chị xem và quản lý dữ liệu của đơn vị mình và các đơn vị trực thuộc." }
-            }
-        },
-    )
+/// Whether the spool has anything to tell: responses waiting, lines set aside, or no room.
+pub fn spool_needs_attention(spool: &crate::spool::SpoolStatus) -> bool {
+    spool.entries > 0 || spool.damaged + spool.rejected + spool.foreign > 0 || !spool.accepting
 }
 
 /// The response spool of this instance (admins' dashboard): what waits for the database.
@@ -244,16 +248,16 @@ fn spool_notice(spool: &crate::spool::SpoolStatus) -> Markup {
     });
     html! {
         p.hint #spool {
-            "Phiếu chờ ghi vào cơ sở dữ liệu (trên máy chủ này): " strong { (spool.entries) }
-            " (" (spool.bytes.div_ceil(1024)) " KB"
+            "Phiếu chờ ghi vào cơ sở dữ liệu (trên máy chủ này): " strong { (crate::group_thousands(spool.entries)) }
+            " (" (crate::group_thousands(spool.bytes.div_ceil(1024))) " KB"
             @if let Some(oldest) = oldest { ", cũ nhất lúc " (oldest) }
             ")."
             @if !spool.accepting { " " strong { "Bộ đệm đã đầy hoặc không ghi được." } }
             @if spool.damaged + spool.rejected > 0 {
-                " Dòng hỏng để riêng: " (spool.damaged) "; phiếu bị cơ sở dữ liệu từ chối để riêng: " (spool.rejected) "."
+                " Dòng hỏng để riêng: " (crate::group_thousands(spool.damaged)) "; phiếu bị cơ sở dữ liệu từ chối để riêng: " (crate::group_thousands(spool.rejected)) "."
             }
             @if spool.foreign > 0 {
-                " " strong { "Phiếu của cơ sở dữ liệu khác để riêng (không ghi vào đây): " (spool.foreign) "." }
+                " " strong { "Phiếu của cơ sở dữ liệu khác để riêng (không ghi vào đây): " (crate::group_thousands(spool.foreign)) "." }
                 " Hãy chuyển các tệp foreign-* trong thư mục hàng đợi cho phiên bản dịch vụ của cơ sở dữ liệu đó."
             }
         }
@@ -277,4 +281,51 @@ pub fn password(staff: &SignedIn, errors: &FieldErrors, done: bool) -> Markup {
             }
         },
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_role_sees_its_groups_and_only_its_entries() {
+        let admin = menu_for(Role::Admin);
+        let groups: Vec<&str> = admin.iter().map(|(g, _)| *g).collect();
+        assert_eq!(groups, ["Kết quả", "Thu thập ý kiến", "Quản trị"]);
+        let count = |menu: &[(&str, Vec<(&str, &str)>)]| -> usize {
+            menu.iter().map(|(_, e)| e.len()).sum()
+        };
+        assert_eq!(count(&admin), 15);
+        let viewer = menu_for(Role::Viewer);
+        let paths: Vec<&str> = viewer
+            .iter()
+            .flat_map(|(_, e)| e.iter().map(|(p, _)| *p))
+            .collect();
+        for hidden in [
+            "/staff/paper",
+            "/staff/publish",
+            "/staff/accounts",
+            "/staff/flags",
+            "/staff/audit",
+        ] {
+            assert!(!paths.contains(&hidden), "a viewer does not see {hidden}");
+        }
+        assert!(paths.contains(&"/staff/units") && paths.contains(&"/staff/tokens"));
+        let unit = menu_for(Role::Unit);
+        let quan_tri: Vec<&str> = unit
+            .iter()
+            .find(|(g, _)| *g == "Quản trị")
+            .map(|(_, e)| e.iter().map(|(_, l)| *l).collect())
+            .unwrap();
+        assert_eq!(quan_tri, ["Đơn vị", "Mã truy cập API"]);
+        // Every path once.
+        let mut all: Vec<&str> = MENU
+            .iter()
+            .flat_map(|(_, e)| e.iter().map(|(p, _, _)| *p))
+            .collect();
+        all.sort_unstable();
+        let n = all.len();
+        all.dedup();
+        assert_eq!(all.len(), n);
+    }
 }

@@ -50,10 +50,17 @@ pub fn indent(depth: i32) -> String {
 }
 
 /// "sipas-1001-dich-vu" for a unit's own default form, "kế thừa: ..." otherwise.
-pub fn form_text(own: Option<&str>, effective: Option<&str>, installation_default: &str) -> String {
+pub fn form_text(
+    own: Option<&str>,
+    effective: Option<&str>,
+    installation_default: &str,
+    titles: &[(String, String)],
+) -> Markup {
     match own {
-        Some(id) => id.to_string(),
-        None => format!("kế thừa: {}", effective.unwrap_or(installation_default)),
+        Some(id) => super::form_title(id, titles),
+        None => html! {
+            "kế thừa: " (super::form_title(effective.unwrap_or(installation_default), titles))
+        },
     }
 }
 
@@ -73,6 +80,7 @@ pub fn list(
     staff: &SignedIn,
     rows: &[UnitRow],
     installation_default: &str,
+    titles: &[(String, String)],
     message: Option<&str>,
 ) -> Markup {
     let top = rows.iter().map(|r| r.depth).min().unwrap_or(0);
@@ -93,7 +101,6 @@ pub fn list(
                         tr {
                             th scope="col" { "Đơn vị" }
                             th scope="col" { "Loại" }
-                            th scope="col" { "Mã" }
                             th scope="col" { "Trạng thái" }
                             th scope="col" { "Mẫu phiếu mặc định" }
                             th.num scope="col" { "Số quầy" }
@@ -106,13 +113,13 @@ pub fn list(
                                 td {
                                     span aria-hidden="true" { (indent(unit.depth - top)) }
                                     a href={ "/staff/units/" (unit.id) } { (unit.name) }
+                                    " " small.code title="Mã đơn vị" { (unit.code) }
                                 }
                                 td { (UnitKind::label_of(&unit.kind)) }
-                                td { code { (unit.code) } }
                                 td { (active_text(unit.active)) }
-                                td { (form_text(unit.default_form_id.as_deref(), unit.effective_form_id.as_deref(), installation_default)) }
-                                td.num { (unit.desks) }
-                                td.num { (unit.responses) }
+                                td { (form_text(unit.default_form_id.as_deref(), unit.effective_form_id.as_deref(), installation_default, titles)) }
+                                td.num { (super::comments::format_count(unit.desks)) }
+                                td.num { (super::comments::format_count(unit.responses)) }
                             }
                         }
                     }
@@ -209,6 +216,8 @@ pub struct UnitPage<'a> {
     pub children: Vec<&'a UnitRow>,
     pub desks: &'a [DeskRow],
     pub installation_default: &'a str,
+    /// (form id, title) of the loaded forms.
+    pub titles: &'a [(String, String)],
     pub message: Option<&'a str>,
     /// Whether the account may add desks here.
     pub can_add_desk: bool,
@@ -259,7 +268,7 @@ pub fn show(staff: &SignedIn, p: &UnitPage<'_>) -> Markup {
                     tr { th scope="row" { "Trạng thái" } td { (active_text(unit.active)) } }
                     tr {
                         th scope="row" { "Mẫu phiếu mặc định" }
-                        td { (form_text(unit.default_form_id.as_deref(), unit.effective_form_id.as_deref(), p.installation_default)) }
+                        td { (form_text(unit.default_form_id.as_deref(), unit.effective_form_id.as_deref(), p.installation_default, p.titles)) }
                     }
                     tr { th scope="row" { "Số quầy" } td { (unit.desks) } }
                     tr { th scope="row" { "Số phiếu đã nhận" } td { (unit.responses) } }
@@ -349,8 +358,13 @@ mod tests {
 
     #[test]
     fn forms_show_as_own_or_inherited() {
-        assert_eq!(form_text(Some("a"), Some("a"), "d"), "a");
-        assert_eq!(form_text(None, Some("b"), "d"), "kế thừa: b");
-        assert_eq!(form_text(None, None, "d"), "kế thừa: d");
+        let titles = [("b".to_string(), "Mẫu B".to_string())];
+        let text = |own, effective| form_text(own, effective, "d", &titles).into_string();
+        assert_eq!(text(Some("a"), Some("a")), "a");
+        assert_eq!(
+            text(None, Some("b")),
+            "kế thừa: Mẫu B <small class=\"code\" title=\"Mã mẫu phiếu\">b</small>"
+        );
+        assert_eq!(text(None, None), "kế thừa: d");
     }
 }

@@ -24,9 +24,11 @@ use crate::error::AppError;
 use crate::forms::FormRegistry;
 
 pub use crate::views::staff::report::REPORT_STYLESHEET;
+use crate::views::{FAVICON, STAFF_STYLESHEET, STYLESHEET};
+pub use crate::views::{
+    FAVICON_PATH, REPORT_STYLESHEET_HREF, STAFF_STYLESHEET_HREF, STYLESHEET_HREF,
+};
 pub use crate::views::{REPORT_STYLESHEET_PATH, STAFF_STYLESHEET_PATH, STYLESHEET_PATH};
-const STYLESHEET: &str = include_str!("../../../../static/sipas.css");
-const STAFF_STYLESHEET: &str = include_str!("../../../../static/staff.css");
 
 /// What every handler can reach, through `web::Data`.
 pub struct AppState {
@@ -245,6 +247,9 @@ impl tracing_actix_web::RootSpanBuilder for PrivateRootSpan {
 pub fn server(listener: TcpListener, state: web::Data<AppState>) -> std::io::Result<Server> {
     let server = HttpServer::new(move || {
         App::new()
+            // gzip for what compresses (HTML, CSS, JSON, CSV; not images); the innermost
+            // layer, so that the security headers and the log see the final response.
+            .wrap(actix_web::middleware::Compress::default())
             .wrap(crate::auth::session_middleware(
                 &state.config,
                 &state.secret,
@@ -279,6 +284,20 @@ pub fn server(listener: TcpListener, state: web::Data<AppState>) -> std::io::Res
                 REPORT_STYLESHEET_PATH,
                 web::get().to(|| stylesheet(REPORT_STYLESHEET)),
             )
+            // The addresses the pages link, under the files' content hash: cached for a year.
+            .route(
+                STYLESHEET_HREF.as_str(),
+                web::get().to(|| immutable_stylesheet(STYLESHEET)),
+            )
+            .route(
+                STAFF_STYLESHEET_HREF.as_str(),
+                web::get().to(|| immutable_stylesheet(STAFF_STYLESHEET)),
+            )
+            .route(
+                REPORT_STYLESHEET_HREF.as_str(),
+                web::get().to(|| immutable_stylesheet(REPORT_STYLESHEET)),
+            )
+            .route(FAVICON_PATH, web::get().to(favicon))
             .configure(staff::routes)
             .configure(api::routes)
             .configure(public::routes)
@@ -305,6 +324,22 @@ async fn stylesheet(css: &'static str) -> HttpResponse {
         .content_type("text/css; charset=utf-8")
         .insert_header(("Cache-Control", "public, max-age=3600"))
         .body(css)
+}
+
+/// A stylesheet at its hashed address: its content never changes there.
+async fn immutable_stylesheet(css: &'static str) -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("text/css; charset=utf-8")
+        .insert_header(("Cache-Control", "public, max-age=31536000, immutable"))
+        .body(css)
+}
+
+/// The site's icon, cached for 30 days (its address has no hash).
+async fn favicon() -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("image/x-icon")
+        .insert_header(("Cache-Control", "public, max-age=2592000"))
+        .body(FAVICON)
 }
 
 pub(crate) async fn not_found() -> Result<HttpResponse, AppError> {

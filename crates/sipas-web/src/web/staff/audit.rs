@@ -58,8 +58,30 @@ async fn list(
     };
     let entities = audit_log::entities(&mut conn).await?;
     let accounts = Account::all(&mut conn).await?;
+    let mut names = views::Names::default();
+    for row in audit_log::names(&mut conn).await? {
+        match row.kind.as_str() {
+            "unit" => {
+                names.units.insert(row.id, row.name);
+            }
+            "desk" => {
+                names.desks.insert(row.id, (row.name, row.a.unwrap_or(0)));
+            }
+            "plan" => {
+                names
+                    .plans
+                    .insert(row.id, (row.name, row.a.unwrap_or(0), row.b.unwrap_or(0)));
+            }
+            "period" => {
+                names.periods.insert(row.id, (row.name, row.a.unwrap_or(0)));
+            }
+            _ => {
+                names.accounts.insert(row.id, row.name);
+            }
+        }
+    }
     Ok(html(
-        views::list(&staff, &rows, &filter, &entities, &accounts, older),
+        views::list(&staff, &rows, &filter, &entities, &accounts, &names, older),
         200,
     ))
 }

@@ -102,11 +102,19 @@ const MSG_DUPLICATE_NAME: &str = "Đơn vị này đã có một quầy với t�
 const MSG_UNIT_INACTIVE: &str =
     "Đơn vị này đang ngừng hoạt động, không thể thêm quầy. Vui lòng chọn đơn vị khác.";
 
-fn inherit_label(inherited: Option<&str>, installation_default: &str) -> String {
+fn inherit_label(state: &AppState, inherited: Option<&str>) -> String {
     format!(
         "Kế thừa từ đơn vị ({})",
-        inherited.unwrap_or(installation_default)
+        title_of(state, inherited.unwrap_or(&state.config.default_form))
     )
+}
+
+/// A form's title (its id when it is not loaded).
+fn title_of(state: &AppState, form_id: &str) -> String {
+    super::form_titles(&state.forms)
+        .into_iter()
+        .find(|(id, _)| id == form_id)
+        .map_or_else(|| form_id.to_string(), |(_, title)| title)
 }
 
 fn view<'a>(state: &AppState, desk: &'a DeskRow) -> DeskView<'a> {
@@ -125,7 +133,13 @@ async fn list(
     let desks = Desk::find_for_scope(&mut conn, &staff.scope).await?;
     let views: Vec<DeskView<'_>> = desks.iter().map(|d| view(&state, d)).collect();
     Ok(html(
-        views::list(&staff, &views, &state.config.default_form, query.message()),
+        views::list(
+            &staff,
+            &views,
+            &state.config.default_form,
+            &super::form_titles(&state.forms),
+            query.message(),
+        ),
         200,
     ))
 }
@@ -141,7 +155,7 @@ async fn render_new(
     let units = Unit::find_for_scope(&mut conn, &staff.scope).await?;
     let options = FormChoice::new(state, None).options(format!(
         "Kế thừa từ đơn vị (mặc định: {})",
-        state.config.default_form
+        title_of(state, &state.config.default_form)
     ));
     Ok(html(
         views::new_desk(staff, values, errors, &units, &options),
@@ -261,14 +275,14 @@ async fn render_show(
         let mut conn = state.pool.get().await?;
         kiosks::find_for_desk(&mut conn, desk.desk_id).await?
     };
-    let options = FormChoice::new(state, desk.form_id.as_deref()).options(inherit_label(
-        desk.unit_form_id.as_deref(),
-        &state.config.default_form,
-    ));
+    let options = FormChoice::new(state, desk.form_id.as_deref())
+        .options(inherit_label(state, desk.unit_form_id.as_deref()));
+    let titles = super::form_titles(&state.forms);
     let page = DeskPage {
         view,
         qr_svg: qr,
         installation_default: &state.config.default_form,
+        titles: &titles,
         message,
         edit: staff
             .require_writable_unit(desk.unit_id)

@@ -179,11 +179,12 @@ async fn render(
     let mut plan_periods = Vec::new();
     for plan in &plans {
         for period in Period::for_plan(conn, plan.id).await? {
-            let label = if plans.len() > 1 {
-                format!("{} – {}", period.name, plan.title)
-            } else {
-                period.name.clone()
-            };
+            let label = views::plan_period_label(
+                &period.name,
+                period.starts_on,
+                period.ends_on,
+                (plans.len() > 1).then_some(plan.title.as_str()),
+            );
             plan_periods.push((period.id, label));
         }
     }
@@ -407,13 +408,17 @@ async fn file_response(
         .file_name
         .clone()
         .unwrap_or_else(|| format!("sipas.{}", format.extension()));
-    Ok(Some(
-        HttpResponse::Ok()
-            .content_type(format.content_type())
-            .insert_header(("Content-Disposition", content_disposition(&name)))
-            .insert_header(("Cache-Control", "private, no-store"))
-            .body(FileBody::new(file, size)),
-    ))
+    let mut response = HttpResponse::Ok();
+    response
+        .content_type(format.content_type())
+        .insert_header(("Content-Disposition", content_disposition(&name)))
+        .insert_header(("Cache-Control", "private, no-store"));
+    if matches!(format, ExportFormat::Xlsx | ExportFormat::Bundle) {
+        // Zip files already: sent as they are, with their length (the text formats are
+        // gzipped on the way when the browser accepts it).
+        response.insert_header(actix_web::http::header::ContentEncoding::Identity);
+    }
+    Ok(Some(response.body(FileBody::new(file, size))))
 }
 
 /// A file sent in chunks of 64 KiB, never whole in memory.

@@ -235,15 +235,104 @@ async fn sign_out(
 
 #[get("")]
 async fn dashboard(state: web::Data<AppState>, staff: Staff) -> Result<HttpResponse, AppError> {
+    use crate::db::home;
+    use crate::views::staff::home::{CurrentPeriod, Home, PlanSummary, ShortUnit};
+    let year = crate::plans::current_year();
+    let today = crate::domain::time::today_in_vietnam();
     let mut conn = state.pool.get().await?;
-    let (responses, today, desks) =
-        crate::db::units::dashboard_counts(&mut conn, &staff.scope).await?;
-    // The response spool of this instance (issue 6), for admins.
-    let spool = (staff.role == crate::auth::Role::Admin).then(|| state.spool.status());
-    Ok(html(
-        views::dashboard(&staff, responses, today, desks, spool.as_ref()),
-        200,
-    ))
+    let counts = home::year_counts(&mut conn, &staff.scope, year).await?;
+    let today_count = home::today(&mut conn, &staff.scope).await?;
+    let waiting = home::waiting(&mut conn, &staff.scope).await?;
+    // The survey plans of the year: progress over all their periods, and the units short of
+    // their target in the period that runs today (or the last one that started).
+    let mut plans = Vec::new();
+    for plan in crate::db::plans::Plan::list_for_scope(&mut conn, &staff.scope).await? {
+        if i32::from(plan.year) != year {
+            continue;
+        }
+        let periods = crate::db::plans::Period::for_plan(&mut conn, plan.id).await?;
+        let rows = home::plan_progress(&mut conn, plan.id, &staff.scope).await?;
+        let with_target = rows.iter().filter(|r| r.target.is_some());
+        let target: i64 = with_target
+            .clone()
+            .filter_map(|r| r.target)
+            .map(i64::from)
+            .sum();
+        let received: i64 = with_target.map(|r| r.received).sum();
+        let current = periods
+            .iter()
+            .filter(|p| p.starts_on <= today)
+            .max_by_key(|p| p.starts_on)
+            .map(|period| {
+                let in_period = rows.iter().filter(|r| r.period_id == period.id);
+                let mut short: Vec<ShortUnit> = in_period
+                    .clone()
+                    .filter_map(|r| {
+                        let target = i64::from(r.target?);
+                        (r.received < target).then(|| ShortUnit {
+                            unit_id: r.unit_id,
+                            name: r.name.clone(),
+                            target,
+                            received: r.received,
+                        })
+                    })
+                    .collect();
+                // The furthest from their target first.
+                short.sort_by(|a, b| (a.received * b.target).cmp(&(b.received * a.target)));
+                CurrentPeriod {
+                    id: period.id,
+                    name: period.name.clone(),
+                    starts_on: period.starts_on,
+                    ends_on: period.ends_on,
+                    short,
+                    with_target: in_period.filter(|r| r.target.is_some()).count(),
+                }
+            });
+        plans.push(PlanSummary {
+            id: plan.id,
+            title: plan.title,
+            unit_name: plan.unit_name,
+            target,
+            received,
+            current,
+        });
+    }
+    let overview_form = state.config.default_form.clone();
+    let forms = form_titles(&state.forms);
+    // The response spool of this instance (issue 6), for admins, when something waits in it.
+    let spool = (staff.role == crate::auth::Role::Admin)
+        .then(|| state.spool.status())
+        .filter(views::spool_needs_attention);
+    let page = Home {
+        year,
+        counts: &counts,
+        forms: &forms,
+        overview_form: &overview_form,
+        today: today_count,
+        waiting,
+        plans: &plans,
+        spool: spool.as_ref(),
+    };
+    Ok(html(views::dashboard(&staff, &page), 200))
+}
+
+/// (form id, title) of every loaded form: what staff see instead of the form's id.
+pub(super) fn form_titles(forms: &crate::forms::FormRegistry) -> Vec<(String, String)> {
+    let mut titles: Vec<(String, String)> = forms
+        .form_ids()
+        .into_iter()
+        .filter_map(|id| {
+            let version = forms.latest(id)?;
+            let title = version
+                .form
+                .short_title
+                .clone()
+                .unwrap_or_else(|| version.form.title.clone());
+            Some((id.to_string(), title))
+        })
+        .collect();
+    titles.sort();
+    titles
 }
 
 #[get("/password")]

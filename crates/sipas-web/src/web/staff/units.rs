@@ -88,7 +88,7 @@ impl FormChoice {
             let label = if title.is_empty() {
                 id.clone()
             } else {
-                format!("{id} – {title}")
+                format!("{title} ({id})")
             };
             (id.clone(), label)
         }));
@@ -204,7 +204,13 @@ async fn list(
     let mut conn = state.pool.get().await?;
     let rows = Unit::find_for_scope(&mut conn, &staff.scope).await?;
     Ok(html(
-        views::list(&staff, &rows, &state.config.default_form, query.message()),
+        views::list(
+            &staff,
+            &rows,
+            &state.config.default_form,
+            &super::form_titles(&state.forms),
+            query.message(),
+        ),
         200,
     ))
 }
@@ -292,6 +298,7 @@ async fn render_show(
     let subtree = crate::domain::tree::subtree(&rows, id);
     let options = FormChoice::new(state, unit.default_form_id.as_deref())
         .options(INHERIT_FROM_PARENT.to_string());
+    let titles = super::form_titles(&state.forms);
     let page = UnitPage {
         unit,
         parent: parent
@@ -300,6 +307,7 @@ async fn render_show(
         children,
         desks: &desks,
         installation_default: &state.config.default_form,
+        titles: &titles,
         message,
         can_add_desk: staff.require_writable_unit(id).is_ok() && unit.active,
         edit: staff.is_admin().then_some(UnitEdit {
