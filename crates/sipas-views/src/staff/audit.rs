@@ -258,6 +258,10 @@ pub fn what(entry: &crate::db::audit::AuditEntry, names: &Names) -> String {
                 names.plan(id)
             )
         }
+        "plan.update_goals" => format!(
+            "đã sửa mục tiêu về chỉ số hài lòng của {}",
+            names.plan(id)
+        ),
         "results.publish" => format!("đã công khai kết quả {}", names.period(id)),
         "results.unpublish" => format!("đã thu hồi kết quả đã công khai của {}", names.period(id)),
         "response.include" => format!(
@@ -588,6 +592,7 @@ mod tests {
             "plan.add_period",
             "plan.remove_period",
             "plan.update_targets",
+            "plan.update_goals",
             "results.publish",
             "results.unpublish",
             "response.include",
