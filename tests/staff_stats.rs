@@ -599,6 +599,14 @@ async fn plan_with_targets(app: &TestApp) -> (i32, i32) {
         .await
         .unwrap()
         .get(0);
+    // The goals a plan gets when made through the app (sipas_core::goals' defaults).
+    db.execute(
+        "INSERT INTO plan_goals (plan_id, position, label, points) \
+         VALUES ($1, 1, 'Mục tiêu 2025: 80%', 8000), ($1, 2, 'Mục tiêu 2030: 90%', 9000)",
+        &[&plan],
+    )
+    .await
+    .unwrap();
     let period: i32 = db
         .query_one(
             "INSERT INTO plan_periods (plan_id, name, starts_on, ends_on) \

@@ -13,7 +13,7 @@ CREATE TABLE plan_goals (
 );
 
 INSERT INTO plan_goals (plan_id, position, label, points, basis)
-SELECT p.id, g.position, g.label, g.points, g.basis
+SELECT p.id, g.position, g.label, g.points, b.basis
 FROM survey_plans p
 CROSS JOIN (VALUES
     (1, 'Mục tiêu 2025: 80%', 8000),

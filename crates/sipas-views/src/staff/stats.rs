@@ -1016,7 +1016,7 @@ fn factor_section(total: &UnitReport, goals: &[Goal]) -> Markup {
             h2 { "Chỉ số theo yếu tố" }
             div.chart-pair {
                 figure.chart-box { (charts::bar_chart(&chart)) }
-                div.table-box {
+                div.table-box tabindex="0" role="region" aria-label="Bảng số liệu: chỉ số theo yếu tố" {
                     table.data id="bang-yeu-to" {
                         thead { tr { th scope="col" { "Yếu tố" } th.num scope="col" { "Số tiêu chí" } th.num scope="col" { "Chỉ số" } } }
                         tbody {
@@ -1071,7 +1071,7 @@ fn criteria_section(total: &UnitReport) -> Markup {
         section.criteria {
             h2 { "Chỉ số theo tiêu chí" }
             figure.chart-box.wide { (charts::stacked_chart(&chart)) }
-            div.table-scroll {
+            div.table-scroll tabindex="0" role="region" aria-label="Bảng số liệu: chỉ số theo tiêu chí" {
                 table.data id="bang-tieu-chi" {
                     thead {
                         tr {
@@ -1225,7 +1225,7 @@ fn trend_section(trend: &[TrendRow], selection: &Selection, goals: &[Goal]) -> M
             h2 { "Xu hướng" }
             div.chart-pair {
                 figure.chart-box { (charts::column_chart(&chart)) }
-                div.table-box {
+                div.table-box tabindex="0" role="region" aria-label="Bảng số liệu: xu hướng" {
                     table.data id="bang-xu-huong" {
                         thead { tr { th scope="col" { (unit_word) } th.num scope="col" { "Chỉ số" } th.num scope="col" { "Số phiếu" } th scope="col" { "Ghi chú" } } }
                         tbody {
@@ -1522,7 +1522,7 @@ fn compare_results(p: &ComparePage, selection: &Selection) -> Markup {
             h2 { "Chỉ số SIPAS" }
             div.chart-pair {
                 figure.chart-box { (charts::bar_chart(&chart)) }
-                div.table-box {
+                div.table-box tabindex="0" role="region" aria-label="Bảng số liệu: chỉ số được so sánh" {
                     table.data id="bang-so-sanh" {
                         thead {
                             tr {
