@@ -36,8 +36,10 @@ const MAX_LABEL_LINES: usize = 3;
 const LINE: f64 = 14.0;
 /// Stacked bar charts (rows labelled by the criterion's words, wrapped): 0% and 100%.
 pub const STACK_LEFT: f64 = 330.0;
-/// Characters of a line of a stacked chart's row label.
+/// Characters of a line of a stacked chart's row label, and its lines (the criteria of the
+/// national form need up to four).
 const STACK_LINE_CHARS: usize = 46;
+const STACK_MAX_LINES: usize = 4;
 pub const STACK_RIGHT: f64 = 680.0;
 /// Where legends start.
 const LEGEND_LEFT: f64 = 10.0;
@@ -535,7 +537,7 @@ pub fn stacked_chart(chart: &StackedChart) -> Markup {
             } else {
                 format!("{}. {}", r.label, r.title)
             };
-            wrap_lines(&text, STACK_LINE_CHARS, MAX_LABEL_LINES)
+            wrap_lines(&text, STACK_LINE_CHARS, STACK_MAX_LINES)
         })
         .collect();
     let row_height = |lines: usize| ROW + LINE * lines.saturating_sub(1) as f64;
