@@ -998,6 +998,40 @@ async fn a_units_page_shows_its_criteria_trend_changes_and_comments() {
     let changes = rows(table(&year_page, "bang-thay-doi"));
     assert_eq!(changes.len(), 1);
     assert!(changes[0][0].starts_with("Năm trước 01/01/2024 – 31/12/2024"));
+    // Its desks (issue 17): the responses each received in the quarter, of the form, counted
+    // here straight from `responses` (every response received, flagged ones included).
+    let desks: Vec<(String, i64)> = f
+        .app
+        .sql()
+        .await
+        .query(
+            "SELECT d.name, count(r.id) FROM desks d \
+             LEFT JOIN responses r ON r.desk_id = d.id \
+               AND r.submitted_at >= '2025-04-01 00:00+07' AND r.submitted_at < '2025-07-01 00:00+07' \
+               AND r.form_version_id IN (SELECT id FROM form_versions WHERE form_id = $2) \
+             WHERE d.unit_id = $1 AND d.active GROUP BY d.id, d.name ORDER BY d.name, d.id",
+            &[&bac, &FORM],
+        )
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| (r.get(0), r.get(1)))
+        .collect();
+    assert!(
+        !desks.is_empty() && desks.iter().any(|(_, n)| *n > 0),
+        "{desks:?}"
+    );
+    let shown_desks = rows(table(&html, "bang-quay"));
+    assert_eq!(
+        shown_desks
+            .iter()
+            .map(|c| (c[0].clone(), c[1].clone()))
+            .collect::<Vec<_>>(),
+        desks
+            .iter()
+            .map(|(name, n)| (name.clone(), count_text(*n)))
+            .collect::<Vec<_>>()
+    );
     // Its latest comments: Xuân Bắc's of the quarter, newest first.
     let expected_links: Vec<String> = f
         .app

@@ -14,7 +14,7 @@ use crate::charts::{
 };
 use crate::db::comments::{CommentRow, UnitChoice};
 use crate::db::plans::{Period, PlanListing};
-use crate::db::stats::Grain;
+use crate::db::stats::{DeskCount, Grain};
 use crate::db::units::UnitKind;
 use crate::disclosure::TimeDetail;
 use crate::plans::{Status, Totals, format_date, percent};
@@ -890,6 +890,8 @@ pub struct UnitPage<'a> {
     pub report: Option<&'a Report>,
     pub trend: &'a [TrendRow],
     pub changes: &'a [ChangeRow],
+    /// The responses each desk of the unit received (the unit's own desks).
+    pub desks: &'a [DeskCount],
     pub comments: &'a [CommentRow],
     pub comments_link: String,
 }
@@ -943,6 +945,7 @@ fn unit_body(p: &UnitPage, selection: &Selection, report: &Report, detail: TimeD
         @if !total.respondents.is_empty() { (respondents_section(total, report.disclosure)) }
         (trend_section(p.trend, selection, &report.goals))
         (changes_section(p.changes, total))
+        @if !p.desks.is_empty() { (desks_section(p.desks)) }
         @if sub_units && !report.rows.is_empty() {
             section.sub-units {
                 h2 { "Các đơn vị trực thuộc" }
@@ -1322,6 +1325,34 @@ fn changes_section(changes: &[ChangeRow], now: &UnitReport) -> Markup {
                         }
                     }
                 }
+            }
+        }
+    }
+}
+
+/// The responses received per desk of the unit.
+fn desks_section(desks: &[DeskCount]) -> Markup {
+    let total: i64 = desks.iter().map(|d| d.responses).sum();
+    html! {
+        section.desks {
+            h2 { "Phiếu theo quầy" }
+            div.table-scroll tabindex="0" role="region" aria-label="Bảng số phiếu theo quầy" {
+                table.data id="bang-quay" {
+                    thead { tr { th scope="col" { "Quầy" } th.num scope="col" { "Số phiếu đã nhận" } th.num scope="col" { "Tỉ lệ" } } }
+                    tbody {
+                        @for d in desks {
+                            tr data-desk=(d.desk_id) {
+                                td { (d.name) }
+                                td.num { (format_count(d.responses)) }
+                                td.num { @if total > 0 { (format_percent(d.responses as f64 / total as f64)) } @else { "—" } }
+                            }
+                        }
+                    }
+                }
+            }
+            p.hint {
+                "Số phiếu mỗi quầy của đơn vị đã nhận trong khoảng thời gian và theo mẫu phiếu, kênh đang chọn "
+                "(kể cả phiếu nghi vấn không tính vào kết quả; không gồm phiếu không gắn với quầy nào)."
             }
         }
     }

@@ -758,6 +758,7 @@ async fn unit_page(
             report: None,
             trend: &[],
             changes: &[],
+            desks: &[],
             comments: &[],
             comments_link: String::new(),
         };
@@ -813,6 +814,18 @@ async fn unit_page(
             change: reports::change(&report.total, &before.total),
         });
     }
+    let desks = db_stats::desk_counts(
+        &mut conn,
+        id,
+        &db_stats::StatsFilter {
+            form_id: selection.form.clone(),
+            from: range.0,
+            to: range.1,
+            units: None,
+            channel: selection.channel.clone(),
+        },
+    )
+    .await?;
     let latest = latest_comments(&mut conn, ids, &selection).await?;
     let page = UnitPage {
         query: &shown_query,
@@ -824,6 +837,7 @@ async fn unit_page(
         report: Some(&report),
         trend: &trend_rows,
         changes: &changes,
+        desks: &desks,
         comments: &latest,
         comments_link: comments_link(id, &selection),
     };
