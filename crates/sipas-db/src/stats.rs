@@ -480,24 +480,25 @@ pub struct DeskCount {
     pub responses: i64,
 }
 
-/// The responses received by each desk of `unit` in `filter`'s days, form and channel
-/// (`filter.units` is not used), by desk name. Counted from `responses` through its
-/// (desk_id, submitted_at) index, since the rollups do not carry the desk: every response
-/// received, those the figures leave out as suspected fraud included.
+/// The responses received by each desk of `unit` from `from` to `to` (Vietnam's days,
+/// included), by desk name: every form and channel, those the figures leave out as suspected
+/// fraud included. Counted from `responses` by an index-only scan of its (desk_id,
+/// submitted_at) index, since the rollups do not carry the desk (about 50 ms for the busiest
+/// demo desk over a year at 1,000,000 responses; with a form or channel filter, which reads
+/// the rows, 540 ms).
 pub async fn desk_counts(
     conn: &mut AsyncPgConnection,
     unit: i32,
-    filter: &StatsFilter,
+    from: NaiveDate,
+    to: NaiveDate,
 ) -> diesel::QueryResult<Vec<DeskCount>> {
-    if filter.from > filter.to {
+    if from > to {
         return Ok(Vec::new());
     }
     diesel::sql_query(include_str!("sql/stats_desks.sql"))
         .bind::<Int4, _>(unit)
-        .bind::<Date, _>(filter.from)
-        .bind::<Date, _>(filter.to)
-        .bind::<Text, _>(&filter.form_id)
-        .bind::<Nullable<Text>, _>(filter.channel.as_deref())
+        .bind::<Date, _>(from)
+        .bind::<Date, _>(to)
         .load(conn)
         .await
 }

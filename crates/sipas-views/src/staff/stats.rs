@@ -1351,8 +1351,8 @@ fn desks_section(desks: &[DeskCount]) -> Markup {
                 }
             }
             p.hint {
-                "Số phiếu mỗi quầy của đơn vị đã nhận trong khoảng thời gian và theo mẫu phiếu, kênh đang chọn "
-                "(kể cả phiếu nghi vấn không tính vào kết quả; không gồm phiếu không gắn với quầy nào)."
+                "Số phiếu mỗi quầy của đơn vị đã nhận trong khoảng thời gian đang chọn, tính mọi mẫu phiếu "
+                "và mọi kênh (kể cả phiếu nghi vấn không tính vào kết quả); vì vậy tổng có thể khác số phiếu ở trên."
             }
         }
     }

@@ -814,18 +814,7 @@ async fn unit_page(
             change: reports::change(&report.total, &before.total),
         });
     }
-    let desks = db_stats::desk_counts(
-        &mut conn,
-        id,
-        &db_stats::StatsFilter {
-            form_id: selection.form.clone(),
-            from: range.0,
-            to: range.1,
-            units: None,
-            channel: selection.channel.clone(),
-        },
-    )
-    .await?;
+    let desks = db_stats::desk_counts(&mut conn, id, range.0, range.1).await?;
     let latest = latest_comments(&mut conn, ids, &selection).await?;
     let page = UnitPage {
         query: &shown_query,
