@@ -1549,36 +1549,6 @@ fn compare_results(p: &ComparePage, selection: &Selection) -> Markup {
     };
     html! {
         @if !p.by_period { (selection.summary("Các đơn vị được so sánh")) }
-        section.compared {
-            h2 { "Chỉ số SIPAS" }
-            div.chart-pair {
-                figure.chart-box { (charts::bar_chart(&chart)) }
-                div.table-box tabindex="0" role="region" aria-label="Bảng số liệu: chỉ số được so sánh" {
-                    table.data id="bang-so-sanh" {
-                        thead {
-                            tr {
-                                th scope="col" { @if p.by_period { "Kỳ" } @else { "Đơn vị" } }
-                                th.num scope="col" { "Chỉ số" }
-                                th scope="col" { "Khoảng tin cậy 95%" }
-                                th.num scope="col" { "Số phiếu" }
-                                th scope="col" { "Ghi chú" }
-                            }
-                        }
-                        tbody {
-                            @for e in p.entries {
-                                tr {
-                                    td { (e.label) }
-                                    td.num.index { (index_text(e.report.index)) }
-                                    td.ci { (format_interval(e.report.index_ci)) }
-                                    td.num.forms { (format_count(e.report.responses as i64)) }
-                                    td.flag { (sample_note(e.report)) }
-                                }
-                            }
-                        }
-                    }
-                }
-            }
-        }
         section.index-tests {
             h2 { "Kết luận: chênh lệch chỉ số" }
             @if p.index_pairs.is_empty() {
@@ -1629,6 +1599,36 @@ fn compare_results(p: &ComparePage, selection: &Selection) -> Markup {
                                         td.num.p-holm { (format_p(pair.p_holm)) }
                                         td.statement { (difference_statement(a, b, shown.unwrap_or(pair.result.difference), pair.p_holm)) }
                                     }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        section.compared {
+            h2 { "Chỉ số SIPAS" }
+            div.chart-pair {
+                figure.chart-box { (charts::bar_chart(&chart)) }
+                div.table-box tabindex="0" role="region" aria-label="Bảng số liệu: chỉ số được so sánh" {
+                    table.data id="bang-so-sanh" {
+                        thead {
+                            tr {
+                                th scope="col" { @if p.by_period { "Kỳ" } @else { "Đơn vị" } }
+                                th.num scope="col" { "Chỉ số" }
+                                th scope="col" { "Khoảng tin cậy 95%" }
+                                th.num scope="col" { "Số phiếu" }
+                                th scope="col" { "Ghi chú" }
+                            }
+                        }
+                        tbody {
+                            @for e in p.entries {
+                                tr {
+                                    td { (e.label) }
+                                    td.num.index { (index_text(e.report.index)) }
+                                    td.ci { (format_interval(e.report.index_ci)) }
+                                    td.num.forms { (format_count(e.report.responses as i64)) }
+                                    td.flag { (sample_note(e.report)) }
                                 }
                             }
                         }
