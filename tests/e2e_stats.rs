@@ -252,7 +252,7 @@ async fn the_overview_draws_the_ranking_chart() -> Result<()> {
         assert_ne!(row["fill"], json!("none"));
     }
 
-    // The axis and the target lines at 80% and 95% of it.
+    // The axis and the goal lines at 80% and 90% of it (the national goals, Nghị quyết 76/NQ-CP).
     let tick = |label: &str| -> f64 {
         let found = chart["ticks"]
             .as_array()

@@ -98,7 +98,9 @@ impl GoalInput {
     }
 
     fn is_blank(&self) -> bool {
-        self.label.trim().is_empty() && self.percent.trim().is_empty() && self.basis.trim().is_empty()
+        self.label.trim().is_empty()
+            && self.percent.trim().is_empty()
+            && self.basis.trim().is_empty()
     }
 }
 
@@ -106,8 +108,9 @@ impl GoalInput {
 fn parse_points(text: &str) -> Result<u32, String> {
     let text = text.trim();
     let bare = text.strip_suffix('%').unwrap_or(text).trim_end();
-    let value = crate::plans::parse_decimal(bare)
-        .ok_or_else(|| "Vui lòng nhập mức mục tiêu là một số phần trăm, ví dụ 80 hoặc 82,5.".to_string())?;
+    let value = crate::plans::parse_decimal(bare).ok_or_else(|| {
+        "Vui lòng nhập mức mục tiêu là một số phần trăm, ví dụ 80 hoặc 82,5.".to_string()
+    })?;
     let points = value * 100.0;
     if (points - points.round()).abs() > 1e-6 {
         return Err("Mức mục tiêu có tối đa hai chữ số thập phân.".into());
@@ -139,15 +142,25 @@ pub fn parse(rows: &[GoalInput]) -> Result<Vec<Goal>, FieldErrors> {
         let label = row.label.trim();
         let basis = row.basis.trim();
         if label.is_empty() {
-            errors.insert(label_field, "Vui lòng nhập tên mục tiêu, ví dụ “Mục tiêu 2030: 90%”.".into());
+            errors.insert(
+                label_field,
+                "Vui lòng nhập tên mục tiêu, ví dụ “Mục tiêu 2030: 90%”.".into(),
+            );
         } else if label.chars().count() > MAX_LABEL_CHARS || has_control(label) {
             errors.insert(
                 label_field,
                 format!("Tên mục tiêu tối đa {MAX_LABEL_CHARS} ký tự, trên một dòng."),
             );
         }
-        if basis.chars().count() > MAX_BASIS_CHARS || basis.chars().any(|c| c.is_control() && c != '\n' && c != '\r') {
-            errors.insert(basis_field, format!("Căn cứ tối đa {MAX_BASIS_CHARS} ký tự."));
+        if basis.chars().count() > MAX_BASIS_CHARS
+            || basis
+                .chars()
+                .any(|c| c.is_control() && c != '\n' && c != '\r')
+        {
+            errors.insert(
+                basis_field,
+                format!("Căn cứ tối đa {MAX_BASIS_CHARS} ký tự."),
+            );
         }
         let points = parse_points(&row.percent).map_err(|m| errors.insert(percent_field, m));
         if let Ok(points) = points {
@@ -158,7 +171,11 @@ pub fn parse(rows: &[GoalInput]) -> Result<Vec<Goal>, FieldErrors> {
             });
         }
     }
-    if errors.is_empty() { Ok(goals) } else { Err(errors) }
+    if errors.is_empty() {
+        Ok(goals)
+    } else {
+        Err(errors)
+    }
 }
 
 #[cfg(test)]
@@ -208,10 +225,27 @@ mod tests {
     #[test]
     fn percent_text_round_trips() {
         for points in [8_000, 8_250, 8_255, 10_000, 1] {
-            let goal = Goal { label: "x".into(), points, basis: String::new() };
-            assert_eq!(parse_points(&goal.percent_text()), Ok(points), "{}", goal.percent_text());
+            let goal = Goal {
+                label: "x".into(),
+                points,
+                basis: String::new(),
+            };
+            assert_eq!(
+                parse_points(&goal.percent_text()),
+                Ok(points),
+                "{}",
+                goal.percent_text()
+            );
         }
-        assert_eq!(Goal { label: "x".into(), points: 8_250, basis: String::new() }.percent_text(), "82,5%");
+        assert_eq!(
+            Goal {
+                label: "x".into(),
+                points: 8_250,
+                basis: String::new()
+            }
+            .percent_text(),
+            "82,5%"
+        );
     }
 
     #[test]
@@ -221,7 +255,14 @@ mod tests {
             input("", "", ""),
         ])
         .unwrap();
-        assert_eq!(goals, [Goal { label: "Mục tiêu 2030: 95%".into(), points: 9_500, basis: "Kế hoạch của tỉnh".into() }]);
+        assert_eq!(
+            goals,
+            [Goal {
+                label: "Mục tiêu 2030: 95%".into(),
+                points: 9_500,
+                basis: "Kế hoạch của tỉnh".into()
+            }]
+        );
         let errors = parse(&[input("", "80", ""), input("Mục tiêu", "abc", "")]).unwrap_err();
         assert!(errors.contains_key("goal_label_1"));
         assert!(errors.contains_key("goal_percent_2"));

@@ -608,21 +608,27 @@ scale = "s"
     fn ranks_share_ties_as_published_and_order_the_rows() {
         let form = parse_form("t.toml", FORM).unwrap();
         // Forms per unit: 40, 60, 40, 40 (enough), then unit 6 with 5 forms all satisfied.
-        let mut rows: Vec<UnitReport> = [(1, 30, 10), (2, 30, 30), (3, 10, 30), (4, 30, 10), (6, 5, 0)]
-            .iter()
-            .map(|(id, sat, not)| {
-                let f = figures(
-                    &[
-                        ("A1", 3, *sat),
-                        ("A1", 1, *not),
-                        ("B1", 3, *sat),
-                        ("B1", 1, *not),
-                    ],
-                    sat + not,
-                );
-                unit_report(&form, unit(*id), f, None)
-            })
-            .collect();
+        let mut rows: Vec<UnitReport> = [
+            (1, 30, 10),
+            (2, 30, 30),
+            (3, 10, 30),
+            (4, 30, 10),
+            (6, 5, 0),
+        ]
+        .iter()
+        .map(|(id, sat, not)| {
+            let f = figures(
+                &[
+                    ("A1", 3, *sat),
+                    ("A1", 1, *not),
+                    ("B1", 3, *sat),
+                    ("B1", 1, *not),
+                ],
+                sat + not,
+            );
+            unit_report(&form, unit(*id), f, None)
+        })
+        .collect();
         rows.push(unit_report(&form, unit(5), Figures::default(), None));
         rank(&mut rows);
         let order: Vec<(i32, Option<u32>)> = rows.iter().map(|r| (r.unit.id, r.rank)).collect();

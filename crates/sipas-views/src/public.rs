@@ -59,7 +59,8 @@ fn unit_figures(unit: &SnapshotUnit) -> Markup {
 /// take a place, so that snapshots published before the rule read the same way), best first;
 /// then the unranked ones by name.
 fn ranking(rows: &[SnapshotUnit]) -> (Vec<(&SnapshotUnit, u32)>, Vec<&SnapshotUnit>) {
-    let figures: Vec<(Option<f64>, bool)> = rows.iter().map(|r| (r.index, r.enough_sample)).collect();
+    let figures: Vec<(Option<f64>, bool)> =
+        rows.iter().map(|r| (r.index, r.enough_sample)).collect();
     let mut ranked = Vec::new();
     let mut unranked = Vec::new();
     for (row, rank) in rows.iter().zip(crate::reports::ranks(&figures)) {
@@ -106,7 +107,7 @@ pub fn figures(snapshot: &Snapshot) -> Markup {
             }
         }
         @if !unranked.is_empty() {
-            h2 { "Đơn vị chưa đủ mẫu – chưa xếp hạng" }
+            h2 { "Chưa đủ mẫu – chưa xếp hạng" }
             p.small { "Kết quả của các đơn vị dưới đây dựa trên quá ít phiếu nên chỉ có giá trị tham khảo và không được xếp hạng." }
             @for row in &unranked {
                 section.part {

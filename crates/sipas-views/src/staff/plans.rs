@@ -6,9 +6,9 @@ use maud::{Markup, html};
 
 use super::{FieldErrors, csrf_input, error_summary, flash, page, select_field, text_field};
 use crate::SignedIn;
-use sipas_core::goals::{FIELDS, Goal, GoalInput, MAX_GOALS};
 use crate::db::plans::{Period, PlanListing, PlanUnit, ProgressRow, Target};
 use crate::plans::{self, Status, Totals, format_date, format_decimal, group_thousands};
+use sipas_core::goals::{FIELDS, Goal, GoalInput, MAX_GOALS};
 
 const MENU: &str = "/staff/plans";
 

@@ -305,7 +305,10 @@ fn overall(doc: &ReportDoc) -> Markup {
     let goal = held_to(report);
     // The ranked units (enough sample), best first: the short ones are no "highest".
     let with_index: Vec<&UnitReport> = report.rows.iter().filter(|r| r.rank.is_some()).collect();
-    let reaching = with_index.iter().filter(|r| !below_goal(r.index, goal)).count();
+    let reaching = with_index
+        .iter()
+        .filter(|r| !below_goal(r.index, goal))
+        .count();
     let chart_title = format!(
         "Chỉ số SIPAS của các đơn vị, {}",
         doc.period
@@ -678,8 +681,9 @@ fn appendix(doc: &ReportDoc) -> Markup {
     let report = doc.report;
     let total = &report.total;
     html! {
-        section.appendix id="phu-luc" {
-            h2 { "PHỤ LỤC" }
+        // Scrolls sideways on screen (report.css): focusable, so that the keyboard scrolls it.
+        section.appendix id="phu-luc" tabindex="0" aria-labelledby="phu-luc-tieu-de" {
+            h2 id="phu-luc-tieu-de" { "PHỤ LỤC" }
             h3 { "Phụ lục 1. Chỉ số theo đơn vị và yếu tố" }
             table.doc-table.wide id="phu-luc-don-vi" {
                 thead {
@@ -771,7 +775,8 @@ fn criteria_table(total: &UnitReport) -> Markup {
 /// The document itself (what is printed).
 pub fn document(doc: &ReportDoc) -> Markup {
     html! {
-        article.report {
+        // On a narrow screen the sheet scrolls sideways (report.css): focusable for the keyboard.
+        article.report tabindex="0" aria-label="Bản báo cáo" {
             (doc_head(doc))
             (purpose_and_method(doc))
             (overall(doc))
@@ -1110,12 +1115,21 @@ scale = "s"
         assert!(xuan_bac.contains("Chưa có phiếu"));
         // Suối Cát (35 forms against a target of 40) is short of sample: listed under its
         // heading, unranked, and no "lowest" either.
-        assert!(html.contains("1/1 đơn vị đủ mẫu đạt Mục tiêu 2025 80%"), "{html}");
+        assert!(
+            html.contains("1/1 đơn vị đủ mẫu đạt Mục tiêu 2025 80%"),
+            "{html}"
+        );
         let suoi_cat = row_of(&html, "bang-xep-hang", 3);
-        assert!(suoi_cat.contains("<td class=\"num rank\">–</td>"), "{suoi_cat}");
+        assert!(
+            suoi_cat.contains("<td class=\"num rank\">–</td>"),
+            "{suoi_cat}"
+        );
         assert!(html.contains("Chưa đủ mẫu – chưa xếp hạng"));
         // The total against both goals of the plan.
-        assert!(html.contains("Mục tiêu 2025 80%, chưa đạt Mục tiêu 2030 90%"), "{html}");
+        assert!(
+            html.contains("Mục tiêu 2025 80%, chưa đạt Mục tiêu 2030 90%"),
+            "{html}"
+        );
     }
 
     #[test]
@@ -1224,7 +1238,7 @@ scale = "s"
         );
         assert!(!html.contains("<link"));
         assert!(!html.contains("report-tools"));
-        assert!(html.contains("<article class=\"report\">"));
+        assert!(html.contains("<article class=\"report\""));
         assert!(html.contains("Lưu: VT."));
     }
 }

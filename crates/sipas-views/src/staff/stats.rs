@@ -1019,7 +1019,7 @@ fn factor_section(total: &UnitReport, goals: &[Goal]) -> Markup {
             h2 { "Chỉ số theo yếu tố" }
             div.chart-pair {
                 figure.chart-box { (charts::bar_chart(&chart)) }
-                div.table-box tabindex="0" role="region" aria-label="Bảng số liệu: chỉ số theo yếu tố" {
+                div.table-box tabindex="0" role="region" aria-label="Bảng chỉ số theo yếu tố" {
                     table.data id="bang-yeu-to" {
                         thead { tr { th scope="col" { "Yếu tố" } th.num scope="col" { "Số tiêu chí" } th.num scope="col" { "Chỉ số" } } }
                         tbody {
@@ -1074,7 +1074,7 @@ fn criteria_section(total: &UnitReport) -> Markup {
         section.criteria {
             h2 { "Chỉ số theo tiêu chí" }
             figure.chart-box.wide { (charts::stacked_chart(&chart)) }
-            div.table-scroll tabindex="0" role="region" aria-label="Bảng số liệu: chỉ số theo tiêu chí" {
+            div.table-scroll tabindex="0" role="region" aria-label="Bảng chỉ số theo tiêu chí" {
                 table.data id="bang-tieu-chi" {
                     thead {
                         tr {
@@ -1228,7 +1228,7 @@ fn trend_section(trend: &[TrendRow], selection: &Selection, goals: &[Goal]) -> M
             h2 { "Xu hướng" }
             div.chart-pair {
                 figure.chart-box { (charts::column_chart(&chart)) }
-                div.table-box tabindex="0" role="region" aria-label="Bảng số liệu: xu hướng" {
+                div.table-box tabindex="0" role="region" aria-label="Bảng chỉ số theo thời gian" {
                     table.data id="bang-xu-huong" {
                         thead { tr { th scope="col" { (unit_word) } th.num scope="col" { "Chỉ số" } th.num scope="col" { "Số phiếu" } th scope="col" { "Ghi chú" } } }
                         tbody {
@@ -1304,7 +1304,7 @@ fn changes_section(changes: &[ChangeRow], now: &UnitReport) -> Markup {
                         "tố), nên chênh lệch này có thể khác chênh lệch của hai chỉ số công bố, nhất là khi nhiều "
                         "câu trả lời là “Không áp dụng”."
                     }
-                    table.data id="bang-kiem-dinh-thay-doi" {
+                    table.data id="bang-kiem-dinh-thay-doi" tabindex="0" {
                         thead {
                             tr {
                                 th scope="col" { "So với" }

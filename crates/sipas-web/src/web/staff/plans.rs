@@ -8,11 +8,11 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use sipas_core::goals::GoalInput;
 use actix_web::{HttpResponse, web};
 use diesel::result::{DatabaseErrorKind, Error as DbError};
 use diesel_async::AsyncPgConnection;
 use serde::Deserialize;
+use sipas_core::goals::GoalInput;
 
 use super::{Empty, html, parse_id, see_other};
 use crate::app::{self, plans::PeriodClash};
