@@ -265,10 +265,16 @@ fn ticks() -> impl Iterator<Item = (f64, String)> {
 
 /// The open tag's attributes shared by every chart, and its title and description.
 fn frame(id: &str, title: &str, desc: &str, height: f64, body: Markup) -> Markup {
+    frame_as("img", id, title, desc, height, body)
+}
+
+/// [`frame`] with another role: a chart whose rows are links is a `group` (an `img`'s content
+/// is presentational, so it must hold nothing focusable).
+fn frame_as(role: &str, id: &str, title: &str, desc: &str, height: f64, body: Markup) -> Markup {
     let title_id = format!("{id}-title");
     let desc_id = format!("{id}-desc");
     html! {
-        svg.chart id=(id) xmlns="http://www.w3.org/2000/svg" role="img"
+        svg.chart id=(id) xmlns="http://www.w3.org/2000/svg" role=(role)
             aria-labelledby={ (title_id) " " (desc_id) }
             viewBox={ "0 0 " (n(WIDTH)) " " (n(height)) } width="100%"
             preserveAspectRatio="xMinYMin meet"
@@ -399,7 +405,8 @@ pub fn bar_chart(chart: &BarChart) -> Markup {
                 }
             };
             @if let Some(link) = &bar.link {
-                a.row-link href=(link) aria-label={ (said) " — xem chi tiết" } {
+                // Named by its visible text (the label and the value); the title says more.
+                a.row-link href=(link) {
                     // A band the width of the chart, so that the whole row takes the click.
                     rect.hit x="0" y=(n(top)) width=(n(WIDTH)) height=(n(row_height(lines.len()))) fill="#ffffff" fill-opacity="0" {}
                     (row)
@@ -448,7 +455,15 @@ pub fn bar_chart(chart: &BarChart) -> Markup {
             }
         }
     };
-    frame(&chart.id, &chart.title, &chart.desc, height, body)
+    let linked = chart.bars.iter().any(|b| b.link.is_some());
+    frame_as(
+        if linked { "group" } else { "img" },
+        &chart.id,
+        &chart.title,
+        &chart.desc,
+        height,
+        body,
+    )
 }
 
 /// One row of a stacked bar chart: the shares of each level of a scale.
@@ -966,16 +981,20 @@ mod tests {
             3
         );
         assert!(svg.contains("href=\"/staff/stats/units/0?year=2026&amp;form=f\""));
+        // A chart of links is a group (an img holds nothing focusable); each link is named by
+        // its visible text, its title saying more.
+        assert!(svg.contains("role=\"group\""));
+        assert!(!svg.contains("aria-label="));
         assert!(svg.contains(
-            "aria-label=\"Phòng Lao động - Thương binh và Xã hội: 82,66% (khoảng tin cậy 95%: 77,66% – 87,66%) — xem chi tiết\""
+            "<title>Phòng Lao động - Thương binh và Xã hội: 82,66% (khoảng tin cậy 95%: 77,66% – 87,66%)</title>"
         ));
-        assert!(svg.contains("aria-label=\"Phòng Y tế &amp; &lt;Dân số&gt;: 50,00%"));
         // The whole name, on two lines.
         assert!(svg.contains(">Phòng Lao động -</tspan>"), "{svg}");
         assert!(svg.contains(">Thương binh và Xã hội</tspan>"));
         assert!(!svg.contains('…'));
-        // Without links, no `<a>`.
-        assert!(!bar_chart(&ranked()).into_string().contains("<a "));
+        // Without links, no `<a>`, and an img.
+        let plain = bar_chart(&ranked()).into_string();
+        assert!(!plain.contains("<a ") && plain.contains("role=\"img\""));
     }
 
     #[test]
