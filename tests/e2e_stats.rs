@@ -149,7 +149,10 @@ async fn the_overview_draws_the_ranking_chart() -> Result<()> {
         const rows = Array.from(svg.querySelectorAll('g.row')).map(g => {
             const bar = g.querySelector('rect.bar');
             return {
-                label: g.querySelector('text.label')?.textContent ?? null,
+                // A long name wraps onto lines (tspans): its words joined back.
+                label: (() => { const t = g.querySelector('text.label'); if (!t) return null;
+                    const spans = t.querySelectorAll('tspan');
+                    return spans.length ? Array.from(spans).map(x => x.textContent).join(' ') : t.textContent; })(),
                 value: g.querySelector('text.value')?.textContent ?? null,
                 missing: g.querySelector('text.missing')?.textContent ?? null,
                 bar: bar ? box(bar) : null,
@@ -161,7 +164,7 @@ async fn the_overview_draws_the_ranking_chart() -> Result<()> {
         const ticks = Array.from(svg.querySelectorAll('text.tick')).map(t => [t.textContent, box(t)]);
         const target = (k) => { const l = svg.querySelector('g.target-' + k + ' line'); return l ? box(l) : null; };
         const labels = Array.from(svg.querySelectorAll('text.target-label')).map(t => t.textContent);
-        const table = Array.from(document.querySelectorAll('#bang-xep-hang tbody tr')).map(tr =>
+        const table = Array.from(document.querySelectorAll('#bang-xep-hang tbody tr:not(.group)')).map(tr =>
             [tr.querySelector('td.unit').textContent.trim(), tr.querySelector('td.index').textContent.trim(),
              tr.querySelector('td.ci').textContent.trim()]);
         return {
@@ -179,7 +182,8 @@ async fn the_overview_draws_the_ranking_chart() -> Result<()> {
     )
     .await?;
     ensure!(!chart.is_null(), "no ranking chart on the page");
-    assert_eq!(chart["role"], json!("img"));
+    // Its bars are links (issue 17): a group, not an img (whose content is presentational).
+    assert_eq!(chart["role"], json!("group"));
     assert_eq!(
         chart["labelledby"],
         json!("bieu-do-xep-hang-title bieu-do-xep-hang-desc")
@@ -217,9 +221,9 @@ async fn the_overview_draws_the_ranking_chart() -> Result<()> {
     for (row, cells) in rows.iter().zip(table) {
         let name = cells[0].as_str().unwrap();
         let label = row["label"].as_str().context("a label")?;
-        let shown = label.trim_end_matches('…');
+        // Issue 17: the whole name, never cut.
         ensure!(
-            name.starts_with(shown),
+            label == name,
             "the chart's rows follow the table: {label:?} against {name:?}"
         );
         if row["bar"].is_null() {
@@ -312,7 +316,7 @@ async fn the_overview_draws_the_ranking_chart() -> Result<()> {
         .await?;
     wait_for_path(&browser, "/staff/stats/compare").await?;
     browser
-        .wait_for_text("Kiểm định chênh lệch chỉ số", WAIT)
+        .wait_for_text("Kết luận: chênh lệch chỉ số", WAIT)
         .await?;
     let compared = js(
         &browser,
@@ -395,5 +399,240 @@ async fn the_overview_draws_the_ranking_chart() -> Result<()> {
         std::fs::write(artifact_path(file), png)?;
     }
     browser.close().await?;
+    Ok(())
+}
+
+/// Signs `USER` in and waits for the staff home.
+async fn sign_in(browser: &Browser, app: &TestApp) -> Result<()> {
+    browser
+        .client
+        .goto(&format!("{}/sign-in", app.address))
+        .await?;
+    browser.wait_for_text("Tên đăng nhập", WAIT).await?;
+    browser
+        .client
+        .find(Locator::Id("f-username"))
+        .await?
+        .send_keys(USER)
+        .await?;
+    browser
+        .client
+        .find(Locator::Id("f-password"))
+        .await?
+        .send_keys(TEST_PASSWORD)
+        .await?;
+    browser
+        .client
+        .find(Locator::Css("form[action='/sign-in'] button[type=submit]"))
+        .await?
+        .click()
+        .await?;
+    wait_for_path(browser, "/staff").await?;
+    Ok(())
+}
+
+/// The ranking chart's labels as laid out: each label's whole text (its lines joined), its
+/// rendered font size (the computed size times the SVG's scale), its box, and the links.
+const LABELS_SCRIPT: &str = r#"
+    const svg = document.querySelector('svg#bieu-do-xep-hang');
+    if (!svg) return null;
+    const scale = svg.getBoundingClientRect().width / svg.viewBox.baseVal.width;
+    const s = svg.getBoundingClientRect();
+    const labels = Array.from(svg.querySelectorAll('g.row text.label')).map(t => {
+        const spans = t.querySelectorAll('tspan');
+        const whole = spans.length ? Array.from(spans).map(x => x.textContent).join(' ') : t.textContent;
+        const r = t.getBoundingClientRect();
+        return { text: whole, px: parseFloat(getComputedStyle(t).fontSize) * scale,
+                 left: r.left - s.left, right: s.right - r.right };
+    });
+    const links = Array.from(svg.querySelectorAll('a.row-link')).map(a => a.getAttribute('href'));
+    const names = Array.from(document.querySelectorAll('#bang-xep-hang tbody tr td.unit a'))
+        .map(a => [a.textContent.trim(), a.getAttribute('href')]);
+    const region = document.querySelector('div.table-scroll[role=region][tabindex="0"]');
+    const first = svg.querySelector('a.row-link');
+    first.focus();
+    return { width: s.width, labels, links, names,
+             focusable: document.activeElement === first,
+             region: region ? region.getAttribute('aria-label') : null,
+             scrollWidth: document.documentElement.scrollWidth };
+"#;
+
+/// Issue 17: the overview's main chart read at 1280×800 (full width, no unit name cut, labels
+/// of at least 12 px) and at 360×640 (no sideways scrolling of the page, the table in its own
+/// keyboard-reachable region), each bar a link to its unit's page, focusable; screenshots
+/// `stats-chart-1280.png`, `stats-overview-360.png`, `stats-chart-360.png`.
+#[tokio::test]
+async fn the_main_chart_is_readable_whole_and_leads_to_the_units() -> Result<()> {
+    if !require_browser("the_main_chart_is_readable_whole_and_leads_to_the_units") {
+        return Ok(());
+    }
+    let app = TestApp::spawn().await;
+    app.create_account(USER, "admin", &[]).await;
+    let today = sipas::plans::today_in_vietnam();
+    {
+        let mut conn = app.pool.get().await?;
+        sipas::demo::generate_responses(
+            &mut conn,
+            &app.forms,
+            &sipas::demo::ResponseSpec {
+                seed: 11,
+                count: 2_000,
+                first: 0,
+                from: NaiveDate::from_ymd_opt(today.year(), 1, 1).unwrap(),
+                to: today,
+            },
+        )
+        .await?;
+    }
+    app.settle_rollups().await;
+
+    let browser = Browser::start(1280, 800).await?;
+    sign_in(&browser, &app).await?;
+    browser
+        .client
+        .goto(&format!("{}/staff/stats", app.address))
+        .await?;
+    wait_for_path(&browser, "/staff/stats").await?;
+    let laid = js(&browser, LABELS_SCRIPT, vec![]).await?;
+    ensure!(!laid.is_null(), "no ranking chart");
+    let width = laid["width"].as_f64().unwrap();
+    ensure!(width >= 900.0, "the chart takes the page's width: {width}");
+    let labels = laid["labels"].as_array().unwrap();
+    let names = laid["names"].as_array().unwrap();
+    assert_eq!(labels.len(), 28);
+    assert_eq!(labels.len(), names.len());
+    for (label, name) in labels.iter().zip(names) {
+        let text = label["text"].as_str().unwrap();
+        ensure!(
+            text == name[0].as_str().unwrap() && !text.contains('…'),
+            "the whole name: {text:?} against {name}"
+        );
+        let px = label["px"].as_f64().unwrap();
+        ensure!(px >= 12.0, "{text}: {px} px");
+        ensure!(
+            label["left"].as_f64().unwrap() >= 0.0,
+            "{text} starts inside the chart: {label}"
+        );
+    }
+    let links = laid["links"].as_array().unwrap();
+    let table_links: Vec<&Value> = names.iter().map(|n| &n[1]).collect();
+    assert_eq!(
+        links.iter().collect::<Vec<_>>(),
+        table_links,
+        "bars and rows lead to the same pages"
+    );
+    assert_eq!(
+        laid["focusable"],
+        json!(true),
+        "a bar's link takes the keyboard focus"
+    );
+    assert!(
+        laid["region"]
+            .as_str()
+            .is_some_and(|l| l.starts_with("Bảng số liệu"))
+    );
+    ensure!(
+        laid["scrollWidth"].as_u64().unwrap() <= 1280,
+        "no sideways scrolling"
+    );
+    let png = browser
+        .client
+        .find(Locator::Id("bieu-do-xep-hang"))
+        .await?
+        .screenshot()
+        .await?;
+    std::fs::write(artifact_path("stats-chart-1280.png"), png)?;
+    js(
+        &browser,
+        "document.querySelector('section.ranking h2').scrollIntoView();",
+        vec![],
+    )
+    .await?;
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    browser
+        .screenshot_to(&artifact_path("stats-overview-chart-1280.png"))
+        .await?;
+
+    // A click on the first bar opens its unit's page.
+    let first_name = names[0][0].as_str().unwrap().to_string();
+    browser
+        .client
+        .find(Locator::Css("svg#bieu-do-xep-hang a.row-link"))
+        .await?
+        .click()
+        .await?;
+    let deadline = Instant::now() + WAIT;
+    while !browser
+        .client
+        .current_url()
+        .await?
+        .path()
+        .starts_with("/staff/stats/units/")
+    {
+        ensure!(
+            Instant::now() < deadline,
+            "the bar did not lead to the unit page"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    browser.wait_for_text("Chỉ số theo tiêu chí", WAIT).await?;
+    let h1 = browser
+        .client
+        .find(Locator::Css("h1"))
+        .await?
+        .text()
+        .await?;
+    assert_eq!(h1, format!("Kết quả khảo sát: {first_name}"));
+    // The criteria chart labelled with the criteria's words.
+    let criteria = js(
+        &browser,
+        "return Array.from(document.querySelectorAll('#bieu-do-tieu-chi text.label')).map(t => t.textContent);",
+        vec![],
+    )
+    .await?;
+    let first_criterion = criteria[0].as_str().unwrap_or_default();
+    ensure!(
+        first_criterion.starts_with("TC1. Cơ quan cung cấp thông tin"),
+        "{criteria}"
+    );
+    let png = browser
+        .client
+        .find(Locator::Id("bieu-do-tieu-chi"))
+        .await?
+        .screenshot()
+        .await?;
+    std::fs::write(artifact_path("stats-unit-criteria-1280.png"), png)?;
+    browser.close().await?;
+
+    // On a phone.
+    let phone = Browser::start_phone(360, 640).await?;
+    sign_in(&phone, &app).await?;
+    phone
+        .client
+        .goto(&format!("{}/staff/stats", app.address))
+        .await?;
+    wait_for_path(&phone, "/staff/stats").await?;
+    let laid = js(&phone, LABELS_SCRIPT, vec![]).await?;
+    ensure!(!laid.is_null(), "no ranking chart on the phone");
+    ensure!(
+        laid["scrollWidth"].as_u64().unwrap() <= 360,
+        "the page does not scroll sideways on a phone: {}",
+        laid["scrollWidth"]
+    );
+    ensure!(laid["width"].as_f64().unwrap() <= 360.0);
+    phone
+        .screenshot_to(&artifact_path("stats-overview-360.png"))
+        .await?;
+    js(
+        &phone,
+        "document.querySelector('section.ranking h2').scrollIntoView();",
+        vec![],
+    )
+    .await?;
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    phone
+        .screenshot_to(&artifact_path("stats-chart-360.png"))
+        .await?;
+    phone.close().await?;
     Ok(())
 }

@@ -13,7 +13,7 @@ use crate::common;
 
 use std::collections::BTreeMap;
 
-use chrono::NaiveDate;
+use chrono::{Datelike, NaiveDate};
 use common::{StaffClient, TestApp, full_answers, with_hidden};
 
 const FORM: &str = "sipas-1001-dich-vu";
@@ -941,8 +941,26 @@ async fn a_units_page_shows_its_criteria_trend_changes_and_comments() {
         changes[0][0].starts_with("Kỳ trước 01/01/2025 – 31/03/2025"),
         "{changes:?}"
     );
-    assert!(changes[0][4].contains("điểm phần trăm ("), "{changes:?}");
-    assert!(changes[0][5].starts_with("Khác biệt"), "{changes:?}");
+    // Conclusions first (issue 17): the row's plain conclusion, the test's statistics folded
+    // away in "Chi tiết kiểm định thống kê" (its own table).
+    assert!(changes[0][4].starts_with("Kỳ này "), "{changes:?}");
+    assert!(
+        changes[0][4].ends_with("; khác biệt có ý nghĩa thống kê.")
+            || changes[0][4].ends_with("; khác biệt chưa đủ để kết luận."),
+        "{changes:?}"
+    );
+    assert!(!changes[0][4].contains("p ="), "{changes:?}");
+    let tests_of_changes = rows(table(&html, "bang-kiem-dinh-thay-doi"));
+    assert_eq!(tests_of_changes.len(), 1, "{tests_of_changes:?}");
+    assert!(
+        tests_of_changes[0][1].contains("điểm phần trăm ("),
+        "{tests_of_changes:?}"
+    );
+    assert!(
+        tests_of_changes[0][3].starts_with("Khác biệt"),
+        "{tests_of_changes:?}"
+    );
+    assert!(html.contains("<summary>Chi tiết kiểm định thống kê</summary>"));
     let q1 = Range {
         from: day(YEAR, 1, 1),
         to: day(YEAR, 3, 31),
@@ -985,6 +1003,39 @@ async fn a_units_page_shows_its_criteria_trend_changes_and_comments() {
     let changes = rows(table(&year_page, "bang-thay-doi"));
     assert_eq!(changes.len(), 1);
     assert!(changes[0][0].starts_with("Năm trước 01/01/2024 – 31/12/2024"));
+    // Its desks (issue 17): the responses each received in the quarter, every form and
+    // channel, counted here straight from `responses` (flagged ones included).
+    let desks: Vec<(String, i64)> = f
+        .app
+        .sql()
+        .await
+        .query(
+            "SELECT d.name, count(r.id) FROM desks d \
+             LEFT JOIN responses r ON r.desk_id = d.id \
+               AND r.submitted_at >= '2025-04-01 00:00+07' AND r.submitted_at < '2025-07-01 00:00+07' \
+             WHERE d.unit_id = $1 AND d.active GROUP BY d.id, d.name ORDER BY d.name, d.id",
+            &[&bac],
+        )
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| (r.get(0), r.get(1)))
+        .collect();
+    assert!(
+        !desks.is_empty() && desks.iter().any(|(_, n)| *n > 0),
+        "{desks:?}"
+    );
+    let shown_desks = rows(table(&html, "bang-quay"));
+    assert_eq!(
+        shown_desks
+            .iter()
+            .map(|c| (c[0].clone(), c[1].clone()))
+            .collect::<Vec<_>>(),
+        desks
+            .iter()
+            .map(|(name, n)| (name.clone(), count_text(*n)))
+            .collect::<Vec<_>>()
+    );
     // Its latest comments: Xuân Bắc's of the quarter, newest first.
     let expected_links: Vec<String> = f
         .app
@@ -1227,6 +1278,45 @@ async fn the_compare_page_tests_units_and_periods() {
         "{:?}",
         pairs[0]
     );
+    // Conclusions first (issue 17): one plain sentence per pair leads the section, the tests'
+    // names, statistics and p-values folded below it in "Chi tiết kiểm định thống kê".
+    let lead = html
+        .find("id=\"ket-luan-chi-so\"")
+        .expect("the conclusions");
+    let folded = html[lead..]
+        .find("<summary>Chi tiết kiểm định thống kê</summary>")
+        .map(|at| at + lead)
+        .expect("the folded details");
+    assert!(folded < html.find("id=\"bang-kiem-dinh-chi-so\"").unwrap());
+    assert!(html[folded..].contains("“Có ý nghĩa thống kê” nghĩa là"));
+    for (pair, (a, b)) in pairs.iter().zip([(0, 1), (0, 2), (1, 2)]) {
+        let points = index_of(names[a]) - index_of(names[b]);
+        let direction = if points > 0.0 {
+            "cao hơn"
+        } else {
+            "thấp hơn"
+        };
+        let p_holm: f64 = if pair[5].starts_with('<') {
+            0.0
+        } else {
+            pair[5].replace(',', ".").parse().unwrap()
+        };
+        let verdict = if p_holm < 0.05 {
+            "khác biệt có ý nghĩa thống kê"
+        } else {
+            "khác biệt chưa đủ để kết luận"
+        };
+        let sentence = format!(
+            "{} {direction} {} {} điểm phần trăm; {verdict}.",
+            names[a],
+            names[b],
+            decimal2(points.abs())
+        );
+        let at = html
+            .find(&format!(">{sentence}</li>"))
+            .unwrap_or_else(|| panic!("{sentence}"));
+        assert!(lead < at && at < folded, "{sentence} leads");
+    }
     // One criterion (CC2): chi-square over the three, then the pairs, recomputed here.
     let mut counts = Vec::new();
     for code in units {
@@ -1656,4 +1746,152 @@ async fn units_with_two_forms_take_no_place_whatever_their_index() {
         "Lưu ý: có ô có tần số kỳ vọng nhỏ hơn 5 (nhỏ nhất 0,33), kết quả kiểm định \
          khi-bình phương chỉ có tính tham khảo."
     ));
+}
+
+/// Every `href` in `html`, unescaped.
+fn hrefs(html: &str) -> Vec<String> {
+    html.split("href=\"")
+        .skip(1)
+        .map(|rest| rest[..rest.find('"').unwrap()].replace("&amp;", "&"))
+        .collect()
+}
+
+/// The markup of the SVG chart `id`.
+fn svg_of<'a>(html: &'a str, id: &str) -> &'a str {
+    let start = html
+        .find(&format!("<svg class=\"chart\" id=\"{id}\""))
+        .unwrap_or_else(|| panic!("no chart {id}"));
+    let rest = &html[start..];
+    &rest[..rest.find("</svg>").unwrap()]
+}
+
+/// Drill-down (issue 17): the overview's headline, its "Xem chi tiết" link, every bar of the
+/// ranking chart and every row of its table lead to that unit's page with the same filters;
+/// the overview shows the factor profile and the monthly trend of its total; the quick range
+/// "30 ngày qua" gives the figures of the last 30 days (today included), recomputed here with
+/// SQL over the same days from responses spread over 60 days.
+#[tokio::test]
+async fn the_overview_leads_to_each_units_page_and_reads_the_last_30_days() {
+    let app = TestApp::spawn().await;
+    let today = sipas::plans::today_in_vietnam();
+    let first = today - chrono::Days::new(59);
+    {
+        let mut conn = app.pool.get().await.unwrap();
+        sipas::demo::generate_responses(
+            &mut conn,
+            &app.forms,
+            &sipas::demo::ResponseSpec {
+                seed: 5,
+                count: 1_500,
+                first: 0,
+                from: first,
+                to: today,
+            },
+        )
+        .await
+        .unwrap();
+    }
+    app.settle_rollups().await;
+    let admin = app.staff_with_role("qt.phong.noi.vu", "admin", &[]).await;
+    let district = app.unit_id("xuan-loc").await;
+
+    let html = page(&admin, "/staff/stats?period=30d", 200).await;
+    let from = today - chrono::Days::new(29);
+    let range = Range {
+        from,
+        to: today,
+        ..Range::year(today.year())
+    };
+    let expected = expected_children(&app, "xuan-loc", &range).await;
+    let in_30_days: i64 = expected.iter().map(|e| e.forms).sum();
+    let sixty = Range {
+        from: first,
+        ..range.clone()
+    };
+    let in_60_days: i64 = expected_children(&app, "xuan-loc", &sixty)
+        .await
+        .iter()
+        .map(|e| e.forms)
+        .sum();
+    assert!(
+        in_30_days > 100 && in_30_days < in_60_days,
+        "the 30 days are a part of the data: {in_30_days} of {in_60_days}"
+    );
+    check_ranking(&html, &expected, &BTreeMap::new(), NATIONAL);
+    let total = expected_children(&app, "dong-nai", &range).await;
+    let headline = text(&html[html.find("<div class=\"cards\">").unwrap()..]);
+    assert!(
+        headline.starts_with(&published(total[0].index.unwrap())),
+        "{headline}"
+    );
+    assert!(headline.contains(&format!("{} phiếu khảo sát", count_text(total[0].forms))));
+    assert!(
+        text(&html).contains(&format!(
+            "UBND huyện Xuân Lộc · 30 ngày qua ({} – {})",
+            from.format("%d/%m/%Y"),
+            today.format("%d/%m/%Y")
+        )),
+        "{}",
+        text(&html)
+    );
+    assert!(html.contains("<option value=\"30d\" selected>30 ngày qua</option>"));
+    assert!(html.contains("<option value=\"thang-nay\">Tháng này</option>"));
+
+    // The headline and "Xem chi tiết của ..." lead to the district's own page.
+    let root = format!("/staff/stats/units/{district}?");
+    let drill = &html[html
+        .find("<a class=\"drill\" href=\"")
+        .expect("the headline's link")..];
+    assert!(hrefs(drill)[0].starts_with(&root), "{}", hrefs(drill)[0]);
+    let detail = &html[html
+        .find("<p class=\"drill-root\">")
+        .expect("the detail link")..];
+    let detail_link = hrefs(detail)[0].clone();
+    assert_eq!(detail_link, hrefs(drill)[0]);
+    assert!(detail_link.contains("period=30d"), "{detail_link}");
+    let district_page = page(&admin, &detail_link, 200).await;
+    assert!(district_page.contains("Kết quả khảo sát: UBND huyện Xuân Lộc</h1>"));
+    assert_eq!(
+        hrefs(svg_of(&district_page, "bieu-do-truc-thuoc")).len(),
+        28,
+        "the district's page leads on to its units"
+    );
+
+    // Every bar and every row lead to their unit's page, in the same order.
+    let bar_links = hrefs(svg_of(&html, "bieu-do-xep-hang"));
+    let table_links = hrefs(table(&html, "bang-xep-hang"));
+    assert_eq!(bar_links.len(), 28);
+    assert_eq!(bar_links, table_links);
+    let names: Vec<String> = shown(&html, "bang-xep-hang")
+        .into_iter()
+        .map(|(name, _)| name)
+        .collect();
+    for (link, name) in bar_links.iter().zip(&names) {
+        assert!(
+            link.starts_with("/staff/stats/units/") && link.contains("period=30d"),
+            "{link}"
+        );
+        let unit_html = page(&admin, link, 200).await;
+        assert!(
+            unit_html.contains(&format!("Kết quả khảo sát: {name}</h1>")),
+            "{link} is the page of {name}"
+        );
+        assert!(text(&unit_html).contains(&format!("{name} · 30 ngày qua")));
+    }
+
+    // The factor profile and the monthly trend of the total, on the overview.
+    assert!(html.contains("id=\"bieu-do-yeu-to\""));
+    let trend = rows(table(&html, "bang-xu-huong"));
+    let years = Range {
+        from: NaiveDate::from_ymd_opt(from.year(), 1, 1).unwrap(),
+        to: NaiveDate::from_ymd_opt(today.year(), 12, 31).unwrap(),
+        ..range.clone()
+    };
+    let in_years = expected_children(&app, "dong-nai", &years).await[0].forms;
+    let trend_sum: i64 = trend
+        .iter()
+        .map(|cells| cells[2].replace('.', "").parse::<i64>().unwrap())
+        .sum();
+    assert_eq!(trend_sum, in_years, "{trend:?}");
+    assert!(trend.len() >= 12, "{trend:?}");
 }

@@ -8,7 +8,7 @@
 //! nearest one above it, `sipas_app::selection::plan_for`; for the API, the plan of the period
 //! asked for) and passed in as a [`PlanContext`].
 
-use chrono::NaiveDate;
+use chrono::{Datelike, NaiveDate};
 
 use crate::domain::format::quarter_label;
 use crate::forms::FormRegistry;
@@ -25,6 +25,69 @@ pub enum PeriodAsk<'a> {
     PlanPeriod(i32),
     /// A period token (see [`crate::periods`]): "2026-q1", "2026-03", "p12", "Quý I".
     Token(&'a str),
+    /// A quick range ending today ("30 ngày qua", "Tháng này", "Quý này"); `today` is Vietnam's
+    /// day ([`crate::domain::time::today_in_vietnam`], passed in so that the rule is testable).
+    /// The year asked for is not used: the range is about today.
+    Recent { range: Recent, today: NaiveDate },
+}
+
+/// The quick ranges of the filters.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Recent {
+    /// The last `n` days, today included.
+    Days(u32),
+    /// The first of this month to today.
+    ThisMonth,
+    /// The first day of this quarter to today.
+    ThisQuarter,
+}
+
+impl Recent {
+    /// The value in a query string: "30d", "thang-nay", "quy-nay".
+    pub fn token(self) -> String {
+        match self {
+            Recent::Days(n) => format!("{n}d"),
+            Recent::ThisMonth => "thang-nay".into(),
+            Recent::ThisQuarter => "quy-nay".into(),
+        }
+    }
+
+    /// The quick range of a query string's value (1 to 366 days).
+    pub fn parse(text: &str) -> Option<Recent> {
+        match text {
+            "thang-nay" => Some(Recent::ThisMonth),
+            "quy-nay" => Some(Recent::ThisQuarter),
+            _ => {
+                let n = text.strip_suffix('d')?;
+                if n.is_empty() || !n.bytes().all(|b| b.is_ascii_digit()) || n.len() > 3 {
+                    return None;
+                }
+                n.parse()
+                    .ok()
+                    .filter(|n| (1..=366).contains(n))
+                    .map(Recent::Days)
+            }
+        }
+    }
+
+    /// "30 ngày qua", "Tháng này", "Quý này".
+    pub fn label(self) -> String {
+        match self {
+            Recent::Days(n) => format!("{n} ngày qua"),
+            Recent::ThisMonth => "Tháng này".into(),
+            Recent::ThisQuarter => "Quý này".into(),
+        }
+    }
+
+    /// Its first and last day (today).
+    pub fn days(self, today: NaiveDate) -> (NaiveDate, NaiveDate) {
+        let from = match self {
+            Recent::Days(n) => today - chrono::Days::new(u64::from(n.max(1) - 1)),
+            Recent::ThisMonth => today.with_day(1).unwrap_or(today),
+            Recent::ThisQuarter => quarter_range(today.year(), today.month0() / 3 + 1).0,
+        };
+        (from, today)
+    }
 }
 
 /// What a person asked for.
@@ -100,6 +163,16 @@ pub fn period_of(ask: &Ask<'_>, plan: Option<&PlanContext<'_>>) -> Result<Resolv
             token: format!("{year}-q{q}"),
             ..whole(quarter_label(q, year), quarter_range(year, q.clamp(1, 4)))
         },
+        PeriodAsk::Recent { range, today } => {
+            let (from, to) = range.days(today);
+            ResolvedPeriod {
+                token: format!("{}..{}", from, to),
+                label: range.label(),
+                from,
+                to,
+                period_id: None,
+            }
+        }
         PeriodAsk::PlanPeriod(id) => parse_period_token(&format!("p{id}"), plan.map(|p| p.periods))
             .ok_or(Problem::PlanPeriod(id))?,
         PeriodAsk::Token(token) => {
@@ -274,6 +347,59 @@ mod tests {
         );
         let named = period_of(&ask(PeriodAsk::Token("quý i")), Some(&plan)).unwrap();
         assert_eq!(named.period_id, Some(12));
+    }
+
+    #[test]
+    fn quick_ranges_end_today_in_any_year() {
+        let recent = |range, today| {
+            let p = period_of(&ask(PeriodAsk::Recent { range, today }), None).unwrap();
+            (p.from, p.to, p.label, p.period_id)
+        };
+        // 30 days, today included: across a year's end too (the year asked for is not used).
+        assert_eq!(
+            recent(Recent::Days(30), d(2027, 1, 10)),
+            (
+                d(2026, 12, 12),
+                d(2027, 1, 10),
+                "30 ngày qua".to_string(),
+                None
+            )
+        );
+        assert_eq!(recent(Recent::Days(1), d(2026, 3, 1)).0, d(2026, 3, 1));
+        assert_eq!(
+            recent(Recent::ThisMonth, d(2026, 2, 28)),
+            (d(2026, 2, 1), d(2026, 2, 28), "Tháng này".to_string(), None)
+        );
+        assert_eq!(
+            recent(Recent::ThisQuarter, d(2026, 8, 15)),
+            (d(2026, 7, 1), d(2026, 8, 15), "Quý này".to_string(), None)
+        );
+        assert_eq!(recent(Recent::ThisQuarter, d(2026, 1, 1)).0, d(2026, 1, 1));
+        // Typed days still replace a bound.
+        let typed = Ask {
+            from: Some(d(2026, 5, 1)),
+            ..ask(PeriodAsk::Recent {
+                range: Recent::Days(30),
+                today: d(2026, 5, 20),
+            })
+        };
+        assert_eq!(period_of(&typed, None).unwrap().from, d(2026, 5, 1));
+    }
+
+    #[test]
+    fn quick_ranges_parse_and_print() {
+        for range in [
+            Recent::Days(30),
+            Recent::Days(7),
+            Recent::ThisMonth,
+            Recent::ThisQuarter,
+        ] {
+            assert_eq!(Recent::parse(&range.token()), Some(range));
+        }
+        assert_eq!(Recent::parse("30d"), Some(Recent::Days(30)));
+        for bad in ["", "d", "0d", "367d", "-1d", "30", "1000d", "thang"] {
+            assert_eq!(Recent::parse(bad), None, "{bad}");
+        }
     }
 
     #[test]

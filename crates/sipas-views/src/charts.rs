@@ -26,10 +26,20 @@ const ROW: f64 = 24.0;
 const BAR: f64 = 15.0;
 /// Room above the first row (the target labels).
 const TOP: f64 = 46.0;
-/// Characters of a category name shown before "…" (the full name is in the row's title).
-const MAX_LABEL_CHARS: usize = 34;
-/// Stacked bar charts (rows labelled by a short code): 0% and 100%.
-pub const STACK_LEFT: f64 = 90.0;
+/// Characters of a line of a category name (at 12 px, left of `PLOT_LEFT`): longer names wrap
+/// onto more lines (`<tspan>`s).
+const LABEL_LINE_CHARS: usize = 34;
+/// Lines of a category name; beyond them it is cut with "…" (the full name is in the row's
+/// title and in the data table).
+const MAX_LABEL_LINES: usize = 3;
+/// Height added to a row by each line of its label beyond the first.
+const LINE: f64 = 14.0;
+/// Stacked bar charts (rows labelled by the criterion's words, wrapped): 0% and 100%.
+pub const STACK_LEFT: f64 = 330.0;
+/// Characters of a line of a stacked chart's row label, and its lines (the criteria of the
+/// national form need up to four).
+const STACK_LINE_CHARS: usize = 46;
+const STACK_MAX_LINES: usize = 4;
 pub const STACK_RIGHT: f64 = 680.0;
 /// Where legends start.
 const LEGEND_LEFT: f64 = 10.0;
@@ -93,6 +103,87 @@ fn shorten(text: &str, max: usize) -> String {
     }
 }
 
+/// `text` wrapped at word boundaries onto lines of at most `width` characters, at most `max`
+/// lines (the last one cut with "…" when the text is longer; a word longer than a line is cut).
+pub fn wrap_lines(text: &str, width: usize, max: usize) -> Vec<String> {
+    let greedy = wrap_greedy(text, width, max);
+    // Balanced: the narrowest width that needs no more lines (no "và Xã" / "hội" split).
+    if greedy.len() > 1 && !greedy.last().is_some_and(|l| l.ends_with('…')) {
+        let total = text.chars().count();
+        for narrower in total.div_ceil(greedy.len())..width {
+            let lines = wrap_greedy(text, narrower, max);
+            if lines.len() <= greedy.len() && !lines.last().is_some_and(|l| l.ends_with('…')) {
+                return lines;
+            }
+        }
+    }
+    greedy
+}
+
+fn wrap_greedy(text: &str, width: usize, max: usize) -> Vec<String> {
+    let mut lines: Vec<String> = Vec::new();
+    let mut current = String::new();
+    let words = text.split_whitespace();
+    let mut cut = false;
+    for word in words {
+        let needed = if current.is_empty() {
+            word.chars().count()
+        } else {
+            current.chars().count() + 1 + word.chars().count()
+        };
+        if needed <= width {
+            if !current.is_empty() {
+                current.push(' ');
+            }
+            current.push_str(word);
+            continue;
+        }
+        if !current.is_empty() {
+            lines.push(std::mem::take(&mut current));
+        }
+        if lines.len() == max {
+            cut = true;
+            break;
+        }
+        current = if word.chars().count() > width {
+            shorten(word, width)
+        } else {
+            word.to_string()
+        };
+    }
+    if !cut && !current.is_empty() {
+        if lines.len() == max {
+            cut = true;
+        } else {
+            lines.push(current);
+        }
+    }
+    if cut && let Some(last) = lines.last_mut() {
+        let mut shortened = shorten(&format!("{last} …"), width);
+        if !shortened.ends_with('…') {
+            shortened.push('…');
+        }
+        *last = shortened;
+    }
+    if lines.is_empty() {
+        lines.push(String::new());
+    }
+    lines
+}
+
+/// A label of one or more lines: the first line on `y`, the next ones `LINE` below each other.
+fn label_lines(lines: &[String], x: f64) -> Markup {
+    html! {
+        @if lines.len() == 1 {
+            (lines[0])
+        } @else {
+            @for (k, line) in lines.iter().enumerate() {
+                tspan x=(n(x)) dy=(if k == 0 { "0".to_string() } else { n(LINE) }) { (line) }
+            }
+        }
+    }
+}
+
 /// A rough width of `text` at `size` px (for laying out legends).
 fn text_width(text: &str, size: f64) -> f64 {
     text.chars().count() as f64 * size * 0.56
@@ -146,6 +237,9 @@ pub struct Bar {
     pub reliability: Reliability,
     /// What stands in place of a bar without a value ("Chưa có phiếu").
     pub missing: String,
+    /// Where the row leads (the unit's page): the row is then a link (SVG 2 `<a href>`),
+    /// focusable by keyboard, named by its label and value.
+    pub link: Option<String>,
 }
 
 /// A horizontal bar chart of indices (0..=1), one row per category, in the given order.
@@ -171,10 +265,16 @@ fn ticks() -> impl Iterator<Item = (f64, String)> {
 
 /// The open tag's attributes shared by every chart, and its title and description.
 fn frame(id: &str, title: &str, desc: &str, height: f64, body: Markup) -> Markup {
+    frame_as("img", id, title, desc, height, body)
+}
+
+/// [`frame`] with another role: a chart whose rows are links is a `group` (an `img`'s content
+/// is presentational, so it must hold nothing focusable).
+fn frame_as(role: &str, id: &str, title: &str, desc: &str, height: f64, body: Markup) -> Markup {
     let title_id = format!("{id}-title");
     let desc_id = format!("{id}-desc");
     html! {
-        svg.chart id=(id) xmlns="http://www.w3.org/2000/svg" role="img"
+        svg.chart id=(id) xmlns="http://www.w3.org/2000/svg" role=(role)
             aria-labelledby={ (title_id) " " (desc_id) }
             viewBox={ "0 0 " (n(WIDTH)) " " (n(height)) } width="100%"
             preserveAspectRatio="xMinYMin meet"
@@ -198,14 +298,49 @@ fn legend_swatch(x: f64, y: f64, color: &str, class: &str, text: &str) -> (Marku
     (markup, x + 20.0 + text_width(text, 12.0) + 22.0)
 }
 
+/// What a bar says, in words: "UBND xã A: 82,66% (khoảng tin cậy 95%: 80,01% – 85,02%)".
+fn bar_sentence(bar: &Bar) -> String {
+    let mut said = format!(
+        "{}: {}",
+        bar.label,
+        bar.value
+            .map_or_else(|| bar.missing.clone(), format_percent)
+    );
+    if let Some(ci) = bar.interval {
+        said.push_str(&format!(
+            " (khoảng tin cậy 95%: {} – {})",
+            format_percent(ci.low),
+            format_percent(ci.high)
+        ));
+    }
+    if bar.reliability == Reliability::Unreliable {
+        said.push_str(", chưa đủ mẫu");
+    }
+    said
+}
+
 /// Horizontal bars of indices, with interval whiskers, the national targets and a legend of
 /// reliability. Height grows with the number of rows.
 pub fn bar_chart(chart: &BarChart) -> Markup {
-    let rows = chart.bars.len().max(1) as f64;
+    // Each row's label, wrapped, and the row's top: a row grows by a line per extra line.
+    let labels: Vec<Vec<String>> = chart
+        .bars
+        .iter()
+        .map(|b| wrap_lines(&b.label, LABEL_LINE_CHARS, MAX_LABEL_LINES))
+        .collect();
+    let row_height = |lines: usize| ROW + LINE * lines.saturating_sub(1) as f64;
     // Room above the rows for one line of label per goal beyond the first two.
     let goals = chart.targets.len().min(TARGET_COLORS.len());
     let top0 = TOP + 16.0 * goals.saturating_sub(2) as f64;
-    let plot_bottom = top0 + rows * ROW;
+    let mut tops = Vec::with_capacity(labels.len());
+    let mut plot_bottom = top0;
+    for lines in &labels {
+        tops.push(plot_bottom);
+        plot_bottom += row_height(lines.len());
+    }
+    if labels.is_empty() {
+        plot_bottom += ROW;
+    }
     let axis_title_y = plot_bottom + 38.0;
     let told_apart = chart
         .bars
@@ -237,38 +372,47 @@ pub fn bar_chart(chart: &BarChart) -> Markup {
                 font-weight="600" { (chart.category_axis) }
         }
         @for (i, bar) in chart.bars.iter().enumerate() {
-            @let top = top0 + i as f64 * ROW;
-            @let middle = top + ROW / 2.0;
-            g.row {
-                title {
-                    (bar.label) ": "
-                    @if let Some(value) = bar.value { (format_percent(value)) } @else { (bar.missing) }
-                    @if let Some(ci) = bar.interval {
-                        " (khoảng tin cậy 95%: " (format_percent(ci.low)) " – " (format_percent(ci.high)) ")"
+            @let lines = &labels[i];
+            @let top = tops[i];
+            @let middle = top + row_height(lines.len()) / 2.0;
+            @let said = bar_sentence(bar);
+            @let row = html! {
+                g.row {
+                    title { (said) }
+                    // The label's lines centred on the bar.
+                    @let first = middle + 4.5 - LINE * (lines.len() - 1) as f64 / 2.0;
+                    text.label x=(n(PLOT_LEFT - 8.0)) y=(n(first)) text-anchor="end" font-size="12" {
+                        (label_lines(lines, PLOT_LEFT - 8.0))
                     }
-                    @if bar.reliability == Reliability::Unreliable { ", chưa đủ mẫu" }
-                }
-                text.label x=(n(PLOT_LEFT - 8.0)) y=(n(middle + 4.5)) text-anchor="end" font-size="12" {
-                    (shorten(&bar.label, MAX_LABEL_CHARS))
-                }
-                @if let Some(value) = bar.value {
-                    rect class=(bar.reliability.class()) x=(n(PLOT_LEFT)) y=(n(middle - BAR / 2.0))
-                        width=(n((x_of(value) - PLOT_LEFT).max(MIN_BAR_WIDTH))) height=(n(BAR))
-                        fill=(bar.reliability.color()) {}
-                    @if let Some(ci) = bar.interval {
-                        g.whisker stroke=(COLOR_WHISKER) stroke-width="1.5" {
-                            line x1=(n(x_of(ci.low))) x2=(n(x_of(ci.high))) y1=(n(middle)) y2=(n(middle)) {}
-                            line x1=(n(x_of(ci.low))) x2=(n(x_of(ci.low))) y1=(n(middle - 5.0)) y2=(n(middle + 5.0)) {}
-                            line x1=(n(x_of(ci.high))) x2=(n(x_of(ci.high))) y1=(n(middle - 5.0)) y2=(n(middle + 5.0)) {}
+                    @if let Some(value) = bar.value {
+                        rect class=(bar.reliability.class()) x=(n(PLOT_LEFT)) y=(n(middle - BAR / 2.0))
+                            width=(n((x_of(value) - PLOT_LEFT).max(MIN_BAR_WIDTH))) height=(n(BAR))
+                            fill=(bar.reliability.color()) {}
+                        @if let Some(ci) = bar.interval {
+                            g.whisker stroke=(COLOR_WHISKER) stroke-width="1.5" {
+                                line x1=(n(x_of(ci.low))) x2=(n(x_of(ci.high))) y1=(n(middle)) y2=(n(middle)) {}
+                                line x1=(n(x_of(ci.low))) x2=(n(x_of(ci.low))) y1=(n(middle - 5.0)) y2=(n(middle + 5.0)) {}
+                                line x1=(n(x_of(ci.high))) x2=(n(x_of(ci.high))) y1=(n(middle - 5.0)) y2=(n(middle + 5.0)) {}
+                            }
                         }
+                        text.value x=(n(PLOT_RIGHT + 8.0)) y=(n(middle + 4.5)) font-weight="600" {
+                            (format_percent(value))
+                        }
+                    } @else {
+                        text.missing x=(n(PLOT_LEFT + 6.0)) y=(n(middle + 4.5)) font-style="italic"
+                            fill=(COLOR_MUTED) { (bar.missing) }
                     }
-                    text.value x=(n(PLOT_RIGHT + 8.0)) y=(n(middle + 4.5)) font-weight="600" {
-                        (format_percent(value))
-                    }
-                } @else {
-                    text.missing x=(n(PLOT_LEFT + 6.0)) y=(n(middle + 4.5)) font-style="italic"
-                        fill=(COLOR_MUTED) { (bar.missing) }
                 }
+            };
+            @if let Some(link) = &bar.link {
+                // Named by its visible text (the label and the value); the title says more.
+                a.row-link href=(link) {
+                    // A band the width of the chart, so that the whole row takes the click.
+                    rect.hit x="0" y=(n(top)) width=(n(WIDTH)) height=(n(row_height(lines.len()))) fill="#ffffff" fill-opacity="0" {}
+                    (row)
+                }
+            } @else {
+                (row)
             }
         }
         @for (k, goal) in chart.targets.iter().take(goals).enumerate() {
@@ -311,7 +455,15 @@ pub fn bar_chart(chart: &BarChart) -> Markup {
             }
         }
     };
-    frame(&chart.id, &chart.title, &chart.desc, height, body)
+    let linked = chart.bars.iter().any(|b| b.link.is_some());
+    frame_as(
+        if linked { "group" } else { "img" },
+        &chart.id,
+        &chart.title,
+        &chart.desc,
+        height,
+        body,
+    )
 }
 
 /// One row of a stacked bar chart: the shares of each level of a scale.
@@ -387,9 +539,32 @@ pub fn stack_x(share: f64) -> f64 {
 
 /// Stacked bars of shares, with the index of each row at its end and a legend of the levels.
 pub fn stacked_chart(chart: &StackedChart) -> Markup {
-    let rows = chart.rows.len().max(1) as f64;
     let top = 30.0;
-    let plot_bottom = top + rows * ROW;
+    // Each row labelled with its words ("TC1. Cơ quan cung cấp thông tin..."), wrapped.
+    let labels: Vec<Vec<String>> = chart
+        .rows
+        .iter()
+        .map(|r| {
+            let text = if r.title.is_empty() {
+                r.label.clone()
+            } else if r.label.is_empty() {
+                r.title.clone()
+            } else {
+                format!("{}. {}", r.label, r.title)
+            };
+            wrap_lines(&text, STACK_LINE_CHARS, STACK_MAX_LINES)
+        })
+        .collect();
+    let row_height = |lines: usize| ROW + LINE * lines.saturating_sub(1) as f64;
+    let mut tops = Vec::with_capacity(labels.len());
+    let mut plot_bottom = top;
+    for lines in &labels {
+        tops.push(plot_bottom);
+        plot_bottom += row_height(lines.len());
+    }
+    if labels.is_empty() {
+        plot_bottom += ROW;
+    }
     let axis_title_y = plot_bottom + 38.0;
     let colors = level_colors(chart.levels.len());
     // The legend, wrapped over lines.
@@ -422,7 +597,9 @@ pub fn stacked_chart(chart: &StackedChart) -> Markup {
             text.axis-title x=(n(STACK_RIGHT + 8.0)) y=(n(top - 12.0)) font-weight="600" { "Chỉ số" }
         }
         @for (i, row) in chart.rows.iter().enumerate() {
-            @let middle = top + i as f64 * ROW + ROW / 2.0;
+            @let lines = &labels[i];
+            @let middle = tops[i] + row_height(lines.len()) / 2.0;
+            @let first = middle + 4.5 - LINE * (lines.len() - 1) as f64 / 2.0;
             g.bar {
                 title {
                     (row.label) ". " (row.title) " (" (row.n) " câu trả lời hợp lệ)"
@@ -430,8 +607,8 @@ pub fn stacked_chart(chart: &StackedChart) -> Markup {
                         "; " (chart.levels.get(k).map(String::as_str).unwrap_or("")) ": " (format_percent(*share))
                     }
                 }
-                text.label x=(n(STACK_LEFT - 10.0)) y=(n(middle + 4.5)) text-anchor="end" {
-                    (shorten(&row.label, MAX_LABEL_CHARS))
+                text.label x=(n(STACK_LEFT - 10.0)) y=(n(first)) text-anchor="end" font-size="12" {
+                    (label_lines(lines, STACK_LEFT - 10.0))
                 }
                 @if row.n == 0 {
                     text.missing x=(n(STACK_LEFT + 6.0)) y=(n(middle + 4.5)) font-style="italic"
@@ -622,6 +799,7 @@ mod tests {
             }),
             reliability,
             missing: "Chưa có phiếu".into(),
+            link: None,
         }
     }
 
@@ -751,11 +929,12 @@ mod tests {
             category_axis: "Yếu tố".into(),
             value_axis: "Chỉ số hài lòng (%)".into(),
             bars: vec![Bar {
-                label: "Một tên rất dài ".repeat(6),
+                label: "Một tên rất dài ".repeat(10),
                 value: Some(0.9),
                 interval: None,
                 reliability: Reliability::Plain,
                 missing: String::new(),
+                link: None,
             }],
             targets: vec![],
         };
@@ -763,8 +942,59 @@ mod tests {
         assert_eq!(count(&svg, "class=\"bar\""), 1);
         assert!(!svg.contains("target"));
         assert!(!svg.contains("legend"));
-        assert!(svg.contains("…</text>"));
+        // Wrapped onto three lines, the third cut.
+        assert_eq!(count(&svg, "<tspan"), MAX_LABEL_LINES);
+        assert!(svg.contains("…</tspan>"));
         assert!(svg.contains(">90,00%</text>"));
+    }
+
+    #[test]
+    fn names_wrap_at_words_and_are_whole_when_they_fit_on_three_lines() {
+        let name = "Bộ phận Tiếp nhận và Trả kết quả thị trấn Gia Ray";
+        let lines = wrap_lines(name, LABEL_LINE_CHARS, MAX_LABEL_LINES);
+        assert_eq!(
+            lines,
+            ["Bộ phận Tiếp nhận và Trả", "kết quả thị trấn Gia Ray"]
+        );
+        assert_eq!(lines.join(" "), name);
+        for line in &lines {
+            assert!(line.chars().count() <= LABEL_LINE_CHARS);
+        }
+        assert_eq!(wrap_lines("UBND xã A", 34, 3), ["UBND xã A"]);
+        assert_eq!(wrap_lines("", 34, 3), [""]);
+        let cut = wrap_lines(&"abc ".repeat(20), 8, 2);
+        assert_eq!(cut, ["abc abc", "abc abc…"]);
+        let long_word = wrap_lines(&"x".repeat(20), 8, 2);
+        assert_eq!(long_word, ["xxxxxxx…"]);
+    }
+
+    #[test]
+    fn linked_bars_are_links_named_by_their_label_and_value() {
+        let mut chart = ranked();
+        for (i, bar) in chart.bars.iter_mut().enumerate() {
+            bar.link = Some(format!("/staff/stats/units/{i}?year=2026&form=f"));
+        }
+        chart.bars[0].label = "Phòng Lao động - Thương binh và Xã hội".into();
+        let svg = bar_chart(&chart).into_string();
+        assert_eq!(
+            count(&svg, "<a class=\"row-link\" href=\"/staff/stats/units/"),
+            3
+        );
+        assert!(svg.contains("href=\"/staff/stats/units/0?year=2026&amp;form=f\""));
+        // A chart of links is a group (an img holds nothing focusable); each link is named by
+        // its visible text, its title saying more.
+        assert!(svg.contains("role=\"group\""));
+        assert!(!svg.contains("aria-label="));
+        assert!(svg.contains(
+            "<title>Phòng Lao động - Thương binh và Xã hội: 82,66% (khoảng tin cậy 95%: 77,66% – 87,66%)</title>"
+        ));
+        // The whole name, on two lines.
+        assert!(svg.contains(">Phòng Lao động -</tspan>"), "{svg}");
+        assert!(svg.contains(">Thương binh và Xã hội</tspan>"));
+        assert!(!svg.contains('…'));
+        // Without links, no `<a>`, and an img.
+        let plain = bar_chart(&ranked()).into_string();
+        assert!(!plain.contains("<a ") && plain.contains("role=\"img\""));
     }
 
     #[test]
@@ -814,6 +1044,9 @@ mod tests {
             assert!(svg.contains(&format!(">{level}</text>")), "legend {level}");
         }
         assert!(svg.contains("aria-labelledby=\"phan-bo-title phan-bo-desc\""));
+        // Rows labelled with their words, the code first.
+        assert!(svg.contains(">TC1. Nơi tiếp nhận</text>"));
+        assert!(svg.contains(">TC2. Hướng dẫn</text>"));
     }
 
     #[test]

@@ -88,7 +88,7 @@ impl ExportQuery {
 pub fn link_from_stats(selection: &crate::staff::stats::Selection) -> String {
     use crate::staff::stats::PeriodChoice;
     let period = match selection.period {
-        PeriodChoice::Year | PeriodChoice::Custom => String::new(),
+        PeriodChoice::Year | PeriodChoice::Custom | PeriodChoice::Recent(_) => String::new(),
         PeriodChoice::Quarter(q) => format!("q{q}"),
         PeriodChoice::Plan(id) => format!("p{id}"),
     };

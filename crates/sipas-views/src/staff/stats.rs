@@ -14,7 +14,7 @@ use crate::charts::{
 };
 use crate::db::comments::{CommentRow, UnitChoice};
 use crate::db::plans::{Period, PlanListing};
-use crate::db::stats::Grain;
+use crate::db::stats::{DeskCount, Grain};
 use crate::db::units::UnitKind;
 use crate::disclosure::TimeDetail;
 use crate::plans::{Status, Totals, format_date, percent};
@@ -98,6 +98,8 @@ pub enum PeriodChoice {
     Plan(i32),
     /// The days typed in "from" and "to".
     Custom,
+    /// A quick range ending today ("30 ngày qua", "Tháng này", "Quý này").
+    Recent(Recent),
 }
 
 impl PeriodChoice {
@@ -110,6 +112,9 @@ impl PeriodChoice {
             "q4" => Some(PeriodChoice::Quarter(4)),
             "custom" => Some(PeriodChoice::Custom),
             _ => {
+                if let Some(recent) = Recent::parse(text) {
+                    return Some(PeriodChoice::Recent(recent));
+                }
                 let id = text.strip_prefix('p')?;
                 if id.is_empty() || !id.bytes().all(|b| b.is_ascii_digit()) {
                     return None;
@@ -126,12 +131,17 @@ impl PeriodChoice {
             PeriodChoice::Quarter(q) => format!("q{q}"),
             PeriodChoice::Plan(id) => format!("p{id}"),
             PeriodChoice::Custom => "custom".into(),
+            PeriodChoice::Recent(recent) => recent.token(),
         }
     }
 }
 
 /// "Quý I/2026".
 pub use crate::domain::format::quarter_label;
+pub use sipas_core::selection::Recent;
+
+/// The quick ranges offered by the filters.
+pub const QUICK_RANGES: [Recent; 3] = [Recent::Days(30), Recent::ThisMonth, Recent::ThisQuarter];
 
 /// What the figures are about, once checked.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -292,6 +302,13 @@ fn period_groups(choices: &FilterChoices) -> Groups {
                 .collect(),
         ));
     }
+    groups.push((
+        Some("Gần đây (đến hôm nay)".to_string()),
+        QUICK_RANGES
+            .iter()
+            .map(|r| (r.token(), r.label()))
+            .collect(),
+    ));
     let mut calendar = vec![(String::new(), "Cả năm".to_string())];
     for q in 1..=4 {
         calendar.push((format!("q{q}"), format!("Quý {}", QUARTERS[q - 1])));
@@ -441,12 +458,21 @@ fn index_text(index: Option<f64>) -> String {
     index.map_or_else(|| "—".to_string(), format_percent)
 }
 
-/// The headline figures of a report's total.
-fn headline(total: &UnitReport) -> Markup {
+/// The headline figures of a report's total; `detail`: the link to the unit's own page (the
+/// overview's headline leads to the root's page).
+fn headline(total: &UnitReport, detail: Option<&str>) -> Markup {
     html! {
         div.cards {
-            div.card {
-                p.big { (index_text(total.index)) }
+            div.card.headline-index {
+                p.big {
+                    @if let Some(link) = detail {
+                        a.drill href=(link) aria-label={ "Chỉ số SIPAS của " (total.unit.name) ": " (index_text(total.index)) " — xem chi tiết" } {
+                            (index_text(total.index))
+                        }
+                    } @else {
+                        (index_text(total.index))
+                    }
+                }
                 p { "Chỉ số SIPAS" }
                 @if total.index_ci.is_some() {
                     p.hint { "Khoảng tin cậy 95%: " (format_interval(total.index_ci)) sup { a href="#ve-khoang-tin-cay" { "*" } } }
@@ -481,6 +507,17 @@ fn interval_note() -> Markup {
 
 /// The ranked chart of a report's rows.
 pub fn ranking_chart(id: &str, title: &str, rows: &[UnitReport], goals: &[Goal]) -> Markup {
+    ranking_chart_linked(id, title, rows, goals, None)
+}
+
+/// The ranked chart of a report's rows, each bar a link to `link(unit id)` when given.
+pub fn ranking_chart_linked(
+    id: &str,
+    title: &str,
+    rows: &[UnitReport],
+    goals: &[Goal],
+    link: Option<&dyn Fn(i32) -> String>,
+) -> Markup {
     let with_forms = rows.iter().filter(|r| r.index.is_some()).count();
     let chart = BarChart {
         id: id.to_string(),
@@ -488,7 +525,7 @@ pub fn ranking_chart(id: &str, title: &str, rows: &[UnitReport], goals: &[Goal])
         desc: format!(
             "Biểu đồ thanh ngang: chỉ số SIPAS của {} đơn vị ({} đơn vị có phiếu), các đơn vị đủ mẫu \
              xếp từ cao xuống thấp, sau đó các đơn vị chưa đủ mẫu (thanh màu cam, chưa xếp hạng); \
-             mỗi thanh kèm khoảng tin cậy 95%; {}. Số liệu chi tiết ở bảng bên cạnh.",
+             mỗi thanh kèm khoảng tin cậy 95%; {}. Số liệu chi tiết ở bảng bên dưới.",
             rows.len(),
             with_forms,
             charts::goals_sentence(goals, "đường dọc")
@@ -507,6 +544,7 @@ pub fn ranking_chart(id: &str, title: &str, rows: &[UnitReport], goals: &[Goal])
                 } else {
                     "Chưa có câu trả lời hợp lệ".into()
                 },
+                link: link.map(|l| l(r.unit.id)),
             })
             .collect(),
         targets: goals.to_vec(),
@@ -654,6 +692,28 @@ pub struct Overview<'a> {
     pub progress: Option<Progress<'a>>,
     pub comments: &'a [CommentRow],
     pub comments_link: String,
+    /// The monthly (or quarterly) trend of the selection's total.
+    pub trend: &'a [TrendRow],
+}
+
+/// A ranking chart over the full width, each bar leading to its unit's page, and its data
+/// table below it (scrolling sideways on a phone, reachable by keyboard).
+fn ranking_block(
+    chart_id: &str,
+    table_id: &str,
+    title: &str,
+    report: &Report,
+    link: &dyn Fn(i32) -> String,
+) -> Markup {
+    html! {
+        figure.chart-box.full {
+            (ranking_chart_linked(chart_id, title, &report.rows, &report.goals, Some(link)))
+            figcaption.hint { "Bấm vào một thanh hoặc tên đơn vị để xem chi tiết của đơn vị đó." }
+        }
+        div.table-scroll tabindex="0" role="region" aria-label={ "Bảng số liệu: " (title) } {
+            (ranking_table(table_id, &report.rows, link))
+        }
+    }
 }
 
 pub fn overview(staff: &SignedIn, p: &Overview) -> Markup {
@@ -665,8 +725,14 @@ pub fn overview(staff: &SignedIn, p: &Overview) -> Markup {
             (error_box(p.errors))
             (filter_form(OVERVIEW_PATH, FilterFields::Overview, p.query, p.errors, &p.choices, &[]))
             @if let (Some(selection), Some(report)) = (p.selection, p.report) {
+                @let root_link = format!("{}?{}", unit_path(report.root.id), selection.query(None, false));
+                @let row_link = |id: i32| format!("{}?{}", unit_path(id), selection.query(None, false));
                 (selection.summary(&report.root.name))
-                (headline(&report.total))
+                (headline(&report.total, Some(&root_link)))
+                p.drill-root {
+                    a href=(root_link) { "Xem chi tiết của " (report.root.name) }
+                    " (yếu tố, tiêu chí, xu hướng, so sánh với các kỳ trước)"
+                }
                 p.report-link {
                     a href=(super::report::report_link(&selection.query(selection.unit, true))) { "In báo cáo" }
                     " (bản báo cáo theo mẫu văn bản hành chính, in hoặc lưu PDF khổ A4)"
@@ -680,15 +746,9 @@ pub fn overview(staff: &SignedIn, p: &Overview) -> Markup {
                     @if report.rows.is_empty() {
                         p.hint { "Không có đơn vị nào phù hợp với bộ lọc." }
                     } @else {
-                        div.chart-pair {
-                            figure.chart-box {
-                                (ranking_chart("bieu-do-xep-hang", &format!("Chỉ số SIPAS của các đơn vị, {}", selection.period_label), &report.rows, &report.goals))
-                            }
-                            div.table-box tabindex="0" role="region" aria-label="Bảng xếp hạng các đơn vị" {
-                                (ranking_table("bang-xep-hang", &report.rows,
-                                    &|id| format!("{}?{}", unit_path(id), selection.query(None, false))))
-                            }
-                        }
+                        (ranking_block("bieu-do-xep-hang", "bang-xep-hang",
+                            &format!("Chỉ số SIPAS của các đơn vị, {}", selection.period_label),
+                            report, &row_link))
                         p.hint {
                             "Chỉ số của mỗi đơn vị gồm cả các đơn vị trực thuộc. Các đơn vị có cùng chỉ số (làm tròn đến hai chữ số thập phân) cùng hạng. "
                             "Chỉ số dựa trên dưới " (MIN_RELIABLE_SAMPLE) " phiếu hoặc dưới chỉ tiêu của kế hoạch được đánh dấu “chưa đủ mẫu”."
@@ -699,6 +759,14 @@ pub fn overview(staff: &SignedIn, p: &Overview) -> Markup {
                         (excluded_section(staff, report))
                     }
                 }
+                @if !report.total.factors.is_empty() {
+                    @if quick_rating(&report.total) {
+                        (quick_section(&report.total))
+                    } @else {
+                        (factor_section(&report.total, &report.goals))
+                    }
+                }
+                (trend_section(p.trend, selection, &report.goals))
                 @if let Some(progress) = &p.progress {
                     (progress_section(progress, report, selection))
                 } @else {
@@ -822,6 +890,8 @@ pub struct UnitPage<'a> {
     pub report: Option<&'a Report>,
     pub trend: &'a [TrendRow],
     pub changes: &'a [ChangeRow],
+    /// The responses each desk of the unit received (the unit's own desks).
+    pub desks: &'a [DeskCount],
     pub comments: &'a [CommentRow],
     pub comments_link: String,
 }
@@ -854,7 +924,7 @@ pub fn unit_page(staff: &SignedIn, p: &UnitPage) -> Markup {
             (filter_form(&path, FilterFields::Unit, p.query, p.errors, &p.choices, &[]))
             @if let (Some(selection), Some(report)) = (p.selection, p.report) {
                 (selection.summary(p.unit_name))
-                (headline(&report.total))
+                (headline(&report.total, None))
                 (unit_body(p, selection, report, TimeDetail::for_scope(&staff.scope)))
             }
         },
@@ -875,18 +945,13 @@ fn unit_body(p: &UnitPage, selection: &Selection, report: &Report, detail: TimeD
         @if !total.respondents.is_empty() { (respondents_section(total, report.disclosure)) }
         (trend_section(p.trend, selection, &report.goals))
         (changes_section(p.changes, total))
+        @if !p.desks.is_empty() { (desks_section(p.desks)) }
         @if sub_units && !report.rows.is_empty() {
             section.sub-units {
                 h2 { "Các đơn vị trực thuộc" }
-                div.chart-pair {
-                    figure.chart-box {
-                        (ranking_chart("bieu-do-truc-thuoc", &format!("Chỉ số SIPAS của các đơn vị trực thuộc {}", p.unit_name), &report.rows, &report.goals))
-                    }
-                    div.table-box tabindex="0" role="region" aria-label="Bảng các đơn vị trực thuộc" {
-                        (ranking_table("bang-truc-thuoc", &report.rows,
-                            &|id| format!("{}?{}", unit_path(id), selection.query(None, false))))
-                    }
-                }
+                (ranking_block("bieu-do-truc-thuoc", "bang-truc-thuoc",
+                    &format!("Chỉ số SIPAS của các đơn vị trực thuộc {}", p.unit_name),
+                    report, &|id| format!("{}?{}", unit_path(id), selection.query(None, false))))
             }
         }
         (comments_section(p.comments, &p.comments_link, detail))
@@ -943,6 +1008,8 @@ fn factor_section(total: &UnitReport, goals: &[Goal]) -> Markup {
                 interval: None,
                 reliability: Reliability::Plain,
                 missing: "Chưa có câu trả lời hợp lệ".into(),
+
+                link: None,
             })
             .collect(),
         targets: goals.to_vec(),
@@ -1185,45 +1252,107 @@ fn trend_section(trend: &[TrendRow], selection: &Selection, goals: &[Goal]) -> M
 }
 
 fn changes_section(changes: &[ChangeRow], now: &UnitReport) -> Markup {
+    let tested: Vec<(&ChangeRow, &MeanDiff)> = changes
+        .iter()
+        .filter_map(|c| c.change.as_ref().map(|d| (c, d)))
+        .collect();
     html! {
         section.changes {
             h2 { "So sánh với các kỳ trước" }
-            table.data id="bang-thay-doi" tabindex="0" {
-                thead {
-                    tr {
-                        th scope="col" { "So với" }
-                        th.num scope="col" { "Chỉ số kỳ đó" }
-                        th.num scope="col" { "Số phiếu" }
-                        th scope="col" { "Chênh lệch chỉ số (kỳ này − kỳ đó)" }
-                        th scope="col" { "Chênh lệch điểm hài lòng trung bình (KTC 95%)" }
-                        th scope="col" { "Kết luận" }
+            div.table-scroll tabindex="0" role="region" aria-label="Bảng so sánh với các kỳ trước" {
+                table.data id="bang-thay-doi" {
+                    thead {
+                        tr {
+                            th scope="col" { "So với" }
+                            th.num scope="col" { "Chỉ số kỳ đó" }
+                            th.num scope="col" { "Số phiếu" }
+                            th scope="col" { "Chênh lệch chỉ số (kỳ này − kỳ đó)" }
+                            th scope="col" { "Kết luận" }
+                        }
+                    }
+                    tbody {
+                        @for c in changes {
+                            tr {
+                                th scope="row" { (c.label) br; span.hint { (format_date(c.from)) " – " (format_date(c.to)) } }
+                                td.num { (index_text(c.index)) }
+                                td.num { (format_count(c.responses as i64)) }
+                                @if let Some(d) = &c.change {
+                                    @let shown = published_difference(now.index, c.index);
+                                    td {
+                                        (shown.map(format_points).unwrap_or_else(|| "—".into()))
+                                    }
+                                    td.conclusion.significant[d.p_value < SIGNIFICANCE] {
+                                        (plain_conclusion("Kỳ này", &c.label.to_lowercase(), shown.unwrap_or(d.difference), d.p_value))
+                                    }
+                                } @else {
+                                    td colspan="2" { "Không đủ số liệu để so sánh (mỗi kỳ cần ít nhất 2 phiếu)." }
+                                }
+                            }
+                        }
                     }
                 }
-                tbody {
-                    @for c in changes {
-                        tr {
-                            th scope="row" { (c.label) br; span.hint { (format_date(c.from)) " – " (format_date(c.to)) } }
-                            td.num { (index_text(c.index)) }
-                            td.num { (format_count(c.responses as i64)) }
-                            @if let Some(d) = &c.change {
-                                td {
-                                    (published_difference(now.index, c.index).map(format_points).unwrap_or_else(|| "—".into()))
+            }
+            p.hint { "Kỳ này: chỉ số " (index_text(now.index)) "." }
+            @if !tested.is_empty() {
+                details.test-details {
+                    summary { "Chi tiết kiểm định thống kê" }
+                    (significance_explained())
+                    p.hint {
+                        "Kiểm định: chênh lệch giữa trung bình điểm "
+                        "hài lòng của người trả lời kỳ này và kỳ được so sánh (kiểm định t Welch, mức ý nghĩa 5%). "
+                        "Điểm hài lòng của một người là tỉ lệ tiêu chí người đó hài lòng (theo trọng số của yếu "
+                        "tố), nên chênh lệch này có thể khác chênh lệch của hai chỉ số công bố, nhất là khi nhiều "
+                        "câu trả lời là “Không áp dụng”."
+                    }
+                    table.data id="bang-kiem-dinh-thay-doi" tabindex="0" {
+                        thead {
+                            tr {
+                                th scope="col" { "So với" }
+                                th scope="col" { "Chênh lệch điểm hài lòng trung bình (KTC 95%)" }
+                                th.num scope="col" { "p" }
+                                th scope="col" { "Kết quả kiểm định" }
+                            }
+                        }
+                        tbody {
+                            @for (c, d) in &tested {
+                                tr {
+                                    th scope="row" { (c.label) }
+                                    td { (format_points(d.difference)) " (" (format_points_interval(d.interval)) ")" }
+                                    td.num { (format_p(d.p_value)) }
+                                    td { (capitalise(&significance_text(d.p_value))) }
                                 }
-                                td { (format_points(d.difference)) " (" (format_points_interval(d.interval)) ")" }
-                                td { (capitalise(&significance_text(d.p_value))) }
-                            } @else {
-                                td colspan="3" { "Không đủ số liệu để so sánh (mỗi kỳ cần ít nhất 2 phiếu)." }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// The responses received per desk of the unit.
+fn desks_section(desks: &[DeskCount]) -> Markup {
+    let total: i64 = desks.iter().map(|d| d.responses).sum();
+    html! {
+        section.desks {
+            h2 { "Phiếu theo quầy" }
+            div.table-scroll tabindex="0" role="region" aria-label="Bảng số phiếu theo quầy" {
+                table.data id="bang-quay" {
+                    thead { tr { th scope="col" { "Quầy" } th.num scope="col" { "Số phiếu đã nhận" } th.num scope="col" { "Tỉ lệ" } } }
+                    tbody {
+                        @for d in desks {
+                            tr data-desk=(d.desk_id) {
+                                td { (d.name) }
+                                td.num { (format_count(d.responses)) }
+                                td.num { @if total > 0 { (format_percent(d.responses as f64 / total as f64)) } @else { "—" } }
                             }
                         }
                     }
                 }
             }
             p.hint {
-                "Kỳ này: chỉ số " (index_text(now.index)) ". Kiểm định: chênh lệch giữa trung bình điểm "
-                "hài lòng của người trả lời kỳ này và kỳ được so sánh (kiểm định t Welch, mức ý nghĩa 5%). "
-                "Điểm hài lòng của một người là tỉ lệ tiêu chí người đó hài lòng (theo trọng số của yếu "
-                "tố), nên chênh lệch này có thể khác chênh lệch của hai chỉ số công bố, nhất là khi nhiều "
-                "câu trả lời là “Không áp dụng”."
+                "Số phiếu mỗi quầy của đơn vị đã nhận trong khoảng thời gian đang chọn, tính mọi mẫu phiếu "
+                "và mọi kênh (kể cả phiếu nghi vấn không tính vào kết quả); vì vậy tổng có thể khác số phiếu ở trên."
             }
         }
     }
@@ -1412,17 +1541,76 @@ fn compare_results(p: &ComparePage, selection: &Selection) -> Markup {
                 interval: e.report.index_ci,
                 reliability: Reliability::of(e.report.enough_sample),
                 missing: "Chưa có phiếu".into(),
+
+                link: None,
             })
             .collect(),
         targets: p.goals.to_vec(),
     };
     html! {
         @if !p.by_period { (selection.summary("Các đơn vị được so sánh")) }
+        section.index-tests {
+            h2 { "Kết luận: chênh lệch chỉ số" }
+            @if p.index_pairs.is_empty() {
+                p { "Không đủ số liệu để kiểm định (mỗi bên cần ít nhất 2 phiếu)." }
+            } @else {
+                ul.conclusions id="ket-luan-chi-so" {
+                    @for pair in p.index_pairs {
+                        @let (a, b) = (label_of(p.entries, pair.a), label_of(p.entries, pair.b));
+                        @let shown = published_difference(index_of(p.entries, pair.a), index_of(p.entries, pair.b));
+                        li.conclusion.significant[pair.p_holm < SIGNIFICANCE] {
+                            (plain_conclusion(a, b, shown.unwrap_or(pair.result.difference), pair.p_holm))
+                        }
+                    }
+                }
+                details.test-details {
+                    summary { "Chi tiết kiểm định thống kê" }
+                    (significance_explained())
+                    p.hint {
+                        "Kiểm định t Welch trên điểm hài lòng của từng người trả lời (tỉ lệ tiêu chí người đó "
+                        "hài lòng, theo trọng số của yếu tố); giá trị p đã hiệu chỉnh Holm cho "
+                        (p.index_pairs.len()) " phép so sánh từng cặp, mức ý nghĩa 5%. Chênh lệch điểm trung "
+                        "bình có thể khác chênh lệch của hai chỉ số công bố, nhất là khi nhiều câu trả lời là "
+                        "“Không áp dụng”."
+                    }
+                    div.table-scroll tabindex="0" role="region" aria-label="Bảng kiểm định chênh lệch chỉ số" {
+                        table.data id="bang-kiem-dinh-chi-so" {
+                            thead {
+                                tr {
+                                    th scope="col" { "Bên A" }
+                                    th scope="col" { "Bên B" }
+                                    th scope="col" { "Chênh lệch chỉ số (A − B)" }
+                                    th scope="col" { "Chênh lệch điểm hài lòng trung bình (KTC 95%)" }
+                                    th.num scope="col" { "p" }
+                                    th.num scope="col" { "p (Holm)" }
+                                    th scope="col" { "Kết luận" }
+                                }
+                            }
+                            tbody {
+                                @for pair in p.index_pairs {
+                                    @let (a, b) = (label_of(p.entries, pair.a), label_of(p.entries, pair.b));
+                                    @let shown = published_difference(index_of(p.entries, pair.a), index_of(p.entries, pair.b));
+                                    tr {
+                                        td { (a) }
+                                        td { (b) }
+                                        td { (shown.map(format_points).unwrap_or_else(|| "—".into())) }
+                                        td { (format_points(pair.result.difference)) " (" (format_points_interval(pair.result.interval)) ")" }
+                                        td.num { (format_p(pair.result.p_value)) }
+                                        td.num.p-holm { (format_p(pair.p_holm)) }
+                                        td.statement { (difference_statement(a, b, shown.unwrap_or(pair.result.difference), pair.p_holm)) }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
         section.compared {
             h2 { "Chỉ số SIPAS" }
             div.chart-pair {
                 figure.chart-box { (charts::bar_chart(&chart)) }
-                div.table-box tabindex="0" role="region" aria-label="Bảng so sánh" {
+                div.table-box tabindex="0" role="region" aria-label="Bảng số liệu: chỉ số được so sánh" {
                     table.data id="bang-so-sanh" {
                         thead {
                             tr {
@@ -1442,48 +1630,6 @@ fn compare_results(p: &ComparePage, selection: &Selection) -> Markup {
                                     td.num.forms { (format_count(e.report.responses as i64)) }
                                     td.flag { (sample_note(e.report)) }
                                 }
-                            }
-                        }
-                    }
-                }
-            }
-        }
-        section.index-tests {
-            h2 { "Kiểm định chênh lệch chỉ số" }
-            p.hint {
-                "Kiểm định t Welch trên điểm hài lòng của từng người trả lời (tỉ lệ tiêu chí người đó "
-                "hài lòng, theo trọng số của yếu tố); giá trị p đã hiệu chỉnh Holm cho "
-                (p.index_pairs.len()) " phép so sánh từng cặp, mức ý nghĩa 5%. Chênh lệch điểm trung "
-                "bình có thể khác chênh lệch của hai chỉ số công bố, nhất là khi nhiều câu trả lời là "
-                "“Không áp dụng”."
-            }
-            @if p.index_pairs.is_empty() {
-                p { "Không đủ số liệu để kiểm định (mỗi bên cần ít nhất 2 phiếu)." }
-            } @else {
-                table.data id="bang-kiem-dinh-chi-so" tabindex="0" {
-                    thead {
-                        tr {
-                            th scope="col" { "Bên A" }
-                            th scope="col" { "Bên B" }
-                            th scope="col" { "Chênh lệch chỉ số (A − B)" }
-                            th scope="col" { "Chênh lệch điểm hài lòng trung bình (KTC 95%)" }
-                            th.num scope="col" { "p" }
-                            th.num scope="col" { "p (Holm)" }
-                            th scope="col" { "Kết luận" }
-                        }
-                    }
-                    tbody {
-                        @for pair in p.index_pairs {
-                            @let (a, b) = (label_of(p.entries, pair.a), label_of(p.entries, pair.b));
-                            @let shown = published_difference(index_of(p.entries, pair.a), index_of(p.entries, pair.b));
-                            tr {
-                                td { (a) }
-                                td { (b) }
-                                td { (shown.map(format_points).unwrap_or_else(|| "—".into())) }
-                                td { (format_points(pair.result.difference)) " (" (format_points_interval(pair.result.interval)) ")" }
-                                td.num { (format_p(pair.result.p_value)) }
-                                td.num.p-holm { (format_p(pair.p_holm)) }
-                                td.statement { (difference_statement(a, b, shown.unwrap_or(pair.result.difference), pair.p_holm)) }
                             }
                         }
                     }
@@ -1528,43 +1674,101 @@ fn item_results(p: &ComparePage, code: &str, comparison: &ItemComparison) -> Mar
                     }
                 }
             }
-            @if let Some(chi) = &comparison.chi_square {
-                p.chi-square {
-                    "Kiểm định khi-bình phương về tính độc lập (hài lòng / chưa hài lòng): χ² = "
-                    (format_decimal2(chi.statistic)) ", bậc tự do = " (chi.df) ", " (p_clause(chi.p_value)) ". "
-                    strong { (capitalise(&significance_text(chi.p_value))) "." }
-                }
-                @if chi.min_expected < 5.0 {
-                    p.note.small-expected {
-                        "Lưu ý: có ô có tần số kỳ vọng nhỏ hơn 5 (nhỏ nhất "
-                        (format_decimal2(chi.min_expected)) "), kết quả kiểm định khi-bình phương chỉ có tính tham khảo."
-                    }
-                }
-            } @else {
-                p { "Không đủ số liệu cho kiểm định khi-bình phương (cần ít nhất hai bên có câu trả lời, và có cả người hài lòng lẫn chưa hài lòng)." }
-            }
             @if !comparison.pairs.is_empty() {
-                table.data id="bang-kiem-dinh-tieu-chi" tabindex="0" {
-                    caption { "Kiểm định hai tỉ lệ từng cặp (giá trị p hiệu chỉnh Holm)" }
-                    thead {
-                        tr {
-                            th scope="col" { "Bên A" }
-                            th scope="col" { "Bên B" }
-                            th scope="col" { "Chênh lệch (A − B)" }
-                            th scope="col" { "KTC 95% (điểm phần trăm)" }
-                            th.num scope="col" { "z" }
-                            th.num scope="col" { "p" }
-                            th.num scope="col" { "p (Holm)" }
-                            th scope="col" { "Kết luận" }
+                ul.conclusions id="ket-luan-tieu-chi" {
+                    @for pair in &comparison.pairs {
+                        @let (a, b) = (label_of(p.entries, pair.a), label_of(p.entries, pair.b));
+                        li.conclusion.significant[pair.p_holm < SIGNIFICANCE] {
+                            (plain_conclusion(a, b, pair.result.difference, pair.p_holm))
                         }
                     }
-                    tbody {
-                        @for pair in &comparison.pairs {
-                            (proportion_row(p.entries, pair))
+                }
+            } @else if let Some(chi) = &comparison.chi_square {
+                p.conclusion {
+                    @if chi.p_value < SIGNIFICANCE {
+                        "Tỉ lệ hài lòng khác nhau giữa các bên; khác biệt có ý nghĩa thống kê."
+                    } @else {
+                        "Chưa thấy khác biệt về tỉ lệ hài lòng giữa các bên; khác biệt chưa đủ để kết luận."
+                    }
+                }
+            }
+            details.test-details {
+                summary { "Chi tiết kiểm định thống kê" }
+                (significance_explained())
+                @if let Some(chi) = &comparison.chi_square {
+                    p.chi-square {
+                        "Kiểm định khi-bình phương về tính độc lập (hài lòng / chưa hài lòng): χ² = "
+                        (format_decimal2(chi.statistic)) ", bậc tự do = " (chi.df) ", " (p_clause(chi.p_value)) ". "
+                        strong { (capitalise(&significance_text(chi.p_value))) "." }
+                    }
+                    @if chi.min_expected < 5.0 {
+                        p.note.small-expected {
+                            "Lưu ý: có ô có tần số kỳ vọng nhỏ hơn 5 (nhỏ nhất "
+                            (format_decimal2(chi.min_expected)) "), kết quả kiểm định khi-bình phương chỉ có tính tham khảo."
+                        }
+                    }
+                } @else {
+                    p { "Không đủ số liệu cho kiểm định khi-bình phương (cần ít nhất hai bên có câu trả lời, và có cả người hài lòng lẫn chưa hài lòng)." }
+                }
+                @if !comparison.pairs.is_empty() {
+                    div.table-scroll tabindex="0" role="region" aria-label="Bảng kiểm định hai tỉ lệ từng cặp" {
+                        table.data id="bang-kiem-dinh-tieu-chi" {
+                            caption { "Kiểm định hai tỉ lệ từng cặp (giá trị p hiệu chỉnh Holm)" }
+                            thead {
+                                tr {
+                                    th scope="col" { "Bên A" }
+                                    th scope="col" { "Bên B" }
+                                    th scope="col" { "Chênh lệch (A − B)" }
+                                    th scope="col" { "KTC 95% (điểm phần trăm)" }
+                                    th.num scope="col" { "z" }
+                                    th.num scope="col" { "p" }
+                                    th.num scope="col" { "p (Holm)" }
+                                    th scope="col" { "Kết luận" }
+                                }
+                            }
+                            tbody {
+                                @for pair in &comparison.pairs {
+                                    (proportion_row(p.entries, pair))
+                                }
+                            }
                         }
                     }
                 }
             }
+        }
+    }
+}
+
+/// The level below which a (Holm-adjusted) p-value makes a difference "có ý nghĩa thống kê".
+pub const SIGNIFICANCE: f64 = 0.05;
+
+/// The plain conclusion of a comparison, first on the page: "Xã A cao hơn xã B 36,02 điểm
+/// phần trăm; khác biệt có ý nghĩa thống kê." or "...; khác biệt chưa đủ để kết luận."
+pub fn plain_conclusion(a: &str, b: &str, difference: f64, p_value: f64) -> String {
+    let points = crate::stats::round_percent(difference);
+    let size = format_decimal2(points.abs());
+    let direction = if points > 0.0 {
+        format!("{a} cao hơn {b} {size} điểm phần trăm")
+    } else if points < 0.0 {
+        format!("{a} thấp hơn {b} {size} điểm phần trăm")
+    } else {
+        format!("{a} và {b} bằng nhau")
+    };
+    let verdict = if p_value < SIGNIFICANCE {
+        "khác biệt có ý nghĩa thống kê"
+    } else {
+        "khác biệt chưa đủ để kết luận"
+    };
+    format!("{}; {verdict}.", capitalise(&direction))
+}
+
+/// What "có ý nghĩa thống kê" means, in one sentence for a reader who is no statistician.
+fn significance_explained() -> Markup {
+    html! {
+        p.explain {
+            "“Có ý nghĩa thống kê” nghĩa là chênh lệch này khó có thể chỉ do ngẫu nhiên chọn phải "
+            "những người trả lời khác nhau (xác suất dưới 5%), nên có thể coi là khác biệt thật; "
+            "“chưa đủ để kết luận” nghĩa là chênh lệch có thể chỉ do ngẫu nhiên, cần thêm phiếu để khẳng định."
         }
     }
 }
@@ -1595,6 +1799,14 @@ mod tests {
         assert_eq!(PeriodChoice::parse("q3"), Some(PeriodChoice::Quarter(3)));
         assert_eq!(PeriodChoice::parse("p12"), Some(PeriodChoice::Plan(12)));
         assert_eq!(PeriodChoice::parse("custom"), Some(PeriodChoice::Custom));
+        assert_eq!(
+            PeriodChoice::parse("30d"),
+            Some(PeriodChoice::Recent(Recent::Days(30)))
+        );
+        assert_eq!(
+            PeriodChoice::Recent(Recent::ThisQuarter).as_value(),
+            "quy-nay"
+        );
         for bad in ["q5", "p", "p-1", "p0", "px", "year", "p99999999999"] {
             assert_eq!(PeriodChoice::parse(bad), None, "{bad}");
         }
@@ -1626,6 +1838,18 @@ mod tests {
             "A thấp hơn B 1,00 điểm phần trăm: khác biệt không có ý nghĩa thống kê (p = 0,400)."
         );
         assert_eq!(capitalise("khác biệt"), "Khác biệt");
+        assert_eq!(
+            plain_conclusion("Xã A", "xã B", 0.3602, 0.001),
+            "Xã A cao hơn xã B 36,02 điểm phần trăm; khác biệt có ý nghĩa thống kê."
+        );
+        assert_eq!(
+            plain_conclusion("xã A", "xã B", -0.01, 0.4),
+            "Xã A thấp hơn xã B 1,00 điểm phần trăm; khác biệt chưa đủ để kết luận."
+        );
+        assert_eq!(
+            plain_conclusion("A", "B", 0.00001, 0.9),
+            "A và B bằng nhau; khác biệt chưa đủ để kết luận."
+        );
     }
 
     #[test]

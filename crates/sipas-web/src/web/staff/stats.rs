@@ -302,6 +302,14 @@ fn resolve(
         PeriodChoice::Quarter(q) => (PeriodAsk::Quarter(q), None, None),
         PeriodChoice::Custom => (PeriodAsk::Year, typed.from, typed.to),
         PeriodChoice::Plan(id) => (PeriodAsk::PlanPeriod(id), None, None),
+        PeriodChoice::Recent(range) => (
+            PeriodAsk::Recent {
+                range,
+                today: crate::domain::time::today_in_vietnam(),
+            },
+            None,
+            None,
+        ),
     };
     // The filter shows the installation's default form when none is chosen: that is the one
     // asked for, whatever the plan's.
@@ -349,7 +357,9 @@ fn resolve(
             .and_then(|(_, periods)| periods.iter().find(|p| p.id == id))
             .map(|p| format!("{} năm {year}", p.name))
             .unwrap_or_default(),
-        PeriodChoice::Year | PeriodChoice::Quarter(_) => resolved.period.label,
+        PeriodChoice::Year | PeriodChoice::Quarter(_) | PeriodChoice::Recent(_) => {
+            resolved.period.label
+        }
     };
     let form_title = context
         .forms
@@ -584,12 +594,19 @@ async fn overview(
             progress: None,
             comments: &[],
             comments_link: String::new(),
+            trend: &[],
         };
         return Ok(html(views::overview(&staff, &page), 422));
     };
     let report = resolved
         .report(&mut conn, &state, &staff, selection)
         .await?;
+    // The trend of the selection's total: the root and every unit below it, as on its page.
+    let (grain, trend_rows) = trend(&mut conn, &report, resolved.ids.clone(), selection).await?;
+    let selection = &Selection {
+        trend: grain,
+        ..selection.clone()
+    };
     let latest = latest_comments(&mut conn, resolved.ids.clone(), selection).await?;
     let progress = match (&resolved.plan, selection.period_id) {
         (Some((plan, periods)), Some(id)) => periods
@@ -607,6 +624,7 @@ async fn overview(
         progress,
         comments: &latest,
         comments_link: comments_link(resolved.root, selection),
+        trend: &trend_rows,
     };
     Ok(html(views::overview(&staff, &page), 200))
 }
@@ -740,6 +758,7 @@ async fn unit_page(
             report: None,
             trend: &[],
             changes: &[],
+            desks: &[],
             comments: &[],
             comments_link: String::new(),
         };
@@ -795,6 +814,7 @@ async fn unit_page(
             change: reports::change(&report.total, &before.total),
         });
     }
+    let desks = db_stats::desk_counts(&mut conn, id, range.0, range.1).await?;
     let latest = latest_comments(&mut conn, ids, &selection).await?;
     let page = UnitPage {
         query: &shown_query,
@@ -806,6 +826,7 @@ async fn unit_page(
         report: Some(&report),
         trend: &trend_rows,
         changes: &changes,
+        desks: &desks,
         comments: &latest,
         comments_link: comments_link(id, &selection),
     };
