@@ -277,10 +277,12 @@ fn rating_line(rating: &Rating) -> String {
     )
 }
 
-/// The e-mail telling `ctx.recipient` of `items` (newest last). Plain text, Vietnamese.
-pub fn compose(ctx: &MailContext<'_>, items: &[AlertItem]) -> AlertMail {
+/// The e-mail telling `ctx.recipient` of `total` responses, of which `items` (oldest first)
+/// are written out (at most [`MAX_ITEMS_PER_MAIL`] of them; the others are counted). Plain
+/// text, Vietnamese.
+pub fn compose(ctx: &MailContext<'_>, items: &[AlertItem], total: usize) -> AlertMail {
     use std::fmt::Write;
-    let n = items.len();
+    let n = total.max(items.len());
     let subject = match ctx.mode {
         Mode::Immediate if n == 1 => format!(
             "[SIPAS] Phản hồi cần chú ý: {}",
@@ -332,12 +334,13 @@ pub fn compose(ctx: &MailContext<'_>, items: &[AlertItem]) -> AlertMail {
         }
         let _ = writeln!(body, "   Xem: {}", item_link(base, item));
     }
-    if n > MAX_ITEMS_PER_MAIL {
+    let listed = items.len().min(MAX_ITEMS_PER_MAIL);
+    if n > listed {
         let _ = writeln!(body);
         let _ = writeln!(
             body,
             "… và {} phản hồi khác. Xem tất cả góp ý: {base}/staff/comments",
-            n - MAX_ITEMS_PER_MAIL
+            n - listed
         );
     }
     let _ = writeln!(body);
@@ -493,7 +496,7 @@ mod tests {
             public_url: "https://hailong.example.gov.vn/",
             day: NaiveDate::from_ymd_opt(2026, 12, 5).unwrap(),
         };
-        let mail = compose(&ctx, &[item(41, Some("Chờ quá lâu\nkhông ai hướng dẫn"), 2)]);
+        let mail = compose(&ctx, &[item(41, Some("Chờ quá lâu\nkhông ai hướng dẫn"), 2)], 1);
         assert_eq!(mail.subject, "[SIPAS] Phản hồi cần chú ý: UBND xã Xuân Tâm");
         let body = &mail.body;
         assert!(body.starts_with("Kính gửi Anh/Chị Nguyễn Văn A,"), "{body}");
@@ -510,7 +513,7 @@ mod tests {
             "{body}"
         );
         // Without a comment, the link goes to the unit's results.
-        let mail = compose(&ctx, &[item(42, None, 1)]);
+        let mail = compose(&ctx, &[item(42, None, 1)], 1);
         assert!(
             mail.body
                 .contains("Xem: https://hailong.example.gov.vn/staff/stats/units/7"),
@@ -531,7 +534,7 @@ mod tests {
         let items: Vec<AlertItem> = (1..=MAX_ITEMS_PER_MAIL as i64 + 3)
             .map(|i| item(i, Some("góp ý"), 0))
             .collect();
-        let mail = compose(&ctx, &items);
+        let mail = compose(&ctx, &items, items.len());
         assert_eq!(
             mail.subject,
             "[SIPAS] Tổng hợp ngày 06/12/2026: 53 phản hồi cần chú ý (Huyện Xuân Lộc)"
@@ -539,6 +542,10 @@ mod tests {
         assert!(mail.body.contains("\n50. UBND xã Xuân Tâm"), "{}", mail.body);
         assert!(!mail.body.contains("\n51. "), "{}", mail.body);
         assert!(mail.body.contains("… và 3 phản hồi khác."), "{}", mail.body);
+        // The caller lists the first ones and counts the rest.
+        let mail = compose(&ctx, &items[..2], 60);
+        assert!(mail.subject.contains(": 60 phản hồi"), "{}", mail.subject);
+        assert!(mail.body.contains("… và 58 phản hồi khác."), "{}", mail.body);
         assert!(
             mail.body
                 .contains("Đánh giá: hài lòng ở 19 trên 19 tiêu chí đã trả lời"),
