@@ -40,8 +40,6 @@ use crate::forms::FormRegistry;
 
 /// How many response ids one run examines at most.
 pub const BATCH: i64 = 10_000;
-/// How often the server's task runs.
-pub const EVERY: Duration = Duration::from_secs(60);
 /// How long the SMTP exchange of one e-mail may take.
 pub const SMTP_TIMEOUT: Duration = Duration::from_secs(20);
 /// Events sent or dropped are forgotten after this many days.
@@ -291,7 +289,7 @@ pub async fn collect(
 }
 
 /// One run of the alert sender at `now`: writes the new events, then sends every e-mail due
-/// (see the module documentation). The server's [`AlertTask`] calls it every [`EVERY`];
+/// (see the module documentation). The server's [`AlertTask`] calls it every minute;
 /// tests call it directly.
 pub async fn send_due(
     conn: &mut AsyncPgConnection,
@@ -420,7 +418,7 @@ async fn send_subscription(
     Ok(outcome)
 }
 
-/// The alert sender beside the server: every [`EVERY`] (the first time one period after the
+/// The alert sender beside the server: every `every` (a minute; the first time one period after the
 /// start), [`send_due`]. Errors are logged, never propagated; a panic ends that run, not the
 /// loop. Runs only when `SIPAS_SMTP_URL` is set.
 pub struct AlertTask(Background);

@@ -83,13 +83,20 @@ pub struct MailSettings {
     pub smtp_url: String,
     /// `SIPAS_MAIL_FROM`: the sender, `sipas@example.gov.vn` or `Tên <sipas@example.gov.vn>`.
     pub from: String,
+    /// How often the server's alert task runs ([`DEFAULT_ALERT_EVERY`]; not a variable: tests
+    /// lengthen it to run the sender themselves).
+    pub every: Duration,
 }
+
+/// How often the server sends the alerts due.
+pub const DEFAULT_ALERT_EVERY: Duration = Duration::from_secs(60);
 
 impl std::fmt::Debug for MailSettings {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("MailSettings")
             .field("smtp_url", &MailSettings::redacted(&self.smtp_url))
             .field("from", &self.from)
+            .field("every", &self.every)
             .finish()
     }
 }
@@ -182,6 +189,7 @@ impl MailSettings {
         Ok(Some(MailSettings {
             smtp_url: text,
             from,
+            every: DEFAULT_ALERT_EVERY,
         }))
     }
 

@@ -155,13 +155,13 @@ impl Application {
             crate::background::RETENTION_FIRST_CHECK,
             crate::background::RETENTION_CHECK_EVERY,
         );
-        let alerts = mailer.map(|mailer| {
+        let alerts = mailer.zip(state.config.mail.as_ref()).map(|(mailer, mail)| {
             crate::app::alerts::AlertTask::start(
                 database.pool.clone(),
                 state.forms.clone(),
                 mailer,
                 state.config.public_url.to_string(),
-                crate::app::alerts::EVERY,
+                mail.every,
             )
         });
         let exports = crate::export::jobs::ExportRunner::start(

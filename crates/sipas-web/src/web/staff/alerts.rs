@@ -1,7 +1,8 @@
 //! Staff area: e-mail alerts ("Nhận thông báo qua e-mail", `crate::app::alerts`). Every
 //! signed-in account subscribes itself to a unit of its scope, lists and deletes its own
 //! subscriptions; another account's subscription is not found (404). Without
-//! `SIPAS_SMTP_URL` the page says alerts are not enabled and a submitted form stores nothing.
+//! `SIPAS_SMTP_URL` the page says alerts are not enabled and a submitted form stores nothing
+//! (422, the page and its notice).
 
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde::Deserialize;
@@ -184,7 +185,7 @@ async fn create(
             &FieldErrors::new(),
             None,
             false,
-            409,
+            422,
         )
         .await;
     }
