@@ -52,7 +52,9 @@ impl Received {
     /// The plain-text body, decoded (lettre picks base64 or quoted-printable for UTF-8).
     fn body(&self) -> String {
         let (_, raw) = self.data.split_once("\r\n\r\n").unwrap();
-        let encoding = self.header("Content-Transfer-Encoding").to_ascii_lowercase();
+        let encoding = self
+            .header("Content-Transfer-Encoding")
+            .to_ascii_lowercase();
         let bytes = match encoding.trim() {
             "base64" => base64(&raw.replace("\r\n", "")),
             "quoted-printable" => quoted_printable(raw),
@@ -238,7 +240,9 @@ async fn session(
             );
             b"250 OK\r\n"
         } else if upper == "DATA" {
-            write.write_all(b"354 End data with <CR><LF>.<CR><LF>\r\n").await?;
+            write
+                .write_all(b"354 End data with <CR><LF>.<CR><LF>\r\n")
+                .await?;
             let mut data = String::new();
             loop {
                 line.clear();
@@ -360,13 +364,29 @@ async fn immediate_alerts_arrive_once_for_the_subscribed_units_and_survive_an_sm
     let page = staff.get("/staff/alerts").await;
     assert_eq!(page.status(), 200);
     let html = page.text().await.unwrap();
-    assert!(html.contains("<h1>Nhận thông báo qua e-mail</h1>"), "{html}");
-    assert!(html.contains(&format!("<option value=\"{tam}\">")), "{html}");
-    assert!(!html.contains(&format!("<option value=\"{bac}\">")), "{html}");
+    assert!(
+        html.contains("<h1>Nhận thông báo qua e-mail</h1>"),
+        "{html}"
+    );
+    assert!(
+        html.contains(&format!("<option value=\"{tam}\">")),
+        "{html}"
+    );
+    assert!(
+        !html.contains(&format!("<option value=\"{bac}\">")),
+        "{html}"
+    );
     assert!(html.contains("chưa đăng ký nhận thông báo nào"), "{html}");
 
     // A unit outside the scope, typed into the form: refused in Vietnamese, nothing stored.
-    let r = subscribe(&staff, bac, TO, &["very_dissatisfied", "comment"], "immediate").await;
+    let r = subscribe(
+        &staff,
+        bac,
+        TO,
+        &["very_dissatisfied", "comment"],
+        "immediate",
+    )
+    .await;
     assert_eq!(r.status(), 422);
     let html = r.text().await.unwrap();
     assert!(
@@ -380,13 +400,26 @@ async fn immediate_alerts_arrive_once_for_the_subscribed_units_and_survive_an_sm
     assert!(html.contains("Địa chỉ e-mail không hợp lệ"), "{html}");
     assert!(html.contains("ít nhất một loại phản hồi"), "{html}");
     assert!(html.contains("Vui lòng chọn cách gửi thông báo."), "{html}");
-    assert_eq!(count(&app, "SELECT count(*) FROM alert_subscriptions").await, 0);
+    assert_eq!(
+        count(&app, "SELECT count(*) FROM alert_subscriptions").await,
+        0
+    );
 
     // Subscribed, audited.
-    let r = subscribe(&staff, tam, TO, &["very_dissatisfied", "comment"], "immediate").await;
+    let r = subscribe(
+        &staff,
+        tam,
+        TO,
+        &["very_dissatisfied", "comment"],
+        "immediate",
+    )
+    .await;
     assert_eq!(r.status(), 303);
     assert_eq!(location(&r), "/staff/alerts?ok=created");
-    assert_eq!(count(&app, "SELECT count(*) FROM alert_subscriptions").await, 1);
+    assert_eq!(
+        count(&app, "SELECT count(*) FROM alert_subscriptions").await,
+        1
+    );
     assert_eq!(
         count(
             &app,
@@ -399,7 +432,12 @@ async fn immediate_alerts_arrive_once_for_the_subscribed_units_and_survive_an_sm
     // The same again is refused.
     let r = subscribe(&staff, tam, TO, &["comment"], "daily").await;
     assert_eq!(r.status(), 422);
-    assert!(r.text().await.unwrap().contains("đã đăng ký nhận thông báo của đơn vị này"));
+    assert!(
+        r.text()
+            .await
+            .unwrap()
+            .contains("đã đăng ký nhận thông báo của đơn vị này")
+    );
 
     // Citizens: one very dissatisfied at Xuân Tâm, one satisfied there (nothing to tell), one
     // very dissatisfied with a comment at Xuân Bắc (outside the subscription).
@@ -423,12 +461,16 @@ async fn immediate_alerts_arrive_once_for_the_subscribed_units_and_survive_an_sm
     );
     assert!(mail.header("From").contains("sipas@xuanloc.example.gov.vn"));
     assert!(
-        mail.header("Content-Type").starts_with("text/plain; charset=utf-8"),
+        mail.header("Content-Type")
+            .starts_with("text/plain; charset=utf-8"),
         "{}",
         mail.data
     );
     let body = mail.body();
-    assert!(body.starts_with("Kính gửi Anh/Chị can.bo.xuan.tam,"), "{body}");
+    assert!(
+        body.starts_with("Kính gửi Anh/Chị can.bo.xuan.tam,"),
+        "{body}"
+    );
     assert!(
         body.contains("1. UBND xã Xuân Tâm – Bộ phận Tiếp nhận và Trả kết quả xã Xuân Tâm\n"),
         "{body}"
@@ -465,7 +507,11 @@ async fn immediate_alerts_arrive_once_for_the_subscribed_units_and_survive_an_sm
 
     // A second run sends nothing more.
     let report = send_due(&app, Utc::now()).await;
-    assert_eq!((report.mails_sent, report.events_written), (0, 0), "{report:?}");
+    assert_eq!(
+        (report.mails_sent, report.events_written),
+        (0, 0),
+        "{report:?}"
+    );
     assert_eq!(catcher.received().len(), 1);
 
     // The SMTP server goes down: the comment's alert waits.
@@ -505,9 +551,15 @@ async fn immediate_alerts_arrive_once_for_the_subscribed_units_and_survive_an_sm
     let mails = catcher.to(TO);
     assert_eq!(mails.len(), 2);
     let body = mails[1].body();
-    assert!(body.contains("   Góp ý:\n     Chờ quá lâu, gọi tôi [số điện thoại]\n     xin cảm ơn\n"), "{body}");
+    assert!(
+        body.contains("   Góp ý:\n     Chờ quá lâu, gọi tôi [số điện thoại]\n     xin cảm ơn\n"),
+        "{body}"
+    );
     assert!(!body.contains("345 678"), "{body}");
-    assert!(body.contains("Đánh giá: hài lòng ở 16 trên 16 tiêu chí đã trả lời"), "{body}");
+    assert!(
+        body.contains("Đánh giá: hài lòng ở 16 trên 16 tiêu chí đã trả lời"),
+        "{body}"
+    );
     let item: i32 = app
         .sql()
         .await
@@ -519,7 +571,9 @@ async fn immediate_alerts_arrive_once_for_the_subscribed_units_and_survive_an_sm
         .unwrap()
         .get(0);
     assert!(
-        body.contains(&format!("Xem: {PUBLIC_URL}/staff/comments/{commented}/{item}")),
+        body.contains(&format!(
+            "Xem: {PUBLIC_URL}/staff/comments/{commented}/{item}"
+        )),
         "{body}"
     );
     let report = send_due(&app, Utc::now()).await;
@@ -570,7 +624,10 @@ async fn immediate_alerts_arrive_once_for_the_subscribed_units_and_survive_an_sm
     let r = staff.post(&format!("/staff/alerts/{id}/delete"), &[]).await;
     assert_eq!(r.status(), 303);
     assert_eq!(location(&r), "/staff/alerts?ok=deleted");
-    assert_eq!(count(&app, "SELECT count(*) FROM alert_subscriptions").await, 0);
+    assert_eq!(
+        count(&app, "SELECT count(*) FROM alert_subscriptions").await,
+        0
+    );
     assert_eq!(
         count(
             &app,
@@ -613,7 +670,11 @@ async fn a_daily_digest_gathers_the_day_s_responses_into_one_e_mail_at_seven() {
     // At the next 07:00: one e-mail with the three.
     let tomorrow = Utc::now() + chrono::Duration::days(1);
     let report = send_due(&app, tomorrow).await;
-    assert_eq!((report.mails_sent, report.events_sent), (1, 3), "{report:?}");
+    assert_eq!(
+        (report.mails_sent, report.events_sent),
+        (1, 3),
+        "{report:?}"
+    );
     let mails = catcher.to(TO);
     assert_eq!(mails.len(), 1);
     let subject = mails[0].subject();
@@ -623,7 +684,10 @@ async fn a_daily_digest_gathers_the_day_s_responses_into_one_e_mail_at_seven() {
         format!("[SIPAS] Tổng hợp ngày {day}: 3 phản hồi cần chú ý (UBND huyện Xuân Lộc)")
     );
     let body = mails[0].body();
-    assert!(body.contains("ghi nhận 3 phản hồi trong ngày qua"), "{body}");
+    assert!(
+        body.contains("ghi nhận 3 phản hồi trong ngày qua"),
+        "{body}"
+    );
     for (unit, text) in [
         ("UBND xã Xuân Tâm", &bodies[0]),
         ("UBND xã Xuân Bắc", &bodies[1]),
@@ -655,9 +719,16 @@ async fn without_smtp_the_page_says_alerts_are_not_enabled_and_stores_nothing() 
     let r = subscribe(&staff, tam, "a@b.vn", &["comment"], "immediate").await;
     assert_eq!(r.status(), 422);
     assert!(r.text().await.unwrap().contains("chưa bật gửi thông báo"));
-    assert_eq!(count(&app, "SELECT count(*) FROM alert_subscriptions").await, 0);
     assert_eq!(
-        count(&app, "SELECT count(*) FROM audit_log WHERE action LIKE 'alert.%'").await,
+        count(&app, "SELECT count(*) FROM alert_subscriptions").await,
+        0
+    );
+    assert_eq!(
+        count(
+            &app,
+            "SELECT count(*) FROM audit_log WHERE action LIKE 'alert.%'"
+        )
+        .await,
         0
     );
 }

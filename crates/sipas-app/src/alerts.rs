@@ -79,8 +79,7 @@ pub async fn subscribe(
             {
                 return Ok(Err(SubscribeRefusal::OutOfScope));
             }
-            if Subscription::exists(conn, actor.account_id, request.unit_id, &request.email)
-                .await?
+            if Subscription::exists(conn, actor.account_id, request.unit_id, &request.email).await?
             {
                 return Ok(Err(SubscribeRefusal::Duplicate));
             }
@@ -407,11 +406,7 @@ async fn send_subscription(
             }
             report.events_sent += store::mark(conn, id, &ids, true).await?;
             report.mails_sent += 1;
-            tracing::info!(
-                subscription = id,
-                events = ids.len(),
-                "alert e-mail sent"
-            );
+            tracing::info!(subscription = id, events = ids.len(), "alert e-mail sent");
             Ok(Ok(()))
         })
         .await?;
@@ -432,8 +427,7 @@ impl AlertTask {
         every: Duration,
     ) -> Self {
         AlertTask(Background::spawn(|mut stopped| async move {
-            let mut interval =
-                tokio::time::interval_at(tokio::time::Instant::now() + every, every);
+            let mut interval = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
             interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
             loop {
                 tokio::select! {

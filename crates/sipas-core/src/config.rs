@@ -135,7 +135,11 @@ impl MailSettings {
             (scheme @ ("smtp" | "smtps"), _) => {
                 return Err(problem(format!(
                     "{scheme}: takes {} tls parameter",
-                    if scheme == "smtp" { "at most one" } else { "no" }
+                    if scheme == "smtp" {
+                        "at most one"
+                    } else {
+                        "no"
+                    }
                 )));
             }
             (scheme, _) => {
@@ -152,7 +156,10 @@ impl MailSettings {
             )));
         }
         if url.host_str().is_none_or(str::is_empty) {
-            return Err(problem(format!("\"{}\" names no host", Self::redacted(&text))));
+            return Err(problem(format!(
+                "\"{}\" names no host",
+                Self::redacted(&text)
+            )));
         }
         for part in [url.username(), url.password().unwrap_or("")] {
             if percent_encoding::percent_decode_str(part)
@@ -842,7 +849,10 @@ mod tests {
     #[test]
     fn the_smtp_server_of_the_alerts_is_checked_at_start_up() {
         assert_eq!(config(&[]).unwrap().mail, None);
-        let from = ("SIPAS_MAIL_FROM", "SIPAS Xuân Lộc <sipas@xuanloc.dongnai.gov.vn>");
+        let from = (
+            "SIPAS_MAIL_FROM",
+            "SIPAS Xuân Lộc <sipas@xuanloc.dongnai.gov.vn>",
+        );
         for ok in [
             "smtp://127.0.0.1:2525",
             "smtp://user:p%40ss@mail.example.gov.vn:587?tls=required",
@@ -858,8 +868,14 @@ mod tests {
             ("mail.example.gov.vn", "not a URL"),
             ("http://mail.example.gov.vn", "scheme must be smtp or smtps"),
             ("smtp://mail.example.gov.vn?tls=yes", "tls=yes"),
-            ("smtps://mail.example.gov.vn?tls=required", "no tls parameter"),
-            ("smtp://mail.example.gov.vn?timeout=5", "unknown parameter \"timeout\""),
+            (
+                "smtps://mail.example.gov.vn?tls=required",
+                "no tls parameter",
+            ),
+            (
+                "smtp://mail.example.gov.vn?timeout=5",
+                "unknown parameter \"timeout\"",
+            ),
             ("smtp://:secret@/", "empty host"),
             ("smtp:mail.example.gov.vn", "names no host"),
         ] {

@@ -165,9 +165,7 @@ impl Subscription {
         Ok(rows
             .into_iter()
             .map(|(subscription, unit_name)| {
-                let o = outbox
-                    .iter()
-                    .find(|o| o.subscription_id == subscription.id);
+                let o = outbox.iter().find(|o| o.subscription_id == subscription.id);
                 SubscriptionRow {
                     pending: o.map_or(0, |o| o.pending),
                     last_sent_at: o.and_then(|o| o.last_sent_at),

@@ -109,7 +109,15 @@ impl Application {
         };
         // The e-mail alerts' transport, checked before anything starts.
         let mailer = match &config.mail {
-            Some(mail) => Some(crate::app::alerts::Mailer::new(mail)?),
+            Some(mail) => {
+                let mailer = crate::app::alerts::Mailer::new(mail)?;
+                tracing::info!(
+                    smtp = %crate::config::MailSettings::redacted(&mail.smtp_url),
+                    from = %mail.from,
+                    "e-mail alerts on"
+                );
+                Some(mailer)
+            }
             None => None,
         };
         if !config.privacy.configured {
@@ -155,15 +163,17 @@ impl Application {
             crate::background::RETENTION_FIRST_CHECK,
             crate::background::RETENTION_CHECK_EVERY,
         );
-        let alerts = mailer.zip(state.config.mail.as_ref()).map(|(mailer, mail)| {
-            crate::app::alerts::AlertTask::start(
-                database.pool.clone(),
-                state.forms.clone(),
-                mailer,
-                state.config.public_url.to_string(),
-                mail.every,
-            )
-        });
+        let alerts = mailer
+            .zip(state.config.mail.as_ref())
+            .map(|(mailer, mail)| {
+                crate::app::alerts::AlertTask::start(
+                    database.pool.clone(),
+                    state.forms.clone(),
+                    mailer,
+                    state.config.public_url.to_string(),
+                    mail.every,
+                )
+            });
         let exports = crate::export::jobs::ExportRunner::start(
             &database.url,
             state.forms.clone(),

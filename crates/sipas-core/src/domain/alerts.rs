@@ -62,8 +62,7 @@ impl Mode {
 }
 
 /// The events of a subscription's name in the interface.
-pub const EVENT_VERY_DISSATISFIED: &str =
-    "Đánh giá ở mức thấp nhất («Rất không hài lòng»; phiếu 3 mức: «Không hài lòng») ở bất kỳ tiêu chí nào";
+pub const EVENT_VERY_DISSATISFIED: &str = "Đánh giá ở mức thấp nhất («Rất không hài lòng»; phiếu 3 mức: «Không hài lòng») ở bất kỳ tiêu chí nào";
 pub const EVENT_COMMENT: &str = "Có góp ý bằng lời";
 
 /// One criterion answered at the lowest level of its scale.
@@ -165,8 +164,7 @@ pub fn digest_cutoff(now: DateTime<Utc>) -> DateTime<Utc> {
 /// `text` as an e-mail address (`name@example.gov.vn`), or why it is not one, in Vietnamese.
 /// Plain ASCII addresses only, as every office's mail server has them.
 pub fn parse_email(text: &str) -> Result<String, &'static str> {
-    const BAD: &str =
-        "Địa chỉ e-mail không hợp lệ (ví dụ đúng: ten.canbo@xuanloc.dongnai.gov.vn).";
+    const BAD: &str = "Địa chỉ e-mail không hợp lệ (ví dụ đúng: ten.canbo@xuanloc.dongnai.gov.vn).";
     let text = text.trim();
     if text.is_empty() {
         return Err("Vui lòng nhập địa chỉ e-mail nhận thông báo.");
@@ -286,7 +284,9 @@ pub fn compose(ctx: &MailContext<'_>, items: &[AlertItem], total: usize) -> Aler
     let subject = match ctx.mode {
         Mode::Immediate if n == 1 => format!(
             "[SIPAS] Phản hồi cần chú ý: {}",
-            items.first().map_or(ctx.unit_name, |i| i.unit_name.as_str())
+            items
+                .first()
+                .map_or(ctx.unit_name, |i| i.unit_name.as_str())
         ),
         Mode::Immediate => format!("[SIPAS] {n} phản hồi cần chú ý: {}", ctx.unit_name),
         Mode::Daily => format!(
@@ -496,18 +496,34 @@ mod tests {
             public_url: "https://hailong.example.gov.vn/",
             day: NaiveDate::from_ymd_opt(2026, 12, 5).unwrap(),
         };
-        let mail = compose(&ctx, &[item(41, Some("Chờ quá lâu\nkhông ai hướng dẫn"), 2)], 1);
+        let mail = compose(
+            &ctx,
+            &[item(41, Some("Chờ quá lâu\nkhông ai hướng dẫn"), 2)],
+            1,
+        );
         assert_eq!(mail.subject, "[SIPAS] Phản hồi cần chú ý: UBND xã Xuân Tâm");
         let body = &mail.body;
         assert!(body.starts_with("Kính gửi Anh/Chị Nguyễn Văn A,"), "{body}");
-        assert!(body.contains("1. UBND xã Xuân Tâm – Bộ phận Một cửa"), "{body}");
-        assert!(body.contains("09:05 ngày 05/12/2026 (giờ Việt Nam)"), "{body}");
+        assert!(
+            body.contains("1. UBND xã Xuân Tâm – Bộ phận Một cửa"),
+            "{body}"
+        );
+        assert!(
+            body.contains("09:05 ngày 05/12/2026 (giờ Việt Nam)"),
+            "{body}"
+        );
         assert!(
             body.contains("Đánh giá: Rất không hài lòng ở 2 trên 19 tiêu chí đã trả lời:"),
             "{body}"
         );
-        assert!(body.contains("     - TC2: Cơ quan cung cấp thông tin"), "{body}");
-        assert!(body.contains("     Chờ quá lâu\n     không ai hướng dẫn\n"), "{body}");
+        assert!(
+            body.contains("     - TC2: Cơ quan cung cấp thông tin"),
+            "{body}"
+        );
+        assert!(
+            body.contains("     Chờ quá lâu\n     không ai hướng dẫn\n"),
+            "{body}"
+        );
         assert!(
             body.contains("Xem: https://hailong.example.gov.vn/staff/comments/41/33"),
             "{body}"
@@ -539,13 +555,21 @@ mod tests {
             mail.subject,
             "[SIPAS] Tổng hợp ngày 06/12/2026: 53 phản hồi cần chú ý (Huyện Xuân Lộc)"
         );
-        assert!(mail.body.contains("\n50. UBND xã Xuân Tâm"), "{}", mail.body);
+        assert!(
+            mail.body.contains("\n50. UBND xã Xuân Tâm"),
+            "{}",
+            mail.body
+        );
         assert!(!mail.body.contains("\n51. "), "{}", mail.body);
         assert!(mail.body.contains("… và 3 phản hồi khác."), "{}", mail.body);
         // The caller lists the first ones and counts the rest.
         let mail = compose(&ctx, &items[..2], 60);
         assert!(mail.subject.contains(": 60 phản hồi"), "{}", mail.subject);
-        assert!(mail.body.contains("… và 58 phản hồi khác."), "{}", mail.body);
+        assert!(
+            mail.body.contains("… và 58 phản hồi khác."),
+            "{}",
+            mail.body
+        );
         assert!(
             mail.body
                 .contains("Đánh giá: hài lòng ở 19 trên 19 tiêu chí đã trả lời"),

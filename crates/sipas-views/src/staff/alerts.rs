@@ -117,7 +117,11 @@ fn subscribe_form(staff: &SignedIn, p: &AlertsPage<'_>) -> Markup {
                 "{}{}{}",
                 indent(u.depth - top),
                 u.name,
-                if u.active { "" } else { " (ngừng hoạt động)" }
+                if u.active {
+                    ""
+                } else {
+                    " (ngừng hoạt động)"
+                }
             ),
         )
     }));
@@ -287,12 +291,20 @@ mod tests {
             },
         )
         .into_string();
-        assert!(html.contains("<h1>Nhận thông báo qua e-mail</h1>"), "{html}");
+        assert!(
+            html.contains("<h1>Nhận thông báo qua e-mail</h1>"),
+            "{html}"
+        );
         assert!(html.contains(r#"action="/staff/alerts""#), "{html}");
         assert!(html.contains(r#"name="_csrf" value="tok""#), "{html}");
-        assert!(html.contains(r#"<option value="7">UBND xã Xuân Tâm</option>"#), "{html}");
         assert!(
-            html.contains(r#"name="very_dissatisfied" value="on" id="f-very-dissatisfied" checked"#),
+            html.contains(r#"<option value="7">UBND xã Xuân Tâm</option>"#),
+            "{html}"
+        );
+        assert!(
+            html.contains(
+                r#"name="very_dissatisfied" value="on" id="f-very-dissatisfied" checked"#
+            ),
             "{html}"
         );
         assert!(
@@ -308,7 +320,10 @@ mod tests {
         assert!(html.contains("canbo@xuantam.gov.vn"), "{html}");
         assert!(html.contains("07:00 ngày 04/12/2026"), "{html}");
         assert!(html.contains(r#"<td class="num">2</td>"#), "{html}");
-        assert!(html.contains(r#"action="/staff/alerts/11/delete""#), "{html}");
+        assert!(
+            html.contains(r#"action="/staff/alerts/11/delete""#),
+            "{html}"
+        );
         assert!(html.contains("Đã đăng ký."), "{html}");
     }
 
@@ -324,7 +339,10 @@ mod tests {
         };
         let errors = FieldErrors::from([
             ("email", "Địa chỉ e-mail không hợp lệ.".to_string()),
-            ("events", "Vui lòng chọn ít nhất một loại phản hồi.".to_string()),
+            (
+                "events",
+                "Vui lòng chọn ít nhất một loại phản hồi.".to_string(),
+            ),
         ]);
         let html = alerts(
             &staff(),
@@ -342,9 +360,15 @@ mod tests {
         assert!(html.contains("Vui lòng sửa 2 mục"), "{html}");
         assert!(html.contains(r#"<option value="7" selected>"#), "{html}");
         assert!(html.contains(r#"value="không phải e-mail""#), "{html}");
-        assert!(!html.contains(r#"id="f-very-dissatisfied" checked"#), "{html}");
+        assert!(
+            !html.contains(r#"id="f-very-dissatisfied" checked"#),
+            "{html}"
+        );
         assert!(html.contains(r#"id="f-mode-daily" checked"#), "{html}");
-        assert!(html.contains("Vui lòng chọn ít nhất một loại phản hồi."), "{html}");
+        assert!(
+            html.contains("Vui lòng chọn ít nhất một loại phản hồi."),
+            "{html}"
+        );
         assert!(html.contains("421 try later"), "{html}");
         assert!(!html.contains("<table>"), "{html}");
     }

@@ -42,19 +42,25 @@ fn notice(request: &HttpRequest) -> Option<&'static str> {
     }
 }
 
+/// What a rendering of the page shows besides the account's data.
+struct Shown<'a> {
+    form: &'a AlertForm,
+    errors: &'a FieldErrors,
+    notice: Option<&'a str>,
+    /// The subscriptions listed (not on a refused form).
+    with_list: bool,
+    status: u16,
+}
+
 /// Renders the page.
 async fn render(
     state: &AppState,
     staff: &Staff,
     conn: &mut crate::db::Connection,
-    form: &AlertForm,
-    errors: &FieldErrors,
-    notice: Option<&str>,
-    with_list: bool,
-    status: u16,
+    shown: Shown<'_>,
 ) -> Result<HttpResponse, AppError> {
     let enabled = state.config.mail.is_some();
-    let rows = if enabled && with_list {
+    let rows = if enabled && shown.with_list {
         Some(Subscription::list_for_account(conn, staff.account.id).await?)
     } else {
         None
@@ -77,13 +83,13 @@ async fn render(
                 enabled,
                 rows: rows.as_deref(),
                 units: &units,
-                form,
-                errors,
-                notice,
+                form: shown.form,
+                errors: shown.errors,
+                notice: shown.notice,
                 last_error: last_error.as_deref(),
             },
         ),
-        status,
+        shown.status,
     ))
 }
 
@@ -93,17 +99,16 @@ async fn list(
     request: HttpRequest,
 ) -> Result<HttpResponse, AppError> {
     let mut conn = state.pool.get().await?;
-    render(
-        &state,
-        &staff,
-        &mut conn,
-        &AlertForm::fresh(),
-        &FieldErrors::new(),
-        notice(&request),
-        true,
-        200,
-    )
-    .await
+    let form = AlertForm::fresh();
+    let errors = FieldErrors::new();
+    let shown = Shown {
+        form: &form,
+        errors: &errors,
+        notice: notice(&request),
+        with_list: true,
+        status: 200,
+    };
+    render(&state, &staff, &mut conn, shown).await
 }
 
 #[derive(Deserialize)]
@@ -177,17 +182,15 @@ async fn create(
     let typed = form.typed();
     if state.config.mail.is_none() {
         // Nothing is stored: the page says why.
-        return render(
-            &state,
-            &staff,
-            &mut conn,
-            &typed,
-            &FieldErrors::new(),
-            None,
-            false,
-            422,
-        )
-        .await;
+        let errors = FieldErrors::new();
+        let shown = Shown {
+            form: &typed,
+            errors: &errors,
+            notice: None,
+            with_list: false,
+            status: 422,
+        };
+        return render(&state, &staff, &mut conn, shown).await;
     }
     let errors = match form.request() {
         Ok(request) => match crate::app::alerts::subscribe(&mut conn, &staff, &request).await? {
@@ -204,12 +207,20 @@ async fn create(
             }
             Err(SubscribeRefusal::Duplicate) => FieldErrors::from([(
                 "email",
-                "Anh/Chị đã đăng ký nhận thông báo của đơn vị này về địa chỉ e-mail này.".to_string(),
+                "Anh/Chị đã đăng ký nhận thông báo của đơn vị này về địa chỉ e-mail này."
+                    .to_string(),
             )]),
         },
         Err(errors) => errors,
     };
-    render(&state, &staff, &mut conn, &typed, &errors, None, false, 422).await
+    let shown = Shown {
+        form: &typed,
+        errors: &errors,
+        notice: None,
+        with_list: false,
+        status: 422,
+    };
+    render(&state, &staff, &mut conn, shown).await
 }
 
 async fn delete(
