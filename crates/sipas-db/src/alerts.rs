@@ -1,4 +1,4 @@
-//! E-mail alerts (migration `…000016_alerts`): the staff's subscriptions, the outbox of events
+//! E-mail alerts (migration `…000021_alerts`): the staff's subscriptions, the outbox of events
 //! (`alert_events`, one row per subscription and matching response, marked sent once the SMTP
 //! server accepted the e-mail) and the alert task's watermark (`alert_state`). The rules
 //! (what matches, when a digest is due, the text) are `crate::domain::alerts`'s; the task is

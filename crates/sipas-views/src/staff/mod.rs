@@ -297,7 +297,7 @@ mod tests {
         let count = |menu: &[(&str, Vec<(&str, &str)>)]| -> usize {
             menu.iter().map(|(_, e)| e.len()).sum()
         };
-        assert_eq!(count(&admin), 15);
+        assert_eq!(count(&admin), 16);
         let viewer = menu_for(Role::Viewer);
         let paths: Vec<&str> = viewer
             .iter()
