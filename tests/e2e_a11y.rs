@@ -384,7 +384,18 @@ async fn every_staff_page_and_the_public_pages_pass_axe_at_1280_and_360() -> Res
         return Ok(());
     };
 
-    let app = TestApp::spawn().await;
+    // With an SMTP server configured (never contacted: nobody subscribes), so that the e-mail
+    // alerts' form is audited too.
+    let app = TestApp::spawn_on(common::TestDatabase::create().await, |url| {
+        let mut config = common::test_config(url);
+        config.mail = Some(sipas::config::MailSettings {
+            smtp_url: "smtp://127.0.0.1:9".into(),
+            from: "sipas@example.gov.vn".into(),
+            every: sipas::config::DEFAULT_ALERT_EVERY,
+        });
+        config
+    })
+    .await;
     app.create_account(ADMIN, "admin", &[]).await;
     app.create_account(UNIT_USER, "unit", &[XUAN_BAC]).await;
     let today = sipas::plans::today_in_vietnam();
@@ -566,6 +577,7 @@ async fn every_staff_page_and_the_public_pages_pass_axe_at_1280_and_360() -> Res
         page("flag-rules", "/staff/flags/rules"),
         page("audit", "/staff/audit"),
         page("tokens", "/staff/tokens"),
+        page("alerts", "/staff/alerts"),
     ];
     let covered: BTreeSet<&str> = admin_pages.iter().map(|(_, p)| p.as_str()).collect();
     let unknown: Vec<&String> = menu
@@ -594,6 +606,7 @@ async fn every_staff_page_and_the_public_pages_pass_axe_at_1280_and_360() -> Res
         page("unit-plan", format!("/staff/plans/{plan}")),
         page("unit-comments", "/staff/comments"),
         page("unit-report", "/staff/report"),
+        page("unit-alerts", "/staff/alerts"),
     ];
     audit(&browser, &app, &axe, &unit_pages, &mut found).await?;
     browser.close().await?;

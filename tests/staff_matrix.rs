@@ -153,6 +153,7 @@ mod bodies {
     ];
     pub const NEW_TOKEN: Body = &[("name", "Mã thử nghiệm ({role})")];
     pub const EMPTY_TOKEN: Body = &[("name", "  ")];
+    pub const ALERT: Body = &[("unit", "{unit_in}"), ("email", "canbo@xuanloc.gov.vn"), ("comment", "on"), ("mode", "immediate")];
     pub const NOTE: Body = &[("note", "Đã trả lời người dân ({role})")];
     pub const EMPTY_NOTE: Body = &[("note", "  ")];
     pub const DECIDE: Body = &[("decision", "exclude"), ("note", "Phiếu thử nghiệm ({role})")];
@@ -364,6 +365,15 @@ const MATRIX: &[Row] = &[
     post("tokens: revoke another's",           "/staff/tokens/{token_other}/revoke",                  NONE,           [303, 303, 404, 404]),
     post("non-numeric token id",               "/staff/tokens/abc/revoke",                            NONE,           [303, 404, 404, 404]),
     get( "GET on tokens: revoke",              "/staff/tokens/{token_other}/revoke",                                  [303, 404, 404, 404]),
+    // E-mail alerts: every account subscribes itself (viewers too: a subscription only reads).
+    // This server has no SMTP server, so the form stores nothing (tests/alerts.rs runs them
+    // with one); an unknown or another account's subscription is not found.
+    get( "alerts: page",                       "/staff/alerts",                                                       [303, 200, 200, 200]),
+    post("alerts: subscribe (no SMTP here)",   "/staff/alerts",                                       ALERT,          [303, 422, 422, 422]).no_write(),
+    post("alerts: delete another's",           "/staff/alerts/{alert_other}/delete",                  NONE,           [303, 404, 404, 404]),
+    post("alerts: delete unknown",             "/staff/alerts/999999999/delete",                      NONE,           [303, 404, 404, 404]),
+    post("non-numeric alert id",               "/staff/alerts/abc/delete",                            NONE,           [303, 404, 404, 404]),
+    get( "GET on alerts: delete",              "/staff/alerts/{alert_other}/delete",                                  [303, 404, 404, 404]),
     // Flagged responses ("Phiếu nghi vấn"): admins only, 404 to everyone else, for reading as
     // for deciding.
     get( "flags: list",                        "/staff/flags",                                                        [303, 200, 404, 404]),
@@ -762,6 +772,20 @@ impl Fixture {
             ("flagged", flagged),
         ];
         vars.push(("token_anonymous", tokens[2].1.clone()));
+        // An e-mail alert subscription of Xuân Định's account (this server has no SMTP server:
+        // stored directly).
+        let alert_other: i32 = db
+            .query_one(
+                "INSERT INTO alert_subscriptions \
+                 (account_id, unit_id, email, on_very_dissatisfied, on_comment, mode) \
+                 SELECT a.id, u.id, 'muc.tieu@xuanloc.gov.vn', true, true, 'immediate' \
+                 FROM accounts a, units u WHERE a.username = 'muc.tieu' AND u.code = $1 RETURNING id",
+                &[&XUAN_DINH],
+            )
+            .await
+            .unwrap()
+            .get(0);
+        vars.push(("alert_other", alert_other.to_string()));
         // Kiosks to revoke: the admin's on its Xuân Bắc desk, the unit account's (also asked
         // for by the viewer and anonymously, both refused first) and one of Xuân Định.
         let kiosk = |desk: i32| async move {

@@ -10,6 +10,7 @@ pub use sipas_core::{config, disclosure, domain, forms, periods, privacy, small_
 pub use sipas_db as db;
 
 pub mod accounts;
+pub mod alerts;
 pub mod background;
 pub mod codes;
 pub mod comments;

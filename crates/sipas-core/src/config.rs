@@ -68,6 +68,149 @@ pub struct Config {
     pub retention: crate::domain::retention::Rules,
     /// The privacy notice citizens reach from the form (see [`PrivacySettings`]).
     pub privacy: PrivacySettings,
+    /// `SIPAS_SMTP_URL` and `SIPAS_MAIL_FROM`: the staff's e-mail alerts (see
+    /// [`MailSettings`]). `None`: alerts are not enabled on this server.
+    pub mail: Option<MailSettings>,
+}
+
+/// The SMTP server the staff's e-mail alerts go through, and their sender.
+#[derive(Clone, PartialEq, Eq)]
+pub struct MailSettings {
+    /// `SIPAS_SMTP_URL`, as given: `smtp://user:pass@host:25` (plain, or STARTTLS with
+    /// `?tls=required` / `?tls=opportunistic`, port 587 by default then), `smtps://…` (TLS from
+    /// the start, port 465 by default). lettre's `AsyncSmtpTransport::from_url` reads it. It
+    /// may hold a password: never logged ([`MailSettings`]'s `Debug` hides it).
+    pub smtp_url: String,
+    /// `SIPAS_MAIL_FROM`: the sender, `sipas@example.gov.vn` or `Tên <sipas@example.gov.vn>`.
+    pub from: String,
+    /// How often the server's alert task runs ([`DEFAULT_ALERT_EVERY`]; not a variable: tests
+    /// lengthen it to run the sender themselves).
+    pub every: Duration,
+}
+
+/// How often the server sends the alerts due.
+pub const DEFAULT_ALERT_EVERY: Duration = Duration::from_secs(60);
+
+impl std::fmt::Debug for MailSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MailSettings")
+            .field("smtp_url", &MailSettings::redacted(&self.smtp_url))
+            .field("from", &self.from)
+            .field("every", &self.every)
+            .finish()
+    }
+}
+
+impl MailSettings {
+    /// Reads `SIPAS_SMTP_URL` and `SIPAS_MAIL_FROM`: `None` when the URL is unset; a URL that
+    /// lettre would not take, or a missing or malformed sender, is an error naming its variable.
+    pub fn from_lookup(
+        lookup: &impl Fn(&str) -> Option<String>,
+    ) -> Result<Option<Self>, ConfigError> {
+        let Some(text) = lookup("SIPAS_SMTP_URL") else {
+            return Ok(None);
+        };
+        let text = text.trim().to_string();
+        let problem = |problem: String| ConfigError {
+            name: "SIPAS_SMTP_URL",
+            problem,
+        };
+        let example = "like smtp://user:password@mail.example.gov.vn:587?tls=required or smtps://user:password@mail.example.gov.vn";
+        let url = Url::parse(&text).map_err(|e| {
+            // Not quoted: it may hold a password.
+            problem(format!("not a URL {example} ({e})"))
+        })?;
+        let tls: Vec<String> = url
+            .query_pairs()
+            .filter(|(k, _)| k == "tls")
+            .map(|(_, v)| v.into_owned())
+            .collect();
+        if let Some((key, _)) = url.query_pairs().find(|(k, _)| k != "tls") {
+            return Err(problem(format!(
+                "unknown parameter \"{key}\" (only tls=required or tls=opportunistic)"
+            )));
+        }
+        match (url.scheme(), tls.as_slice()) {
+            ("smtp", [] | [_]) | ("smtps", []) => {}
+            (scheme @ ("smtp" | "smtps"), _) => {
+                return Err(problem(format!(
+                    "{scheme}: takes {} tls parameter",
+                    if scheme == "smtp" {
+                        "at most one"
+                    } else {
+                        "no"
+                    }
+                )));
+            }
+            (scheme, _) => {
+                return Err(problem(format!(
+                    "the scheme must be smtp or smtps, not \"{scheme}\" ({example})"
+                )));
+            }
+        }
+        if let [mode] = tls.as_slice()
+            && !matches!(mode.as_str(), "required" | "opportunistic")
+        {
+            return Err(problem(format!(
+                "tls={mode}: must be tls=required (STARTTLS) or tls=opportunistic"
+            )));
+        }
+        if url.host_str().is_none_or(str::is_empty) {
+            return Err(problem(format!(
+                "\"{}\" names no host",
+                Self::redacted(&text)
+            )));
+        }
+        for part in [url.username(), url.password().unwrap_or("")] {
+            if percent_encoding::percent_decode_str(part)
+                .decode_utf8()
+                .is_err()
+            {
+                return Err(problem(
+                    "the user name or password is not UTF-8 once percent-decoded".into(),
+                ));
+            }
+        }
+        let from = lookup("SIPAS_MAIL_FROM").ok_or_else(|| ConfigError {
+            name: "SIPAS_MAIL_FROM",
+            problem: "must be set when SIPAS_SMTP_URL is: the alerts' sender, e.g. \"SIPAS Xuân Lộc <sipas@xuanloc.dongnai.gov.vn>\"".into(),
+        })?;
+        let from = from.trim().to_string();
+        let address = match from.rsplit_once('<') {
+            Some((name, rest)) if rest.ends_with('>') && !name.contains(['<', '>', '"']) => {
+                &rest[..rest.len() - 1]
+            }
+            Some(_) => "",
+            None => from.as_str(),
+        };
+        if from.chars().any(char::is_control)
+            || crate::domain::alerts::parse_email(address).is_err()
+        {
+            return Err(ConfigError {
+                name: "SIPAS_MAIL_FROM",
+                problem: format!(
+                    "\"{from}\" is not an address like sipas@example.gov.vn or SIPAS <sipas@example.gov.vn>"
+                ),
+            });
+        }
+        Ok(Some(MailSettings {
+            smtp_url: text,
+            from,
+            every: DEFAULT_ALERT_EVERY,
+        }))
+    }
+
+    /// `url` with its password replaced by `***` (for messages and logs).
+    pub fn redacted(url: &str) -> String {
+        match Url::parse(url) {
+            Ok(mut parsed) if parsed.password().is_some() => {
+                let _ = parsed.set_password(Some("***"));
+                parsed.to_string()
+            }
+            Ok(_) => url.to_string(),
+            Err(_) => "(not a URL)".to_string(),
+        }
+    }
 }
 
 /// The installation's privacy notice (`/quyen-rieng-tu`): who collects the answers and whom to
@@ -474,6 +617,7 @@ impl Config {
             visits: VisitSettings::from_lookup(&lookup)?,
             retention: retention_from_lookup(&lookup, export_keep_days)?,
             privacy: PrivacySettings::from_lookup(&lookup)?,
+            mail: MailSettings::from_lookup(&lookup)?,
         })
     }
 
@@ -700,6 +844,62 @@ mod tests {
                 .len(),
             64
         );
+    }
+
+    #[test]
+    fn the_smtp_server_of_the_alerts_is_checked_at_start_up() {
+        assert_eq!(config(&[]).unwrap().mail, None);
+        let from = (
+            "SIPAS_MAIL_FROM",
+            "SIPAS Xuân Lộc <sipas@xuanloc.dongnai.gov.vn>",
+        );
+        for ok in [
+            "smtp://127.0.0.1:2525",
+            "smtp://user:p%40ss@mail.example.gov.vn:587?tls=required",
+            "smtp://mail.example.gov.vn?tls=opportunistic",
+            "smtps://user:secret@mail.example.gov.vn",
+        ] {
+            let c = config(&[("SIPAS_SMTP_URL", ok), from]).unwrap();
+            let mail = c.mail.unwrap();
+            assert_eq!(mail.smtp_url, ok);
+            assert!(!format!("{mail:?}").contains("secret"), "{mail:?}");
+        }
+        for (bad, says) in [
+            ("mail.example.gov.vn", "not a URL"),
+            ("http://mail.example.gov.vn", "scheme must be smtp or smtps"),
+            ("smtp://mail.example.gov.vn?tls=yes", "tls=yes"),
+            (
+                "smtps://mail.example.gov.vn?tls=required",
+                "no tls parameter",
+            ),
+            (
+                "smtp://mail.example.gov.vn?timeout=5",
+                "unknown parameter \"timeout\"",
+            ),
+            ("smtp://:secret@/", "empty host"),
+            ("smtp:mail.example.gov.vn", "names no host"),
+        ] {
+            let e = config(&[("SIPAS_SMTP_URL", bad), from]).unwrap_err();
+            assert_eq!(e.name, "SIPAS_SMTP_URL", "{bad}");
+            assert!(e.problem.contains(says), "{bad}: {e}");
+            assert!(!e.problem.contains("secret"), "{e}");
+        }
+        let e = config(&[("SIPAS_SMTP_URL", "smtp://127.0.0.1")]).unwrap_err();
+        assert_eq!(e.name, "SIPAS_MAIL_FROM");
+        for bad in ["sipas", "SIPAS <sipas@x.vn", "a@x.vn>", "<<a@x.vn>"] {
+            let e = config(&[
+                ("SIPAS_SMTP_URL", "smtp://127.0.0.1"),
+                ("SIPAS_MAIL_FROM", bad),
+            ])
+            .unwrap_err();
+            assert_eq!(e.name, "SIPAS_MAIL_FROM", "{bad}");
+        }
+        let plain = config(&[
+            ("SIPAS_SMTP_URL", "smtp://127.0.0.1"),
+            ("SIPAS_MAIL_FROM", "sipas@x.vn"),
+        ])
+        .unwrap();
+        assert_eq!(plain.mail.unwrap().from, "sipas@x.vn");
     }
 
     #[test]

@@ -5,6 +5,7 @@
 use sipas_core::{config, domain, periods, privacy, reports};
 
 pub mod accounts;
+pub mod alerts;
 pub mod audit;
 pub mod comments;
 pub mod desks;

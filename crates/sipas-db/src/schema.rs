@@ -23,6 +23,40 @@ diesel::table! {
 }
 
 diesel::table! {
+    alert_events (subscription_id, response_id) {
+        subscription_id -> Int4,
+        response_id -> Int8,
+        very_dissatisfied -> Bool,
+        comment -> Bool,
+        created_at -> Timestamptz,
+        sent_at -> Nullable<Timestamptz>,
+        dropped_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
+    alert_state (id) {
+        id -> Bool,
+        last_response_id -> Int8,
+        last_error -> Nullable<Text>,
+        last_error_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
+    alert_subscriptions (id) {
+        id -> Int4,
+        account_id -> Int4,
+        unit_id -> Int4,
+        email -> Text,
+        on_very_dissatisfied -> Bool,
+        on_comment -> Bool,
+        mode -> Text,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     api_tokens (id) {
         id -> Int4,
         account_id -> Int4,
@@ -389,6 +423,10 @@ diesel::joinable!(response_flags -> responses (response_id));
 diesel::joinable!(response_reviews -> responses (response_id));
 diesel::joinable!(response_reviews -> accounts (decided_by));
 diesel::joinable!(account_units -> accounts (account_id));
+diesel::joinable!(alert_events -> alert_subscriptions (subscription_id));
+diesel::joinable!(alert_events -> responses (response_id));
+diesel::joinable!(alert_subscriptions -> accounts (account_id));
+diesel::joinable!(alert_subscriptions -> units (unit_id));
 diesel::joinable!(api_tokens -> accounts (account_id));
 diesel::joinable!(account_units -> units (unit_id));
 diesel::joinable!(audit_log -> accounts (account_id));
@@ -433,6 +471,9 @@ diesel::joinable!(visit_codes -> api_tokens (created_by_token));
 diesel::allow_tables_to_appear_in_same_query!(
     account_units,
     accounts,
+    alert_events,
+    alert_state,
+    alert_subscriptions,
     api_tokens,
     audit_log,
     desk_codes,

@@ -69,6 +69,8 @@ pub struct Application {
     desk_listener: crate::desk_directory::DeskListener,
     /// Applies the retention settings once a day (`crate::db::retention`).
     retention: crate::background::RetentionTask,
+    /// Sends the staff's e-mail alerts, when `SIPAS_SMTP_URL` is set (`crate::app::alerts`).
+    alerts: Option<crate::app::alerts::AlertTask>,
 }
 
 impl Application {
@@ -104,6 +106,19 @@ impl Application {
             db::identity(&mut conn)
                 .await
                 .context("reading the database's identity (pg_control_system)")?
+        };
+        // The e-mail alerts' transport, checked before anything starts.
+        let mailer = match &config.mail {
+            Some(mail) => {
+                let mailer = crate::app::alerts::Mailer::new(mail)?;
+                tracing::info!(
+                    smtp = %crate::config::MailSettings::redacted(&mail.smtp_url),
+                    from = %mail.from,
+                    "e-mail alerts on"
+                );
+                Some(mailer)
+            }
+            None => None,
         };
         if !config.privacy.configured {
             tracing::warn!(
@@ -148,6 +163,17 @@ impl Application {
             crate::background::RETENTION_FIRST_CHECK,
             crate::background::RETENTION_CHECK_EVERY,
         );
+        let alerts = mailer
+            .zip(state.config.mail.as_ref())
+            .map(|(mailer, mail)| {
+                crate::app::alerts::AlertTask::start(
+                    database.pool.clone(),
+                    state.forms.clone(),
+                    mailer,
+                    state.config.public_url.to_string(),
+                    mail.every,
+                )
+            });
         let exports = crate::export::jobs::ExportRunner::start(
             &database.url,
             state.forms.clone(),
@@ -163,6 +189,7 @@ impl Application {
             replay,
             desk_listener,
             retention,
+            alerts,
         })
     }
 
@@ -188,6 +215,9 @@ impl Application {
         self.replay.stop().await;
         self.desk_listener.stop().await;
         self.retention.stop().await;
+        if let Some(alerts) = self.alerts {
+            alerts.stop().await;
+        }
         self.database.close().await;
         result
     }

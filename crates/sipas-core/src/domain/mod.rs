@@ -2,6 +2,7 @@
 //! tree, Vietnamese formatting, limits and keeping rules.
 
 pub mod access;
+pub mod alerts;
 pub mod channel;
 pub mod export_format;
 pub mod fields;

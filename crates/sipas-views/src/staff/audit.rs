@@ -258,10 +258,7 @@ pub fn what(entry: &crate::db::audit::AuditEntry, names: &Names) -> String {
                 names.plan(id)
             )
         }
-        "plan.update_goals" => format!(
-            "đã sửa mục tiêu về chỉ số hài lòng của {}",
-            names.plan(id)
-        ),
+        "plan.update_goals" => format!("đã sửa mục tiêu về chỉ số hài lòng của {}", names.plan(id)),
         "results.publish" => format!("đã công khai kết quả {}", names.period(id)),
         "results.unpublish" => format!("đã thu hồi kết quả đã công khai của {}", names.period(id)),
         "response.include" => format!(
@@ -282,6 +279,18 @@ pub fn what(entry: &crate::db::audit::AuditEntry, names: &Names) -> String {
             "đã thu hồi mã truy cập API “{}”",
             either("name").unwrap_or("?")
         ),
+        "alert.subscribe" | "alert.unsubscribe" => {
+            let unit_id = number(after, "unit_id").or_else(|| number(before, "unit_id"));
+            let unit = names
+                .unit(unit_id)
+                .unwrap_or_else(|| "một đơn vị".to_string());
+            let email = either("email").unwrap_or("?");
+            if entry.action == "alert.subscribe" {
+                format!("đã đăng ký nhận thông báo qua e-mail về {unit} (gửi đến {email})")
+            } else {
+                format!("đã hủy đăng ký nhận thông báo qua e-mail về {unit} (gửi đến {email})")
+            }
+        }
         "export.create" => {
             let label = text(after, "label").unwrap_or("dữ liệu khảo sát");
             match number(after, "responses") {
@@ -601,6 +610,8 @@ mod tests {
             "fraud_rules.update",
             "token.create",
             "token.revoke",
+            "alert.subscribe",
+            "alert.unsubscribe",
             "export.create",
             "privacy.purge",
         ] {

@@ -2,6 +2,7 @@
 //! dashboard and password pages. Each administration area has its own module.
 
 pub mod accounts;
+pub mod alerts;
 pub mod audit;
 pub mod codes;
 pub mod comments;
@@ -47,6 +48,7 @@ pub const MENU: &[(&str, &[MenuEntry])] = &[
             ("/staff/stats", "Kết quả khảo sát", EVERYONE),
             ("/staff/report", "Báo cáo", EVERYONE),
             ("/staff/comments", "Góp ý", EVERYONE),
+            ("/staff/alerts", "Nhận thông báo qua e-mail", EVERYONE),
             ("/staff/exports", "Xuất dữ liệu", EVERYONE),
             ("/staff/publish", "Công khai kết quả", ADMINS),
         ],
@@ -295,7 +297,7 @@ mod tests {
         let count = |menu: &[(&str, Vec<(&str, &str)>)]| -> usize {
             menu.iter().map(|(_, e)| e.len()).sum()
         };
-        assert_eq!(count(&admin), 15);
+        assert_eq!(count(&admin), 16);
         let viewer = menu_for(Role::Viewer);
         let paths: Vec<&str> = viewer
             .iter()

@@ -2,6 +2,7 @@
 //! administration areas (each in its own module with its own `routes`).
 
 mod accounts;
+mod alerts;
 mod audit;
 pub(crate) mod codes;
 mod comments;
@@ -91,6 +92,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .configure(codes::routes)
             .configure(publish::routes)
             .configure(report::routes)
+            .configure(alerts::routes)
             .default_service(web::to(super::not_found)),
     );
 }
