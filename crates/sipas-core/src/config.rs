@@ -68,6 +68,10 @@ pub struct Config {
     pub retention: crate::domain::retention::Rules,
     /// The privacy notice citizens reach from the form (see [`PrivacySettings`]).
     pub privacy: PrivacySettings,
+    /// `SIPAS_CHROMIUM`: the Chromium that prints reports to PDF; when unset, `chromium` or
+    /// `chromium-browser` on `PATH` (looked up at each print). A path that names no file
+    /// means no PDF printing.
+    pub chromium: Option<PathBuf>,
 }
 
 /// The installation's privacy notice (`/quyen-rieng-tu`): who collects the answers and whom to
@@ -474,6 +478,9 @@ impl Config {
             visits: VisitSettings::from_lookup(&lookup)?,
             retention: retention_from_lookup(&lookup, export_keep_days)?,
             privacy: PrivacySettings::from_lookup(&lookup)?,
+            chromium: lookup("SIPAS_CHROMIUM")
+                .filter(|c| !c.is_empty())
+                .map(PathBuf::from),
         })
     }
 
