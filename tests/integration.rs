@@ -17,6 +17,7 @@ mod privacy_notice;
 mod public_results;
 mod raw_data;
 mod report;
+mod report_files;
 mod retention;
 mod security_headers;
 mod small_cells;

@@ -181,8 +181,8 @@ mod tests {
         std::fs::remove_dir_all(&dir).unwrap();
     }
 
-    /// A "browser" that never finishes is killed after the timeout... too long for a unit
-    /// test (120 s); one that fails says so with its output.
+    /// A browser that fails to print is reported with its exit status and the end of its
+    /// output (the timeout, 120 s, is too long for a unit test).
     #[cfg(unix)]
     #[tokio::test]
     async fn a_failing_browser_is_reported_with_its_output() {

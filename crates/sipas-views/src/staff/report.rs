@@ -1380,6 +1380,112 @@ scale = "s"
     }
 
     #[test]
+    fn the_document_carries_the_office_fields() {
+        let report = report();
+        let mut d = doc(&report);
+        // Blank by default: a number to write by hand, the default signer, the archive last.
+        let html = document(&d).into_string();
+        assert!(html.contains(&format!(
+            "<p class=\"number\">Số: {}/BC</p>",
+            "\u{a0}".repeat(10)
+        )));
+        assert!(html.contains("<p class=\"role\">THỦ TRƯỞNG CƠ QUAN</p>"));
+        assert!(
+            html.contains("<p>- UBND tỉnh Đồng Nai (Sở Nội vụ);</p><p>- Lưu: VT.</p>"),
+            "{html}"
+        );
+        assert!(!html.contains("signer-name"));
+        d.fields = DocumentFields {
+            number: Some("12".into()),
+            place: "Gia Ray".into(),
+            date: NaiveDate::from_ymd_opt(2026, 2, 5).unwrap(),
+            signer_title: vec!["KT. Chủ tịch".into(), "PHÓ CHỦ TỊCH".into()],
+            signer_name: Some("Nguyễn Văn <b>A</b>".into()),
+            recipients: vec![
+                "Sở Nội vụ tỉnh".into(),
+                "<script>alert(1)</script>".into(),
+                "Lưu: VT".into(),
+            ],
+        };
+        let html = document(&d).into_string();
+        assert!(html.contains("<p class=\"number\">Số: 12/BC</p>"));
+        assert!(html.contains("Gia Ray, ngày 05 tháng 02 năm 2026"));
+        assert!(
+            html.contains("<p class=\"role\">KT. CHỦ TỊCH</p><p class=\"role\">PHÓ CHỦ TỊCH</p>")
+        );
+        assert!(html.contains("<p class=\"signer-name\">Nguyễn Văn &lt;b&gt;A&lt;/b&gt;</p>"));
+        assert!(html.contains("<p>- &lt;script&gt;alert(1)&lt;/script&gt;;</p>"));
+        assert!(!html.contains("<script>"));
+    }
+
+    #[test]
+    fn every_table_is_a_keyboard_scrollable_region() {
+        let report = report();
+        let html = document(&doc(&report)).into_string();
+        let tables = html.matches("<table").count();
+        assert!(tables >= 9, "{tables}");
+        assert_eq!(
+            html.matches("<div class=\"table-scroll\" role=\"region\" aria-label=\"")
+                .count(),
+            tables
+        );
+        assert!(html.contains(
+            "<div class=\"table-scroll\" role=\"region\" aria-label=\"Phụ lục 1. Chỉ số theo đơn vị và yếu tố\" tabindex=\"0\"><table class=\"doc-table wide\" id=\"phu-luc-don-vi\">"
+        ));
+    }
+
+    #[test]
+    fn the_form_keeps_the_filters_and_links_the_files() {
+        let report = report();
+        let d = doc(&report);
+        let input = DocumentInput {
+            number: "12".into(),
+            signer_name: "Trần Thị B".into(),
+            ..DocumentInput::default()
+        };
+        let errors = FieldErrors::new();
+        let mut form = DocForm {
+            input: &input,
+            errors: &errors,
+            defaults: &d.fields,
+            filters: vec![
+                ("year".into(), "2026".into()),
+                ("period".into(), "q1".into()),
+            ],
+            pdf: true,
+        };
+        let html = document_form(&form, true).into_string();
+        assert!(html.contains("<input type=\"hidden\" name=\"period\" value=\"q1\">"));
+        assert!(html.contains(
+            "href=\"/staff/report.pdf?year=2026&amp;period=q1&amp;doc_number=12&amp;signer_name=Tr%E1%BA%A7n+Th%E1%BB%8B+B\">Tải PDF</a>"
+        ), "{html}");
+        assert!(
+            html.contains(
+                "href=\"/staff/report.docx?year=2026&amp;period=q1&amp;doc_number=12&amp;"
+            )
+        );
+        assert!(
+            html.contains(">UBND tỉnh Đồng Nai (Sở Nội vụ)\nLưu: VT</textarea>"),
+            "the default recipients to edit"
+        );
+        form.pdf = false;
+        let html = document_form(&form, true).into_string();
+        assert!(!html.contains("Tải PDF"));
+        assert!(html.contains("Tải Word (.docx)"));
+        assert!(html.contains("chưa in được PDF"));
+        let mut refused = FieldErrors::new();
+        refused.insert("doc_number", "Số văn bản dài quá 40 ký tự.".into());
+        form.errors = &refused;
+        let html = document_form(&form, false).into_string();
+        assert!(html.contains("Số văn bản dài quá 40 ký tự."));
+        assert!(html.contains("aria-invalid=\"true\""));
+        assert!(
+            !html.contains("Tải Word"),
+            "no downloads without a document"
+        );
+    }
+
+    #[test]
     fn the_file_stands_alone() {
         let report = report();
         let html = standalone(&doc(&report), "body{color:#000}</style><script>").into_string();
