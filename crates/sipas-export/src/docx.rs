@@ -355,28 +355,28 @@ fn margin(top: f64, right: f64, bottom: f64, left: f64) -> PageMargin {
 }
 
 enum Block {
-    P(Paragraph),
-    T(Table),
+    P(Box<Paragraph>),
+    T(Box<Table>),
 }
 
 impl Block {
     fn add_to(self, docx: Docx) -> Docx {
         match self {
-            Block::P(p) => docx.add_paragraph(p),
-            Block::T(t) => docx.add_table(t),
+            Block::P(p) => docx.add_paragraph(*p),
+            Block::T(t) => docx.add_table(*t),
         }
     }
 }
 
 impl From<Paragraph> for Block {
     fn from(p: Paragraph) -> Self {
-        Block::P(p)
+        Block::P(Box::new(p))
     }
 }
 
 impl From<Table> for Block {
     fn from(t: Table) -> Self {
-        Block::T(t)
+        Block::T(Box::new(t))
     }
 }
 

@@ -897,7 +897,7 @@ pub fn document_form(form: &DocForm, downloads: bool) -> Markup {
                 div.filters {
                     (doc_input("doc_number", "Số văn bản (Số: …/BC)", &input.number, "để trống: điền tay", "text", form.errors))
                     (doc_input("doc_place", "Địa danh", &input.place, &defaults.place, "text", form.errors))
-                    (doc_input("doc_date", "Ngày ban hành", &input.date, &defaults.date.to_string(), "date", form.errors))
+                    (doc_input("doc_date", "Ngày ban hành (ngày/tháng/năm)", &input.date, &format_date(defaults.date), "text", form.errors))
                     (doc_input("signer_name", "Họ tên người ký", &input.signer_name, "để trống: ký tay", "text", form.errors))
                 }
                 div.filters {
