@@ -15,6 +15,7 @@ mod migrations;
 mod privacy;
 mod privacy_notice;
 mod public_results;
+mod ranking;
 mod raw_data;
 mod report;
 mod report_files;

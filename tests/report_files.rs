@@ -258,12 +258,21 @@ async fn the_word_file_has_the_figures_of_the_api_and_the_office_fields() {
         &doc,
         &["Hạng", "Đơn vị", "Chỉ số", "KTC 95%", "Số phiếu", "Ghi chú"],
     );
+    // The units short of sample beneath the ranked ones, under a heading row of their own.
+    let unranked = rows.iter().filter(|r| r["rank"].is_null()).count();
+    assert!(unranked > 0, "some units are short of sample");
+    let heading = ranking
+        .iter()
+        .position(|tr| tr.len() == 1)
+        .expect("the unranked heading row");
+    assert_eq!(ranking[heading], ["Chưa đủ mẫu – chưa xếp hạng"]);
+    assert_eq!(heading, 1 + rows.len() - unranked);
+    let ranking: Vec<&Vec<String>> = ranking.iter().filter(|tr| tr.len() > 1).collect();
     assert_eq!(ranking.len(), rows.len() + 1);
     for (r, tr) in rows.iter().zip(&ranking[1..]) {
         let rank = r["rank"]
             .as_i64()
-            .map(|n| n.to_string())
-            .unwrap_or_default();
+            .map_or_else(|| "–".to_string(), |n| n.to_string());
         assert_eq!(tr[0], rank, "{tr:?}");
         assert_eq!(tr[1], r["unit"]["name"].as_str().unwrap());
         assert_eq!(tr[2], percent(&r["index"]));
@@ -297,8 +306,7 @@ async fn the_word_file_has_the_figures_of_the_api_and_the_office_fields() {
     for (r, tr) in rows.iter().zip(&appendix[1..]) {
         let rank = r["rank"]
             .as_i64()
-            .map(|n| n.to_string())
-            .unwrap_or_default();
+            .map_or_else(|| "–".to_string(), |n| n.to_string());
         let want = expected(r, rank, r["unit"]["name"].as_str().unwrap().to_string());
         assert_eq!(tr[..want.len()], want[..], "{tr:?}");
     }

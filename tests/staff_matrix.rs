@@ -146,6 +146,7 @@ mod bodies {
     pub const NEW_PERIOD: Body = &[("name", "Đợt bổ sung"), ("starts_on", "01/06/2026"), ("ends_on", "30/06/2026")];
     pub const TARGETS_IN: Body = &[("target_{unit_in}", "30"), ("target_{unit_out}", "40")];
     pub const TARGETS_OUT: Body = &[("target_{bien_hoa}", "25")];
+    pub const GOALS: Body = &[("goal_label_1", "Mục tiêu của tỉnh: 85%"), ("goal_percent_1", "85")];
     pub const NEW_ACCOUNT: Body = &[("username", "moi.tao"), ("display_name", "Người mới"), ("role", "viewer")];
     pub const EDIT_ACCOUNT: Body = &[
         ("display_name", "Cán bộ mục tiêu (đã sửa)"), ("role", "unit"), ("units", "{unit_out}"),
@@ -253,6 +254,8 @@ const MATRIX: &[Row] = &[
     post("plans: add a period out",            "/staff/plans/{plan_out}/periods",                     NEW_PERIOD,     [303, 303, 403, 404]),
     post("plans: targets in",                  "/staff/plans/{plan_in}/periods/{period_in}/targets",  TARGETS_IN,     [303, 303, 403, 404]),
     post("plans: targets out",                 "/staff/plans/{plan_out}/periods/{period_out}/targets", TARGETS_OUT,   [303, 303, 403, 404]),
+    post("plans: goals in",                    "/staff/plans/{plan_in}/goals",                        GOALS,          [303, 303, 403, 404]),
+    post("plans: goals out",                   "/staff/plans/{plan_out}/goals",                       GOALS,          [303, 303, 403, 404]),
     post("plans: targets in, period of out",   "/staff/plans/{plan_in}/periods/{period_out}/targets", TARGETS_IN,     [303, 404, 403, 404]),
     post("plans: remove in, period of out",    "/staff/plans/{plan_in}/periods/{period_out}/remove",  NONE,           [303, 404, 403, 404]),
     post("plans: remove a period in",          "/staff/plans/{plan_in}/periods/{period_rm_in}/remove", NONE,          [303, 303, 403, 404]),

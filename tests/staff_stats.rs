@@ -68,10 +68,13 @@ fn table<'a>(html: &'a str, id: &str) -> &'a str {
 
 /// The body rows of a table, each as the texts of its cells (`th` and `td`).
 fn rows(table: &str) -> Vec<Vec<String>> {
-    let body = table.find("<tbody>").map(|i| &table[i..]).unwrap_or(table);
-    let body = &body[..body.find("</tbody>").unwrap_or(body.len())];
+    // Every body of the table (a ranking has the ranked units, then the unranked ones under a
+    // heading row of their own, which is no unit's row).
+    let body = table.find("<tbody").map(|i| &table[i..]).unwrap_or(table);
+    let body = &body[..body.rfind("</tbody>").unwrap_or(body.len())];
     body.split("<tr")
         .skip(1)
+        .filter(|row| !row.starts_with(" class=\"group\""))
         .map(|row| {
             let row = &row[..row.find("</tr>").unwrap_or(row.len())];
             row.split("<t")
@@ -299,21 +302,27 @@ fn shown(html: &str, id: &str) -> Vec<(String, Shown)> {
         .collect()
 }
 
-/// The competition rank ("1, 1, 3") of each published value, best first.
-fn expected_ranks(expected: &[Expected]) -> BTreeMap<String, String> {
+/// The competition rank ("1, 1, 3") of each published value, best first, among the units
+/// with enough sample (at least 30 forms and the target): the others are listed unranked ("–").
+fn expected_ranks(
+    expected: &[Expected],
+    targets: &BTreeMap<String, i64>,
+) -> BTreeMap<String, String> {
+    let enough = |e: &Expected| e.forms >= 30 && targets.get(&e.name).is_none_or(|t| e.forms >= *t);
     expected
         .iter()
         .map(|e| {
-            let rank = e.index.map(|x| {
+            let rank = e.index.filter(|_| enough(e)).map(|x| {
                 let mine = published_value(x);
                 1 + expected
                     .iter()
-                    .filter(|o| o.index.is_some_and(|y| published_value(y) > mine))
+                    .filter(|o| enough(o) && o.index.is_some_and(|y| published_value(y) > mine))
                     .count()
             });
             (
                 e.name.clone(),
-                rank.map(|r| r.to_string()).unwrap_or_default(),
+                rank.map(|r| r.to_string())
+                    .unwrap_or_else(|| "–".to_string()),
             )
         })
         .collect()
@@ -325,9 +334,14 @@ fn published_value(index: f64) -> f64 {
 
 /// Checks a ranking table against the independent figures: every unit, its index, its forms,
 /// its rank (ties shared) and its flag (below 30 forms, or below `targets`).
-fn check_ranking(html: &str, expected: &[Expected], targets: &BTreeMap<String, i64>) {
+fn check_ranking(
+    html: &str,
+    expected: &[Expected],
+    targets: &BTreeMap<String, i64>,
+    goals: &[&str],
+) {
     let shown = shown(html, "bang-xep-hang");
-    let ranks = expected_ranks(expected);
+    let ranks = expected_ranks(expected, targets);
     assert_eq!(
         shown.len(),
         expected.len(),
@@ -365,7 +379,8 @@ fn check_ranking(html: &str, expected: &[Expected], targets: &BTreeMap<String, i
             assert!(row.interval.contains(" – "), "{}: {row:?}", e.name);
         }
     }
-    // The table is in rank order, units without forms last.
+    // The table is in rank order, the unranked units (short of sample, without forms) last,
+    // under their heading.
     let order: Vec<u64> = shown
         .iter()
         .map(|(_, r)| r.rank.parse().unwrap_or(u64::MAX))
@@ -398,9 +413,17 @@ fn check_ranking(html: &str, expected: &[Expected], targets: &BTreeMap<String, i
             "{value} in the chart"
         );
     }
-    assert!(svg.contains(">Mục tiêu 2020: 80%</text>"));
-    assert!(svg.contains(">Mục tiêu 2030: 95%</text>"));
+    // The goals of the plan the selection falls under (without a plan, the national
+    // programme's: Nghị quyết 76/NQ-CP), each a line with its label, and no other.
+    for goal in goals {
+        assert!(svg.contains(&format!(">{goal}</text>")), "goal {goal}");
+    }
+    assert_eq!(svg.matches("class=\"target-label\"").count(), goals.len());
+    assert!(!svg.contains("2020"), "no outdated goal");
 }
+
+/// The goals drawn where no plan applies, or a plan made by the service has not changed them.
+const NATIONAL: &[&str] = &["Mục tiêu 2025: 80%", "Mục tiêu 2030: 90%"];
 
 fn day(y: i32, m: u32, d: u32) -> NaiveDate {
     NaiveDate::from_ymd_opt(y, m, d).unwrap()
@@ -418,7 +441,7 @@ async fn the_overview_shows_the_figures_of_the_responses() {
     let expected = expected_children(&f.app, "xuan-loc", &Range::year(YEAR)).await;
     assert_eq!(expected.len(), 28);
     assert!(expected.iter().any(|e| e.forms >= 30) && expected.iter().any(|e| e.forms < 30));
-    check_ranking(&html, &expected, &none);
+    check_ranking(&html, &expected, &none, NATIONAL);
     // The district's total in the headline, computed the same way one level up.
     let total = expected_children(&f.app, "dong-nai", &Range::year(YEAR)).await;
     assert_eq!(total.len(), 1);
@@ -507,6 +530,7 @@ async fn the_overview_shows_the_figures_of_the_responses() {
         &html,
         &expected_children(&f.app, "xuan-loc", &q2).await,
         &none,
+        NATIONAL,
     );
     assert!(text(&html).contains("Quý II/2025 (01/04/2025 – 30/06/2025)"));
     let days = Range {
@@ -524,6 +548,7 @@ async fn the_overview_shows_the_figures_of_the_responses() {
         &html,
         &expected_children(&f.app, "xuan-loc", &days).await,
         &none,
+        NATIONAL,
     );
     let paper = Range {
         channel: Some("paper"),
@@ -537,7 +562,7 @@ async fn the_overview_shows_the_figures_of_the_responses() {
     .await;
     let expected_paper = expected_children(&f.app, "xuan-loc", &paper).await;
     assert!(expected_paper.iter().map(|e| e.forms).sum::<i64>() > 100);
-    check_ranking(&html, &expected_paper, &none);
+    check_ranking(&html, &expected_paper, &none, NATIONAL);
     let html = page(
         &f.admin,
         &format!("/staff/stats?year={YEAR}&kind=commune"),
@@ -550,7 +575,7 @@ async fn the_overview_shows_the_figures_of_the_responses() {
         .cloned()
         .collect();
     assert_eq!(communes.len(), 14);
-    check_ranking(&html, &communes, &none);
+    check_ranking(&html, &communes, &none, NATIONAL);
     let html = page(
         &f.admin,
         &format!("/staff/stats?year={YEAR}&unit={bac}"),
@@ -569,7 +594,7 @@ async fn the_overview_shows_the_figures_of_the_responses() {
     let html = page(&f.admin, "/staff/stats?year=2024", 200).await;
     let empty = expected_children(&f.app, "xuan-loc", &Range::year(2024)).await;
     assert!(empty.iter().all(|e| e.forms == 0));
-    check_ranking(&html, &empty, &none);
+    check_ranking(&html, &empty, &none, NATIONAL);
     assert!(!html.contains("class=\"bar "));
 }
 
@@ -647,7 +672,7 @@ async fn a_plan_period_gives_the_days_the_targets_and_the_progress() {
         ("Văn phòng HĐND và UBND huyện".to_string(), 10),
     ]
     .into();
-    check_ranking(&html, &expected, &targets);
+    check_ranking(&html, &expected, &targets, &[]); // a plan written straight into the database has no goals
     let ranked = shown(&html, "bang-xep-hang");
     let row = |name: &str| ranked.iter().find(|(n, _)| n == name).unwrap().1.clone();
     assert_eq!(
@@ -1580,7 +1605,7 @@ async fn submit(app: &TestApp, unit_code: &str, score: &str) {
 }
 
 #[tokio::test]
-async fn ranks_are_shared_by_equal_indices() {
+async fn units_with_two_forms_take_no_place_whatever_their_index() {
     let app = TestApp::spawn().await;
     let admin = app.staff_with_role("qt.phong.noi.vu", "admin", &[]).await;
     // This year, through the survey pages: two units at 100%, one at 0%.
@@ -1592,24 +1617,26 @@ async fn ranks_are_shared_by_equal_indices() {
     let rows = shown(&html, "bang-xep-hang");
     assert_eq!(rows.len(), 28);
     let row = |name: &str| rows.iter().find(|(n, _)| n == name).unwrap().1.clone();
-    assert_eq!(row("UBND xã Xuân Bắc").rank, "1");
-    assert_eq!(row("UBND xã Xuân Định").rank, "1");
-    assert_eq!(row("UBND xã Bảo Hòa").rank, "3");
+    // Two forms are no sample: however high, no unit takes a place (ties are shared among the
+    // ranked units: tests/ranking.rs, sipas_core::reports' unit tests).
+    assert_eq!(row("UBND xã Xuân Bắc").rank, "–");
+    assert_eq!(row("UBND xã Xuân Định").rank, "–");
+    assert_eq!(row("UBND xã Bảo Hòa").rank, "–");
     assert_eq!(row("UBND xã Xuân Bắc").index, "100,00%");
     assert_eq!(row("UBND xã Bảo Hòa").index, "0,00%");
     assert_eq!(row("UBND xã Xuân Bắc").forms, "2");
     assert_eq!(row("UBND xã Xuân Bắc").flag, "Chưa đủ mẫu (< 30 phiếu)");
-    assert_eq!(row("UBND xã Suối Cát").rank, "");
+    assert_eq!(row("UBND xã Suối Cát").rank, "–");
     assert_eq!(row("UBND xã Suối Cát").flag, "Chưa có phiếu");
-    // The tied units first (by name), then Bảo Hòa, then the units without forms.
-    let order: Vec<&str> = rows.iter().take(3).map(|(n, _)| n.as_str()).collect();
-    assert_eq!(
-        order,
-        ["UBND xã Xuân Bắc", "UBND xã Xuân Định", "UBND xã Bảo Hòa"]
-    );
+    // All unranked, so listed by name under their heading.
+    let names: Vec<&str> = rows.iter().map(|(n, _)| n.as_str()).collect();
+    let mut sorted = names.clone();
+    sorted.sort();
+    assert_eq!(names, sorted);
+    assert!(html.contains("Chưa đủ mẫu – chưa xếp hạng"));
     let expected =
         expected_children(&app, "xuan-loc", &Range::year(sipas::plans::current_year())).await;
-    check_ranking(&html, &expected, &BTreeMap::new());
+    check_ranking(&html, &expected, &BTreeMap::new(), NATIONAL);
     assert!(text(&html).contains("4 phiếu khảo sát"));
     // So few forms: the chi-square test comes with its warning.
     let bac = app.unit_id(XUAN_BAC).await;

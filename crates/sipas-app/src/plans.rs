@@ -7,6 +7,7 @@ use serde_json::json;
 use crate::db::audit::{self, NewAuditEntry};
 use crate::db::plans::{NewPeriod, NewPlan, Period, Plan, Target};
 use crate::domain::access::Actor;
+use sipas_core::goals::Goal;
 use sipas_core::plans::{PeriodSpec, ranges_overlap};
 
 /// Creates `new` with its `periods`, audited as "plan.create". A plan of the same unit and
@@ -208,6 +209,41 @@ pub async fn save_targets(
                 plan_id,
                 Some(json!({ "period": period_json, "rows": before })),
                 Some(json!({ "period": period_json, "rows": after })),
+            ),
+        )
+        .await?;
+        Ok(Some(true))
+    })
+    .await
+}
+
+/// Replaces the satisfaction goals of plan `plan_id`, audited as "plan.update_goals" with the
+/// goals before and after. `Ok(None)`: no such plan; `Ok(Some(false))`: the same goals, nothing
+/// written.
+pub async fn save_goals(
+    conn: &mut AsyncPgConnection,
+    actor: &Actor,
+    plan_id: i32,
+    goals: &[Goal],
+) -> diesel::QueryResult<Option<bool>> {
+    conn.transaction::<_, DbError, _>(async |conn| {
+        if Plan::lock(conn, plan_id).await?.is_none() {
+            return Ok(None);
+        }
+        let before = Plan::goals(conn, plan_id).await?;
+        if before == goals {
+            return Ok(Some(false));
+        }
+        Plan::set_goals(conn, plan_id, goals).await?;
+        audit::record(
+            conn,
+            &NewAuditEntry::by(
+                actor,
+                "plan.update_goals",
+                "plan",
+                plan_id,
+                Some(json!({ "goals": before })),
+                Some(json!({ "goals": goals })),
             ),
         )
         .await?;

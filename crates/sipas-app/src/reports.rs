@@ -129,6 +129,7 @@ pub async fn build(
             targets.get(&root_id).copied(),
         )
     };
+    let goals = goals_for(conn, scope, &all, root_id, query).await?;
     // Unit accounts (the only ones acting within some units) never get the exact small cells,
     // whichever page, API call or export asked.
     Ok(Report {
@@ -140,8 +141,36 @@ pub async fn build(
         total,
         rows,
         disclosure: Disclosure::Exact,
+        goals,
     }
     .disclosed(Disclosure::for_scope(scope)))
+}
+
+/// The goals a report of `root` is held to: those of the plan its period belongs to, else of
+/// the plan of its year for the unit or the nearest above it (`crate::selection::plan_for`),
+/// else the national programme's ([`sipas_core::goals::national`]).
+async fn goals_for(
+    conn: &mut diesel_async::AsyncPgConnection,
+    scope: &crate::domain::access::Scope,
+    all: &[Unit],
+    root_id: i32,
+    query: &ReportQuery,
+) -> Result<Vec<sipas_core::goals::Goal>, crate::Error> {
+    use chrono::Datelike;
+    let plan_id = match query.period_id {
+        Some(period) => Period::plan_of(conn, period).await?,
+        None => None,
+    };
+    let plan_id = match plan_id {
+        Some(id) => Some(id),
+        None => crate::selection::plan_for(conn, scope, all, root_id, query.from.year())
+            .await?
+            .map(|(plan, _)| plan.id),
+    };
+    Ok(match plan_id {
+        Some(id) => crate::db::plans::Plan::goals(conn, id).await?,
+        None => sipas_core::goals::national(),
+    })
 }
 
 /// The figures of `plan`'s `period` as they are now, as published: the report of the

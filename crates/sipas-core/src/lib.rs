@@ -6,6 +6,7 @@ pub mod config;
 pub mod disclosure;
 pub mod domain;
 pub mod forms;
+pub mod goals;
 pub mod periods;
 pub mod plans;
 pub mod privacy;

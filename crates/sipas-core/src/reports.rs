@@ -273,11 +273,28 @@ fn criterion_shares(factors: &[FactorReport]) -> Vec<Vec<(f64, u64)>> {
         .collect()
 }
 
-/// Ranks the rows by index as published (two decimals of a percent, so equal published values
-/// share a rank) and orders them: ranked first, best first, then by name.
+/// The ranks of figures as published: only those with an index AND enough sample
+/// ([`crate::stats::enough_sample`]) take a place; equal published values (two decimals of a
+/// percent) share a rank. A unit resting on too few forms is listed, never ranked ("chưa đủ
+/// mẫu – chưa xếp hạng"): a 93% from 7 forms must not read "Hạng 1" ahead of units with hundreds.
+pub fn ranks(figures: &[(Option<f64>, bool)]) -> Vec<Option<u32>> {
+    let published: Vec<Option<f64>> = figures
+        .iter()
+        .map(|(index, enough)| index.filter(|_| *enough).map(round_percent))
+        .collect();
+    rank_descending(&published)
+}
+
+/// What a row that has no rank shows instead.
+pub const UNRANKED_SHORT: &str = "Chưa đủ mẫu – chưa xếp hạng";
+pub const UNRANKED_EMPTY: &str = "Chưa có phiếu – chưa xếp hạng";
+
+/// Ranks the rows by [`ranks`] and orders them: ranked first, best first, then the unranked
+/// ones (short of sample, or without forms) by name.
 pub fn rank(rows: &mut [UnitReport]) {
-    let published: Vec<Option<f64>> = rows.iter().map(|r| r.index.map(round_percent)).collect();
-    for (row, rank) in rows.iter_mut().zip(rank_descending(&published)) {
+    let figures: Vec<(Option<f64>, bool)> =
+        rows.iter().map(|r| (r.index, r.enough_sample)).collect();
+    for (row, rank) in rows.iter_mut().zip(ranks(&figures)) {
         row.rank = rank;
     }
     rows.sort_by(|a, b| {
@@ -426,6 +443,8 @@ pub struct Report {
     /// Whether small cells are suppressed (a unit account's report, see [`crate::small_cells`]).
     #[serde(skip)]
     pub disclosure: Disclosure,
+    /// The satisfaction goals of the plan the report falls under ([`crate::goals`]).
+    pub goals: Vec<crate::goals::Goal>,
 }
 
 impl Report {
@@ -588,21 +607,28 @@ scale = "s"
     #[test]
     fn ranks_share_ties_as_published_and_order_the_rows() {
         let form = parse_form("t.toml", FORM).unwrap();
-        let mut rows: Vec<UnitReport> = [(1, 3, 1), (2, 3, 3), (3, 1, 3), (4, 3, 1)]
-            .iter()
-            .map(|(id, sat, not)| {
-                let f = figures(
-                    &[
-                        ("A1", 3, *sat),
-                        ("A1", 1, *not),
-                        ("B1", 3, *sat),
-                        ("B1", 1, *not),
-                    ],
-                    sat + not,
-                );
-                unit_report(&form, unit(*id), f, None)
-            })
-            .collect();
+        // Forms per unit: 40, 60, 40, 40 (enough), then unit 6 with 5 forms all satisfied.
+        let mut rows: Vec<UnitReport> = [
+            (1, 30, 10),
+            (2, 30, 30),
+            (3, 10, 30),
+            (4, 30, 10),
+            (6, 5, 0),
+        ]
+        .iter()
+        .map(|(id, sat, not)| {
+            let f = figures(
+                &[
+                    ("A1", 3, *sat),
+                    ("A1", 1, *not),
+                    ("B1", 3, *sat),
+                    ("B1", 1, *not),
+                ],
+                sat + not,
+            );
+            unit_report(&form, unit(*id), f, None)
+        })
+        .collect();
         rows.push(unit_report(&form, unit(5), Figures::default(), None));
         rank(&mut rows);
         let order: Vec<(i32, Option<u32>)> = rows.iter().map(|r| (r.unit.id, r.rank)).collect();
@@ -613,9 +639,28 @@ scale = "s"
                 (4, Some(1)),
                 (2, Some(3)),
                 (3, Some(4)),
-                (5, None)
+                (5, None),
+                (6, None)
             ]
         );
+        // Unit 6's 100% rests on 5 forms: listed, not ranked, not first.
+        let six = rows.iter().find(|r| r.unit.id == 6).unwrap();
+        assert_eq!(six.index, Some(1.0));
+        assert!(!six.enough_sample);
+    }
+
+    #[test]
+    fn only_figures_with_enough_sample_take_a_place() {
+        // (index, enough sample): the short one with the best index takes no place and does
+        // not push the others down.
+        let figures = [
+            (Some(0.9343), false),
+            (Some(0.85), true),
+            (Some(0.85004), true),
+            (None, true),
+            (Some(0.70), true),
+        ];
+        assert_eq!(ranks(&figures), [None, Some(1), Some(1), None, Some(3)]);
     }
 
     #[test]

@@ -9,7 +9,7 @@ use diesel::{
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use serde::Serialize;
 
-use super::schema::{plan_periods, plan_targets, survey_plans, units};
+use super::schema::{plan_goals, plan_periods, plan_targets, survey_plans, units};
 use crate::domain::access::Scope;
 
 #[derive(Debug, Clone, PartialEq, Queryable, Selectable, Serialize)]
@@ -217,7 +217,61 @@ impl Plan {
             .returning(Period::as_returning())
             .get_results(conn)
             .await?;
+        Plan::set_goals(conn, plan.id, &sipas_core::goals::national()).await?;
         Ok((plan, periods))
+    }
+
+    /// The plan's satisfaction goals, in their order.
+    pub async fn goals(
+        conn: &mut AsyncPgConnection,
+        plan_id: i32,
+    ) -> diesel::QueryResult<Vec<sipas_core::goals::Goal>> {
+        let rows: Vec<(String, i32, String)> = plan_goals::table
+            .filter(plan_goals::plan_id.eq(plan_id))
+            .order(plan_goals::position)
+            .select((plan_goals::label, plan_goals::points, plan_goals::basis))
+            .load(conn)
+            .await?;
+        Ok(rows
+            .into_iter()
+            .map(|(label, points, basis)| sipas_core::goals::Goal {
+                label,
+                points: points.clamp(0, 10_000) as u32,
+                basis,
+            })
+            .collect())
+    }
+
+    /// Replaces the plan's goals (at most [`sipas_core::goals::MAX_GOALS`], checked by the
+    /// table too).
+    pub async fn set_goals(
+        conn: &mut AsyncPgConnection,
+        plan_id: i32,
+        goals: &[sipas_core::goals::Goal],
+    ) -> diesel::QueryResult<()> {
+        diesel::delete(plan_goals::table.filter(plan_goals::plan_id.eq(plan_id)))
+            .execute(conn)
+            .await?;
+        let rows: Vec<_> = goals
+            .iter()
+            .zip(1i16..)
+            .map(|(g, position)| {
+                (
+                    plan_goals::plan_id.eq(plan_id),
+                    plan_goals::position.eq(position),
+                    plan_goals::label.eq(&g.label),
+                    plan_goals::points.eq(g.points as i32),
+                    plan_goals::basis.eq(&g.basis),
+                )
+            })
+            .collect();
+        if !rows.is_empty() {
+            diesel::insert_into(plan_goals::table)
+                .values(&rows)
+                .execute(conn)
+                .await?;
+        }
+        Ok(())
     }
 
     /// The units that may own a plan: active provinces and districts, provinces first.
@@ -275,6 +329,19 @@ impl Plan {
 }
 
 impl Period {
+    /// The plan a period belongs to.
+    pub async fn plan_of(
+        conn: &mut AsyncPgConnection,
+        period_id: i32,
+    ) -> diesel::QueryResult<Option<i32>> {
+        plan_periods::table
+            .find(period_id)
+            .select(plan_periods::plan_id)
+            .get_result(conn)
+            .await
+            .optional()
+    }
+
     /// The periods of a plan, in date order.
     pub async fn for_plan(
         conn: &mut AsyncPgConnection,

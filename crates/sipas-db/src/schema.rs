@@ -143,6 +143,16 @@ diesel::table! {
 }
 
 diesel::table! {
+    plan_goals (plan_id, position) {
+        plan_id -> Int4,
+        position -> Int2,
+        label -> Text,
+        points -> Int4,
+        basis -> Text,
+    }
+}
+
+diesel::table! {
     plan_periods (id) {
         id -> Int4,
         plan_id -> Int4,
@@ -390,6 +400,7 @@ diesel::joinable!(desks -> forms (form_id));
 diesel::joinable!(desks -> units (unit_id));
 diesel::joinable!(form_items -> form_versions (form_version_id));
 diesel::joinable!(form_versions -> forms (form_id));
+diesel::joinable!(plan_goals -> survey_plans (plan_id));
 diesel::joinable!(plan_periods -> survey_plans (plan_id));
 diesel::joinable!(plan_targets -> plan_periods (period_id));
 diesel::joinable!(plan_targets -> units (unit_id));
@@ -433,6 +444,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     form_versions,
     forms,
     fraud_rules,
+    plan_goals,
     plan_periods,
     plan_targets,
     published_results,

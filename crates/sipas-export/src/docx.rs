@@ -18,8 +18,9 @@ use docx_rs::{
 use crate::domain::format::{format_vietnam_time, group_thousands};
 use crate::plans::{Status, format_date, percent};
 use crate::reports::{FactorReport, ItemReport, Report, UnitReport};
-use crate::stats::{Interval, MIN_RELIABLE_SAMPLE, format_percent, round_percent};
+use crate::stats::{Interval, MIN_RELIABLE_SAMPLE, format_percent};
 use sipas_app::report_document::{DocumentFields, Prepared, wording};
+use sipas_core::goals::Goal;
 
 /// The MIME type of a .docx.
 pub const CONTENT_TYPE: &str =
@@ -35,15 +36,6 @@ const TITLE: usize = 28;
 const TABLE: usize = 24;
 const WIDE_TABLE: usize = 22;
 const FONT: &str = "Times New Roman";
-
-/// How the caller's targets read (the page's own wording, so both documents say the same).
-#[derive(Debug, Clone, PartialEq)]
-pub struct Targets {
-    /// The index a unit is held to in part IV, in percent as published (80).
-    pub percent: f64,
-    /// "đạt …, chưa đạt …" after the overall index, when the caller has targets to say.
-    pub overall: Option<String>,
-}
 
 #[derive(Debug, thiserror::Error)]
 #[error("writing the Word file: {0}")]
@@ -292,11 +284,7 @@ fn two_blocks(left: Vec<Paragraph>, right: Vec<Paragraph>, left_pct: usize) -> T
 }
 
 /// The document of a prepared report with the office's fields.
-pub fn report(
-    prepared: &Prepared,
-    fields: &DocumentFields,
-    targets: &Targets,
-) -> Result<Vec<u8>, DocxError> {
+pub fn report(prepared: &Prepared, fields: &DocumentFields) -> Result<Vec<u8>, DocxError> {
     let portrait = SectionProperty::new()
         .page_size(PageSize::new().size(A4.0, A4.1))
         .page_margin(margin(20.0, 15.0, 20.0, 30.0));
@@ -319,13 +307,13 @@ pub fn report(
     for block in purpose_and_method(prepared) {
         docx = block.add_to(docx);
     }
-    for block in overall(prepared, targets) {
+    for block in overall(prepared) {
         docx = block.add_to(docx);
     }
     for block in by_factor(&prepared.report) {
         docx = block.add_to(docx);
     }
-    for block in units_short(&prepared.report, targets) {
+    for block in units_short(&prepared.report) {
         docx = block.add_to(docx);
     }
     for block in comments(prepared) {
@@ -553,14 +541,13 @@ fn purpose_and_method(p: &Prepared) -> Vec<Block> {
 }
 
 /// Part II: the overall index, the factors (Bảng 2), the ranking (Bảng 3).
-fn overall(p: &Prepared, targets: &Targets) -> Vec<Block> {
+fn overall(p: &Prepared) -> Vec<Block> {
     let report = &p.report;
     let total = &report.total;
-    let with_index: Vec<&UnitReport> = report.rows.iter().filter(|r| r.index.is_some()).collect();
-    let reaching = with_index
-        .iter()
-        .filter(|r| !below(r.index, targets.percent))
-        .count();
+    let goal = report.goals.first();
+    // The ranked units (enough sample), best first: the short ones are no "highest".
+    let with_index: Vec<&UnitReport> = report.rows.iter().filter(|r| r.rank.is_some()).collect();
+    let reaching = with_index.iter().filter(|r| !below(r.index, goal)).count();
     let mut out: Vec<Block> = vec![page_break().into(), heading("II. KẾT QUẢ CHUNG").into()];
     out.push(
         match total.index {
@@ -576,9 +563,7 @@ fn overall(p: &Prepared, targets: &Targets) -> Vec<Block> {
                     ));
                 }
                 text.push_str(&format!(", tính trên {} phiếu", count(total.responses)));
-                if let Some(against) = &targets.overall {
-                    text.push_str(&format!("; {against}"));
-                }
+                text.push_str(&format!("; {}", against_goals(index, &report.goals)));
                 text.push('.');
                 if !total.enough_sample {
                     text.push_str(&format!(" {}.", sample_note(total)));
@@ -590,11 +575,14 @@ fn overall(p: &Prepared, targets: &Targets) -> Vec<Block> {
         .into(),
     );
     if !rows_are_the_root(report) && !with_index.is_empty() {
-        let mut text = format!(
-            "{reaching}/{} đơn vị có phiếu đạt chỉ số từ {}% trở lên.",
-            with_index.len(),
-            targets.percent
-        );
+        let mut text = match goal {
+            Some(goal) => format!(
+                "{reaching}/{} đơn vị đủ mẫu đạt {}.",
+                with_index.len(),
+                goal.label.replace(':', "")
+            ),
+            None => format!("{} đơn vị đủ mẫu được xếp hạng.", with_index.len()),
+        };
         if let (Some(best), Some(worst)) = (with_index.first(), with_index.last()) {
             text.push_str(&format!(
                 " Cao nhất: {} ({}); thấp nhất: {} ({}).",
@@ -626,20 +614,21 @@ fn overall(p: &Prepared, targets: &Targets) -> Vec<Block> {
     out.push(caption("Bảng 2. Chỉ số hài lòng theo yếu tố").into());
     out.push(table(&["STT", "Yếu tố", "Số tiêu chí", "Chỉ số"], factors, TABLE).into());
     if !report.rows.is_empty() {
-        let rows = report
-            .rows
-            .iter()
-            .map(|row| {
-                vec![
-                    num(row.rank.map(|r| r.to_string()).unwrap_or_default()),
-                    left(row.unit.name.clone()),
-                    num(index_text(row.index)),
-                    left(interval_text(row.index_ci)),
-                    num(count(row.responses)),
-                    left(sample_note(row)),
-                ]
-            })
-            .collect();
+        let mut rows = Vec::new();
+        for (i, row) in report.rows.iter().enumerate() {
+            // As on the page: the units short of sample beneath, unranked.
+            if row.rank.is_none() && (i == 0 || report.rows[i - 1].rank.is_some()) {
+                rows.push(vec![spanning(bold(left("Chưa đủ mẫu – chưa xếp hạng")), 6)]);
+            }
+            rows.push(vec![
+                num(row.rank.map_or_else(|| "–".to_string(), |r| r.to_string())),
+                left(row.unit.name.clone()),
+                num(index_text(row.index)),
+                left(interval_text(row.index_ci)),
+                num(count(row.responses)),
+                left(sample_note(row)),
+            ]);
+        }
         out.push(caption("Bảng 3. Xếp hạng chỉ số SIPAS của các đơn vị").into());
         out.push(
             table(
@@ -653,8 +642,29 @@ fn overall(p: &Prepared, targets: &Targets) -> Vec<Block> {
     out
 }
 
-fn below(index: Option<f64>, target: f64) -> bool {
-    index.is_some_and(|i| round_percent(i) < target)
+/// Whether a published index is below `goal` (as the page says it).
+fn below(index: Option<f64>, goal: Option<&Goal>) -> bool {
+    index.zip(goal).is_some_and(|(i, g)| !g.reached_by(i))
+}
+
+/// "đạt Mục tiêu 2025 80%, chưa đạt Mục tiêu 2030 90%" (as the page says it).
+fn against_goals(index: f64, goals: &[Goal]) -> String {
+    let parts: Vec<String> = goals
+        .iter()
+        .map(|goal| {
+            let label = goal.label.replace(':', "");
+            if goal.reached_by(index) {
+                format!("đạt {label}")
+            } else {
+                format!("chưa đạt {label}")
+            }
+        })
+        .collect();
+    if parts.is_empty() {
+        "kế hoạch chưa đặt mục tiêu về chỉ số".to_string()
+    } else {
+        parts.join(", ")
+    }
 }
 
 /// Part III: per factor, its criteria from the weakest and its index per unit.
@@ -769,21 +779,27 @@ fn by_factor(report: &Report) -> Vec<Block> {
 }
 
 /// Part IV: units below the target, units short of forms.
-fn units_short(report: &Report, targets: &Targets) -> Vec<Block> {
-    let target = targets.percent;
+fn units_short(report: &Report) -> Vec<Block> {
+    let goal = report.goals.first();
+    let goal_text = goal.map_or_else(String::new, Goal::percent_text);
     let below_rows: Vec<&UnitReport> = report
         .rows
         .iter()
-        .filter(|r| below(r.index, target))
+        .filter(|r| below(r.index, goal))
         .collect();
     let short: Vec<&UnitReport> = report.rows.iter().filter(|r| !r.enough_sample).collect();
     let mut out: Vec<Block> = vec![
         page_break().into(),
         heading("IV. ĐƠN VỊ CHƯA ĐẠT").into(),
-        heading(format!("1. Đơn vị có chỉ số SIPAS dưới mục tiêu {target}%")).into(),
+        heading(format!(
+            "1. Đơn vị có chỉ số SIPAS dưới mục tiêu {goal_text}"
+        ))
+        .into(),
     ];
-    if below_rows.is_empty() {
-        out.push(para(format!("Không có đơn vị nào có chỉ số dưới {target}%.")).into());
+    if goal.is_none() {
+        out.push(para("Kế hoạch khảo sát chưa đặt mục tiêu về chỉ số.").into());
+    } else if below_rows.is_empty() {
+        out.push(para(format!("Không có đơn vị nào có chỉ số dưới {goal_text}.")).into());
     } else {
         let rows = below_rows
             .iter()
@@ -986,7 +1002,7 @@ fn appendix(report: &Report) -> Vec<Block> {
         .iter()
         .map(|row| {
             row_cells(
-                row.rank.map(|r| r.to_string()).unwrap_or_default(),
+                row.rank.map_or_else(|| "–".to_string(), |r| r.to_string()),
                 left(row.unit.name.clone()),
                 row,
             )

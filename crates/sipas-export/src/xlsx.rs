@@ -243,7 +243,11 @@ fn summary_sheet(
         write_opt_percent(sheet, row, col + 2, unit.index_ci.map(|i| i.high), percent)?;
         match unit.rank {
             Some(rank) => sheet.write_number_with_format(row, col + 3, f64::from(rank), count)?,
-            None => sheet.write_string(row, col + 3, "—")?,
+            // Short of sample (or no forms): listed, not ranked (`reports::ranks`).
+            None if unit.responses == 0 => {
+                sheet.write_string(row, col + 3, reports::UNRANKED_EMPTY)?
+            }
+            None => sheet.write_string(row, col + 3, reports::UNRANKED_SHORT)?,
         };
         write_opt_percent(sheet, row, col + 4, before.and_then(|b| b.index), percent)?;
         let published_change = unit

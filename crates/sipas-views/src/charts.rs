@@ -13,9 +13,7 @@
 use maud::{Markup, html};
 
 use crate::stats::{Interval, format_percent};
-
-/// The national targets drawn as reference lines: (index, label).
-pub const TARGETS: [(f64, &str); 2] = [(0.80, "Mục tiêu 2020: 80%"), (0.95, "Mục tiêu 2030: 95%")];
+pub use sipas_core::goals::Goal;
 
 /// Width of every chart's `viewBox`.
 pub const WIDTH: f64 = 760.0;
@@ -46,7 +44,31 @@ const COLOR_MUTED: &str = "#555555";
 const COLOR_GRID: &str = "#dfe3ea";
 const COLOR_AXIS: &str = "#8a94a6";
 const COLOR_WHISKER: &str = "#111111";
-const TARGET_COLORS: [&str; 2] = ["#2e7d32", "#6a1b9a"];
+/// One per goal ([`sipas_core::goals::MAX_GOALS`]).
+const TARGET_COLORS: [&str; sipas_core::goals::MAX_GOALS] =
+    ["#2e7d32", "#6a1b9a", "#00695c", "#ad1457"];
+
+/// The goals in a chart's description: "đường dọc là mục tiêu: Mục tiêu 2025: 80%; Mục tiêu
+/// 2030: 90%", or that none is drawn.
+pub fn goals_sentence(goals: &[Goal], lines: &str) -> String {
+    if goals.is_empty() {
+        return "không vẽ đường mục tiêu (kế hoạch chưa đặt mục tiêu)".to_string();
+    }
+    let labels: Vec<&str> = goals.iter().map(|g| g.label.as_str()).collect();
+    format!(
+        "các {lines} là mục tiêu của kế hoạch: {}",
+        labels.join("; ")
+    )
+}
+
+/// The class of a goal's line: "target target-80", "target target-82-5".
+fn goal_class(goal: &Goal) -> String {
+    let text = goal.percent_text();
+    format!(
+        "target target-{}",
+        text.trim_end_matches('%').replace(',', "-")
+    )
+}
 const FONT: &str = "system-ui, -apple-system, 'Segoe UI', Roboto, Arial, sans-serif";
 
 /// A number of the drawing, with one decimal.
@@ -138,8 +160,8 @@ pub struct BarChart {
     /// Title of the value axis ("Chỉ số hài lòng (%)").
     pub value_axis: String,
     pub bars: Vec<Bar>,
-    /// Draw the national targets.
-    pub targets: bool,
+    /// The goals drawn as reference lines (the plan's, [`sipas_core::goals`]).
+    pub targets: Vec<Goal>,
 }
 
 /// The ticks of a percentage axis: 0%, 20%, ..., 100%.
@@ -180,7 +202,10 @@ fn legend_swatch(x: f64, y: f64, color: &str, class: &str, text: &str) -> (Marku
 /// reliability. Height grows with the number of rows.
 pub fn bar_chart(chart: &BarChart) -> Markup {
     let rows = chart.bars.len().max(1) as f64;
-    let plot_bottom = TOP + rows * ROW;
+    // Room above the rows for one line of label per goal beyond the first two.
+    let goals = chart.targets.len().min(TARGET_COLORS.len());
+    let top0 = TOP + 16.0 * goals.saturating_sub(2) as f64;
+    let plot_bottom = top0 + rows * ROW;
     let axis_title_y = plot_bottom + 38.0;
     let told_apart = chart
         .bars
@@ -197,22 +222,22 @@ pub fn bar_chart(chart: &BarChart) -> Markup {
         // Grid and ticks.
         g.axis {
             @for (at, label) in ticks() {
-                line.grid x1=(n(x_of(at))) x2=(n(x_of(at))) y1=(n(TOP - 4.0)) y2=(n(plot_bottom))
+                line.grid x1=(n(x_of(at))) x2=(n(x_of(at))) y1=(n(top0 - 4.0)) y2=(n(plot_bottom))
                     stroke=(COLOR_GRID) stroke-width="1" {}
                 text.tick x=(n(x_of(at))) y=(n(plot_bottom + 17.0)) text-anchor="middle"
                     font-size="12" fill=(COLOR_MUTED) { (label) }
             }
-            line x1=(n(PLOT_LEFT)) x2=(n(PLOT_LEFT)) y1=(n(TOP - 4.0)) y2=(n(plot_bottom))
+            line x1=(n(PLOT_LEFT)) x2=(n(PLOT_LEFT)) y1=(n(top0 - 4.0)) y2=(n(plot_bottom))
                 stroke=(COLOR_AXIS) stroke-width="1" {}
             line x1=(n(PLOT_LEFT)) x2=(n(PLOT_RIGHT)) y1=(n(plot_bottom)) y2=(n(plot_bottom))
                 stroke=(COLOR_AXIS) stroke-width="1" {}
             text.axis-title x=(n((PLOT_LEFT + PLOT_RIGHT) / 2.0)) y=(n(axis_title_y))
                 text-anchor="middle" font-weight="600" { (chart.value_axis) }
-            text.axis-title x=(n(PLOT_LEFT - 10.0)) y=(n(TOP - 12.0)) text-anchor="end"
+            text.axis-title x=(n(PLOT_LEFT - 10.0)) y=(n(top0 - 12.0)) text-anchor="end"
                 font-weight="600" { (chart.category_axis) }
         }
         @for (i, bar) in chart.bars.iter().enumerate() {
-            @let top = TOP + i as f64 * ROW;
+            @let top = top0 + i as f64 * ROW;
             @let middle = top + ROW / 2.0;
             g.row {
                 title {
@@ -246,15 +271,14 @@ pub fn bar_chart(chart: &BarChart) -> Markup {
                 }
             }
         }
-        @if chart.targets {
-            @for (k, (at, label)) in TARGETS.iter().enumerate() {
-                g class={ "target target-" (format!("{:.0}", at * 100.0)) } {
-                    line x1=(n(x_of(*at))) x2=(n(x_of(*at))) y1=(n(TOP - 6.0)) y2=(n(plot_bottom))
-                        stroke=(TARGET_COLORS[k]) stroke-width="2" stroke-dasharray="6 4" {}
-                    text.target-label x=(n(x_of(*at))) y=(n(14.0 + 16.0 * k as f64))
-                        text-anchor="middle" font-size="12" font-weight="600" fill=(TARGET_COLORS[k]) {
-                        (label)
-                    }
+        @for (k, goal) in chart.targets.iter().take(goals).enumerate() {
+            g class=(goal_class(goal)) {
+                title { (goal.label) @if !goal.basis.is_empty() { " — " (goal.basis) } }
+                line x1=(n(x_of(goal.index()))) x2=(n(x_of(goal.index()))) y1=(n(top0 - 6.0)) y2=(n(plot_bottom))
+                    stroke=(TARGET_COLORS[k]) stroke-width="2" stroke-dasharray="6 4" {}
+                text.target-label x=(n(x_of(goal.index()))) y=(n(14.0 + 16.0 * k as f64))
+                    text-anchor="middle" font-size="12" font-weight="600" fill=(TARGET_COLORS[k]) {
+                    (goal.label)
                 }
             }
         }
@@ -462,6 +486,8 @@ pub struct ColumnChart {
     pub category_axis: String,
     pub value_axis: String,
     pub columns: Vec<Column>,
+    /// The goals drawn as reference lines.
+    pub targets: Vec<Goal>,
 }
 
 /// Column charts: the plot's frame (viewBox units).
@@ -506,12 +532,13 @@ pub fn column_chart(chart: &ColumnChart) -> Markup {
                 (chart.value_axis)
             }
         }
-        @for (k, (at, label)) in TARGETS.iter().enumerate() {
-            g class={ "target target-" (format!("{:.0}", at * 100.0)) } {
-                line x1=(n(COLUMN_LEFT)) x2=(n(COLUMN_RIGHT)) y1=(n(y_of(*at))) y2=(n(y_of(*at)))
+        @for (k, goal) in chart.targets.iter().take(TARGET_COLORS.len()).enumerate() {
+            g class=(goal_class(goal)) {
+                title { (goal.label) @if !goal.basis.is_empty() { " — " (goal.basis) } }
+                line x1=(n(COLUMN_LEFT)) x2=(n(COLUMN_RIGHT)) y1=(n(y_of(goal.index()))) y2=(n(y_of(goal.index())))
                     stroke=(TARGET_COLORS[k]) stroke-width="2" stroke-dasharray="6 4" {}
-                text.target-label x=(n(COLUMN_RIGHT + 6.0)) y=(n(y_of(*at) + 4.0))
-                    font-size="12" font-weight="600" fill=(TARGET_COLORS[k]) { (label) }
+                text.target-label x=(n(COLUMN_RIGHT + 6.0)) y=(n(y_of(goal.index()) + 4.0))
+                    font-size="12" font-weight="600" fill=(TARGET_COLORS[k]) { (goal.label) }
             }
         }
         @for (i, column) in chart.columns.iter().enumerate() {
@@ -610,8 +637,24 @@ mod tests {
                 bar("Phòng Y tế & <Dân số>", Some(0.5), Reliability::Unreliable),
                 bar("Thanh tra huyện", None, Reliability::Unreliable),
             ],
-            targets: true,
+            targets: goals(),
         }
+    }
+
+    /// A plan's goals: the national 2025 level and one of the province's own.
+    fn goals() -> Vec<Goal> {
+        vec![
+            Goal {
+                label: "Mục tiêu 2025: 80%".into(),
+                points: 8_000,
+                basis: "NQ 76/NQ-CP".into(),
+            },
+            Goal {
+                label: "Mục tiêu của tỉnh: 95%".into(),
+                points: 9_500,
+                basis: String::new(),
+            },
+        ]
     }
 
     #[test]
@@ -667,8 +710,28 @@ mod tests {
         let at95 = attr_after(&svg, "class=\"target target-95\"", "x1");
         assert!((at80 - (PLOT_LEFT + 0.80 * plot)).abs() < 0.06, "{at80}");
         assert!((at95 - (PLOT_LEFT + 0.95 * plot)).abs() < 0.06, "{at95}");
-        assert!(svg.contains(">Mục tiêu 2020: 80%</text>"));
-        assert!(svg.contains(">Mục tiêu 2030: 95%</text>"));
+        assert!(svg.contains(">Mục tiêu 2025: 80%</text>"));
+        assert!(svg.contains(">Mục tiêu của tỉnh: 95%</text>"));
+        // The goal's basis in its line's title (a tooltip).
+        assert!(svg.contains("<title>Mục tiêu 2025: 80% — NQ 76/NQ-CP</title>"));
+        // Four goals: each drawn with its label, the rows pushed down to make room.
+        let mut four = ranked();
+        four.targets.push(Goal {
+            label: "Mục tiêu A: 82,5%".into(),
+            points: 8_250,
+            basis: String::new(),
+        });
+        four.targets.push(Goal {
+            label: "Mục tiêu B: 70%".into(),
+            points: 7_000,
+            basis: String::new(),
+        });
+        let svg4 = bar_chart(&four).into_string();
+        assert_eq!(count(&svg4, "class=\"target-label\""), 4);
+        let at825 = attr_after(&svg4, "class=\"target target-82-5\"", "x1");
+        assert!((at825 - (PLOT_LEFT + 0.825 * plot)).abs() < 0.06, "{at825}");
+        let first_row = |svg: &str| attr_after(svg, "class=\"bar reliable\"", "y");
+        assert!(first_row(&svg4) >= first_row(&svg) + 32.0 - 0.06);
         // A 0% index still shows a visible bar.
         let mut zero = ranked();
         zero.bars = vec![bar("Không ai hài lòng", Some(0.0), Reliability::Reliable)];
@@ -694,7 +757,7 @@ mod tests {
                 reliability: Reliability::Plain,
                 missing: String::new(),
             }],
-            targets: false,
+            targets: vec![],
         };
         let svg = bar_chart(&chart).into_string();
         assert_eq!(count(&svg, "class=\"bar\""), 1);
@@ -781,6 +844,7 @@ mod tests {
                     reliability: Reliability::Unreliable,
                 },
             ],
+            targets: goals(),
         };
         let svg = column_chart(&chart).into_string();
         assert_eq!(count(&svg, "class=\"bar reliable\""), 1);

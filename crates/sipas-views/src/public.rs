@@ -55,9 +55,29 @@ fn unit_figures(unit: &SnapshotUnit) -> Markup {
     }
 }
 
+/// The rows with their rank by today's rule (`reports::ranks`: only units with enough sample
+/// take a place, so that snapshots published before the rule read the same way), best first;
+/// then the unranked ones by name.
+fn ranking(rows: &[SnapshotUnit]) -> (Vec<(&SnapshotUnit, u32)>, Vec<&SnapshotUnit>) {
+    let figures: Vec<(Option<f64>, bool)> =
+        rows.iter().map(|r| (r.index, r.enough_sample)).collect();
+    let mut ranked = Vec::new();
+    let mut unranked = Vec::new();
+    for (row, rank) in rows.iter().zip(crate::reports::ranks(&figures)) {
+        match rank {
+            Some(rank) => ranked.push((row, rank)),
+            None => unranked.push(row),
+        }
+    }
+    ranked.sort_by(|a, b| (a.1, &a.0.name).cmp(&(b.1, &b.0.name)));
+    unranked.sort_by(|a, b| a.name.cmp(&b.name));
+    (ranked, unranked)
+}
+
 /// The published figures (also the preview of the publishing page).
 pub fn figures(snapshot: &Snapshot) -> Markup {
     let total = &snapshot.total;
+    let (ranked, unranked) = ranking(&snapshot.rows);
     html! {
         div.intro {
             p { strong { (snapshot.plan.title) } }
@@ -80,16 +100,20 @@ pub fn figures(snapshot: &Snapshot) -> Markup {
         @if snapshot.rows.is_empty() {
             p.hint { "Không có đơn vị nào." }
         }
-        @for row in &snapshot.rows {
+        @for (row, rank) in &ranked {
             section.part {
-                h3 {
-                    @match row.rank {
-                        Some(rank) => { "Hạng " (rank) ". " }
-                        None => { "Chưa xếp hạng. " }
-                    }
-                    (row.name)
-                }
+                h3 { "Hạng " (rank) ". " (row.name) }
                 (unit_figures(row))
+            }
+        }
+        @if !unranked.is_empty() {
+            h2 { "Chưa đủ mẫu – chưa xếp hạng" }
+            p.small { "Kết quả của các đơn vị dưới đây dựa trên quá ít phiếu nên chỉ có giá trị tham khảo và không được xếp hạng." }
+            @for row in &unranked {
+                section.part {
+                    h3 { (row.name) }
+                    (unit_figures(row))
+                }
             }
         }
         div.notice {

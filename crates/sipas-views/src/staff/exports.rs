@@ -276,7 +276,7 @@ fn job_list(jobs: &[ExportJob]) -> Markup {
         @if jobs.is_empty() {
             p { "Anh/Chị chưa xuất tệp nào." }
         } @else {
-            div.table-scroll {
+            div.table-scroll tabindex="0" role="region" aria-label="Các lần xuất dữ liệu" {
                 table {
                     thead {
                         tr {

@@ -8,6 +8,7 @@ use super::{FieldErrors, csrf_input, error_summary, flash, page, select_field, t
 use crate::SignedIn;
 use crate::db::plans::{Period, PlanListing, PlanUnit, ProgressRow, Target};
 use crate::plans::{self, Status, Totals, format_date, format_decimal, group_thousands};
+use sipas_core::goals::{FIELDS, Goal, GoalInput, MAX_GOALS};
 
 const MENU: &str = "/staff/plans";
 
@@ -64,6 +65,10 @@ pub struct PlanPage<'a> {
     pub period_form: PeriodFormValues,
     pub period_errors: FieldErrors,
     pub targets_edit: Option<TargetsEdit>,
+    /// The plan's satisfaction goals ([`sipas_core::goals`]).
+    pub goals: &'a [Goal],
+    /// The goals form as typed, with its problems, when it was refused.
+    pub goals_edit: Option<(Vec<GoalInput>, FieldErrors)>,
     pub flash: Option<&'a str>,
 }
 
@@ -285,6 +290,7 @@ pub fn plan_page(staff: &SignedIn, p: &PlanPage<'_>) -> Markup {
                 }
             }
             (plan_facts(plan, &p.form_label))
+            (goals_section(staff, plan.id, p.goals, p.goals_edit.as_ref()))
 
             section #progress {
                 h2 { "Tiến độ" }
@@ -462,3 +468,66 @@ pub fn progress_page(
         },
     )
 }
+
+/// The plan's satisfaction goals: a list for everyone, a form of [`MAX_GOALS`] rows for admins
+/// (blank rows are dropped). What they rest on is shown beside each.
+fn goals_section(
+    staff: &SignedIn,
+    plan_id: i32,
+    goals: &[Goal],
+    edit: Option<&(Vec<GoalInput>, FieldErrors)>,
+) -> Markup {
+    let rows: Vec<GoalInput> = match edit {
+        Some((typed, _)) => typed.clone(),
+        None => {
+            let mut rows: Vec<GoalInput> = goals.iter().map(GoalInput::of).collect();
+            rows.resize(MAX_GOALS, GoalInput::default());
+            rows
+        }
+    };
+    let no_errors = FieldErrors::new();
+    let errors = edit.map_or(&no_errors, |(_, e)| e);
+    html! {
+        section #goals {
+            h2 { "Mục tiêu về chỉ số hài lòng" }
+            p.hint {
+                "Các biểu đồ vẽ mục tiêu thành đường tham chiếu; báo cáo nêu đơn vị nào đạt, chưa đạt. "
+                "Mục tiêu mặc định theo " (NQ76_SHORT) "."
+            }
+            @if goals.is_empty() {
+                p { "Kế hoạch chưa đặt mục tiêu." }
+            } @else {
+                ul.goals {
+                    @for goal in goals {
+                        li {
+                            strong { (goal.label) } " (" (goal.percent_text()) ")"
+                            @if !goal.basis.is_empty() { br; span.hint { "Căn cứ: " (goal.basis) } }
+                        }
+                    }
+                }
+            }
+            @if staff.is_admin() {
+                details open[edit.is_some()] {
+                    summary { "Sửa mục tiêu" }
+                    (error_summary(errors))
+                    form method="post" action={ "/staff/plans/" (plan_id) "/goals" } {
+                        (csrf_input(&staff.csrf))
+                        @for (i, (row, [label, percent, basis])) in rows.iter().zip(FIELDS).enumerate() {
+                            fieldset.goal {
+                                legend { "Mục tiêu " (i + 1) }
+                                (text_field(label, "Tên mục tiêu", &row.label, errors, "text", Some("(ví dụ: Mục tiêu 2030: 90%)")))
+                                (text_field(percent, "Mức chỉ số (%)", &row.percent, errors, "text", Some("(ví dụ: 90 hoặc 82,5)")))
+                                (text_field(basis, "Căn cứ", &row.basis, errors, "text", Some("(văn bản đặt mục tiêu; có thể để trống)")))
+                            }
+                        }
+                        p.hint { "Để trống cả ba ô của một mục tiêu để bỏ mục tiêu đó. Mục tiêu thứ nhất là mục tiêu dùng để xác định đơn vị chưa đạt trong báo cáo." }
+                        button type="submit" { "Lưu mục tiêu" }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// The resolution the default goals come from, in short.
+const NQ76_SHORT: &str = "Nghị quyết 76/NQ-CP ngày 15/7/2021 của Chính phủ (Chương trình tổng thể cải cách hành chính nhà nước giai đoạn 2021–2030): trên 80% vào năm 2025, trên 90% vào năm 2030";

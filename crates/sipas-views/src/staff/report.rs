@@ -18,18 +18,20 @@ use super::stats::{
     ranking_chart, sample_note,
 };
 use crate::SignedIn;
-use crate::charts::TARGETS;
+use crate::charts::Goal;
 use crate::format_vietnam_time;
 use crate::plans::{Status, format_date, percent};
 use crate::reports::{FactorReport, ItemReport, Report, UnitReport};
 use crate::staff::comments::{channel_label, format_count};
-use crate::stats::{MIN_RELIABLE_SAMPLE, format_percent, round_percent};
+use crate::stats::{MIN_RELIABLE_SAMPLE, format_percent};
 
 pub const REPORT_PATH: &str = "/staff/report";
 
-/// The national target a unit's index is held to in part IV (80%, by 2020), in percent as
-/// published.
-pub const TARGET_PERCENT: f64 = 80.0;
+/// The goal a unit's index is held to in parts II and IV: the plan's first goal (the national
+/// programme's 2025 level unless the plan says otherwise, see `sipas_core::goals`).
+fn held_to(report: &Report) -> Option<&Goal> {
+    report.goals.first()
+}
 
 /// The document's title.
 pub fn title(year: i32) -> String {
@@ -115,9 +117,9 @@ fn count(n: u64) -> String {
     format_count(n as i64)
 }
 
-/// Whether a published index is below the 80% target.
-fn below_target(index: Option<f64>) -> bool {
-    index.is_some_and(|i| round_percent(i) < TARGET_PERCENT)
+/// Whether a published index is below `goal`.
+fn below_goal(index: Option<f64>, goal: Option<&Goal>) -> bool {
+    index.zip(goal).is_some_and(|(i, g)| !g.reached_by(i))
 }
 
 /// The weakest criterion of a factor (lowest index; the first in the form's order on a tie).
@@ -276,29 +278,38 @@ fn forms_table(report: &Report) -> Markup {
     }
 }
 
-/// How an index stands against the national targets, in words.
-pub fn against_targets(index: f64) -> String {
-    let published = round_percent(index);
-    let parts: Vec<String> = TARGETS
+/// How an index stands against the plan's goals, in words ("đạt Mục tiêu 2025 80%, chưa đạt
+/// Mục tiêu 2030 90%").
+fn against_goals(index: f64, goals: &[Goal]) -> String {
+    let parts: Vec<String> = goals
         .iter()
-        .map(|(target, label)| {
-            let label = label.replace(':', "");
-            if published >= round_percent(*target) {
+        .map(|goal| {
+            let label = goal.label.replace(':', "");
+            if goal.reached_by(index) {
                 format!("đạt {label}")
             } else {
                 format!("chưa đạt {label}")
             }
         })
         .collect();
-    parts.join(", ")
+    if parts.is_empty() {
+        "kế hoạch chưa đặt mục tiêu về chỉ số".to_string()
+    } else {
+        parts.join(", ")
+    }
 }
 
 /// Part II: the overall index, the factors, the ranked chart and its table.
 fn overall(doc: &ReportDoc) -> Markup {
     let report = doc.report;
     let total = &report.total;
-    let with_index: Vec<&UnitReport> = report.rows.iter().filter(|r| r.index.is_some()).collect();
-    let reaching = with_index.iter().filter(|r| !below_target(r.index)).count();
+    let goal = held_to(report);
+    // The ranked units (enough sample), best first: the short ones are no "highest".
+    let with_index: Vec<&UnitReport> = report.rows.iter().filter(|r| r.rank.is_some()).collect();
+    let reaching = with_index
+        .iter()
+        .filter(|r| !below_goal(r.index, goal))
+        .count();
     let chart_title = format!(
         "Chỉ số SIPAS của các đơn vị, {}",
         doc.period
@@ -314,7 +325,7 @@ fn overall(doc: &ReportDoc) -> Markup {
                         "Chỉ số hài lòng về sự phục vụ hành chính (SIPAS) chung: "
                         strong.index { (format_percent(index)) }
                         @if total.index_ci.is_some() { " (khoảng tin cậy 95%: " (format_interval(total.index_ci)) ")" }
-                        ", tính trên " (count(total.responses)) " phiếu; " (against_targets(index)) "."
+                        ", tính trên " (count(total.responses)) " phiếu; " (against_goals(index, &report.goals)) "."
                         @if !total.enough_sample { " " (sample_note(total)) "." }
                     }
                 }
@@ -322,7 +333,11 @@ fn overall(doc: &ReportDoc) -> Markup {
             }
             @if !rows_are_the_root(report) && !with_index.is_empty() {
                 p {
-                    (reaching) "/" (with_index.len()) " đơn vị có phiếu đạt chỉ số từ 80% trở lên."
+                    @if let Some(goal) = goal {
+                        (reaching) "/" (with_index.len()) " đơn vị đủ mẫu đạt " (goal.label.replace(':', "")) "."
+                    } @else {
+                        (with_index.len()) " đơn vị đủ mẫu được xếp hạng."
+                    }
                     @if let (Some(best), Some(worst)) = (with_index.first(), with_index.last()) {
                         " Cao nhất: " (best.unit.name) " (" (index_text(best.index)) "); thấp nhất: "
                         (worst.unit.name) " (" (index_text(worst.index)) ")."
@@ -360,7 +375,7 @@ fn overall(doc: &ReportDoc) -> Markup {
             }
             @if !report.rows.is_empty() {
                 figure.doc-chart {
-                    (ranking_chart("bieu-do-bao-cao", &chart_title, &report.rows))
+                    (ranking_chart("bieu-do-bao-cao", &chart_title, &report.rows, &report.goals))
                     figcaption { "Biểu đồ 1. " (chart_title) " (xếp từ cao xuống thấp; vạch đen: khoảng tin cậy 95%; thanh màu cam: chưa đủ mẫu)" }
                 }
                 (ranking_table(report))
@@ -386,9 +401,12 @@ fn ranking_table(report: &Report) -> Markup {
                     }
                 }
                 tbody {
-                    @for row in &report.rows {
+                    @for (i, row) in report.rows.iter().enumerate() {
+                        @if row.rank.is_none() && (i == 0 || report.rows[i - 1].rank.is_some()) {
+                            tr.group { th colspan="6" scope="rowgroup" { "Chưa đủ mẫu – chưa xếp hạng" } }
+                        }
                         tr data-unit=(row.unit.id) {
-                            td.num.rank { (row.rank.map(|r| r.to_string()).unwrap_or_default()) }
+                            td.num.rank { (row.rank.map(|r| r.to_string()).unwrap_or_else(|| "–".into())) }
                             td.unit { (row.unit.name) }
                             td.num.index { (index_text(row.index)) }
                             td.ci { (format_interval(row.index_ci)) }
@@ -505,21 +523,25 @@ fn factor_part(report: &Report, i: usize, factor: &FactorReport) -> Markup {
     }
 }
 
-/// Part IV: units below the 80% target, and units short of forms.
+/// Part IV: units below the plan's first goal, and units short of forms.
 fn units_short(doc: &ReportDoc) -> Markup {
     let report = doc.report;
+    let goal = held_to(report);
+    let goal_text = goal.map_or_else(String::new, |g| g.percent_text());
     let below: Vec<&UnitReport> = report
         .rows
         .iter()
-        .filter(|r| below_target(r.index))
+        .filter(|r| below_goal(r.index, goal))
         .collect();
     let short: Vec<&UnitReport> = report.rows.iter().filter(|r| !r.enough_sample).collect();
     html! {
         section.part.new-page id="don-vi-chua-dat" {
             h2 { "IV. ĐƠN VỊ CHƯA ĐẠT" }
-            h3 { "1. Đơn vị có chỉ số SIPAS dưới mục tiêu 80%" }
-            @if below.is_empty() {
-                p.none { "Không có đơn vị nào có chỉ số dưới 80%." }
+            h3 { "1. Đơn vị có chỉ số SIPAS dưới mục tiêu " (goal_text) }
+            @if goal.is_none() {
+                p.none { "Kế hoạch khảo sát chưa đặt mục tiêu về chỉ số." }
+            } @else if below.is_empty() {
+                p.none { "Không có đơn vị nào có chỉ số dưới " (goal_text) "." }
             } @else {
                 div.table-scroll role="region" aria-label="Đơn vị có chỉ số SIPAS dưới mục tiêu" tabindex="0" {
                     table.doc-table id="bang-duoi-muc-tieu" {
@@ -672,8 +694,10 @@ fn appendix(doc: &ReportDoc) -> Markup {
     let report = doc.report;
     let total = &report.total;
     html! {
-        section.appendix id="phu-luc" {
-            h2 { "PHỤ LỤC" }
+        // Its tables scroll sideways on screen in regions of their own (report.css), which the
+        // keyboard reaches.
+        section.appendix id="phu-luc" aria-labelledby="phu-luc-tieu-de" {
+            h2 id="phu-luc-tieu-de" { "PHỤ LỤC" }
             h3 { "Phụ lục 1. Chỉ số theo đơn vị và yếu tố" }
             div.table-scroll role="region" aria-label="Phụ lục 1. Chỉ số theo đơn vị và yếu tố" tabindex="0" {
                 table.doc-table.wide id="phu-luc-don-vi" {
@@ -691,7 +715,7 @@ fn appendix(doc: &ReportDoc) -> Markup {
                     tbody {
                         @for row in &report.rows {
                             tr data-unit=(row.unit.id) {
-                                td.num.rank { (row.rank.map(|r| r.to_string()).unwrap_or_default()) }
+                                td.num.rank { (row.rank.map(|r| r.to_string()).unwrap_or_else(|| "–".into())) }
                                 td.unit { (row.unit.name) }
                                 td.num.forms { (count(row.responses)) }
                                 @for f in &row.factors { td.num.factor { (index_text(f.index)) } }
@@ -769,7 +793,8 @@ fn criteria_table(total: &UnitReport) -> Markup {
 /// The document itself (what is printed).
 pub fn document(doc: &ReportDoc) -> Markup {
     html! {
-        article.report {
+        // On a narrow screen the sheet scrolls sideways (report.css): focusable for the keyboard.
+        article.report tabindex="0" aria-label="Bản báo cáo" {
             (doc_head(doc))
             (purpose_and_method(doc))
             (overall(doc))
@@ -1160,6 +1185,7 @@ scale = "s"
             total,
             rows,
             disclosure: crate::small_cells::Disclosure::Exact,
+            goals: sipas_core::goals::national(),
         }
     }
 
@@ -1280,7 +1306,23 @@ scale = "s"
         assert!(bao_hoa.contains("<td class=\"num rank\">1</td>"));
         let xuan_bac = row_of(&html, "bang-xep-hang", 4);
         assert!(xuan_bac.contains("Chưa có phiếu"));
-        assert!(html.contains("1/2 đơn vị có phiếu đạt chỉ số từ 80% trở lên"));
+        // Suối Cát (35 forms against a target of 40) is short of sample: listed under its
+        // heading, unranked, and no "lowest" either.
+        assert!(
+            html.contains("1/1 đơn vị đủ mẫu đạt Mục tiêu 2025 80%"),
+            "{html}"
+        );
+        let suoi_cat = row_of(&html, "bang-xep-hang", 3);
+        assert!(
+            suoi_cat.contains("<td class=\"num rank\">–</td>"),
+            "{suoi_cat}"
+        );
+        assert!(html.contains("Chưa đủ mẫu – chưa xếp hạng"));
+        // The total against both goals of the plan.
+        assert!(
+            html.contains("Mục tiêu 2025 80%, chưa đạt Mục tiêu 2030 90%"),
+            "{html}"
+        );
     }
 
     #[test]
@@ -1495,7 +1537,7 @@ scale = "s"
         );
         assert!(!html.contains("<link"));
         assert!(!html.contains("report-tools"));
-        assert!(html.contains("<article class=\"report\">"));
+        assert!(html.contains("<article class=\"report\""));
         assert!(html.contains("Lưu: VT."));
     }
 }

@@ -10,7 +10,7 @@ use super::units::indent;
 use super::{FieldErrors, page};
 use crate::SignedIn;
 use crate::charts::{
-    self, Bar, BarChart, Column, ColumnChart, Reliability, StackedChart, StackedRow,
+    self, Bar, BarChart, Column, ColumnChart, Goal, Reliability, StackedChart, StackedRow,
 };
 use crate::db::comments::{CommentRow, UnitChoice};
 use crate::db::plans::{Period, PlanListing};
@@ -480,17 +480,18 @@ fn interval_note() -> Markup {
 }
 
 /// The ranked chart of a report's rows.
-pub fn ranking_chart(id: &str, title: &str, rows: &[UnitReport]) -> Markup {
+pub fn ranking_chart(id: &str, title: &str, rows: &[UnitReport], goals: &[Goal]) -> Markup {
     let with_forms = rows.iter().filter(|r| r.index.is_some()).count();
     let chart = BarChart {
         id: id.to_string(),
         title: title.to_string(),
         desc: format!(
-            "Biểu đồ thanh ngang: chỉ số SIPAS của {} đơn vị ({} đơn vị có phiếu), xếp từ cao xuống \
-             thấp, mỗi thanh kèm khoảng tin cậy 95%; hai đường dọc là mục tiêu 80% (năm 2020) và \
-             95% (năm 2030); thanh màu cam là chỉ số chưa đủ mẫu. Số liệu chi tiết ở bảng bên cạnh.",
+            "Biểu đồ thanh ngang: chỉ số SIPAS của {} đơn vị ({} đơn vị có phiếu), các đơn vị đủ mẫu \
+             xếp từ cao xuống thấp, sau đó các đơn vị chưa đủ mẫu (thanh màu cam, chưa xếp hạng); \
+             mỗi thanh kèm khoảng tin cậy 95%; {}. Số liệu chi tiết ở bảng bên cạnh.",
             rows.len(),
-            with_forms
+            with_forms,
+            charts::goals_sentence(goals, "đường dọc")
         ),
         category_axis: "Đơn vị".into(),
         value_axis: "Chỉ số SIPAS (%)".into(),
@@ -508,14 +509,42 @@ pub fn ranking_chart(id: &str, title: &str, rows: &[UnitReport]) -> Markup {
                 },
             })
             .collect(),
-        targets: true,
+        targets: goals.to_vec(),
     };
     charts::bar_chart(&chart)
 }
 
-/// The data table of the ranked chart.
+/// What stands in the rank column of a row: its rank, or why it has none.
+pub fn rank_text(row: &UnitReport) -> String {
+    match row.rank {
+        Some(rank) => rank.to_string(),
+        None if row.responses == 0 => crate::reports::UNRANKED_EMPTY.to_string(),
+        None => crate::reports::UNRANKED_SHORT.to_string(),
+    }
+}
+
+/// The data table of the ranked chart: the ranked units, then under their own heading the
+/// units not ranked (short of sample or without forms).
 fn ranking_table(id: &str, rows: &[UnitReport], link: &dyn Fn(i32) -> String) -> Markup {
     let targets = rows.iter().any(|r| r.target.is_some());
+    let columns = 6 + usize::from(targets);
+    let (ranked, unranked): (Vec<&UnitReport>, Vec<&UnitReport>) =
+        rows.iter().partition(|r| r.rank.is_some());
+    let row_markup = |row: &UnitReport| {
+        html! {
+            tr data-unit=(row.unit.id) {
+                td.num.rank { (row.rank.map(|r| r.to_string()).unwrap_or_else(|| "–".into())) }
+                td.unit { a href=(link(row.unit.id)) { (row.unit.name) } }
+                td.num.index { (index_text(row.index)) }
+                td.ci { (format_interval(row.index_ci)) }
+                td.num.forms { (format_count(row.responses as i64)) }
+                @if targets {
+                    td.num.target { (row.target.map(|t| format_count(t as i64)).unwrap_or_default()) }
+                }
+                td.flag { (sample_note(row)) }
+            }
+        }
+    };
     html! {
         table.data id=(id) {
             caption { "Số liệu của biểu đồ" }
@@ -530,19 +559,13 @@ fn ranking_table(id: &str, rows: &[UnitReport], link: &dyn Fn(i32) -> String) ->
                     th scope="col" { "Ghi chú" }
                 }
             }
-            tbody {
-                @for row in rows {
-                    tr data-unit=(row.unit.id) {
-                        td.num.rank { (row.rank.map(|r| r.to_string()).unwrap_or_default()) }
-                        td.unit { a href=(link(row.unit.id)) { (row.unit.name) } }
-                        td.num.index { (index_text(row.index)) }
-                        td.ci { (format_interval(row.index_ci)) }
-                        td.num.forms { (format_count(row.responses as i64)) }
-                        @if targets {
-                            td.num.target { (row.target.map(|t| format_count(t as i64)).unwrap_or_default()) }
-                        }
-                        td.flag { (sample_note(row)) }
-                    }
+            tbody.ranked {
+                @for row in &ranked { (row_markup(row)) }
+            }
+            @if !unranked.is_empty() {
+                tbody.unranked {
+                    tr.group { th colspan=(columns) scope="rowgroup" { "Chưa đủ mẫu – chưa xếp hạng" } }
+                    @for row in &unranked { (row_markup(row)) }
                 }
             }
         }
@@ -659,9 +682,9 @@ pub fn overview(staff: &SignedIn, p: &Overview) -> Markup {
                     } @else {
                         div.chart-pair {
                             figure.chart-box {
-                                (ranking_chart("bieu-do-xep-hang", &format!("Chỉ số SIPAS của các đơn vị, {}", selection.period_label), &report.rows))
+                                (ranking_chart("bieu-do-xep-hang", &format!("Chỉ số SIPAS của các đơn vị, {}", selection.period_label), &report.rows, &report.goals))
                             }
-                            div.table-box {
+                            div.table-box tabindex="0" role="region" aria-label="Bảng xếp hạng các đơn vị" {
                                 (ranking_table("bang-xep-hang", &report.rows,
                                     &|id| format!("{}?{}", unit_path(id), selection.query(None, false))))
                             }
@@ -845,21 +868,21 @@ fn unit_body(p: &UnitPage, selection: &Selection, report: &Report, detail: TimeD
         @if quick_rating(total) {
             (quick_section(total))
         } @else {
-            (factor_section(total))
+            (factor_section(total, &report.goals))
         }
         (criteria_section(total))
         @if !total.expectations.is_empty() { (expectations_section(total)) }
         @if !total.respondents.is_empty() { (respondents_section(total, report.disclosure)) }
-        (trend_section(p.trend, selection))
+        (trend_section(p.trend, selection, &report.goals))
         (changes_section(p.changes, total))
         @if sub_units && !report.rows.is_empty() {
             section.sub-units {
                 h2 { "Các đơn vị trực thuộc" }
                 div.chart-pair {
                     figure.chart-box {
-                        (ranking_chart("bieu-do-truc-thuoc", &format!("Chỉ số SIPAS của các đơn vị trực thuộc {}", p.unit_name), &report.rows))
+                        (ranking_chart("bieu-do-truc-thuoc", &format!("Chỉ số SIPAS của các đơn vị trực thuộc {}", p.unit_name), &report.rows, &report.goals))
                     }
-                    div.table-box {
+                    div.table-box tabindex="0" role="region" aria-label="Bảng các đơn vị trực thuộc" {
                         (ranking_table("bang-truc-thuoc", &report.rows,
                             &|id| format!("{}?{}", unit_path(id), selection.query(None, false))))
                     }
@@ -899,14 +922,15 @@ fn quick_section(total: &UnitReport) -> Markup {
     }
 }
 
-fn factor_section(total: &UnitReport) -> Markup {
+fn factor_section(total: &UnitReport, goals: &[Goal]) -> Markup {
     let chart = BarChart {
         id: "bieu-do-yeu-to".into(),
         title: "Chỉ số hài lòng theo yếu tố".into(),
         desc: format!(
             "Biểu đồ thanh ngang: chỉ số hài lòng của {} yếu tố (trung bình chỉ số các tiêu chí của \
-             yếu tố), với hai đường mục tiêu 80% và 95%. Số liệu ở bảng bên cạnh.",
-            total.factors.len()
+             yếu tố); {}. Số liệu ở bảng bên cạnh.",
+            total.factors.len(),
+            charts::goals_sentence(goals, "đường dọc")
         ),
         category_axis: "Yếu tố".into(),
         value_axis: "Chỉ số hài lòng (%)".into(),
@@ -921,14 +945,14 @@ fn factor_section(total: &UnitReport) -> Markup {
                 missing: "Chưa có câu trả lời hợp lệ".into(),
             })
             .collect(),
-        targets: true,
+        targets: goals.to_vec(),
     };
     html! {
         section.factors {
             h2 { "Chỉ số theo yếu tố" }
             div.chart-pair {
                 figure.chart-box { (charts::bar_chart(&chart)) }
-                div.table-box {
+                div.table-box tabindex="0" role="region" aria-label="Bảng chỉ số theo yếu tố" {
                     table.data id="bang-yeu-to" {
                         thead { tr { th scope="col" { "Yếu tố" } th.num scope="col" { "Số tiêu chí" } th.num scope="col" { "Chỉ số" } } }
                         tbody {
@@ -983,7 +1007,7 @@ fn criteria_section(total: &UnitReport) -> Markup {
         section.criteria {
             h2 { "Chỉ số theo tiêu chí" }
             figure.chart-box.wide { (charts::stacked_chart(&chart)) }
-            div.table-scroll {
+            div.table-scroll tabindex="0" role="region" aria-label="Bảng chỉ số theo tiêu chí" {
                 table.data id="bang-tieu-chi" {
                     thead {
                         tr {
@@ -1095,7 +1119,7 @@ fn count_text(count: Count) -> String {
     }
 }
 
-fn trend_section(trend: &[TrendRow], selection: &Selection) -> Markup {
+fn trend_section(trend: &[TrendRow], selection: &Selection, goals: &[Goal]) -> Markup {
     let (unit_word, title) = match selection.trend {
         Grain::Quarter => ("Quý", "Chỉ số SIPAS theo quý"),
         Grain::Year => ("Năm", "Chỉ số SIPAS theo năm"),
@@ -1114,9 +1138,10 @@ fn trend_section(trend: &[TrendRow], selection: &Selection) -> Markup {
         id: "bieu-do-xu-huong".into(),
         title: title.into(),
         desc: format!(
-            "Biểu đồ cột: chỉ số SIPAS của {} kỳ liên tiếp, số phiếu ghi dưới mỗi cột; hai đường \
-             ngang là mục tiêu 80% và 95%. Số liệu ở bảng bên cạnh.",
-            trend.len()
+            "Biểu đồ cột: chỉ số SIPAS của {} kỳ liên tiếp, số phiếu ghi dưới mỗi cột; {}. Số \
+             liệu ở bảng bên cạnh.",
+            trend.len(),
+            charts::goals_sentence(goals, "đường ngang")
         ),
         category_axis: axis,
         value_axis: "Chỉ số SIPAS (%)".into(),
@@ -1129,13 +1154,14 @@ fn trend_section(trend: &[TrendRow], selection: &Selection) -> Markup {
                 reliability: Reliability::of(t.responses >= MIN_RELIABLE_SAMPLE),
             })
             .collect(),
+        targets: goals.to_vec(),
     };
     html! {
         section.trend {
             h2 { "Xu hướng" }
             div.chart-pair {
                 figure.chart-box { (charts::column_chart(&chart)) }
-                div.table-box {
+                div.table-box tabindex="0" role="region" aria-label="Bảng chỉ số theo thời gian" {
                     table.data id="bang-xu-huong" {
                         thead { tr { th scope="col" { (unit_word) } th.num scope="col" { "Chỉ số" } th.num scope="col" { "Số phiếu" } th scope="col" { "Ghi chú" } } }
                         tbody {
@@ -1162,7 +1188,7 @@ fn changes_section(changes: &[ChangeRow], now: &UnitReport) -> Markup {
     html! {
         section.changes {
             h2 { "So sánh với các kỳ trước" }
-            table.data id="bang-thay-doi" {
+            table.data id="bang-thay-doi" tabindex="0" {
                 thead {
                     tr {
                         th scope="col" { "So với" }
@@ -1236,6 +1262,8 @@ pub struct ComparePage<'a> {
     /// The criteria of the form: (code, label).
     pub items: &'a [(String, String)],
     pub item: Option<(&'a str, &'a ItemComparison)>,
+    /// The goals drawn on the chart (those of the first compared report's plan).
+    pub goals: &'a [Goal],
 }
 
 pub fn compare(staff: &SignedIn, p: &ComparePage) -> Markup {
@@ -1367,10 +1395,11 @@ fn compare_results(p: &ComparePage, selection: &Selection) -> Markup {
         id: "bieu-do-so-sanh".into(),
         title: "Chỉ số SIPAS được so sánh".into(),
         desc: format!(
-            "Biểu đồ thanh ngang: chỉ số SIPAS của {} {} với khoảng tin cậy 95% và hai đường mục \
-             tiêu 80%, 95%. Số liệu ở bảng bên cạnh.",
+            "Biểu đồ thanh ngang: chỉ số SIPAS của {} {} với khoảng tin cậy 95%; {}. Số liệu ở \
+             bảng bên cạnh.",
             p.entries.len(),
-            if p.by_period { "kỳ" } else { "đơn vị" }
+            if p.by_period { "kỳ" } else { "đơn vị" },
+            charts::goals_sentence(p.goals, "đường dọc")
         ),
         category_axis: if p.by_period { "Kỳ" } else { "Đơn vị" }.into(),
         value_axis: "Chỉ số SIPAS (%)".into(),
@@ -1385,7 +1414,7 @@ fn compare_results(p: &ComparePage, selection: &Selection) -> Markup {
                 missing: "Chưa có phiếu".into(),
             })
             .collect(),
-        targets: true,
+        targets: p.goals.to_vec(),
     };
     html! {
         @if !p.by_period { (selection.summary("Các đơn vị được so sánh")) }
@@ -1393,7 +1422,7 @@ fn compare_results(p: &ComparePage, selection: &Selection) -> Markup {
             h2 { "Chỉ số SIPAS" }
             div.chart-pair {
                 figure.chart-box { (charts::bar_chart(&chart)) }
-                div.table-box {
+                div.table-box tabindex="0" role="region" aria-label="Bảng so sánh" {
                     table.data id="bang-so-sanh" {
                         thead {
                             tr {
@@ -1431,7 +1460,7 @@ fn compare_results(p: &ComparePage, selection: &Selection) -> Markup {
             @if p.index_pairs.is_empty() {
                 p { "Không đủ số liệu để kiểm định (mỗi bên cần ít nhất 2 phiếu)." }
             } @else {
-                table.data id="bang-kiem-dinh-chi-so" {
+                table.data id="bang-kiem-dinh-chi-so" tabindex="0" {
                     thead {
                         tr {
                             th scope="col" { "Bên A" }
@@ -1515,7 +1544,7 @@ fn item_results(p: &ComparePage, code: &str, comparison: &ItemComparison) -> Mar
                 p { "Không đủ số liệu cho kiểm định khi-bình phương (cần ít nhất hai bên có câu trả lời, và có cả người hài lòng lẫn chưa hài lòng)." }
             }
             @if !comparison.pairs.is_empty() {
-                table.data id="bang-kiem-dinh-tieu-chi" {
+                table.data id="bang-kiem-dinh-tieu-chi" tabindex="0" {
                     caption { "Kiểm định hai tỉ lệ từng cặp (giá trị p hiệu chỉnh Holm)" }
                     thead {
                         tr {

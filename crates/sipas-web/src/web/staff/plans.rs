@@ -12,6 +12,7 @@ use actix_web::{HttpResponse, web};
 use diesel::result::{DatabaseErrorKind, Error as DbError};
 use diesel_async::AsyncPgConnection;
 use serde::Deserialize;
+use sipas_core::goals::GoalInput;
 
 use super::{Empty, html, parse_id, see_other};
 use crate::app::{self, plans::PeriodClash};
@@ -41,7 +42,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     )
     .service(
         super::resource("/plans/{id}/periods/{period}/targets").route(web::post().to(save_targets)),
-    );
+    )
+    .service(super::resource("/plans/{id}/goals").route(web::post().to(save_goals)));
 }
 
 /// A change to plans: viewers 403, unit accounts 404, admins through.
@@ -54,6 +56,8 @@ fn flash_text(ok: Option<&str>) -> Option<&'static str> {
     match ok? {
         "created" => Some("Đã lập kế hoạch khảo sát."),
         "targets" => Some("Đã lưu chỉ tiêu."),
+        "goals" => Some("Đã lưu mục tiêu về chỉ số hài lòng."),
+        "goals_unchanged" => Some("Mục tiêu không thay đổi."),
         "unchanged" => Some("Chỉ tiêu không thay đổi."),
         "period_added" => Some("Đã thêm đợt khảo sát."),
         "period_removed" => Some("Đã xóa đợt khảo sát."),
@@ -380,6 +384,7 @@ struct Loaded {
     periods: Vec<Period>,
     units: Vec<crate::db::plans::PlanUnit>,
     targets: Vec<Target>,
+    goals: Vec<sipas_core::goals::Goal>,
     running: Option<(usize, Vec<crate::db::plans::ProgressRow>)>,
 }
 
@@ -391,6 +396,7 @@ async fn load(
     let periods = Period::for_plan(conn, plan.id).await?;
     let units = Plan::units(conn, plan.id, &staff.scope).await?;
     let targets = Plan::targets(conn, plan.id).await?;
+    let goals = Plan::goals(conn, plan.id).await?;
     let running = match running_index(&periods) {
         Some(i) => Some((
             i,
@@ -403,6 +409,7 @@ async fn load(
         periods,
         units,
         targets,
+        goals,
         running,
     })
 }
@@ -414,6 +421,8 @@ struct PageState<'a> {
     period_form: PeriodFormValues,
     period_errors: FieldErrors,
     targets_edit: Option<TargetsEdit>,
+    /// The goals form as typed, with its problems, when it was refused.
+    goals_edit: Option<(Vec<GoalInput>, FieldErrors)>,
 }
 
 fn render_plan(
@@ -436,6 +445,8 @@ fn render_plan(
         period_form: page_state.period_form,
         period_errors: page_state.period_errors,
         targets_edit: page_state.targets_edit,
+        goals: &loaded.goals,
+        goals_edit: page_state.goals_edit,
         flash: page_state.notice,
     };
     html(views::plan_page(staff, &page), status)
@@ -807,4 +818,58 @@ async fn save_targets(
         "/staff/plans/{plan_id}?ok={ok}#period-{}",
         period.id
     )))
+}
+
+/// The goals form's rows as typed (missing fields read as empty).
+fn typed_goals(pairs: &[(String, String)]) -> Vec<GoalInput> {
+    let get = |name: &str| {
+        pairs
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.clone())
+            .unwrap_or_default()
+    };
+    sipas_core::goals::FIELDS
+        .iter()
+        .map(|[label, percent, basis]| GoalInput {
+            label: get(label),
+            percent: get(percent),
+            basis: get(basis),
+        })
+        .collect()
+}
+
+/// `POST /staff/plans/{id}/goals`: replaces the plan's satisfaction goals (admins).
+async fn save_goals(
+    state: web::Data<AppState>,
+    staff: Staff,
+    path: web::Path<String>,
+    CsrfForm(pairs): CsrfForm<Vec<(String, String)>>,
+) -> Result<HttpResponse, AppError> {
+    require_plan_admin(&staff)?;
+    let mut conn = state.pool.get().await?;
+    let plan = visible_plan(&mut conn, &staff, &path).await?;
+    let typed = typed_goals(&pairs);
+    let goals = match sipas_core::goals::parse(&typed) {
+        Ok(goals) => goals,
+        Err(errors) => {
+            let loaded = load(&mut conn, &staff, plan).await?;
+            return Ok(render_plan(
+                &state,
+                &staff,
+                &loaded,
+                PageState {
+                    goals_edit: Some((typed, errors)),
+                    ..PageState::default()
+                },
+                422,
+            ));
+        }
+    };
+    let plan_id = plan.id;
+    let changed = app::plans::save_goals(&mut conn, &staff, plan_id, &goals)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let ok = if changed { "goals" } else { "goals_unchanged" };
+    Ok(see_other(&format!("/staff/plans/{plan_id}?ok={ok}#goals")))
 }

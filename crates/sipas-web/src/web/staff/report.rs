@@ -23,9 +23,7 @@ use crate::export::{docx, pdf};
 use crate::plans::today_in_vietnam;
 use crate::report_document::{About, DocumentFields, DocumentInput, Prepared, prepare};
 use crate::views::staff::FieldErrors;
-use crate::views::staff::report::{
-    self as views, DocForm, Filters, ReportDoc, against_targets, overview_link,
-};
+use crate::views::staff::report::{self as views, DocForm, Filters, ReportDoc, overview_link};
 use crate::views::staff::stats::{OVERVIEW_PATH, PeriodChoice, Selection, StatsQuery};
 use crate::web::AppState;
 
@@ -219,14 +217,10 @@ async fn report_docx(
         Ok(g) => g,
         Err(refused) => return Ok(refused),
     };
-    let targets = docx::Targets {
-        percent: views::TARGET_PERCENT,
-        overall: g.prepared.report.total.index.map(against_targets),
-    };
     let file_name = format!("{}.docx", g.file_stem);
     let (prepared, fields) = (g.prepared, g.fields);
     // Building and zipping the document is CPU work: off the async workers.
-    let bytes = web::block(move || docx::report(&prepared, &fields, &targets))
+    let bytes = web::block(move || docx::report(&prepared, &fields))
         .await
         .map_err(|e| AppError::Internal(anyhow::anyhow!("the Word file's task: {e}")))?
         .map_err(|e| AppError::Internal(anyhow::anyhow!(e)))?;

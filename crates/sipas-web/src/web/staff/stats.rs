@@ -974,6 +974,8 @@ async fn compare(
 
     // The reports, one per unit or period, relabelled by position for the pairwise tests.
     let mut totals: Vec<(String, UnitReport)> = Vec::new();
+    // The goals drawn: those of the first report's plan.
+    let mut goals: Option<Vec<sipas_core::goals::Goal>> = None;
     if let Some(selection) = &selection {
         if by_period {
             for p in &periods {
@@ -990,6 +992,7 @@ async fn compare(
                     },
                 )
                 .await?;
+                goals.get_or_insert_with(|| report.goals.clone());
                 totals.push((p.label.clone(), report.total));
             }
         } else {
@@ -1007,6 +1010,7 @@ async fn compare(
                     },
                 )
                 .await?;
+                goals.get_or_insert_with(|| report.goals.clone());
                 totals.push((context.info(*id).name, report.total));
             }
         }
@@ -1042,6 +1046,7 @@ async fn compare(
         index_pairs: &index_pairs,
         items: &items,
         item: item.as_deref().zip(item_comparison.as_ref()),
+        goals: goals.as_deref().unwrap_or_default(),
     };
     Ok(html(views::compare(&staff, &page), status))
 }

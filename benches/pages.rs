@@ -1,0 +1,211 @@
+//! The staff pages at scale: loads synthetic responses into a fresh database, starts the real
+//! server (`Application::build` on port 0) and times, side by side in one run, the pages an
+//! officer opens every day, over HTTP with a signed-in admin's session: the overview of the
+//! last year, a commune's page, the district's own page, the printable report and the comments
+//! list. Each page is fetched once to warm up, then `SIPAS_BENCH_RUNS` times (default 15); the
+//! median and the 95th percentile are printed, with the budget of issue 17 (300 ms).
+//!
+//! ```text
+//! cargo bench --bench pages                                  # 1,000,000 responses
+//! SIPAS_BENCH_RESPONSES=100000 cargo bench --bench pages     # a quick run
+//! ```
+//!
+//! `SIPAS_TEST_DATABASE_URL` names the administrative connection the database is created from
+//! (default `postgres://postgres@127.0.0.1:5432/postgres`), as for the tests. The database is
+//! dropped at the end.
+
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+use chrono::{Datelike, NaiveDate};
+use diesel_async::RunQueryDsl;
+use sipas::config::Config;
+use sipas::db::rollup;
+use sipas::startup::{Application, Services};
+
+const SEED: i64 = 3;
+const BUDGET_MS: f64 = 300.0;
+const PASSWORD: &str = "mật khẩu đo hiệu năng 1";
+
+#[path = "support/mod.rs"]
+mod support;
+use support::{DropDatabase, admin_execute, admin_url};
+
+fn config(database_url: &str) -> Config {
+    let vars: HashMap<&str, String> = [
+        ("DATABASE_URL", database_url.to_string()),
+        ("SIPAS_BIND", "127.0.0.1:0".to_string()),
+        (
+            "SIPAS_FORMS_DIR",
+            concat!(env!("CARGO_MANIFEST_DIR"), "/survey-forms").to_string(),
+        ),
+    ]
+    .into();
+    Config::from_lookup(|k| vars.get(k).cloned()).expect("a valid configuration")
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
+}
+
+/// Median and 95th percentile (nearest rank).
+fn median_p95(mut samples: Vec<Duration>) -> (Duration, Duration) {
+    samples.sort();
+    let n = samples.len();
+    let median = if n % 2 == 1 {
+        samples[n / 2]
+    } else {
+        (samples[n / 2 - 1] + samples[n / 2]) / 2
+    };
+    let rank = ((0.95 * n as f64).ceil() as usize).clamp(1, n);
+    (median, samples[rank - 1])
+}
+
+fn hidden(html: &str, name: &str) -> String {
+    let marker = format!("name=\"{name}\" value=\"");
+    let start = html.find(&marker).expect("the hidden field") + marker.len();
+    let end = html[start..].find('"').unwrap() + start;
+    html[start..end].to_string()
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let env_number = |name: &str, default: u64| -> anyhow::Result<u64> {
+        Ok(std::env::var(name)
+            .ok()
+            .map(|v| v.replace('_', "").parse())
+            .transpose()?
+            .unwrap_or(default))
+    };
+    let responses = env_number("SIPAS_BENCH_RESPONSES", 1_000_000)?;
+    let runs = env_number("SIPAS_BENCH_RUNS", 15)? as usize;
+    let year = sipas::plans::today_in_vietnam().year() - 1;
+    let from = NaiveDate::from_ymd_opt(year, 1, 1).unwrap();
+    let to = NaiveDate::from_ymd_opt(year, 12, 31).unwrap();
+
+    let name = format!("sipas_bench_{}", uuid::Uuid::new_v4().simple());
+    admin_execute(&format!("CREATE DATABASE {name}")).await;
+    let _guard = DropDatabase(name.clone());
+    let mut url = url::Url::parse(&admin_url())?;
+    url.set_path(&format!("/{name}"));
+
+    println!(
+        "sipas staff pages benchmark: {responses} synthetic responses in {year} (seed {SEED})"
+    );
+    let services = Services::open(config(url.as_str())).await?;
+    {
+        let mut conn = services.database.pool.get().await?;
+        sipas::demo::seed(&mut conn).await?;
+        let started = Instant::now();
+        let generated = sipas::demo::generate_responses(
+            &mut conn,
+            &services.forms,
+            &sipas::demo::ResponseSpec {
+                seed: SEED,
+                count: responses,
+                first: 0,
+                from,
+                to,
+            },
+        )
+        .await?;
+        assert_eq!(generated.inserted, responses);
+        println!(
+            "  load: {responses} responses in {:.1} s",
+            started.elapsed().as_secs_f64()
+        );
+        diesel::sql_query("VACUUM ANALYZE")
+            .execute(&mut conn)
+            .await?;
+        let rebuild = rollup::rebuild(&mut conn).await?;
+        assert!(rebuild.is_done(), "{rebuild:?}");
+        diesel::sql_query("VACUUM ANALYZE")
+            .execute(&mut conn)
+            .await?;
+        sipas::staff::create_account(
+            &mut conn,
+            &sipas::staff::AccountRequest {
+                username: "bench.admin",
+                display_name: "Bench",
+                role: "admin",
+                password: PASSWORD,
+                unit_codes: &[],
+            },
+        )
+        .await?;
+    }
+    let (district, commune) = {
+        let mut conn = services.database.pool.get().await?;
+        let units = sipas::db::units::Unit::all_by_name(&mut conn).await?;
+        let id = |code: &str| units.iter().find(|u| u.code == code).map(|u| u.id).unwrap();
+        (id("xuan-loc"), id("xuan-loc.xuan-bac"))
+    };
+
+    let app = Application::build(services).await?;
+    let base = format!("http://127.0.0.1:{}", app.port());
+    let handle = app.handle();
+    let server = tokio::spawn(app.run_until_stopped());
+    let client = reqwest::Client::builder().cookie_store(true).build()?;
+    let sign_in = client
+        .get(format!("{base}/sign-in"))
+        .send()
+        .await?
+        .text()
+        .await?;
+    let signed = client
+        .post(format!("{base}/sign-in"))
+        .form(&[
+            ("_csrf", hidden(&sign_in, "_csrf").as_str()),
+            ("username", "bench.admin"),
+            ("password", PASSWORD),
+        ])
+        .send()
+        .await?;
+    assert!(signed.status().is_success() || signed.status().is_redirection());
+
+    let query = format!("year={year}&form=sipas-1001-dich-vu");
+    let pages = [
+        ("overview (/staff/stats)", format!("/staff/stats?{query}")),
+        (
+            "a commune's page",
+            format!("/staff/stats/units/{commune}?{query}"),
+        ),
+        (
+            "the district's page",
+            format!("/staff/stats/units/{district}?{query}"),
+        ),
+        ("printable report", format!("/staff/report?{query}")),
+        ("comments", format!("/staff/comments?{query}")),
+    ];
+    println!();
+    println!("  page ({runs} runs each, after one warm-up)      median        p95   budget");
+    for (label, path) in &pages {
+        let url = format!("{base}{path}");
+        let warm = client.get(&url).send().await?;
+        anyhow::ensure!(warm.status() == 200, "{path}: {}", warm.status());
+        warm.bytes().await?;
+        let mut samples = Vec::with_capacity(runs);
+        for _ in 0..runs {
+            let started = Instant::now();
+            let response = client.get(&url).send().await?;
+            anyhow::ensure!(response.status() == 200, "{path}: {}", response.status());
+            response.bytes().await?;
+            samples.push(started.elapsed());
+        }
+        let (median, p95) = median_p95(samples);
+        println!(
+            "  {label:<40} {:>9.1} ms {:>8.1} ms   {}",
+            ms(median),
+            ms(p95),
+            if ms(median) <= BUDGET_MS {
+                "under 300 ms"
+            } else {
+                "OVER 300 ms"
+            }
+        );
+    }
+    handle.stop(true).await;
+    let _ = server.await;
+    Ok(())
+}
