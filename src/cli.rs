@@ -351,7 +351,13 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             pdf,
         } => {
             // Without Chromium, say so before touching the database.
-            let chromium = if pdf { Some(find_chromium()?) } else { None };
+            let chromium = if pdf {
+                Some(crate::export::pdf::find_chromium(
+                    config.chromium.as_deref(),
+                )?)
+            } else {
+                None
+            };
             let services = Services::open(config).await?;
             let request = crate::export::SpecRequest {
                 year,
@@ -364,7 +370,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             services.close().await;
             let html = result?;
             match chromium {
-                Some(chromium) => print_to_pdf(&chromium, &html, &out).await?,
+                Some(chromium) => {
+                    let pdf = crate::export::pdf::print_html(&chromium, &html).await?;
+                    write_replacing(&out, &pdf).await?
+                }
                 None => write_replacing(&out, html.as_bytes()).await?,
             }
             eprintln!("wrote {}", out.display());
@@ -902,162 +911,9 @@ fn partial_path(out: &Path) -> PathBuf {
     out.with_file_name(name)
 }
 
-/// How long Chromium may take to print a report.
-pub const CHROMIUM_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(120);
-
-pub const MSG_NO_CHROMIUM: &str =
-    "chromium not found; install it or use --out report.html and print from a browser";
-
-/// The Chromium to print with: `SIPAS_CHROMIUM` when set, else `chromium` or
-/// `chromium-browser` on `PATH`.
-fn find_chromium() -> anyhow::Result<PathBuf> {
-    chromium_in(std::env::var_os("SIPAS_CHROMIUM"), std::env::var_os("PATH"))
-}
-
-fn chromium_in(
-    configured: Option<std::ffi::OsString>,
-    path: Option<std::ffi::OsString>,
-) -> anyhow::Result<PathBuf> {
-    if let Some(configured) = configured.filter(|c| !c.is_empty()) {
-        let configured = PathBuf::from(configured);
-        if configured.is_file() {
-            return Ok(configured);
-        }
-        anyhow::bail!(
-            "SIPAS_CHROMIUM={}: no such file; {MSG_NO_CHROMIUM}",
-            configured.display()
-        );
-    }
-    path.iter()
-        .flat_map(std::env::split_paths)
-        .flat_map(|dir| ["chromium", "chromium-browser"].map(|name| dir.join(name)))
-        .find(|candidate| candidate.is_file())
-        .ok_or_else(|| anyhow::anyhow!(MSG_NO_CHROMIUM))
-}
-
-/// Prints `html` to an A4 PDF at `out` with headless Chromium (the page's own `@page` rules
-/// set the paper), in a fresh profile, killed after [`CHROMIUM_TIMEOUT`].
-async fn print_to_pdf(chromium: &Path, html: &str, out: &Path) -> anyhow::Result<()> {
-    use std::process::Stdio;
-    let work = std::env::temp_dir().join(format!("sipas-report-{}", uuid::Uuid::new_v4().simple()));
-    tokio::fs::create_dir_all(&work)
-        .await
-        .with_context(|| format!("creating {}", work.display()))?;
-    let printed = async {
-        let page = work.join("report.html");
-        tokio::fs::write(&page, html).await?;
-        let out =
-            std::path::absolute(out).with_context(|| format!("resolving {}", out.display()))?;
-        let partial = partial_path(&out);
-        let log_path = work.join("chromium.log");
-        let log = std::fs::File::create(&log_path)?;
-        let mut command = tokio::process::Command::new(chromium);
-        command
-            .args([
-                "--headless",
-                "--no-sandbox",
-                "--disable-gpu",
-                "--no-pdf-header-footer",
-                "--disable-quic",
-                "--no-first-run",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-                "--disable-dev-shm-usage",
-            ])
-            .arg(format!(
-                "--user-data-dir={}",
-                work.join("profile").display()
-            ))
-            .arg(format!("--print-to-pdf={}", partial.display()))
-            .arg(format!("file://{}", page.display()))
-            .stdin(Stdio::null())
-            .stdout(log.try_clone()?)
-            .stderr(log)
-            .kill_on_drop(true);
-        // Its own process group, so that a timeout also ends the processes it starts.
-        #[cfg(unix)]
-        command.process_group(0);
-        let mut child = command
-            .spawn()
-            .with_context(|| format!("starting {}", chromium.display()))?;
-        let status = match tokio::time::timeout(CHROMIUM_TIMEOUT, child.wait()).await {
-            Ok(status) => status?,
-            Err(_) => {
-                kill_process_group(&child);
-                let _ = child.kill().await;
-                let _ = tokio::fs::remove_file(&partial).await;
-                anyhow::bail!(
-                    "chromium did not finish printing within {} s",
-                    CHROMIUM_TIMEOUT.as_secs()
-                );
-            }
-        };
-        let size = tokio::fs::metadata(&partial)
-            .await
-            .map(|m| m.len())
-            .unwrap_or(0);
-        if !status.success() || size == 0 {
-            let log = std::fs::read_to_string(&log_path).unwrap_or_default();
-            let _ = tokio::fs::remove_file(&partial).await;
-            let tail: String = log
-                .lines()
-                .rev()
-                .take(10)
-                .collect::<Vec<_>>()
-                .into_iter()
-                .rev()
-                .collect::<Vec<_>>()
-                .join("\n");
-            anyhow::bail!("chromium could not print the report ({status}):\n{tail}");
-        }
-        tokio::fs::rename(&partial, &out)
-            .await
-            .with_context(|| format!("writing {}", out.display()))
-    }
-    .await;
-    let _ = tokio::fs::remove_dir_all(&work).await;
-    printed
-}
-
-/// Kills the process group led by `child` (Chromium and the processes it started).
-fn kill_process_group(child: &tokio::process::Child) {
-    #[cfg(unix)]
-    if let Some(pid) = child.id() {
-        let _ = std::process::Command::new("kill")
-            .args(["-KILL", "--", &format!("-{pid}")])
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
-            .status();
-    }
-}
-
 #[cfg(test)]
 mod report_tests {
     use super::*;
-
-    #[test]
-    fn chromium_is_looked_up_or_named_precisely() {
-        let dir = std::env::temp_dir().join(format!("sipas-cli-{}", uuid::Uuid::new_v4().simple()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let error = chromium_in(None, Some(dir.as_os_str().to_owned())).unwrap_err();
-        assert_eq!(error.to_string(), MSG_NO_CHROMIUM);
-        let browser = dir.join("chromium-browser");
-        std::fs::write(&browser, "").unwrap();
-        assert_eq!(
-            chromium_in(None, Some(dir.as_os_str().to_owned())).unwrap(),
-            browser
-        );
-        let missing = dir.join("nothing");
-        let error = chromium_in(Some(missing.as_os_str().to_owned()), None).unwrap_err();
-        assert!(error.to_string().starts_with("SIPAS_CHROMIUM="), "{error}");
-        assert!(error.to_string().ends_with(MSG_NO_CHROMIUM));
-        assert_eq!(
-            chromium_in(Some(browser.as_os_str().to_owned()), None).unwrap(),
-            browser
-        );
-        std::fs::remove_dir_all(&dir).unwrap();
-    }
 
     #[test]
     fn partial_files_sit_next_to_the_target() {

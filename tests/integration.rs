@@ -19,6 +19,7 @@ mod public_results;
 mod ranking;
 mod raw_data;
 mod report;
+mod report_files;
 mod retention;
 mod security_headers;
 mod small_cells;

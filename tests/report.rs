@@ -29,12 +29,12 @@ const XUAN_DINH: &str = "xuan-loc.xuan-dinh";
 const DEMO_RESPONSES: u64 = 1500;
 const COMMAND_TIMEOUT: Duration = Duration::from_secs(300);
 
-fn last_year() -> i32 {
+pub(crate) fn last_year() -> i32 {
     (chrono::Utc::now() + chrono::Duration::hours(7)).year() - 1
 }
 
 /// The first quarter of last year.
-fn quarter() -> (NaiveDate, NaiveDate) {
+pub(crate) fn quarter() -> (NaiveDate, NaiveDate) {
     let year = last_year();
     (
         NaiveDate::from_ymd_opt(year, 1, 1).unwrap(),
@@ -42,14 +42,14 @@ fn quarter() -> (NaiveDate, NaiveDate) {
     )
 }
 
-fn title() -> String {
+pub(crate) fn title() -> String {
     format!(
         "Báo cáo kết quả khảo sát sự hài lòng của người dân, tổ chức năm {}",
         last_year()
     )
 }
 
-async fn with_responses() -> TestApp {
+pub(crate) async fn with_responses() -> TestApp {
     let app = TestApp::spawn().await;
     let (from, to) = quarter();
     let mut conn = app.pool.get().await.unwrap();
@@ -74,7 +74,7 @@ async fn with_responses() -> TestApp {
 }
 
 /// The API's answer for the first quarter of last year, for the client's account.
-async fn api_quarter(client: &StaffClient) -> Value {
+pub(crate) async fn api_quarter(client: &StaffClient) -> Value {
     let (from, to) = quarter();
     let response = client
         .get(&format!("/api/v1/stats?from={from}&to={to}"))
@@ -115,7 +115,7 @@ fn row(table: &str, unit: i64) -> &str {
     &rest[..rest.find("</tr>").unwrap()]
 }
 
-fn percent(v: &Value) -> String {
+pub(crate) fn percent(v: &Value) -> String {
     v.as_f64().map_or("—".to_string(), format_percent)
 }
 
@@ -357,7 +357,7 @@ async fn run(mut cmd: tokio::process::Command, args: &[&str]) -> std::process::O
         .expect("the sipas binary runs")
 }
 
-fn chromium_available() -> bool {
+pub(crate) fn chromium_available() -> bool {
     if let Some(path) = std::env::var_os("SIPAS_CHROMIUM").filter(|p| !p.is_empty()) {
         return Path::new(&path).is_file();
     }
@@ -368,7 +368,7 @@ fn chromium_available() -> bool {
 }
 
 /// Text of a PDF (`pdftotext -layout`), whitespace runs made single spaces.
-fn pdf_text(pdf: &Path) -> String {
+pub(crate) fn pdf_text(pdf: &Path) -> String {
     let output = std::process::Command::new("pdftotext")
         .args(["-layout", "-enc", "UTF-8"])
         .arg(pdf)

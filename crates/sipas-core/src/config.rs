@@ -71,6 +71,10 @@ pub struct Config {
     /// `SIPAS_SMTP_URL` and `SIPAS_MAIL_FROM`: the staff's e-mail alerts (see
     /// [`MailSettings`]). `None`: alerts are not enabled on this server.
     pub mail: Option<MailSettings>,
+    /// `SIPAS_CHROMIUM`: the Chromium that prints reports to PDF; when unset, `chromium` or
+    /// `chromium-browser` on `PATH` (looked up at each print). A path that names no file
+    /// means no PDF printing.
+    pub chromium: Option<PathBuf>,
 }
 
 /// The SMTP server the staff's e-mail alerts go through, and their sender.
@@ -618,6 +622,9 @@ impl Config {
             retention: retention_from_lookup(&lookup, export_keep_days)?,
             privacy: PrivacySettings::from_lookup(&lookup)?,
             mail: MailSettings::from_lookup(&lookup)?,
+            chromium: lookup("SIPAS_CHROMIUM")
+                .filter(|c| !c.is_empty())
+                .map(PathBuf::from),
         })
     }
 

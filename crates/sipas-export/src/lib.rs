@@ -13,7 +13,9 @@ use sipas_app::{
 use sipas_core::{plans, selection};
 
 pub mod csv;
+pub mod docx;
 pub mod jobs;
+pub mod pdf;
 pub mod poster;
 pub mod slips;
 pub mod spec;

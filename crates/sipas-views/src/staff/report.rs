@@ -42,7 +42,10 @@ pub fn title(year: i32) -> String {
 /// by `sipas report`.
 pub const REPORT_STYLESHEET: &str = include_str!("../../../../static/report.css");
 
-pub use crate::report_document::{COMMENTS_PER_UNIT, Issuer, PlanInfo, UnitComments, place_name};
+pub use crate::report_document::{
+    COMMENTS_PER_UNIT, DocumentFields, DocumentInput, Issuer, PlanInfo, UnitComments, place_name,
+    wording,
+};
 
 /// Everything the document shows.
 pub struct ReportDoc<'a> {
@@ -62,6 +65,8 @@ pub struct ReportDoc<'a> {
     pub comments: Vec<UnitComments>,
     /// All comments of the period, and how many are handled.
     pub comments_total: (i64, i64),
+    /// The number, place and date, signer and recipients ("Thông tin văn bản").
+    pub fields: DocumentFields,
 }
 
 impl<'a> ReportDoc<'a> {
@@ -78,7 +83,14 @@ impl<'a> ReportDoc<'a> {
             plan: p.plan.clone(),
             comments: p.comments.clone(),
             comments_total: p.comments_total,
+            fields: DocumentFields::defaults(&p.issuer, p.date),
         }
+    }
+
+    /// The document with the fields the office filled in.
+    pub fn with_fields(mut self, fields: DocumentFields) -> Self {
+        self.fields = fields;
+        self
     }
 }
 
@@ -142,12 +154,12 @@ fn doc_head(doc: &ReportDoc) -> Markup {
                     p.parent { (parent.to_uppercase()) }
                 }
                 p.org { (doc.issuer.name.to_uppercase()) }
-                p.number { "Số: " span.blank { (PreEscaped("&nbsp;".repeat(10))) } "/BC" }
+                p.number { (doc.fields.number_line()) }
             }
             div.nation {
                 p.country { "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM" }
                 p.motto { "Độc lập - Tự do - Hạnh phúc" }
-                p.place-date { (place_and_date(&doc.issuer.place, doc.date)) }
+                p.place-date { (place_and_date(&doc.fields.place, doc.fields.date)) }
             }
         }
         h1.doc-title { (title(doc.year)) }
@@ -181,13 +193,7 @@ fn purpose_and_method(doc: &ReportDoc) -> Markup {
         section.part id="muc-dich-phuong-phap" {
             h2 { "I. MỤC ĐÍCH, PHƯƠNG PHÁP" }
             h3 { "1. Mục đích" }
-            p {
-                "Đánh giá khách quan chất lượng cung cấp dịch vụ hành chính công của các cơ quan, "
-                "đơn vị, địa phương; kịp thời nắm bắt ý kiến của người dân, tổ chức để khắc phục, "
-                "nâng cao chất lượng dịch vụ hành chính công và mức độ hài lòng của người dân, tổ chức; "
-                "làm cơ sở tổng hợp báo cáo cấp trên và đánh giá Chỉ số cải cách hành chính (PAR INDEX), "
-                "Chỉ số hài lòng về sự phục vụ hành chính (SIPAS)."
-            }
+            p { (wording::PURPOSE) }
             h3 { "2. Phạm vi, thời gian" }
             p {
                 (report.root.name)
@@ -206,9 +212,7 @@ fn purpose_and_method(doc: &ReportDoc) -> Markup {
                     ")."
                 }
                 li {
-                    "Đối tượng: người dân, đại diện tổ chức đã giải quyết thủ tục hành chính tại Bộ phận "
-                    "Tiếp nhận và Trả kết quả của các đơn vị, tự nguyện trả lời phiếu (qua mã QR tại quầy, "
-                    "phiếu giấy và các hình thức khác)."
+                    (wording::RESPONDENTS)
                     @if let Some(channel) = &report.query.channel { " Báo cáo chỉ tính phiếu thu qua kênh: " (channel_label(channel)) "." }
                 }
                 li {
@@ -221,12 +225,7 @@ fn purpose_and_method(doc: &ReportDoc) -> Markup {
                     }
                     "Chỉ số dựa trên dưới " (MIN_RELIABLE_SAMPLE) " phiếu, hoặc dưới chỉ tiêu của kế hoạch, được ghi “chưa đủ mẫu”."
                 }
-                li {
-                    "Cách tính: chỉ số hài lòng của một tiêu chí là tỉ lệ câu trả lời “Hài lòng” và “Rất hài lòng” "
-                    "trên số câu trả lời hợp lệ (không tính câu “Không áp dụng”); chỉ số của yếu tố là trung bình "
-                    "cộng chỉ số các tiêu chí; Chỉ số SIPAS của đơn vị là trung bình cộng chỉ số các yếu tố. "
-                    "Khoảng tin cậy 95% được tính từ điểm hài lòng của từng người trả lời và độ dao động của các tiêu chí có ít người trả lời hơn (do \"Không áp dụng\" hoặc bỏ trống)."
-                }
+                li { (wording::COMPUTATION) }
             }
             p {
                 "Tổng số phiếu hợp lệ: " strong { (count(total.responses)) }
@@ -242,34 +241,36 @@ fn purpose_and_method(doc: &ReportDoc) -> Markup {
 fn forms_table(report: &Report) -> Markup {
     let targets = report.rows.iter().any(|r| r.target.is_some());
     html! {
-        table.doc-table id="bang-so-phieu" {
-            caption { "Bảng 1. Số phiếu khảo sát theo đơn vị" }
-            thead {
-                tr {
-                    th.num scope="col" { "STT" }
-                    th scope="col" { "Đơn vị" }
-                    th.num scope="col" { "Số phiếu" }
-                    @if targets {
-                        th.num scope="col" { "Chỉ tiêu" }
-                        th.num scope="col" { "Tỉ lệ" }
-                        th scope="col" { "Tình trạng" }
-                    }
-                    th scope="col" { "Ghi chú" }
-                }
-            }
-            tbody {
-                @for (i, row) in report.rows.iter().enumerate() {
-                    @let target = row.target.map(|t| t as i64);
-                    tr data-unit=(row.unit.id) {
-                        td.num { (i + 1) }
-                        td { (row.unit.name) }
-                        td.num.forms { (count(row.responses)) }
+        div.table-scroll role="region" aria-label="Bảng 1. Số phiếu khảo sát theo đơn vị" tabindex="0" {
+            table.doc-table id="bang-so-phieu" {
+                caption { "Bảng 1. Số phiếu khảo sát theo đơn vị" }
+                thead {
+                    tr {
+                        th.num scope="col" { "STT" }
+                        th scope="col" { "Đơn vị" }
+                        th.num scope="col" { "Số phiếu" }
                         @if targets {
-                            td.num.target { (target.map(format_count).unwrap_or_default()) }
-                            td.num { (percent(row.responses as i64, target).unwrap_or_default()) }
-                            td { (Status::of(row.responses as i64, target).label()) }
+                            th.num scope="col" { "Chỉ tiêu" }
+                            th.num scope="col" { "Tỉ lệ" }
+                            th scope="col" { "Tình trạng" }
                         }
-                        td.flag { (sample_note(row)) }
+                        th scope="col" { "Ghi chú" }
+                    }
+                }
+                tbody {
+                    @for (i, row) in report.rows.iter().enumerate() {
+                        @let target = row.target.map(|t| t as i64);
+                        tr data-unit=(row.unit.id) {
+                            td.num { (i + 1) }
+                            td { (row.unit.name) }
+                            td.num.forms { (count(row.responses)) }
+                            @if targets {
+                                td.num.target { (target.map(format_count).unwrap_or_default()) }
+                                td.num { (percent(row.responses as i64, target).unwrap_or_default()) }
+                                td { (Status::of(row.responses as i64, target).label()) }
+                            }
+                            td.flag { (sample_note(row)) }
+                        }
                     }
                 }
             }
@@ -343,30 +344,32 @@ fn overall(doc: &ReportDoc) -> Markup {
                     }
                 }
             }
-            table.doc-table id="bang-yeu-to" {
-                caption { "Bảng 2. Chỉ số hài lòng theo yếu tố" }
-                thead {
-                    tr {
-                        th.num scope="col" { "STT" }
-                        th scope="col" { "Yếu tố" }
-                        th.num scope="col" { "Số tiêu chí" }
-                        th.num scope="col" { "Chỉ số" }
-                    }
-                }
-                tbody {
-                    @for (i, f) in total.factors.iter().enumerate() {
-                        tr data-factor=(f.code) {
-                            td.num { (i + 1) }
-                            td { (f.title) }
-                            td.num { (f.criteria.len()) }
-                            td.num.index { (index_text(f.index)) }
+            div.table-scroll role="region" aria-label="Bảng 2. Chỉ số hài lòng theo yếu tố" tabindex="0" {
+                table.doc-table id="bang-yeu-to" {
+                    caption { "Bảng 2. Chỉ số hài lòng theo yếu tố" }
+                    thead {
+                        tr {
+                            th.num scope="col" { "STT" }
+                            th scope="col" { "Yếu tố" }
+                            th.num scope="col" { "Số tiêu chí" }
+                            th.num scope="col" { "Chỉ số" }
                         }
                     }
-                }
-                tfoot {
-                    tr {
-                        th scope="row" colspan="3" { "Chỉ số SIPAS (trung bình các yếu tố)" }
-                        td.num.index { (index_text(total.index)) }
+                    tbody {
+                        @for (i, f) in total.factors.iter().enumerate() {
+                            tr data-factor=(f.code) {
+                                td.num { (i + 1) }
+                                td { (f.title) }
+                                td.num { (f.criteria.len()) }
+                                td.num.index { (index_text(f.index)) }
+                            }
+                        }
+                    }
+                    tfoot {
+                        tr {
+                            th scope="row" colspan="3" { "Chỉ số SIPAS (trung bình các yếu tố)" }
+                            td.num.index { (index_text(total.index)) }
+                        }
                     }
                 }
             }
@@ -384,30 +387,32 @@ fn overall(doc: &ReportDoc) -> Markup {
 /// Table 3: the ranking.
 fn ranking_table(report: &Report) -> Markup {
     html! {
-        table.doc-table id="bang-xep-hang" {
-            caption { "Bảng 3. Xếp hạng chỉ số SIPAS của các đơn vị" }
-            thead {
-                tr {
-                    th.num scope="col" { "Hạng" }
-                    th scope="col" { "Đơn vị" }
-                    th.num scope="col" { "Chỉ số" }
-                    th scope="col" { "KTC 95%" }
-                    th.num scope="col" { "Số phiếu" }
-                    th scope="col" { "Ghi chú" }
-                }
-            }
-            tbody {
-                @for (i, row) in report.rows.iter().enumerate() {
-                    @if row.rank.is_none() && (i == 0 || report.rows[i - 1].rank.is_some()) {
-                        tr.group { th colspan="6" scope="rowgroup" { "Chưa đủ mẫu – chưa xếp hạng" } }
+        div.table-scroll role="region" aria-label="Bảng 3. Xếp hạng chỉ số SIPAS của các đơn vị" tabindex="0" {
+            table.doc-table id="bang-xep-hang" {
+                caption { "Bảng 3. Xếp hạng chỉ số SIPAS của các đơn vị" }
+                thead {
+                    tr {
+                        th.num scope="col" { "Hạng" }
+                        th scope="col" { "Đơn vị" }
+                        th.num scope="col" { "Chỉ số" }
+                        th scope="col" { "KTC 95%" }
+                        th.num scope="col" { "Số phiếu" }
+                        th scope="col" { "Ghi chú" }
                     }
-                    tr data-unit=(row.unit.id) {
-                        td.num.rank { (row.rank.map(|r| r.to_string()).unwrap_or_else(|| "–".into())) }
-                        td.unit { (row.unit.name) }
-                        td.num.index { (index_text(row.index)) }
-                        td.ci { (format_interval(row.index_ci)) }
-                        td.num.forms { (count(row.responses)) }
-                        td.flag { (sample_note(row)) }
+                }
+                tbody {
+                    @for (i, row) in report.rows.iter().enumerate() {
+                        @if row.rank.is_none() && (i == 0 || report.rows[i - 1].rank.is_some()) {
+                            tr.group { th colspan="6" scope="rowgroup" { "Chưa đủ mẫu – chưa xếp hạng" } }
+                        }
+                        tr data-unit=(row.unit.id) {
+                            td.num.rank { (row.rank.map(|r| r.to_string()).unwrap_or_else(|| "–".into())) }
+                            td.unit { (row.unit.name) }
+                            td.num.index { (index_text(row.index)) }
+                            td.ci { (format_interval(row.index_ci)) }
+                            td.num.forms { (count(row.responses)) }
+                            td.flag { (sample_note(row)) }
+                        }
                     }
                 }
             }
@@ -463,47 +468,51 @@ fn factor_part(report: &Report, i: usize, factor: &FactorReport) -> Markup {
                     (index_text(w.stats.index)) ", " (count(w.stats.n_valid)) " câu trả lời hợp lệ)."
                 }
             }
-            table.doc-table {
-                caption { "Bảng " (n + 3) "a. Các tiêu chí của yếu tố, từ thấp đến cao" }
-                thead {
-                    tr {
-                        th scope="col" { "Mã" }
-                        th scope="col" { "Tiêu chí" }
-                        th.num scope="col" { "Số câu trả lời hợp lệ" }
-                        th.num scope="col" { "Chỉ số" }
+            div.table-scroll role="region" aria-label=(format!("Bảng {}a. Các tiêu chí của yếu tố {}", n + 3, factor.title)) tabindex="0" {
+                table.doc-table {
+                    caption { "Bảng " (n + 3) "a. Các tiêu chí của yếu tố, từ thấp đến cao" }
+                    thead {
+                        tr {
+                            th scope="col" { "Mã" }
+                            th scope="col" { "Tiêu chí" }
+                            th.num scope="col" { "Số câu trả lời hợp lệ" }
+                            th.num scope="col" { "Chỉ số" }
+                        }
                     }
-                }
-                tbody {
-                    @for c in &criteria {
-                        tr data-item=(c.code) {
-                            td { (c.code) }
-                            td { (c.text) }
-                            td.num { (count(c.stats.n_valid)) }
-                            td.num.index { (index_text(c.stats.index)) }
+                    tbody {
+                        @for c in &criteria {
+                            tr data-item=(c.code) {
+                                td { (c.code) }
+                                td { (c.text) }
+                                td.num { (count(c.stats.n_valid)) }
+                                td.num.index { (index_text(c.stats.index)) }
+                            }
                         }
                     }
                 }
             }
             @if !rows_are_the_root(report) {
-                table.doc-table {
-                    caption { "Bảng " (n + 3) "b. Chỉ số của yếu tố theo đơn vị, từ cao xuống thấp" }
-                    thead {
-                        tr {
-                            th.num scope="col" { "STT" }
-                            th scope="col" { "Đơn vị" }
-                            th.num scope="col" { "Chỉ số" }
-                            th scope="col" { "Tiêu chí thấp nhất" }
+                div.table-scroll role="region" aria-label=(format!("Bảng {}b. Chỉ số của yếu tố {} theo đơn vị", n + 3, factor.title)) tabindex="0" {
+                    table.doc-table {
+                        caption { "Bảng " (n + 3) "b. Chỉ số của yếu tố theo đơn vị, từ cao xuống thấp" }
+                        thead {
+                            tr {
+                                th.num scope="col" { "STT" }
+                                th scope="col" { "Đơn vị" }
+                                th.num scope="col" { "Chỉ số" }
+                                th scope="col" { "Tiêu chí thấp nhất" }
+                            }
                         }
-                    }
-                    tbody {
-                        @for (k, (row, f)) in units.iter().enumerate() {
-                            tr data-unit=(row.unit.id) {
-                                td.num { (k + 1) }
-                                td { (row.unit.name) }
-                                td.num.index { (index_text(f.index)) }
-                                td {
-                                    @if let Some(w) = weakest_criterion(f) { (w.code) " (" (index_text(w.stats.index)) ")" }
-                                    @else { "—" }
+                        tbody {
+                            @for (k, (row, f)) in units.iter().enumerate() {
+                                tr data-unit=(row.unit.id) {
+                                    td.num { (k + 1) }
+                                    td { (row.unit.name) }
+                                    td.num.index { (index_text(f.index)) }
+                                    td {
+                                        @if let Some(w) = weakest_criterion(f) { (w.code) " (" (index_text(w.stats.index)) ")" }
+                                        @else { "—" }
+                                    }
                                 }
                             }
                         }
@@ -534,27 +543,29 @@ fn units_short(doc: &ReportDoc) -> Markup {
             } @else if below.is_empty() {
                 p.none { "Không có đơn vị nào có chỉ số dưới " (goal_text) "." }
             } @else {
-                table.doc-table id="bang-duoi-muc-tieu" {
-                    thead {
-                        tr {
-                            th.num scope="col" { "STT" }
-                            th scope="col" { "Đơn vị" }
-                            th.num scope="col" { "Chỉ số" }
-                            th scope="col" { "KTC 95%" }
-                            th.num scope="col" { "Số phiếu" }
-                            th scope="col" { "Yếu tố thấp nhất" }
+                div.table-scroll role="region" aria-label="Đơn vị có chỉ số SIPAS dưới mục tiêu" tabindex="0" {
+                    table.doc-table id="bang-duoi-muc-tieu" {
+                        thead {
+                            tr {
+                                th.num scope="col" { "STT" }
+                                th scope="col" { "Đơn vị" }
+                                th.num scope="col" { "Chỉ số" }
+                                th scope="col" { "KTC 95%" }
+                                th.num scope="col" { "Số phiếu" }
+                                th scope="col" { "Yếu tố thấp nhất" }
+                            }
                         }
-                    }
-                    tbody {
-                        @for (i, row) in below.iter().enumerate() {
-                            tr data-unit=(row.unit.id) {
-                                td.num { (i + 1) }
-                                td { (row.unit.name) }
-                                td.num.index { (index_text(row.index)) }
-                                td.ci { (format_interval(row.index_ci)) }
-                                td.num { (count(row.responses)) }
-                                td {
-                                    @if let Some(f) = weakest_factor(row) { (f.title) " (" (index_text(f.index)) ")" }
+                        tbody {
+                            @for (i, row) in below.iter().enumerate() {
+                                tr data-unit=(row.unit.id) {
+                                    td.num { (i + 1) }
+                                    td { (row.unit.name) }
+                                    td.num.index { (index_text(row.index)) }
+                                    td.ci { (format_interval(row.index_ci)) }
+                                    td.num { (count(row.responses)) }
+                                    td {
+                                        @if let Some(f) = weakest_factor(row) { (f.title) " (" (index_text(f.index)) ")" }
+                                    }
                                 }
                             }
                         }
@@ -565,24 +576,26 @@ fn units_short(doc: &ReportDoc) -> Markup {
             @if short.is_empty() {
                 p.none { "Tất cả các đơn vị đã đủ số phiếu." }
             } @else {
-                table.doc-table id="bang-chua-du-mau" {
-                    thead {
-                        tr {
-                            th.num scope="col" { "STT" }
-                            th scope="col" { "Đơn vị" }
-                            th.num scope="col" { "Số phiếu" }
-                            th.num scope="col" { "Chỉ tiêu" }
-                            th scope="col" { "Ghi chú" }
+                div.table-scroll role="region" aria-label="Đơn vị chưa đủ số phiếu" tabindex="0" {
+                    table.doc-table id="bang-chua-du-mau" {
+                        thead {
+                            tr {
+                                th.num scope="col" { "STT" }
+                                th scope="col" { "Đơn vị" }
+                                th.num scope="col" { "Số phiếu" }
+                                th.num scope="col" { "Chỉ tiêu" }
+                                th scope="col" { "Ghi chú" }
+                            }
                         }
-                    }
-                    tbody {
-                        @for (i, row) in short.iter().enumerate() {
-                            tr data-unit=(row.unit.id) {
-                                td.num { (i + 1) }
-                                td { (row.unit.name) }
-                                td.num { (count(row.responses)) }
-                                td.num { (row.target.map(count).unwrap_or_else(|| MIN_RELIABLE_SAMPLE.to_string())) }
-                                td { (sample_note(row)) }
+                        tbody {
+                            @for (i, row) in short.iter().enumerate() {
+                                tr data-unit=(row.unit.id) {
+                                    td.num { (i + 1) }
+                                    td { (row.unit.name) }
+                                    td.num { (count(row.responses)) }
+                                    td.num { (row.target.map(count).unwrap_or_else(|| MIN_RELIABLE_SAMPLE.to_string())) }
+                                    td { (sample_note(row)) }
+                                }
                             }
                         }
                     }
@@ -665,12 +678,12 @@ fn signature(doc: &ReportDoc) -> Markup {
         div.signature {
             div.recipients {
                 p { em { strong { "Nơi nhận:" } } }
-                @for r in &doc.issuer.recipients { p { "- " (r) ";" } }
-                p { "- Lưu: VT." }
+                @for r in doc.fields.recipient_lines() { p { (r) } }
             }
             div.signer {
-                p.role { "THỦ TRƯỞNG CƠ QUAN" }
-                p.sign-hint { "(Ký, ghi rõ họ tên và đóng dấu)" }
+                @for line in &doc.fields.signer_title { p.role { (line.to_uppercase()) } }
+                p.sign-hint { (wording::SIGN_HINT) }
+                @if let Some(name) = &doc.fields.signer_name { p.signer-name { (name) } }
             }
         }
     }
@@ -681,44 +694,47 @@ fn appendix(doc: &ReportDoc) -> Markup {
     let report = doc.report;
     let total = &report.total;
     html! {
-        // Scrolls sideways on screen (report.css): focusable, so that the keyboard scrolls it.
-        section.appendix id="phu-luc" tabindex="0" aria-labelledby="phu-luc-tieu-de" {
+        // Its tables scroll sideways on screen in regions of their own (report.css), which the
+        // keyboard reaches.
+        section.appendix id="phu-luc" aria-labelledby="phu-luc-tieu-de" {
             h2 id="phu-luc-tieu-de" { "PHỤ LỤC" }
             h3 { "Phụ lục 1. Chỉ số theo đơn vị và yếu tố" }
-            table.doc-table.wide id="phu-luc-don-vi" {
-                thead {
-                    tr {
-                        th.num scope="col" { "Hạng" }
-                        th scope="col" { "Đơn vị" }
-                        th.num scope="col" { "Số phiếu" }
-                        @for f in &total.factors { th.num scope="col" data-factor=(f.code) { (f.title) } }
-                        th.num scope="col" { "Chỉ số SIPAS" }
-                        th scope="col" { "KTC 95%" }
-                        th scope="col" { "Ghi chú" }
-                    }
-                }
-                tbody {
-                    @for row in &report.rows {
-                        tr data-unit=(row.unit.id) {
-                            td.num.rank { (row.rank.map(|r| r.to_string()).unwrap_or_else(|| "–".into())) }
-                            td.unit { (row.unit.name) }
-                            td.num.forms { (count(row.responses)) }
-                            @for f in &row.factors { td.num.factor { (index_text(f.index)) } }
-                            td.num.index { (index_text(row.index)) }
-                            td.ci { (format_interval(row.index_ci)) }
-                            td.flag { (sample_note(row)) }
+            div.table-scroll role="region" aria-label="Phụ lục 1. Chỉ số theo đơn vị và yếu tố" tabindex="0" {
+                table.doc-table.wide id="phu-luc-don-vi" {
+                    thead {
+                        tr {
+                            th.num scope="col" { "Hạng" }
+                            th scope="col" { "Đơn vị" }
+                            th.num scope="col" { "Số phiếu" }
+                            @for f in &total.factors { th.num scope="col" data-factor=(f.code) { (f.title) } }
+                            th.num scope="col" { "Chỉ số SIPAS" }
+                            th scope="col" { "KTC 95%" }
+                            th scope="col" { "Ghi chú" }
                         }
                     }
-                }
-                tfoot {
-                    tr.total {
-                        td {}
-                        th scope="row" { "Chung: " (report.root.name) }
-                        td.num.forms { (count(total.responses)) }
-                        @for f in &total.factors { td.num.factor { (index_text(f.index)) } }
-                        td.num.index { (index_text(total.index)) }
-                        td.ci { (format_interval(total.index_ci)) }
-                        td.flag { (sample_note(total)) }
+                    tbody {
+                        @for row in &report.rows {
+                            tr data-unit=(row.unit.id) {
+                                td.num.rank { (row.rank.map(|r| r.to_string()).unwrap_or_else(|| "–".into())) }
+                                td.unit { (row.unit.name) }
+                                td.num.forms { (count(row.responses)) }
+                                @for f in &row.factors { td.num.factor { (index_text(f.index)) } }
+                                td.num.index { (index_text(row.index)) }
+                                td.ci { (format_interval(row.index_ci)) }
+                                td.flag { (sample_note(row)) }
+                            }
+                        }
+                    }
+                    tfoot {
+                        tr.total {
+                            td {}
+                            th scope="row" { "Chung: " (report.root.name) }
+                            td.num.forms { (count(total.responses)) }
+                            @for f in &total.factors { td.num.factor { (index_text(f.index)) } }
+                            td.num.index { (index_text(total.index)) }
+                            td.ci { (format_interval(total.index_ci)) }
+                            td.flag { (sample_note(total)) }
+                        }
                     }
                 }
             }
@@ -738,32 +754,34 @@ fn criteria_table(total: &UnitReport) -> Markup {
         .unwrap_or_default();
     let columns = 6 + levels.len();
     html! {
-        table.doc-table.wide id="phu-luc-tieu-chi" {
-            thead {
-                tr {
-                    th scope="col" { "Mã" }
-                    th scope="col" { "Tiêu chí" }
-                    th.num scope="col" { "Số câu trả lời hợp lệ" }
-                    @for level in &levels { th.num scope="col" { (level) } }
-                    th.num scope="col" { "Điểm trung bình" }
-                    th.num scope="col" { "Chỉ số" }
-                    th scope="col" { "KTC 95%" }
+        div.table-scroll role="region" aria-label="Phụ lục 2. Chỉ số theo tiêu chí" tabindex="0" {
+            table.doc-table.wide id="phu-luc-tieu-chi" {
+                thead {
+                    tr {
+                        th scope="col" { "Mã" }
+                        th scope="col" { "Tiêu chí" }
+                        th.num scope="col" { "Số câu trả lời hợp lệ" }
+                        @for level in &levels { th.num scope="col" { (level) } }
+                        th.num scope="col" { "Điểm trung bình" }
+                        th.num scope="col" { "Chỉ số" }
+                        th scope="col" { "KTC 95%" }
+                    }
                 }
-            }
-            tbody {
-                @for f in &total.factors {
-                    tr.group { th colspan=(columns) scope="rowgroup" { (f.title) ": " (index_text(f.index)) } }
-                    @for c in &f.criteria {
-                        tr data-item=(c.code) {
-                            td { (c.code) }
-                            td { (c.text) }
-                            td.num { (count(c.stats.n_valid)) }
-                            @for (_, share) in &c.stats.shares {
-                                td.num { @if c.stats.n_valid > 0 { (format_percent(*share)) } @else { "—" } }
+                tbody {
+                    @for f in &total.factors {
+                        tr.group { th colspan=(columns) scope="rowgroup" { (f.title) ": " (index_text(f.index)) } }
+                        @for c in &f.criteria {
+                            tr data-item=(c.code) {
+                                td { (c.code) }
+                                td { (c.text) }
+                                td.num { (count(c.stats.n_valid)) }
+                                @for (_, share) in &c.stats.shares {
+                                    td.num { @if c.stats.n_valid > 0 { (format_percent(*share)) } @else { "—" } }
+                                }
+                                td.num { (c.stats.mean.map(super::stats::format_decimal2).unwrap_or_else(|| "—".into())) }
+                                td.num.index { (index_text(c.stats.index)) }
+                                td { (format_interval(c.stats.index_ci)) }
                             }
-                            td.num { (c.stats.mean.map(super::stats::format_decimal2).unwrap_or_else(|| "—".into())) }
-                            td.num.index { (index_text(c.stats.index)) }
-                            td { (format_interval(c.stats.index_ci)) }
                         }
                     }
                 }
@@ -796,9 +814,152 @@ pub struct Filters<'a> {
     pub errors: &'a FieldErrors,
 }
 
-/// The staff page: a screen-only toolbar (back to the statistics, how to print, the filters)
-/// above the document. `doc` is `None` when the filters were refused.
-pub fn page(staff: &SignedIn, filters: &Filters, back: &str, doc: Option<&ReportDoc>) -> Markup {
+/// The small form of what the office fills in on the document, and the downloads.
+pub struct DocForm<'a> {
+    /// As typed (shown back in the form, carried on the links).
+    pub input: &'a DocumentInput,
+    /// What was refused, by query parameter.
+    pub errors: &'a FieldErrors,
+    /// The defaults an empty field takes (shown as placeholders and in the textareas).
+    pub defaults: &'a DocumentFields,
+    /// The filters' query pairs: hidden fields of the form, and the start of the links.
+    pub filters: Vec<(String, String)>,
+    /// Whether this server prints PDF (Chromium is installed).
+    pub pdf: bool,
+}
+
+impl DocForm<'_> {
+    /// The query string of the filters and the filled-in fields.
+    pub fn query(&self) -> String {
+        let mut pairs: Vec<(&str, &str)> = self
+            .filters
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
+        let fields = self.input.pairs();
+        pairs.extend(fields.iter().map(|(k, v)| (*k, v.as_str())));
+        serde_urlencoded::to_string(pairs).unwrap_or_default()
+    }
+}
+
+/// "/staff/report.pdf?…", "/staff/report.docx?…".
+pub fn file_link(extension: &str, query: &str) -> String {
+    if query.is_empty() {
+        format!("{REPORT_PATH}.{extension}")
+    } else {
+        format!("{REPORT_PATH}.{extension}?{query}")
+    }
+}
+
+fn doc_textarea(
+    name: &'static str,
+    label: &str,
+    hint: &str,
+    value: &str,
+    rows: usize,
+    errors: &FieldErrors,
+) -> Markup {
+    let error = errors.get(name);
+    let id = format!("f-{name}");
+    html! {
+        div.field.err[error.is_some()] {
+            label for=(id) { (label) }
+            span.hint { " " (hint) }
+            @if let Some(message) = error { p.msg id={ "e-" (name) } { (message) } }
+            textarea id=(id) name=(name) rows=(rows)
+                aria-invalid=[error.map(|_| "true")]
+                aria-describedby=[error.map(|_| format!("e-{name}"))] { (value) }
+        }
+    }
+}
+
+fn doc_input(
+    name: &'static str,
+    label: &str,
+    value: &str,
+    placeholder: &str,
+    input_type: &str,
+    errors: &FieldErrors,
+) -> Markup {
+    let error = errors.get(name);
+    let id = format!("f-{name}");
+    html! {
+        div.field.err[error.is_some()] {
+            label for=(id) { (label) }
+            @if let Some(message) = error { p.msg id={ "e-" (name) } { (message) } }
+            input id=(id) type=(input_type) name=(name) value=(value) placeholder=(placeholder)
+                aria-invalid=[error.map(|_| "true")]
+                aria-describedby=[error.map(|_| format!("e-{name}"))];
+        }
+    }
+}
+
+/// "Thông tin văn bản": number, place and date, signer, recipients (GET, nothing stored), and
+/// the downloads of the document with them.
+pub fn document_form(form: &DocForm, downloads: bool) -> Markup {
+    let input = form.input;
+    let defaults = form.defaults;
+    let or_default = |typed: &str, default: String| {
+        if typed.trim().is_empty() {
+            default
+        } else {
+            typed.to_string()
+        }
+    };
+    let query = form.query();
+    html! {
+        section.doc-info aria-labelledby="doc-info-title" {
+            h2 id="doc-info-title" { "Thông tin văn bản" }
+            p.hint { "Điền để in vào báo cáo, tệp PDF và tệp Word; để trống thì giữ ô trống (số văn bản) hoặc giá trị mặc định. Không lưu lại trên hệ thống." }
+            @if !form.errors.is_empty() {
+                div.alert role="alert" {
+                    p { strong { "Thông tin văn bản chưa hợp lệ." } " Vui lòng sửa:" }
+                    ul { @for message in form.errors.values() { li { (message) } } }
+                }
+            }
+            form.doc-form method="get" action=(REPORT_PATH) {
+                @for (name, value) in &form.filters { input type="hidden" name=(name) value=(value); }
+                div.filters {
+                    (doc_input("doc_number", "Số văn bản (Số: …/BC)", &input.number, "để trống: điền tay", "text", form.errors))
+                    (doc_input("doc_place", "Địa danh", &input.place, &defaults.place, "text", form.errors))
+                    (doc_input("doc_date", "Ngày ban hành (ngày/tháng/năm)", &input.date, &format_date(defaults.date), "text", form.errors))
+                    (doc_input("signer_name", "Họ tên người ký", &input.signer_name, "để trống: ký tay", "text", form.errors))
+                }
+                div.filters {
+                    (doc_textarea("signer_title", "Chức vụ người ký", "(mỗi dòng một dòng, ví dụ “KT. CHỦ TỊCH” rồi “PHÓ CHỦ TỊCH”)",
+                        &or_default(&input.signer_title, defaults.signer_title.join("\n")), 2, form.errors))
+                    (doc_textarea("recipients", "Nơi nhận", "(mỗi dòng một nơi nhận)",
+                        &or_default(&input.recipients, defaults.recipients.join("\n")), 4, form.errors))
+                }
+                button.small type="submit" { "Áp dụng vào báo cáo" }
+            }
+            @if downloads {
+                p.downloads {
+                    @if form.pdf {
+                        a.download href=(file_link("pdf", &query)) { "Tải PDF" }
+                        " "
+                    }
+                    a.download href=(file_link("docx", &query)) { "Tải Word (.docx)" }
+                    @if !form.pdf {
+                        " "
+                        span.hint { "(Máy chủ này chưa cài Chromium nên chưa in được PDF: dùng lệnh In của trình duyệt.)" }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// The staff page: a screen-only toolbar (back to the statistics, how to print, the filters,
+/// the document's fields and downloads) above the document. `doc` is `None` when the filters
+/// or the fields were refused.
+pub fn page(
+    staff: &SignedIn,
+    filters: &Filters,
+    back: &str,
+    form: Option<&DocForm>,
+    doc: Option<&ReportDoc>,
+) -> Markup {
     let page_title = doc.map_or_else(|| "Báo cáo kết quả khảo sát".to_string(), |d| title(d.year));
     html! {
         (DOCTYPE)
@@ -827,7 +988,9 @@ pub fn page(staff: &SignedIn, filters: &Filters, back: &str, doc: Option<&Report
                             ul { @for message in filters.errors.values() { li { (message) } } }
                         }
                     }
-                    (filter_form(REPORT_PATH, FilterFields::Overview, filters.query, filters.errors, &filters.choices, &[]))
+                    @let kept: Vec<(&str, String)> = form.map(|f| f.input.pairs()).unwrap_or_default();
+                    (filter_form(REPORT_PATH, FilterFields::Overview, filters.query, filters.errors, &filters.choices, &kept))
+                    @if let Some(form) = form { (document_form(form, doc.is_some())) }
                     @if doc.is_some() {
                         p.print-hint {
                             strong { "In báo cáo: " }
@@ -842,6 +1005,33 @@ pub fn page(staff: &SignedIn, filters: &Filters, back: &str, doc: Option<&Report
             }
         }
     }
+}
+
+/// `/staff/report.pdf` when the server cannot print: Chromium is not installed (`failed`
+/// false), or the print failed. The report page and the Word file still work.
+pub fn pdf_unavailable(staff: &SignedIn, report: &str, failed: bool) -> Markup {
+    crate::shell(
+        "Chưa in được PDF - SIPAS",
+        Some("staff"),
+        html! {
+            div.notice.narrow {
+                p.who { (staff.account.display_name) " (" (staff.role.label()) ")" }
+                h1 { "Chưa in được báo cáo ra PDF" }
+                div.alert role="alert" {
+                    @if failed {
+                        p { "Máy chủ không in được báo cáo ra PDF lúc này (trình in gặp lỗi hoặc quá thời gian). Vui lòng thử lại sau ít phút." }
+                    } @else {
+                        p { "Máy chủ này không có chức năng in PDF (chưa cài trình duyệt Chromium). Quản trị hệ thống có thể cài gói “chromium” hoặc đặt biến SIPAS_CHROMIUM." }
+                    }
+                }
+                p {
+                    "Trong lúc chờ, có thể mở "
+                    a href=(report) { "báo cáo trên trình duyệt" }
+                    " rồi dùng lệnh In (Ctrl+P) và chọn “Lưu dưới dạng PDF”, hoặc tải bản Word (.docx) trên trang báo cáo."
+                }
+            }
+        },
+    )
 }
 
 /// The document on its own, for a file (`sipas report --out`): the stylesheet inlined (a file
@@ -1000,19 +1190,22 @@ scale = "s"
     }
 
     fn doc(report: &Report) -> ReportDoc<'_> {
+        let issuer = Issuer {
+            parent: Some("UBND huyện Xuân Lộc".into()),
+            name: "Phòng Nội vụ".into(),
+            place: "Xuân Lộc".into(),
+            recipients: vec!["UBND tỉnh Đồng Nai (Sở Nội vụ)".into()],
+        };
+        let date = NaiveDate::from_ymd_opt(2026, 4, 5).unwrap();
         ReportDoc {
             report,
             year: 2026,
             period: Some("Quý I/2026".into()),
             form_title: "Phiếu thử".into(),
             kind: None,
-            issuer: Issuer {
-                parent: Some("UBND huyện Xuân Lộc".into()),
-                name: "Phòng Nội vụ".into(),
-                place: "Xuân Lộc".into(),
-                recipients: vec!["UBND tỉnh Đồng Nai (Sở Nội vụ)".into()],
-            },
-            date: NaiveDate::from_ymd_opt(2026, 4, 5).unwrap(),
+            fields: DocumentFields::defaults(&issuer, date),
+            issuer,
+            date,
             plan: Some(PlanInfo {
                 title: "Kế hoạch khảo sát năm 2026".into(),
                 period: Some("Quý I (01/01/2026 – 31/03/2026)".into()),
@@ -1226,6 +1419,112 @@ scale = "s"
         assert!(html.contains("Chung: UBND huyện Xuân Lộc"));
         assert!(html.contains("id=\"phu-luc-tieu-chi\""));
         assert!(html.contains("data-item=\"B1\""));
+    }
+
+    #[test]
+    fn the_document_carries_the_office_fields() {
+        let report = report();
+        let mut d = doc(&report);
+        // Blank by default: a number to write by hand, the default signer, the archive last.
+        let html = document(&d).into_string();
+        assert!(html.contains(&format!(
+            "<p class=\"number\">Số: {}/BC</p>",
+            "\u{a0}".repeat(10)
+        )));
+        assert!(html.contains("<p class=\"role\">THỦ TRƯỞNG CƠ QUAN</p>"));
+        assert!(
+            html.contains("<p>- UBND tỉnh Đồng Nai (Sở Nội vụ);</p><p>- Lưu: VT.</p>"),
+            "{html}"
+        );
+        assert!(!html.contains("signer-name"));
+        d.fields = DocumentFields {
+            number: Some("12".into()),
+            place: "Gia Ray".into(),
+            date: NaiveDate::from_ymd_opt(2026, 2, 5).unwrap(),
+            signer_title: vec!["KT. Chủ tịch".into(), "PHÓ CHỦ TỊCH".into()],
+            signer_name: Some("Nguyễn Văn <b>A</b>".into()),
+            recipients: vec![
+                "Sở Nội vụ tỉnh".into(),
+                "<script>alert(1)</script>".into(),
+                "Lưu: VT".into(),
+            ],
+        };
+        let html = document(&d).into_string();
+        assert!(html.contains("<p class=\"number\">Số: 12/BC</p>"));
+        assert!(html.contains("Gia Ray, ngày 05 tháng 02 năm 2026"));
+        assert!(
+            html.contains("<p class=\"role\">KT. CHỦ TỊCH</p><p class=\"role\">PHÓ CHỦ TỊCH</p>")
+        );
+        assert!(html.contains("<p class=\"signer-name\">Nguyễn Văn &lt;b&gt;A&lt;/b&gt;</p>"));
+        assert!(html.contains("<p>- &lt;script&gt;alert(1)&lt;/script&gt;;</p>"));
+        assert!(!html.contains("<script>"));
+    }
+
+    #[test]
+    fn every_table_is_a_keyboard_scrollable_region() {
+        let report = report();
+        let html = document(&doc(&report)).into_string();
+        let tables = html.matches("<table").count();
+        assert!(tables >= 9, "{tables}");
+        assert_eq!(
+            html.matches("<div class=\"table-scroll\" role=\"region\" aria-label=\"")
+                .count(),
+            tables
+        );
+        assert!(html.contains(
+            "<div class=\"table-scroll\" role=\"region\" aria-label=\"Phụ lục 1. Chỉ số theo đơn vị và yếu tố\" tabindex=\"0\"><table class=\"doc-table wide\" id=\"phu-luc-don-vi\">"
+        ));
+    }
+
+    #[test]
+    fn the_form_keeps_the_filters_and_links_the_files() {
+        let report = report();
+        let d = doc(&report);
+        let input = DocumentInput {
+            number: "12".into(),
+            signer_name: "Trần Thị B".into(),
+            ..DocumentInput::default()
+        };
+        let errors = FieldErrors::new();
+        let mut form = DocForm {
+            input: &input,
+            errors: &errors,
+            defaults: &d.fields,
+            filters: vec![
+                ("year".into(), "2026".into()),
+                ("period".into(), "q1".into()),
+            ],
+            pdf: true,
+        };
+        let html = document_form(&form, true).into_string();
+        assert!(html.contains("<input type=\"hidden\" name=\"period\" value=\"q1\">"));
+        assert!(html.contains(
+            "href=\"/staff/report.pdf?year=2026&amp;period=q1&amp;doc_number=12&amp;signer_name=Tr%E1%BA%A7n+Th%E1%BB%8B+B\">Tải PDF</a>"
+        ), "{html}");
+        assert!(
+            html.contains(
+                "href=\"/staff/report.docx?year=2026&amp;period=q1&amp;doc_number=12&amp;"
+            )
+        );
+        assert!(
+            html.contains(">UBND tỉnh Đồng Nai (Sở Nội vụ)\nLưu: VT</textarea>"),
+            "the default recipients to edit"
+        );
+        form.pdf = false;
+        let html = document_form(&form, true).into_string();
+        assert!(!html.contains("Tải PDF"));
+        assert!(html.contains("Tải Word (.docx)"));
+        assert!(html.contains("chưa in được PDF"));
+        let mut refused = FieldErrors::new();
+        refused.insert("doc_number", "Số văn bản dài quá 40 ký tự.".into());
+        form.errors = &refused;
+        let html = document_form(&form, false).into_string();
+        assert!(html.contains("Số văn bản dài quá 40 ký tự."));
+        assert!(html.contains("aria-invalid=\"true\""));
+        assert!(
+            !html.contains("Tải Word"),
+            "no downloads without a document"
+        );
     }
 
     #[test]
