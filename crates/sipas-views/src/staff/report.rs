@@ -969,9 +969,10 @@ pub fn page(
                 meta name="viewport" content="width=device-width, initial-scale=1";
                 meta name="robots" content="noindex";
                 title { (page_title) " - SIPAS" }
-                link rel="stylesheet" href=(crate::STYLESHEET_PATH);
-                link rel="stylesheet" href=(crate::STAFF_STYLESHEET_PATH);
-                link rel="stylesheet" href=(crate::REPORT_STYLESHEET_PATH);
+                link rel="icon" href=(crate::FAVICON_PATH) sizes="32x32";
+                link rel="stylesheet" href=(*crate::STYLESHEET_HREF);
+                link rel="stylesheet" href=(*crate::STAFF_STYLESHEET_HREF);
+                link rel="stylesheet" href=(*crate::REPORT_STYLESHEET_HREF);
             }
             body.staff.report-page {
                 div.report-tools.screen-only {
