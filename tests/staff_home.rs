@@ -489,3 +489,45 @@ async fn the_audit_log_reads_as_sentences() {
     assert!(html.find("account.create").unwrap() > details);
     app.stop().await;
 }
+
+/// The home page names the ranked units whose index is below the plan's first goal (here the
+/// national one, 80%: no plan), exactly those the API's figures put there.
+#[tokio::test]
+async fn the_home_page_names_the_units_below_the_first_goal() {
+    let (_app, admin) = fixture().await;
+    let year = today().year();
+    let api = admin.get(&format!("/api/v1/stats?year={year}")).await;
+    assert_eq!(api.status(), 200);
+    let api: serde_json::Value = serde_json::from_str(&api.text().await.unwrap()).unwrap();
+    let rows = api["rows"].as_array().unwrap();
+    let ranked = rows.iter().filter(|r| !r["rank"].is_null()).count();
+    let below: Vec<&str> = rows
+        .iter()
+        .filter(|r| !r["rank"].is_null())
+        .filter(|r| (r["index"].as_f64().unwrap() * 10_000.0).round() < 8_000.0)
+        .map(|r| r["unit"]["name"].as_str().unwrap())
+        .collect();
+    assert!(ranked > 0, "some units have enough forms");
+    let html = admin.get("/staff").await.text().await.unwrap();
+    if below.is_empty() {
+        assert!(html.contains("đạt Mục tiêu 2025: 80%"), "{html}");
+        return;
+    }
+    let start = html
+        .find("có chỉ số dưới Mục tiêu 2025: 80%")
+        .expect("the list of units below the goal");
+    let section = &html[start..];
+    let section = &section[..section.find("</ul>").unwrap()];
+    let listed = section.matches("<li>").count();
+    assert_eq!(listed, below.len(), "{section}");
+    for name in &below {
+        assert!(
+            section.contains(&format!(">{name}</a>")),
+            "{name} in {section}"
+        );
+    }
+    assert!(html.contains(&format!(
+        "{}</strong> / {ranked} đơn vị đủ mẫu năm {year}",
+        below.len()
+    )));
+}

@@ -303,6 +303,9 @@ const MATRIX: &[Row] = &[
     get( "report: unit in, a quarter",         "/staff/report?unit={unit_in}&period=q1",                              [303, 200, 200, 200]),
     get( "report: unit out",                   "/staff/report?unit={unit_out}",                                       [303, 200, 200, 422]),
     post("POST on report",                     "/staff/report",                                       NONE,           [303, 404, 404, 404]),
+    get( "report: Word file",                  "/staff/report.docx",                                                  [303, 200, 200, 200]),
+    get( "report: Word file, unit out",        "/staff/report.docx?unit={unit_out}",                                  [303, 200, 200, 422]),
+    get( "report: PDF, bad year",              "/staff/report.pdf?year=abc",                                          [303, 422, 422, 422]),
     // Bad input in URLs: our page, never a 500 or a bare text.
     get( "bogus ?ok on units list",            "/staff/units?ok=%zz",                                                 [303, 200, 200, 200]),
     get( "bogus ?ok on unit page",             "/staff/units/{unit_in}?ok=%zz",                                       [303, 200, 200, 200]),

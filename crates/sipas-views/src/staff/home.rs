@@ -62,6 +62,46 @@ pub struct Home<'a> {
     pub plans: &'a [PlanSummary],
     /// The response spool of this instance, only when something waits in it (admins).
     pub spool: Option<&'a SpoolStatus>,
+    /// The units of the year's overview whose index is below the plan's first goal.
+    pub below_goal: Option<&'a BelowGoal>,
+}
+
+/// The ranked units (enough sample) of the year's overview below the first goal of the plan
+/// the overview falls under (the national one where no plan applies).
+#[derive(Debug, Clone, PartialEq)]
+pub struct BelowGoal {
+    pub goal: crate::charts::Goal,
+    /// (unit id, name, index), lowest first.
+    pub units: Vec<(i32, String, f64)>,
+    /// How many units are ranked (the others are short of sample).
+    pub ranked: usize,
+}
+
+/// "3 đơn vị đủ mẫu có chỉ số dưới Mục tiêu 2025: 80%", each unit a link to its page.
+fn below_goal(year: i32, form: &str, b: &BelowGoal) -> Markup {
+    let query =
+        serde_urlencoded::to_string([("year", year.to_string()), ("form", form.to_string())])
+            .unwrap_or_default();
+    html! {
+        @if b.units.is_empty() {
+            @if b.ranked > 0 {
+                p { "Cả " (format_count(b.ranked as i64)) " đơn vị đủ mẫu năm " (year) " đạt " (b.goal.label) "." }
+            }
+        } @else {
+            p {
+                strong { (format_count(b.units.len() as i64)) } " / " (format_count(b.ranked as i64))
+                " đơn vị đủ mẫu năm " (year) " có chỉ số dưới " (b.goal.label) ":"
+            }
+            ul.short-units {
+                @for (id, name, index) in &b.units {
+                    li {
+                        a href={ "/staff/stats/units/" (id) "?" (query) } { (name) }
+                        " — " (crate::stats::format_percent(*index))
+                    }
+                }
+            }
+        }
+    }
 }
 
 /// "/staff/stats?year=2026&form=…": the statistics of a form for a year.
@@ -202,6 +242,7 @@ pub fn dashboard(staff: &SignedIn, h: &Home<'_>) -> Markup {
             } @else {
                 p { "Không có việc đang chờ: " @if admin { "mọi phiếu nghi vấn đã được xem xét, " } "mọi góp ý đã được xử lý." }
             }
+            @if let Some(b) = h.below_goal { (below_goal(h.year, h.overview_form, b)) }
             h2 { "Kế hoạch khảo sát năm " (h.year) }
             @if h.plans.is_empty() {
                 p {
@@ -277,6 +318,36 @@ pub(crate) mod tests {
     }
 
     #[test]
+    fn units_below_the_first_goal_are_listed_lowest_first_with_links() {
+        let b = BelowGoal {
+            goal: sipas_core::goals::national()[0].clone(),
+            units: vec![
+                (7, "UBND xã A".into(), 0.7123),
+                (9, "UBND xã B".into(), 0.79),
+            ],
+            ranked: 12,
+        };
+        let html = below_goal(2026, "sipas-1001-dich-vu", &b).into_string();
+        assert!(
+            html.contains(
+                "2</strong> / 12 đơn vị đủ mẫu năm 2026 có chỉ số dưới Mục tiêu 2025: 80%"
+            ),
+            "{html}"
+        );
+        assert!(
+            html.contains("href=\"/staff/stats/units/7?year=2026&amp;form=sipas-1001-dich-vu\"")
+        );
+        assert!(html.find("UBND xã A").unwrap() < html.find("UBND xã B").unwrap());
+        assert!(html.contains("71,23%"));
+        let none = BelowGoal { units: vec![], ..b };
+        assert!(
+            below_goal(2026, "f", &none)
+                .into_string()
+                .contains("Cả 12 đơn vị đủ mẫu năm 2026 đạt Mục tiêu 2025: 80%.")
+        );
+    }
+
+    #[test]
     fn the_headline_is_the_total_in_words_with_its_parts() {
         let counts = counts();
         let forms = [
@@ -299,6 +370,7 @@ pub(crate) mod tests {
             },
             plans: &[],
             spool: None,
+            below_goal: None,
         };
         let admin = dashboard(&signed_in(Role::Admin), &home).into_string();
         let text = admin.replace("<strong>", "").replace("</strong>", "");
@@ -361,6 +433,7 @@ pub(crate) mod tests {
             waiting: Waiting::default(),
             plans: &[],
             spool: Some(&spool),
+            below_goal: None,
         };
         let page = dashboard(&signed_in(Role::Admin), &home).into_string();
         assert!(page.contains("id=\"spool\""), "{page}");
@@ -399,6 +472,7 @@ pub(crate) mod tests {
             waiting: Waiting::default(),
             plans: &plans,
             spool: None,
+            below_goal: None,
         };
         let page = dashboard(&signed_in(Role::Viewer), &home).into_string();
         assert!(

@@ -300,6 +300,7 @@ async fn dashboard(state: web::Data<AppState>, staff: Staff) -> Result<HttpRespo
         });
     }
     let overview_form = state.config.default_form.clone();
+    let below_goal = below_goal(&mut conn, &state, &staff, &overview_form, year, today).await?;
     let forms = form_titles(&state.forms);
     // The response spool of this instance (issue 6), for admins, when something waits in it.
     let spool = (staff.role == crate::auth::Role::Admin)
@@ -314,8 +315,55 @@ async fn dashboard(state: web::Data<AppState>, staff: Staff) -> Result<HttpRespo
         waiting,
         plans: &plans,
         spool: spool.as_ref(),
+        below_goal: below_goal.as_ref(),
     };
     Ok(html(views::dashboard(&staff, &page), 200))
+}
+
+/// The ranked units of the year's overview (the default form, 1 January to today) below the
+/// first goal of its plan: the same report and rule as the overview's ([`crate::app::reports`]).
+async fn below_goal(
+    conn: &mut diesel_async::AsyncPgConnection,
+    state: &AppState,
+    staff: &Staff,
+    form: &str,
+    year: i32,
+    today: chrono::NaiveDate,
+) -> Result<Option<crate::views::staff::home::BelowGoal>, AppError> {
+    let Some(from) = chrono::NaiveDate::from_ymd_opt(year, 1, 1) else {
+        return Ok(None);
+    };
+    let query = crate::app::reports::ReportQuery {
+        form_id: form.to_string(),
+        from,
+        to: today.max(from),
+        root: None,
+        kind: None,
+        channel: None,
+        period_id: None,
+    };
+    let report = match crate::app::reports::build(conn, &state.forms, &staff.scope, &query).await {
+        Ok(report) => report,
+        Err(crate::app::Error::NotFound) => return Ok(None),
+        Err(e) => return Err(e.into()),
+    };
+    let Some(goal) = report.goals.first().cloned() else {
+        return Ok(None);
+    };
+    let ranked: Vec<_> = report.rows.iter().filter(|r| r.rank.is_some()).collect();
+    let mut units: Vec<(i32, String, f64)> = ranked
+        .iter()
+        .filter_map(|r| {
+            let index = r.index?;
+            (!goal.reached_by(index)).then(|| (r.unit.id, r.unit.name.clone(), index))
+        })
+        .collect();
+    units.sort_by(|a, b| a.2.total_cmp(&b.2));
+    Ok(Some(crate::views::staff::home::BelowGoal {
+        goal,
+        units,
+        ranked: ranked.len(),
+    }))
 }
 
 /// (form id, title) of every loaded form: what staff see instead of the form's id.
