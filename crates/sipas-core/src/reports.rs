@@ -331,6 +331,65 @@ impl UnitReport {
     }
 }
 
+impl FactorReport {
+    /// The weakest criterion (lowest index; the first in the form's order on a tie).
+    pub fn weakest_criterion(&self) -> Option<&ItemReport> {
+        self.criteria
+            .iter()
+            .filter(|c| c.stats.index.is_some())
+            .min_by(|a, b| a.stats.index.partial_cmp(&b.stats.index).expect("finite"))
+    }
+
+    /// The criteria, weakest first; those without a valid answer last (as the report reads
+    /// them, on the page and in the Word file).
+    pub fn criteria_weakest_first(&self) -> Vec<&ItemReport> {
+        let mut criteria: Vec<&ItemReport> = self.criteria.iter().collect();
+        criteria.sort_by(|a, b| match (a.stats.index, b.stats.index) {
+            (Some(x), Some(y)) => x.partial_cmp(&y).expect("finite"),
+            (Some(_), None) => std::cmp::Ordering::Less,
+            (None, Some(_)) => std::cmp::Ordering::Greater,
+            (None, None) => std::cmp::Ordering::Equal,
+        });
+        criteria
+    }
+}
+
+impl UnitReport {
+    /// The weakest factor (lowest index).
+    pub fn weakest_factor(&self) -> Option<&FactorReport> {
+        self.factors
+            .iter()
+            .filter(|f| f.index.is_some())
+            .min_by(|a, b| a.index.partial_cmp(&b.index).expect("finite"))
+    }
+}
+
+impl Report {
+    /// Whether the rows are the root itself (a unit without sub-units).
+    pub fn rows_are_the_root(&self) -> bool {
+        self.rows.len() == 1 && self.rows[0].unit.id == self.root.id
+    }
+
+    /// Each row with its `i`-th factor, best first (by name on a tie; without an index last).
+    pub fn units_by_factor(&self, i: usize) -> Vec<(&UnitReport, &FactorReport)> {
+        let mut units: Vec<(&UnitReport, &FactorReport)> = self
+            .rows
+            .iter()
+            .filter_map(|r| Some((r, r.factors.get(i)?)))
+            .collect();
+        units.sort_by(|(ra, a), (rb, b)| match (a.index, b.index) {
+            (Some(x), Some(y)) => y
+                .partial_cmp(&x)
+                .expect("finite")
+                .then_with(|| ra.unit.name.cmp(&rb.unit.name)),
+            (Some(_), None) => std::cmp::Ordering::Less,
+            (None, Some(_)) => std::cmp::Ordering::Greater,
+            (None, None) => ra.unit.name.cmp(&rb.unit.name),
+        });
+        units
+    }
+}
+
 /// Pairwise result with its Holm-adjusted p-value.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Pair<T> {

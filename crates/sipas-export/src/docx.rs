@@ -17,7 +17,7 @@ use docx_rs::{
 
 use crate::domain::format::{format_vietnam_time, group_thousands};
 use crate::plans::{Status, format_date, percent};
-use crate::reports::{FactorReport, ItemReport, Report, UnitReport};
+use crate::reports::{Report, UnitReport};
 use crate::stats::{Interval, MIN_RELIABLE_SAMPLE, format_percent};
 use sipas_app::report_document::{DocumentFields, Prepared, wording};
 use sipas_core::goals::Goal;
@@ -94,25 +94,6 @@ fn place_and_date(place: &str, date: NaiveDate) -> String {
         date.day(),
         date.year()
     )
-}
-
-fn rows_are_the_root(report: &Report) -> bool {
-    report.rows.len() == 1 && report.rows[0].unit.id == report.root.id
-}
-
-fn weakest_criterion(factor: &FactorReport) -> Option<&ItemReport> {
-    factor
-        .criteria
-        .iter()
-        .filter(|c| c.stats.index.is_some())
-        .min_by(|a, b| a.stats.index.partial_cmp(&b.stats.index).expect("finite"))
-}
-
-fn weakest_factor(unit: &UnitReport) -> Option<&FactorReport> {
-    unit.factors
-        .iter()
-        .filter(|f| f.index.is_some())
-        .min_by(|a, b| a.index.partial_cmp(&b.index).expect("finite"))
 }
 
 fn shorten(text: &str, max: usize) -> String {
@@ -400,7 +381,7 @@ fn head(p: &Prepared, fields: &DocumentFields) -> Vec<Block> {
         .italic(),
     );
     let mut scope = report.root.name.clone();
-    if !rows_are_the_root(report) {
+    if !report.rows_are_the_root() {
         scope.push_str(" và các đơn vị trực thuộc");
     }
     if let Some(kind) = &p.about.kind {
@@ -439,7 +420,7 @@ fn purpose_and_method(p: &Prepared) -> Vec<Block> {
         .and_then(|c| Some((c.labels.first()?.1.clone(), c.labels.last()?.1.clone())));
     let targets = report.rows.iter().any(|r| r.target.is_some());
     let mut scope = report.root.name.clone();
-    if !rows_are_the_root(report) {
+    if !report.rows_are_the_root() {
         scope.push_str(&format!(" và {} đơn vị trực thuộc", report.rows.len()));
     }
     scope.push_str(&format!(
@@ -574,7 +555,7 @@ fn overall(p: &Prepared) -> Vec<Block> {
         }
         .into(),
     );
-    if !rows_are_the_root(report) && !with_index.is_empty() {
+    if !report.rows_are_the_root() && !with_index.is_empty() {
         let mut text = match goal {
             Some(goal) => format!(
                 "{reaching}/{} đơn vị đủ mẫu đạt {}.",
@@ -675,27 +656,8 @@ fn by_factor(report: &Report) -> Vec<Block> {
     ];
     for (i, factor) in report.total.factors.iter().enumerate() {
         let n = i + 1;
-        let mut criteria: Vec<&ItemReport> = factor.criteria.iter().collect();
-        criteria.sort_by(|a, b| match (a.stats.index, b.stats.index) {
-            (Some(x), Some(y)) => x.partial_cmp(&y).expect("finite"),
-            (Some(_), None) => std::cmp::Ordering::Less,
-            (None, Some(_)) => std::cmp::Ordering::Greater,
-            (None, None) => std::cmp::Ordering::Equal,
-        });
-        let mut units: Vec<(&UnitReport, &FactorReport)> = report
-            .rows
-            .iter()
-            .filter_map(|r| Some((r, r.factors.get(i)?)))
-            .collect();
-        units.sort_by(|(ra, a), (rb, b)| match (a.index, b.index) {
-            (Some(x), Some(y)) => y
-                .partial_cmp(&x)
-                .expect("finite")
-                .then_with(|| ra.unit.name.cmp(&rb.unit.name)),
-            (Some(_), None) => std::cmp::Ordering::Less,
-            (None, Some(_)) => std::cmp::Ordering::Greater,
-            (None, None) => ra.unit.name.cmp(&rb.unit.name),
-        });
+        let criteria = factor.criteria_weakest_first();
+        let units = report.units_by_factor(i);
         out.push(
             heading(format!(
                 "{n}. Yếu tố “{}”: {}",
@@ -704,7 +666,7 @@ fn by_factor(report: &Report) -> Vec<Block> {
             ))
             .into(),
         );
-        if let Some(w) = weakest_criterion(factor) {
+        if let Some(w) = factor.weakest_criterion() {
             out.push(
                 para(format!(
                     "Tiêu chí có chỉ số thấp nhất: {} “{}” ({}, {} câu trả lời hợp lệ).",
@@ -742,7 +704,7 @@ fn by_factor(report: &Report) -> Vec<Block> {
             )
             .into(),
         );
-        if !rows_are_the_root(report) {
+        if !report.rows_are_the_root() {
             let rows = units
                 .iter()
                 .enumerate()
@@ -751,7 +713,7 @@ fn by_factor(report: &Report) -> Vec<Block> {
                         num((k + 1).to_string()),
                         left(row.unit.name.clone()),
                         num(index_text(f.index)),
-                        left(weakest_criterion(f).map_or_else(
+                        left(f.weakest_criterion().map_or_else(
                             || "—".to_string(),
                             |w| format!("{} ({})", w.code, index_text(w.stats.index)),
                         )),
@@ -811,7 +773,7 @@ fn units_short(report: &Report) -> Vec<Block> {
                     num(index_text(row.index)),
                     left(interval_text(row.index_ci)),
                     num(count(row.responses)),
-                    left(weakest_factor(row).map_or_else(String::new, |f| {
+                    left(row.weakest_factor().map_or_else(String::new, |f| {
                         format!("{} ({})", f.title, index_text(f.index))
                     })),
                 ]

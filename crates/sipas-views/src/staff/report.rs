@@ -21,7 +21,7 @@ use crate::SignedIn;
 use crate::charts::Goal;
 use crate::format_vietnam_time;
 use crate::plans::{Status, format_date, percent};
-use crate::reports::{FactorReport, ItemReport, Report, UnitReport};
+use crate::reports::{FactorReport, Report, UnitReport};
 use crate::staff::comments::{channel_label, format_count};
 use crate::stats::{MIN_RELIABLE_SAMPLE, format_percent};
 
@@ -122,28 +122,6 @@ fn below_goal(index: Option<f64>, goal: Option<&Goal>) -> bool {
     index.zip(goal).is_some_and(|(i, g)| !g.reached_by(i))
 }
 
-/// The weakest criterion of a factor (lowest index; the first in the form's order on a tie).
-fn weakest_criterion(factor: &FactorReport) -> Option<&ItemReport> {
-    factor
-        .criteria
-        .iter()
-        .filter(|c| c.stats.index.is_some())
-        .min_by(|a, b| a.stats.index.partial_cmp(&b.stats.index).expect("finite"))
-}
-
-/// The weakest factor of a unit.
-fn weakest_factor(unit: &UnitReport) -> Option<&FactorReport> {
-    unit.factors
-        .iter()
-        .filter(|f| f.index.is_some())
-        .min_by(|a, b| a.index.partial_cmp(&b.index).expect("finite"))
-}
-
-/// Whether the rows are the root itself (a unit without sub-units).
-fn rows_are_the_root(report: &Report) -> bool {
-    report.rows.len() == 1 && report.rows[0].unit.id == report.root.id
-}
-
 /// The document head: issuing body, national motto, place and date, title.
 fn doc_head(doc: &ReportDoc) -> Markup {
     let report = doc.report;
@@ -168,7 +146,7 @@ fn doc_head(doc: &ReportDoc) -> Markup {
             "(Từ ngày " (format_date(report.query.from)) " đến ngày " (format_date(report.query.to)) ")"
             br;
             (report.root.name)
-            @if !rows_are_the_root(report) { " và các đơn vị trực thuộc" }
+            @if !report.rows_are_the_root() { " và các đơn vị trực thuộc" }
             @if let Some(kind) = &doc.kind { " · Loại đơn vị: " (kind) }
             @if let Some(channel) = &report.query.channel { " · Kênh: " (channel_label(channel)) }
         }
@@ -197,7 +175,7 @@ fn purpose_and_method(doc: &ReportDoc) -> Markup {
             h3 { "2. Phạm vi, thời gian" }
             p {
                 (report.root.name)
-                @if !rows_are_the_root(report) { " và " (report.rows.len()) " đơn vị trực thuộc" }
+                @if !report.rows_are_the_root() { " và " (report.rows.len()) " đơn vị trực thuộc" }
                 "; phiếu khảo sát nhận từ ngày " (format_date(report.query.from)) " đến ngày "
                 (format_date(report.query.to))
                 @if let Some(period) = &doc.period { " (" (period) ")" }
@@ -331,7 +309,7 @@ fn overall(doc: &ReportDoc) -> Markup {
                 }
                 None => { p.headline { "Chưa có phiếu khảo sát hợp lệ trong kỳ báo cáo." } }
             }
-            @if !rows_are_the_root(report) && !with_index.is_empty() {
+            @if !report.rows_are_the_root() && !with_index.is_empty() {
                 p {
                     @if let Some(goal) = goal {
                         (reaching) "/" (with_index.len()) " đơn vị đủ mẫu đạt " (goal.label.replace(':', "")) "."
@@ -435,29 +413,9 @@ fn by_factor(doc: &ReportDoc) -> Markup {
 }
 
 fn factor_part(report: &Report, i: usize, factor: &FactorReport) -> Markup {
-    let mut criteria: Vec<&ItemReport> = factor.criteria.iter().collect();
-    // Weakest first; criteria without a valid answer last.
-    criteria.sort_by(|a, b| match (a.stats.index, b.stats.index) {
-        (Some(x), Some(y)) => x.partial_cmp(&y).expect("finite"),
-        (Some(_), None) => std::cmp::Ordering::Less,
-        (None, Some(_)) => std::cmp::Ordering::Greater,
-        (None, None) => std::cmp::Ordering::Equal,
-    });
-    let mut units: Vec<(&UnitReport, &FactorReport)> = report
-        .rows
-        .iter()
-        .filter_map(|r| Some((r, r.factors.get(i)?)))
-        .collect();
-    units.sort_by(|(ra, a), (rb, b)| match (a.index, b.index) {
-        (Some(x), Some(y)) => y
-            .partial_cmp(&x)
-            .expect("finite")
-            .then_with(|| ra.unit.name.cmp(&rb.unit.name)),
-        (Some(_), None) => std::cmp::Ordering::Less,
-        (None, Some(_)) => std::cmp::Ordering::Greater,
-        (None, None) => ra.unit.name.cmp(&rb.unit.name),
-    });
-    let weakest = weakest_criterion(factor);
+    let criteria = factor.criteria_weakest_first();
+    let units = report.units_by_factor(i);
+    let weakest = factor.weakest_criterion();
     let n = i + 1;
     html! {
         section.factor data-factor=(factor.code) {
@@ -491,7 +449,7 @@ fn factor_part(report: &Report, i: usize, factor: &FactorReport) -> Markup {
                     }
                 }
             }
-            @if !rows_are_the_root(report) {
+            @if !report.rows_are_the_root() {
                 div.table-scroll role="region" aria-label=(format!("Bảng {}b. Chỉ số của yếu tố {} theo đơn vị", n + 3, factor.title)) tabindex="0" {
                     table.doc-table {
                         caption { "Bảng " (n + 3) "b. Chỉ số của yếu tố theo đơn vị, từ cao xuống thấp" }
@@ -510,7 +468,7 @@ fn factor_part(report: &Report, i: usize, factor: &FactorReport) -> Markup {
                                     td { (row.unit.name) }
                                     td.num.index { (index_text(f.index)) }
                                     td {
-                                        @if let Some(w) = weakest_criterion(f) { (w.code) " (" (index_text(w.stats.index)) ")" }
+                                        @if let Some(w) = f.weakest_criterion() { (w.code) " (" (index_text(w.stats.index)) ")" }
                                         @else { "—" }
                                     }
                                 }
@@ -564,7 +522,7 @@ fn units_short(doc: &ReportDoc) -> Markup {
                                     td.ci { (format_interval(row.index_ci)) }
                                     td.num { (count(row.responses)) }
                                     td {
-                                        @if let Some(f) = weakest_factor(row) { (f.title) " (" (index_text(f.index)) ")" }
+                                        @if let Some(f) = row.weakest_factor() { (f.title) " (" (index_text(f.index)) ")" }
                                     }
                                 }
                             }
