@@ -39,6 +39,32 @@ impl Goal {
     }
 }
 
+/// How an index stands against `goals`, in words, as the report (page and Word file) says it:
+/// "đạt Mục tiêu 2025 80%, chưa đạt Mục tiêu 2030 90%".
+pub fn against(index: f64, goals: &[Goal]) -> String {
+    let parts: Vec<String> = goals
+        .iter()
+        .map(|goal| {
+            let label = goal.label.replace(':', "");
+            if goal.reached_by(index) {
+                format!("đạt {label}")
+            } else {
+                format!("chưa đạt {label}")
+            }
+        })
+        .collect();
+    if parts.is_empty() {
+        "kế hoạch chưa đặt mục tiêu về chỉ số".to_string()
+    } else {
+        parts.join(", ")
+    }
+}
+
+/// Whether a published index falls below `goal` (no index or no goal: not below).
+pub fn below(index: Option<f64>, goal: Option<&Goal>) -> bool {
+    index.zip(goal).is_some_and(|(i, g)| !g.reached_by(i))
+}
+
 /// The basis of the default goals.
 ///
 /// Nghị quyết số 76/NQ-CP ngày 15/7/2021 của Chính phủ ban hành Chương trình tổng thể cải cách

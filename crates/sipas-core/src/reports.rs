@@ -365,6 +365,12 @@ impl UnitReport {
 }
 
 impl Report {
+    /// The goal a unit's index is held to (the report's part IV, the home page): the plan's
+    /// first goal.
+    pub fn held_to(&self) -> Option<&crate::goals::Goal> {
+        self.goals.first()
+    }
+
     /// Whether the rows are the root itself (a unit without sub-units).
     pub fn rows_are_the_root(&self) -> bool {
         self.rows.len() == 1 && self.rows[0].unit.id == self.root.id

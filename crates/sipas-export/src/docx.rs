@@ -20,7 +20,7 @@ use crate::plans::{Status, format_date, percent};
 use crate::reports::{Report, UnitReport};
 use crate::stats::{Interval, MIN_RELIABLE_SAMPLE, format_percent};
 use sipas_app::report_document::{DocumentFields, Prepared, wording};
-use sipas_core::goals::Goal;
+use sipas_core::goals;
 
 /// The MIME type of a .docx.
 pub const CONTENT_TYPE: &str =
@@ -525,10 +525,13 @@ fn purpose_and_method(p: &Prepared) -> Vec<Block> {
 fn overall(p: &Prepared) -> Vec<Block> {
     let report = &p.report;
     let total = &report.total;
-    let goal = report.goals.first();
+    let goal = report.held_to();
     // The ranked units (enough sample), best first: the short ones are no "highest".
     let with_index: Vec<&UnitReport> = report.rows.iter().filter(|r| r.rank.is_some()).collect();
-    let reaching = with_index.iter().filter(|r| !below(r.index, goal)).count();
+    let reaching = with_index
+        .iter()
+        .filter(|r| !goals::below(r.index, goal))
+        .count();
     let mut out: Vec<Block> = vec![page_break().into(), heading("II. KẾT QUẢ CHUNG").into()];
     out.push(
         match total.index {
@@ -544,7 +547,7 @@ fn overall(p: &Prepared) -> Vec<Block> {
                     ));
                 }
                 text.push_str(&format!(", tính trên {} phiếu", count(total.responses)));
-                text.push_str(&format!("; {}", against_goals(index, &report.goals)));
+                text.push_str(&format!("; {}", goals::against(index, &report.goals)));
                 text.push('.');
                 if !total.enough_sample {
                     text.push_str(&format!(" {}.", sample_note(total)));
@@ -621,31 +624,6 @@ fn overall(p: &Prepared) -> Vec<Block> {
         );
     }
     out
-}
-
-/// Whether a published index is below `goal` (as the page says it).
-fn below(index: Option<f64>, goal: Option<&Goal>) -> bool {
-    index.zip(goal).is_some_and(|(i, g)| !g.reached_by(i))
-}
-
-/// "đạt Mục tiêu 2025 80%, chưa đạt Mục tiêu 2030 90%" (as the page says it).
-fn against_goals(index: f64, goals: &[Goal]) -> String {
-    let parts: Vec<String> = goals
-        .iter()
-        .map(|goal| {
-            let label = goal.label.replace(':', "");
-            if goal.reached_by(index) {
-                format!("đạt {label}")
-            } else {
-                format!("chưa đạt {label}")
-            }
-        })
-        .collect();
-    if parts.is_empty() {
-        "kế hoạch chưa đặt mục tiêu về chỉ số".to_string()
-    } else {
-        parts.join(", ")
-    }
 }
 
 /// Part III: per factor, its criteria from the weakest and its index per unit.
@@ -742,12 +720,12 @@ fn by_factor(report: &Report) -> Vec<Block> {
 
 /// Part IV: units below the target, units short of forms.
 fn units_short(report: &Report) -> Vec<Block> {
-    let goal = report.goals.first();
-    let goal_text = goal.map_or_else(String::new, Goal::percent_text);
+    let goal = report.held_to();
+    let goal_text = goal.map_or_else(String::new, goals::Goal::percent_text);
     let below_rows: Vec<&UnitReport> = report
         .rows
         .iter()
-        .filter(|r| below(r.index, goal))
+        .filter(|r| goals::below(r.index, goal))
         .collect();
     let short: Vec<&UnitReport> = report.rows.iter().filter(|r| !r.enough_sample).collect();
     let mut out: Vec<Block> = vec![

@@ -18,7 +18,6 @@ use super::stats::{
     ranking_chart, sample_note,
 };
 use crate::SignedIn;
-use crate::charts::Goal;
 use crate::format_vietnam_time;
 use crate::plans::{Status, format_date, percent};
 use crate::reports::{FactorReport, Report, UnitReport};
@@ -26,12 +25,6 @@ use crate::staff::comments::{channel_label, format_count};
 use crate::stats::{MIN_RELIABLE_SAMPLE, format_percent};
 
 pub const REPORT_PATH: &str = "/staff/report";
-
-/// The goal a unit's index is held to in parts II and IV: the plan's first goal (the national
-/// programme's 2025 level unless the plan says otherwise, see `sipas_core::goals`).
-fn held_to(report: &Report) -> Option<&Goal> {
-    report.goals.first()
-}
 
 /// The document's title.
 pub fn title(year: i32) -> String {
@@ -115,11 +108,6 @@ fn index_text(index: Option<f64>) -> String {
 
 fn count(n: u64) -> String {
     format_count(n as i64)
-}
-
-/// Whether a published index is below `goal`.
-fn below_goal(index: Option<f64>, goal: Option<&Goal>) -> bool {
-    index.zip(goal).is_some_and(|(i, g)| !g.reached_by(i))
 }
 
 /// The document head: issuing body, national motto, place and date, title.
@@ -256,37 +244,16 @@ fn forms_table(report: &Report) -> Markup {
     }
 }
 
-/// How an index stands against the plan's goals, in words ("đạt Mục tiêu 2025 80%, chưa đạt
-/// Mục tiêu 2030 90%").
-fn against_goals(index: f64, goals: &[Goal]) -> String {
-    let parts: Vec<String> = goals
-        .iter()
-        .map(|goal| {
-            let label = goal.label.replace(':', "");
-            if goal.reached_by(index) {
-                format!("đạt {label}")
-            } else {
-                format!("chưa đạt {label}")
-            }
-        })
-        .collect();
-    if parts.is_empty() {
-        "kế hoạch chưa đặt mục tiêu về chỉ số".to_string()
-    } else {
-        parts.join(", ")
-    }
-}
-
 /// Part II: the overall index, the factors, the ranked chart and its table.
 fn overall(doc: &ReportDoc) -> Markup {
     let report = doc.report;
     let total = &report.total;
-    let goal = held_to(report);
+    let goal = report.held_to();
     // The ranked units (enough sample), best first: the short ones are no "highest".
     let with_index: Vec<&UnitReport> = report.rows.iter().filter(|r| r.rank.is_some()).collect();
     let reaching = with_index
         .iter()
-        .filter(|r| !below_goal(r.index, goal))
+        .filter(|r| !sipas_core::goals::below(r.index, goal))
         .count();
     let chart_title = format!(
         "Chỉ số SIPAS của các đơn vị, {}",
@@ -303,7 +270,7 @@ fn overall(doc: &ReportDoc) -> Markup {
                         "Chỉ số hài lòng về sự phục vụ hành chính (SIPAS) chung: "
                         strong.index { (format_percent(index)) }
                         @if total.index_ci.is_some() { " (khoảng tin cậy 95%: " (format_interval(total.index_ci)) ")" }
-                        ", tính trên " (count(total.responses)) " phiếu; " (against_goals(index, &report.goals)) "."
+                        ", tính trên " (count(total.responses)) " phiếu; " (sipas_core::goals::against(index, &report.goals)) "."
                         @if !total.enough_sample { " " (sample_note(total)) "." }
                     }
                 }
@@ -484,12 +451,12 @@ fn factor_part(report: &Report, i: usize, factor: &FactorReport) -> Markup {
 /// Part IV: units below the plan's first goal, and units short of forms.
 fn units_short(doc: &ReportDoc) -> Markup {
     let report = doc.report;
-    let goal = held_to(report);
+    let goal = report.held_to();
     let goal_text = goal.map_or_else(String::new, |g| g.percent_text());
     let below: Vec<&UnitReport> = report
         .rows
         .iter()
-        .filter(|r| below_goal(r.index, goal))
+        .filter(|r| sipas_core::goals::below(r.index, goal))
         .collect();
     let short: Vec<&UnitReport> = report.rows.iter().filter(|r| !r.enough_sample).collect();
     html! {

@@ -347,7 +347,7 @@ async fn below_goal(
         Err(crate::app::Error::NotFound) => return Ok(None),
         Err(e) => return Err(e.into()),
     };
-    let Some(goal) = report.goals.first().cloned() else {
+    let Some(goal) = report.held_to().cloned() else {
         return Ok(None);
     };
     let ranked: Vec<_> = report.rows.iter().filter(|r| r.rank.is_some()).collect();
