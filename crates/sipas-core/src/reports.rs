@@ -146,6 +146,10 @@ pub struct UnitReport {
     pub index_ci: Option<Interval>,
     /// Rank among the rows of the report (1 = best; ties share a rank).
     pub rank: Option<u32>,
+    /// The figures of a filtered report that a unit account may not see (too few
+    /// respondents in the group picked out, see [`crate::respondent_filter::withhold`]): every
+    /// figure is empty, and the pages say "< 5".
+    pub withheld: bool,
     pub factors: Vec<FactorReport>,
     pub expectations: Vec<ItemReport>,
     pub respondents: Vec<Breakdown>,
@@ -252,10 +256,20 @@ pub fn unit_report(
             )
         }),
         rank: None,
+        withheld: false,
         factors,
         expectations,
         respondents,
         figures,
+    }
+}
+
+/// The report of a figure withheld from the account ([`UnitReport::withheld`]): the report of
+/// no response, marked.
+pub fn withheld_report(form: &Form, unit: UnitInfo) -> UnitReport {
+    UnitReport {
+        withheld: true,
+        ..unit_report(form, unit, Figures::default(), None)
     }
 }
 
@@ -491,6 +505,11 @@ pub struct ReportQuery {
     pub channel: Option<String>,
     /// The plan period whose targets apply (for the "chưa đủ mẫu" flag).
     pub period_id: Option<i32>,
+    /// Only the respondents meeting these conditions ([`crate::respondent_filter`]; empty:
+    /// every respondent, from the rollups). A filtered report computes its figures from the
+    /// raw responses, holds no plan target (the targets count every respondent) and withholds
+    /// small groups from unit accounts ([`UnitReport::withheld`]).
+    pub respondents: crate::respondent_filter::RespondentFilter,
 }
 
 /// A report: one row per sub-unit of the root (each with the units below it), ranked, and

@@ -11,8 +11,9 @@
 use chrono::{Datelike, NaiveDate};
 
 use crate::domain::format::quarter_label;
-use crate::forms::FormRegistry;
+use crate::forms::{Form, FormRegistry};
 use crate::periods::{PlanPeriod, ResolvedPeriod, parse_period_token, quarter_range, year_range};
+use crate::respondent_filter::{FilterProblem, RespondentFilter};
 
 /// The period asked for, within [`Ask::year`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -101,6 +102,9 @@ pub struct Ask<'a> {
     pub to: Option<NaiveDate>,
     /// The form asked for; `None` or blank: the plan's form, else the installation's default.
     pub form: Option<&'a str>,
+    /// Filters by respondent attributes, as tokens `ITEM_CODE:code` (blank ones ignored),
+    /// checked against the form resolved ([`crate::respondent_filter`]).
+    pub respondents: &'a [String],
 }
 
 /// The survey plan that applies to the selection.
@@ -118,6 +122,8 @@ pub struct Resolved {
     /// The days (the typed bounds applied), the label of the period asked for and the plan
     /// period whose targets apply.
     pub period: ResolvedPeriod,
+    /// Only the respondents meeting these conditions (empty: all).
+    pub respondents: RespondentFilter,
 }
 
 /// Why a selection does not resolve.
@@ -134,6 +140,9 @@ pub enum Problem {
     },
     /// The first day is after the last.
     EmptyRange { from: NaiveDate, to: NaiveDate },
+    /// A filter by respondent attributes that the form does not offer (its `Display` says
+    /// why, in Vietnamese).
+    Respondents(FilterProblem),
 }
 
 /// The form a selection is about: the one asked for (trimmed), else the plan's when a period of
@@ -217,13 +226,15 @@ pub fn period_of(ask: &Ask<'_>, plan: Option<&PlanContext<'_>>) -> Result<Resolv
     Ok(period)
 }
 
-/// Resolves `ask` with the plan that applies; `known_form` tells the forms there are (e.g.
-/// `|id| registry.latest(id).is_some()`). Every problem is returned, the period's first (the
-/// dashboard shows each beside its field; the API and the CLI name the first).
-pub fn resolve(
+/// Resolves `ask` with the plan that applies; `form` gives the forms there are by id (e.g.
+/// [`in_registry`]). Every problem is returned, the period's first (the dashboard shows each
+/// beside its field; the API and the CLI name the first). The filters by respondent
+/// attributes are checked against the form resolved (its latest version: a condition
+/// applies to every version by item code, as the figures add versions up).
+pub fn resolve<'f>(
     ask: &Ask<'_>,
     plan: Option<&PlanContext<'_>>,
-    known_form: impl Fn(&str) -> bool,
+    form: impl Fn(&str) -> Option<&'f Form>,
     default_form: &str,
 ) -> Result<Resolved, Vec<Problem>> {
     let mut problems = Vec::new();
@@ -233,18 +244,28 @@ pub fn resolve(
         _ => None,
     };
     let form_id = form_of(ask.form, plan_form, default_form);
-    if !known_form(&form_id) {
-        problems.push(Problem::Form(form_id.clone()));
-    }
-    match period {
-        Ok(period) if problems.is_empty() => Ok(Resolved { form_id, period }),
+    let respondents = match form(&form_id) {
+        None => {
+            problems.push(Problem::Form(form_id.clone()));
+            None
+        }
+        Some(form) => RespondentFilter::try_from((form, ask.respondents))
+            .map_err(|p| problems.push(Problem::Respondents(p)))
+            .ok(),
+    };
+    match (period, respondents) {
+        (Ok(period), Some(respondents)) if problems.is_empty() => Ok(Resolved {
+            form_id,
+            period,
+            respondents,
+        }),
         _ => Err(problems),
     }
 }
 
-/// Whether `id` is one of `forms`' forms (for [`resolve`]).
-pub fn in_registry(forms: &FormRegistry) -> impl Fn(&str) -> bool + '_ {
-    |id| forms.latest(id).is_some()
+/// The forms of `forms` by id (for [`resolve`]).
+pub fn in_registry<'f>(forms: &'f FormRegistry) -> impl Fn(&str) -> Option<&'f Form> + 'f {
+    move |id: &str| forms.latest_form(id)
 }
 
 #[cfg(test)]
@@ -262,6 +283,7 @@ mod tests {
             from: None,
             to: None,
             form: None,
+            respondents: &[],
         }
     }
 
@@ -289,7 +311,12 @@ mod tests {
             form_id: "plan-form",
             periods: &periods,
         };
-        let known = |id: &str| id == "plan-form" || id == "d";
+        let form = crate::forms::parse_form(
+            "sipas-1001-dich-vu.toml",
+            include_str!("../../../survey-forms/sipas-1001-dich-vu.toml"),
+        )
+        .unwrap();
+        let known = |id: &str| (id == "plan-form" || id == "d").then_some(&form);
         let resolved = resolve(&ask(PeriodAsk::PlanPeriod(12)), Some(&plan), known, "d").unwrap();
         assert_eq!(resolved.form_id, "plan-form");
         assert_eq!(
@@ -306,6 +333,26 @@ mod tests {
             resolve(&bad, Some(&plan), known, "d"),
             Err(vec![Problem::PlanPeriod(99), Problem::Form("x".into())])
         );
+        // Filters by respondent attributes are checked against the form resolved.
+        let tokens = ["DO_TUOI:2".to_string(), "GIOI_TINH:2".to_string()];
+        let filtered = Ask {
+            respondents: &tokens,
+            ..ask(PeriodAsk::Year)
+        };
+        let resolved = resolve(&filtered, Some(&plan), known, "d").unwrap();
+        assert_eq!(resolved.respondents.tokens(), ["GIOI_TINH:2", "DO_TUOI:2"]);
+        let tokens = ["GIOI_TINH:7".to_string()];
+        let refused = Ask {
+            respondents: &tokens,
+            ..ask(PeriodAsk::PlanPeriod(99))
+        };
+        match resolve(&refused, Some(&plan), known, "d") {
+            Err(problems) => {
+                assert_eq!(problems[0], Problem::PlanPeriod(99));
+                assert!(matches!(problems[1], Problem::Respondents(_)));
+            }
+            other => panic!("{other:?}"),
+        }
     }
 
     #[test]

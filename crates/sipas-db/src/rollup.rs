@@ -366,7 +366,7 @@ async fn fold(conn: &mut AsyncPgConnection, from: i64, to: i64) -> diesel::Query
 /// Which responses a fold takes: never one excluded from the figures (the test of
 /// crates/sipas-db/src/flags.rs, shared with the raw data's `counted` column).
 fn fold_sql(template: &str, source: &str) -> String {
-    template.replace(
+    super::stats::with_score(template).replace(
         "{source}",
         &format!("{source} AND NOT {}", super::flags::EXCLUDED_SQL),
     )

@@ -37,6 +37,7 @@ use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use serde::Serialize;
 
 use super::rollup;
+use sipas_core::respondent_filter::RespondentFilter;
 
 /// How long a statistics query waits for submissions in progress before reading the rollups
 /// as they are (the background refresh folds them a few seconds later).
@@ -359,6 +360,168 @@ async fn read(
         }
     }
     let mut grouped: Grouped = Vec::new();
+    for ((period, _), unit) in figures {
+        match grouped.last_mut() {
+            Some((last, units)) if *last == period => units.push(unit),
+            _ => grouped.push((period, vec![unit])),
+        }
+    }
+    Ok(grouped)
+}
+
+/// `sql` with the respondent score's rules and expression put in (`sql/score_rules.sql` in
+/// its WITH clause at `{score_rules}`, `sql/score.sql` at `{score}`): the one text of the rule
+/// for the rollups' fold and the filtered figures.
+pub fn with_score(sql: &str) -> String {
+    sql.replace("{score_rules}", include_str!("sql/score_rules.sql").trim_end())
+        .replace("{score}", include_str!("sql/score.sql").trim_end())
+}
+
+/// The figures of one unit under a filter by respondent attributes ([`read_filtered`]).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct FilteredFigures {
+    /// Of the responses meeting every condition (a unit with responses but none meeting
+    /// them has zeros here).
+    pub figures: UnitFigures,
+    /// All the unit's responses of the same days, form and channel, by in/out pattern:
+    /// index = the bits of the conditions met (see
+    /// `sipas_core::respondent_filter::RespondentFilter::patterns`); the last one is
+    /// `figures.responses`.
+    pub patterns: Vec<u64>,
+}
+
+/// [`FilteredFigures`] per period (`None`: the whole range), by unit id.
+pub type FilteredGrouped = Vec<(Option<NaiveDate>, Vec<FilteredFigures>)>;
+
+fn filtered_sql(template: &str) -> String {
+    with_score(template).replace(
+        "{picked}",
+        &include_str!("sql/filtered_picked.sql")
+            .trim_end()
+            .replace("{excluded}", super::flags::EXCLUDED_SQL),
+    )
+}
+
+static FILTERED_RESPONSES: std::sync::LazyLock<String> =
+    std::sync::LazyLock::new(|| filtered_sql(include_str!("sql/filtered_responses.sql")));
+static FILTERED_ANSWERS: std::sync::LazyLock<String> =
+    std::sync::LazyLock::new(|| filtered_sql(include_str!("sql/filtered_answers.sql")));
+
+/// The figures of the responses meeting every condition of `respondents`, per unit (and
+/// per period with a `grain`), computed from the raw responses (the rollups do not cross
+/// answers), exactly those the rollups hold: after a quick refresh, the responses folded
+/// (up to the watermark), never an excluded one. With each unit, the counts of all its
+/// responses by which conditions they meet, for the small-cell rule. Conditions are bound
+/// as parameters (item codes and values), never written into the SQL.
+///
+/// An empty filter gives what [`unit_figures`] gives, the long way; callers use the rollups
+/// then.
+pub async fn read_filtered(
+    conn: &mut AsyncPgConnection,
+    filter: &StatsFilter,
+    respondents: &RespondentFilter,
+    grain: Option<Grain>,
+) -> diesel::QueryResult<FilteredGrouped> {
+    refresh_quickly(conn).await?;
+    if filter.from > filter.to {
+        return Ok(Vec::new());
+    }
+    let codes: Vec<String> = respondents
+        .conditions()
+        .iter()
+        .map(|c| c.item_code.clone())
+        .collect();
+    let values: Vec<i16> = respondents.conditions().iter().map(|c| c.value).collect();
+    let grain = grain.map(Grain::as_sql);
+    let patterns = respondents.patterns();
+    let all = patterns - 1;
+    #[derive(Debug, QueryableByName)]
+    struct PatternRow {
+        #[diesel(sql_type = Nullable<Date>)]
+        period: Option<NaiveDate>,
+        #[diesel(sql_type = Int4)]
+        unit_id: i32,
+        #[diesel(sql_type = Int4)]
+        pattern: i32,
+        #[diesel(sql_type = Int8)]
+        responses: i64,
+        #[diesel(sql_type = Int8)]
+        score_n: i64,
+        #[diesel(sql_type = Float8)]
+        score_sum: f64,
+        #[diesel(sql_type = Float8)]
+        score_sum_sq: f64,
+    }
+    let (answers, rows) = conn
+        .build_transaction()
+        .repeatable_read()
+        .read_only()
+        .run::<_, diesel::result::Error, _>(async |conn| {
+            let rows: Vec<PatternRow> = diesel::sql_query(FILTERED_RESPONSES.as_str())
+                .bind::<Text, _>(&filter.form_id)
+                .bind::<Date, _>(filter.from)
+                .bind::<Date, _>(filter.to)
+                .bind::<Nullable<Array<Int4>>, _>(filter.units.as_deref())
+                .bind::<Nullable<Text>, _>(filter.channel.as_deref())
+                .bind::<Nullable<Text>, _>(grain)
+                .bind::<Array<Text>, _>(&codes)
+                .bind::<Array<Int2>, _>(&values)
+                .load(conn)
+                .await?;
+            let answers: Vec<AnswerRow> = diesel::sql_query(FILTERED_ANSWERS.as_str())
+                .bind::<Text, _>(&filter.form_id)
+                .bind::<Date, _>(filter.from)
+                .bind::<Date, _>(filter.to)
+                .bind::<Nullable<Array<Int4>>, _>(filter.units.as_deref())
+                .bind::<Nullable<Text>, _>(filter.channel.as_deref())
+                .bind::<Nullable<Text>, _>(grain)
+                .bind::<Array<Text>, _>(&codes)
+                .bind::<Array<Int2>, _>(&values)
+                .load(conn)
+                .await?;
+            Ok((answers, rows))
+        })
+        .await?;
+    let mut figures: BTreeMap<(Option<NaiveDate>, i32), FilteredFigures> = BTreeMap::new();
+    for row in rows {
+        let unit = figures
+            .entry((row.period, row.unit_id))
+            .or_insert_with(|| FilteredFigures {
+                figures: UnitFigures {
+                    unit_id: row.unit_id,
+                    responses: 0,
+                    score_n: 0,
+                    score_sum: 0.0,
+                    score_sum_sq: 0.0,
+                    answers: Vec::new(),
+                },
+                patterns: vec![0; patterns],
+            });
+        let n = row.responses.max(0) as u64;
+        if let Some(slot) = usize::try_from(row.pattern)
+            .ok()
+            .and_then(|p| unit.patterns.get_mut(p))
+        {
+            *slot += n;
+        }
+        if row.pattern as usize == all {
+            unit.figures.responses = n;
+            unit.figures.score_n = row.score_n.max(0) as u64;
+            unit.figures.score_sum = row.score_sum;
+            unit.figures.score_sum_sq = row.score_sum_sq;
+        }
+    }
+    // Rows come sorted by period, unit, item code and value.
+    for a in answers {
+        if let Some(unit) = figures.get_mut(&(a.period, a.unit_id)) {
+            unit.figures.answers.push(ItemCount {
+                item_code: a.item_code,
+                value: a.value,
+                n: a.n.max(0) as u64,
+            });
+        }
+    }
+    let mut grouped: FilteredGrouped = Vec::new();
     for ((period, _), unit) in figures {
         match grouped.last_mut() {
             Some((last, units)) if *last == period => units.push(unit),

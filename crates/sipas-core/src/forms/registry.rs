@@ -51,6 +51,18 @@ impl FormRegistry {
         })
     }
 
+    /// The form of [`FormRegistry::latest`], borrowed.
+    pub fn latest_form(&self, form_id: &str) -> Option<&Form> {
+        let id = self.current.get(form_id).copied().or_else(|| {
+            self.by_id
+                .values()
+                .filter(|v| v.form.id == form_id)
+                .max_by_key(|v| v.number)
+                .map(|v| v.id)
+        })?;
+        self.by_id.get(&id).map(|v| &v.form)
+    }
+
     /// A version by its database id.
     pub fn version(&self, version_id: i32) -> Option<Arc<FormVersion>> {
         self.by_id.get(&version_id).cloned()
