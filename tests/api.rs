@@ -235,6 +235,7 @@ async fn direct_report(app: &TestApp, scope: &Scope, query: &Value) -> Value {
         kind: query["kind"].as_str().map(str::to_string),
         channel: query["channel"].as_str().map(str::to_string),
         period_id: query["period_id"].as_i64().map(|p| p as i32),
+        respondents: Default::default(),
     };
     let mut conn = app.pool.get().await.unwrap();
     let report = reports::build(&mut conn, &app.forms, scope, &query)
@@ -1106,6 +1107,7 @@ async fn the_openapi_document_describes_the_api() {
         ("kind", "commune".to_string()),
         ("from", from.to_string()),
         ("to", to.to_string()),
+        ("attr", "GIOI_TINH:2".to_string()),
     ];
     for (name, value) in &examples {
         let (status, body) =

@@ -7,6 +7,8 @@ use crate::db::plans::Period;
 use crate::db::units::Unit;
 use crate::domain::tree::{default_root, subtree};
 use crate::small_cells::Disclosure;
+use sipas_core::respondent_filter::{Withheld, withhold};
+use std::collections::HashMap;
 
 fn info(unit: &Unit) -> UnitInfo {
     UnitInfo {
@@ -18,7 +20,9 @@ fn info(unit: &Unit) -> UnitInfo {
 }
 
 /// Builds the report for `query` within the account's `scope`: aggregation in PostgreSQL (the
-/// rollups), then the statistics here. A root outside the scope is not found.
+/// rollups; with a filter by respondent attributes, the raw responses, and the groups too
+/// small for a unit account withheld), then the statistics here. A root outside the scope is
+/// not found.
 pub async fn build(
     conn: &mut diesel_async::AsyncPgConnection,
     forms: &crate::forms::FormRegistry,
@@ -50,38 +54,64 @@ pub async fn build(
         .into_iter()
         .filter(|id| scope.contains(*id))
         .collect();
-    let figures = crate::db::stats::unit_figures(
-        conn,
-        &crate::db::stats::StatsFilter {
-            form_id: query.form_id.clone(),
-            from: query.from,
-            to: query.to,
-            units: Some(in_scope.clone()),
-            channel: query.channel.clone(),
-        },
-    )
-    .await?;
-    let by_unit: std::collections::HashMap<i32, Figures> = figures
-        .iter()
-        .map(|f| (f.unit_id, Figures::from(f)))
-        .collect();
-    let excluded = crate::db::flags::excluded_by_unit(
-        conn,
-        &query.form_id,
-        query.from,
-        query.to,
-        Some(&in_scope),
-        query.channel.as_deref(),
-    )
-    .await?;
+    let filter = crate::db::stats::StatsFilter {
+        form_id: query.form_id.clone(),
+        from: query.from,
+        to: query.to,
+        units: Some(in_scope.clone()),
+        channel: query.channel.clone(),
+    };
+    let filtered = !query.respondents.is_empty();
+    // Per unit: its figures and, when filtered, its responses by which conditions they meet.
+    let (by_unit, patterns_by_unit): (HashMap<i32, Figures>, HashMap<i32, Vec<u64>>) =
+        if filtered {
+            let mut grouped =
+                crate::db::stats::read_filtered(conn, &filter, &query.respondents, None).await?;
+            let units = grouped.pop().map(|(_, units)| units).unwrap_or_default();
+            (
+                units
+                    .iter()
+                    .map(|u| (u.figures.unit_id, Figures::from(&u.figures)))
+                    .collect(),
+                units
+                    .into_iter()
+                    .map(|u| (u.figures.unit_id, u.patterns))
+                    .collect(),
+            )
+        } else {
+            let figures = crate::db::stats::unit_figures(conn, &filter).await?;
+            (
+                figures
+                    .iter()
+                    .map(|f| (f.unit_id, Figures::from(f)))
+                    .collect(),
+                HashMap::new(),
+            )
+        };
+    // The forms left out as suspected fraud are told for unfiltered figures only: their
+    // respondents' attributes are not counted.
+    let excluded = if filtered {
+        Default::default()
+    } else {
+        crate::db::flags::excluded_by_unit(
+            conn,
+            &query.form_id,
+            query.from,
+            query.to,
+            Some(&in_scope),
+            query.channel.as_deref(),
+        )
+        .await?
+    };
     let excluded_over = |ids: &[i32]| -> u64 { ids.iter().filter_map(|id| excluded.get(id)).sum() };
-    let targets: std::collections::HashMap<i32, u64> = match query.period_id {
-        Some(period) => Period::targets(conn, period)
+    // A filtered report holds no target: the plan's targets count every respondent.
+    let targets: HashMap<i32, u64> = match query.period_id {
+        Some(period) if !filtered => Period::targets(conn, period)
             .await?
             .into_iter()
             .map(|t| (t.unit_id, t.target.max(0) as u64))
             .collect(),
-        None => Default::default(),
+        _ => Default::default(),
     };
     let sum_over = |ids: &[i32]| {
         let mut f = Figures::default();
@@ -92,43 +122,54 @@ pub async fn build(
         }
         f
     };
-    let mut rows: Vec<UnitReport> = row_units
+    let patterns_over = |ids: &[i32]| sum_patterns(query, ids.iter().map(|id| patterns_by_unit.get(id)));
+    let row_ids: Vec<Vec<i32>> = row_units
         .iter()
         .map(|u| {
-            let ids: Vec<i32> = subtree(&all, u.id)
+            subtree(&all, u.id)
                 .into_iter()
                 .filter(|id| scope.contains(*id))
-                .collect();
-            UnitReport {
-                excluded: excluded_over(&ids),
-                ..unit_report(
-                    &form.form,
-                    info(u),
-                    sum_over(&ids),
-                    targets.get(&u.id).copied(),
-                )
-            }
+                .collect()
         })
         .collect();
-    rank(&mut rows);
     let total_ids: Vec<i32> = if row_units.len() == 1 && row_units[0].id == root_id {
         in_scope.clone()
     } else {
-        row_units
-            .iter()
-            .flat_map(|u| subtree(&all, u.id))
-            .filter(|id| scope.contains(*id))
-            .collect()
+        row_ids.iter().flatten().copied().collect()
     };
-    let total = UnitReport {
-        excluded: excluded_over(&total_ids),
-        ..unit_report(
-            &form.form,
-            info(root),
-            sum_over(&total_ids),
-            targets.get(&root_id).copied(),
-        )
+    let disclosure = Disclosure::for_scope(scope);
+    let withheld = if filtered {
+        let rows: Vec<Vec<u64>> = row_ids.iter().map(|ids| patterns_over(ids)).collect();
+        withhold(disclosure, &rows, &patterns_over(&total_ids))
+    } else {
+        Withheld {
+            rows: vec![false; row_units.len()],
+            total: false,
+        }
     };
+    let report_of = |unit: &Unit, ids: &[i32], withheld: bool| {
+        if withheld {
+            withheld_report(&form.form, info(unit))
+        } else {
+            UnitReport {
+                excluded: excluded_over(ids),
+                ..unit_report(
+                    &form.form,
+                    info(unit),
+                    sum_over(ids),
+                    targets.get(&unit.id).copied(),
+                )
+            }
+        }
+    };
+    let mut rows: Vec<UnitReport> = row_units
+        .iter()
+        .zip(&row_ids)
+        .zip(&withheld.rows)
+        .map(|((u, ids), w)| report_of(u, ids, *w))
+        .collect();
+    rank(&mut rows);
+    let total = report_of(root, &total_ids, withheld.total);
     let goals = goals_for(conn, scope, &all, root_id, query).await?;
     // Unit accounts (the only ones acting within some units) never get the exact small cells,
     // whichever page, API call or export asked.
@@ -143,7 +184,95 @@ pub async fn build(
         disclosure: Disclosure::Exact,
         goals,
     }
-    .disclosed(Disclosure::for_scope(scope)))
+    .disclosed(disclosure))
+}
+
+/// The pattern counts of several units added up (see
+/// `sipas_db::stats::FilteredFigures::patterns`), as long as `query`'s filter makes them.
+fn sum_patterns<'a>(
+    query: &ReportQuery,
+    units: impl IntoIterator<Item = Option<&'a Vec<u64>>>,
+) -> Vec<u64> {
+    let mut sum = vec![0u64; query.respondents.patterns()];
+    for patterns in units.into_iter().flatten() {
+        for (s, n) in sum.iter_mut().zip(patterns) {
+            *s = s.saturating_add(*n);
+        }
+    }
+    sum
+}
+
+/// The figures of one period of a trend ([`trend`]).
+#[derive(Debug, Clone, PartialEq)]
+pub enum PeriodFigures {
+    Shown(Figures),
+    /// Withheld from the account (a filtered figure of too few respondents, see
+    /// [`withhold`]).
+    Withheld,
+}
+
+/// The figures of the units `units` added up per calendar month, quarter or year from
+/// `from` to `to`, by the period's first day, as `query` (its form, channel and filter by
+/// respondent attributes) asks and the account acting within `scope` may see them: from the
+/// rollups, or with a filter from the raw responses, the periods of too few respondents
+/// withheld from unit accounts (the periods are the rows of one table, [`withhold`]).
+pub async fn trend(
+    conn: &mut diesel_async::AsyncPgConnection,
+    scope: &crate::domain::access::Scope,
+    query: &ReportQuery,
+    units: Vec<i32>,
+    grain: crate::db::stats::Grain,
+) -> Result<Vec<(chrono::NaiveDate, PeriodFigures)>, crate::Error> {
+    let filter = crate::db::stats::StatsFilter {
+        form_id: query.form_id.clone(),
+        from: query.from,
+        to: query.to,
+        units: Some(units),
+        channel: query.channel.clone(),
+    };
+    if query.respondents.is_empty() {
+        let periods = crate::db::stats::unit_figures_by_period(conn, &filter, grain).await?;
+        return Ok(periods
+            .into_iter()
+            .map(|p| {
+                let mut figures = Figures::default();
+                for unit in &p.units {
+                    figures.add(&Figures::from(unit));
+                }
+                (p.start, PeriodFigures::Shown(figures))
+            })
+            .collect());
+    }
+    let grouped =
+        crate::db::stats::read_filtered(conn, &filter, &query.respondents, Some(grain)).await?;
+    let periods: Vec<(chrono::NaiveDate, Figures, Vec<u64>)> = grouped
+        .into_iter()
+        .filter_map(|(start, units)| {
+            let mut figures = Figures::default();
+            for unit in &units {
+                figures.add(&Figures::from(&unit.figures));
+            }
+            let patterns = sum_patterns(query, units.iter().map(|u| Some(&u.patterns)));
+            Some((start?, figures, patterns))
+        })
+        .collect();
+    let rows: Vec<Vec<u64>> = periods.iter().map(|(_, _, p)| p.clone()).collect();
+    let total = sum_patterns(query, rows.iter().map(Some));
+    let withheld = withhold(Disclosure::for_scope(scope), &rows, &total);
+    Ok(periods
+        .into_iter()
+        .zip(withheld.rows)
+        .map(|((start, figures, _), withheld)| {
+            (
+                start,
+                if withheld {
+                    PeriodFigures::Withheld
+                } else {
+                    PeriodFigures::Shown(figures)
+                },
+            )
+        })
+        .collect())
 }
 
 /// The goals a report of `root` is held to: those of the plan its period belongs to, else of
@@ -194,6 +323,7 @@ pub async fn published_snapshot(
             kind: None,
             channel: None,
             period_id: Some(period.id),
+            respondents: Default::default(),
         },
     )
     .await?;

@@ -302,6 +302,8 @@ pub fn ranks(figures: &[(Option<f64>, bool)]) -> Vec<Option<u32>> {
 /// What a row that has no rank shows instead.
 pub const UNRANKED_SHORT: &str = "Chưa đủ mẫu – chưa xếp hạng";
 pub const UNRANKED_EMPTY: &str = "Chưa có phiếu – chưa xếp hạng";
+/// What a withheld figure ([`UnitReport::withheld`]) shows instead of its figures.
+pub const WITHHELD: &str = "Không hiển thị: nhóm người trả lời quá nhỏ (bảo vệ dữ liệu cá nhân)";
 
 /// Ranks the rows by [`ranks`] and orders them: ranked first, best first, then the unranked
 /// ones (short of sample, or without forms) by name.

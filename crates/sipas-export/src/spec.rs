@@ -212,6 +212,7 @@ impl ExportSpec {
             from: None,
             to: None,
             form: Some(&form_id),
+            respondents: &[],
         };
         let context = plan
             .as_ref()
@@ -236,8 +237,12 @@ impl ExportSpec {
                 };
                 SpecError::Period(token, names)
             }
-            // A token's days are never typed in: only the token can be refused.
-            Problem::Form(_) | Problem::PlanPeriod(_) | Problem::EmptyRange { .. } => {
+            // A token's days are never typed in: only the token can be refused (and the period
+            // alone never names a form or a filter).
+            Problem::Form(_)
+            | Problem::PlanPeriod(_)
+            | Problem::EmptyRange { .. }
+            | Problem::Respondents(_) => {
                 SpecError::Period(
                     request
                         .period
@@ -275,6 +280,7 @@ impl ExportSpec {
                 kind: None,
                 channel,
                 period_id: period.period_id,
+                respondents: Default::default(),
             },
             scope,
             title: format!("{SURVEY_TITLE} – {}", root_unit.name),

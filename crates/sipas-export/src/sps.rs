@@ -206,6 +206,7 @@ mod tests {
                 kind: None,
                 channel: None,
                 period_id: None,
+                respondents: Default::default(),
             },
             scope: crate::domain::access::Scope::All,
             title: format!("Kết quả khảo sát – {unit_name}"),

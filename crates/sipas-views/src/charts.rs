@@ -649,8 +649,9 @@ pub struct Column {
     /// "T1/2026", "Quý I/2026".
     pub label: String,
     pub value: Option<f64>,
-    /// Forms behind the value.
-    pub n: u64,
+    /// Forms behind the value; `None`: withheld from the account (a filtered group too small
+    /// to show).
+    pub n: Option<u64>,
     pub reliability: Reliability,
 }
 
@@ -723,8 +724,10 @@ pub fn column_chart(chart: &ColumnChart) -> Markup {
             g.column {
                 title {
                     (column.label) ": "
-                    @if let Some(value) = column.value { (format_percent(value)) } @else { "chưa có phiếu" }
-                    " (" (column.n) " phiếu"
+                    @if let Some(value) = column.value { (format_percent(value)) }
+                    @else if column.n.is_none() { "không hiển thị, nhóm quá nhỏ" }
+                    @else { "chưa có phiếu" }
+                    " (" (column.n.map_or_else(|| crate::small_cells::SUPPRESSED_SHARE.to_string(), |n| n.to_string())) " phiếu"
                     @if column.reliability == Reliability::Unreliable { ", chưa đủ mẫu" }
                     ")"
                 }
@@ -756,7 +759,9 @@ pub fn column_chart(chart: &ColumnChart) -> Markup {
                     (column.label)
                 }
                 text.count x=(n(centre)) y=(n(COLUMN_BOTTOM + 33.0)) text-anchor="middle" font-size="11"
-                    fill=(COLOR_MUTED) { "n = " (column.n) }
+                    fill=(COLOR_MUTED) {
+                    "n = " (column.n.map_or_else(|| crate::small_cells::SUPPRESSED_SHARE.to_string(), |n| n.to_string()))
+                }
             }
         }
         @if told_apart {
@@ -1061,19 +1066,19 @@ mod tests {
                 Column {
                     label: "T1/2026".into(),
                     value: Some(0.8),
-                    n: 40,
+                    n: Some(40),
                     reliability: Reliability::Reliable,
                 },
                 Column {
                     label: "T2/2026".into(),
                     value: None,
-                    n: 0,
+                    n: Some(0),
                     reliability: Reliability::Unreliable,
                 },
                 Column {
                     label: "T3/2026".into(),
                     value: Some(0.95),
-                    n: 12,
+                    n: Some(12),
                     reliability: Reliability::Unreliable,
                 },
             ],

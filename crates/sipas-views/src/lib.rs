@@ -7,7 +7,7 @@ pub use sipas_app::signed_in::SignedIn;
 use sipas_app::{
     config, db, disclosure, domain, forms, report_document, reports, small_cells, spool, stats,
 };
-use sipas_core::plans;
+use sipas_core::{plans, respondent_filter};
 
 pub mod charts;
 pub mod pages;

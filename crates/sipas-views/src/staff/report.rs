@@ -1106,6 +1106,7 @@ scale = "s"
                 kind: None,
                 channel: None,
                 period_id: Some(9),
+                respondents: Default::default(),
             },
             root: info(1, "UBND huyện Xuân Lộc"),
             total,

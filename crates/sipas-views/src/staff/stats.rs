@@ -19,6 +19,7 @@ use crate::db::units::UnitKind;
 use crate::disclosure::TimeDetail;
 use crate::plans::{Status, Totals, format_date, percent};
 use crate::reports::{ItemComparison, Pair, Report, UnitReport, significance_text};
+use crate::respondent_filter::RespondentFilter;
 use crate::small_cells::{Count, Disclosure, SUPPRESSED, SUPPRESSED_SHARE};
 use crate::staff::comments::{channel_label, comment_path, format_count};
 use crate::stats::{Interval, MIN_RELIABLE_SAMPLE, MeanDiff, ProportionDiff, format_percent};
@@ -51,6 +52,9 @@ pub struct StatsQuery {
     pub item: String,
     pub units: Vec<String>,
     pub periods: Vec<String>,
+    /// Filters by respondent attributes, `ITEM_CODE:code` (`attr`, repeated; blank ones
+    /// dropped).
+    pub attrs: Vec<String>,
 }
 
 impl StatsQuery {
@@ -83,6 +87,7 @@ impl StatsQuery {
             item: value("item"),
             units: values("units"),
             periods: values("periods"),
+            attrs: values("attr"),
         }
     }
 }
@@ -162,11 +167,24 @@ pub struct Selection {
     pub form_title: String,
     pub channel: Option<String>,
     pub trend: Grain,
+    /// Only the respondents meeting these conditions (empty: all).
+    pub respondents: RespondentFilter,
 }
 
 impl Selection {
     /// The query string of these filters ("year=2026&..."), with `unit` replaced by `unit`.
     pub fn query(&self, unit: Option<i32>, kind: bool) -> String {
+        let mut query = self.query_of_all_respondents(unit, kind);
+        for token in self.respondents.tokens() {
+            query.push('&');
+            query.push_str(&serde_urlencoded::to_string([("attr", token)]).unwrap_or_default());
+        }
+        query
+    }
+
+    /// [`Selection::query`] without the filters by respondent attributes: for the printable
+    /// report and the exports, which count every respondent.
+    pub fn query_of_all_respondents(&self, unit: Option<i32>, kind: bool) -> String {
         let mut pairs: Vec<(&str, String)> = vec![("year", self.year.to_string())];
         if self.period != PeriodChoice::Year {
             pairs.push(("period", self.period.as_value()));
@@ -188,7 +206,8 @@ impl Selection {
         serde_urlencoded::to_string(pairs).unwrap_or_default()
     }
 
-    /// One line saying what the figures cover.
+    /// One line saying what the figures cover, and with filters by respondent attributes a
+    /// second one saying whom they count.
     fn summary(&self, unit_name: &str) -> Markup {
         html! {
             p.selection {
@@ -197,8 +216,52 @@ impl Selection {
                 @if let Some(channel) = &self.channel { " · Kênh: " (channel_label(channel)) }
                 @if let Some(kind) = self.kind { " · Loại đơn vị: " (kind.label()) }
             }
+            (respondents_note(&self.respondents))
         }
     }
+}
+
+/// What a page with figures filtered by respondent attributes says first: "Chỉ tính người
+/// trả lời: Nữ, Từ 25 đến 34 tuổi." (nothing without a filter).
+pub fn respondents_note(respondents: &RespondentFilter) -> Markup {
+    html! {
+        @if let Some(sentence) = respondents.sentence() {
+            p.respondent-filter role="note" {
+                (sentence) ". "
+                span.hint {
+                    "Số liệu được tính trực tiếp từ các phiếu của những người này; nhóm quá nhỏ "
+                    "không được hiển thị với tài khoản đơn vị, để bảo vệ dữ liệu cá nhân."
+                }
+            }
+        }
+    }
+}
+
+/// A respondent question offered as a filter (`attr`): its item code, its text and its
+/// options (token `ITEM_CODE:code`, the scale's label).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AttributeChoice {
+    pub code: String,
+    pub text: String,
+    pub options: Vec<(String, String)>,
+}
+
+/// The filters a form offers: its respondent questions
+/// ([`crate::respondent_filter::attributes`]).
+pub fn attribute_choices(form: &crate::forms::Form) -> Vec<AttributeChoice> {
+    crate::respondent_filter::attributes(form)
+        .iter()
+        .map(|a| AttributeChoice {
+            code: a.item.code.clone(),
+            text: a.item.text.clone(),
+            options: a
+                .scale
+                .options
+                .iter()
+                .map(|o| (a.token(o.code), o.label.clone()))
+                .collect(),
+        })
+        .collect()
 }
 
 /// The choices of the filter form.
@@ -208,6 +271,9 @@ pub struct FilterChoices<'a> {
     pub plan: Option<(&'a PlanListing, &'a [Period])>,
     /// (form id, title).
     pub forms: &'a [(String, String)],
+    /// The respondent questions of the chosen form, offered as filters (none: no such
+    /// filters on the page).
+    pub attributes: &'a [AttributeChoice],
 }
 
 /// Which fields the filter form of a page has.
@@ -382,7 +448,50 @@ pub fn filter_form(
                     (select("trend", "Xu hướng", &plain(trends), &query.trend, errors))
                 }
             }
+            (attribute_filters("", choices.attributes, &query.attrs, errors))
             button.small type="submit" { "Xem" }
+        }
+    }
+}
+
+/// The filters by respondent attributes: one select per question of the form (all named
+/// `attr`, each value a token `ITEM_CODE:code`), folded away unless one is chosen or refused.
+/// `prefix` makes the ids unique when a page has two such forms.
+fn attribute_filters(
+    prefix: &str,
+    attributes: &[AttributeChoice],
+    chosen: &[String],
+    errors: &FieldErrors,
+) -> Markup {
+    let error = errors.get("attr");
+    let error_id = format!("e-{prefix}attr");
+    let open = error.is_some() || chosen.iter().any(|t| !t.trim().is_empty());
+    html! {
+        @if !attributes.is_empty() {
+            details.respondent-filters open[open] {
+                summary { "Lọc theo người trả lời (giới tính, độ tuổi, lĩnh vực…)" }
+                @if let Some(message) = error { p.msg id=(error_id) { (message) } }
+                div.filters.err[error.is_some()] {
+                    @for a in attributes {
+                        @let id = format!("f-{prefix}attr-{}", a.code);
+                        @let selected = a.options.iter().find(|(token, _)| chosen.iter().any(|c| c.trim() == token)).map(|(t, _)| t.as_str()).unwrap_or("");
+                        div.field {
+                            label for=(id) { (a.text) }
+                            select id=(id) name="attr" aria-invalid=[error.map(|_| "true")]
+                                aria-describedby=[error.map(|_| error_id.as_str())] {
+                                option value="" selected[selected.is_empty()] { "Tất cả" }
+                                @for (token, label) in &a.options {
+                                    option value=(token) selected[token == selected] { (label) }
+                                }
+                            }
+                        }
+                    }
+                }
+                p.hint {
+                    "Chỉ tính những người trả lời đã chọn các câu trả lời này trong phần “Thông tin người trả lời” "
+                    "của phiếu; người bỏ trống câu hỏi không được tính khi lọc theo câu hỏi đó."
+                }
+            }
         }
     }
 }
@@ -443,7 +552,9 @@ pub fn p_clause(p: f64) -> String {
 
 /// The "chưa đủ mẫu" note of a row.
 pub fn sample_note(report: &UnitReport) -> String {
-    if report.responses == 0 {
+    if report.withheld {
+        crate::reports::WITHHELD.to_string()
+    } else if report.responses == 0 {
         "Chưa có phiếu".to_string()
     } else if report.enough_sample {
         String::new()
@@ -456,6 +567,15 @@ pub fn sample_note(report: &UnitReport) -> String {
 
 fn index_text(index: Option<f64>) -> String {
     index.map_or_else(|| "—".to_string(), format_percent)
+}
+
+/// The number of forms of a row: "1.234", or "ẩn" when withheld.
+fn responses_text(report: &UnitReport) -> String {
+    if report.withheld {
+        SUPPRESSED_SHARE.to_string()
+    } else {
+        format_count(report.responses as i64)
+    }
 }
 
 /// The headline figures of a report's total; `detail`: the link to the unit's own page (the
@@ -479,13 +599,13 @@ fn headline(total: &UnitReport, detail: Option<&str>) -> Markup {
                 }
             }
             div.card {
-                p.big { (format_count(total.responses as i64)) }
+                p.big { (responses_text(total)) }
                 p { "phiếu khảo sát" }
                 @if let Some(target) = total.target {
                     p.hint { "Chỉ tiêu: " (format_count(target as i64)) }
                 }
             }
-            @if total.responses > 0 && !total.enough_sample {
+            @if total.withheld || (total.responses > 0 && !total.enough_sample) {
                 div.card.warn { p.big { "!" } p { (sample_note(total)) } }
             }
         }
@@ -539,7 +659,9 @@ pub fn ranking_chart_linked(
                 value: r.index,
                 interval: r.index_ci,
                 reliability: Reliability::of(r.enough_sample),
-                missing: if r.responses == 0 {
+                missing: if r.withheld {
+                    "Không hiển thị (nhóm quá nhỏ)".into()
+                } else if r.responses == 0 {
                     "Chưa có phiếu".into()
                 } else {
                     "Chưa có câu trả lời hợp lệ".into()
@@ -556,6 +678,7 @@ pub fn ranking_chart_linked(
 pub fn rank_text(row: &UnitReport) -> String {
     match row.rank {
         Some(rank) => rank.to_string(),
+        None if row.withheld => crate::reports::WITHHELD.to_string(),
         None if row.responses == 0 => crate::reports::UNRANKED_EMPTY.to_string(),
         None => crate::reports::UNRANKED_SHORT.to_string(),
     }
@@ -575,7 +698,7 @@ fn ranking_table(id: &str, rows: &[UnitReport], link: &dyn Fn(i32) -> String) ->
                 td.unit { a href=(link(row.unit.id)) { (row.unit.name) } }
                 td.num.index { (index_text(row.index)) }
                 td.ci { (format_interval(row.index_ci)) }
-                td.num.forms { (format_count(row.responses as i64)) }
+                td.num.forms { (responses_text(row)) }
                 @if targets {
                     td.num.target { (row.target.map(|t| format_count(t as i64)).unwrap_or_default()) }
                 }
@@ -641,10 +764,18 @@ fn excluded_section(staff: &SignedIn, report: &Report) -> Markup {
 }
 
 /// The latest comments, with the link to the list (and its handling rates).
-fn comments_section(comments: &[CommentRow], list_link: &str, detail: TimeDetail) -> Markup {
+fn comments_section(
+    comments: &[CommentRow],
+    list_link: &str,
+    detail: TimeDetail,
+    respondents: &RespondentFilter,
+) -> Markup {
     html! {
         section.latest-comments {
             h2 { "Góp ý mới nhất" }
+            @if !respondents.is_empty() {
+                p.hint { "Góp ý của mọi người trả lời, không theo bộ lọc người trả lời." }
+            }
             @if comments.is_empty() {
                 p.hint { "Chưa có góp ý nào trong khoảng thời gian này." }
             } @else {
@@ -734,12 +865,14 @@ pub fn overview(staff: &SignedIn, p: &Overview) -> Markup {
                     " (yếu tố, tiêu chí, xu hướng, so sánh với các kỳ trước)"
                 }
                 p.report-link {
-                    a href=(super::report::report_link(&selection.query(selection.unit, true))) { "In báo cáo" }
+                    a href=(super::report::report_link(&selection.query_of_all_respondents(selection.unit, true))) { "In báo cáo" }
                     " (bản báo cáo theo mẫu văn bản hành chính, in hoặc lưu PDF khổ A4)"
+                    @if !selection.respondents.is_empty() { " — tính mọi người trả lời, không theo bộ lọc người trả lời" }
                 }
                 p.export-link {
                     a href=(super::exports::link_from_stats(selection)) { "Xuất Excel" }
                     " (bảng tính và dữ liệu phiếu của các đơn vị đang xem)"
+                    @if !selection.respondents.is_empty() { " — tính mọi người trả lời, không theo bộ lọc người trả lời" }
                 }
                 section.ranking {
                     h2 { "Chỉ số SIPAS theo đơn vị" }
@@ -772,7 +905,7 @@ pub fn overview(staff: &SignedIn, p: &Overview) -> Markup {
                 } @else {
                     p.hint { "Chọn một đợt của kế hoạch khảo sát để xem tiến độ so với chỉ tiêu." }
                 }
-                (comments_section(p.comments, &p.comments_link, TimeDetail::for_scope(&staff.scope)))
+                (comments_section(p.comments, &p.comments_link, TimeDetail::for_scope(&staff.scope), &selection.respondents))
             }
         },
     )
@@ -865,6 +998,8 @@ pub struct TrendRow {
     pub start: NaiveDate,
     pub index: Option<f64>,
     pub responses: u64,
+    /// A filtered figure withheld from the account (too few respondents).
+    pub withheld: bool,
 }
 
 /// A unit's change against an earlier period.
@@ -877,6 +1012,8 @@ pub struct ChangeRow {
     pub index: Option<f64>,
     pub responses: u64,
     pub change: Option<MeanDiff>,
+    /// A filtered figure withheld from the account (too few respondents).
+    pub withheld: bool,
 }
 
 /// Everything a unit's page shows.
@@ -945,7 +1082,7 @@ fn unit_body(p: &UnitPage, selection: &Selection, report: &Report, detail: TimeD
         @if !total.respondents.is_empty() { (respondents_section(total, report.disclosure)) }
         (trend_section(p.trend, selection, &report.goals))
         (changes_section(p.changes, total))
-        @if !p.desks.is_empty() { (desks_section(p.desks)) }
+        @if !p.desks.is_empty() { (desks_section(p.desks, !selection.respondents.is_empty())) }
         @if sub_units && !report.rows.is_empty() {
             section.sub-units {
                 h2 { "Các đơn vị trực thuộc" }
@@ -954,7 +1091,7 @@ fn unit_body(p: &UnitPage, selection: &Selection, report: &Report, detail: TimeD
                     report, &|id| format!("{}?{}", unit_path(id), selection.query(None, false))))
             }
         }
-        (comments_section(p.comments, &p.comments_link, detail))
+        (comments_section(p.comments, &p.comments_link, detail, &selection.respondents))
     }
 }
 
@@ -1217,7 +1354,7 @@ fn trend_section(trend: &[TrendRow], selection: &Selection, goals: &[Goal]) -> M
             .map(|t| Column {
                 label: period_label(t.start, selection.trend, one_year.is_some()),
                 value: t.index,
-                n: t.responses,
+                n: (!t.withheld).then_some(t.responses),
                 reliability: Reliability::of(t.responses >= MIN_RELIABLE_SAMPLE),
             })
             .collect(),
@@ -1233,12 +1370,13 @@ fn trend_section(trend: &[TrendRow], selection: &Selection, goals: &[Goal]) -> M
                         thead { tr { th scope="col" { (unit_word) } th.num scope="col" { "Chỉ số" } th.num scope="col" { "Số phiếu" } th scope="col" { "Ghi chú" } } }
                         tbody {
                             @for t in trend {
-                                tr {
+                                tr.withheld[t.withheld] {
                                     td { (t.label) }
                                     td.num { (index_text(t.index)) }
-                                    td.num { (format_count(t.responses as i64)) }
+                                    td.num { @if t.withheld { (SUPPRESSED_SHARE) } @else { (format_count(t.responses as i64)) } }
                                     td {
-                                        @if t.responses == 0 { "Chưa có phiếu" }
+                                        @if t.withheld { "Không hiển thị (nhóm quá nhỏ)" }
+                                        @else if t.responses == 0 { "Chưa có phiếu" }
                                         @else if t.responses < MIN_RELIABLE_SAMPLE { "Chưa đủ mẫu" }
                                     }
                                 }
@@ -1275,8 +1413,10 @@ fn changes_section(changes: &[ChangeRow], now: &UnitReport) -> Markup {
                             tr {
                                 th scope="row" { (c.label) br; span.hint { (format_date(c.from)) " – " (format_date(c.to)) } }
                                 td.num { (index_text(c.index)) }
-                                td.num { (format_count(c.responses as i64)) }
-                                @if let Some(d) = &c.change {
+                                td.num { @if c.withheld { (SUPPRESSED_SHARE) } @else { (format_count(c.responses as i64)) } }
+                                @if c.withheld {
+                                    td colspan="2" { "Không hiển thị: nhóm người trả lời kỳ đó quá nhỏ (bảo vệ dữ liệu cá nhân)." }
+                                } @else if let Some(d) = &c.change {
                                     @let shown = published_difference(now.index, c.index);
                                     td {
                                         (shown.map(format_points).unwrap_or_else(|| "—".into()))
@@ -1331,7 +1471,7 @@ fn changes_section(changes: &[ChangeRow], now: &UnitReport) -> Markup {
 }
 
 /// The responses received per desk of the unit.
-fn desks_section(desks: &[DeskCount]) -> Markup {
+fn desks_section(desks: &[DeskCount], filtered: bool) -> Markup {
     let total: i64 = desks.iter().map(|d| d.responses).sum();
     html! {
         section.desks {
@@ -1352,7 +1492,9 @@ fn desks_section(desks: &[DeskCount]) -> Markup {
             }
             p.hint {
                 "Số phiếu mỗi quầy của đơn vị đã nhận trong khoảng thời gian đang chọn, tính mọi mẫu phiếu "
-                "và mọi kênh (kể cả phiếu nghi vấn không tính vào kết quả); vì vậy tổng có thể khác số phiếu ở trên."
+                "và mọi kênh (kể cả phiếu nghi vấn không tính vào kết quả)"
+                @if filtered { ", của mọi người trả lời (không theo bộ lọc người trả lời)" }
+                "; vì vậy tổng có thể khác số phiếu ở trên."
             }
         }
     }
@@ -1416,6 +1558,7 @@ fn compare_forms(p: &ComparePage) -> Markup {
     let errors = p.errors;
     let items: Vec<(String, String)> = p.items.to_vec();
     let period_options: Vec<PeriodOption> = p.period_options.to_vec();
+    let no_errors = FieldErrors::new();
     let optional_periods: Vec<PeriodOption> =
         std::iter::once((String::new(), "— Không chọn —".to_string()))
             .chain(period_options.iter().cloned())
@@ -1450,6 +1593,7 @@ fn compare_forms(p: &ComparePage) -> Markup {
                         (select("item", "Tiêu chí so sánh", &plain(items.clone()), &p.query.item, errors))
                     }
                 }
+                (attribute_filters("", p.choices.attributes, &p.query.attrs, if p.by_period { &no_errors } else { errors }))
                 button.small type="submit" { "So sánh" }
             }
         }
@@ -1476,6 +1620,7 @@ fn compare_forms(p: &ComparePage) -> Markup {
                         (select("item", "Tiêu chí so sánh", &plain(items.clone()), &p.query.item, &FieldErrors::new()))
                     }
                 }
+                (attribute_filters("k-", p.choices.attributes, &p.query.attrs, if p.by_period { errors } else { &no_errors }))
                 button.small type="submit" { "So sánh" }
             }
         }
@@ -1549,6 +1694,7 @@ fn compare_results(p: &ComparePage, selection: &Selection) -> Markup {
     };
     html! {
         @if !p.by_period { (selection.summary("Các đơn vị được so sánh")) }
+        @else { (respondents_note(&selection.respondents)) }
         section.index-tests {
             h2 { "Kết luận: chênh lệch chỉ số" }
             @if p.index_pairs.is_empty() {
@@ -1627,7 +1773,7 @@ fn compare_results(p: &ComparePage, selection: &Selection) -> Markup {
                                     td { (e.label) }
                                     td.num.index { (index_text(e.report.index)) }
                                     td.ci { (format_interval(e.report.index_ci)) }
-                                    td.num.forms { (format_count(e.report.responses as i64)) }
+                                    td.num.forms { (responses_text(e.report)) }
                                     td.flag { (sample_note(e.report)) }
                                 }
                             }

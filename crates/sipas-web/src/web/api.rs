@@ -34,10 +34,15 @@ use crate::selection::{self, Ask, PeriodAsk, PlanContext, Problem};
 /// The OpenAPI 3.0 description of this API.
 pub const OPENAPI: &str = include_str!("../../../../docs/openapi.json");
 
-/// The query parameters `GET /api/v1/stats` takes (any other is refused with a 400).
-pub const STATS_PARAMETERS: [&str; 8] = [
-    "year", "period", "unit", "form", "channel", "kind", "from", "to",
+/// The query parameters `GET /api/v1/stats` takes (any other is refused with a 400); each
+/// once, except [`REPEATED_PARAMETER`].
+pub const STATS_PARAMETERS: [&str; 9] = [
+    "year", "period", "unit", "form", "channel", "kind", "from", "to", "attr",
 ];
+
+/// The parameter that may be given several times: a filter by respondent attributes each
+/// (`attr=GIOI_TINH:2&attr=DO_TUOI:2`).
+pub const REPEATED_PARAMETER: &str = "attr";
 
 /// The channels a response can come through (`responses.channel`).
 use crate::domain::channel::CHANNELS;
@@ -284,6 +289,9 @@ pub struct StatsParams {
     pub kind: Option<String>,
     pub from: Option<NaiveDate>,
     pub to: Option<NaiveDate>,
+    /// Filters by respondent attributes, `ITEM_CODE:code` (checked against the form by
+    /// [`StatsParams::resolve`]).
+    pub attrs: Vec<String>,
 }
 
 fn positive_id(parameter: &str, value: &str) -> Result<i32, ApiError> {
@@ -340,7 +348,7 @@ impl StatsParams {
                     ),
                 ));
             };
-            if seen.contains(&name) {
+            if name != REPEATED_PARAMETER && seen.contains(&name) {
                 return Err(ApiError::bad(
                     name,
                     format!("Tham số «{name}» chỉ được dùng một lần."),
@@ -404,6 +412,7 @@ impl StatsParams {
                 }
                 "from" => params.from = Some(iso_date("from", value)?),
                 "to" => params.to = Some(iso_date("to", value)?),
+                "attr" => params.attrs.push(value.to_string()),
                 _ => unreachable!("every name of STATS_PARAMETERS is handled"),
             }
         }
@@ -415,7 +424,9 @@ impl StatsParams {
     ///   `year`; else the year of `from` or `to`; else the current year (Vietnam's time).
     ///   A `year` that is not the period's plan's year is refused;
     /// - form: `form`, else the period's plan's form, else the installation's default form;
-    /// - targets (the "chưa đủ mẫu" flag): those of `period`, when given.
+    /// - targets (the "chưa đủ mẫu" flag): those of `period`, when given and no `attr`;
+    /// - respondents: those meeting every `attr` (the form's respondent questions; an
+    ///   unknown question or value is a 400 naming `attr`).
     ///
     /// A period of a plan the account cannot see is not found (404).
     pub async fn resolve(
@@ -461,6 +472,7 @@ impl StatsParams {
             from: self.from,
             to: self.to,
             form: self.form.as_deref(),
+            respondents: &self.attrs,
         };
         let context = plan.as_ref().map(|(plan, period)| PlanContext {
             form_id: &plan.form_id,
@@ -490,11 +502,19 @@ impl StatsParams {
             Some(Problem::PlanPeriod(id)) => {
                 ApiError::NotFound(format!("Không tìm thấy đợt khảo sát {id}."))
             }
+            Some(Problem::Respondents(problem)) => {
+                ApiError::bad("attr", format!("Tham số «attr»: {problem}"))
+            }
             Some(Problem::Token { .. }) | None => {
                 ApiError::from(AppError::internal(anyhow::anyhow!("an unresolved selection")))
             }
         })?;
-        let (form_id, from, to) = (resolved.form_id, resolved.period.from, resolved.period.to);
+        let (form_id, from, to, respondents) = (
+            resolved.form_id,
+            resolved.period.from,
+            resolved.period.to,
+            resolved.respondents,
+        );
         Ok(ReportQuery {
             form_id,
             from,
@@ -503,6 +523,7 @@ impl StatsParams {
             kind: self.kind.clone(),
             channel: self.channel.clone(),
             period_id: self.period,
+            respondents,
         })
     }
 }
@@ -588,7 +609,14 @@ mod tests {
                 kind: Some("commune".into()),
                 from: NaiveDate::from_ymd_opt(2026, 2, 1),
                 to: NaiveDate::from_ymd_opt(2026, 3, 31),
+                attrs: Vec::new(),
             }
+        );
+        assert_eq!(
+            StatsParams::parse("attr=GIOI_TINH:2&attr=&attr=DO_TUOI:2")
+                .unwrap()
+                .attrs,
+            ["GIOI_TINH:2", "DO_TUOI:2"]
         );
         assert_eq!(StatsParams::parse("").unwrap(), StatsParams::default());
         assert_eq!(

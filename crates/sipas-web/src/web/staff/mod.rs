@@ -341,6 +341,7 @@ async fn below_goal(
         kind: None,
         channel: None,
         period_id: None,
+        respondents: Default::default(),
     };
     let report = match crate::app::reports::build(conn, &state.forms, &staff.scope, &query).await {
         Ok(report) => report,

@@ -55,9 +55,15 @@ async fn gather(
     let pairs: Vec<(String, String)> =
         serde_urlencoded::from_str(request.query_string()).unwrap_or_default();
     let input = DocumentInput::from_pairs(&pairs);
-    let query = StatsQuery::from_query_string(request.query_string());
+    // The report counts every respondent: filters by respondent attributes (`attr`) are not
+    // read, and not offered.
+    let query = StatsQuery {
+        attrs: Vec::new(),
+        ..StatsQuery::from_query_string(request.query_string())
+    };
     let mut conn = state.pool.get().await?;
-    let resolved = resolve_overview(&mut conn, state, staff, &query).await?;
+    let mut resolved = resolve_overview(&mut conn, state, staff, &query).await?;
+    resolved.attributes.clear();
     let filters = Filters {
         query: &resolved.query,
         choices: resolved.choices(),

@@ -27,7 +27,7 @@ use crate::reports::{self, Figures, Report, ReportQuery, UnitInfo, UnitReport};
 use crate::selection::{self, PeriodAsk, PlanContext, Problem};
 use crate::views::staff::FieldErrors;
 use crate::views::staff::stats::{
-    self as views, ChangeRow, ComparePage, Entry, FilterChoices, MAX_COMPARED, Overview,
+    self as views, AttributeChoice, ChangeRow, attribute_choices, ComparePage, Entry, FilterChoices, MAX_COMPARED, Overview,
     PeriodChoice, PeriodOption, Progress, Selection, StatsQuery, TrendRow, UnitPage, quarter_label,
 };
 use crate::web::AppState;
@@ -81,6 +81,9 @@ struct Typed {
     form: Option<String>,
     channel: Option<String>,
     trend: Grain,
+    /// Filters by respondent attributes as typed (`ITEM_CODE:code`), checked against the
+    /// form by [`resolve`].
+    attrs: Vec<String>,
 }
 
 fn year_ok(date: NaiveDate) -> bool {
@@ -195,6 +198,12 @@ impl TryFrom<&StatsQuery> for Typed {
                 form,
                 channel,
                 trend,
+                attrs: query
+                    .attrs
+                    .iter()
+                    .map(|a| a.trim().to_string())
+                    .filter(|a| !a.is_empty())
+                    .collect(),
             })
         } else {
             Err(errors)
@@ -294,6 +303,7 @@ async fn plan_for(
 fn resolve(
     typed: &Typed,
     context: &Context,
+    forms: &crate::forms::FormRegistry,
     plan: Option<&(PlanListing, Vec<Period>)>,
 ) -> Result<Selection, FieldErrors> {
     let year = typed.year;
@@ -323,6 +333,7 @@ fn resolve(
         from,
         to,
         form: Some(&form),
+        respondents: &typed.attrs,
     };
     let plan_periods: Option<Vec<PlanPeriod>> =
         plan.map(|(_, ps)| ps.iter().map(PlanPeriod::from).collect());
@@ -335,7 +346,14 @@ fn resolve(
     let resolved = selection::resolve(
         &ask,
         plan_context.as_ref(),
-        |id| context.forms.iter().any(|(form, _)| form == id),
+        |id| {
+            context
+                .forms
+                .iter()
+                .any(|(form, _)| form == id)
+                .then(|| forms.latest_form(id))
+                .flatten()
+        },
         &context.default_form,
     )
     .map_err(|problems| {
@@ -347,6 +365,7 @@ fn resolve(
                     errors.insert("period", msg_plan_period(year))
                 }
                 Problem::EmptyRange { .. } => errors.insert("to", MSG_RANGE.into()),
+                Problem::Respondents(problem) => errors.insert("attr", problem.to_string()),
             };
         }
         errors
@@ -380,7 +399,34 @@ fn resolve(
         form_title,
         channel: typed.channel.clone(),
         trend: typed.trend,
+        respondents: resolved.respondents,
     })
+}
+
+/// The respondent questions the filters offer: those of the form of the selection, else of
+/// the form asked for, else of the default form.
+fn attributes_of(
+    state: &AppState,
+    selection: Option<&Selection>,
+    query: &StatsQuery,
+    context: &Context,
+) -> Vec<AttributeChoice> {
+    let asked = query.form.trim();
+    let form_id = selection.map_or_else(
+        || {
+            if context.forms.iter().any(|(id, _)| id == asked) {
+                asked.to_string()
+            } else {
+                context.default_form.clone()
+            }
+        },
+        |s| s.form.clone(),
+    );
+    state
+        .forms
+        .latest_form(&form_id)
+        .map(attribute_choices)
+        .unwrap_or_default()
 }
 
 /// The query as the filter form shows it: the year and the form that apply when left empty.
@@ -467,6 +513,7 @@ async fn build(
             },
             channel: selection.channel.clone(),
             period_id,
+            respondents: selection.respondents.clone(),
         },
     )
     .await
@@ -490,6 +537,8 @@ pub(super) struct Resolved {
     pub ids: Vec<i32>,
     /// `None` when the filters were refused (`errors` says why).
     pub selection: Option<Selection>,
+    /// The respondent questions offered as filters.
+    pub attributes: Vec<AttributeChoice>,
 }
 
 impl Resolved {
@@ -501,6 +550,7 @@ impl Resolved {
                 .as_ref()
                 .map(|(p, periods)| (p, periods.as_slice())),
             forms: &self.forms,
+            attributes: &self.attributes,
         }
     }
 
@@ -553,7 +603,7 @@ pub(super) async fn resolve_overview(
     let plan = plan_for(conn, staff, &context, root, year).await?;
     let shown_query = shown(query, year, &context);
     let selection = match (&typed, errors.is_empty()) {
-        (Some(typed), true) => match resolve(typed, &context, plan.as_ref()) {
+        (Some(typed), true) => match resolve(typed, &context, &state.forms, plan.as_ref()) {
             Ok(selection) => Some(selection),
             Err(more) => {
                 errors.extend(more);
@@ -563,7 +613,9 @@ pub(super) async fn resolve_overview(
         _ => None,
     };
     let ids = context.subtree_in_scope(root, staff);
+    let attributes = attributes_of(state, selection.as_ref(), query, &context);
     Ok(Resolved {
+        attributes,
         query: shown_query,
         errors,
         choices: context.choices,
@@ -602,7 +654,14 @@ async fn overview(
         .report(&mut conn, &state, &staff, selection)
         .await?;
     // The trend of the selection's total: the root and every unit below it, as on its page.
-    let (grain, trend_rows) = trend(&mut conn, &report, resolved.ids.clone(), selection).await?;
+    let (grain, trend_rows) = trend(
+        &mut conn,
+        &staff.scope,
+        &report,
+        resolved.ids.clone(),
+        selection,
+    )
+    .await?;
     let selection = &Selection {
         trend: grain,
         ..selection.clone()
@@ -657,6 +716,7 @@ fn trend_starts(from: NaiveDate, to: NaiveDate, grain: Grain) -> Vec<NaiveDate> 
 /// The trend of a unit: its index per month or quarter over the whole years of the selection.
 async fn trend(
     conn: &mut AsyncPgConnection,
+    scope: &crate::auth::Scope,
     report: &Report,
     ids: Vec<i32>,
     selection: &Selection,
@@ -670,38 +730,39 @@ async fn trend(
     if grain == Grain::Quarter && trend_starts(from, to, grain).len() > 40 {
         grain = Grain::Year;
     }
-    let periods = db_stats::unit_figures_by_period(
+    let periods = reports::trend(
         conn,
-        &db_stats::StatsFilter {
+        scope,
+        &ReportQuery {
             form_id: selection.form.clone(),
             from,
             to,
-            units: Some(ids),
+            root: None,
+            kind: None,
             channel: selection.channel.clone(),
+            period_id: None,
+            respondents: selection.respondents.clone(),
         },
+        ids,
         grain,
     )
     .await?;
-    let by_start: HashMap<NaiveDate, Figures> = periods
-        .iter()
-        .map(|p| {
-            let mut figures = Figures::default();
-            for unit in &p.units {
-                figures.add(&Figures::from(unit));
-            }
-            (p.start, figures)
-        })
-        .collect();
+    let by_start: HashMap<NaiveDate, reports::PeriodFigures> = periods.into_iter().collect();
     let rows = trend_starts(from, to, grain)
         .into_iter()
         .map(|start| {
-            let figures = by_start.get(&start).cloned().unwrap_or_default();
+            let (figures, withheld) = match by_start.get(&start) {
+                Some(reports::PeriodFigures::Shown(figures)) => (figures.clone(), false),
+                Some(reports::PeriodFigures::Withheld) => (Figures::default(), true),
+                None => (Figures::default(), false),
+            };
             let unit = reports::unit_report(&report.form.form, report.root.clone(), figures, None);
             TrendRow {
                 label: views::period_label(start, grain, false),
                 start,
                 index: unit.index,
                 responses: unit.responses,
+                withheld,
             }
         })
         .collect();
@@ -733,7 +794,7 @@ async fn unit_page(
     let plan = plan_for(&mut conn, &staff, &context, id, year).await?;
     let shown_query = shown(&query, year, &context);
     let selection = match &typed {
-        Some(typed) => match resolve(typed, &context, plan.as_ref()) {
+        Some(typed) => match resolve(typed, &context, &state.forms, plan.as_ref()) {
             Ok(selection) => Some(selection),
             Err(more) => {
                 errors.extend(more);
@@ -742,10 +803,12 @@ async fn unit_page(
         },
         None => None,
     };
+    let attributes = attributes_of(&state, selection.as_ref(), &query, &context);
     let choices = FilterChoices {
         units: &context.choices,
         plan: plan.as_ref().map(|(p, periods)| (p, periods.as_slice())),
         forms: &context.forms,
+        attributes: &attributes,
     };
     let Some(mut selection) = selection else {
         let page = UnitPage {
@@ -779,7 +842,8 @@ async fn unit_page(
     )
     .await?;
     let ids = context.subtree_in_scope(id, &staff);
-    let (grain, trend_rows) = trend(&mut conn, &report, ids.clone(), &selection).await?;
+    let (grain, trend_rows) =
+        trend(&mut conn, &staff.scope, &report, ids.clone(), &selection).await?;
     selection.trend = grain;
     let mut changes = Vec::new();
     let (before, year_before) = (
@@ -812,6 +876,7 @@ async fn unit_page(
             index: before.total.index,
             responses: before.total.responses,
             change: reports::change(&report.total, &before.total),
+            withheld: before.total.withheld,
         });
     }
     let desks = db_stats::desk_counts(&mut conn, id, range.0, range.1).await?;
@@ -943,7 +1008,7 @@ async fn compare(
     let plan = plan_for(&mut conn, &staff, &context, root, year).await?;
     let shown_query = shown(&query, year, &context);
     let selection = match (&typed, errors.is_empty()) {
-        (Some(typed), true) => match resolve(typed, &context, plan.as_ref()) {
+        (Some(typed), true) => match resolve(typed, &context, &state.forms, plan.as_ref()) {
             Ok(selection) => Some(selection),
             Err(more) => {
                 errors.extend(more);
@@ -952,6 +1017,7 @@ async fn compare(
         },
         _ => None,
     };
+    let attributes = attributes_of(&state, selection.as_ref(), &query, &context);
     let form_id = selection
         .as_ref()
         .map_or_else(|| context.default_form.clone(), |s| s.form.clone());
@@ -989,6 +1055,7 @@ async fn compare(
         units: &context.choices,
         plan: plan.as_ref().map(|(p, periods)| (p, periods.as_slice())),
         forms: &context.forms,
+        attributes: &attributes,
     };
     let status = if errors.is_empty() { 200 } else { 422 };
     let selection = selection.filter(|_| errors.is_empty() && anything_asked);
