@@ -20,6 +20,7 @@ mod ranking;
 mod raw_data;
 mod report;
 mod report_files;
+mod respondent_filters;
 mod retention;
 mod security_headers;
 mod small_cells;
