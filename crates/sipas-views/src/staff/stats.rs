@@ -1998,6 +1998,200 @@ mod tests {
         );
     }
 
+    mod filtered {
+        use super::*;
+        use crate::domain::access::Role;
+        use crate::forms::{Form, FormVersion, parse_form};
+        use crate::reports::{Figures, ReportQuery, UnitInfo, rank, unit_report, withheld_report};
+        use crate::staff::home::tests::signed_in;
+
+        fn form() -> Form {
+            parse_form(
+                "sipas-1001-dich-vu.toml",
+                include_str!("../../../../survey-forms/sipas-1001-dich-vu.toml"),
+            )
+            .unwrap()
+        }
+
+        fn info(id: i32, name: &str) -> UnitInfo {
+            UnitInfo {
+                id,
+                code: format!("u{id}"),
+                name: name.into(),
+                kind: "commune".into(),
+            }
+        }
+
+        fn selection(tokens: &[&str]) -> Selection {
+            let form = form();
+            Selection {
+                year: 2026,
+                period: PeriodChoice::Year,
+                from: NaiveDate::from_ymd_opt(2026, 1, 1).unwrap(),
+                to: NaiveDate::from_ymd_opt(2026, 12, 31).unwrap(),
+                period_label: "Năm 2026".into(),
+                period_id: None,
+                unit: Some(1),
+                kind: None,
+                form: form.id.clone(),
+                form_title: form.title.clone(),
+                channel: None,
+                trend: Grain::Month,
+                respondents: RespondentFilter::try_from((&form, tokens)).unwrap(),
+            }
+        }
+
+        /// A district of two communes: Bảo Hòa with 40 women aged 25–34 all satisfied, and
+        /// Xuân Bắc whose group is withheld.
+        fn report(selection: &Selection) -> Report {
+            let form = form();
+            let mut answers = std::collections::BTreeMap::new();
+            for code in ["TC1", "TC2", "TC3", "TC4"] {
+                answers.insert((code.to_string(), 5), 40);
+            }
+            let figures = Figures {
+                responses: 40,
+                answers,
+                ..Figures::default()
+            };
+            let mut rows = vec![
+                unit_report(&form, info(2, "UBND xã Bảo Hòa"), figures.clone(), None),
+                withheld_report(&form, info(3, "UBND xã Xuân Bắc")),
+            ];
+            rank(&mut rows);
+            Report {
+                form_id: form.id.clone(),
+                form_title: form.title.clone(),
+                form: std::sync::Arc::new(FormVersion {
+                    id: 1,
+                    number: 1,
+                    form: form.clone(),
+                    item_ids: Default::default(),
+                }),
+                query: ReportQuery {
+                    form_id: form.id.clone(),
+                    from: selection.from,
+                    to: selection.to,
+                    root: Some(1),
+                    kind: None,
+                    channel: None,
+                    period_id: None,
+                    respondents: selection.respondents.clone(),
+                },
+                root: info(1, "UBND huyện Xuân Lộc"),
+                total: withheld_report(&form, info(1, "UBND huyện Xuân Lộc")),
+                rows,
+                disclosure: crate::small_cells::Disclosure::Protected,
+                goals: sipas_core::goals::national(),
+            }
+        }
+
+        fn overview_html(selection: &Selection, query: &str) -> String {
+            let report = report(selection);
+            let form = form();
+            let attributes = attribute_choices(&form);
+            let query = StatsQuery::from_query_string(query);
+            let page = Overview {
+                query: &query,
+                choices: FilterChoices {
+                    units: &[],
+                    plan: None,
+                    forms: &[(form.id.clone(), form.title.clone())],
+                    attributes: &attributes,
+                },
+                selection: Some(selection),
+                errors: &FieldErrors::new(),
+                report: Some(&report),
+                progress: None,
+                comments: &[],
+                comments_link: String::new(),
+                trend: &[],
+            };
+            overview(&signed_in(Role::Unit), &page).into_string()
+        }
+
+        #[test]
+        fn a_filtered_page_says_whom_it_counts() {
+            let selection = selection(&["DO_TUOI:2", "GIOI_TINH:2"]);
+            let html = overview_html(&selection, "attr=GIOI_TINH:2&attr=DO_TUOI:2");
+            assert!(
+                html.contains("Chỉ tính người trả lời: Nữ, Từ 25 đến 34 tuổi. "),
+                "{html}"
+            );
+            // The filters are offered from the form's respondent questions, the chosen ones
+            // selected, and open.
+            assert!(html.contains("<details class=\"respondent-filters\" open>"));
+            assert!(html.contains("<option value=\"GIOI_TINH:2\" selected>Nữ</option>"));
+            assert!(html.contains("<option value=\"LINH_VUC:1\">Đất đai</option>"));
+            assert!(html.contains("id=\"f-attr-DO_TUOI\" name=\"attr\""));
+            // The links to the units carry the filters; the report and the export say they
+            // count everyone.
+            assert!(html.contains("attr=GIOI_TINH%3A2&amp;attr=DO_TUOI%3A2"));
+            assert!(html.contains("tính mọi người trả lời, không theo bộ lọc người trả lời"));
+            assert_eq!(
+                selection.query(Some(3), false),
+                "year=2026&unit=3&form=sipas-1001-dich-vu&attr=GIOI_TINH%3A2&attr=DO_TUOI%3A2"
+            );
+            assert_eq!(
+                selection.query_of_all_respondents(Some(3), false),
+                "year=2026&unit=3&form=sipas-1001-dich-vu"
+            );
+            // Without a filter, no such sentence, and the filters stay folded.
+            let unfiltered = selection_without_filter();
+            let html = overview_html(&unfiltered, "");
+            assert!(!html.contains("Chỉ tính người trả lời"));
+            assert!(html.contains("<details class=\"respondent-filters\">"));
+        }
+
+        fn selection_without_filter() -> Selection {
+            selection(&[])
+        }
+
+        #[test]
+        fn a_withheld_group_shows_no_figure() {
+            let selection = selection(&["GIOI_TINH:2"]);
+            let html = overview_html(&selection, "attr=GIOI_TINH:2");
+            let table = &html[html.find("id=\"bang-xep-hang\"").unwrap()..];
+            let withheld = &table[table.find("data-unit=\"3\"").unwrap()..];
+            let withheld = &withheld[..withheld.find("</tr>").unwrap()];
+            assert!(withheld.contains("<td class=\"num forms\">ẩn</td>"), "{withheld}");
+            assert!(withheld.contains(crate::reports::WITHHELD), "{withheld}");
+            assert!(withheld.contains("<td class=\"num index\">—</td>"), "{withheld}");
+            // The headline too: no count, no index.
+            let cards = &html[html.find("class=\"cards\"").unwrap()..];
+            let cards = &cards[..cards.find("</div></div>").unwrap_or(cards.len())];
+            assert!(cards.contains("<p class=\"big\">ẩn</p>"), "{cards}");
+            // The shown row keeps its figures.
+            let shown = &table[table.find("data-unit=\"2\"").unwrap()..];
+            assert!(shown.contains("<td class=\"num forms\">40</td>"));
+        }
+
+        #[test]
+        fn a_withheld_month_of_a_trend_shows_no_count() {
+            let selection = selection(&["GIOI_TINH:2"]);
+            let trend = [
+                TrendRow {
+                    label: "T1/2026".into(),
+                    start: NaiveDate::from_ymd_opt(2026, 1, 1).unwrap(),
+                    index: Some(0.9),
+                    responses: 40,
+                    withheld: false,
+                },
+                TrendRow {
+                    label: "T2/2026".into(),
+                    start: NaiveDate::from_ymd_opt(2026, 2, 1).unwrap(),
+                    index: None,
+                    responses: 0,
+                    withheld: true,
+                },
+            ];
+            let html = trend_section(&trend, &selection, &[]).into_string();
+            assert!(html.contains("n = ẩn"), "{html}");
+            assert!(html.contains("Không hiển thị (nhóm quá nhỏ)"));
+            assert!(html.contains("n = 40"));
+        }
+    }
+
     #[test]
     fn the_query_string_keeps_units_and_periods() {
         let q = StatsQuery::from_query_string(
