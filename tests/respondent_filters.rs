@@ -84,6 +84,11 @@ fn rows(html: &str, id: &str) -> Vec<Vec<String>> {
         .collect()
 }
 
+/// An index as the pages write it: "83,45%".
+fn published(index: f64) -> String {
+    format!("{:.2}%", (index * 10_000.0).round() / 100.0).replace('.', ",")
+}
+
 /// "1.234" as the pages write counts.
 fn count_text(n: i64) -> String {
     let digits = n.to_string();
@@ -429,6 +434,12 @@ async fn filtered_figures_are_those_of_the_matching_responses() {
             .contains(&count_text(unit_total.forms)),
         "{}",
         text(headline).chars().take(300).collect::<String>()
+    );
+    let unit_index = unit_total.index.unwrap();
+    assert!(
+        text(&headline[..headline.find("Chỉ số SIPAS").unwrap()]).contains(&published(unit_index)),
+        "{}",
+        published(unit_index)
     );
     let months: Vec<i64> = rows(&html, "bang-xu-huong")
         .iter()

@@ -29,6 +29,20 @@ pub async fn build(
     scope: &crate::domain::access::Scope,
     query: &ReportQuery,
 ) -> Result<Report, crate::Error> {
+    build_with(conn, forms, scope, query, None).await
+}
+
+/// Per unit: its figures and, when filtered, its responses by which conditions they meet.
+type UnitsRead = (HashMap<i32, Figures>, HashMap<i32, Vec<u64>>);
+
+/// [`build`], with the units' figures already read when `read` is given.
+async fn build_with(
+    conn: &mut diesel_async::AsyncPgConnection,
+    forms: &crate::forms::FormRegistry,
+    scope: &crate::domain::access::Scope,
+    query: &ReportQuery,
+    read: Option<UnitsRead>,
+) -> Result<Report, crate::Error> {
     use crate::Error;
 
     let form = forms.latest(&query.form_id).ok_or(Error::NotFound)?;
@@ -62,32 +76,24 @@ pub async fn build(
         channel: query.channel.clone(),
     };
     let filtered = !query.respondents.is_empty();
-    // Per unit: its figures and, when filtered, its responses by which conditions they meet.
-    let (by_unit, patterns_by_unit): (HashMap<i32, Figures>, HashMap<i32, Vec<u64>>) =
-        if filtered {
+    let (by_unit, patterns_by_unit): UnitsRead = if let Some(read) = read {
+        read
+    } else if filtered {
             let mut grouped =
-                crate::db::stats::read_filtered(conn, &filter, &query.respondents, None).await?;
+                crate::db::stats::read_filtered(conn, &filter, &query.respondents, None, true)
+                    .await?;
             let units = grouped.pop().map(|(_, units)| units).unwrap_or_default();
-            (
-                units
-                    .iter()
-                    .map(|u| (u.figures.unit_id, Figures::from(&u.figures)))
-                    .collect(),
-                units
-                    .into_iter()
-                    .map(|u| (u.figures.unit_id, u.patterns))
-                    .collect(),
-            )
-        } else {
-            let figures = crate::db::stats::unit_figures(conn, &filter).await?;
-            (
-                figures
-                    .iter()
-                    .map(|f| (f.unit_id, Figures::from(f)))
-                    .collect(),
-                HashMap::new(),
-            )
-        };
+            units_read(&units)
+    } else {
+        let figures = crate::db::stats::unit_figures(conn, &filter).await?;
+        (
+            figures
+                .iter()
+                .map(|f| (f.unit_id, Figures::from(f)))
+                .collect(),
+            HashMap::new(),
+        )
+    };
     // The forms left out as suspected fraud are told for unfiltered figures only: their
     // respondents' attributes are not counted.
     let excluded = if filtered {
@@ -202,6 +208,68 @@ fn sum_patterns<'a>(
     sum
 }
 
+/// The figures and pattern counts of filtered units, by unit id, several periods of a unit
+/// added up.
+fn units_read<'a>(
+    units: impl IntoIterator<Item = &'a crate::db::stats::FilteredFigures>,
+) -> UnitsRead {
+    let mut read: UnitsRead = Default::default();
+    for u in units {
+        read.0
+            .entry(u.figures.unit_id)
+            .or_default()
+            .add(&Figures::from(&u.figures));
+        let patterns = read
+            .1
+            .entry(u.figures.unit_id)
+            .or_insert_with(|| vec![0; u.patterns.len()]);
+        for (s, n) in patterns.iter_mut().zip(&u.patterns) {
+            *s = s.saturating_add(*n);
+        }
+    }
+    read
+}
+
+/// The report of `query` ([`build`]) and the trend of `units` from `from` to `to` per `grain`
+/// ([`trend`]). With a filter by respondent attributes over the trend's own days (a whole
+/// year, say), one read of the raw responses per period and unit serves both, which halves
+/// the page's cost; otherwise each is built on its own.
+#[allow(clippy::too_many_arguments)]
+pub async fn build_with_trend(
+    conn: &mut diesel_async::AsyncPgConnection,
+    forms: &crate::forms::FormRegistry,
+    scope: &crate::domain::access::Scope,
+    query: &ReportQuery,
+    units: Vec<i32>,
+    grain: crate::db::stats::Grain,
+    from: chrono::NaiveDate,
+    to: chrono::NaiveDate,
+) -> Result<(Report, Vec<(chrono::NaiveDate, PeriodFigures)>), crate::Error> {
+    let trend_query = ReportQuery {
+        from,
+        to,
+        ..query.clone()
+    };
+    if query.respondents.is_empty() || (query.from, query.to) != (from, to) {
+        let report = build(conn, forms, scope, query).await?;
+        let periods = trend(conn, scope, &trend_query, units, grain).await?;
+        return Ok((report, periods));
+    }
+    let filter = crate::db::stats::StatsFilter {
+        form_id: query.form_id.clone(),
+        from,
+        to,
+        units: Some(units),
+        channel: query.channel.clone(),
+    };
+    let grouped =
+        crate::db::stats::read_filtered(conn, &filter, &query.respondents, Some(grain), true)
+            .await?;
+    let read = units_read(grouped.iter().flat_map(|(_, units)| units));
+    let report = build_with(conn, forms, scope, query, Some(read)).await?;
+    Ok((report, filtered_trend(scope, &trend_query, grouped)))
+}
+
 /// The figures of one period of a trend ([`trend`]).
 #[derive(Debug, Clone, PartialEq)]
 pub enum PeriodFigures {
@@ -243,8 +311,20 @@ pub async fn trend(
             })
             .collect());
     }
+    // A trend shows each period's index and forms: no scores needed.
     let grouped =
-        crate::db::stats::read_filtered(conn, &filter, &query.respondents, Some(grain)).await?;
+        crate::db::stats::read_filtered(conn, &filter, &query.respondents, Some(grain), false)
+            .await?;
+    Ok(filtered_trend(scope, query, grouped))
+}
+
+/// The periods of a filtered read, the units added up, those too small for the account
+/// withheld.
+fn filtered_trend(
+    scope: &crate::domain::access::Scope,
+    query: &ReportQuery,
+    grouped: crate::db::stats::FilteredGrouped,
+) -> Vec<(chrono::NaiveDate, PeriodFigures)> {
     let periods: Vec<(chrono::NaiveDate, Figures, Vec<u64>)> = grouped
         .into_iter()
         .filter_map(|(start, units)| {
@@ -259,7 +339,7 @@ pub async fn trend(
     let rows: Vec<Vec<u64>> = periods.iter().map(|(_, _, p)| p.clone()).collect();
     let total = sum_patterns(query, rows.iter().map(Some));
     let withheld = withhold(Disclosure::for_scope(scope), &rows, &total);
-    Ok(periods
+    periods
         .into_iter()
         .zip(withheld.rows)
         .map(|((start, figures, _), withheld)| {
@@ -272,7 +352,7 @@ pub async fn trend(
                 },
             )
         })
-        .collect())
+        .collect()
 }
 
 /// The goals a report of `root` is held to: those of the plan its period belongs to, else of

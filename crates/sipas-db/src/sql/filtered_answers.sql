@@ -4,10 +4,14 @@
 WITH {picked},
 grouped AS (
     SELECT r.period, r.unit_id, r.form_version_id, a.answer_index, a.value, count(*) AS n
-    FROM picked r
+    FROM (
+        -- OFFSET 0: the period is computed once per response, not once per answer.
+        SELECT * FROM picked
+        WHERE pattern = (1 << cardinality($7::text[])) - 1
+        OFFSET 0
+    ) r
     CROSS JOIN LATERAL unnest(r.answers) WITH ORDINALITY AS a (value, answer_index)
-    WHERE r.pattern = (1 << cardinality($7::text[])) - 1
-      AND a.value IS NOT NULL
+    WHERE a.value IS NOT NULL
     GROUP BY 1, 2, 3, 4, 5
 )
 SELECT g.period, g.unit_id, fi.code AS item_code, g.value, sum(g.n)::int8 AS n

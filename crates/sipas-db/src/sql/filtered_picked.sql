@@ -6,7 +6,7 @@
 -- with its period ($6: 'month', 'quarter' or 'year'; NULL: none) and its pattern: bit i set
 -- when the response meets condition i + 1 of the filter, the answer $8[i + 1] to the item $7[i + 1].
 -- The conditions are bound as arrays, never written into the text.
-conditions AS MATERIALIZED (
+conditions AS (
     -- Per version of the form, the answer_index of each condition's item, in the conditions'
     -- order: NULL where the version lacks the item (no response to it meets that condition).
     SELECT fv.id AS form_version_id,
@@ -17,16 +17,20 @@ conditions AS MATERIALIZED (
     WHERE fv.form_id = $1
     GROUP BY fv.id
 ),
-picked AS MATERIALIZED (
+picked AS (
     SELECT r.unit_id, r.form_version_id, r.answers,
            CASE WHEN $6::text IS NOT NULL
                 THEN date_trunc($6, r.submitted_at AT TIME ZONE 'Asia/Ho_Chi_Minh')::date
            END AS period,
-           (SELECT coalesce(sum(1 << (c.ord::int4 - 1)), 0)::int4
-            FROM unnest(k.positions, $8::int2[]) WITH ORDINALITY AS c (position, value, ord)
-            WHERE r.answers[c.position] = c.value) AS pattern
+           p.pattern
     FROM responses r
     JOIN conditions k ON k.form_version_id = r.form_version_id
+    -- A join, not a column's subquery: computed once per response however often it is used.
+    CROSS JOIN LATERAL (
+        SELECT coalesce(sum(1 << (c.ord::int4 - 1)), 0)::int4 AS pattern
+        FROM unnest(k.positions, $8::int2[]) WITH ORDINALITY AS c (position, value, ord)
+        WHERE r.answers[c.position] = c.value
+    ) p
     WHERE r.submitted_at >= $2::timestamp AT TIME ZONE 'Asia/Ho_Chi_Minh'
       AND r.submitted_at < ($3 + 1)::timestamp AT TIME ZONE 'Asia/Ho_Chi_Minh'
       AND ($4::int4[] IS NULL OR r.unit_id = ANY ($4))

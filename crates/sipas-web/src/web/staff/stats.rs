@@ -491,33 +491,32 @@ async fn build(
     selection: &Selection,
     ask: Ask,
 ) -> Result<Report, AppError> {
-    let Ask {
-        root,
-        kind,
-        range,
-        period_id,
-    } = ask;
     reports::build(
         conn,
         &state.forms,
         &staff.scope,
-        &ReportQuery {
-            form_id: selection.form.clone(),
-            from: range.0,
-            to: range.1,
-            root: Some(root),
-            kind: if kind {
-                selection.kind.map(|k| k.as_str().to_string())
-            } else {
-                None
-            },
-            channel: selection.channel.clone(),
-            period_id,
-            respondents: selection.respondents.clone(),
-        },
+        &report_query(selection, &ask),
     )
     .await
     .map_err(AppError::from)
+}
+
+/// The report query of a selection and an [`Ask`].
+fn report_query(selection: &Selection, ask: &Ask) -> ReportQuery {
+    ReportQuery {
+        form_id: selection.form.clone(),
+        from: ask.range.0,
+        to: ask.range.1,
+        root: Some(ask.root),
+        kind: if ask.kind {
+            selection.kind.map(|k| k.as_str().to_string())
+        } else {
+            None
+        },
+        channel: selection.channel.clone(),
+        period_id: ask.period_id,
+        respondents: selection.respondents.clone(),
+    }
 }
 
 /// The overview's filters, checked and resolved for the account as the overview reads them:
@@ -562,19 +561,17 @@ impl Resolved {
         staff: &Staff,
         selection: &Selection,
     ) -> Result<Report, AppError> {
-        build(
-            conn,
-            state,
-            staff,
-            selection,
-            Ask {
-                root: self.root,
-                kind: true,
-                range: (selection.from, selection.to),
-                period_id: selection.period_id,
-            },
-        )
-        .await
+        build(conn, state, staff, selection, self.ask(selection)).await
+    }
+
+    /// What the overview's report is about: the root's sub-units (of the chosen kind).
+    fn ask(&self, selection: &Selection) -> Ask {
+        Ask {
+            root: self.root,
+            kind: true,
+            range: (selection.from, selection.to),
+            period_id: selection.period_id,
+        }
     }
 }
 
@@ -650,16 +647,15 @@ async fn overview(
         };
         return Ok(html(views::overview(&staff, &page), 422));
     };
-    let report = resolved
-        .report(&mut conn, &state, &staff, selection)
-        .await?;
-    // The trend of the selection's total: the root and every unit below it, as on its page.
-    let (grain, trend_rows) = trend(
+    // The report, and the trend of the selection's total: the root and every unit below it,
+    // as on its page.
+    let (report, grain, trend_rows) = report_and_trend(
         &mut conn,
-        &staff.scope,
-        &report,
-        resolved.ids.clone(),
+        &state,
+        &staff,
         selection,
+        resolved.ask(selection),
+        resolved.ids.clone(),
     )
     .await?;
     let selection = &Selection {
@@ -713,14 +709,18 @@ fn trend_starts(from: NaiveDate, to: NaiveDate, grain: Grain) -> Vec<NaiveDate> 
     starts
 }
 
-/// The trend of a unit: its index per month or quarter over the whole years of the selection.
-async fn trend(
+/// The report `ask` asks for with the selection, and the trend of the units `ids` (the
+/// report's root and every unit below it, in the account's scope): its index per month or
+/// quarter over the whole years of the selection. Filtered figures over those very days come
+/// from one read of the raw responses ([`reports::build_with_trend`]).
+async fn report_and_trend(
     conn: &mut AsyncPgConnection,
-    scope: &crate::auth::Scope,
-    report: &Report,
-    ids: Vec<i32>,
+    state: &AppState,
+    staff: &Staff,
     selection: &Selection,
-) -> Result<(Grain, Vec<TrendRow>), AppError> {
+    ask: Ask,
+    ids: Vec<i32>,
+) -> Result<(Report, Grain, Vec<TrendRow>), AppError> {
     let from = NaiveDate::from_ymd_opt(selection.from.year(), 1, 1).unwrap_or(selection.from);
     let to = NaiveDate::from_ymd_opt(selection.to.year(), 12, 31).unwrap_or(selection.to);
     let mut grain = selection.trend;
@@ -730,21 +730,16 @@ async fn trend(
     if grain == Grain::Quarter && trend_starts(from, to, grain).len() > 40 {
         grain = Grain::Year;
     }
-    let periods = reports::trend(
+    let query = report_query(selection, &ask);
+    let (report, periods) = reports::build_with_trend(
         conn,
-        scope,
-        &ReportQuery {
-            form_id: selection.form.clone(),
-            from,
-            to,
-            root: None,
-            kind: None,
-            channel: selection.channel.clone(),
-            period_id: None,
-            respondents: selection.respondents.clone(),
-        },
+        &state.forms,
+        &staff.scope,
+        &query,
         ids,
         grain,
+        from,
+        to,
     )
     .await?;
     let by_start: HashMap<NaiveDate, reports::PeriodFigures> = periods.into_iter().collect();
@@ -766,7 +761,7 @@ async fn trend(
             }
         })
         .collect();
-    Ok((grain, rows))
+    Ok((report, grain, rows))
 }
 
 async fn unit_page(
@@ -828,7 +823,8 @@ async fn unit_page(
         return Ok(html(views::unit_page(&staff, &page), 422));
     };
     let range = (selection.from, selection.to);
-    let report = build(
+    let ids = context.subtree_in_scope(id, &staff);
+    let (report, grain, trend_rows) = report_and_trend(
         &mut conn,
         &state,
         &staff,
@@ -839,11 +835,9 @@ async fn unit_page(
             range,
             period_id: selection.period_id,
         },
+        ids.clone(),
     )
     .await?;
-    let ids = context.subtree_in_scope(id, &staff);
-    let (grain, trend_rows) =
-        trend(&mut conn, &staff.scope, &report, ids.clone(), &selection).await?;
     selection.trend = grain;
     let mut changes = Vec::new();
     let (before, year_before) = (
