@@ -248,7 +248,9 @@ fn assert_figures(what: &str, report: &Value, expected: &Expected) {
     assert_eq!(report["withheld"], false, "{what}");
     match expected.index {
         Some(index) => {
-            let got = report["index"].as_f64().unwrap_or_else(|| panic!("{what}: no index"));
+            let got = report["index"]
+                .as_f64()
+                .unwrap_or_else(|| panic!("{what}: no index"));
             assert!((got - index).abs() < 1e-9, "{what}: index {got} ≠ {index}");
         }
         None => assert!(report["index"].is_null(), "{what}: index"),
@@ -357,9 +359,7 @@ async fn filtered_figures_are_those_of_the_matching_responses() {
     for value in [1, 2] {
         let report = api(
             &admin,
-            &format!(
-                "/api/v1/stats?year={YEAR}&unit={district}&attr=GIOI_TINH:{value}"
-            ),
+            &format!("/api/v1/stats?year={YEAR}&unit={district}&attr=GIOI_TINH:{value}"),
             200,
         )
         .await;
@@ -446,7 +446,10 @@ async fn filtered_figures_are_those_of_the_matching_responses() {
         .map(|r| r[2].replace('.', "").parse().unwrap())
         .collect();
     assert_eq!(months, expected_months(&app, &units, &women_25_34).await);
-    assert!(html.contains("không theo bộ lọc người trả lời"), "desks and comments");
+    assert!(
+        html.contains("không theo bộ lọc người trả lời"),
+        "desks and comments"
+    );
 
     // The comparison of two communes with the filter: each side's forms are its own group's.
     let others: Vec<i32> = api_rows
@@ -560,10 +563,7 @@ async fn insert(app: &TestApp, unit: i32, at: &str, score: i16, respondent: &[(&
             match role.as_str() {
                 "factor" if code.starts_with("PA") => Some(0),
                 "factor" => Some(score),
-                "respondent" => respondent
-                    .iter()
-                    .find(|(c, _)| *c == code)
-                    .map(|(_, v)| *v),
+                "respondent" => respondent.iter().find(|(c, _)| *c == code).map(|(_, v)| *v),
                 _ => None,
             }
         })
@@ -597,15 +597,36 @@ async fn a_unit_account_sees_its_units_only_and_no_small_group() {
     for i in 0..12 {
         let at = format!("{YEAR}-03-{:02} 09:30", 2 + i);
         if i < 3 {
-            insert(&app, bac, &at, 5, &[("GIOI_TINH", 2), ("DO_TUOI", 2), ("DAN_TOC", 1)]).await;
+            insert(
+                &app,
+                bac,
+                &at,
+                5,
+                &[("GIOI_TINH", 2), ("DO_TUOI", 2), ("DAN_TOC", 1)],
+            )
+            .await;
         } else {
-            insert(&app, bac, &at, 2, &[("GIOI_TINH", 1), ("DO_TUOI", 3), ("DAN_TOC", 1)]).await;
+            insert(
+                &app,
+                bac,
+                &at,
+                2,
+                &[("GIOI_TINH", 1), ("DO_TUOI", 3), ("DAN_TOC", 1)],
+            )
+            .await;
         }
     }
     // Xuân Định: 20 women aged 25–34, Kinh, rating 4.
     for i in 0..20 {
         let at = format!("{YEAR}-04-{:02} 10:00", 1 + i);
-        insert(&app, dinh, &at, 4, &[("GIOI_TINH", 2), ("DO_TUOI", 2), ("DAN_TOC", 1)]).await;
+        insert(
+            &app,
+            dinh,
+            &at,
+            4,
+            &[("GIOI_TINH", 2), ("DO_TUOI", 2), ("DAN_TOC", 1)],
+        )
+        .await;
     }
     app.settle_rollups().await;
     let unit = app
@@ -694,7 +715,10 @@ async fn a_unit_account_sees_its_units_only_and_no_small_group() {
     .await;
     let shown = text(&html);
     assert!(shown.contains(SENTENCE), "{shown}");
-    assert!(shown.contains("Không hiển thị: nhóm người trả lời quá nhỏ"), "{shown}");
+    assert!(
+        shown.contains("Không hiển thị: nhóm người trả lời quá nhỏ"),
+        "{shown}"
+    );
     assert!(!shown.contains("100,00%"), "{shown}");
     let march = &rows(&html, "bang-xu-huong")[2];
     assert_eq!(march[0], format!("T3/{YEAR}"));

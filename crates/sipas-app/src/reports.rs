@@ -79,11 +79,10 @@ async fn build_with(
     let (by_unit, patterns_by_unit): UnitsRead = if let Some(read) = read {
         read
     } else if filtered {
-            let mut grouped =
-                crate::db::stats::read_filtered(conn, &filter, &query.respondents, None, true)
-                    .await?;
-            let units = grouped.pop().map(|(_, units)| units).unwrap_or_default();
-            units_read(&units)
+        let mut grouped =
+            crate::db::stats::read_filtered(conn, &filter, &query.respondents, None, true).await?;
+        let units = grouped.pop().map(|(_, units)| units).unwrap_or_default();
+        units_read(&units)
     } else {
         let figures = crate::db::stats::unit_figures(conn, &filter).await?;
         (
@@ -128,7 +127,8 @@ async fn build_with(
         }
         f
     };
-    let patterns_over = |ids: &[i32]| sum_patterns(query, ids.iter().map(|id| patterns_by_unit.get(id)));
+    let patterns_over =
+        |ids: &[i32]| sum_patterns(query, ids.iter().map(|id| patterns_by_unit.get(id)));
     let row_ids: Vec<Vec<i32>> = row_units
         .iter()
         .map(|u| {

@@ -122,10 +122,9 @@ impl std::fmt::Display for FilterProblem {
                 quoted(value),
                 values.join(", ")
             ),
-            FilterProblem::Repeated(attribute) => write!(
-                f,
-                "Câu hỏi «{attribute}» chỉ được chọn một giá trị để lọc."
-            ),
+            FilterProblem::Repeated(attribute) => {
+                write!(f, "Câu hỏi «{attribute}» chỉ được chọn một giá trị để lọc.")
+            }
         }
     }
 }
@@ -275,7 +274,9 @@ pub fn withhold(disclosure: Disclosure, rows: &[Vec<u64>], total: &[u64]) -> Wit
     withheld.rows = rows.iter().map(|p| !shown(p)).collect();
     withheld.total = !shown(total);
     let matching = |p: &[u64]| p.last().copied().unwrap_or(0);
-    let width = total.len().max(rows.iter().map(Vec::len).max().unwrap_or(0));
+    let width = total
+        .len()
+        .max(rows.iter().map(Vec::len).max().unwrap_or(0));
     loop {
         if withheld.total || !withheld.rows.iter().any(|w| *w) {
             break;
@@ -368,12 +369,18 @@ mod tests {
             (vec!["GIOI_TINH:"], "cần dạng"),
             (vec!["TC1:5"], "không có câu hỏi về người trả lời «TC1»"),
             (vec!["'; DROP TABLE responses;--:1"], "không có câu hỏi"),
-            (vec!["GIOI_TINH:3"], "Giá trị «3» không có trong câu hỏi «Giới tính»"),
+            (
+                vec!["GIOI_TINH:3"],
+                "Giá trị «3» không có trong câu hỏi «Giới tính»",
+            ),
             (vec!["GIOI_TINH:-1"], "Giá trị «-1»"),
             (vec!["GIOI_TINH:+1"], "Giá trị «+1»"),
             (vec!["GIOI_TINH:99999"], "Giá trị «99999»"),
             (vec!["GIOI_TINH:Nữ"], "Các giá trị: 1 (Nam), 2 (Nữ)."),
-            (vec!["GIOI_TINH:1", "GIOI_TINH:2"], "chỉ được chọn một giá trị"),
+            (
+                vec!["GIOI_TINH:1", "GIOI_TINH:2"],
+                "chỉ được chọn một giá trị",
+            ),
         ] {
             let message = filter(&tokens).unwrap_err().to_string();
             assert!(message.contains(problem), "{tokens:?}: {message}");
@@ -411,11 +418,7 @@ mod tests {
         );
         let p = Disclosure::Protected;
         // Row 0 has 3 women: withheld, and with it the row with the fewest others.
-        let w = withhold(
-            p,
-            &[vec![10, 3], vec![30, 40], vec![20, 9]],
-            &[60, 52],
-        );
+        let w = withhold(p, &[vec![10, 3], vec![30, 40], vec![20, 9]], &[60, 52]);
         assert_eq!(w.rows, [true, false, true]);
         assert!(!w.total);
         // Nothing small: nothing withheld.

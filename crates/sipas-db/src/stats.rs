@@ -373,8 +373,11 @@ async fn read(
 /// its WITH clause at `{score_rules}`, `sql/score.sql` at `{score}`): the one text of the rule
 /// for the rollups' fold and the filtered figures.
 pub fn with_score(sql: &str) -> String {
-    sql.replace("{score_rules}", include_str!("sql/score_rules.sql").trim_end())
-        .replace("{score}", include_str!("sql/score.sql").trim_end())
+    sql.replace(
+        "{score_rules}",
+        include_str!("sql/score_rules.sql").trim_end(),
+    )
+    .replace("{score}", include_str!("sql/score.sql").trim_end())
 }
 
 /// The figures of one unit under a filter by respondent attributes ([`read_filtered`]).
@@ -465,7 +468,9 @@ pub async fn read_filtered(
             // The planner's estimates of these queries are rough (arrays, per-row subqueries)
             // and high enough to start JIT compilation, which costs a quarter of a second
             // here and saves nothing.
-            diesel::sql_query("SET LOCAL jit = off").execute(conn).await?;
+            diesel::sql_query("SET LOCAL jit = off")
+                .execute(conn)
+                .await?;
             let rows: Vec<PatternRow> = diesel::sql_query(FILTERED_RESPONSES.as_str())
                 .bind::<Text, _>(&filter.form_id)
                 .bind::<Date, _>(filter.from)

@@ -242,17 +242,15 @@ impl ExportSpec {
             Problem::Form(_)
             | Problem::PlanPeriod(_)
             | Problem::EmptyRange { .. }
-            | Problem::Respondents(_) => {
-                SpecError::Period(
-                    request
-                        .period
-                        .as_deref()
-                        .unwrap_or_default()
-                        .trim()
-                        .to_string(),
-                    String::new(),
-                )
-            }
+            | Problem::Respondents(_) => SpecError::Period(
+                request
+                    .period
+                    .as_deref()
+                    .unwrap_or_default()
+                    .trim()
+                    .to_string(),
+                String::new(),
+            ),
         })?;
         let period_label = if period.period_id.is_some() {
             format!("{} năm {year}", period.label)

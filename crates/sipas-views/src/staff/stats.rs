@@ -2154,9 +2154,15 @@ mod tests {
             let table = &html[html.find("id=\"bang-xep-hang\"").unwrap()..];
             let withheld = &table[table.find("data-unit=\"3\"").unwrap()..];
             let withheld = &withheld[..withheld.find("</tr>").unwrap()];
-            assert!(withheld.contains("<td class=\"num forms\">ẩn</td>"), "{withheld}");
+            assert!(
+                withheld.contains("<td class=\"num forms\">ẩn</td>"),
+                "{withheld}"
+            );
             assert!(withheld.contains(crate::reports::WITHHELD), "{withheld}");
-            assert!(withheld.contains("<td class=\"num index\">—</td>"), "{withheld}");
+            assert!(
+                withheld.contains("<td class=\"num index\">—</td>"),
+                "{withheld}"
+            );
             // The headline too: no count, no index.
             let cards = &html[html.find("class=\"cards\"").unwrap()..];
             let cards = &cards[..cards.find("</div></div>").unwrap_or(cards.len())];

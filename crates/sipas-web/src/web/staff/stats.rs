@@ -27,8 +27,9 @@ use crate::reports::{self, Figures, Report, ReportQuery, UnitInfo, UnitReport};
 use crate::selection::{self, PeriodAsk, PlanContext, Problem};
 use crate::views::staff::FieldErrors;
 use crate::views::staff::stats::{
-    self as views, AttributeChoice, ChangeRow, attribute_choices, ComparePage, Entry, FilterChoices, MAX_COMPARED, Overview,
-    PeriodChoice, PeriodOption, Progress, Selection, StatsQuery, TrendRow, UnitPage, quarter_label,
+    self as views, AttributeChoice, ChangeRow, ComparePage, Entry, FilterChoices, MAX_COMPARED,
+    Overview, PeriodChoice, PeriodOption, Progress, Selection, StatsQuery, TrendRow, UnitPage,
+    attribute_choices, quarter_label,
 };
 use crate::web::AppState;
 
