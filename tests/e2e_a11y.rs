@@ -540,6 +540,12 @@ async fn every_staff_page_and_the_public_pages_pass_axe_at_1280_and_360() -> Res
         page("stats", "/staff/stats"),
         page("stats-unit", format!("/staff/stats/units/{unit_in}")),
         page("stats-district", format!("/staff/stats/units/{district}")),
+        // Filtered by respondent attributes: the filters open, the sentence saying whom the
+        // figures count.
+        page(
+            "stats-filtered",
+            "/staff/stats?attr=GIOI_TINH%3A2&attr=DO_TUOI%3A2",
+        ),
         page("compare", "/staff/stats/compare"),
         page(
             "compare-units",
@@ -598,6 +604,10 @@ async fn every_staff_page_and_the_public_pages_pass_axe_at_1280_and_360() -> Res
         page("unit-dashboard", "/staff"),
         page("unit-stats", "/staff/stats"),
         page("unit-stats-unit", format!("/staff/stats/units/{unit_in}")),
+        page(
+            "unit-stats-unit-filtered",
+            format!("/staff/stats/units/{unit_in}?attr=GIOI_TINH%3A2"),
+        ),
         page("unit-units", "/staff/units"),
         page("unit-unit", format!("/staff/units/{unit_in}")),
         page("unit-desks", "/staff/desks"),
