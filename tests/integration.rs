@@ -12,6 +12,7 @@ mod exports;
 mod form_versions;
 mod fraud_flags;
 mod kiosks;
+mod metrics;
 mod migrations;
 mod privacy;
 mod privacy_notice;

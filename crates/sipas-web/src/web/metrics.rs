@@ -47,7 +47,7 @@ pub fn may_read(peer: Option<IpAddr>, headers: &HeaderMap, token: Option<&Metric
 
 /// The metrics in the OpenMetrics text format, or the 404 page (see [`may_read`]).
 #[get("/metrics")]
-pub async fn metrics(
+pub async fn exposition(
     state: web::Data<AppState>,
     request: HttpRequest,
 ) -> Result<HttpResponse, AppError> {
@@ -70,18 +70,18 @@ pub async fn timed(
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<impl MessageBody + 'static>, actix_web::Error> {
     let started = Instant::now();
-    let metrics = request
+    let counter = request
         .app_data::<web::Data<AppState>>()
         .map(|state| state.metrics.clone());
     let route = request.match_pattern();
     let method = request.method().clone();
     let answered = next.call(request).await;
-    if let Some(metrics) = metrics {
+    if let Some(counter) = counter {
         let status = match &answered {
             Ok(response) => response.status(),
             Err(error) => error.as_response_error().status_code(),
         };
-        metrics.request(route, method.as_str(), status.as_u16(), started.elapsed());
+        counter.request(route, method.as_str(), status.as_u16(), started.elapsed());
     }
     answered
 }

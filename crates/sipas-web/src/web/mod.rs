@@ -279,7 +279,7 @@ pub fn server(listener: TcpListener, state: web::Data<AppState>) -> std::io::Res
             )
             .app_data(web::PayloadConfig::default().limit(MAX_PAYLOAD_BYTES))
             .service(health::healthz)
-            .service(metrics::metrics)
+            .service(metrics::exposition)
             .configure(survey::routes)
             .route("/", web::get().to(home))
             .route(STYLESHEET_PATH, web::get().to(|| stylesheet(STYLESHEET)))
