@@ -42,6 +42,8 @@ pub enum Door {
 }
 
 impl Door {
+    pub const ALL: [Door; 4] = [Door::Desk, Door::Code, Door::Kiosk, Door::Paper];
+
     pub fn as_str(self) -> &'static str {
         match self {
             Door::Desk => "desk",
@@ -78,6 +80,14 @@ pub enum Outcome {
 }
 
 impl Outcome {
+    pub const ALL: [Outcome; 5] = [
+        Outcome::Stored,
+        Outcome::Duplicate,
+        Outcome::Spooled,
+        Outcome::Refused,
+        Outcome::Failed,
+    ];
+
     pub fn as_str(self) -> &'static str {
         match self {
             Outcome::Stored => "stored",
@@ -391,6 +401,16 @@ impl Metrics {
             Unit::Seconds,
             inner.fold_lag.clone(),
         );
+        // Every door and outcome from the start, at 0: `increase()` over a quiet period reads 0
+        // rather than nothing.
+        for door in Door::ALL {
+            for outcome in Outcome::ALL {
+                let _ = inner.submissions.get_or_create(&SubmissionLabels {
+                    door: door.as_str(),
+                    outcome: outcome.as_str(),
+                });
+            }
+        }
         Metrics(Arc::new(Inner { registry, ..inner }))
     }
 
@@ -589,6 +609,7 @@ mod tests {
             "sipas_build_info{version=\"",
             "sipas_submissions_total{door=\"desk\",outcome=\"refused\"} 1",
             "sipas_submissions_total{door=\"paper\",outcome=\"stored\"} 1",
+            "sipas_submissions_total{door=\"kiosk\",outcome=\"spooled\"} 0",
             "sipas_submission_refusals_total{door=\"desk\",reason=\"honeypot\"} 1",
             "sipas_http_request_duration_seconds_count{route=\"/s/{code}\",method=\"POST\",status=\"2xx\"} 1",
             "sipas_http_request_duration_seconds_bucket{le=\"0.01\",route=\"/s/{code}\",method=\"POST\",status=\"2xx\"} 1",

@@ -10,7 +10,7 @@ use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::header::{AUTHORIZATION, CACHE_CONTROL, HeaderMap};
 use actix_web::middleware::Next;
-use actix_web::{HttpRequest, HttpResponse, get, web};
+use actix_web::{HttpMessage as _, HttpRequest, HttpResponse, get, web};
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
@@ -62,6 +62,12 @@ pub async fn exposition(
         .body(body))
 }
 
+/// The matched route's pattern of a request (`None`: no route matched), found once by
+/// [`timed`] and kept in the request's extensions for the request log's span
+/// ([`super::PrivateRootSpan`]): finding it walks the routes.
+#[derive(Debug, Clone)]
+pub struct RoutePattern(pub Option<String>);
+
 /// Times every request into `sipas_http_request_duration_seconds`, labelled by the matched
 /// route's pattern (`/s/{code}`, never the code), the method and the status class. Registered
 /// once, outermost, in [`super::server`].
@@ -74,6 +80,9 @@ pub async fn timed(
         .app_data::<web::Data<AppState>>()
         .map(|state| state.metrics.clone());
     let route = request.match_pattern();
+    request
+        .extensions_mut()
+        .insert(RoutePattern(route.clone()));
     let method = request.method().clone();
     let answered = next.call(request).await;
     if let Some(counter) = counter {

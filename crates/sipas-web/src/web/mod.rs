@@ -225,8 +225,14 @@ pub struct PrivateRootSpan;
 
 impl tracing_actix_web::RootSpanBuilder for PrivateRootSpan {
     fn on_request_start(request: &actix_web::dev::ServiceRequest) -> tracing::Span {
-        let route = request
-            .match_pattern()
+        use actix_web::HttpMessage as _;
+        // Found once by the request timer (outermost), else here.
+        let found = request
+            .extensions()
+            .get::<metrics::RoutePattern>()
+            .map(|pattern| pattern.0.clone());
+        let route = found
+            .unwrap_or_else(|| request.match_pattern())
             .unwrap_or_else(|| "(no route)".to_string());
         tracing::info_span!(
             "HTTP request",
