@@ -76,7 +76,10 @@ fn parse(text: &str) -> HashMap<String, f64> {
 async fn scrape(app: &TestApp) -> HashMap<String, f64> {
     let response = app.get("/metrics").await;
     assert_eq!(response.status(), 200);
-    let content_type = response.headers()["content-type"].to_str().unwrap().to_string();
+    let content_type = response.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .to_string();
     assert!(
         content_type.starts_with("application/openmetrics-text"),
         "{content_type}"
@@ -90,7 +93,8 @@ fn value(samples: &HashMap<String, f64>, series: &str) -> f64 {
 
 const DESK_STORED: &str = "sipas_submissions_total{door=\"desk\",outcome=\"stored\"}";
 const DESK_REFUSED: &str = "sipas_submissions_total{door=\"desk\",outcome=\"refused\"}";
-const FORM_POSTED: &str = "sipas_http_request_duration_seconds_count{route=\"/s/{code}\",method=\"POST\",status=\"2xx\"}";
+const FORM_POSTED: &str =
+    "sipas_http_request_duration_seconds_count{route=\"/s/{code}\",method=\"POST\",status=\"2xx\"}";
 
 #[tokio::test]
 async fn a_stored_submission_counts_once_and_its_route_is_timed() {
@@ -100,7 +104,10 @@ async fn a_stored_submission_counts_once_and_its_route_is_timed() {
     assert_eq!(value(&before, DESK_STORED), 0.0);
     app.send_survey_stored(&code, &full_answers("4")).await;
     let after = scrape(&app).await;
-    assert_eq!(value(&after, DESK_STORED), value(&before, DESK_STORED) + 1.0);
+    assert_eq!(
+        value(&after, DESK_STORED),
+        value(&before, DESK_STORED) + 1.0
+    );
     assert_eq!(value(&after, DESK_REFUSED), 0.0);
     // The form's route by its pattern, never the desk's code.
     assert_eq!(value(&after, FORM_POSTED), 1.0);
@@ -152,7 +159,10 @@ async fn a_refused_submission_counts_by_its_reason() {
     assert_eq!(response.status(), 422);
     // The honeypot filled in.
     let mut fields = full_answers("4");
-    fields.push((sipas::forms::submission::HONEYPOT_FIELD, "http://spam".into()));
+    fields.push((
+        sipas::forms::submission::HONEYPOT_FIELD,
+        "http://spam".into(),
+    ));
     let (_, response) = app.send_survey(&code, &fields).await;
     assert_eq!(response.status(), 422);
     // A desk that does not exist.
@@ -173,7 +183,10 @@ async fn a_refused_submission_counts_by_its_reason() {
     assert_eq!(refusals("honeypot"), 1.0);
     assert_eq!(refusals("unknown_code"), 1.0);
     assert_eq!(refusals("over_limit"), 0.0);
-    assert_eq!(value(&after, DESK_REFUSED) - value(&before, DESK_REFUSED), 3.0);
+    assert_eq!(
+        value(&after, DESK_REFUSED) - value(&before, DESK_REFUSED),
+        3.0
+    );
     assert_eq!(value(&after, DESK_STORED), 0.0);
     assert_eq!(
         value(
@@ -236,7 +249,10 @@ async fn only_the_machine_itself_or_the_token_holder_reads_the_metrics() {
     assert_eq!(
         get(
             &metrics,
-            &[("X-Forwarded-For", "203.0.113.7"), ("Authorization", &bearer)]
+            &[
+                ("X-Forwarded-For", "203.0.113.7"),
+                ("Authorization", &bearer)
+            ]
         )
         .await
         .unwrap()

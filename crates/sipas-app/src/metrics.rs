@@ -441,7 +441,10 @@ impl Metrics {
     pub fn replay(&self, report: &ReplayReport) {
         let count = |outcome, n: u64| {
             if n > 0 {
-                self.0.replayed.get_or_create(&OutcomeLabel { outcome }).inc_by(n);
+                self.0
+                    .replayed
+                    .get_or_create(&OutcomeLabel { outcome })
+                    .inc_by(n);
             }
         };
         count("stored", report.stored);
@@ -454,7 +457,10 @@ impl Metrics {
         } else {
             "completed"
         };
-        self.0.replays.get_or_create(&OutcomeLabel { outcome }).inc();
+        self.0
+            .replays
+            .get_or_create(&OutcomeLabel { outcome })
+            .inc();
     }
 
     /// A checkout from the database pool took `waited`.

@@ -80,9 +80,7 @@ pub async fn timed(
         .app_data::<web::Data<AppState>>()
         .map(|state| state.metrics.clone());
     let route = request.match_pattern();
-    request
-        .extensions_mut()
-        .insert(RoutePattern(route.clone()));
+    request.extensions_mut().insert(RoutePattern(route.clone()));
     let method = request.method().clone();
     let answered = next.call(request).await;
     if let Some(counter) = counter {

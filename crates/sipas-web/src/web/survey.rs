@@ -23,6 +23,7 @@ use sha2::Sha256;
 use uuid::Uuid;
 
 use super::AppState;
+use crate::app::metrics::{Door as Counted, Outcome, Reason};
 use crate::db::desks::{Desk, DeskContext, is_plausible_code};
 use crate::db::kiosks::{self, DeviceCookie};
 use crate::db::responses::Via;
@@ -32,7 +33,6 @@ use crate::forms::FormVersion;
 use crate::forms::submission::{
     Problems, RawSubmission, StartedProblem, sign_started, validate, verify_started,
 };
-use crate::app::metrics::{Door as Counted, Outcome, Reason};
 use crate::survey::{self, Refusal, Visit};
 use crate::views;
 use crate::views::survey::SurveyPage;
@@ -340,10 +340,7 @@ async fn target(
             Door::Kiosk => match kiosk_of(state, request, &desk).await? {
                 Some(id) => Some(id),
                 None => {
-                    return Ok(Err((
-                        not_a_kiosk(code),
-                        Tally::Refused(Reason::NotAKiosk),
-                    )));
+                    return Ok(Err((not_a_kiosk(code), Tally::Refused(Reason::NotAKiosk))));
                 }
             },
             _ => None,
@@ -592,7 +589,7 @@ async fn receive(
     let decoded = read_submission(&request, payload).await?;
     let sent_token = decoded.as_ref().and_then(|raw| raw.token);
     let target = match target(
-        &state,
+        state,
         &request,
         door,
         &code,

@@ -444,9 +444,9 @@ async fn save(
         Ok(stored) => {
             metrics.submission(Door::Paper, Outcome::Stored);
             Ok(see_other(&format!(
-            "{}?ok={}",
-            views::entry_path(desk.desk_id),
-            stored.id
+                "{}?ok={}",
+                views::entry_path(desk.desk_id),
+                stored.id
             )))
         }
         Err(PaperRefusal::DuplicateSerial(existing)) => {
