@@ -168,7 +168,7 @@ fn vn(day: NaiveDate, minutes: u32) -> chrono::DateTime<FixedOffset> {
 /// and 16:30 (Vietnam's time); a criterion is satisfied (4 or 5) with the unit's share, "Không
 /// áp dụng" is common for the feedback items, a few items are skipped.
 fn visits(items: &[Coded]) -> Vec<Visit> {
-    let mut rng = Rng(2026_11_27);
+    let mut rng = Rng(20261127);
     let mut visits = Vec::new();
     let mut day = NaiveDate::from_ymd_opt(2026, 11, 2).unwrap();
     while day.month() == 11 {
