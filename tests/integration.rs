@@ -7,6 +7,7 @@ mod common;
 
 mod alerts;
 mod api;
+mod backup;
 mod cli;
 mod exports;
 mod form_versions;
@@ -37,6 +38,7 @@ mod staff_units_desks;
 mod stats_data;
 mod survey;
 mod survey_limits;
+mod upgrade;
 mod visit_codes;
 
 /// Every file of `tests/` runs: Cargo.toml sets `autotests = false`, so a test file is run only

@@ -355,6 +355,39 @@ pub async fn ensure_database(url: &str) -> anyhow::Result<()> {
 
 /// Runs the pending embedded migrations under an advisory lock. Returns the versions applied.
 pub async fn run_migrations(url: &str) -> anyhow::Result<Vec<String>> {
+    migrate(url, None).await
+}
+
+/// Runs the pending embedded migrations up to and including version `last` (as diesel records
+/// it: `20261127000012`), under the same advisory lock: the schema an older release left, for
+/// the upgrade test (tests/upgrade.rs). Fails when no embedded migration has that version.
+pub async fn run_migrations_through(url: &str, last: &str) -> anyhow::Result<Vec<String>> {
+    let known = diesel::migration::MigrationSource::<diesel::pg::Pg>::migrations(&MIGRATIONS)
+        .map_err(|e| anyhow::anyhow!("reading the embedded migrations: {e}"))?
+        .iter()
+        .any(|m| m.name().version().to_string() == last);
+    if !known {
+        anyhow::bail!("no embedded migration has the version {last}");
+    }
+    migrate(url, Some(last.to_string())).await
+}
+
+/// The embedded migrations up to and including a version.
+struct MigrationsThrough(String);
+
+impl diesel::migration::MigrationSource<diesel::pg::Pg> for MigrationsThrough {
+    fn migrations(
+        &self,
+    ) -> diesel::migration::Result<Vec<Box<dyn diesel::migration::Migration<diesel::pg::Pg>>>> {
+        let all = diesel::migration::MigrationSource::<diesel::pg::Pg>::migrations(&MIGRATIONS)?;
+        Ok(all
+            .into_iter()
+            .filter(|m| m.name().version().to_string() <= self.0)
+            .collect())
+    }
+}
+
+async fn migrate(url: &str, through: Option<String>) -> anyhow::Result<Vec<String>> {
     let url = url.to_string();
     // Diesel's migration harness is synchronous: run it on a plain thread with its own small
     // runtime (never block an async worker).
@@ -365,10 +398,12 @@ pub async fn run_migrations(url: &str) -> anyhow::Result<Vec<String>> {
                 <AsyncConnectionWrapper<AsyncPgConnection> as diesel::Connection>::establish(&url)
                     .with_context(|| format!("connecting to {}", redact(&url)))?;
             conn.batch_execute(&format!("SELECT pg_advisory_lock({MIGRATION_LOCK})"))?;
-            let applied = conn
-                .run_pending_migrations(MIGRATIONS)
-                .map(|versions| versions.iter().map(|v| v.to_string()).collect())
-                .map_err(|e| anyhow::anyhow!("running migrations: {e}"));
+            let applied = match through {
+                None => conn.run_pending_migrations(MIGRATIONS),
+                Some(last) => conn.run_pending_migrations(MigrationsThrough(last)),
+            }
+            .map(|versions| versions.iter().map(|v| v.to_string()).collect())
+            .map_err(|e| anyhow::anyhow!("running migrations: {e}"));
             conn.batch_execute(&format!("SELECT pg_advisory_unlock({MIGRATION_LOCK})"))?;
             applied
         })();
