@@ -9,7 +9,7 @@ use anyhow::Context;
 use chrono::{Datelike, NaiveDate};
 use clap::{Parser, Subcommand, ValueEnum};
 
-use crate::config::Config;
+use crate::config::{Config, LogFormat};
 use crate::db::desks::{Desk, DeskListing};
 use crate::export::poster::Poster;
 use crate::startup::{Application, Services};
@@ -213,41 +213,72 @@ impl From<ExportFormat> for crate::export::ExportFormat {
 /// Entry point of the binary.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
-    init_tracing();
+    let bind = match &cli.command {
+        Command::Serve { bind, .. } => *bind,
+        _ => None,
+    };
+    let config = Config::from_env_binding(bind);
+    let format = config
+        .as_ref()
+        .map_or(LogFormat::default(), |config| config.log_format);
+    init_tracing(format);
+    let config = match config {
+        Ok(config) => config,
+        Err(e) => {
+            report_failure(format, &e);
+            return ExitCode::FAILURE;
+        }
+    };
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
     {
         Ok(runtime) => runtime,
         Err(e) => {
-            eprintln!("sipas: cannot start the runtime: {e}");
+            report_failure(format, &format_args!("cannot start the runtime: {e}"));
             return ExitCode::FAILURE;
         }
     };
-    match runtime.block_on(run(cli)) {
+    match runtime.block_on(run(cli, config)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("sipas: {e:#}");
+            report_failure(format, &format_args!("{e:#}"));
             ExitCode::FAILURE
         }
     }
 }
 
-fn init_tracing() {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .try_init();
+/// The error a command ends with: a line `sipas: …` on standard error, or with the JSON log one
+/// more JSON object (level ERROR), so that a log shipper reads every line.
+fn report_failure(format: LogFormat, error: &dyn std::fmt::Display) {
+    match format {
+        LogFormat::Text => eprintln!("sipas: {error}"),
+        LogFormat::Json => tracing::error!("{error}"),
+    }
 }
 
-pub async fn run(cli: Cli) -> anyhow::Result<()> {
-    let bind = match &cli.command {
-        Command::Serve { bind, .. } => *bind,
-        _ => None,
+/// The log on standard error (`RUST_LOG`, default `info`): lines, coloured only on a terminal,
+/// or JSON objects (`SIPAS_LOG_FORMAT=json`).
+fn init_tracing(format: LogFormat) {
+    use std::io::IsTerminal;
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    let _ = match format {
+        LogFormat::Text => builder
+            .with_ansi(std::io::stderr().is_terminal())
+            .try_init(),
+        LogFormat::Json => builder
+            .with_ansi(false)
+            .json()
+            .flatten_event(true)
+            .try_init(),
     };
-    let config = Config::from_env_binding(bind)?;
+}
+
+pub async fn run(cli: Cli, config: Config) -> anyhow::Result<()> {
     warn_of_former_data_dir(&config);
     match cli.command {
         Command::Serve { demo, .. } => {

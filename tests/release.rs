@@ -1,6 +1,7 @@
 //! A self-contained release (issue 18), run as the real binary: the survey forms embedded in it
 //! (it works from any folder; `SIPAS_FORMS_DIR` adds and overrides); the data directory, which
-//! does not depend on the folder it starts in.
+//! does not depend on the folder it starts in; the log without colour codes in a pipe, or as
+//! JSON.
 
 use crate::common;
 
@@ -246,4 +247,67 @@ async fn the_data_directory_is_systemd_s_state_directory_not_the_working_folder(
     assert!(state.path().join("spool").is_dir());
     // Nothing in the folder the server started in.
     assert_eq!(std::fs::read_dir(cwd.path()).unwrap().count(), 0);
+}
+
+#[tokio::test]
+async fn the_log_has_no_colour_codes_in_a_pipe_and_its_json_lines_parse() {
+    let db = TestDatabase::create_empty().await;
+    let cwd = TempDir::new("log");
+    let output = run(sipas(&db.url, cwd.path()), &["migrate"]).await;
+    assert_success(&output, "sipas migrate");
+    let log = stderr(&output);
+    assert!(log.contains("applied migrations"), "{log}");
+    assert!(!log.contains("\x1b["), "colour codes in a pipe: {log:?}");
+
+    // JSON: every line an object with its level and message, the failure a last one.
+    let json = async |default_form: Option<&str>| {
+        let mut cmd = sipas(&db.url, cwd.path());
+        cmd.env("SIPAS_LOG_FORMAT", "json");
+        if let Some(form) = default_form {
+            cmd.env("SIPAS_DEFAULT_FORM", form);
+        }
+        let output = run(cmd, &["migrate"]).await;
+        let lines: Vec<serde_json::Value> = stderr(&output)
+            .lines()
+            .map(|line| {
+                serde_json::from_str(line).unwrap_or_else(|e| panic!("{e}: not JSON: {line:?}"))
+            })
+            .collect();
+        (output, lines)
+    };
+    let (output, lines) = json(None).await;
+    assert_success(&output, "sipas migrate with SIPAS_LOG_FORMAT=json");
+    let forms = lines
+        .iter()
+        .find(|l| {
+            l["message"]
+                .as_str()
+                .is_some_and(|m| m.starts_with("survey forms"))
+        })
+        .unwrap_or_else(|| panic!("no line on the forms: {lines:?}"));
+    assert_eq!(forms["level"], "INFO");
+    assert_eq!(forms["target"], "sipas_web::startup");
+    assert!(forms["timestamp"].is_string());
+    let (output, lines) = json(Some("khong-co")).await;
+    assert!(!output.status.success());
+    let last = lines.last().expect("a line");
+    assert_eq!(last["level"], "ERROR");
+    assert!(
+        last["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("SIPAS_DEFAULT_FORM: no form \"khong-co\"")),
+        "{last}"
+    );
+
+    // An unknown format stops the command before anything is done, naming the variable.
+    let mut cmd = sipas(&db.url, cwd.path());
+    cmd.env("SIPAS_LOG_FORMAT", "xml");
+    let output = run(cmd, &["migrate"]).await;
+    assert!(!output.status.success());
+    assert!(
+        stderr(&output).starts_with("sipas: SIPAS_LOG_FORMAT: \"xml\" is not text"),
+        "{}",
+        stderr(&output)
+    );
+    assert!(!stdout(&output).contains("up to date"));
 }
