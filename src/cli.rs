@@ -326,6 +326,11 @@ pub async fn run(cli: Cli, config: Config) -> anyhow::Result<()> {
             let services = Services::open(config).await?;
             let result = async {
                 let mut conn = services.database.pool.get().await?;
+                if !units.is_empty() {
+                    ensure_units_exist(&mut conn)
+                        .await
+                        .map_err(|e| anyhow::anyhow!("--unit: {e}"))?;
+                }
                 crate::staff::create_account(
                     &mut conn,
                     &crate::staff::AccountRequest {
@@ -477,6 +482,39 @@ pub async fn run(cli: Cli, config: Config) -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+/// What a command that needs the unit tree says on a database that has no unit yet (a new
+/// installation), and how to fill it.
+pub const NO_UNITS_YET: &str = "Cơ sở dữ liệu chưa có đơn vị nào (cài đặt mới). Tạo huyện mẫu bằng \
+     `sipas demo --responses 0` (hoặc `sipas serve --demo`), hoặc tạo tài khoản quản trị bằng \
+     `sipas user add --username TEN --role admin` rồi thêm các đơn vị và quầy ở trang “Đơn vị” \
+     (/staff/units).";
+
+/// What `sipas qr` says when units exist but none has an active desk.
+pub const NO_ACTIVE_DESKS: &str = "Chưa có quầy nào đang hoạt động: thêm quầy cho các đơn vị ở \
+     trang “Đơn vị” (/staff/units), hoặc tạo huyện mẫu bằng `sipas demo --responses 0`.";
+
+/// Fails with [`NO_UNITS_YET`] when the database holds no unit.
+async fn ensure_units_exist(conn: &mut diesel_async::AsyncPgConnection) -> anyhow::Result<()> {
+    if crate::db::units::Unit::all_by_name(conn).await?.is_empty() {
+        anyhow::bail!(NO_UNITS_YET);
+    }
+    Ok(())
+}
+
+/// A request of `sipas export` or `sipas report` that does not resolve, named by its option;
+/// an empty database says so and how to fill it.
+fn spec_problem(e: crate::export::SpecError) -> anyhow::Error {
+    use crate::export::SpecError;
+    match e {
+        SpecError::NoUnitsYet => anyhow::anyhow!(NO_UNITS_YET),
+        SpecError::Database(e) => anyhow::Error::from(e),
+        e => match e.field() {
+            "" => anyhow::anyhow!("{e}"),
+            field => anyhow::anyhow!("--{field}: {e}"),
+        },
+    }
 }
 
 /// Earlier versions kept their data in `./data` under whatever folder they started in: when
@@ -729,13 +767,18 @@ pub fn poster_file_stem(desk: &DeskListing) -> String {
 }
 
 async fn write_posters(services: &Services, out: &Path, dpi: u32) -> anyhow::Result<usize> {
+    let desks = {
+        let mut conn = services.database.pool.get().await?;
+        let desks = Desk::list_active(&mut conn).await?;
+        if desks.is_empty() {
+            ensure_units_exist(&mut conn).await?;
+            anyhow::bail!(NO_ACTIVE_DESKS);
+        }
+        desks
+    };
     tokio::fs::create_dir_all(out)
         .await
         .with_context(|| format!("creating {}", out.display()))?;
-    let desks = {
-        let mut conn = services.database.pool.get().await?;
-        Desk::list_active(&mut conn).await?
-    };
     for desk in &desks {
         let link = services.config.desk_link(&desk.code);
         let stem = poster_file_stem(desk);
@@ -784,7 +827,8 @@ async fn export(
         crate::auth::Scope::All,
         request,
     )
-    .await?;
+    .await
+    .map_err(spec_problem)?;
     if format == F::Sps
         && out != Path::new("-")
         && let Some(stem) = out.file_stem().and_then(|s| s.to_str())
@@ -895,10 +939,7 @@ async fn report_html(
         request,
     )
     .await
-    .map_err(|e| match e.field() {
-        "" => anyhow::anyhow!("{e}"),
-        field => anyhow::anyhow!("--{field}: {e}"),
-    })?;
+    .map_err(spec_problem)?;
     let report = crate::reports::build(
         &mut conn,
         &services.forms,
