@@ -7,17 +7,20 @@ mod common;
 
 mod alerts;
 mod api;
+mod backup;
 mod cli;
 mod exports;
 mod form_versions;
 mod fraud_flags;
 mod kiosks;
+mod metrics;
 mod migrations;
 mod privacy;
 mod privacy_notice;
 mod public_results;
 mod ranking;
 mod raw_data;
+mod release;
 mod report;
 mod report_files;
 mod respondent_filters;
@@ -37,6 +40,7 @@ mod staff_units_desks;
 mod stats_data;
 mod survey;
 mod survey_limits;
+mod upgrade;
 mod visit_codes;
 
 /// Every file of `tests/` runs: Cargo.toml sets `autotests = false`, so a test file is run only

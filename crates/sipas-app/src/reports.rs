@@ -299,7 +299,14 @@ pub async fn trend(
         channel: query.channel.clone(),
     };
     if query.respondents.is_empty() {
-        let periods = crate::db::stats::unit_figures_by_period(conn, &filter, grain).await?;
+        // The units added up in PostgreSQL (one row per period), under the root's id.
+        let periods = crate::db::stats::figures_by_period_together(
+            conn,
+            &filter,
+            grain,
+            query.root.unwrap_or_default(),
+        )
+        .await?;
         return Ok(periods
             .into_iter()
             .map(|p| {

@@ -808,6 +808,32 @@ fn lock_dir(dir: &Path) -> Result<File, SpoolError> {
     Ok(file)
 }
 
+/// Who holds `dir` now: the process named in its [`LOCK_FILE`] when a live process holds the
+/// lock, `None` when no one does (no lock file, or a lock file no one holds). Takes the lock
+/// for an instant when it is free; creates nothing (for `sipas doctor`).
+pub fn holder(dir: &Path) -> std::io::Result<Option<String>> {
+    let path = dir.join(LOCK_FILE);
+    let file = match File::open(&path) {
+        Ok(file) => file,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(e),
+    };
+    match file.try_lock() {
+        Ok(()) => {
+            file.unlock()?;
+            Ok(None)
+        }
+        Err(std::fs::TryLockError::WouldBlock) => Ok(Some(
+            std::fs::read_to_string(&path)
+                .ok()
+                .map(|text| text.trim().to_string())
+                .filter(|text| !text.is_empty())
+                .unwrap_or_else(|| "unknown process".to_string()),
+        )),
+        Err(std::fs::TryLockError::Error(e)) => Err(e),
+    }
+}
+
 fn write_durably(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     let mut file = File::create(path)?;
     file.write_all(bytes)?;
@@ -901,7 +927,13 @@ where
 pub struct ReplayTask(Background);
 
 impl ReplayTask {
-    pub fn start(spool: Arc<Spool>, pool: Pool, every: Duration) -> Self {
+    /// Each replay's outcome is counted in `metrics`.
+    pub fn start(
+        spool: Arc<Spool>,
+        pool: Pool,
+        every: Duration,
+        metrics: crate::metrics::Metrics,
+    ) -> Self {
         ReplayTask(Background::spawn(|mut stopped| async move {
             let mut interval = tokio::time::interval(every);
             interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -913,6 +945,7 @@ impl ReplayTask {
                 let round = async {
                     if !spool.is_empty() {
                         let report = spool.replay(&pool).await;
+                        metrics.replay(&report);
                         if let Some(why) = report.interrupted {
                             tracing::debug!("the spool waits for the database: {why}");
                         }
@@ -1088,7 +1121,13 @@ mod tests {
     #[test]
     fn a_directory_is_held_by_one_spool_at_a_time() {
         let dir = temp_dir("lock");
+        assert_eq!(holder(&dir).unwrap(), None, "no lock file: no one");
         let spool = Spool::open(&dir, DEFAULT_MAX_BYTES, identity()).unwrap();
+        let held = holder(&dir).unwrap().expect("held by the spool");
+        assert!(
+            held.starts_with(&format!("pid {} on ", std::process::id())),
+            "{held}"
+        );
         let Err(refused) = Spool::open(&dir, DEFAULT_MAX_BYTES, identity()) else {
             panic!("a second spool opened a held directory");
         };
@@ -1106,6 +1145,7 @@ mod tests {
         // Nothing of the holder's was touched, and the directory is free once it is gone.
         spool.append_blocking(&entry(1)).unwrap();
         drop(spool);
+        assert_eq!(holder(&dir).unwrap(), None, "a lock file no one holds");
         let again = Spool::open(&dir, DEFAULT_MAX_BYTES, identity()).unwrap();
         assert_eq!(again.status().entries, 1);
         std::fs::remove_dir_all(&dir).unwrap();
@@ -1158,8 +1198,10 @@ mod tests {
             b,
             PathBuf::from("/srv/sipas/spool/7412345678901234567-sipas_thu_nghiem")
         );
-        let explicit = crate::config::Config::from_lookup(|k| {
-            (k == "SIPAS_SPOOL_DIR").then(|| "/var/spool/sipas".to_string())
+        let explicit = crate::config::Config::from_lookup(|k| match k {
+            "SIPAS_SPOOL_DIR" => Some("/var/spool/sipas".to_string()),
+            "SIPAS_DATA_DIR" => Some("/srv/sipas".to_string()),
+            _ => None,
         })
         .unwrap();
         assert_eq!(

@@ -20,11 +20,18 @@ pub struct Config {
     /// `SIPAS_PUBLIC_URL`: the base URL citizens reach the service at (behind a proxy), used
     /// in QR codes. Default: `http://{bind}`.
     pub public_url: Url,
-    /// `SIPAS_DATA_DIR`, default `./data`: the embedded PostgreSQL and the exported files
-    /// (`exports/`) live here.
+    /// `SIPAS_DATA_DIR` (made absolute at start-up), else a default that does not depend on
+    /// the folder the process starts in ([`default_data_dir`]): the embedded PostgreSQL, the
+    /// exported files (`exports/`) and the default spool live here.
     pub data_dir: PathBuf,
-    /// `SIPAS_FORMS_DIR`, default `./survey-forms`.
-    pub forms_dir: PathBuf,
+    /// Where [`Config::data_dir`] came from (for the start-up log and `sipas doctor`).
+    pub data_dir_source: DataDirSource,
+    /// `SIPAS_FORMS_DIR`: survey forms that add to the embedded ones or override the embedded
+    /// form with the same id (`crate::forms::load`). Unset: the embedded forms only.
+    pub forms_dir: Option<PathBuf>,
+    /// Whether the forms embedded in the binary are used (not a variable: always true from the
+    /// environment; tests that model a release's set of forms with a directory turn it off).
+    pub embedded_forms: bool,
     /// `SIPAS_DEFAULT_FORM`: the form a desk shows when neither it nor its units choose one.
     pub default_form: String,
     /// `SIPAS_DB_POOL_SIZE`, default 16.
@@ -71,10 +78,63 @@ pub struct Config {
     /// `SIPAS_SMTP_URL` and `SIPAS_MAIL_FROM`: the staff's e-mail alerts (see
     /// [`MailSettings`]). `None`: alerts are not enabled on this server.
     pub mail: Option<MailSettings>,
+    /// `SIPAS_METRICS_TOKEN`: a bearer token that opens `GET /metrics` to a scraper that is
+    /// not on this machine (at least [`MIN_METRICS_TOKEN_CHARS`] characters). `None`: only
+    /// loopback clients without `X-Forwarded-For` reach it.
+    pub metrics_token: Option<MetricsToken>,
+    /// `SIPAS_LOG_FORMAT`: `text` (default) or `json` (see [`LogFormat`]).
+    pub log_format: LogFormat,
     /// `SIPAS_CHROMIUM`: the Chromium that prints reports to PDF; when unset, `chromium` or
     /// `chromium-browser` on `PATH` (looked up at each print). A path that names no file
     /// means no PDF printing.
     pub chromium: Option<PathBuf>,
+}
+
+/// The shortest `SIPAS_METRICS_TOKEN` accepted.
+pub const MIN_METRICS_TOKEN_CHARS: usize = 32;
+
+/// The bearer token of `GET /metrics` (`SIPAS_METRICS_TOKEN`). Its `Debug` hides it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct MetricsToken(String);
+
+impl std::fmt::Debug for MetricsToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("MetricsToken(***)")
+    }
+}
+
+impl MetricsToken {
+    /// Reads `SIPAS_METRICS_TOKEN`: `None` when unset; shorter than
+    /// [`MIN_METRICS_TOKEN_CHARS`], or holding spaces or control characters (it travels in an
+    /// `Authorization` header), an error naming the variable (never quoting the token).
+    pub fn from_lookup(
+        lookup: &impl Fn(&str) -> Option<String>,
+    ) -> Result<Option<Self>, ConfigError> {
+        let Some(text) = lookup("SIPAS_METRICS_TOKEN") else {
+            return Ok(None);
+        };
+        let token = text.trim();
+        let problem = |problem: String| ConfigError {
+            name: "SIPAS_METRICS_TOKEN",
+            problem,
+        };
+        if token.chars().count() < MIN_METRICS_TOKEN_CHARS {
+            return Err(problem(format!(
+                "must be at least {MIN_METRICS_TOKEN_CHARS} characters (`openssl rand -hex 32` makes one)"
+            )));
+        }
+        if !token.chars().all(|c| c.is_ascii_graphic()) {
+            return Err(problem(
+                "may hold only visible ASCII characters (no spaces): it is sent in an Authorization header".into(),
+            ));
+        }
+        Ok(Some(MetricsToken(token.to_string())))
+    }
+
+    /// The token, to compare a request's with (in constant time).
+    pub fn expose(&self) -> &[u8] {
+        self.0.as_bytes()
+    }
 }
 
 /// The SMTP server the staff's e-mail alerts go through, and their sender.
@@ -451,6 +511,146 @@ pub fn parse_rate(text: &str) -> Result<Option<crate::domain::limits::Rate>, Str
     }))
 }
 
+/// Every variable [`Config::from_lookup`] reads (besides `STATE_DIRECTORY`, `XDG_DATA_HOME`
+/// and `HOME`, which only place the default data directory, and `RUST_LOG`): `sipas doctor`
+/// names a `SIPAS_*` variable that is set but not here (a typo is otherwise silently ignored).
+pub const VARIABLES: &[&str] = &[
+    "DATABASE_URL",
+    "SIPAS_BIND",
+    "SIPAS_PUBLIC_URL",
+    "SIPAS_DATA_DIR",
+    "SIPAS_FORMS_DIR",
+    "SIPAS_DEFAULT_FORM",
+    "SIPAS_DB_POOL_SIZE",
+    "SIPAS_SESSION_KEY",
+    "SIPAS_SESSION_IDLE_MINUTES",
+    "SIPAS_COOKIE_SECURE",
+    "SIPAS_KEEP_ORIGINAL_COMMENTS",
+    "SIPAS_SPOOL_DIR",
+    "SIPAS_SPOOL_MAX_MB",
+    "SIPAS_DB_TIMEOUT_MS",
+    "SIPAS_DB_STATEMENT_TIMEOUT_SECONDS",
+    "SIPAS_EXPORT_INLINE_ROWS",
+    "SIPAS_EXPORT_KEEP_DAYS",
+    "SIPAS_COMMENTS_KEEP_DAYS",
+    "SIPAS_CLIENT_KEYS_KEEP_DAYS",
+    "SIPAS_LIMITS_KEEP_DAYS",
+    "SIPAS_FLAG_EVIDENCE_KEEP_DAYS",
+    "SIPAS_DOSSIER_KEEP_DAYS",
+    "SIPAS_PRIVACY_CONTROLLER",
+    "SIPAS_PRIVACY_CONTACT",
+    "SIPAS_PRIVACY_NOTICE_FILE",
+    "SIPAS_MIN_FILL_SECONDS",
+    "SIPAS_LIMIT_PERSON",
+    "SIPAS_LIMIT_ADDRESS",
+    "SIPAS_LIMIT_KIOSK",
+    "SIPAS_TRUSTED_PROXIES",
+    "SIPAS_SMTP_URL",
+    "SIPAS_MAIL_FROM",
+    "SIPAS_METRICS_TOKEN",
+    "SIPAS_LOG_FORMAT",
+    "SIPAS_CHROMIUM",
+];
+
+/// How the log (standard error) is written: `SIPAS_LOG_FORMAT`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum LogFormat {
+    /// Lines for people: coloured only when standard error is a terminal.
+    #[default]
+    Text,
+    /// One JSON object per line (journald, Loki, any log shipper).
+    Json,
+}
+
+impl LogFormat {
+    /// Reads `SIPAS_LOG_FORMAT`: `text` (the default) or `json`.
+    pub fn from_lookup(lookup: &impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        match lookup("SIPAS_LOG_FORMAT").as_deref().map(str::trim) {
+            None | Some("text") => Ok(LogFormat::Text),
+            Some("json") => Ok(LogFormat::Json),
+            Some(other) => Err(ConfigError {
+                name: "SIPAS_LOG_FORMAT",
+                problem: format!(
+                    "\"{other}\" is not text (lines, the default) or json (one JSON object per line, for journald or Loki)"
+                ),
+            }),
+        }
+    }
+}
+
+/// Where the data directory came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DataDirSource {
+    /// `SIPAS_DATA_DIR`.
+    Variable,
+    /// `$STATE_DIRECTORY`, which systemd sets for a unit with `StateDirectory=sipas`
+    /// (`/var/lib/sipas`).
+    StateDirectory,
+    /// `/var/lib/sipas`: the process runs as root (whose home the `postgres` account that runs
+    /// an embedded server cannot reach).
+    System,
+    /// The user's data directory: `$XDG_DATA_HOME/sipas`, else `~/.local/share/sipas`.
+    UserData,
+}
+
+impl DataDirSource {
+    /// What set it, as the log and `sipas doctor` say it.
+    pub fn describe(self) -> &'static str {
+        match self {
+            DataDirSource::Variable => "SIPAS_DATA_DIR",
+            DataDirSource::StateDirectory => "STATE_DIRECTORY (systemd StateDirectory=)",
+            DataDirSource::System => "the default for root",
+            DataDirSource::UserData => {
+                "the user's data directory (XDG_DATA_HOME or ~/.local/share)"
+            }
+        }
+    }
+}
+
+/// The system-wide data directory (also systemd's `StateDirectory=sipas`).
+pub const SYSTEM_DATA_DIR: &str = "/var/lib/sipas";
+
+/// The data directory when `SIPAS_DATA_DIR` is unset, whatever the folder the process starts
+/// in: `$STATE_DIRECTORY` (its first entry) when systemd set it; `/var/lib/sipas` for root;
+/// else `$XDG_DATA_HOME/sipas` or `$HOME/.local/share/sipas`. Relative values of these
+/// variables are ignored (the XDG specification's rule); with none left it is an error asking
+/// for `SIPAS_DATA_DIR`.
+pub fn default_data_dir(
+    lookup: &impl Fn(&str) -> Option<String>,
+    running_as_root: bool,
+) -> Result<(PathBuf, DataDirSource), ConfigError> {
+    let absolute = |name: &str| {
+        lookup(name)
+            .map(PathBuf::from)
+            .filter(|path| path.is_absolute())
+    };
+    if let Some(state) = lookup("STATE_DIRECTORY")
+        .and_then(|list| list.split(':').next().map(PathBuf::from))
+        .filter(|path| path.is_absolute())
+    {
+        return Ok((state, DataDirSource::StateDirectory));
+    }
+    if running_as_root {
+        return Ok((PathBuf::from(SYSTEM_DATA_DIR), DataDirSource::System));
+    }
+    if let Some(data_home) = absolute("XDG_DATA_HOME") {
+        return Ok((data_home.join("sipas"), DataDirSource::UserData));
+    }
+    if let Some(home) = absolute("HOME") {
+        return Ok((home.join(".local/share/sipas"), DataDirSource::UserData));
+    }
+    Err(ConfigError {
+        name: "SIPAS_DATA_DIR",
+        problem: "unset, and neither STATE_DIRECTORY, XDG_DATA_HOME nor HOME names a directory: set it to where sipas may keep its data (e.g. /var/lib/sipas)".into(),
+    })
+}
+
+/// Whether this process runs as root (the owner of `/proc/self` is its effective user).
+pub fn running_as_root() -> bool {
+    use std::os::unix::fs::MetadataExt;
+    std::fs::metadata("/proc/self").is_ok_and(|m| m.uid() == 0)
+}
+
 /// A variable that is set but unusable.
 #[derive(Debug, thiserror::Error)]
 #[error("{name}: {problem}")]
@@ -490,8 +690,17 @@ impl Config {
         })
     }
 
-    /// Reads the configuration through `lookup` (tests pass a map).
+    /// Reads the configuration through `lookup` (tests pass a map); the data directory's
+    /// default depends on whether the process runs as root ([`default_data_dir`]).
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        Self::from_lookup_as(lookup, running_as_root())
+    }
+
+    /// [`Config::from_lookup`] for a process that runs as root or not.
+    pub fn from_lookup_as(
+        lookup: impl Fn(&str) -> Option<String>,
+        running_as_root: bool,
+    ) -> Result<Self, ConfigError> {
         let bind_text = lookup("SIPAS_BIND").unwrap_or_else(|| DEFAULT_BIND.to_string());
         let bind: SocketAddr = bind_text.trim().parse().map_err(|e| ConfigError {
             name: "SIPAS_BIND",
@@ -589,9 +798,22 @@ impl Config {
                 ),
             });
         }
-        let data_dir =
-            lookup("SIPAS_DATA_DIR").map_or_else(|| PathBuf::from("data"), PathBuf::from);
-        let spool_dir = lookup("SIPAS_SPOOL_DIR").map(PathBuf::from);
+        let (data_dir, data_dir_source) = match lookup("SIPAS_DATA_DIR") {
+            Some(dir) => (PathBuf::from(dir.trim()), DataDirSource::Variable),
+            None => default_data_dir(&lookup, running_as_root)?,
+        };
+        // A relative SIPAS_DATA_DIR is taken from the folder the process starts in, once.
+        let data_dir = std::path::absolute(&data_dir).map_err(|e| ConfigError {
+            name: "SIPAS_DATA_DIR",
+            problem: format!("cannot make {} absolute ({e})", data_dir.display()),
+        })?;
+        let spool_dir = match lookup("SIPAS_SPOOL_DIR") {
+            None => None,
+            Some(dir) => Some(std::path::absolute(dir.trim()).map_err(|e| ConfigError {
+                name: "SIPAS_SPOOL_DIR",
+                problem: format!("cannot make {dir} absolute ({e})"),
+            })?),
+        };
         let database_url = lookup("DATABASE_URL");
         if let Some(url) = &database_url {
             Url::parse(url).map_err(|e| ConfigError {
@@ -604,8 +826,9 @@ impl Config {
             bind,
             public_url,
             data_dir,
-            forms_dir: lookup("SIPAS_FORMS_DIR")
-                .map_or_else(|| PathBuf::from("survey-forms"), PathBuf::from),
+            data_dir_source,
+            forms_dir: lookup("SIPAS_FORMS_DIR").map(PathBuf::from),
+            embedded_forms: true,
             default_form: lookup("SIPAS_DEFAULT_FORM").unwrap_or_else(|| DEFAULT_FORM.to_string()),
             db_pool_size,
             session_key,
@@ -622,6 +845,8 @@ impl Config {
             retention: retention_from_lookup(&lookup, export_keep_days)?,
             privacy: PrivacySettings::from_lookup(&lookup)?,
             mail: MailSettings::from_lookup(&lookup)?,
+            metrics_token: MetricsToken::from_lookup(&lookup)?,
+            log_format: LogFormat::from_lookup(&lookup)?,
             chromium: lookup("SIPAS_CHROMIUM")
                 .filter(|c| !c.is_empty())
                 .map(PathBuf::from),
@@ -746,11 +971,13 @@ mod tests {
     use std::collections::HashMap;
 
     fn config(vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
-        let map: HashMap<String, String> = vars
+        let mut map: HashMap<String, String> = vars
             .iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect();
-        Config::from_lookup(|k| map.get(k).cloned())
+        map.entry("HOME".into())
+            .or_insert_with(|| "/home/test".into());
+        Config::from_lookup_as(|k| map.get(k).cloned(), false)
     }
 
     #[test]
@@ -763,6 +990,102 @@ mod tests {
             c.desk_link("abc123"),
             "https://hailong.xuanloc.gov.vn/sipas/s/abc123"
         );
+    }
+
+    #[test]
+    fn the_data_directory_does_not_depend_on_the_working_folder() {
+        let dir = |vars: &[(&str, &str)], root: bool| {
+            let map: HashMap<String, String> = vars
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect();
+            Config::from_lookup_as(|k| map.get(k).cloned(), root)
+                .map(|c| (c.data_dir, c.data_dir_source))
+        };
+        let home = ("HOME", "/home/nv");
+        assert_eq!(
+            dir(&[home], false).unwrap(),
+            (
+                PathBuf::from("/home/nv/.local/share/sipas"),
+                DataDirSource::UserData
+            )
+        );
+        assert_eq!(
+            dir(&[home, ("XDG_DATA_HOME", "/data/nv")], false).unwrap(),
+            (PathBuf::from("/data/nv/sipas"), DataDirSource::UserData)
+        );
+        // A relative XDG_DATA_HOME is ignored, as the specification says.
+        assert_eq!(
+            dir(&[home, ("XDG_DATA_HOME", "data")], false).unwrap().0,
+            PathBuf::from("/home/nv/.local/share/sipas")
+        );
+        // Root: the system's directory, not /root (the postgres account cannot reach it).
+        assert_eq!(
+            dir(&[("HOME", "/root")], true).unwrap(),
+            (PathBuf::from("/var/lib/sipas"), DataDirSource::System)
+        );
+        // systemd's StateDirectory= (several are separated by colons) comes first.
+        for root in [false, true] {
+            assert_eq!(
+                dir(
+                    &[home, ("STATE_DIRECTORY", "/var/lib/sipas:/var/lib/other")],
+                    root
+                )
+                .unwrap(),
+                (
+                    PathBuf::from("/var/lib/sipas"),
+                    DataDirSource::StateDirectory
+                )
+            );
+        }
+        // SIPAS_DATA_DIR wins; a relative one is made absolute once, at start-up.
+        assert_eq!(
+            dir(
+                &[
+                    home,
+                    ("SIPAS_DATA_DIR", "/srv/sipas"),
+                    ("STATE_DIRECTORY", "/x")
+                ],
+                true
+            )
+            .unwrap(),
+            (PathBuf::from("/srv/sipas"), DataDirSource::Variable)
+        );
+        let relative = dir(&[("SIPAS_DATA_DIR", "du-lieu")], false).unwrap().0;
+        assert_eq!(relative, std::env::current_dir().unwrap().join("du-lieu"));
+        // Nothing to go by: an error naming SIPAS_DATA_DIR.
+        let e = dir(&[], false).unwrap_err();
+        assert_eq!(e.name, "SIPAS_DATA_DIR");
+        assert!(dir(&[], true).is_ok());
+    }
+
+    #[test]
+    fn every_variable_read_is_listed() {
+        let asked = std::cell::RefCell::new(std::collections::BTreeSet::new());
+        let answers: HashMap<&str, &str> = [
+            ("HOME", "/home/test"),
+            ("SIPAS_SMTP_URL", "smtp://127.0.0.1"),
+            ("SIPAS_MAIL_FROM", "sipas@x.vn"),
+        ]
+        .into();
+        Config::from_lookup_as(
+            |name| {
+                asked.borrow_mut().insert(name.to_string());
+                answers.get(name).map(|v| v.to_string())
+            },
+            false,
+        )
+        .unwrap();
+        let placing_the_data_dir = ["STATE_DIRECTORY", "XDG_DATA_HOME", "HOME"];
+        let unlisted: Vec<String> = asked
+            .into_inner()
+            .into_iter()
+            .filter(|name| {
+                !VARIABLES.contains(&name.as_str())
+                    && !placing_the_data_dir.contains(&name.as_str())
+            })
+            .collect();
+        assert!(unlisted.is_empty(), "add to VARIABLES: {unlisted:?}");
     }
 
     #[test]
@@ -787,6 +1110,14 @@ mod tests {
         assert_eq!(e.name, "SIPAS_LIMIT_PERSON");
         let e = config(&[("SIPAS_TRUSTED_PROXIES", "10.0.0.1, proxy")]).unwrap_err();
         assert_eq!(e.name, "SIPAS_TRUSTED_PROXIES");
+        let e = config(&[("SIPAS_LOG_FORMAT", "xml")]).unwrap_err();
+        assert_eq!(e.name, "SIPAS_LOG_FORMAT");
+        assert!(e.problem.contains("\"xml\" is not text"), "{e}");
+        assert_eq!(config(&[]).unwrap().log_format, LogFormat::Text);
+        assert_eq!(
+            config(&[("SIPAS_LOG_FORMAT", "json")]).unwrap().log_format,
+            LogFormat::Json
+        );
         let ok = config(&[
             ("SIPAS_LIMIT_KIOSK", "off"),
             ("SIPAS_LIMIT_ADDRESS", "10/2h"),
@@ -907,6 +1238,21 @@ mod tests {
         ])
         .unwrap();
         assert_eq!(plain.mail.unwrap().from, "sipas@x.vn");
+    }
+
+    #[test]
+    fn the_metrics_token_is_long_enough_and_never_shown() {
+        assert_eq!(config(&[]).unwrap().metrics_token, None);
+        let long = "0123456789abcdef0123456789abcdef";
+        let c = config(&[("SIPAS_METRICS_TOKEN", long)]).unwrap();
+        let token = c.metrics_token.unwrap();
+        assert_eq!(token.expose(), long.as_bytes());
+        assert!(!format!("{token:?}").contains("0123"), "{token:?}");
+        for bad in [&long[1..], "short", "0123456789abcdef 0123456789abcdef"] {
+            let e = config(&[("SIPAS_METRICS_TOKEN", bad)]).unwrap_err();
+            assert_eq!(e.name, "SIPAS_METRICS_TOKEN", "{bad}");
+            assert!(!e.problem.contains("0123"), "{e}");
+        }
     }
 
     #[test]

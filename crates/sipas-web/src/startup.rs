@@ -25,7 +25,9 @@ impl Services {
     /// Loads and validates the survey forms (a broken file stops here, before anything else),
     /// opens and migrates the database, and stores the forms' versions.
     pub async fn open(config: Config) -> anyhow::Result<Self> {
-        let files = forms::load_dir(&config.forms_dir)?;
+        let loaded = forms::load(config.embedded_forms, config.forms_dir.as_deref())?;
+        log_forms(&loaded);
+        let files = loaded.files;
         let database = Database::open(&config).await?;
         let mut conn = database
             .pool
@@ -36,9 +38,12 @@ impl Services {
         drop(conn);
         if registry.current(&config.default_form).is_none() {
             anyhow::bail!(
-                "SIPAS_DEFAULT_FORM: no form \"{}\" in {} (forms: {})",
+                "SIPAS_DEFAULT_FORM: no form \"{}\" among the embedded forms{} (forms: {})",
                 config.default_form,
-                config.forms_dir.display(),
+                match &config.forms_dir {
+                    Some(dir) => format!(" and those of SIPAS_FORMS_DIR ({})", dir.display()),
+                    None => String::new(),
+                },
                 registry.form_ids().join(", ")
             );
         }
@@ -52,6 +57,32 @@ impl Services {
     pub async fn close(self) {
         self.database.close().await;
     }
+}
+
+/// Says at start which forms are used: embedded as shipped, overridden or added by the files of
+/// `SIPAS_FORMS_DIR`.
+fn log_forms(loaded: &forms::LoadedForms) {
+    let listed = |forms: &[(String, std::path::PathBuf)]| {
+        forms
+            .iter()
+            .map(|(id, path)| format!("{id} ({})", path.display()))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let mut parts = Vec::new();
+    if !loaded.embedded.is_empty() {
+        parts.push(format!("embedded {}", loaded.embedded.join(", ")));
+    }
+    if !loaded.overridden.is_empty() {
+        parts.push(format!(
+            "SIPAS_FORMS_DIR overrides {}",
+            listed(&loaded.overridden)
+        ));
+    }
+    if !loaded.added.is_empty() {
+        parts.push(format!("SIPAS_FORMS_DIR adds {}", listed(&loaded.added)));
+    }
+    tracing::info!("survey forms: {}", parts.join("; "));
 }
 
 /// The running web service.
@@ -125,10 +156,19 @@ impl Application {
                 "SIPAS_PRIVACY_CONTROLLER or SIPAS_PRIVACY_CONTACT is unset: the privacy notice names a generic controller and contact (fine for the demo, not for a real installation)"
             );
         }
+        // The server's metrics (`GET /metrics`), counted from here on: the pool's checkouts too.
+        let metrics = crate::app::metrics::Metrics::new();
+        database.pool.observe_waits(metrics.pool_wait_observer());
         let spool_dir = config.spool_dir_for(&identity);
         let spool = std::sync::Arc::new(
             crate::spool::Spool::open(&spool_dir, config.spool_max_bytes, identity)
                 .with_context(|| format!("SIPAS_SPOOL_DIR: opening {}", spool_dir.display()))?,
+        );
+        tracing::info!(
+            data_dir = %config.data_dir.display(),
+            from = config.data_dir_source.describe(),
+            exports = %config.export_dir().display(),
+            "data directory"
         );
         tracing::info!(dir = %spool_dir.display(), database = %spool.identity(), "response spool");
         // The desks behind the public codes: loaded by the listener as it connects, trusted
@@ -143,6 +183,7 @@ impl Application {
             spool.clone(),
             database.pool.clone(),
             crate::spool::REPLAY_INTERVAL,
+            metrics.clone(),
         );
         let state = web::Data::new(AppState {
             pool: database.pool.clone(),
@@ -153,9 +194,14 @@ impl Application {
             desks,
             kiosks: Default::default(),
             code_guesses: Default::default(),
+            metrics: metrics.clone(),
         });
         let server = crate::web::server(listener, state.clone())?;
-        let rollups = RollupTask::start(database.pool.clone(), ROLLUP_REFRESH_INTERVAL);
+        let rollups = RollupTask::start(
+            database.pool.clone(),
+            ROLLUP_REFRESH_INTERVAL,
+            metrics.clone(),
+        );
         let retention = crate::background::RetentionTask::start(
             database.pool.clone(),
             state.config.retention,
@@ -177,7 +223,10 @@ impl Application {
         let exports = crate::export::jobs::ExportRunner::start(
             &database.url,
             state.forms.clone(),
-            crate::export::jobs::RunnerSettings::from_config(&state.config),
+            crate::export::jobs::RunnerSettings {
+                metrics: Some(metrics),
+                ..crate::export::jobs::RunnerSettings::from_config(&state.config)
+            },
         )?;
         Ok(Application {
             server,
@@ -236,7 +285,7 @@ const ROLLUP_STOP_GRACE: Duration = Duration::from_secs(5);
 struct RollupTask(Background);
 
 impl RollupTask {
-    fn start(pool: db::Pool, every: Duration) -> Self {
+    fn start(pool: db::Pool, every: Duration, metrics: crate::app::metrics::Metrics) -> Self {
         RollupTask(Background::spawn(|mut stopped| async move {
             let mut interval = tokio::time::interval(every);
             interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -257,6 +306,10 @@ impl RollupTask {
                 let stopping = tokio::select! {
                     _ = &mut stopped => true,
                     outcome = &mut refresh => {
+                        metrics.fold(match &outcome {
+                            Ok(Ok(report)) => Ok(report),
+                            _ => Err(()),
+                        });
                         log_refresh(outcome, &mut blocked_rounds);
                         false
                     }
