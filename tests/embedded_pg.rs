@@ -249,10 +249,6 @@ fn sipas_in_netns(
     .env("SIPAS_DATA_DIR", data_dir)
     // The test answers at machine speed; the signed start time is still sent and checked.
     .env("SIPAS_MIN_FILL_SECONDS", "0")
-    .env(
-        "SIPAS_FORMS_DIR",
-        common::manifest_dir().join("survey-forms"),
-    )
     .env("RUST_LOG", "info")
     .stdin(Stdio::null())
     .stdout(std::fs::File::create(log_dir.join(format!("{label}.out"))).unwrap())

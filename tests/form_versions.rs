@@ -75,10 +75,12 @@ impl FormsDir {
         std::fs::remove_file(self.file(name)).unwrap();
     }
 
-    /// The test configuration with the forms read from this directory.
+    /// The test configuration with the forms read from this directory only (as if a release
+    /// shipped exactly these files: the embedded forms are left out).
     fn config(&self, database_url: &str) -> Config {
         let mut config = common::test_config(database_url);
-        config.forms_dir = self.path.clone();
+        config.forms_dir = Some(self.path.clone());
+        config.embedded_forms = false;
         config
     }
 }

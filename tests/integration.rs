@@ -18,6 +18,7 @@ mod privacy_notice;
 mod public_results;
 mod ranking;
 mod raw_data;
+mod release;
 mod report;
 mod report_files;
 mod retention;

@@ -173,10 +173,6 @@ pub fn test_config(database_url: &str) -> Config {
             "SIPAS_PUBLIC_URL",
             "https://hailong.example.gov.vn".to_string(),
         ),
-        (
-            "SIPAS_FORMS_DIR",
-            manifest_dir().join("survey-forms").display().to_string(),
-        ),
         ("SIPAS_DB_POOL_SIZE", "4".to_string()),
         // The test client speaks plain HTTP: a Secure cookie would never come back.
         ("SIPAS_COOKIE_SECURE", "false".to_string()),
@@ -703,17 +699,21 @@ impl TestApp {
     }
 }
 
-/// The real binary on `database_url`, configured by nothing else from the environment (the
-/// forms of this checkout, logs at `warn`, and a data directory that does not exist, named
+/// The real binary on `database_url`, configured by nothing else from the environment (its
+/// embedded forms, logs at `warn`, and a data directory that does not exist, named
 /// after `label`, so that a misconfigured run never starts a private PostgreSQL in the working
 /// directory).
 pub fn sipas_binary(database_url: &str, label: &str) -> tokio::process::Command {
     let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_sipas"));
-    for name in ["SIPAS_BIND", "SIPAS_DEFAULT_FORM", "SIPAS_DB_POOL_SIZE"] {
+    for name in [
+        "SIPAS_BIND",
+        "SIPAS_DEFAULT_FORM",
+        "SIPAS_DB_POOL_SIZE",
+        "SIPAS_FORMS_DIR",
+    ] {
         cmd.env_remove(name);
     }
     cmd.env("DATABASE_URL", database_url)
-        .env("SIPAS_FORMS_DIR", manifest_dir().join("survey-forms"))
         .env(
             "SIPAS_DATA_DIR",
             format!("/nonexistent/sipas-{label}-test-data"),

@@ -23,8 +23,12 @@ pub struct Config {
     /// `SIPAS_DATA_DIR`, default `./data`: the embedded PostgreSQL and the exported files
     /// (`exports/`) live here.
     pub data_dir: PathBuf,
-    /// `SIPAS_FORMS_DIR`, default `./survey-forms`.
-    pub forms_dir: PathBuf,
+    /// `SIPAS_FORMS_DIR`: survey forms that add to the embedded ones or override the embedded
+    /// form with the same id (`crate::forms::load`). Unset: the embedded forms only.
+    pub forms_dir: Option<PathBuf>,
+    /// Whether the forms embedded in the binary are used (not a variable: always true from the
+    /// environment; tests that model a release's set of forms with a directory turn it off).
+    pub embedded_forms: bool,
     /// `SIPAS_DEFAULT_FORM`: the form a desk shows when neither it nor its units choose one.
     pub default_form: String,
     /// `SIPAS_DB_POOL_SIZE`, default 16.
@@ -604,8 +608,8 @@ impl Config {
             bind,
             public_url,
             data_dir,
-            forms_dir: lookup("SIPAS_FORMS_DIR")
-                .map_or_else(|| PathBuf::from("survey-forms"), PathBuf::from),
+            forms_dir: lookup("SIPAS_FORMS_DIR").map(PathBuf::from),
+            embedded_forms: true,
             default_form: lookup("SIPAS_DEFAULT_FORM").unwrap_or_else(|| DEFAULT_FORM.to_string()),
             db_pool_size,
             session_key,

@@ -25,7 +25,9 @@ impl Services {
     /// Loads and validates the survey forms (a broken file stops here, before anything else),
     /// opens and migrates the database, and stores the forms' versions.
     pub async fn open(config: Config) -> anyhow::Result<Self> {
-        let files = forms::load_dir(&config.forms_dir)?;
+        let loaded = forms::load(config.embedded_forms, config.forms_dir.as_deref())?;
+        log_forms(&loaded);
+        let files = loaded.files;
         let database = Database::open(&config).await?;
         let mut conn = database
             .pool
@@ -36,9 +38,12 @@ impl Services {
         drop(conn);
         if registry.current(&config.default_form).is_none() {
             anyhow::bail!(
-                "SIPAS_DEFAULT_FORM: no form \"{}\" in {} (forms: {})",
+                "SIPAS_DEFAULT_FORM: no form \"{}\" among the embedded forms{} (forms: {})",
                 config.default_form,
-                config.forms_dir.display(),
+                match &config.forms_dir {
+                    Some(dir) => format!(" and those of SIPAS_FORMS_DIR ({})", dir.display()),
+                    None => String::new(),
+                },
                 registry.form_ids().join(", ")
             );
         }
@@ -52,6 +57,32 @@ impl Services {
     pub async fn close(self) {
         self.database.close().await;
     }
+}
+
+/// Says at start which forms are used: embedded as shipped, overridden or added by the files of
+/// `SIPAS_FORMS_DIR`.
+fn log_forms(loaded: &forms::LoadedForms) {
+    let listed = |forms: &[(String, std::path::PathBuf)]| {
+        forms
+            .iter()
+            .map(|(id, path)| format!("{id} ({})", path.display()))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let mut parts = Vec::new();
+    if !loaded.embedded.is_empty() {
+        parts.push(format!("embedded {}", loaded.embedded.join(", ")));
+    }
+    if !loaded.overridden.is_empty() {
+        parts.push(format!(
+            "SIPAS_FORMS_DIR overrides {}",
+            listed(&loaded.overridden)
+        ));
+    }
+    if !loaded.added.is_empty() {
+        parts.push(format!("SIPAS_FORMS_DIR adds {}", listed(&loaded.added)));
+    }
+    tracing::info!("survey forms: {}", parts.join("; "));
 }
 
 /// The running web service.

@@ -45,9 +45,81 @@ impl fmt::Display for FormFileError {
 
 impl std::error::Error for FormFileError {}
 
+/// The survey forms shipped with the service, embedded at build time: `(name, text)` of every
+/// `survey-forms/*.toml` of the source tree, by name (`survey-forms/x.toml`, the name their
+/// messages give).
+pub const EMBEDDED: &[(&str, &str)] = include!(concat!(env!("OUT_DIR"), "/embedded_forms.rs"));
+
+/// The forms a process runs with, and where each came from.
+#[derive(Debug, Clone)]
+pub struct LoadedForms {
+    /// Every form with its source (`survey-forms/x.toml` for an embedded one, the file's path
+    /// for one from the directory): the embedded forms by name, an overridden one in its
+    /// place, then the directory's additions by file name.
+    pub files: Vec<(PathBuf, Form)>,
+    /// The ids of the embedded forms used as shipped.
+    pub embedded: Vec<String>,
+    /// Forms of the directory that replace the embedded form of the same id: (id, file).
+    pub overridden: Vec<(String, PathBuf)>,
+    /// Forms of the directory with an id no embedded form has: (id, file).
+    pub added: Vec<(String, PathBuf)>,
+}
+
+/// The forms to run with: the embedded ones ([`EMBEDDED`], unless `embedded` is false), and
+/// those of `dir` (`SIPAS_FORMS_DIR`), each of which adds a form or overrides the embedded form
+/// with the same id. Every file is validated; the first broken one fails with its problems.
+/// A directory that is given must be readable; with the embedded forms it may hold none.
+pub fn load(embedded: bool, dir: Option<&Path>) -> Result<LoadedForms, FormFileError> {
+    let mut loaded = LoadedForms {
+        files: Vec::new(),
+        embedded: Vec::new(),
+        overridden: Vec::new(),
+        added: Vec::new(),
+    };
+    if embedded {
+        for (name, text) in EMBEDDED {
+            let form = parse_form(name, text)?;
+            loaded.embedded.push(form.id.clone());
+            loaded.files.push((PathBuf::from(name), form));
+        }
+    }
+    let from_dir = match dir {
+        Some(dir) => read_dir_forms(dir, embedded)?,
+        None => Vec::new(),
+    };
+    for (path, form) in from_dir {
+        match loaded.files.iter().position(|(_, f)| f.id == form.id) {
+            Some(at) => {
+                loaded.embedded.retain(|id| *id != form.id);
+                loaded.overridden.push((form.id.clone(), path.clone()));
+                loaded.files[at] = (path, form);
+            }
+            None => {
+                loaded.added.push((form.id.clone(), path.clone()));
+                loaded.files.push((path, form));
+            }
+        }
+    }
+    if loaded.files.is_empty() {
+        return Err(FormFileError {
+            file: dir.map_or_else(|| "survey-forms".into(), |d| d.display().to_string()),
+            problems: vec![Problem {
+                position: None,
+                message: "no survey form (*.toml) found".into(),
+            }],
+        });
+    }
+    Ok(loaded)
+}
+
 /// Loads every `*.toml` file of `dir`, sorted by name. Fails on the first broken file, or when
 /// two files declare the same form id.
 pub fn load_dir(dir: &Path) -> Result<Vec<(PathBuf, Form)>, FormFileError> {
+    read_dir_forms(dir, false)
+}
+
+/// The forms of `dir` (see [`load_dir`]); `may_be_empty`: a directory without forms is no error.
+fn read_dir_forms(dir: &Path, may_be_empty: bool) -> Result<Vec<(PathBuf, Form)>, FormFileError> {
     let dir_error = |message: String| FormFileError {
         file: dir.display().to_string(),
         problems: vec![Problem {
@@ -62,7 +134,7 @@ pub fn load_dir(dir: &Path) -> Result<Vec<(PathBuf, Form)>, FormFileError> {
         .filter(|p| p.extension().is_some_and(|x| x == "toml"))
         .collect();
     paths.sort();
-    if paths.is_empty() {
+    if paths.is_empty() && !may_be_empty {
         return Err(dir_error("no survey form (*.toml) found".into()));
     }
     let mut forms: Vec<(PathBuf, Form)> = Vec::with_capacity(paths.len());
@@ -748,5 +820,114 @@ max_length = 300
             .map(|s| s.items.len())
             .collect();
         assert_eq!(factors, [4, 4, 5, 3, 3], "the 19 criteria of QĐ 1001");
+    }
+
+    /// A private directory, removed when dropped.
+    struct TempDir(PathBuf);
+
+    impl TempDir {
+        fn new(label: &str) -> Self {
+            let path = std::env::temp_dir().join(format!(
+                "sipas-forms-{label}-{}-{}",
+                std::process::id(),
+                rand::random::<u64>()
+            ));
+            std::fs::create_dir_all(&path).unwrap();
+            TempDir(path)
+        }
+    }
+
+    impl Drop for TempDir {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
+    }
+
+    #[test]
+    fn the_embedded_forms_are_the_shipped_files() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../survey-forms");
+        let shipped = load_dir(&dir).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(EMBEDDED.len(), shipped.len());
+        for ((name, text), (path, form)) in EMBEDDED.iter().zip(&shipped) {
+            let file = path.file_name().unwrap().to_str().unwrap();
+            assert_eq!(*name, format!("survey-forms/{file}"));
+            assert_eq!(*text, std::fs::read_to_string(path).unwrap());
+            assert_eq!(&parse_form(name, text).unwrap(), form);
+        }
+        let loaded = load(true, None).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(loaded.embedded, ["danh-gia-mot-cua", "sipas-1001-dich-vu"]);
+        assert!(loaded.overridden.is_empty() && loaded.added.is_empty());
+        assert_eq!(
+            loaded.files[1].0,
+            Path::new("survey-forms/sipas-1001-dich-vu.toml")
+        );
+    }
+
+    #[test]
+    fn the_forms_directory_overrides_and_adds() {
+        let dir = TempDir::new("override");
+        let quick = EMBEDDED
+            .iter()
+            .find(|(name, _)| name.ends_with("danh-gia-mot-cua.toml"))
+            .unwrap()
+            .1;
+        let changed = quick.replace("\nversion = 1\n", "\nversion = 7\n");
+        assert_ne!(changed, quick);
+        std::fs::write(dir.0.join("mot-cua.toml"), &changed).unwrap();
+        let added = changed.replace("id = \"danh-gia-mot-cua\"", "id = \"danh-gia-rieng\"");
+        std::fs::write(dir.0.join("rieng.toml"), added).unwrap();
+        std::fs::write(dir.0.join("notes.txt"), "not a form").unwrap();
+
+        let loaded = load(true, Some(&dir.0)).unwrap_or_else(|e| panic!("{e}"));
+        let ids: Vec<(&str, i32)> = loaded
+            .files
+            .iter()
+            .map(|(_, f)| (f.id.as_str(), f.version))
+            .collect();
+        assert_eq!(
+            ids,
+            [
+                ("danh-gia-mot-cua", 7),
+                ("sipas-1001-dich-vu", 1),
+                ("danh-gia-rieng", 7)
+            ]
+        );
+        assert_eq!(loaded.embedded, ["sipas-1001-dich-vu"]);
+        assert_eq!(
+            loaded.overridden,
+            [("danh-gia-mot-cua".to_string(), dir.0.join("mot-cua.toml"))]
+        );
+        assert_eq!(
+            loaded.added,
+            [("danh-gia-rieng".to_string(), dir.0.join("rieng.toml"))]
+        );
+        // Without the embedded forms: only the directory's.
+        let only = load(false, Some(&dir.0)).unwrap();
+        assert_eq!(only.files.len(), 2);
+        assert!(only.embedded.is_empty());
+
+        // A broken override names its file, line and column.
+        std::fs::write(dir.0.join("rieng.toml"), "id = \"x\"\nversion = \n").unwrap();
+        let e = load(true, Some(&dir.0)).unwrap_err().to_string();
+        let expected = format!("{}:2:", dir.0.join("rieng.toml").display());
+        assert!(e.starts_with(&expected), "{e}");
+    }
+
+    #[test]
+    fn an_empty_or_missing_forms_directory() {
+        let dir = TempDir::new("empty");
+        let loaded = load(true, Some(&dir.0)).unwrap();
+        assert_eq!(loaded.files.len(), EMBEDDED.len());
+        let e = load(false, Some(&dir.0)).unwrap_err().to_string();
+        assert!(e.contains("no survey form (*.toml) found"), "{e}");
+        let missing = dir.0.join("missing");
+        let e = load(true, Some(&missing)).unwrap_err().to_string();
+        assert!(
+            e.starts_with(&format!(
+                "{}: cannot read the survey-forms directory",
+                missing.display()
+            )),
+            "{e}"
+        );
     }
 }

@@ -1,4 +1,5 @@
-//! Survey forms: the questionnaires are data, read from TOML files in `survey-forms/`.
+//! Survey forms: the questionnaires are data, read from TOML files: those of `survey-forms/`,
+//! embedded in the binary at build time, and those of `SIPAS_FORMS_DIR`.
 //!
 //! A file is parsed into [`raw`] structures (which keep source positions), then validated into a
 //! [`Form`]. Everything past this module only sees validated forms. The format is documented in
@@ -14,7 +15,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-pub use loader::{FormFileError, load_dir, parse_form};
+pub use loader::{EMBEDDED, FormFileError, LoadedForms, load, load_dir, parse_form};
 pub use registry::{FormRegistry, FormVersion};
 
 /// The label shown for the "not applicable" answer when a form does not set its own.
