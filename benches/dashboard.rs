@@ -38,8 +38,8 @@ fn config(database_url: &str) -> Config {
         ("DATABASE_URL", database_url.to_string()),
         ("SIPAS_BIND", "127.0.0.1:0".to_string()),
         (
-            "SIPAS_FORMS_DIR",
-            concat!(env!("CARGO_MANIFEST_DIR"), "/survey-forms").to_string(),
+            "SIPAS_DATA_DIR",
+            concat!(env!("CARGO_TARGET_TMPDIR"), "/bench-data").to_string(),
         ),
         ("SIPAS_DB_POOL_SIZE", "2".to_string()),
     ]

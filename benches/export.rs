@@ -28,13 +28,13 @@ const SEED: i64 = 1;
 mod support;
 use support::{DropDatabase, admin_execute, admin_url};
 
-const FORMS_DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/survey-forms");
+const DATA_DIR: &str = concat!(env!("CARGO_TARGET_TMPDIR"), "/bench-data");
 
 fn config(database_url: &str) -> Config {
     let vars: HashMap<&str, String> = [
         ("DATABASE_URL", database_url.to_string()),
         ("SIPAS_BIND", "127.0.0.1:0".to_string()),
-        ("SIPAS_FORMS_DIR", FORMS_DIR.to_string()),
+        ("SIPAS_DATA_DIR", DATA_DIR.to_string()),
         ("SIPAS_DB_POOL_SIZE", "2".to_string()),
     ]
     .into();
@@ -54,7 +54,7 @@ fn run_export(database_url: &str, year: i32, format: &str, out: &Path) -> Run {
     let started = Instant::now();
     let child = std::process::Command::new(env!("CARGO_BIN_EXE_sipas"))
         .env("DATABASE_URL", database_url)
-        .env("SIPAS_FORMS_DIR", FORMS_DIR)
+        .env("SIPAS_DATA_DIR", DATA_DIR)
         .env("SIPAS_DB_POOL_SIZE", "2")
         .env("RUST_LOG", "warn")
         .env_remove("SIPAS_DEFAULT_FORM")

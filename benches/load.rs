@@ -105,8 +105,8 @@ fn server_vars(database_url: &str) -> HashMap<String, String> {
         ("DATABASE_URL", database_url.to_string()),
         ("SIPAS_BIND", "127.0.0.1:0".to_string()),
         (
-            "SIPAS_FORMS_DIR",
-            concat!(env!("CARGO_MANIFEST_DIR"), "/survey-forms").to_string(),
+            "SIPAS_DATA_DIR",
+            concat!(env!("CARGO_TARGET_TMPDIR"), "/bench-data").to_string(),
         ),
         // Behind a proxy, as in production: every instance shares the key.
         ("SIPAS_SESSION_KEY", "5a".repeat(64)),

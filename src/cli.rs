@@ -248,6 +248,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         _ => None,
     };
     let config = Config::from_env_binding(bind)?;
+    warn_of_former_data_dir(&config);
     match cli.command {
         Command::Serve { demo, .. } => {
             let services = Services::open(config).await?;
@@ -445,6 +446,30 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+/// Earlier versions kept their data in `./data` under whatever folder they started in: when
+/// such a folder is here and the data directory is now elsewhere, say how to keep using it.
+fn warn_of_former_data_dir(config: &Config) {
+    if config.data_dir_source == crate::config::DataDirSource::Variable {
+        return;
+    }
+    let Ok(former) = std::path::absolute("data") else {
+        return;
+    };
+    if former != config.data_dir
+        && ["postgres", "spool"]
+            .iter()
+            .any(|d| former.join(d).is_dir())
+    {
+        tracing::warn!(
+            "{} holds the data of an earlier version (its default was ./data); the data directory is now {} ({}): set SIPAS_DATA_DIR={} to keep using the former one",
+            former.display(),
+            config.data_dir.display(),
+            config.data_dir_source.describe(),
+            former.display()
+        );
+    }
 }
 
 /// What `sipas purge` prints: one line per category, with its count and its period.

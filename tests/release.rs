@@ -1,5 +1,6 @@
 //! A self-contained release (issue 18), run as the real binary: the survey forms embedded in it
-//! (it works from any folder; `SIPAS_FORMS_DIR` adds and overrides).
+//! (it works from any folder; `SIPAS_FORMS_DIR` adds and overrides); the data directory, which
+//! does not depend on the folder it starts in.
 
 use crate::common;
 
@@ -7,7 +8,7 @@ use std::path::Path;
 use std::process::Output;
 use std::time::Duration;
 
-use common::{TempDir, TestApp};
+use common::{TempDir, TestApp, TestDatabase};
 
 /// Longest a command may run before the test gives up on it.
 const COMMAND_TIMEOUT: Duration = Duration::from_secs(300);
@@ -46,6 +47,58 @@ fn assert_success(output: &Output, what: &str) {
         stdout(output),
         stderr(output)
     );
+}
+
+/// `sipas serve` on a free port of 127.0.0.1, run from `cwd` with the variables `env` (and
+/// without `SIPAS_DATA_DIR` unless `env` sets it), until its `/healthz` answers; then stopped.
+/// Its standard error (the log).
+async fn serve_log(database_url: &str, cwd: &Path, env: &[(&str, &str)]) -> String {
+    use tokio::io::AsyncReadExt;
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let bind = format!("127.0.0.1:{port}");
+    let mut cmd = sipas(database_url, cwd);
+    cmd.env_remove("SIPAS_DATA_DIR")
+        .envs(env.iter().copied())
+        .args(["serve", "--bind", &bind])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped());
+    let mut child = cmd.spawn().unwrap();
+    let mut stderr = child.stderr.take().unwrap();
+    // Read the log as it comes: a full pipe would stop the server.
+    let reader = tokio::spawn(async move {
+        let mut log = Vec::new();
+        let _ = stderr.read_to_end(&mut log).await;
+        log
+    });
+    let client = reqwest::Client::new();
+    let answered = tokio::time::timeout(COMMAND_TIMEOUT, async {
+        loop {
+            if let Ok(response) = client.get(format!("http://{bind}/healthz")).send().await {
+                return response.status();
+            }
+            if let Ok(Some(status)) = child.try_wait() {
+                panic!("sipas serve ended: {status}");
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    })
+    .await;
+    child.kill().await.unwrap();
+    let log = String::from_utf8(reader.await.unwrap()).expect("a UTF-8 log");
+    let status = answered.unwrap_or_else(|_| panic!("the server never answered:\n{log}"));
+    assert_eq!(status, 200, "{log}");
+    log
+}
+
+/// The line of `log` that contains `needle`.
+fn line_with<'l>(log: &'l str, needle: &str) -> &'l str {
+    log.lines()
+        .find(|line| line.contains(needle))
+        .unwrap_or_else(|| panic!("no line with {needle:?} in:\n{log}"))
 }
 
 fn this_year() -> String {
@@ -174,4 +227,23 @@ async fn the_forms_directory_overrides_an_embedded_form_and_adds_one() {
     assert!(!output.status.success());
     let expected = format!("{}:2:", forms.join("thai-do.toml").display());
     assert!(stderr(&output).contains(&expected), "{}", stderr(&output));
+}
+
+#[tokio::test]
+async fn the_data_directory_is_systemd_s_state_directory_not_the_working_folder() {
+    let db = TestDatabase::create().await;
+    let cwd = TempDir::new("serve-cwd");
+    let state = TempDir::new("state");
+    let state_dir = state.path().to_str().unwrap();
+    let log = serve_log(&db.url, cwd.path(), &[("STATE_DIRECTORY", state_dir)]).await;
+    let data = line_with(&log, "data directory");
+    assert!(data.contains(&format!("{state_dir} ")), "{data}");
+    assert!(data.contains("STATE_DIRECTORY"), "{data}");
+    assert!(data.contains(&format!("{state_dir}/exports")), "{data}");
+    // The spool follows it, and is made there.
+    let spool = line_with(&log, "response spool");
+    assert!(spool.contains(&format!("{state_dir}/spool/")), "{spool}");
+    assert!(state.path().join("spool").is_dir());
+    // Nothing in the folder the server started in.
+    assert_eq!(std::fs::read_dir(cwd.path()).unwrap().count(), 0);
 }

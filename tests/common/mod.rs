@@ -174,6 +174,14 @@ pub fn test_config(database_url: &str) -> Config {
             "https://hailong.example.gov.vn".to_string(),
         ),
         ("SIPAS_DB_POOL_SIZE", "4".to_string()),
+        // Exported files under target/, never in the working folder.
+        (
+            "SIPAS_DATA_DIR",
+            PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
+                .join("data")
+                .display()
+                .to_string(),
+        ),
         // The test client speaks plain HTTP: a Secure cookie would never come back.
         ("SIPAS_COOKIE_SECURE", "false".to_string()),
         // One response per visit: most tests post many forms at once from one address, at

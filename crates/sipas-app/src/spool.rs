@@ -1158,8 +1158,10 @@ mod tests {
             b,
             PathBuf::from("/srv/sipas/spool/7412345678901234567-sipas_thu_nghiem")
         );
-        let explicit = crate::config::Config::from_lookup(|k| {
-            (k == "SIPAS_SPOOL_DIR").then(|| "/var/spool/sipas".to_string())
+        let explicit = crate::config::Config::from_lookup(|k| match k {
+            "SIPAS_SPOOL_DIR" => Some("/var/spool/sipas".to_string()),
+            "SIPAS_DATA_DIR" => Some("/srv/sipas".to_string()),
+            _ => None,
         })
         .unwrap();
         assert_eq!(

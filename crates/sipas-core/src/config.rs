@@ -20,9 +20,12 @@ pub struct Config {
     /// `SIPAS_PUBLIC_URL`: the base URL citizens reach the service at (behind a proxy), used
     /// in QR codes. Default: `http://{bind}`.
     pub public_url: Url,
-    /// `SIPAS_DATA_DIR`, default `./data`: the embedded PostgreSQL and the exported files
-    /// (`exports/`) live here.
+    /// `SIPAS_DATA_DIR` (made absolute at start-up), else a default that does not depend on
+    /// the folder the process starts in ([`default_data_dir`]): the embedded PostgreSQL, the
+    /// exported files (`exports/`) and the default spool live here.
     pub data_dir: PathBuf,
+    /// Where [`Config::data_dir`] came from (for the start-up log and `sipas doctor`).
+    pub data_dir_source: DataDirSource,
     /// `SIPAS_FORMS_DIR`: survey forms that add to the embedded ones or override the embedded
     /// form with the same id (`crate::forms::load`). Unset: the embedded forms only.
     pub forms_dir: Option<PathBuf>,
@@ -455,6 +458,79 @@ pub fn parse_rate(text: &str) -> Result<Option<crate::domain::limits::Rate>, Str
     }))
 }
 
+/// Where the data directory came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DataDirSource {
+    /// `SIPAS_DATA_DIR`.
+    Variable,
+    /// `$STATE_DIRECTORY`, which systemd sets for a unit with `StateDirectory=sipas`
+    /// (`/var/lib/sipas`).
+    StateDirectory,
+    /// `/var/lib/sipas`: the process runs as root (whose home the `postgres` account that runs
+    /// an embedded server cannot reach).
+    System,
+    /// The user's data directory: `$XDG_DATA_HOME/sipas`, else `~/.local/share/sipas`.
+    UserData,
+}
+
+impl DataDirSource {
+    /// What set it, as the log and `sipas doctor` say it.
+    pub fn describe(self) -> &'static str {
+        match self {
+            DataDirSource::Variable => "SIPAS_DATA_DIR",
+            DataDirSource::StateDirectory => "STATE_DIRECTORY (systemd StateDirectory=)",
+            DataDirSource::System => "the default for root",
+            DataDirSource::UserData => {
+                "the user's data directory (XDG_DATA_HOME or ~/.local/share)"
+            }
+        }
+    }
+}
+
+/// The system-wide data directory (also systemd's `StateDirectory=sipas`).
+pub const SYSTEM_DATA_DIR: &str = "/var/lib/sipas";
+
+/// The data directory when `SIPAS_DATA_DIR` is unset, whatever the folder the process starts
+/// in: `$STATE_DIRECTORY` (its first entry) when systemd set it; `/var/lib/sipas` for root;
+/// else `$XDG_DATA_HOME/sipas` or `$HOME/.local/share/sipas`. Relative values of these
+/// variables are ignored (the XDG specification's rule); with none left it is an error asking
+/// for `SIPAS_DATA_DIR`.
+pub fn default_data_dir(
+    lookup: &impl Fn(&str) -> Option<String>,
+    running_as_root: bool,
+) -> Result<(PathBuf, DataDirSource), ConfigError> {
+    let absolute = |name: &str| {
+        lookup(name)
+            .map(PathBuf::from)
+            .filter(|path| path.is_absolute())
+    };
+    if let Some(state) = lookup("STATE_DIRECTORY")
+        .and_then(|list| list.split(':').next().map(PathBuf::from))
+        .filter(|path| path.is_absolute())
+    {
+        return Ok((state, DataDirSource::StateDirectory));
+    }
+    if running_as_root {
+        return Ok((PathBuf::from(SYSTEM_DATA_DIR), DataDirSource::System));
+    }
+    if let Some(data_home) = absolute("XDG_DATA_HOME") {
+        return Ok((data_home.join("sipas"), DataDirSource::UserData));
+    }
+    if let Some(home) = absolute("HOME") {
+        return Ok((home.join(".local/share/sipas"), DataDirSource::UserData));
+    }
+    Err(ConfigError {
+        name: "SIPAS_DATA_DIR",
+        problem: "unset, and neither STATE_DIRECTORY, XDG_DATA_HOME nor HOME names a directory: set it to where sipas may keep its data (e.g. /var/lib/sipas)".into(),
+    })
+}
+
+/// Whether this process runs as root (the owner of `/proc/self` is its effective user).
+pub fn running_as_root() -> bool {
+    use std::os::unix::fs::MetadataExt;
+    std::fs::metadata("/proc/self").is_ok_and(|m| m.uid() == 0)
+}
+
 /// A variable that is set but unusable.
 #[derive(Debug, thiserror::Error)]
 #[error("{name}: {problem}")]
@@ -494,8 +570,17 @@ impl Config {
         })
     }
 
-    /// Reads the configuration through `lookup` (tests pass a map).
+    /// Reads the configuration through `lookup` (tests pass a map); the data directory's
+    /// default depends on whether the process runs as root ([`default_data_dir`]).
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        Self::from_lookup_as(lookup, running_as_root())
+    }
+
+    /// [`Config::from_lookup`] for a process that runs as root or not.
+    pub fn from_lookup_as(
+        lookup: impl Fn(&str) -> Option<String>,
+        running_as_root: bool,
+    ) -> Result<Self, ConfigError> {
         let bind_text = lookup("SIPAS_BIND").unwrap_or_else(|| DEFAULT_BIND.to_string());
         let bind: SocketAddr = bind_text.trim().parse().map_err(|e| ConfigError {
             name: "SIPAS_BIND",
@@ -593,9 +678,22 @@ impl Config {
                 ),
             });
         }
-        let data_dir =
-            lookup("SIPAS_DATA_DIR").map_or_else(|| PathBuf::from("data"), PathBuf::from);
-        let spool_dir = lookup("SIPAS_SPOOL_DIR").map(PathBuf::from);
+        let (data_dir, data_dir_source) = match lookup("SIPAS_DATA_DIR") {
+            Some(dir) => (PathBuf::from(dir.trim()), DataDirSource::Variable),
+            None => default_data_dir(&lookup, running_as_root)?,
+        };
+        // A relative SIPAS_DATA_DIR is taken from the folder the process starts in, once.
+        let data_dir = std::path::absolute(&data_dir).map_err(|e| ConfigError {
+            name: "SIPAS_DATA_DIR",
+            problem: format!("cannot make {} absolute ({e})", data_dir.display()),
+        })?;
+        let spool_dir = match lookup("SIPAS_SPOOL_DIR") {
+            None => None,
+            Some(dir) => Some(std::path::absolute(dir.trim()).map_err(|e| ConfigError {
+                name: "SIPAS_SPOOL_DIR",
+                problem: format!("cannot make {dir} absolute ({e})"),
+            })?),
+        };
         let database_url = lookup("DATABASE_URL");
         if let Some(url) = &database_url {
             Url::parse(url).map_err(|e| ConfigError {
@@ -608,6 +706,7 @@ impl Config {
             bind,
             public_url,
             data_dir,
+            data_dir_source,
             forms_dir: lookup("SIPAS_FORMS_DIR").map(PathBuf::from),
             embedded_forms: true,
             default_form: lookup("SIPAS_DEFAULT_FORM").unwrap_or_else(|| DEFAULT_FORM.to_string()),
@@ -750,11 +849,13 @@ mod tests {
     use std::collections::HashMap;
 
     fn config(vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
-        let map: HashMap<String, String> = vars
+        let mut map: HashMap<String, String> = vars
             .iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect();
-        Config::from_lookup(|k| map.get(k).cloned())
+        map.entry("HOME".into())
+            .or_insert_with(|| "/home/test".into());
+        Config::from_lookup_as(|k| map.get(k).cloned(), false)
     }
 
     #[test]
@@ -767,6 +868,73 @@ mod tests {
             c.desk_link("abc123"),
             "https://hailong.xuanloc.gov.vn/sipas/s/abc123"
         );
+    }
+
+    #[test]
+    fn the_data_directory_does_not_depend_on_the_working_folder() {
+        let dir = |vars: &[(&str, &str)], root: bool| {
+            let map: HashMap<String, String> = vars
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect();
+            Config::from_lookup_as(|k| map.get(k).cloned(), root)
+                .map(|c| (c.data_dir, c.data_dir_source))
+        };
+        let home = ("HOME", "/home/nv");
+        assert_eq!(
+            dir(&[home], false).unwrap(),
+            (
+                PathBuf::from("/home/nv/.local/share/sipas"),
+                DataDirSource::UserData
+            )
+        );
+        assert_eq!(
+            dir(&[home, ("XDG_DATA_HOME", "/data/nv")], false).unwrap(),
+            (PathBuf::from("/data/nv/sipas"), DataDirSource::UserData)
+        );
+        // A relative XDG_DATA_HOME is ignored, as the specification says.
+        assert_eq!(
+            dir(&[home, ("XDG_DATA_HOME", "data")], false).unwrap().0,
+            PathBuf::from("/home/nv/.local/share/sipas")
+        );
+        // Root: the system's directory, not /root (the postgres account cannot reach it).
+        assert_eq!(
+            dir(&[("HOME", "/root")], true).unwrap(),
+            (PathBuf::from("/var/lib/sipas"), DataDirSource::System)
+        );
+        // systemd's StateDirectory= (several are separated by colons) comes first.
+        for root in [false, true] {
+            assert_eq!(
+                dir(
+                    &[home, ("STATE_DIRECTORY", "/var/lib/sipas:/var/lib/other")],
+                    root
+                )
+                .unwrap(),
+                (
+                    PathBuf::from("/var/lib/sipas"),
+                    DataDirSource::StateDirectory
+                )
+            );
+        }
+        // SIPAS_DATA_DIR wins; a relative one is made absolute once, at start-up.
+        assert_eq!(
+            dir(
+                &[
+                    home,
+                    ("SIPAS_DATA_DIR", "/srv/sipas"),
+                    ("STATE_DIRECTORY", "/x")
+                ],
+                true
+            )
+            .unwrap(),
+            (PathBuf::from("/srv/sipas"), DataDirSource::Variable)
+        );
+        let relative = dir(&[("SIPAS_DATA_DIR", "du-lieu")], false).unwrap().0;
+        assert_eq!(relative, std::env::current_dir().unwrap().join("du-lieu"));
+        // Nothing to go by: an error naming SIPAS_DATA_DIR.
+        let e = dir(&[], false).unwrap_err();
+        assert_eq!(e.name, "SIPAS_DATA_DIR");
+        assert!(dir(&[], true).is_ok());
     }
 
     #[test]

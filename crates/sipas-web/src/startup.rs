@@ -161,6 +161,12 @@ impl Application {
             crate::spool::Spool::open(&spool_dir, config.spool_max_bytes, identity)
                 .with_context(|| format!("SIPAS_SPOOL_DIR: opening {}", spool_dir.display()))?,
         );
+        tracing::info!(
+            data_dir = %config.data_dir.display(),
+            from = config.data_dir_source.describe(),
+            exports = %config.export_dir().display(),
+            "data directory"
+        );
         tracing::info!(dir = %spool_dir.display(), database = %spool.identity(), "response spool");
         // The desks behind the public codes: loaded by the listener as it connects, trusted
         // while changes are heard.
