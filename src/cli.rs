@@ -9,7 +9,7 @@ use anyhow::Context;
 use chrono::{Datelike, NaiveDate};
 use clap::{Parser, Subcommand, ValueEnum};
 
-use crate::config::Config;
+use crate::config::{Config, LogFormat};
 use crate::db::desks::{Desk, DeskListing};
 use crate::export::poster::Poster;
 use crate::startup::{Application, Services};
@@ -213,41 +213,72 @@ impl From<ExportFormat> for crate::export::ExportFormat {
 /// Entry point of the binary.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
-    init_tracing();
+    let bind = match &cli.command {
+        Command::Serve { bind, .. } => *bind,
+        _ => None,
+    };
+    let config = Config::from_env_binding(bind);
+    let format = config
+        .as_ref()
+        .map_or(LogFormat::default(), |config| config.log_format);
+    init_tracing(format);
+    let config = match config {
+        Ok(config) => config,
+        Err(e) => {
+            report_failure(format, &e);
+            return ExitCode::FAILURE;
+        }
+    };
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
     {
         Ok(runtime) => runtime,
         Err(e) => {
-            eprintln!("sipas: cannot start the runtime: {e}");
+            report_failure(format, &format_args!("cannot start the runtime: {e}"));
             return ExitCode::FAILURE;
         }
     };
-    match runtime.block_on(run(cli)) {
+    match runtime.block_on(run(cli, config)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("sipas: {e:#}");
+            report_failure(format, &format_args!("{e:#}"));
             ExitCode::FAILURE
         }
     }
 }
 
-fn init_tracing() {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .try_init();
+/// The error a command ends with: a line `sipas: …` on standard error, or with the JSON log one
+/// more JSON object (level ERROR), so that a log shipper reads every line.
+fn report_failure(format: LogFormat, error: &dyn std::fmt::Display) {
+    match format {
+        LogFormat::Text => eprintln!("sipas: {error}"),
+        LogFormat::Json => tracing::error!("{error}"),
+    }
 }
 
-pub async fn run(cli: Cli) -> anyhow::Result<()> {
-    let bind = match &cli.command {
-        Command::Serve { bind, .. } => *bind,
-        _ => None,
+/// The log on standard error (`RUST_LOG`, default `info`): lines, coloured only on a terminal,
+/// or JSON objects (`SIPAS_LOG_FORMAT=json`).
+fn init_tracing(format: LogFormat) {
+    use std::io::IsTerminal;
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    let _ = match format {
+        LogFormat::Text => builder
+            .with_ansi(std::io::stderr().is_terminal())
+            .try_init(),
+        LogFormat::Json => builder
+            .with_ansi(false)
+            .json()
+            .flatten_event(true)
+            .try_init(),
     };
-    let config = Config::from_env_binding(bind)?;
+}
+
+pub async fn run(cli: Cli, config: Config) -> anyhow::Result<()> {
     warn_of_former_data_dir(&config);
     match cli.command {
         Command::Serve { demo, .. } => {
@@ -295,6 +326,11 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             let services = Services::open(config).await?;
             let result = async {
                 let mut conn = services.database.pool.get().await?;
+                if !units.is_empty() {
+                    ensure_units_exist(&mut conn)
+                        .await
+                        .map_err(|e| anyhow::anyhow!("--unit: {e}"))?;
+                }
                 crate::staff::create_account(
                     &mut conn,
                     &crate::staff::AccountRequest {
@@ -446,6 +482,39 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+/// What a command that needs the unit tree says on a database that has no unit yet (a new
+/// installation), and how to fill it.
+pub const NO_UNITS_YET: &str = "Cơ sở dữ liệu chưa có đơn vị nào (cài đặt mới). Tạo huyện mẫu bằng \
+     `sipas demo --responses 0` (hoặc `sipas serve --demo`), hoặc tạo tài khoản quản trị bằng \
+     `sipas user add --username TEN --role admin` rồi thêm các đơn vị và quầy ở trang “Đơn vị” \
+     (/staff/units).";
+
+/// What `sipas qr` says when units exist but none has an active desk.
+pub const NO_ACTIVE_DESKS: &str = "Chưa có quầy nào đang hoạt động: thêm quầy cho các đơn vị ở \
+     trang “Đơn vị” (/staff/units), hoặc tạo huyện mẫu bằng `sipas demo --responses 0`.";
+
+/// Fails with [`NO_UNITS_YET`] when the database holds no unit.
+async fn ensure_units_exist(conn: &mut diesel_async::AsyncPgConnection) -> anyhow::Result<()> {
+    if crate::db::units::Unit::all_by_name(conn).await?.is_empty() {
+        anyhow::bail!(NO_UNITS_YET);
+    }
+    Ok(())
+}
+
+/// A request of `sipas export` or `sipas report` that does not resolve, named by its option;
+/// an empty database says so and how to fill it.
+fn spec_problem(e: crate::export::SpecError) -> anyhow::Error {
+    use crate::export::SpecError;
+    match e {
+        SpecError::NoUnitsYet => anyhow::anyhow!(NO_UNITS_YET),
+        SpecError::Database(e) => anyhow::Error::from(e),
+        e => match e.field() {
+            "" => anyhow::anyhow!("{e}"),
+            field => anyhow::anyhow!("--{field}: {e}"),
+        },
+    }
 }
 
 /// Earlier versions kept their data in `./data` under whatever folder they started in: when
@@ -698,13 +767,18 @@ pub fn poster_file_stem(desk: &DeskListing) -> String {
 }
 
 async fn write_posters(services: &Services, out: &Path, dpi: u32) -> anyhow::Result<usize> {
+    let desks = {
+        let mut conn = services.database.pool.get().await?;
+        let desks = Desk::list_active(&mut conn).await?;
+        if desks.is_empty() {
+            ensure_units_exist(&mut conn).await?;
+            anyhow::bail!(NO_ACTIVE_DESKS);
+        }
+        desks
+    };
     tokio::fs::create_dir_all(out)
         .await
         .with_context(|| format!("creating {}", out.display()))?;
-    let desks = {
-        let mut conn = services.database.pool.get().await?;
-        Desk::list_active(&mut conn).await?
-    };
     for desk in &desks {
         let link = services.config.desk_link(&desk.code);
         let stem = poster_file_stem(desk);
@@ -753,7 +827,8 @@ async fn export(
         crate::auth::Scope::All,
         request,
     )
-    .await?;
+    .await
+    .map_err(spec_problem)?;
     if format == F::Sps
         && out != Path::new("-")
         && let Some(stem) = out.file_stem().and_then(|s| s.to_str())
@@ -864,10 +939,7 @@ async fn report_html(
         request,
     )
     .await
-    .map_err(|e| match e.field() {
-        "" => anyhow::anyhow!("{e}"),
-        field => anyhow::anyhow!("--{field}: {e}"),
-    })?;
+    .map_err(spec_problem)?;
     let report = crate::reports::build(
         &mut conn,
         &services.forms,

@@ -1,6 +1,7 @@
 //! A self-contained release (issue 18), run as the real binary: the survey forms embedded in it
 //! (it works from any folder; `SIPAS_FORMS_DIR` adds and overrides); the data directory, which
-//! does not depend on the folder it starts in.
+//! does not depend on the folder it starts in; the log without colour codes in a pipe, or as
+//! JSON; commands on an empty database that say so.
 
 use crate::common;
 
@@ -246,4 +247,180 @@ async fn the_data_directory_is_systemd_s_state_directory_not_the_working_folder(
     assert!(state.path().join("spool").is_dir());
     // Nothing in the folder the server started in.
     assert_eq!(std::fs::read_dir(cwd.path()).unwrap().count(), 0);
+}
+
+#[tokio::test]
+async fn the_log_has_no_colour_codes_in_a_pipe_and_its_json_lines_parse() {
+    let db = TestDatabase::create_empty().await;
+    let cwd = TempDir::new("log");
+    let output = run(sipas(&db.url, cwd.path()), &["migrate"]).await;
+    assert_success(&output, "sipas migrate");
+    let log = stderr(&output);
+    assert!(log.contains("applied migrations"), "{log}");
+    assert!(!log.contains("\x1b["), "colour codes in a pipe: {log:?}");
+
+    // JSON: every line an object with its level and message, the failure a last one.
+    let json = async |default_form: Option<&str>| {
+        let mut cmd = sipas(&db.url, cwd.path());
+        cmd.env("SIPAS_LOG_FORMAT", "json");
+        if let Some(form) = default_form {
+            cmd.env("SIPAS_DEFAULT_FORM", form);
+        }
+        let output = run(cmd, &["migrate"]).await;
+        let lines: Vec<serde_json::Value> = stderr(&output)
+            .lines()
+            .map(|line| {
+                serde_json::from_str(line).unwrap_or_else(|e| panic!("{e}: not JSON: {line:?}"))
+            })
+            .collect();
+        (output, lines)
+    };
+    let (output, lines) = json(None).await;
+    assert_success(&output, "sipas migrate with SIPAS_LOG_FORMAT=json");
+    let forms = lines
+        .iter()
+        .find(|l| {
+            l["message"]
+                .as_str()
+                .is_some_and(|m| m.starts_with("survey forms"))
+        })
+        .unwrap_or_else(|| panic!("no line on the forms: {lines:?}"));
+    assert_eq!(forms["level"], "INFO");
+    assert_eq!(forms["target"], "sipas_web::startup");
+    assert!(forms["timestamp"].is_string());
+    let (output, lines) = json(Some("khong-co")).await;
+    assert!(!output.status.success());
+    let last = lines.last().expect("a line");
+    assert_eq!(last["level"], "ERROR");
+    assert!(
+        last["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("SIPAS_DEFAULT_FORM: no form \"khong-co\"")),
+        "{last}"
+    );
+
+    // An unknown format stops the command before anything is done, naming the variable.
+    let mut cmd = sipas(&db.url, cwd.path());
+    cmd.env("SIPAS_LOG_FORMAT", "xml");
+    let output = run(cmd, &["migrate"]).await;
+    assert!(!output.status.success());
+    assert!(
+        stderr(&output).starts_with("sipas: SIPAS_LOG_FORMAT: \"xml\" is not text"),
+        "{}",
+        stderr(&output)
+    );
+    assert!(!stdout(&output).contains("up to date"));
+}
+
+/// Issue 18: a new installation's empty database is named as the problem by every command that
+/// needs units, with how to fill it; the command the message gives works.
+#[tokio::test]
+async fn commands_on_an_empty_database_say_it_has_no_units_and_how_to_fill_it() {
+    use tokio::io::AsyncWriteExt;
+    let db = TestDatabase::create().await;
+    let cwd = TempDir::new("empty-db");
+    let year = this_year();
+    let says_empty = |output: &Output, what: &str| {
+        assert!(!output.status.success(), "{what} succeeded");
+        let message = stderr(output);
+        assert!(
+            message.contains("Cơ sở dữ liệu chưa có đơn vị nào")
+                && message.contains("`sipas demo --responses 0`")
+                && message.contains("/staff/units"),
+            "{what}: {message}"
+        );
+        assert!(!message.contains("Tài khoản"), "{what}: {message}");
+    };
+    let xlsx = cwd.path().join("ket-qua.xlsx");
+    let xlsx_path = xlsx.to_str().unwrap();
+    let output = run(
+        sipas(&db.url, cwd.path()),
+        &[
+            "export", "--year", &year, "--format", "xlsx", "--out", xlsx_path,
+        ],
+    )
+    .await;
+    says_empty(&output, "export");
+    let output = run(
+        sipas(&db.url, cwd.path()),
+        &[
+            "export", "--year", &year, "--unit", "xuan-loc", "--format", "csv", "--out", "-",
+        ],
+    )
+    .await;
+    says_empty(&output, "export --unit");
+    let html = cwd.path().join("bao-cao.html");
+    let output = run(
+        sipas(&db.url, cwd.path()),
+        &["report", "--year", &year, "--out", html.to_str().unwrap()],
+    )
+    .await;
+    says_empty(&output, "report");
+    let posters = cwd.path().join("posters");
+    let posters_path = posters.to_str().unwrap();
+    let output = run(sipas(&db.url, cwd.path()), &["qr", "--out", posters_path]).await;
+    says_empty(&output, "qr");
+    assert!(!xlsx.exists() && !html.exists() && !posters.exists());
+
+    let mut cmd = sipas(&db.url, cwd.path());
+    cmd.args([
+        "user",
+        "add",
+        "--username",
+        "nv.xuanbac",
+        "--role",
+        "unit",
+        "--unit",
+        "xuan-loc.xuan-bac",
+    ])
+    .stdin(std::process::Stdio::piped())
+    .stdout(std::process::Stdio::piped())
+    .stderr(std::process::Stdio::piped());
+    let mut child = cmd.spawn().unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    stdin
+        .write_all("Mật khẩu đủ dài của cán bộ 2026\n".as_bytes())
+        .await
+        .unwrap();
+    drop(stdin);
+    let output = tokio::time::timeout(COMMAND_TIMEOUT, child.wait_with_output())
+        .await
+        .unwrap()
+        .unwrap();
+    says_empty(&output, "user add --unit");
+    assert!(stderr(&output).contains("--unit: "), "{}", stderr(&output));
+    let accounts: i64 = common::connect(&db.url)
+        .await
+        .query_one("SELECT count(*) FROM accounts", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(accounts, 0);
+
+    // The command the message gives fills it; then the commands work.
+    let output = run(sipas(&db.url, cwd.path()), &["demo", "--responses", "0"]).await;
+    assert_success(&output, "demo --responses 0");
+    let output = run(
+        sipas(&db.url, cwd.path()),
+        &[
+            "export", "--year", &year, "--format", "codebook", "--out", "-",
+        ],
+    )
+    .await;
+    assert_success(&output, "export after the demo");
+
+    // Units without an active desk: qr says that.
+    common::connect(&db.url)
+        .await
+        .batch_execute("UPDATE desks SET active = false")
+        .await
+        .unwrap();
+    let output = run(sipas(&db.url, cwd.path()), &["qr", "--out", posters_path]).await;
+    assert!(!output.status.success());
+    assert!(
+        stderr(&output).contains("Chưa có quầy nào đang hoạt động"),
+        "{}",
+        stderr(&output)
+    );
+    assert!(!posters.exists());
 }

@@ -78,6 +78,8 @@ pub struct Config {
     /// `SIPAS_SMTP_URL` and `SIPAS_MAIL_FROM`: the staff's e-mail alerts (see
     /// [`MailSettings`]). `None`: alerts are not enabled on this server.
     pub mail: Option<MailSettings>,
+    /// `SIPAS_LOG_FORMAT`: `text` (default) or `json` (see [`LogFormat`]).
+    pub log_format: LogFormat,
     /// `SIPAS_CHROMIUM`: the Chromium that prints reports to PDF; when unset, `chromium` or
     /// `chromium-browser` on `PATH` (looked up at each print). A path that names no file
     /// means no PDF printing.
@@ -458,6 +460,32 @@ pub fn parse_rate(text: &str) -> Result<Option<crate::domain::limits::Rate>, Str
     }))
 }
 
+/// How the log (standard error) is written: `SIPAS_LOG_FORMAT`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum LogFormat {
+    /// Lines for people: coloured only when standard error is a terminal.
+    #[default]
+    Text,
+    /// One JSON object per line (journald, Loki, any log shipper).
+    Json,
+}
+
+impl LogFormat {
+    /// Reads `SIPAS_LOG_FORMAT`: `text` (the default) or `json`.
+    pub fn from_lookup(lookup: &impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        match lookup("SIPAS_LOG_FORMAT").as_deref().map(str::trim) {
+            None | Some("text") => Ok(LogFormat::Text),
+            Some("json") => Ok(LogFormat::Json),
+            Some(other) => Err(ConfigError {
+                name: "SIPAS_LOG_FORMAT",
+                problem: format!(
+                    "\"{other}\" is not text (lines, the default) or json (one JSON object per line, for journald or Loki)"
+                ),
+            }),
+        }
+    }
+}
+
 /// Where the data directory came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum DataDirSource {
@@ -725,6 +753,7 @@ impl Config {
             retention: retention_from_lookup(&lookup, export_keep_days)?,
             privacy: PrivacySettings::from_lookup(&lookup)?,
             mail: MailSettings::from_lookup(&lookup)?,
+            log_format: LogFormat::from_lookup(&lookup)?,
             chromium: lookup("SIPAS_CHROMIUM")
                 .filter(|c| !c.is_empty())
                 .map(PathBuf::from),
@@ -959,6 +988,14 @@ mod tests {
         assert_eq!(e.name, "SIPAS_LIMIT_PERSON");
         let e = config(&[("SIPAS_TRUSTED_PROXIES", "10.0.0.1, proxy")]).unwrap_err();
         assert_eq!(e.name, "SIPAS_TRUSTED_PROXIES");
+        let e = config(&[("SIPAS_LOG_FORMAT", "xml")]).unwrap_err();
+        assert_eq!(e.name, "SIPAS_LOG_FORMAT");
+        assert!(e.problem.contains("\"xml\" is not text"), "{e}");
+        assert_eq!(config(&[]).unwrap().log_format, LogFormat::Text);
+        assert_eq!(
+            config(&[("SIPAS_LOG_FORMAT", "json")]).unwrap().log_format,
+            LogFormat::Json
+        );
         let ok = config(&[
             ("SIPAS_LIMIT_KIOSK", "off"),
             ("SIPAS_LIMIT_ADDRESS", "10/2h"),

@@ -57,6 +57,9 @@ pub enum SpecError {
     OutOfScope(String),
     #[error("Tài khoản không được giao đơn vị nào.")]
     NoUnits,
+    /// The database holds no unit at all (a new installation): nothing to do with the account.
+    #[error("Chưa có đơn vị nào: quản trị viên thêm các đơn vị ở trang “Đơn vị”.")]
+    NoUnitsYet,
     #[error("Không có mẫu phiếu “{0}”. Các mẫu phiếu: {1}.")]
     Form(String, String),
     #[error("Kênh “{0}” không hợp lệ. Các kênh: {1}.")]
@@ -71,7 +74,10 @@ impl SpecError {
         match self {
             SpecError::Year(_) => "year",
             SpecError::Period(..) => "period",
-            SpecError::UnknownUnit(_) | SpecError::OutOfScope(_) | SpecError::NoUnits => "unit",
+            SpecError::UnknownUnit(_)
+            | SpecError::OutOfScope(_)
+            | SpecError::NoUnits
+            | SpecError::NoUnitsYet => "unit",
             SpecError::Form(..) => "form",
             SpecError::Channel(..) => "channel",
             SpecError::Database(_) => "",
@@ -170,6 +176,9 @@ impl ExportSpec {
             },
         };
         let all = Unit::all_by_name(conn).await?;
+        if all.is_empty() {
+            return Err(SpecError::NoUnitsYet);
+        }
         let root = match &request.unit {
             None => default_root(&all, &scope).ok_or(SpecError::NoUnits)?,
             Some(UnitRef::Code(code)) => {
