@@ -140,6 +140,10 @@ pub enum Command {
         #[command(subcommand)]
         action: PrivacyCommand,
     },
+    /// Check the installation without changing anything: every variable, the session key, the
+    /// database and its migrations, the forms, the data and spool directories, the public URL
+    /// and the clock; one line per check, exit status 1 when one fails.
+    Doctor,
 }
 
 #[derive(Debug, Subcommand)]
@@ -213,6 +217,9 @@ impl From<ExportFormat> for crate::export::ExportFormat {
 /// Entry point of the binary.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
+    if matches!(cli.command, Command::Doctor) {
+        return doctor();
+    }
     let bind = match &cli.command {
         Command::Serve { bind, .. } => *bind,
         _ => None,
@@ -245,6 +252,35 @@ pub fn main() -> ExitCode {
             report_failure(format, &format_args!("{e:#}"));
             ExitCode::FAILURE
         }
+    }
+}
+
+/// `sipas doctor`: reads the configuration itself (an unusable variable is one of its
+/// findings, not a reason to stop) and prints its report on standard output.
+fn doctor() -> ExitCode {
+    let env = crate::doctor::Environment::from_process();
+    // The log (warnings of the checks' libraries only) in the configured format if it is usable.
+    let format = LogFormat::from_lookup(&|name: &str| {
+        std::env::var(name).ok().filter(|v| !v.trim().is_empty())
+    })
+    .unwrap_or_default();
+    init_tracing(format);
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            report_failure(format, &format_args!("cannot start the runtime: {e}"));
+            return ExitCode::FAILURE;
+        }
+    };
+    let report = runtime.block_on(crate::doctor::run(&env));
+    print!("{report}");
+    if report.failed() {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
     }
 }
 
@@ -456,6 +492,13 @@ pub async fn run(cli: Cli, config: Config) -> anyhow::Result<()> {
                 crate::export::jobs::delete_files(&export_dir, &purge.expired_files).await;
             }
             print!("{}", purge_summary(&purge));
+        }
+        Command::Doctor => {
+            let report = crate::doctor::run(&crate::doctor::Environment::from_process()).await;
+            print!("{report}");
+            if report.failed() {
+                anyhow::bail!("sipas doctor found problems");
+            }
         }
         Command::Privacy {
             action: PrivacyCommand::MaskComments { dry_run },

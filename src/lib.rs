@@ -14,3 +14,4 @@ pub use sipas_web::{auth, error, startup, web};
 
 pub mod cli;
 pub mod demo;
+pub mod doctor;

@@ -1,7 +1,8 @@
 //! A self-contained release (issue 18), run as the real binary: the survey forms embedded in it
 //! (it works from any folder; `SIPAS_FORMS_DIR` adds and overrides); the data directory, which
 //! does not depend on the folder it starts in; the log without colour codes in a pipe, or as
-//! JSON; commands on an empty database that say so.
+//! JSON; commands on an empty database that say so; `sipas doctor` on a healthy and on a broken
+//! installation.
 
 use crate::common;
 
@@ -423,4 +424,182 @@ async fn commands_on_an_empty_database_say_it_has_no_units_and_how_to_fill_it() 
         stderr(&output)
     );
     assert!(!posters.exists());
+}
+
+/// A session key of 64 random bytes, in hex.
+fn strong_key() -> String {
+    (0..4)
+        .map(|_| uuid::Uuid::new_v4().simple().to_string())
+        .collect()
+}
+
+/// `sipas doctor` from `cwd` with `env`: its exit status and its lines.
+async fn doctor(database_url: &str, cwd: &Path, env: &[(&str, &str)]) -> (bool, Vec<String>) {
+    let mut cmd = sipas(database_url, cwd);
+    cmd.env_remove("SIPAS_DATA_DIR").envs(env.iter().copied());
+    let output = run(cmd, &["doctor"]).await;
+    let lines: Vec<String> = stdout(&output).lines().map(str::to_string).collect();
+    assert!(!stderr(&output).contains("ERROR"), "{}", stderr(&output));
+    (output.status.success(), lines)
+}
+
+/// The line of `lines` about `subject`.
+fn about<'l>(lines: &'l [String], subject: &str) -> &'l str {
+    lines
+        .iter()
+        .find(|l| l[l.char_indices().nth(2).map_or(0, |(i, _)| i)..].starts_with(subject))
+        .unwrap_or_else(|| panic!("no line about {subject}: {lines:#?}"))
+}
+
+#[tokio::test]
+async fn doctor_passes_a_healthy_installation_on_every_line() {
+    let db = TestDatabase::create().await;
+    let cwd = TempDir::new("doctor-ok");
+    let data = cwd.path().join("du-lieu");
+    let key = strong_key();
+    let (ok, lines) = doctor(
+        &db.url,
+        cwd.path(),
+        &[
+            ("SIPAS_PUBLIC_URL", "https://hailong.example.gov.vn"),
+            ("SIPAS_SESSION_KEY", &key),
+            ("SIPAS_DATA_DIR", data.to_str().unwrap()),
+            ("SIPAS_SPOOL_MAX_MB", "1"),
+        ],
+    )
+    .await;
+    assert!(ok, "{lines:#?}");
+    assert_eq!(lines.len(), 9, "{lines:#?}");
+    for line in &lines {
+        assert!(line.starts_with("✓ "), "{lines:#?}");
+    }
+    assert!(
+        about(&lines, "Cơ sở dữ liệu: PostgreSQL ").contains(" trả lời (postgres://"),
+        "{lines:#?}"
+    );
+    let migrations = std::fs::read_dir(common::manifest_dir().join("migrations"))
+        .unwrap()
+        .filter(|e| e.as_ref().unwrap().path().is_dir())
+        .count();
+    assert_eq!(
+        about(&lines, "Lược đồ"),
+        format!("✓ Lược đồ: đủ {migrations} migration, không có migration chờ")
+    );
+    assert!(about(&lines, "Khóa phiên").contains("64 byte"));
+    assert!(about(&lines, "Mẫu phiếu").contains("nhúng sẵn danh-gia-mot-cua, sipas-1001-dich-vu"));
+    let spool = about(&lines, "Hàng đợi phiếu (spool)");
+    assert!(
+        spool.contains(&format!("{}/spool/", data.display()))
+            && spool.contains("không tiến trình nào giữ"),
+        "{spool}"
+    );
+    assert!(about(&lines, "Múi giờ").contains("UTC+07:00, Asia/Ho_Chi_Minh"));
+    // It changed nothing: no data directory made, no migration table touched.
+    assert!(!data.exists());
+}
+
+#[tokio::test]
+async fn doctor_names_each_problem_and_fails_warnings_alone_pass() {
+    let db = TestDatabase::create().await;
+    let cwd = TempDir::new("doctor-broken");
+    let file = cwd.path().join("tep");
+    std::fs::write(&file, "not a directory").unwrap();
+    let spool = file.join("spool");
+    let weak = "ab".repeat(64);
+    let (ok, lines) = doctor(
+        &db.url,
+        cwd.path(),
+        &[
+            ("DATABASE_URL", "postgres://postgres@127.0.0.1:1/sipas"),
+            ("SIPAS_SESSION_KEY", &weak),
+            ("SIPAS_SPOOL_DIR", spool.to_str().unwrap()),
+            ("SIPAS_PUBLIC_URL", "https://hailong.example.gov.vn"),
+        ],
+    )
+    .await;
+    assert!(!ok, "{lines:#?}");
+    assert!(
+        about(&lines, "Cơ sở dữ liệu").starts_with(
+            "✗ Cơ sở dữ liệu: không kết nối được tới postgres://postgres@127.0.0.1:1/sipas: "
+        ),
+        "{lines:#?}"
+    );
+    assert!(about(&lines, "Lược đồ").starts_with("– "), "{lines:#?}");
+    assert!(
+        about(&lines, "Khóa phiên")
+            .starts_with("✗ Khóa phiên: SIPAS_SESSION_KEY yếu: 64 byte nhưng chỉ 1 giá trị"),
+        "{lines:#?}"
+    );
+    assert!(
+        about(&lines, "Hàng đợi phiếu (spool)").starts_with(&format!(
+            "✗ Hàng đợi phiếu (spool): {}: không tạo được",
+            spool.display()
+        )),
+        "{lines:#?}"
+    );
+
+    // Unusable variables: each named, and what depends on them not checked.
+    let (ok, lines) = doctor(
+        &db.url,
+        cwd.path(),
+        &[
+            ("DATABASE_URL", "không phải địa chỉ"),
+            ("SIPAS_LOG_FORMAT", "xml"),
+            ("SIPAS_PUBLC_URL", "https://hailong.example.gov.vn"),
+        ],
+    )
+    .await;
+    assert!(!ok, "{lines:#?}");
+    let config: Vec<&String> = lines.iter().filter(|l| l.contains(" Cấu hình: ")).collect();
+    assert!(
+        config[0].starts_with("✗ Cấu hình: biến SIPAS_LOG_FORMAT không dùng được: \"xml\"")
+            || config[1].starts_with("✗ Cấu hình: biến SIPAS_LOG_FORMAT không dùng được: \"xml\""),
+        "{lines:#?}"
+    );
+    assert!(
+        config
+            .iter()
+            .any(|l| l.starts_with("✗ Cấu hình: biến DATABASE_URL không dùng được: not a URL")),
+        "{lines:#?}"
+    );
+    assert!(
+        config.iter().any(|l| l.as_str()
+            == "! Cấu hình: SIPAS_PUBLC_URL không phải biến của sipas (gõ nhầm?): bị bỏ qua"),
+        "{lines:#?}"
+    );
+    assert!(
+        about(&lines, "Cơ sở dữ liệu").starts_with("– Cơ sở dữ liệu: không kiểm tra"),
+        "{lines:#?}"
+    );
+
+    // A running server's spool is a warning, not a failure: warnings alone exit 0.
+    let app = TestApp::spawn().await;
+    let held = app.config.spool_dir.clone().unwrap();
+    let key = strong_key();
+    let data = cwd.path().join("du-lieu");
+    let (ok, lines) = doctor(
+        &app.database.url,
+        cwd.path(),
+        &[
+            ("SIPAS_SPOOL_DIR", held.to_str().unwrap()),
+            ("SIPAS_SESSION_KEY", &key),
+            ("SIPAS_DATA_DIR", data.to_str().unwrap()),
+            ("SIPAS_PUBLIC_URL", "http://hailong.example.gov.vn"),
+            ("SIPAS_SPOOL_MAX_MB", "1"),
+        ],
+    )
+    .await;
+    assert!(ok, "{lines:#?}");
+    let spool = about(&lines, "Hàng đợi phiếu (spool)");
+    assert!(
+        spool.starts_with("! ")
+            && spool.contains(&format!("đang được giữ bởi pid {} on ", std::process::id())),
+        "{spool}"
+    );
+    assert!(
+        about(&lines, "Địa chỉ công khai")
+            .starts_with("! Địa chỉ công khai: http://hailong.example.gov.vn/: dùng http"),
+        "{lines:#?}"
+    );
+    assert!(lines.iter().all(|l| !l.starts_with("✗")), "{lines:#?}");
 }

@@ -808,6 +808,32 @@ fn lock_dir(dir: &Path) -> Result<File, SpoolError> {
     Ok(file)
 }
 
+/// Who holds `dir` now: the process named in its [`LOCK_FILE`] when a live process holds the
+/// lock, `None` when no one does (no lock file, or a lock file no one holds). Takes the lock
+/// for an instant when it is free; creates nothing (for `sipas doctor`).
+pub fn holder(dir: &Path) -> std::io::Result<Option<String>> {
+    let path = dir.join(LOCK_FILE);
+    let file = match File::open(&path) {
+        Ok(file) => file,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(e),
+    };
+    match file.try_lock() {
+        Ok(()) => {
+            file.unlock()?;
+            Ok(None)
+        }
+        Err(std::fs::TryLockError::WouldBlock) => Ok(Some(
+            std::fs::read_to_string(&path)
+                .ok()
+                .map(|text| text.trim().to_string())
+                .filter(|text| !text.is_empty())
+                .unwrap_or_else(|| "unknown process".to_string()),
+        )),
+        Err(std::fs::TryLockError::Error(e)) => Err(e),
+    }
+}
+
 fn write_durably(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     let mut file = File::create(path)?;
     file.write_all(bytes)?;
@@ -1088,7 +1114,13 @@ mod tests {
     #[test]
     fn a_directory_is_held_by_one_spool_at_a_time() {
         let dir = temp_dir("lock");
+        assert_eq!(holder(&dir).unwrap(), None, "no lock file: no one");
         let spool = Spool::open(&dir, DEFAULT_MAX_BYTES, identity()).unwrap();
+        let held = holder(&dir).unwrap().expect("held by the spool");
+        assert!(
+            held.starts_with(&format!("pid {} on ", std::process::id())),
+            "{held}"
+        );
         let Err(refused) = Spool::open(&dir, DEFAULT_MAX_BYTES, identity()) else {
             panic!("a second spool opened a held directory");
         };
@@ -1106,6 +1138,7 @@ mod tests {
         // Nothing of the holder's was touched, and the directory is free once it is gone.
         spool.append_blocking(&entry(1)).unwrap();
         drop(spool);
+        assert_eq!(holder(&dir).unwrap(), None, "a lock file no one holds");
         let again = Spool::open(&dir, DEFAULT_MAX_BYTES, identity()).unwrap();
         assert_eq!(again.status().entries, 1);
         std::fs::remove_dir_all(&dir).unwrap();

@@ -460,6 +460,46 @@ pub fn parse_rate(text: &str) -> Result<Option<crate::domain::limits::Rate>, Str
     }))
 }
 
+/// Every variable [`Config::from_lookup`] reads (besides `STATE_DIRECTORY`, `XDG_DATA_HOME`
+/// and `HOME`, which only place the default data directory, and `RUST_LOG`): `sipas doctor`
+/// names a `SIPAS_*` variable that is set but not here (a typo is otherwise silently ignored).
+pub const VARIABLES: &[&str] = &[
+    "DATABASE_URL",
+    "SIPAS_BIND",
+    "SIPAS_PUBLIC_URL",
+    "SIPAS_DATA_DIR",
+    "SIPAS_FORMS_DIR",
+    "SIPAS_DEFAULT_FORM",
+    "SIPAS_DB_POOL_SIZE",
+    "SIPAS_SESSION_KEY",
+    "SIPAS_SESSION_IDLE_MINUTES",
+    "SIPAS_COOKIE_SECURE",
+    "SIPAS_KEEP_ORIGINAL_COMMENTS",
+    "SIPAS_SPOOL_DIR",
+    "SIPAS_SPOOL_MAX_MB",
+    "SIPAS_DB_TIMEOUT_MS",
+    "SIPAS_DB_STATEMENT_TIMEOUT_SECONDS",
+    "SIPAS_EXPORT_INLINE_ROWS",
+    "SIPAS_EXPORT_KEEP_DAYS",
+    "SIPAS_COMMENTS_KEEP_DAYS",
+    "SIPAS_CLIENT_KEYS_KEEP_DAYS",
+    "SIPAS_LIMITS_KEEP_DAYS",
+    "SIPAS_FLAG_EVIDENCE_KEEP_DAYS",
+    "SIPAS_DOSSIER_KEEP_DAYS",
+    "SIPAS_PRIVACY_CONTROLLER",
+    "SIPAS_PRIVACY_CONTACT",
+    "SIPAS_PRIVACY_NOTICE_FILE",
+    "SIPAS_MIN_FILL_SECONDS",
+    "SIPAS_LIMIT_PERSON",
+    "SIPAS_LIMIT_ADDRESS",
+    "SIPAS_LIMIT_KIOSK",
+    "SIPAS_TRUSTED_PROXIES",
+    "SIPAS_SMTP_URL",
+    "SIPAS_MAIL_FROM",
+    "SIPAS_LOG_FORMAT",
+    "SIPAS_CHROMIUM",
+];
+
 /// How the log (standard error) is written: `SIPAS_LOG_FORMAT`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum LogFormat {
@@ -964,6 +1004,35 @@ mod tests {
         let e = dir(&[], false).unwrap_err();
         assert_eq!(e.name, "SIPAS_DATA_DIR");
         assert!(dir(&[], true).is_ok());
+    }
+
+    #[test]
+    fn every_variable_read_is_listed() {
+        let asked = std::cell::RefCell::new(std::collections::BTreeSet::new());
+        let answers: HashMap<&str, &str> = [
+            ("HOME", "/home/test"),
+            ("SIPAS_SMTP_URL", "smtp://127.0.0.1"),
+            ("SIPAS_MAIL_FROM", "sipas@x.vn"),
+        ]
+        .into();
+        Config::from_lookup_as(
+            |name| {
+                asked.borrow_mut().insert(name.to_string());
+                answers.get(name).map(|v| v.to_string())
+            },
+            false,
+        )
+        .unwrap();
+        let placing_the_data_dir = ["STATE_DIRECTORY", "XDG_DATA_HOME", "HOME"];
+        let unlisted: Vec<String> = asked
+            .into_inner()
+            .into_iter()
+            .filter(|name| {
+                !VARIABLES.contains(&name.as_str())
+                    && !placing_the_data_dir.contains(&name.as_str())
+            })
+            .collect();
+        assert!(unlisted.is_empty(), "add to VARIABLES: {unlisted:?}");
     }
 
     #[test]

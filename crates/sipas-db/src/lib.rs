@@ -17,6 +17,7 @@ pub mod home;
 pub mod kiosks;
 pub mod plans;
 pub mod prepared;
+pub mod probe;
 pub mod published;
 pub mod responses;
 pub mod retention;
