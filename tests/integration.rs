@@ -7,11 +7,13 @@ mod common;
 
 mod alerts;
 mod api;
+mod backup;
 mod cli;
 mod exports;
 mod form_versions;
 mod fraud_flags;
 mod kiosks;
+mod metrics;
 mod migrations;
 mod privacy;
 mod privacy_notice;
@@ -37,6 +39,7 @@ mod staff_units_desks;
 mod stats_data;
 mod survey;
 mod survey_limits;
+mod upgrade;
 mod visit_codes;
 
 /// Every file of `tests/` runs: Cargo.toml sets `autotests = false`, so a test file is run only

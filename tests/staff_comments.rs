@@ -857,3 +857,48 @@ async fn unit_staff_see_the_day_of_a_comment_and_the_office_the_minute() {
     assert_eq!(status, 200);
     assert!(listed(&html, &[f.bac_a, f.bac_b, f.dinh, f.quick]).is_empty());
 }
+
+/// The list reads a comment's unit and time from copies kept beside it (migration 000022): they
+/// must always be its response's, whoever wrote the comment or later corrected the response.
+#[tokio::test]
+async fn a_comment_follows_its_response_when_an_operator_corrects_unit_or_time() {
+    let f = Fixture::build().await;
+    let sql = f.app.sql().await;
+    let unmatched = "SELECT count(*) FROM response_texts t JOIN responses r ON r.id = t.response_id \
+                     WHERE (t.unit_id, t.submitted_at, t.form_version_id) \
+                           IS DISTINCT FROM (r.unit_id, r.submitted_at, r.form_version_id)";
+    assert_eq!(f.app.count(unmatched).await, 0, "the survey's comments");
+    // A copy written by hand is overwritten by the response's.
+    sql.execute(
+        "UPDATE response_texts SET unit_id = (SELECT id FROM units WHERE code = 'xuan-loc'), \
+         submitted_at = '2001-01-01' WHERE response_id = $1",
+        &[&f.bac_a.response],
+    )
+    .await
+    .unwrap();
+    assert_eq!(f.app.count(unmatched).await, 0, "a hand-written copy");
+
+    let (_, before) = page(&f.unit, "/staff/comments").await;
+    assert_eq!(listed(&before, &[f.bac_a, f.dinh]), vec![f.bac_a]);
+    // An operator moves Xuân Bắc's first response to Xuân Định and a year back.
+    sql.execute(
+        "UPDATE responses SET unit_id = (SELECT id FROM units WHERE code = $2), \
+         submitted_at = submitted_at - interval '1 year' WHERE id = $1",
+        &[&f.bac_a.response, &XUAN_DINH],
+    )
+    .await
+    .unwrap();
+    assert_eq!(f.app.count(unmatched).await, 0, "after the correction");
+    let (_, after) = page(&f.unit, "/staff/comments").await;
+    assert!(
+        listed(&after, &[f.bac_a, f.bac_b]) == vec![f.bac_b],
+        "Xuân Bắc's staff no longer see the moved comment"
+    );
+    let dinh = f.unit_id(XUAN_DINH).await;
+    let (_, admin) = page(&f.admin, &format!("/staff/comments?unit={dinh}")).await;
+    assert_eq!(
+        listed(&admin, &[f.bac_a, f.dinh]).len(),
+        2,
+        "Xuân Định lists it"
+    );
+}

@@ -1092,3 +1092,46 @@ async fn sipas_demo_loads_responses_and_rollup_rebuild_refolds_them() {
         "{out}"
     );
 }
+
+/// A trend of several units taken together (the district's) is summed in PostgreSQL: it must
+/// equal the per-unit figures of every period added up in Rust, count for count.
+#[tokio::test]
+async fn figures_taken_together_equal_the_units_added_up() {
+    let fx = Fixture::new().await;
+    let from = NaiveDate::from_ymd_opt(2025, 11, 10).unwrap();
+    let to = NaiveDate::from_ymd_opt(2026, 2, 20).unwrap();
+    fx.generate(17, 0, 1500, from, to).await;
+    let mut conn = fx.conn().await;
+    let filter = StatsFilter {
+        form_id: FORM.to_string(),
+        from,
+        to,
+        units: None,
+        channel: None,
+    };
+    for grain in [Grain::Month, Grain::Quarter] {
+        let per_unit = stats::unit_figures_by_period(&mut conn, &filter, grain)
+            .await
+            .unwrap();
+        let together = stats::figures_by_period_together(&mut conn, &filter, grain, 7)
+            .await
+            .unwrap();
+        assert_eq!(
+            together.iter().map(|p| p.start).collect::<Vec<_>>(),
+            per_unit.iter().map(|p| p.start).collect::<Vec<_>>(),
+            "{grain:?}: the same periods"
+        );
+        assert!(per_unit.iter().all(|p| p.units.len() > 5), "several units");
+        for (whole, parts) in together.iter().zip(&per_unit) {
+            assert_eq!(whole.units.len(), 1);
+            let got = &whole.units[0];
+            let want = UnitFigures::sum(7, &parts.units);
+            assert_eq!(got.unit_id, 7);
+            assert_eq!(got.responses, want.responses, "{grain:?} {}", whole.start);
+            assert_eq!(got.score_n, want.score_n);
+            assert_eq!(got.answers, want.answers);
+            assert!((got.score_sum - want.score_sum).abs() < 1e-9);
+            assert!((got.score_sum_sq - want.score_sum_sq).abs() < 1e-9);
+        }
+    }
+}

@@ -21,6 +21,7 @@ pub mod export_files;
 pub mod exports;
 pub mod flags;
 pub mod kiosks;
+pub mod metrics;
 pub mod password;
 pub mod plans;
 pub mod publish;

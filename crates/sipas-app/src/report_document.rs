@@ -216,6 +216,7 @@ pub async fn prepare(
             },
         )
         .await?;
+        let mut asked = Vec::new();
         for row in &report.rows {
             let ids = subtree_in_scope(&all, row.unit.id, scope);
             let (total, handled) = summary
@@ -227,14 +228,21 @@ pub async fn prepare(
             if total == 0 {
                 continue;
             }
-            let latest = comments::latest(conn, ids, from, until, COMMENTS_PER_UNIT as i64).await?;
             comments.push(UnitComments {
                 unit_id: row.unit.id,
                 unit_name: row.unit.name.clone(),
                 total,
                 handled,
-                latest,
+                latest: Vec::new(),
             });
+            asked.push((row.unit.id, ids));
+        }
+        let latest =
+            comments::latest_by_group(conn, &asked, from, until, COMMENTS_PER_UNIT as i64).await?;
+        for (unit_id, rows) in latest {
+            if let Some(unit) = comments.iter_mut().find(|c| c.unit_id == unit_id) {
+                unit.latest = rows;
+            }
         }
     }
     Ok(Prepared {

@@ -927,7 +927,13 @@ where
 pub struct ReplayTask(Background);
 
 impl ReplayTask {
-    pub fn start(spool: Arc<Spool>, pool: Pool, every: Duration) -> Self {
+    /// Each replay's outcome is counted in `metrics`.
+    pub fn start(
+        spool: Arc<Spool>,
+        pool: Pool,
+        every: Duration,
+        metrics: crate::metrics::Metrics,
+    ) -> Self {
         ReplayTask(Background::spawn(|mut stopped| async move {
             let mut interval = tokio::time::interval(every);
             interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -939,6 +945,7 @@ impl ReplayTask {
                 let round = async {
                     if !spool.is_empty() {
                         let report = spool.replay(&pool).await;
+                        metrics.replay(&report);
                         if let Some(why) = report.interrupted {
                             tracing::debug!("the spool waits for the database: {why}");
                         }

@@ -78,12 +78,63 @@ pub struct Config {
     /// `SIPAS_SMTP_URL` and `SIPAS_MAIL_FROM`: the staff's e-mail alerts (see
     /// [`MailSettings`]). `None`: alerts are not enabled on this server.
     pub mail: Option<MailSettings>,
+    /// `SIPAS_METRICS_TOKEN`: a bearer token that opens `GET /metrics` to a scraper that is
+    /// not on this machine (at least [`MIN_METRICS_TOKEN_CHARS`] characters). `None`: only
+    /// loopback clients without `X-Forwarded-For` reach it.
+    pub metrics_token: Option<MetricsToken>,
     /// `SIPAS_LOG_FORMAT`: `text` (default) or `json` (see [`LogFormat`]).
     pub log_format: LogFormat,
     /// `SIPAS_CHROMIUM`: the Chromium that prints reports to PDF; when unset, `chromium` or
     /// `chromium-browser` on `PATH` (looked up at each print). A path that names no file
     /// means no PDF printing.
     pub chromium: Option<PathBuf>,
+}
+
+/// The shortest `SIPAS_METRICS_TOKEN` accepted.
+pub const MIN_METRICS_TOKEN_CHARS: usize = 32;
+
+/// The bearer token of `GET /metrics` (`SIPAS_METRICS_TOKEN`). Its `Debug` hides it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct MetricsToken(String);
+
+impl std::fmt::Debug for MetricsToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("MetricsToken(***)")
+    }
+}
+
+impl MetricsToken {
+    /// Reads `SIPAS_METRICS_TOKEN`: `None` when unset; shorter than
+    /// [`MIN_METRICS_TOKEN_CHARS`], or holding spaces or control characters (it travels in an
+    /// `Authorization` header), an error naming the variable (never quoting the token).
+    pub fn from_lookup(
+        lookup: &impl Fn(&str) -> Option<String>,
+    ) -> Result<Option<Self>, ConfigError> {
+        let Some(text) = lookup("SIPAS_METRICS_TOKEN") else {
+            return Ok(None);
+        };
+        let token = text.trim();
+        let problem = |problem: String| ConfigError {
+            name: "SIPAS_METRICS_TOKEN",
+            problem,
+        };
+        if token.chars().count() < MIN_METRICS_TOKEN_CHARS {
+            return Err(problem(format!(
+                "must be at least {MIN_METRICS_TOKEN_CHARS} characters (`openssl rand -hex 32` makes one)"
+            )));
+        }
+        if !token.chars().all(|c| c.is_ascii_graphic()) {
+            return Err(problem(
+                "may hold only visible ASCII characters (no spaces): it is sent in an Authorization header".into(),
+            ));
+        }
+        Ok(Some(MetricsToken(token.to_string())))
+    }
+
+    /// The token, to compare a request's with (in constant time).
+    pub fn expose(&self) -> &[u8] {
+        self.0.as_bytes()
+    }
 }
 
 /// The SMTP server the staff's e-mail alerts go through, and their sender.
@@ -496,6 +547,7 @@ pub const VARIABLES: &[&str] = &[
     "SIPAS_TRUSTED_PROXIES",
     "SIPAS_SMTP_URL",
     "SIPAS_MAIL_FROM",
+    "SIPAS_METRICS_TOKEN",
     "SIPAS_LOG_FORMAT",
     "SIPAS_CHROMIUM",
 ];
@@ -793,6 +845,7 @@ impl Config {
             retention: retention_from_lookup(&lookup, export_keep_days)?,
             privacy: PrivacySettings::from_lookup(&lookup)?,
             mail: MailSettings::from_lookup(&lookup)?,
+            metrics_token: MetricsToken::from_lookup(&lookup)?,
             log_format: LogFormat::from_lookup(&lookup)?,
             chromium: lookup("SIPAS_CHROMIUM")
                 .filter(|c| !c.is_empty())
@@ -1185,6 +1238,21 @@ mod tests {
         ])
         .unwrap();
         assert_eq!(plain.mail.unwrap().from, "sipas@x.vn");
+    }
+
+    #[test]
+    fn the_metrics_token_is_long_enough_and_never_shown() {
+        assert_eq!(config(&[]).unwrap().metrics_token, None);
+        let long = "0123456789abcdef0123456789abcdef";
+        let c = config(&[("SIPAS_METRICS_TOKEN", long)]).unwrap();
+        let token = c.metrics_token.unwrap();
+        assert_eq!(token.expose(), long.as_bytes());
+        assert!(!format!("{token:?}").contains("0123"), "{token:?}");
+        for bad in [&long[1..], "short", "0123456789abcdef 0123456789abcdef"] {
+            let e = config(&[("SIPAS_METRICS_TOKEN", bad)]).unwrap_err();
+            assert_eq!(e.name, "SIPAS_METRICS_TOKEN", "{bad}");
+            assert!(!e.problem.contains("0123"), "{e}");
+        }
     }
 
     #[test]

@@ -42,9 +42,65 @@ use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
 use crate::config::Config;
 use embedded::EmbeddedPostgres;
 
-pub type Pool = diesel_async::pooled_connection::deadpool::Pool<AsyncPgConnection>;
+/// deadpool's pool of connections, as [`Pool`] wraps it.
+pub type DeadPool = diesel_async::pooled_connection::deadpool::Pool<AsyncPgConnection>;
 pub type PoolError = diesel_async::pooled_connection::deadpool::PoolError;
 pub type Connection = diesel_async::pooled_connection::deadpool::Object<AsyncPgConnection>;
+
+/// Told how long each checkout from a [`Pool`] waited (see [`Pool::observe_waits`]).
+pub type WaitObserver = Box<dyn Fn(Duration) + Send + Sync>;
+
+/// The service's connection pool: deadpool's (everything of it is reachable through `Deref`),
+/// whose [`Pool::get`] also tells an observer, once one is installed, how long the checkout
+/// took (waiting for a free slot, and connecting or recycling). Clones share the observer.
+#[derive(Clone)]
+pub struct Pool {
+    inner: DeadPool,
+    waits: std::sync::Arc<std::sync::OnceLock<WaitObserver>>,
+}
+
+impl Pool {
+    fn new(inner: DeadPool) -> Self {
+        Pool {
+            inner,
+            waits: Default::default(),
+        }
+    }
+
+    /// A connection, as deadpool's `get`, timed for the observer.
+    pub async fn get(&self) -> Result<Connection, PoolError> {
+        let Some(observe) = self.waits.get() else {
+            return self.inner.get().await;
+        };
+        let started = std::time::Instant::now();
+        let got = self.inner.get().await;
+        observe(started.elapsed());
+        got
+    }
+
+    /// Installs the observer of every checkout's wait, for this pool and its clones; false
+    /// when one was installed already (it stays).
+    pub fn observe_waits(&self, observer: WaitObserver) -> bool {
+        self.waits.set(observer).is_ok()
+    }
+}
+
+impl std::ops::Deref for Pool {
+    type Target = DeadPool;
+
+    fn deref(&self) -> &DeadPool {
+        &self.inner
+    }
+}
+
+impl std::fmt::Debug for Pool {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Pool")
+            .field("status", &self.inner.status())
+            .field("observed", &self.waits.get().is_some())
+            .finish()
+    }
+}
 
 pub const MIGRATIONS: EmbeddedMigrations = embed_migrations!("../../migrations");
 /// A hash of the migration files compiled into this binary (see build.rs).
@@ -154,13 +210,14 @@ pub fn build_pool_with(url: &str, size: usize, limits: SessionLimits) -> anyhow:
     manager_config.recycling_method = diesel_async::pooled_connection::RecyclingMethod::Fast;
     let manager =
         AsyncDieselConnectionManager::<AsyncPgConnection>::new_with_config(url, manager_config);
-    Pool::builder(manager)
+    DeadPool::builder(manager)
         .max_size(size)
         .runtime(deadpool::Runtime::Tokio1)
         .wait_timeout(Some(limits.pool_timeout))
         .create_timeout(Some(limits.pool_timeout))
         .recycle_timeout(Some(limits.pool_timeout))
         .build()
+        .map(Pool::new)
         .context("building the database pool")
 }
 
@@ -299,6 +356,39 @@ pub async fn ensure_database(url: &str) -> anyhow::Result<()> {
 
 /// Runs the pending embedded migrations under an advisory lock. Returns the versions applied.
 pub async fn run_migrations(url: &str) -> anyhow::Result<Vec<String>> {
+    migrate(url, None).await
+}
+
+/// Runs the pending embedded migrations up to and including version `last` (as diesel records
+/// it: `20261127000012`), under the same advisory lock: the schema an older release left, for
+/// the upgrade test (tests/upgrade.rs). Fails when no embedded migration has that version.
+pub async fn run_migrations_through(url: &str, last: &str) -> anyhow::Result<Vec<String>> {
+    let known = diesel::migration::MigrationSource::<diesel::pg::Pg>::migrations(&MIGRATIONS)
+        .map_err(|e| anyhow::anyhow!("reading the embedded migrations: {e}"))?
+        .iter()
+        .any(|m| m.name().version().to_string() == last);
+    if !known {
+        anyhow::bail!("no embedded migration has the version {last}");
+    }
+    migrate(url, Some(last.to_string())).await
+}
+
+/// The embedded migrations up to and including a version.
+struct MigrationsThrough(String);
+
+impl diesel::migration::MigrationSource<diesel::pg::Pg> for MigrationsThrough {
+    fn migrations(
+        &self,
+    ) -> diesel::migration::Result<Vec<Box<dyn diesel::migration::Migration<diesel::pg::Pg>>>> {
+        let all = diesel::migration::MigrationSource::<diesel::pg::Pg>::migrations(&MIGRATIONS)?;
+        Ok(all
+            .into_iter()
+            .filter(|m| m.name().version().to_string() <= self.0)
+            .collect())
+    }
+}
+
+async fn migrate(url: &str, through: Option<String>) -> anyhow::Result<Vec<String>> {
     let url = url.to_string();
     // Diesel's migration harness is synchronous: run it on a plain thread with its own small
     // runtime (never block an async worker).
@@ -309,10 +399,12 @@ pub async fn run_migrations(url: &str) -> anyhow::Result<Vec<String>> {
                 <AsyncConnectionWrapper<AsyncPgConnection> as diesel::Connection>::establish(&url)
                     .with_context(|| format!("connecting to {}", redact(&url)))?;
             conn.batch_execute(&format!("SELECT pg_advisory_lock({MIGRATION_LOCK})"))?;
-            let applied = conn
-                .run_pending_migrations(MIGRATIONS)
-                .map(|versions| versions.iter().map(|v| v.to_string()).collect())
-                .map_err(|e| anyhow::anyhow!("running migrations: {e}"));
+            let applied = match through {
+                None => conn.run_pending_migrations(MIGRATIONS),
+                Some(last) => conn.run_pending_migrations(MigrationsThrough(last)),
+            }
+            .map(|versions| versions.iter().map(|v| v.to_string()).collect())
+            .map_err(|e| anyhow::anyhow!("running migrations: {e}"));
             conn.batch_execute(&format!("SELECT pg_advisory_unlock({MIGRATION_LOCK})"))?;
             applied
         })();

@@ -232,6 +232,9 @@ diesel::table! {
         handled_at -> Nullable<Timestamptz>,
         handled_by -> Nullable<Int4>,
         handling_note -> Nullable<Text>,
+        unit_id -> Int4,
+        submitted_at -> Timestamptz,
+        form_version_id -> Int4,
     }
 }
 

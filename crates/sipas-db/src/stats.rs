@@ -194,12 +194,29 @@ pub async fn unit_figures_by_period(
     read_unit_figures_by_period(conn, filter, grain).await
 }
 
+/// The figures of the filter's units added up under `unit_id` (e.g. a district's trend), per
+/// calendar month, quarter or year, in date order: one unit per period. Equal to summing
+/// [`unit_figures_by_period`]'s units, without reading every unit's rows out of PostgreSQL.
+pub async fn figures_by_period_together(
+    conn: &mut AsyncPgConnection,
+    filter: &StatsFilter,
+    grain: Grain,
+    unit_id: i32,
+) -> diesel::QueryResult<Vec<PeriodFigures>> {
+    refresh_quickly(conn).await?;
+    Ok(read(conn, filter, Some(grain), Some(unit_id))
+        .await?
+        .into_iter()
+        .filter_map(|(start, units)| start.map(|start| PeriodFigures { start, units }))
+        .collect())
+}
+
 /// [`unit_figures`] without refreshing first (the rollups as they are).
 pub async fn read_unit_figures(
     conn: &mut AsyncPgConnection,
     filter: &StatsFilter,
 ) -> diesel::QueryResult<Vec<UnitFigures>> {
-    let mut periods = read(conn, filter, None).await?;
+    let mut periods = read(conn, filter, None, None).await?;
     Ok(periods.pop().map(|(_, units)| units).unwrap_or_default())
 }
 
@@ -209,7 +226,7 @@ pub async fn read_unit_figures_by_period(
     filter: &StatsFilter,
     grain: Grain,
 ) -> diesel::QueryResult<Vec<PeriodFigures>> {
-    Ok(read(conn, filter, Some(grain))
+    Ok(read(conn, filter, Some(grain), None)
         .await?
         .into_iter()
         .filter_map(|(start, units)| start.map(|start| PeriodFigures { start, units }))
@@ -289,11 +306,12 @@ pub fn whole_months(from: NaiveDate, to: NaiveDate) -> (NaiveDate, NaiveDate) {
 type Grouped = Vec<(Option<NaiveDate>, Vec<UnitFigures>)>;
 
 /// Both queries in one read-only snapshot, so that counts and responses agree even while a
-/// refresh commits.
+/// refresh commits; `together`: every unit added up under that id.
 async fn read(
     conn: &mut AsyncPgConnection,
     filter: &StatsFilter,
     grain: Option<Grain>,
+    together: Option<i32>,
 ) -> diesel::QueryResult<Grouped> {
     if filter.from > filter.to {
         return Ok(Vec::new());
@@ -314,6 +332,7 @@ async fn read(
                 .bind::<Nullable<Array<Int4>>, _>(filter.units.as_deref())
                 .bind::<Nullable<Text>, _>(filter.channel.as_deref())
                 .bind::<Nullable<Text>, _>(grain)
+                .bind::<Nullable<Int4>, _>(together)
                 .load(conn)
                 .await?;
             let responses: Vec<ResponseRow> =
@@ -326,6 +345,7 @@ async fn read(
                     .bind::<Nullable<Array<Int4>>, _>(filter.units.as_deref())
                     .bind::<Nullable<Text>, _>(filter.channel.as_deref())
                     .bind::<Nullable<Text>, _>(grain)
+                    .bind::<Nullable<Int4>, _>(together)
                     .load(conn)
                     .await?;
             Ok((answers, responses))

@@ -69,6 +69,8 @@ pub struct RunnerSettings {
     pub poll_every: Duration,
     /// How often stale jobs are recovered and expired files deleted.
     pub maintain_every: Duration,
+    /// Where the jobs started, running and ended are counted (the server's; `None`: nowhere).
+    pub metrics: Option<sipas_app::metrics::Metrics>,
 }
 
 impl RunnerSettings {
@@ -83,6 +85,7 @@ impl RunnerSettings {
             max_attempts: 3,
             poll_every: Duration::from_secs(2),
             maintain_every: Duration::from_secs(60),
+            metrics: None,
         }
     }
 }
@@ -389,6 +392,10 @@ async fn execute(
     _permit: OwnedSemaphorePermit,
 ) {
     let (id, attempt) = (job.id, job.attempts);
+    let metrics = context.settings.metrics.clone();
+    if let Some(metrics) = &metrics {
+        metrics.export_started();
+    }
     let counter = Arc::new(Counter::new());
     let (lost, lost_rx) = watch::channel(false);
     let heartbeat = tokio::spawn(heartbeat(
@@ -411,6 +418,15 @@ async fn execute(
         Err(e) => Outcome::ours(format!("the export stopped abnormally: {e}")),
     };
     heartbeat.abort();
+    if let Some(metrics) = &metrics {
+        use sipas_app::metrics::ExportEnd;
+        metrics.export_finished(match &outcome {
+            Outcome::Done { .. } => ExportEnd::Done,
+            Outcome::Failed { .. } => ExportEnd::Failed,
+            Outcome::Stopped => ExportEnd::Requeued,
+            Outcome::Lost => ExportEnd::Lost,
+        });
+    }
     record(&context, id, attempt, &counter, outcome).await;
     FINISHED.notify_waiters();
 }

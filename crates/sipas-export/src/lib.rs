@@ -147,8 +147,12 @@ async fn write_bundle(
     use std::io::Write;
     let file = std::fs::File::create(out).with_context(|| format!("creating {}", out.display()))?;
     let mut zip = zip::ZipWriter::new(std::io::BufWriter::with_capacity(1 << 16, file));
+    // Every entry dated 1980-01-01 (the zip format's first day), never the clock: the same data
+    // gives the same archive byte for byte (tests/backup.rs), whatever features of the zip
+    // crate the build enables ("time" would date entries now).
     let options = zip::write::SimpleFileOptions::default()
         .compression_method(zip::CompressionMethod::Deflated)
+        .last_modified_time(zip::DateTime::default())
         .large_file(true);
     let layout = csv::Layout::for_spec(forms, spec);
     zip.start_file(data_file_name(spec), options)?;

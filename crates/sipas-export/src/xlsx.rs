@@ -538,6 +538,22 @@ fn previous_query(query: &ReportQuery) -> ReportQuery {
     }
 }
 
+/// The document's properties: its title, and as its creation time the newest response of the
+/// data (the first moment of the period when there is none), never the clock, so that the same
+/// data gives the same file byte for byte (a restored backup's export equals the original's:
+/// tests/backup.rs).
+fn properties(
+    spec: &ExportSpec,
+    newest: Option<chrono::DateTime<chrono::Utc>>,
+) -> Result<rust_xlsxwriter::DocProperties, XlsxError> {
+    let created = newest
+        .or_else(|| super::csv::start_of_day(spec.query.from))
+        .map_or(0, |t| t.timestamp());
+    Ok(rust_xlsxwriter::DocProperties::new()
+        .set_title(&spec.title)
+        .set_creation_datetime(&rust_xlsxwriter::ExcelDateTime::from_timestamp(created)?))
+}
+
 /// Writes the workbook of `spec` to `out`; returns the number of responses in "Dữ liệu".
 pub async fn write_workbook(
     conn: &mut AsyncPgConnection,
@@ -644,9 +660,11 @@ pub async fn write_workbook(
         note.as_deref(),
     )?;
     let mut row = HEADER_ROW + 1;
+    let mut newest: Option<chrono::DateTime<chrono::Utc>> = None;
     let written = {
         let sheet = workbook.worksheet_from_index(5)?;
         for_each_batch(conn, &filter, progress, |batch| {
+            newest = batch.iter().map(|r| r.submitted_at).chain(newest).max();
             for r in batch {
                 if row >= MAX_ROWS {
                     break;
@@ -685,6 +703,7 @@ pub async fn write_workbook(
             }
         }
     }
+    workbook.set_properties(&properties(spec, newest)?);
     workbook
         .save(out)
         .with_context(|| format!("writing {}", out.display()))?;

@@ -156,6 +156,9 @@ impl Application {
                 "SIPAS_PRIVACY_CONTROLLER or SIPAS_PRIVACY_CONTACT is unset: the privacy notice names a generic controller and contact (fine for the demo, not for a real installation)"
             );
         }
+        // The server's metrics (`GET /metrics`), counted from here on: the pool's checkouts too.
+        let metrics = crate::app::metrics::Metrics::new();
+        database.pool.observe_waits(metrics.pool_wait_observer());
         let spool_dir = config.spool_dir_for(&identity);
         let spool = std::sync::Arc::new(
             crate::spool::Spool::open(&spool_dir, config.spool_max_bytes, identity)
@@ -180,6 +183,7 @@ impl Application {
             spool.clone(),
             database.pool.clone(),
             crate::spool::REPLAY_INTERVAL,
+            metrics.clone(),
         );
         let state = web::Data::new(AppState {
             pool: database.pool.clone(),
@@ -190,9 +194,14 @@ impl Application {
             desks,
             kiosks: Default::default(),
             code_guesses: Default::default(),
+            metrics: metrics.clone(),
         });
         let server = crate::web::server(listener, state.clone())?;
-        let rollups = RollupTask::start(database.pool.clone(), ROLLUP_REFRESH_INTERVAL);
+        let rollups = RollupTask::start(
+            database.pool.clone(),
+            ROLLUP_REFRESH_INTERVAL,
+            metrics.clone(),
+        );
         let retention = crate::background::RetentionTask::start(
             database.pool.clone(),
             state.config.retention,
@@ -214,7 +223,10 @@ impl Application {
         let exports = crate::export::jobs::ExportRunner::start(
             &database.url,
             state.forms.clone(),
-            crate::export::jobs::RunnerSettings::from_config(&state.config),
+            crate::export::jobs::RunnerSettings {
+                metrics: Some(metrics),
+                ..crate::export::jobs::RunnerSettings::from_config(&state.config)
+            },
         )?;
         Ok(Application {
             server,
@@ -273,7 +285,7 @@ const ROLLUP_STOP_GRACE: Duration = Duration::from_secs(5);
 struct RollupTask(Background);
 
 impl RollupTask {
-    fn start(pool: db::Pool, every: Duration) -> Self {
+    fn start(pool: db::Pool, every: Duration, metrics: crate::app::metrics::Metrics) -> Self {
         RollupTask(Background::spawn(|mut stopped| async move {
             let mut interval = tokio::time::interval(every);
             interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -294,6 +306,10 @@ impl RollupTask {
                 let stopping = tokio::select! {
                     _ = &mut stopped => true,
                     outcome = &mut refresh => {
+                        metrics.fold(match &outcome {
+                            Ok(Ok(report)) => Ok(report),
+                            _ => Err(()),
+                        });
                         log_refresh(outcome, &mut blocked_rounds);
                         false
                     }

@@ -2,7 +2,9 @@
 -- $1 form id; $2..$3 the days (inclusive, Vietnam's time); $4..$5 the whole months inside them
 -- ([$4, $5), first days of months; $4 = $5 when none): those months are read from the month
 -- totals, the other days from the day rollups. $6 unit ids (NULL: all), $7 channel (NULL:
--- all), $8 'month', 'quarter' or 'year' (NULL: one row per unit for the whole range).
+-- all), $8 'month', 'quarter' or 'year' (NULL: one row per unit for the whole range), $9 a
+-- unit id under which every unit is added up (NULL: one row per unit; a trend of units taken
+-- together groups and returns a fraction of the rows: issue 17).
 -- Answers of several versions of the form add up by item code (indices may differ).
 WITH versions AS (
     SELECT id FROM form_versions WHERE form_id = $1
@@ -24,7 +26,8 @@ source AS (
 ),
 grouped AS (
     SELECT CASE WHEN $8::text IS NOT NULL THEN date_trunc($8, s.day::timestamp)::date END AS period,
-           s.unit_id, s.form_version_id, s.answer_index, s.value, sum(s.n) AS n
+           coalesce($9::int4, s.unit_id) AS unit_id, s.form_version_id, s.answer_index, s.value,
+           sum(s.n) AS n
     FROM source s
     GROUP BY 1, 2, 3, 4, 5
 )

@@ -19,7 +19,7 @@ source AS (
       AND ($7::text IS NULL OR d.channel = $7)
 )
 SELECT CASE WHEN $8::text IS NOT NULL THEN date_trunc($8, s.day::timestamp)::date END AS period,
-       s.unit_id,
+       coalesce($9::int4, s.unit_id) AS unit_id,
        sum(s.responses)::int8 AS responses,
        sum(s.score_n)::int8 AS score_n,
        sum(s.score_sum)::float8 AS score_sum,

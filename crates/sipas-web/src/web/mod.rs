@@ -3,6 +3,7 @@
 pub mod api;
 mod codes_api;
 mod health;
+pub mod metrics;
 mod privacy;
 mod public;
 pub mod staff;
@@ -47,6 +48,9 @@ pub struct AppState {
     pub kiosks: crate::db::kiosks::VerifiedKiosks,
     /// Unknown one-time codes tried per client (`/v/{code}`), in this instance's memory.
     pub code_guesses: survey::CodeGuesses,
+    /// What `GET /metrics` shows ([`metrics`]): counted by the handlers, the request timer
+    /// ([`metrics::timed`]) and the loops beside the server.
+    pub metrics: crate::app::metrics::Metrics,
 }
 
 /// Largest JSON body the API reads (`web::Json`).
@@ -221,8 +225,14 @@ pub struct PrivateRootSpan;
 
 impl tracing_actix_web::RootSpanBuilder for PrivateRootSpan {
     fn on_request_start(request: &actix_web::dev::ServiceRequest) -> tracing::Span {
-        let route = request
-            .match_pattern()
+        use actix_web::HttpMessage as _;
+        // Found once by the request timer (outermost), else here.
+        let found = request
+            .extensions()
+            .get::<metrics::RoutePattern>()
+            .map(|pattern| pattern.0.clone());
+        let route = found
+            .unwrap_or_else(|| request.match_pattern())
             .unwrap_or_else(|| "(no route)".to_string());
         tracing::info_span!(
             "HTTP request",
@@ -257,6 +267,8 @@ pub fn server(listener: TcpListener, state: web::Data<AppState>) -> std::io::Res
             .wrap(security_headers())
             .wrap(TracingLogger::<PrivateRootSpan>::new())
             .wrap(actix_web::middleware::from_fn(body_deadline))
+            // Outermost: the latency of everything above, by route pattern.
+            .wrap(actix_web::middleware::from_fn(metrics::timed))
             .app_data(state.clone())
             // Unreadable query strings, paths and forms get our 400 page, not a bare text.
             .app_data(web::QueryConfig::default().error_handler(|_, _| AppError::BadRequest.into()))
@@ -273,6 +285,7 @@ pub fn server(listener: TcpListener, state: web::Data<AppState>) -> std::io::Res
             )
             .app_data(web::PayloadConfig::default().limit(MAX_PAYLOAD_BYTES))
             .service(health::healthz)
+            .service(metrics::exposition)
             .configure(survey::routes)
             .route("/", web::get().to(home))
             .route(STYLESHEET_PATH, web::get().to(|| stylesheet(STYLESHEET)))

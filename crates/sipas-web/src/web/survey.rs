@@ -23,6 +23,7 @@ use sha2::Sha256;
 use uuid::Uuid;
 
 use super::AppState;
+use crate::app::metrics::{Door as Counted, Outcome, Reason};
 use crate::db::desks::{Desk, DeskContext, is_plausible_code};
 use crate::db::kiosks::{self, DeviceCookie};
 use crate::db::responses::Via;
@@ -78,6 +79,28 @@ impl Door {
             Door::Desk => Via::Desk,
             Door::Kiosk => Via::Kiosk,
             Door::Code => Via::Code,
+        }
+    }
+
+    /// The door as the metrics count it.
+    fn counted(self) -> Counted {
+        self.via().into()
+    }
+}
+
+/// What a page answered in place of the form counts as, when it answers a submission.
+#[derive(Debug, Clone, Copy)]
+enum Tally {
+    Refused(Reason),
+    /// The same form sent again after its code was used by it: thanked again, nothing stored.
+    Duplicate,
+}
+
+impl Tally {
+    fn count(self, state: &AppState, door: Door) {
+        match self {
+            Tally::Refused(reason) => state.metrics.refused(door.counted(), reason),
+            Tally::Duplicate => state.metrics.submission(door.counted(), Outcome::Duplicate),
         }
     }
 }
@@ -301,8 +324,8 @@ async fn kiosk_of(
 }
 
 /// The desk behind `code` at `door`, or the page to answer instead (a used code, a closed
-/// desk, a device that is not the desk's kiosk). `used_status`: 410 when showing the form, 409
-/// when a submission comes too late.
+/// desk, a device that is not the desk's kiosk) and what it counts as for a submission.
+/// `used_status`: 410 when showing the form, 409 when a submission comes too late.
 async fn target(
     state: &AppState,
     request: &HttpRequest,
@@ -310,13 +333,15 @@ async fn target(
     code: &str,
     used_status: StatusCode,
     token: Option<Uuid>,
-) -> Result<Result<Target, HttpResponse>, AppError> {
+) -> Result<Result<Target, (HttpResponse, Tally)>, AppError> {
     if door != Door::Code {
         let desk = desk_by_code(state, code).await?;
         let kiosk = match door {
             Door::Kiosk => match kiosk_of(state, request, &desk).await? {
                 Some(id) => Some(id),
-                None => return Ok(Err(not_a_kiosk(code))),
+                None => {
+                    return Ok(Err((not_a_kiosk(code), Tally::Refused(Reason::NotAKiosk))));
+                }
             },
             _ => None,
         };
@@ -332,7 +357,10 @@ async fn target(
     let guesser = super::client_limit_key(&state.config, request);
     if let Some(wait) = state.code_guesses.wait(&guesser) {
         tracing::info!(door = ?door, "one-time code refused: too many unknown codes");
-        return Ok(Err(too_many_guesses(wait)));
+        return Ok(Err((
+            too_many_guesses(wait),
+            Tally::Refused(Reason::TooManyGuesses),
+        )));
     }
     if !visits::is_plausible_code(code) {
         state.code_guesses.miss(&guesser);
@@ -361,16 +389,22 @@ async fn target(
                 text: None,
                 submitted_at: at,
             });
-            return Ok(Err(HttpResponse::Ok()
-                .content_type("text/html; charset=utf-8")
-                .insert_header((CACHE_CONTROL, "no-store"))
-                .body(page.into_string())));
+            return Ok(Err((
+                HttpResponse::Ok()
+                    .content_type("text/html; charset=utf-8")
+                    .insert_header((CACHE_CONTROL, "no-store"))
+                    .body(page.into_string()),
+                Tally::Duplicate,
+            )));
         }
-        return Ok(Err(code_used(used_status)));
+        return Ok(Err((
+            code_used(used_status),
+            Tally::Refused(Reason::CodeUsed),
+        )));
     }
     let desk = Desk::find_context(&mut conn, slip.code.desk_id).await;
     let Some(desk) = AppError::classify(&mut conn, desk).await? else {
-        return Ok(Err(desk_closed()));
+        return Ok(Err((desk_closed(), Tally::Refused(Reason::DeskClosed))));
     };
     Ok(Ok(Target {
         door,
@@ -487,7 +521,7 @@ async fn show(
 ) -> Result<HttpResponse, AppError> {
     let target = match target(&state, &request, door, &code, StatusCode::GONE, None).await? {
         Ok(target) => target,
-        Err(page) => return Ok(page),
+        Err((page, _)) => return Ok(page),
     };
     let version = desk_form(&state, &target.desk)?;
     let client = client(&state, &request);
@@ -521,9 +555,32 @@ fn general(message: impl Into<String>) -> Problems {
 /// answers (422, each problem at its item); a form sent back sooner than
 /// `SIPAS_MIN_FILL_SECONDS` (422: check and send again, the answers and the start kept); over a
 /// limit (429, the form again with the answers); a used one-time code (409). In every case
-/// with the form, the citizen's answers are on it.
+/// with the form, the citizen's answers are on it. Each submission is counted in the metrics
+/// by its door and outcome (and a refusal by its reason).
 async fn submit(
     state: web::Data<AppState>,
+    code: web::Path<String>,
+    request: HttpRequest,
+    payload: web::Payload,
+    door: Door,
+) -> Result<HttpResponse, AppError> {
+    let answered = receive(&state, code, request, payload, door).await;
+    if let Err(error) = &answered {
+        let counted = door.counted();
+        match error {
+            AppError::NotFound => state.metrics.refused(counted, Reason::UnknownCode),
+            AppError::PayloadTooLarge | AppError::BadRequest => {
+                state.metrics.refused(counted, Reason::Unreadable)
+            }
+            _ => state.metrics.submission(counted, Outcome::Failed),
+        }
+    }
+    answered
+}
+
+/// [`submit`], counting what it answers (its errors are counted by `submit`).
+async fn receive(
+    state: &web::Data<AppState>,
     code: web::Path<String>,
     request: HttpRequest,
     payload: web::Payload,
@@ -532,7 +589,7 @@ async fn submit(
     let decoded = read_submission(&request, payload).await?;
     let sent_token = decoded.as_ref().and_then(|raw| raw.token);
     let target = match target(
-        &state,
+        state,
         &request,
         door,
         &code,
@@ -542,11 +599,14 @@ async fn submit(
     .await?
     {
         Ok(target) => target,
-        Err(page) => return Ok(page),
+        Err((page, tally)) => {
+            tally.count(state, door);
+            return Ok(page);
+        }
     };
-    let client = client(&state, &request);
+    let client = client(state, &request);
     let reply = Reply {
-        state: &state,
+        state,
         target: &target,
         client: &client,
         now: Utc::now(),
@@ -555,7 +615,7 @@ async fn submit(
         Ok(checked) => checked,
         Err(refused) => return Ok(refused),
     };
-    let accepted = store(&state, &target, &client, door, &checked).await?;
+    let accepted = store(state, &target, &client, door, &checked).await?;
     reply.outcome(door, &checked, accepted)
 }
 
@@ -631,16 +691,19 @@ impl Reply<'_> {
         sign_started(&self.state.secret, token, self.now)
     }
 
-    /// The checks before anything is stored; a refusal is the form again (422).
+    /// The checks before anything is stored; a refusal is the form again (422), counted by
+    /// its reason.
     fn check(
         &self,
         decoded: Option<RawSubmission>,
         door: Door,
     ) -> Result<Result<Checked, HttpResponse>, AppError> {
         let state = self.state;
+        let refused = |reason| state.metrics.refused(door.counted(), reason);
         let current = desk_form(state, &self.target.desk)?;
         let unprocessable = StatusCode::UNPROCESSABLE_ENTITY;
         let Some(raw) = decoded else {
+            refused(Reason::Unreadable);
             let token = Uuid::new_v4();
             return Ok(Err(self.again(
                 &current,
@@ -658,6 +721,7 @@ impl Reply<'_> {
             .and_then(|id| state.forms.version(id))
             .filter(|v| v.form.id == current.form.id);
         let (Some(version), Some(token)) = (rendered, raw.token) else {
+            refused(Reason::FormVersion);
             let token = raw.token.unwrap_or_else(Uuid::new_v4);
             return Ok(Err(self.again(
                 &current,
@@ -675,6 +739,7 @@ impl Reply<'_> {
                 Err(StartedProblem::Missing) if min_fill == 0 => None,
                 Err(problem) => {
                     tracing::info!(?problem, door = ?door, "survey refused: start time");
+                    refused(Reason::StartTime);
                     return Ok(Err(self.again(
                         &version,
                         token,
@@ -691,6 +756,7 @@ impl Reply<'_> {
             .unwrap_or_else(|| self.fresh_started(token));
         if raw.honeypot_filled() {
             tracing::info!(door = ?door, "survey refused: honeypot");
+            refused(Reason::Honeypot);
             let mut kept = values.clone();
             kept.remove(crate::forms::submission::HONEYPOT_FIELD);
             return Ok(Err(self.again(
@@ -705,6 +771,7 @@ impl Reply<'_> {
         let answers = match validate(&version.form, &raw.fields) {
             Ok(answers) => answers,
             Err(problems) => {
+                refused(Reason::Invalid);
                 return Ok(Err(self.again(
                     &version,
                     token,
@@ -718,6 +785,7 @@ impl Reply<'_> {
         if let Some(at) = started_at
             && self.now - at < chrono::Duration::seconds(i64::from(min_fill))
         {
+            refused(Reason::TooFast);
             return Ok(Err(self.again(
                 &version,
                 token,
@@ -746,6 +814,21 @@ impl Reply<'_> {
         accepted: Result<crate::spool::Accepted, Refusal>,
     ) -> Result<HttpResponse, AppError> {
         let (target, client, version) = (self.target, self.client, &checked.version);
+        let metrics = &self.state.metrics;
+        match &accepted {
+            Err(Refusal::CodeUsed) => metrics.refused(door.counted(), Reason::CodeUsed),
+            Err(Refusal::OverLimit { .. }) => metrics.refused(door.counted(), Reason::OverLimit),
+            // Counted with the error it becomes.
+            Err(Refusal::Failed(_)) => {}
+            Ok(accepted) => metrics.submission(
+                door.counted(),
+                match accepted.stored {
+                    Some(stored) if stored.new => Outcome::Stored,
+                    Some(_) => Outcome::Duplicate,
+                    None => Outcome::Spooled,
+                },
+            ),
+        }
         match accepted {
             Err(Refusal::CodeUsed) => Ok(code_used(StatusCode::CONFLICT)),
             Err(Refusal::OverLimit { retry_after }) => {

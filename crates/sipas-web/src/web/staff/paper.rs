@@ -396,13 +396,16 @@ fn render(
     )
 }
 
-/// Stores one typed ballot, then back to an empty screen for the next one.
+/// Stores one typed ballot, then back to an empty screen for the next one. Each ballot is
+/// counted in the metrics (the door `paper`) by its outcome, a refusal by its reason.
 async fn save(
     state: web::Data<AppState>,
     staff: Staff,
     path: web::Path<String>,
     CsrfForm(pairs): CsrfForm<Vec<(String, String)>>,
 ) -> Result<HttpResponse, AppError> {
+    use crate::app::metrics::{Door, Outcome, Reason};
+    let metrics = &state.metrics;
     let (desk, current) = desk_and_form(&state, &staff, &path).await?;
     let typed = Typed::from_pairs(pairs);
     // The version the clerk had on screen, if it is a version of the form this desk shows.
@@ -411,6 +414,7 @@ async fn save(
         .and_then(|id| state.forms.version(id))
         .filter(|v| v.form.id == current.form.id);
     let Some(version) = shown else {
+        metrics.refused(Door::Paper, Reason::FormVersion);
         let refused = Refused {
             general: vec![MSG_FORM_CHANGED.to_string()],
             ..Refused::default()
@@ -419,9 +423,14 @@ async fn save(
     };
     let ballot = match check(&version.form, &typed, today()) {
         Ok(ballot) => ballot,
-        Err(refused) => return Ok(render(&staff, &desk, &version, &typed, &refused, None, 422)),
+        Err(refused) => {
+            metrics.refused(Door::Paper, Reason::Invalid);
+            return Ok(render(&staff, &desk, &version, &typed, &refused, None, 422));
+        }
     };
-    let mut conn = state.pool.get().await?;
+    let mut conn = state.pool.get().await.inspect_err(|_| {
+        metrics.submission(Door::Paper, Outcome::Failed);
+    })?;
     match survey::store_paper_ballot(
         &mut conn,
         &staff,
@@ -432,12 +441,16 @@ async fn save(
     )
     .await
     {
-        Ok(stored) => Ok(see_other(&format!(
-            "{}?ok={}",
-            views::entry_path(desk.desk_id),
-            stored.id
-        ))),
+        Ok(stored) => {
+            metrics.submission(Door::Paper, Outcome::Stored);
+            Ok(see_other(&format!(
+                "{}?ok={}",
+                views::entry_path(desk.desk_id),
+                stored.id
+            )))
+        }
         Err(PaperRefusal::DuplicateSerial(existing)) => {
+            metrics.refused(Door::Paper, Reason::DuplicateSerial);
             let when = existing.entered_at.map_or_else(
                 || "trước đây".to_string(),
                 |at| format!("lúc {}", format_vietnam_time(at)),
@@ -453,7 +466,10 @@ async fn save(
             );
             Ok(render(&staff, &desk, &version, &typed, &refused, None, 422))
         }
-        Err(PaperRefusal::Failed(e)) => Err(e.into()),
+        Err(PaperRefusal::Failed(e)) => {
+            metrics.submission(Door::Paper, Outcome::Failed);
+            Err(e.into())
+        }
     }
 }
 

@@ -670,7 +670,7 @@ async fn trend(
     if grain == Grain::Quarter && trend_starts(from, to, grain).len() > 40 {
         grain = Grain::Year;
     }
-    let periods = db_stats::unit_figures_by_period(
+    let periods = db_stats::figures_by_period_together(
         conn,
         &db_stats::StatsFilter {
             form_id: selection.form.clone(),
@@ -680,6 +680,7 @@ async fn trend(
             channel: selection.channel.clone(),
         },
         grain,
+        report.root.id,
     )
     .await?;
     let by_start: HashMap<NaiveDate, Figures> = periods
