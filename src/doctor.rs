@@ -6,7 +6,7 @@
 
 use std::collections::HashMap;
 use std::fmt;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use crate::config::{Config, ConfigError, VARIABLES};
 use crate::db::probe::{MigrationState, Probe, ServerFacts};
@@ -442,33 +442,13 @@ pub fn forms(config: &Config) -> Check {
             ),
         );
     }
-    let listed = |forms: &[(String, PathBuf)]| {
-        forms
-            .iter()
-            .map(|(id, path)| format!("{id} ({})", path.display()))
-            .collect::<Vec<_>>()
-            .join(", ")
-    };
-    let mut parts = Vec::new();
-    if !loaded.embedded.is_empty() {
-        parts.push(format!("nhúng sẵn {}", loaded.embedded.join(", ")));
-    }
-    if !loaded.overridden.is_empty() {
-        parts.push(format!(
-            "SIPAS_FORMS_DIR thay {}",
-            listed(&loaded.overridden)
-        ));
-    }
-    if !loaded.added.is_empty() {
-        parts.push(format!("SIPAS_FORMS_DIR thêm {}", listed(&loaded.added)));
-    }
     Check::new(
         Status::Passed,
         SUBJECT,
         format!(
             "{} mẫu hợp lệ: {}; mẫu mặc định {}",
             loaded.files.len(),
-            parts.join("; "),
+            loaded.describe(["nhúng sẵn", "SIPAS_FORMS_DIR thay", "SIPAS_FORMS_DIR thêm"]),
             config.default_form
         ),
     )

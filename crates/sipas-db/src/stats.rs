@@ -353,7 +353,7 @@ async fn read(
         })
         .await?;
 
-    let mut figures: BTreeMap<(Option<NaiveDate>, i32), UnitFigures> = responses
+    let figures: BTreeMap<(Option<NaiveDate>, i32), UnitFigures> = responses
         .into_iter()
         .map(|r| {
             (
@@ -369,24 +369,33 @@ async fn read(
             )
         })
         .collect();
-    // Rows come sorted by period, unit, item code and value.
+    Ok(with_answers(figures, answers, |unit| &mut unit.answers))
+}
+
+/// Puts each answer row into its unit's figures (`answers_of`), then lists the figures per
+/// period: the answers come sorted by period, unit, item code and value, and so do the lists.
+fn with_answers<T>(
+    mut figures: BTreeMap<(Option<NaiveDate>, i32), T>,
+    answers: Vec<AnswerRow>,
+    answers_of: impl Fn(&mut T) -> &mut Vec<ItemCount>,
+) -> Vec<(Option<NaiveDate>, Vec<T>)> {
     for a in answers {
         if let Some(unit) = figures.get_mut(&(a.period, a.unit_id)) {
-            unit.answers.push(ItemCount {
+            answers_of(unit).push(ItemCount {
                 item_code: a.item_code,
                 value: a.value,
                 n: a.n.max(0) as u64,
             });
         }
     }
-    let mut grouped: Grouped = Vec::new();
+    let mut grouped: Vec<(Option<NaiveDate>, Vec<T>)> = Vec::new();
     for ((period, _), unit) in figures {
         match grouped.last_mut() {
             Some((last, units)) if *last == period => units.push(unit),
             _ => grouped.push((period, vec![unit])),
         }
     }
-    Ok(grouped)
+    grouped
 }
 
 /// `sql` with the respondent score's rules and expression put in (`sql/score_rules.sql` in
@@ -546,24 +555,9 @@ pub async fn read_filtered(
             unit.figures.score_sum_sq = row.score_sum_sq;
         }
     }
-    // Rows come sorted by period, unit, item code and value.
-    for a in answers {
-        if let Some(unit) = figures.get_mut(&(a.period, a.unit_id)) {
-            unit.figures.answers.push(ItemCount {
-                item_code: a.item_code,
-                value: a.value,
-                n: a.n.max(0) as u64,
-            });
-        }
-    }
-    let mut grouped: FilteredGrouped = Vec::new();
-    for ((period, _), unit) in figures {
-        match grouped.last_mut() {
-            Some((last, units)) if *last == period => units.push(unit),
-            _ => grouped.push((period, vec![unit])),
-        }
-    }
-    Ok(grouped)
+    Ok(with_answers(figures, answers, |unit| {
+        &mut unit.figures.answers
+    }))
 }
 
 impl From<&UnitFigures> for crate::reports::Figures {

@@ -62,27 +62,12 @@ impl Services {
 /// Says at start which forms are used: embedded as shipped, overridden or added by the files of
 /// `SIPAS_FORMS_DIR`.
 fn log_forms(loaded: &forms::LoadedForms) {
-    let listed = |forms: &[(String, std::path::PathBuf)]| {
-        forms
-            .iter()
-            .map(|(id, path)| format!("{id} ({})", path.display()))
-            .collect::<Vec<_>>()
-            .join(", ")
-    };
-    let mut parts = Vec::new();
-    if !loaded.embedded.is_empty() {
-        parts.push(format!("embedded {}", loaded.embedded.join(", ")));
-    }
-    if !loaded.overridden.is_empty() {
-        parts.push(format!(
-            "SIPAS_FORMS_DIR overrides {}",
-            listed(&loaded.overridden)
-        ));
-    }
-    if !loaded.added.is_empty() {
-        parts.push(format!("SIPAS_FORMS_DIR adds {}", listed(&loaded.added)));
-    }
-    tracing::info!("survey forms: {}", parts.join("; "));
+    let words = [
+        "embedded",
+        "SIPAS_FORMS_DIR overrides",
+        "SIPAS_FORMS_DIR adds",
+    ];
+    tracing::info!("survey forms: {}", loaded.describe(words));
 }
 
 /// The running web service.

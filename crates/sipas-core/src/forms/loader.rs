@@ -65,6 +65,33 @@ pub struct LoadedForms {
     pub added: Vec<(String, PathBuf)>,
 }
 
+impl LoadedForms {
+    /// Where the forms come from, in one line: `words` are the three labels ("embedded",
+    /// "SIPAS_FORMS_DIR overrides", "SIPAS_FORMS_DIR adds" for the log; Vietnamese for
+    /// `sipas doctor`), each followed by its ids (and files), parts joined by "; ".
+    pub fn describe(&self, words: [&str; 3]) -> String {
+        let listed = |forms: &[(String, PathBuf)]| {
+            forms
+                .iter()
+                .map(|(id, path)| format!("{id} ({})", path.display()))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        let [embedded, overridden, added] = words;
+        let mut parts = Vec::new();
+        if !self.embedded.is_empty() {
+            parts.push(format!("{embedded} {}", self.embedded.join(", ")));
+        }
+        if !self.overridden.is_empty() {
+            parts.push(format!("{overridden} {}", listed(&self.overridden)));
+        }
+        if !self.added.is_empty() {
+            parts.push(format!("{added} {}", listed(&self.added)));
+        }
+        parts.join("; ")
+    }
+}
+
 /// The forms to run with: the embedded ones ([`EMBEDDED`], unless `embedded` is false), and
 /// those of `dir` (`SIPAS_FORMS_DIR`), each of which adds a form or overrides the embedded form
 /// with the same id. Every file is validated; the first broken one fails with its problems.
