@@ -67,28 +67,7 @@ async fn answer(app: &TestApp, code: &str, i: usize) {
     assert_eq!(sent.status(), 200, "citizen {i}");
 }
 
-/// The text of an HTML fragment: tags removed, maud's escapes decoded, spaces collapsed.
-fn text(html: &str) -> String {
-    let mut out = String::new();
-    let mut in_tag = false;
-    for c in html.chars() {
-        match c {
-            '<' => in_tag = true,
-            '>' => {
-                in_tag = false;
-                out.push(' ');
-            }
-            _ if !in_tag => out.push(c),
-            _ => {}
-        }
-    }
-    let out = out
-        .replace("&lt;", "<")
-        .replace("&gt;", ">")
-        .replace("&quot;", "\"")
-        .replace("&amp;", "&");
-    out.split_whitespace().collect::<Vec<_>>().join(" ")
-}
+use crate::common::html_text as text;
 
 /// The breakdown table of item `code` on a unit's page: its caption and its body rows (label,
 /// count, share).

@@ -31,30 +31,7 @@ const RESPONSES: u64 = 2_000;
 // ---------------------------------------------------------------------------------------------
 // Reading the pages
 
-/// The text of an HTML fragment: tags removed, entities of maud's escaping decoded, spaces
-/// collapsed.
-fn text(html: &str) -> String {
-    let mut out = String::new();
-    let mut in_tag = false;
-    for c in html.chars() {
-        match c {
-            '<' => in_tag = true,
-            '>' => {
-                in_tag = false;
-                out.push(' ');
-            }
-            _ if !in_tag => out.push(c),
-            _ => {}
-        }
-    }
-    let out = out
-        .replace("&lt;", "<")
-        .replace("&gt;", ">")
-        .replace("&quot;", "\"")
-        .replace("&#39;", "'")
-        .replace("&amp;", "&");
-    out.split_whitespace().collect::<Vec<_>>().join(" ")
-}
+use crate::common::html_text as text;
 
 /// The `<table id="...">` of a page.
 fn table<'a>(html: &'a str, id: &str) -> &'a str {
