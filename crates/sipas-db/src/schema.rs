@@ -217,6 +217,19 @@ diesel::table! {
 }
 
 diesel::table! {
+    reorganisations (id) {
+        id -> Int4,
+        kind -> Text,
+        title -> Text,
+        legal_basis -> Text,
+        effective_date -> Date,
+        details -> Jsonb,
+        applied_by -> Nullable<Int4>,
+        applied_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     response_text_originals (response_id, item_id) {
         response_id -> Int8,
         item_id -> Int4,
@@ -338,6 +351,15 @@ diesel::table! {
 }
 
 diesel::table! {
+    unit_lineage (reorganisation_id, predecessor_id, successor_id) {
+        reorganisation_id -> Int4,
+        predecessor_id -> Int4,
+        successor_id -> Int4,
+        share_points -> Nullable<Int4>,
+    }
+}
+
+diesel::table! {
     units (id) {
         id -> Int4,
         parent_id -> Nullable<Int4>,
@@ -347,6 +369,9 @@ diesel::table! {
         default_form_id -> Nullable<Text>,
         active -> Bool,
         created_at -> Timestamptz,
+        admin_code -> Nullable<Text>,
+        valid_from -> Nullable<Date>,
+        valid_until -> Nullable<Date>,
     }
 }
 
@@ -466,6 +491,8 @@ diesel::joinable!(responses -> units (unit_id));
 diesel::joinable!(survey_plans -> forms (form_id));
 diesel::joinable!(survey_plans -> units (unit_id));
 diesel::joinable!(units -> forms (default_form_id));
+diesel::joinable!(reorganisations -> accounts (applied_by));
+diesel::joinable!(unit_lineage -> reorganisations (reorganisation_id));
 diesel::joinable!(desk_days -> desks (desk_id));
 diesel::joinable!(visit_codes -> desks (desk_id));
 diesel::joinable!(kiosks -> desks (desk_id));
@@ -492,6 +519,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     plan_periods,
     plan_targets,
     published_results,
+    reorganisations,
     response_text_originals,
     response_texts,
     response_flags,
@@ -504,6 +532,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     rollup_state,
     sign_in_failures,
     survey_plans,
+    unit_lineage,
     units,
     visit_codes,
     visit_limits,

@@ -1,6 +1,6 @@
 //! Administrative units: a tree (province -> district -> department / commune / town).
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use diesel::sql_types::{Array, Bool, Int4, Int8, Nullable, Text};
 use diesel::{
     ExpressionMethods, Insertable, OptionalExtension, QueryDsl, Queryable, QueryableByName,
@@ -24,6 +24,12 @@ pub struct Unit {
     pub default_form_id: Option<String>,
     pub active: bool,
     pub created_at: DateTime<Utc>,
+    /// The official administrative unit code (mã đơn vị hành chính), if it has one.
+    pub admin_code: Option<String>,
+    /// The first day the unit exists; `None`: since before the records began.
+    pub valid_from: Option<NaiveDate>,
+    /// The first day it no longer exists (the effective date of the act that ended it).
+    pub valid_until: Option<NaiveDate>,
 }
 
 #[derive(Debug, Clone, Insertable)]
@@ -83,17 +89,26 @@ pub enum UnitKind {
     Commune,
     Town,
     Ward,
+    /// The province's Public Administrative Service Centre (Trung tâm Phục vụ hành chính công).
+    ServiceCentre,
+    /// A branch or service point of the province's centre (chi nhánh / điểm phục vụ).
+    CentreBranch,
+    /// A commune-level Public Administrative Service Centre.
+    CommuneCentre,
     Other,
 }
 
 impl UnitKind {
-    pub const ALL: [UnitKind; 7] = [
+    pub const ALL: [UnitKind; 10] = [
         UnitKind::Province,
         UnitKind::District,
         UnitKind::Department,
         UnitKind::Commune,
         UnitKind::Town,
         UnitKind::Ward,
+        UnitKind::ServiceCentre,
+        UnitKind::CentreBranch,
+        UnitKind::CommuneCentre,
         UnitKind::Other,
     ];
 
@@ -109,6 +124,9 @@ impl UnitKind {
             UnitKind::Commune => "commune",
             UnitKind::Town => "town",
             UnitKind::Ward => "ward",
+            UnitKind::ServiceCentre => "service_centre",
+            UnitKind::CentreBranch => "centre_branch",
+            UnitKind::CommuneCentre => "commune_centre",
             UnitKind::Other => "other",
         }
     }
@@ -121,6 +139,9 @@ impl UnitKind {
             UnitKind::Commune => "Xã",
             UnitKind::Town => "Thị trấn",
             UnitKind::Ward => "Phường",
+            UnitKind::ServiceCentre => "Trung tâm Phục vụ hành chính công tỉnh",
+            UnitKind::CentreBranch => "Chi nhánh / điểm phục vụ",
+            UnitKind::CommuneCentre => "Trung tâm Phục vụ hành chính công xã",
             UnitKind::Other => "Khác",
         }
     }
