@@ -542,6 +542,9 @@ mod tests {
             default_form_id: None,
             active: true,
             created_at: Utc::now(),
+            admin_code: None,
+            valid_from: None,
+            valid_until: None,
         }
     }
 
