@@ -358,7 +358,6 @@ pub async fn run(cli: Cli, config: Config) -> anyhow::Result<()> {
             let (Some(username), Some(role)) = (username, role) else {
                 anyhow::bail!("--username and --role are required");
             };
-            let password = read_new_password()?;
             let services = Services::open(config).await?;
             let result = async {
                 let mut conn = services.database.pool.get().await?;
@@ -367,6 +366,9 @@ pub async fn run(cli: Cli, config: Config) -> anyhow::Result<()> {
                         .await
                         .map_err(|e| anyhow::anyhow!("--unit: {e}"))?;
                 }
+                // Refuse a wrong name, role or unit before asking for a password.
+                crate::staff::check_account_request(&mut conn, &username, &role, &units).await?;
+                let password = read_new_password()?;
                 crate::staff::create_account(
                     &mut conn,
                     &crate::staff::AccountRequest {

@@ -29,31 +29,39 @@ pub fn valid_username(username: &str) -> bool {
         && bytes.all(|b| matches!(b, b'a'..=b'z' | b'0'..=b'9' | b'.' | b'_' | b'-'))
 }
 
-/// Creates an account (from the command line: the audit entry has no author), with precise
-/// errors for the command line.
-pub async fn create_account(
+/// An account request checked against the database, all but its password: the user name in
+/// its stored form, the role and the assigned units' ids.
+pub struct CheckedAccount {
+    pub username: String,
+    pub role: Role,
+    pub unit_ids: Vec<i32>,
+}
+
+/// Checks the user name, role and units of an account to be created from the command line,
+/// with precise errors naming the option, so that the command line can refuse them before it
+/// asks for a password.
+pub async fn check_account_request(
     conn: &mut AsyncPgConnection,
-    request: &AccountRequest<'_>,
-) -> anyhow::Result<Account> {
-    let username = request.username.trim().to_lowercase();
+    username: &str,
+    role: &str,
+    unit_codes: &[String],
+) -> anyhow::Result<CheckedAccount> {
+    let username = username.trim().to_lowercase();
     if !valid_username(&username) {
         anyhow::bail!(
             "--username: \"{username}\" must be 3 to 32 characters of a-z, 0-9, '.', '_' or '-'"
         );
     }
-    let role = Role::parse(request.role)
+    let role = Role::parse(role)
         .ok_or_else(|| anyhow::anyhow!("--role: must be admin, unit or viewer"))?;
-    if let Some(problem) = password::weakness(request.password, &username) {
-        anyhow::bail!("password: {problem}");
-    }
-    if role == Role::Unit && request.unit_codes.is_empty() {
+    if role == Role::Unit && unit_codes.is_empty() {
         anyhow::bail!("--unit: an account with role unit needs at least one unit");
     }
-    if role != Role::Unit && !request.unit_codes.is_empty() {
+    if role != Role::Unit && !unit_codes.is_empty() {
         anyhow::bail!("--unit: only accounts with role unit are tied to units");
     }
     let mut unit_ids = Vec::new();
-    for code in request.unit_codes {
+    for code in unit_codes {
         let unit = Unit::find_by_code(conn, code)
             .await?
             .ok_or_else(|| anyhow::anyhow!("--unit: no unit with code \"{code}\""))?;
@@ -61,6 +69,27 @@ pub async fn create_account(
     }
     if Account::find_by_username(conn, &username).await?.is_some() {
         anyhow::bail!("--username: an account \"{username}\" already exists");
+    }
+    Ok(CheckedAccount {
+        username,
+        role,
+        unit_ids,
+    })
+}
+
+/// Creates an account (from the command line: the audit entry has no author), with precise
+/// errors for the command line.
+pub async fn create_account(
+    conn: &mut AsyncPgConnection,
+    request: &AccountRequest<'_>,
+) -> anyhow::Result<Account> {
+    let CheckedAccount {
+        username,
+        role,
+        unit_ids,
+    } = check_account_request(conn, request.username, request.role, request.unit_codes).await?;
+    if let Some(problem) = password::weakness(request.password, &username) {
+        anyhow::bail!("password: {problem}");
     }
     let hash = password::hash_off_thread(request.password.to_string()).await?;
     let display_name = request.display_name.trim();
