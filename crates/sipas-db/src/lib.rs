@@ -15,6 +15,7 @@ pub mod flags;
 pub mod forms;
 pub mod home;
 pub mod kiosks;
+pub mod partitions;
 pub mod plans;
 pub mod prepared;
 pub mod probe;
@@ -144,6 +145,21 @@ impl Database {
         ensure_database(&url).await?;
         run_migrations(&url).await?;
         let pool = build_pool_with(&url, config.db_pool_size, config.session_limits())?;
+        // This year's and the coming year's partitions of responses (again every hour while
+        // the service runs: sipas_app::background::PartitionTask).
+        {
+            let mut conn = pool
+                .get()
+                .await
+                .map_err(|e| anyhow::anyhow!("connecting to {}: {e}", redact(&url)))?;
+            let created =
+                partitions::ensure_ahead(&mut conn, crate::domain::time::today_in_vietnam())
+                    .await
+                    .context("creating the coming year's partition of responses")?;
+            for (year, moved) in created {
+                tracing::info!(year, moved, "created the partition of responses for a year");
+            }
+        }
         Ok(Database {
             pool,
             url,
