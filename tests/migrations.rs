@@ -561,17 +561,24 @@ async fn schema_rs_matches_the_migrated_database() {
 async fn upgrading_drops_the_link_between_codes_and_responses() {
     let app = common::TestApp::spawn().await;
     let sql = app.sql().await;
-    // Back to the shape before migration 13, holding a code used by a response, linked as then.
-    let dir = common::manifest_dir().join("migrations/2026-12-05-000013_unlink_codes");
-    sql.batch_execute(&std::fs::read_to_string(dir.join("down.sql")).unwrap())
+    // Back to the shape before migration 13, holding a code used by a response, linked as then
+    // (migration 30's partitioned responses reverted first: the old link was a foreign key to
+    // responses (id)).
+    for (dir, version) in [
+        ("2026-12-08-000030_partition_responses", "20261208000030"),
+        ("2026-12-05-000013_unlink_codes", "20261205000013"),
+    ] {
+        let dir = common::manifest_dir().join("migrations").join(dir);
+        sql.batch_execute(&std::fs::read_to_string(dir.join("down.sql")).unwrap())
+            .await
+            .unwrap();
+        sql.execute(
+            &format!("DELETE FROM {MIGRATION_TABLE} WHERE version = '{version}'"),
+            &[],
+        )
         .await
         .unwrap();
-    sql.execute(
-        &format!("DELETE FROM {MIGRATION_TABLE} WHERE version = '20261205000013'"),
-        &[],
-    )
-    .await
-    .unwrap();
+    }
     sql.batch_execute(
         "WITH d AS (SELECT d.id, d.unit_id FROM desks d ORDER BY d.id LIMIT 1), \
               v AS (SELECT id FROM form_versions ORDER BY id LIMIT 1), \
@@ -604,7 +611,10 @@ async fn upgrading_drops_the_link_between_codes_and_responses() {
     );
 
     let applied = sipas::db::run_migrations(&app.database.url).await.unwrap();
-    assert_eq!(applied, vec!["20261205000013".to_string()]);
+    assert_eq!(
+        applied,
+        vec!["20261205000013".to_string(), "20261208000030".to_string()]
+    );
     let used: Vec<(String, bool)> = sql
         .query(
             "SELECT code, used FROM visit_codes WHERE code LIKE 'abcdefgh2_' ORDER BY code",
