@@ -686,7 +686,7 @@ async fn nothing_in_the_schema_leads_from_an_answer_to_a_code_a_dossier_or_an_ad
     assert!(
         foreign_keys
             .iter()
-            .any(|(from, to)| from == "response_texts" && to == "responses"),
+            .any(|(from, to)| from == "response_keys" && to == "responses"),
         "the query sees the schema's foreign keys: {foreign_keys:?}"
     );
     // Nothing refers to a code; a code refers only to who minted it and for which desk.

@@ -81,7 +81,18 @@ ALTER TABLE response_reviews ADD CONSTRAINT response_reviews_response_id_fkey
 ALTER TABLE alert_events ADD CONSTRAINT alert_events_response_id_fkey
     FOREIGN KEY (response_id) REFERENCES responses (id) ON DELETE CASCADE;
 
--- Migration 22's trigger: a response's changes pass on to its comments.
+-- Migration 22's triggers: a comment takes its response's context, a response's changes pass
+-- on to its comments.
+CREATE OR REPLACE FUNCTION response_texts_take_context() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    SELECT r.unit_id, r.submitted_at, r.form_version_id
+    INTO NEW.unit_id, NEW.submitted_at, NEW.form_version_id
+    FROM responses r
+    WHERE r.id = NEW.response_id;
+    RETURN NEW;
+END
+$$;
+
 CREATE FUNCTION responses_pass_context() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     UPDATE response_texts t

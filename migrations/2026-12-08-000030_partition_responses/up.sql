@@ -102,10 +102,12 @@ CREATE TABLE response_keys (
     submission_key uuid NOT NULL UNIQUE,
     submitted_at   timestamptz NOT NULL,
     unit_id        integer NOT NULL,
+    form_version_id integer NOT NULL,
     paper_serial   text
 );
-INSERT INTO response_keys (response_id, submission_key, submitted_at, unit_id, paper_serial)
-SELECT id, submission_key, submitted_at, unit_id, paper_serial FROM responses;
+INSERT INTO response_keys (response_id, submission_key, submitted_at, unit_id, form_version_id,
+                           paper_serial)
+SELECT id, submission_key, submitted_at, unit_id, form_version_id, paper_serial FROM responses;
 CREATE UNIQUE INDEX response_keys_paper_serial_idx ON response_keys (unit_id, paper_serial)
     WHERE paper_serial IS NOT NULL;
 
@@ -152,8 +154,10 @@ ALTER TABLE alert_events ADD CONSTRAINT alert_events_response_id_fkey
 -- partition (an UPDATE of submitted_at across years runs as a delete and an insert).
 CREATE FUNCTION responses_register() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-    INSERT INTO response_keys (response_id, submission_key, submitted_at, unit_id, paper_serial)
-    VALUES (NEW.id, NEW.submission_key, NEW.submitted_at, NEW.unit_id, NEW.paper_serial)
+    INSERT INTO response_keys (response_id, submission_key, submitted_at, unit_id,
+                               form_version_id, paper_serial)
+    VALUES (NEW.id, NEW.submission_key, NEW.submitted_at, NEW.unit_id, NEW.form_version_id,
+            NEW.paper_serial)
     ON CONFLICT (submission_key) DO NOTHING;
     IF FOUND THEN
         RETURN NEW;
@@ -170,18 +174,22 @@ $$;
 CREATE TRIGGER responses_register BEFORE INSERT ON responses
     FOR EACH ROW EXECUTE FUNCTION responses_register();
 
--- A response that changes key, time, unit or serial passes it on to its registry row (whose
--- unique indexes then check it) and its time, unit and form version to its comments
--- (response_texts' copies, migration 22). BEFORE, so that it also runs when the change moves
--- the row to another partition (AFTER UPDATE row triggers do not run then).
+-- A response that changes key, time, unit, form version or serial passes it on to its
+-- registry row (whose unique indexes then check it) and its time, unit and form version to its
+-- comments (response_texts' copies, migration 22, now taken from the registry). BEFORE, so that
+-- it also runs when the change moves the row to another partition (AFTER UPDATE row triggers
+-- do not run then).
 CREATE FUNCTION responses_pass_on() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-    IF (OLD.submission_key, OLD.submitted_at, OLD.unit_id, OLD.paper_serial)
-       IS DISTINCT FROM (NEW.submission_key, NEW.submitted_at, NEW.unit_id, NEW.paper_serial)
+    IF (OLD.submission_key, OLD.submitted_at, OLD.unit_id, OLD.form_version_id,
+        OLD.paper_serial)
+       IS DISTINCT FROM (NEW.submission_key, NEW.submitted_at, NEW.unit_id,
+                         NEW.form_version_id, NEW.paper_serial)
     THEN
         UPDATE response_keys k
         SET submission_key = NEW.submission_key, submitted_at = NEW.submitted_at,
-            unit_id = NEW.unit_id, paper_serial = NEW.paper_serial
+            unit_id = NEW.unit_id, form_version_id = NEW.form_version_id,
+            paper_serial = NEW.paper_serial
         WHERE k.response_id = OLD.id;
     END IF;
     IF (OLD.unit_id, OLD.submitted_at, OLD.form_version_id)
@@ -200,6 +208,19 @@ CREATE TRIGGER responses_pass_on
     BEFORE UPDATE OF submission_key, submitted_at, unit_id, paper_serial, form_version_id
     ON responses
     FOR EACH ROW EXECUTE FUNCTION responses_pass_on();
+
+-- A comment takes its response's unit, time and form version from the registry (one row by
+-- its primary key, whatever the partition; already the new values while responses_pass_on
+-- runs, before the response's row itself changes).
+CREATE OR REPLACE FUNCTION response_texts_take_context() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    SELECT k.unit_id, k.submitted_at, k.form_version_id
+    INTO NEW.unit_id, NEW.submitted_at, NEW.form_version_id
+    FROM response_keys k
+    WHERE k.response_id = NEW.response_id;
+    RETURN NEW;
+END
+$$;
 
 -- Deleted responses take their registry rows with them (and so their comments and alert
 -- events; flags and reviews refuse, as their foreign keys to responses did). A statement

@@ -247,6 +247,7 @@ diesel::table! {
         submission_key -> Uuid,
         submitted_at -> Timestamptz,
         unit_id -> Int4,
+        form_version_id -> Int4,
         paper_serial -> Nullable<Text>,
     }
 }
