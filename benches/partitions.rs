@@ -73,7 +73,10 @@ fn export_year(database_url: &str, year: i32, out: &std::path::Path) -> (Duratio
         .expect("the sipas binary runs");
     let wall = started.elapsed();
     assert!(status.success(), "sipas export failed: {status}");
-    (wall, std::fs::metadata(out).expect("the export exists").len())
+    (
+        wall,
+        std::fs::metadata(out).expect("the export exists").len(),
+    )
 }
 
 /// Midnight of 1 January of `year` in Vietnam.

@@ -213,9 +213,11 @@ async fn the_service_creates_the_coming_years_partition() {
     // A database whose coming year has no partition (as one migrated a year ago).
     let database = TestDatabase::create().await;
     let sql = common::connect(&database.url).await;
-    sql.batch_execute(&format!("ALTER TABLE responses DETACH PARTITION {next}; DROP TABLE {next}"))
-        .await
-        .unwrap();
+    sql.batch_execute(&format!(
+        "ALTER TABLE responses DETACH PARTITION {next}; DROP TABLE {next}"
+    ))
+    .await
+    .unwrap();
     assert!(!exists(&sql, &next).await);
 
     // Starting the service creates it (as `sipas migrate` does: the same start-up).
@@ -223,9 +225,11 @@ async fn the_service_creates_the_coming_years_partition() {
     assert!(exists(&sql, &next).await);
 
     // The hourly step does too, idempotently, and two instances at once create it once.
-    sql.batch_execute(&format!("ALTER TABLE responses DETACH PARTITION {next}; DROP TABLE {next}"))
-        .await
-        .unwrap();
+    sql.batch_execute(&format!(
+        "ALTER TABLE responses DETACH PARTITION {next}; DROP TABLE {next}"
+    ))
+    .await
+    .unwrap();
     let (a, b) = tokio::join!(
         sipas::background::keep_partitions_ahead(&app.pool),
         sipas::background::keep_partitions_ahead(&app.pool),
@@ -274,10 +278,7 @@ async fn a_response_of_a_year_without_partition_waits_in_default_and_moves_with_
 
     assert_eq!(ensure_year(&app, 2019).await, Ensured::Created { moved: 1 });
     assert_eq!(partition_of(&sql, old.id).await, "responses_y2019");
-    assert_eq!(
-        app.count("SELECT count(*) FROM responses_default").await,
-        0
-    );
+    assert_eq!(app.count("SELECT count(*) FROM responses_default").await, 0);
     // Its comment, flag and registry row stayed with it.
     assert_eq!(
         app.count("SELECT count(*) FROM response_texts WHERE body = 'Phiếu cũ'")
@@ -290,7 +291,13 @@ async fn a_response_of_a_year_without_partition_waits_in_default_and_moves_with_
     assert!(!again.new);
     assert_eq!(again.id, old.id);
     // And new responses of that year go straight to it.
-    let later = store(&app, uuid::Uuid::new_v4(), at("2019-05-01T08:00:00+07:00"), None).await;
+    let later = store(
+        &app,
+        uuid::Uuid::new_v4(),
+        at("2019-05-01T08:00:00+07:00"),
+        None,
+    )
+    .await;
     assert_eq!(partition_of(&sql, later.id).await, "responses_y2019");
     assert_eq!(ensure_year(&app, 2019).await, Ensured::Existed);
 
@@ -300,9 +307,12 @@ async fn a_response_of_a_year_without_partition_waits_in_default_and_moves_with_
         .execute("DELETE FROM responses WHERE id = $1", &[&old.id])
         .await;
     assert!(refused.is_err(), "a flagged response cannot be deleted");
-    sql.execute("DELETE FROM response_flags WHERE response_id = $1", &[&old.id])
-        .await
-        .unwrap();
+    sql.execute(
+        "DELETE FROM response_flags WHERE response_id = $1",
+        &[&old.id],
+    )
+    .await
+    .unwrap();
     sql.execute("DELETE FROM responses WHERE id = $1", &[&old.id])
         .await
         .unwrap();

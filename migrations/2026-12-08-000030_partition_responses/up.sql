@@ -4,7 +4,7 @@
 -- Vietnam's time (responses_y2026 holds [2026-01-01 00:00+07, 2027-01-01 00:00+07)), plus
 -- responses_default, so that a response dated in a year without its partition (a paper ballot
 -- from long ago, a clock far off) is stored, never refused. The service creates the coming
--- year's partition ahead (at start-up, daily, and in `sipas migrate`) through
+-- year's partition ahead (at start-up, hourly, and in `sipas migrate`) through
 -- responses_ensure_year(), which also moves into it the rows of that year already sitting in
 -- the default partition.
 --
@@ -25,9 +25,14 @@
 --   at response_keys (response_id) with the same ON DELETE behaviour: deleting responses
 --   deletes their registry rows (statement trigger), which cascades to comments and alert
 --   events and is refused while flags or reviews exist, as before;
--- * response_keys (response_id, submitted_at) references responses (id, submitted_at),
---   checked at commit, so a registry row never outlives its response and a response moved
---   between partitions (by responses_ensure_year, or an UPDATE of submitted_at) keeps its row.
+-- * the registry follows its response by triggers, not by a foreign key to responses
+--   (id, submitted_at): PostgreSQL's check of such a key locks the referenced row in its
+--   partition, which made every insert about two and a half times as slow (measured: 100,000 rows
+--   with the key 19 s, without 7.7 s, the plain table 3.4 s; a reason given in
+--   docs/deployment.md). An UPDATE of a response (also one that moves it to another year's
+--   partition) updates its row first; a DELETE through responses deletes it. Only a DELETE,
+--   TRUNCATE or DETACH that names a partition bypasses this (docs/deployment.md section 3
+--   says how to take a year out).
 --
 -- The rows are copied into the partitions (not attached as one partition of the past years):
 -- one partition per year is what lets an operator archive or detach a year; at about a
@@ -137,9 +142,6 @@ CREATE INDEX responses_client_idx ON responses (client_key, submitted_at)
     WHERE client_key IS NOT NULL;
 CREATE INDEX responses_unit_id_idx ON responses (unit_id, id);
 
-ALTER TABLE response_keys
-    ADD CONSTRAINT response_keys_response_fkey FOREIGN KEY (response_id, submitted_at)
-        REFERENCES responses (id, submitted_at) DEFERRABLE INITIALLY DEFERRED;
 ALTER TABLE response_texts ADD CONSTRAINT response_texts_response_id_fkey
     FOREIGN KEY (response_id) REFERENCES response_keys (response_id) ON DELETE CASCADE;
 ALTER TABLE response_flags ADD CONSTRAINT response_flags_response_id_fkey
@@ -224,9 +226,8 @@ $$;
 
 -- Deleted responses take their registry rows with them (and so their comments and alert
 -- events; flags and reviews refuse, as their foreign keys to responses did). A statement
--- trigger on the partitioned table: a DELETE that names a partition directly does not run it,
--- and the registry's foreign key then refuses the commit unless the rows are back in another
--- partition (what responses_ensure_year does).
+-- trigger on the partitioned table: a DELETE that names a partition directly does not run it
+-- (what responses_ensure_year relies on to move rows out of the default partition).
 CREATE FUNCTION responses_unregister() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     DELETE FROM response_keys k USING gone g WHERE k.response_id = g.id;
@@ -271,9 +272,7 @@ BEGIN
     END IF;
     -- The rows leave the default partition (its DELETE does not run responses' statement
     -- trigger: their registry rows, comments and flags stay) and the table is attached once
-    -- they are in it. The registry's foreign key is set aside meanwhile (PostgreSQL checks a
-    -- row deleted from a partition against that partition only) and checked again whole.
-    ALTER TABLE response_keys DROP CONSTRAINT response_keys_response_fkey;
+    -- they are in it, within this transaction: no one sees them gone.
     EXECUTE format('CREATE TABLE %I (LIKE responses INCLUDING DEFAULTS INCLUDING CONSTRAINTS)',
                    part);
     EXECUTE format(
@@ -286,9 +285,6 @@ BEGIN
     EXECUTE format('ALTER TABLE responses ATTACH PARTITION %I FOR VALUES FROM (%L) TO (%L)',
                    part, lo, hi);
     EXECUTE format('ALTER TABLE %I DROP CONSTRAINT %I', part, part || '_bounds');
-    ALTER TABLE response_keys
-        ADD CONSTRAINT response_keys_response_fkey FOREIGN KEY (response_id, submitted_at)
-            REFERENCES responses (id, submitted_at) DEFERRABLE INITIALLY DEFERRED;
     RETURN moved;
 END
 $$;

@@ -175,11 +175,9 @@ pub async fn keep_partitions_ahead(pool: &crate::db::Pool) -> anyhow::Result<Vec
         .get()
         .await
         .map_err(|e| anyhow::anyhow!("connecting to the database: {e}"))?;
-    let created = crate::db::partitions::ensure_ahead(
-        &mut conn,
-        crate::domain::time::today_in_vietnam(),
-    )
-    .await?;
+    let created =
+        crate::db::partitions::ensure_ahead(&mut conn, crate::domain::time::today_in_vietnam())
+            .await?;
     for (year, moved) in &created {
         tracing::info!(year, moved, "created the partition of responses for a year");
     }

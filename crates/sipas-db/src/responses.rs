@@ -534,7 +534,6 @@ impl<Q> diesel::query_builder::Query for Explain<Q> {
     type SqlType = Text;
 }
 
-
 /// Up to `limit` responses matching `filter` with ids above `after`, in id order (keyset
 /// pagination, so an export of millions of rows holds one batch in memory at a time).
 pub async fn export_batch(
