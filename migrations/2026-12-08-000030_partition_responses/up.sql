@@ -254,6 +254,10 @@ BEGIN
         RAISE EXCEPTION 'no partition for year %', y;
     END IF;
     PERFORM pg_advisory_xact_lock(727275, y);
+    -- Creating or attaching a partition locks responses for an instant, but waits for every
+    -- query reading it (a long export): rather give up and try again at the next hourly check
+    -- than stall every submission queued behind that lock.
+    PERFORM set_config('lock_timeout', '5s', true);
     IF EXISTS (SELECT 1 FROM pg_inherits i
                WHERE i.inhparent = 'responses'::regclass
                  AND i.inhrelid = to_regclass(quote_ident(part))) THEN

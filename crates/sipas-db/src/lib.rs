@@ -146,18 +146,27 @@ impl Database {
         run_migrations(&url).await?;
         let pool = build_pool_with(&url, config.db_pool_size, config.session_limits())?;
         // This year's and the coming year's partitions of responses (again every hour while
-        // the service runs: sipas_app::background::PartitionTask).
+        // the service runs: sipas_app::background::PartitionTask). Not a reason to refuse to
+        // start: until it exists, that year's responses wait in the default partition.
         {
             let mut conn = pool
                 .get()
                 .await
                 .map_err(|e| anyhow::anyhow!("connecting to {}: {e}", redact(&url)))?;
-            let created =
-                partitions::ensure_ahead(&mut conn, crate::domain::time::today_in_vietnam())
-                    .await
-                    .context("creating the coming year's partition of responses")?;
-            for (year, moved) in created {
-                tracing::info!(year, moved, "created the partition of responses for a year");
+            match partitions::ensure_ahead(&mut conn, crate::domain::time::today_in_vietnam()).await
+            {
+                Ok(created) => {
+                    for (year, moved) in created {
+                        tracing::info!(
+                            year,
+                            moved,
+                            "created the partition of responses for a year"
+                        );
+                    }
+                }
+                Err(e) => tracing::warn!(
+                    "could not create the coming year's partition of responses (tried again every hour): {e}"
+                ),
             }
         }
         Ok(Database {
