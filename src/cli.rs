@@ -1064,19 +1064,6 @@ fn partial_path(out: &Path) -> PathBuf {
     out.with_file_name(name)
 }
 
-#[cfg(test)]
-mod report_tests {
-    use super::*;
-
-    #[test]
-    fn partial_files_sit_next_to_the_target() {
-        assert_eq!(
-            partial_path(Path::new("/tmp/a/bao-cao.pdf")),
-            Path::new("/tmp/a/bao-cao.pdf.partial")
-        );
-    }
-}
-
 /// `sipas partitions`: creates a year's partition when asked, then lists them all.
 async fn partitions(services: &Services, create: Option<i32>) -> anyhow::Result<()> {
     use crate::db::partitions::{self, Ensured};
@@ -1098,4 +1085,17 @@ async fn partitions(services: &Services, create: Option<i32>) -> anyhow::Result<
         );
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod report_tests {
+    use super::*;
+
+    #[test]
+    fn partial_files_sit_next_to_the_target() {
+        assert_eq!(
+            partial_path(Path::new("/tmp/a/bao-cao.pdf")),
+            Path::new("/tmp/a/bao-cao.pdf.partial")
+        );
+    }
 }
