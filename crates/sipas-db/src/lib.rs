@@ -466,7 +466,27 @@ pub fn redact(url: &str) -> String {
             let _ = parsed.set_password(Some("***"));
             parsed.to_string()
         }
-        _ => url.to_string(),
+        Ok(_) => url.to_string(),
+        // What the url crate refuses but PostgreSQL reads: no host after the user
+        // (`postgres://sipas:pw@/sipas?host=/var/run/postgresql`, a Unix socket).
+        Err(_) => redact_by_hand(url),
+    }
+}
+
+/// [`redact`] of a URL the url crate cannot parse: the password between the user's `:` and the
+/// last `@` of the authority replaced by `***`.
+fn redact_by_hand(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_string();
+    };
+    let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let (authority, tail) = rest.split_at(end);
+    match authority.rsplit_once('@') {
+        Some((userinfo, host)) => match userinfo.split_once(':') {
+            Some((user, _)) => format!("{scheme}://{user}:***@{host}{tail}"),
+            None => url.to_string(),
+        },
+        None => url.to_string(),
     }
 }
 
@@ -477,6 +497,26 @@ mod tests {
 
     fn db(kind: K, message: &str) -> E {
         E::DatabaseError(kind, Box::new(message.to_string()))
+    }
+
+    #[test]
+    fn passwords_are_redacted_also_without_a_host() {
+        assert_eq!(
+            redact("postgres://sipas:secret@db.example:5432/sipas"),
+            "postgres://sipas:***@db.example:5432/sipas"
+        );
+        assert_eq!(
+            redact("postgres://sipas:secret@/sipas?host=/var/run/postgresql"),
+            "postgres://sipas:***@/sipas?host=/var/run/postgresql"
+        );
+        assert_eq!(
+            redact("postgres://sipas@/sipas?host=/var/run/postgresql"),
+            "postgres://sipas@/sipas?host=/var/run/postgresql"
+        );
+        assert_eq!(
+            redact("postgres:///sipas?host=/var/run/postgresql&user=sipas"),
+            "postgres:///sipas?host=/var/run/postgresql&user=sipas"
+        );
     }
 
     #[test]
