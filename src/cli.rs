@@ -38,6 +38,13 @@ pub enum Command {
     },
     /// Create the database if needed and run the migrations, then exit.
     Migrate,
+    /// List the yearly partitions of the responses, or create one year's (moving its rows out
+    /// of the default partition); docs/deployment.md, section 3.
+    Partitions {
+        /// Create the partition of this year (Vietnam's calendar) if it is missing.
+        #[arg(long, value_parser = clap::value_parser!(i32).range(1000..=9998))]
+        create: Option<i32>,
+    },
     /// Write one printable A5 QR poster per desk (SVG and PNG).
     Qr {
         /// Directory to write the posters to (created if missing).
@@ -330,6 +337,12 @@ pub async fn run(cli: Cli, config: Config) -> anyhow::Result<()> {
             let services = Services::open(config).await?;
             println!("database is up to date");
             services.close().await;
+        }
+        Command::Partitions { create } => {
+            let services = Services::open(config).await?;
+            let result = partitions(&services, create).await;
+            services.close().await;
+            result?;
         }
         Command::Qr { out, dpi } => {
             let services = Services::open(config).await?;
@@ -1051,6 +1064,29 @@ fn partial_path(out: &Path) -> PathBuf {
     let mut name = out.file_name().unwrap_or_default().to_os_string();
     name.push(".partial");
     out.with_file_name(name)
+}
+
+/// `sipas partitions`: creates a year's partition when asked, then lists them all.
+async fn partitions(services: &Services, create: Option<i32>) -> anyhow::Result<()> {
+    use crate::db::partitions::{self, Ensured};
+    let mut conn = services.database.pool.get().await?;
+    if let Some(year) = create {
+        match partitions::ensure_year(&mut conn, year).await? {
+            Ensured::Existed => println!("responses_y{year} exists already"),
+            Ensured::Created { moved } => println!(
+                "created responses_y{year}; {moved} responses of {year} moved into it from responses_default"
+            ),
+        }
+    }
+    for partition in partitions::list(&mut conn).await? {
+        println!(
+            "{:<20} {:<72} ~{} rows",
+            partition.name,
+            partition.bounds,
+            partition.estimated_rows.max(0)
+        );
+    }
+    Ok(())
 }
 
 #[cfg(test)]

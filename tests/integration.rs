@@ -15,6 +15,7 @@ mod fraud_flags;
 mod kiosks;
 mod metrics;
 mod migrations;
+mod partitions;
 mod privacy;
 mod privacy_notice;
 mod public_results;

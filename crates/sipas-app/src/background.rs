@@ -1,5 +1,6 @@
 //! A loop that runs beside the server until it is told to stop: the rollup fold, the spool's
-//! replay, the desk listener, the daily retention purge ([`RetentionTask`]). Each is given the receiving end of its stop signal; stopping
+//! replay, the desk listener, the daily retention purge ([`RetentionTask`]), the yearly
+//! partitions of responses kept ready ([`PartitionTask`]). Each is given the receiving end of its stop signal; stopping
 //! waits for the loop within a grace period, then aborts it; a loop dropped without being
 //! stopped (an application that never ran) is aborted.
 
@@ -129,6 +130,58 @@ pub async fn purge_when_due(
         tracing::info!(counts = ?purge.counts, "retention purge done");
     }
     Ok(due)
+}
+
+/// How often the partition task makes sure this year's and the coming year's partitions of
+/// responses exist (the start-up did it once: `db::Database::open`).
+pub const PARTITIONS_CHECK_EVERY: Duration = Duration::from_secs(3600);
+
+/// Keeps the partitions of responses ready ahead (`crate::db::partitions`): every
+/// [`PARTITIONS_CHECK_EVERY`], creates this year's and the next year's partition if missing
+/// (moving into it any row of that year in the default partition). Idempotent and safe with
+/// several instances (an advisory lock in the database). Errors are logged. Stops with the
+/// server.
+pub struct PartitionTask(Background);
+
+impl PartitionTask {
+    pub fn start(pool: crate::db::Pool, every: Duration) -> Self {
+        PartitionTask(Background::spawn(|mut stopped| async move {
+            let mut interval = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
+            interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                tokio::select! {
+                    _ = &mut stopped => break,
+                    _ = interval.tick() => {}
+                }
+                tokio::select! {
+                    _ = &mut stopped => break,
+                    outcome = keep_partitions_ahead(&pool) => if let Err(e) = outcome {
+                        tracing::warn!("partitions of responses: {e}");
+                    },
+                }
+            }
+        }))
+    }
+
+    pub async fn stop(self) {
+        self.0.stop(Duration::from_secs(5)).await;
+    }
+}
+
+/// One step of [`PartitionTask`]: this year's and the coming year's partitions (Vietnam's
+/// calendar), created when missing; returns those created with the rows moved into them.
+pub async fn keep_partitions_ahead(pool: &crate::db::Pool) -> anyhow::Result<Vec<(i32, i64)>> {
+    let mut conn = pool
+        .get()
+        .await
+        .map_err(|e| anyhow::anyhow!("connecting to the database: {e}"))?;
+    let created =
+        crate::db::partitions::ensure_ahead(&mut conn, crate::domain::time::today_in_vietnam())
+            .await?;
+    for (year, moved) in &created {
+        tracing::info!(year, moved, "created the partition of responses for a year");
+    }
+    Ok(created)
 }
 
 #[cfg(test)]

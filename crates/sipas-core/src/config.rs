@@ -816,7 +816,7 @@ impl Config {
         };
         let database_url = lookup("DATABASE_URL");
         if let Some(url) = &database_url {
-            Url::parse(url).map_err(|e| ConfigError {
+            check_database_url(url).map_err(|e| ConfigError {
                 name: "DATABASE_URL",
                 problem: format!("not a URL like postgres://user@host:5432/sipas ({e})"),
             })?;
@@ -965,6 +965,32 @@ impl Default for SessionLimits {
     }
 }
 
+/// Checks `DATABASE_URL` as a URL. PostgreSQL's URLs may leave the host out after a user name
+/// (`postgres://sipas@/sipas?host=/var/run/postgresql`: the Unix socket, as libpq and
+/// tokio-postgres read it), which the `url` crate refuses ("empty host"): such a URL is checked
+/// with a placeholder host in its place.
+fn check_database_url(text: &str) -> Result<(), url::ParseError> {
+    match Url::parse(text) {
+        Err(url::ParseError::EmptyHost) => {
+            let (scheme, rest) = text.split_once("://").ok_or(url::ParseError::EmptyHost)?;
+            if !matches!(scheme, "postgres" | "postgresql") {
+                return Err(url::ParseError::EmptyHost);
+            }
+            let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+            let (authority, tail) = rest.split_at(end);
+            let (user, host) = authority
+                .rsplit_once('@')
+                .ok_or(url::ParseError::EmptyHost)?;
+            // No host at all, or only a port: the socket directory (or the default one).
+            if !(host.is_empty() || host.starts_with(':')) {
+                return Err(url::ParseError::EmptyHost);
+            }
+            Url::parse(&format!("{scheme}://{user}@localhost{host}{tail}")).map(drop)
+        }
+        other => other.map(drop),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1086,6 +1112,29 @@ mod tests {
             })
             .collect();
         assert!(unlisted.is_empty(), "add to VARIABLES: {unlisted:?}");
+    }
+
+    #[test]
+    fn a_database_url_may_name_a_unix_socket_instead_of_a_host() {
+        for url in [
+            "postgres://sipas@/sipas?host=/var/run/postgresql",
+            "postgresql://sipas:secret@/sipas?host=/var/run/postgresql",
+            "postgres://sipas@:5433/sipas?host=/tmp",
+            "postgres:///sipas?host=/var/run/postgresql&user=sipas",
+            "postgres://sipas@127.0.0.1:5432/sipas",
+        ] {
+            let config = config(&[("DATABASE_URL", url)])
+                .unwrap_or_else(|e| panic!("{url}: {}: {}", e.name, e.problem));
+            assert_eq!(config.database_url.as_deref(), Some(url));
+        }
+        for url in [
+            "postgres://sipas@:port/sipas",
+            "https://user@/x",
+            "not a url",
+        ] {
+            let e = config(&[("DATABASE_URL", url)]).unwrap_err();
+            assert_eq!(e.name, "DATABASE_URL", "{url}");
+        }
     }
 
     #[test]

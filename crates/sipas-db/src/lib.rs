@@ -15,6 +15,7 @@ pub mod flags;
 pub mod forms;
 pub mod home;
 pub mod kiosks;
+pub mod partitions;
 pub mod plans;
 pub mod prepared;
 pub mod probe;
@@ -144,6 +145,30 @@ impl Database {
         ensure_database(&url).await?;
         run_migrations(&url).await?;
         let pool = build_pool_with(&url, config.db_pool_size, config.session_limits())?;
+        // This year's and the coming year's partitions of responses (again every hour while
+        // the service runs: sipas_app::background::PartitionTask). Not a reason to refuse to
+        // start: until it exists, that year's responses wait in the default partition.
+        {
+            let mut conn = pool
+                .get()
+                .await
+                .map_err(|e| anyhow::anyhow!("connecting to {}: {e}", redact(&url)))?;
+            match partitions::ensure_ahead(&mut conn, crate::domain::time::today_in_vietnam()).await
+            {
+                Ok(created) => {
+                    for (year, moved) in created {
+                        tracing::info!(
+                            year,
+                            moved,
+                            "created the partition of responses for a year"
+                        );
+                    }
+                }
+                Err(e) => tracing::warn!(
+                    "could not create the coming year's partition of responses (tried again every hour): {e}"
+                ),
+            }
+        }
         Ok(Database {
             pool,
             url,
@@ -441,7 +466,27 @@ pub fn redact(url: &str) -> String {
             let _ = parsed.set_password(Some("***"));
             parsed.to_string()
         }
-        _ => url.to_string(),
+        Ok(_) => url.to_string(),
+        // What the url crate refuses but PostgreSQL reads: no host after the user
+        // (`postgres://sipas:pw@/sipas?host=/var/run/postgresql`, a Unix socket).
+        Err(_) => redact_by_hand(url),
+    }
+}
+
+/// [`redact`] of a URL the url crate cannot parse: the password between the user's `:` and the
+/// last `@` of the authority replaced by `***`.
+fn redact_by_hand(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_string();
+    };
+    let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let (authority, tail) = rest.split_at(end);
+    match authority.rsplit_once('@') {
+        Some((userinfo, host)) => match userinfo.split_once(':') {
+            Some((user, _)) => format!("{scheme}://{user}:***@{host}{tail}"),
+            None => url.to_string(),
+        },
+        None => url.to_string(),
     }
 }
 
@@ -452,6 +497,26 @@ mod tests {
 
     fn db(kind: K, message: &str) -> E {
         E::DatabaseError(kind, Box::new(message.to_string()))
+    }
+
+    #[test]
+    fn passwords_are_redacted_also_without_a_host() {
+        assert_eq!(
+            redact("postgres://sipas:secret@db.example:5432/sipas"),
+            "postgres://sipas:***@db.example:5432/sipas"
+        );
+        assert_eq!(
+            redact("postgres://sipas:secret@/sipas?host=/var/run/postgresql"),
+            "postgres://sipas:***@/sipas?host=/var/run/postgresql"
+        );
+        assert_eq!(
+            redact("postgres://sipas@/sipas?host=/var/run/postgresql"),
+            "postgres://sipas@/sipas?host=/var/run/postgresql"
+        );
+        assert_eq!(
+            redact("postgres:///sipas?host=/var/run/postgresql&user=sipas"),
+            "postgres:///sipas?host=/var/run/postgresql&user=sipas"
+        );
     }
 
     #[test]

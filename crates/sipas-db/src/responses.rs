@@ -9,7 +9,8 @@ use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
 use super::schema::{
-    accounts, form_versions, response_text_originals, response_texts, responses, units, visit_codes,
+    accounts, form_versions, response_keys, response_text_originals, response_texts, responses,
+    units, visit_codes,
 };
 use crate::domain::access::Scope;
 
@@ -152,16 +153,16 @@ pub async fn store_within(
 }
 
 /// The first step of [`store_within`]: inserts the response's row unless its submission key is
-/// already stored (`None` then). Takes a shared connection, so that a caller can send another
-/// statement of the same transaction with it in one round trip (pipelined).
+/// already stored (`None` then), in any year: the trigger that registers the key in
+/// `response_keys` skips the row then (migration 30; a concurrent insert of the same key waits
+/// for the first one's transaction). Takes a shared connection, so that a caller can send
+/// another statement of the same transaction with it in one round trip (pipelined).
 pub async fn insert_row(
     conn: &AsyncPgConnection,
     new: &NewResponse<'_>,
 ) -> diesel::QueryResult<Option<(i64, DateTime<Utc>)>> {
     diesel::insert_into(responses::table)
         .values(new)
-        .on_conflict(responses::submission_key)
-        .do_nothing()
         .returning((responses::id, responses::submitted_at))
         .get_result(&mut &*conn)
         .await
@@ -173,9 +174,9 @@ pub async fn stored_with_key(
     conn: &mut AsyncPgConnection,
     submission_key: Uuid,
 ) -> diesel::QueryResult<Stored> {
-    let (id, submitted_at) = responses::table
-        .filter(responses::submission_key.eq(submission_key))
-        .select((responses::id, responses::submitted_at))
+    let (id, submitted_at) = response_keys::table
+        .filter(response_keys::submission_key.eq(submission_key))
+        .select((response_keys::response_id, response_keys::submitted_at))
         .get_result(conn)
         .await?;
     Ok(Stored {
@@ -266,8 +267,9 @@ pub async fn finish_new(
     })
 }
 
-/// The unique index that lets a unit enter a ballot's serial number only once.
-pub const PAPER_SERIAL_INDEX: &str = "responses_paper_serial_idx";
+/// The unique index that lets a unit enter a ballot's serial number only once (on the registry
+/// `response_keys`, so that it holds across the yearly partitions; migration 30).
+pub const PAPER_SERIAL_INDEX: &str = "response_keys_paper_serial_idx";
 
 /// Whether `error` is the refusal of a paper ballot whose serial number the unit already has
 /// (two clerks saving the same serial at once: the second insert loses the race).
@@ -337,9 +339,22 @@ async fn find_entered(
         .into_boxed();
     query = match key {
         EnteredKey::Response(id) => query.filter(responses::id.eq(id)),
-        EnteredKey::Serial(unit_id, serial) => query
-            .filter(responses::unit_id.eq(unit_id))
-            .filter(responses::paper_serial.eq(serial)),
+        EnteredKey::Serial(unit_id, serial) => {
+            // The registry's unique index finds the response and its time (one partition).
+            let Some((id, submitted_at)) = response_keys::table
+                .filter(response_keys::unit_id.eq(unit_id))
+                .filter(response_keys::paper_serial.eq(serial))
+                .select((response_keys::response_id, response_keys::submitted_at))
+                .get_result::<(i64, DateTime<Utc>)>(conn)
+                .await
+                .optional()?
+            else {
+                return Ok(None);
+            };
+            query
+                .filter(responses::id.eq(id))
+                .filter(responses::submitted_at.eq(submitted_at))
+        }
     };
     let row: Option<EnteredRow> = query.get_result(conn).await.optional()?;
     Ok(row.map(entered_ballot))
@@ -454,6 +469,71 @@ pub async fn export_count(
     Ok(n.max(0) as u64)
 }
 
+/// The query of [`export_batch`]'s rows: filtered on `submitted_at` when the filter has dates,
+/// which limits it to the partitions of those years (migration 30).
+fn batch_query(filter: &ExportFilter, after: i64, limit: i64) -> ExportQuery<'_> {
+    filter
+        .apply(responses::table.into_boxed())
+        .filter(responses::id.gt(after))
+        .order(responses::id)
+        .limit(limit)
+}
+
+/// The rows [`batch_query`] selects.
+type BatchColumns = (
+    responses::id,
+    responses::submitted_at,
+    responses::unit_id,
+    responses::desk_code,
+    responses::form_version_id,
+    responses::channel,
+    responses::answers,
+);
+
+/// PostgreSQL's plan (`EXPLAIN`, without costs) of the query that reads a batch of an export
+/// with `filter`: which partitions of responses it reads (tests/partitions.rs).
+pub async fn explain_export_batch(
+    conn: &mut AsyncPgConnection,
+    filter: &ExportFilter,
+) -> diesel::QueryResult<Vec<String>> {
+    let query = batch_query(filter, 0, 1000).select(BATCH_COLUMNS);
+    Explain(query).load(conn).await
+}
+
+const BATCH_COLUMNS: BatchColumns = (
+    responses::id,
+    responses::submitted_at,
+    responses::unit_id,
+    responses::desk_code,
+    responses::form_version_id,
+    responses::channel,
+    responses::answers,
+);
+
+/// `EXPLAIN (COSTS OFF)` of a query, one plan line per row.
+struct Explain<Q>(Q);
+
+impl<Q> diesel::query_builder::QueryId for Explain<Q> {
+    type QueryId = ();
+    const HAS_STATIC_QUERY_ID: bool = false;
+}
+
+impl<Q: diesel::query_builder::QueryFragment<diesel::pg::Pg>>
+    diesel::query_builder::QueryFragment<diesel::pg::Pg> for Explain<Q>
+{
+    fn walk_ast<'b>(
+        &'b self,
+        mut out: diesel::query_builder::AstPass<'_, 'b, diesel::pg::Pg>,
+    ) -> diesel::QueryResult<()> {
+        out.push_sql("EXPLAIN (COSTS OFF) ");
+        self.0.walk_ast(out.reborrow())
+    }
+}
+
+impl<Q> diesel::query_builder::Query for Explain<Q> {
+    type SqlType = Text;
+}
+
 /// Up to `limit` responses matching `filter` with ids above `after`, in id order (keyset
 /// pagination, so an export of millions of rows holds one batch in memory at a time).
 pub async fn export_batch(
@@ -471,20 +551,8 @@ pub async fn export_batch(
         String,
         Vec<Option<i16>>,
     );
-    let rows: Vec<Row> = filter
-        .apply(responses::table.into_boxed())
-        .filter(responses::id.gt(after))
-        .order(responses::id)
-        .limit(limit)
-        .select((
-            responses::id,
-            responses::submitted_at,
-            responses::unit_id,
-            responses::desk_code,
-            responses::form_version_id,
-            responses::channel,
-            responses::answers,
-        ))
+    let rows: Vec<Row> = batch_query(filter, after, limit)
+        .select(BATCH_COLUMNS)
         .load(conn)
         .await?;
     // Unit codes and form versions are few: looked up once per batch, not joined per row.

@@ -251,6 +251,23 @@ diesel::table! {
     }
 }
 
+// One row per response, written by a trigger with it (migration 30): keeps a submission key
+// stored once and a unit's paper serial entered once across the yearly partitions of
+// `responses`, and is what comments, flags, reviews and alert events refer to.
+diesel::table! {
+    response_keys (response_id) {
+        response_id -> Int8,
+        submission_key -> Uuid,
+        submitted_at -> Timestamptz,
+        unit_id -> Int4,
+        form_version_id -> Int4,
+        paper_serial -> Nullable<Text>,
+    }
+}
+
+// Partitioned by year on `submitted_at` (migration 30): the database's primary key is
+// (id, submitted_at); `id` alone is unique too (`response_keys`), and is the key declared here
+// so that `find` and the joins to responses keep working.
 diesel::table! {
     responses (id) {
         id -> Int8,
@@ -484,6 +501,7 @@ diesel::joinable!(rollup_responses -> units (unit_id));
 diesel::joinable!(rollup_responses_month -> form_versions (form_version_id));
 diesel::joinable!(rollup_responses_month -> units (unit_id));
 diesel::joinable!(response_texts -> responses (response_id));
+diesel::joinable!(response_keys -> responses (response_id));
 diesel::joinable!(responses -> accounts (entered_by));
 diesel::joinable!(responses -> desks (desk_id));
 diesel::joinable!(responses -> form_versions (form_version_id));
@@ -524,6 +542,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     response_texts,
     response_flags,
     response_reviews,
+    response_keys,
     responses,
     rollup_answers,
     rollup_answers_month,

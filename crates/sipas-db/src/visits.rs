@@ -162,9 +162,20 @@ pub async fn sent_with_code(
     key: Uuid,
     desk_id: i32,
 ) -> diesel::QueryResult<Option<DateTime<Utc>>> {
-    use super::schema::responses;
+    use super::schema::{response_keys, responses};
+    // The registry finds the key's response and its time (one partition; migration 30).
+    let Some((id, submitted_at)) = response_keys::table
+        .filter(response_keys::submission_key.eq(key))
+        .select((response_keys::response_id, response_keys::submitted_at))
+        .get_result::<(i64, DateTime<Utc>)>(conn)
+        .await
+        .optional()?
+    else {
+        return Ok(None);
+    };
     responses::table
-        .filter(responses::submission_key.eq(key))
+        .filter(responses::id.eq(id))
+        .filter(responses::submitted_at.eq(submitted_at))
         .filter(responses::desk_id.eq(desk_id))
         .filter(responses::via.eq(super::responses::Via::Code.as_str()))
         .select(responses::submitted_at)

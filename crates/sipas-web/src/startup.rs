@@ -85,6 +85,8 @@ pub struct Application {
     desk_listener: crate::desk_directory::DeskListener,
     /// Applies the retention settings once a day (`crate::db::retention`).
     retention: crate::background::RetentionTask,
+    /// Keeps the coming year's partition of responses ready (`crate::db::partitions`).
+    partitions: crate::background::PartitionTask,
     /// Sends the staff's e-mail alerts, when `SIPAS_SMTP_URL` is set (`crate::app::alerts`).
     alerts: Option<crate::app::alerts::AlertTask>,
 }
@@ -194,6 +196,10 @@ impl Application {
             crate::background::RETENTION_FIRST_CHECK,
             crate::background::RETENTION_CHECK_EVERY,
         );
+        let partitions = crate::background::PartitionTask::start(
+            database.pool.clone(),
+            crate::background::PARTITIONS_CHECK_EVERY,
+        );
         let alerts = mailer
             .zip(state.config.mail.as_ref())
             .map(|(mailer, mail)| {
@@ -223,6 +229,7 @@ impl Application {
             replay,
             desk_listener,
             retention,
+            partitions,
             alerts,
         })
     }
@@ -249,6 +256,7 @@ impl Application {
         self.replay.stop().await;
         self.desk_listener.stop().await;
         self.retention.stop().await;
+        self.partitions.stop().await;
         if let Some(alerts) = self.alerts {
             alerts.stop().await;
         }
