@@ -892,8 +892,8 @@ fn move_targets(
             .join(", ");
         if period.starts_on < d && d <= period.ends_on {
             out.warnings.push(format!(
-                "Kỳ «{}» của kế hoạch «{}» ({} – {}) bao trùm ngày hiệu lực {}: mục tiêu của {} \
-                 không được chuyển tự động; vui lòng tách kỳ hoặc điều chỉnh mục tiêu.",
+                "Kỳ «{}» của kế hoạch «{}» ({} – {}) bao trùm ngày hiệu lực {}: chỉ tiêu của {} \
+                 không được chuyển tự động; vui lòng tách kỳ hoặc điều chỉnh chỉ tiêu.",
                 period.period_name,
                 period.plan_title,
                 date_text(period.starts_on),
@@ -926,8 +926,8 @@ fn move_targets(
                 .collect()
         } else {
             out.warnings.push(format!(
-                "Kỳ «{}» của kế hoạch «{}»: chưa nhập tỷ lệ chia tách nên mục tiêu của {} \
-                 không được chia cho các đơn vị kế thừa; vui lòng nhập mục tiêu cho từng đơn vị.",
+                "Kỳ «{}» của kế hoạch «{}»: chưa nhập tỷ lệ chia tách nên chỉ tiêu của {} \
+                 không được chia cho các đơn vị kế thừa; vui lòng nhập chỉ tiêu cho từng đơn vị.",
                 period.period_name, period.plan_title, names
             ));
             continue;
