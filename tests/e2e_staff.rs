@@ -1036,7 +1036,9 @@ async fn an_admin_previews_and_applies_a_merge_of_two_communes() -> Result<()> {
     mark_page(&browser).await?;
     browser
         .client
-        .find(Locator::XPath("//form//button[normalize-space()='Đăng nhập']"))
+        .find(Locator::XPath(
+            "//form//button[normalize-space()='Đăng nhập']",
+        ))
         .await?
         .click()
         .await?;
@@ -1101,13 +1103,20 @@ async fn an_admin_previews_and_applies_a_merge_of_two_communes() -> Result<()> {
     browser
         .screenshot_to(&artifact_path("staff-merge-preview-1280.png"))
         .await?;
-    browser.client.find(Locator::Id("f-confirm")).await?.click().await?;
+    browser
+        .client
+        .find(Locator::Id("f-confirm"))
+        .await?
+        .click()
+        .await?;
     mark_page(&browser).await?;
     click_button(&browser, "Áp dụng").await?;
     let (url, status) = submitted(&browser, "applying the merge").await?;
     ensure!(status == 200, "apply: {status} at {url}");
     assert_eq!(url.path(), "/staff/reorganisations");
-    let page = browser.wait_for_text("Đã áp dụng việc sắp xếp.", WAIT).await?;
+    let page = browser
+        .wait_for_text("Đã áp dụng việc sắp xếp.", WAIT)
+        .await?;
     ensure!(
         page.contains("Nghị quyết thử nghiệm về sắp xếp xã") && page.contains("Số 99/NQ-THU"),
         "the act is listed:\n{page}"

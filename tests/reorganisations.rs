@@ -112,13 +112,17 @@ async fn a_merge_is_previewed_then_applied_as_previewed() {
     .await
     .unwrap();
     let child = app.unit_id("thu-nghiem-a.diem").await;
-    app.create_account("can.bo.b", "unit", &["thu-nghiem-b"]).await;
+    app.create_account("can.bo.b", "unit", &["thu-nghiem-b"])
+        .await;
     // Responses given at A's desk keep unit A.
     let code_a = app.desk_code("thu-nghiem-a").await;
     app.send_survey_stored(&code_a, &full_answers("4")).await;
     app.send_survey_stored(&code_a, &full_answers("5")).await;
     let responses_before: Vec<(i64, i32)> = sql
-        .query("SELECT id, unit_id FROM responses WHERE desk_id = $1 ORDER BY id", &[&desk_a])
+        .query(
+            "SELECT id, unit_id FROM responses WHERE desk_id = $1 ORDER BY id",
+            &[&desk_a],
+        )
         .await
         .unwrap()
         .iter()
@@ -169,9 +173,17 @@ async fn a_merge_is_previewed_then_applied_as_previewed() {
     assert_eq!(state(&app).await, before, "a preview stores nothing");
 
     // Applying without the confirmation shows the preview again, with the reason.
-    let unconfirmed = admin.post("/staff/reorganisations/merge/apply", &fields).await;
+    let unconfirmed = admin
+        .post("/staff/reorganisations/merge/apply", &fields)
+        .await;
     assert_eq!(unconfirmed.status(), 422);
-    assert!(unconfirmed.text().await.unwrap().contains("Vui lòng đánh dấu ô xác nhận"));
+    assert!(
+        unconfirmed
+            .text()
+            .await
+            .unwrap()
+            .contains("Vui lòng đánh dấu ô xác nhận")
+    );
     assert_eq!(state(&app).await, before);
 
     let applied = admin
@@ -194,10 +206,16 @@ async fn a_merge_is_previewed_then_applied_as_previewed() {
         .unwrap();
     assert_eq!(row.get::<_, String>(0), "Xã Thử Nghiệm Mới");
     assert_eq!(row.get::<_, Option<String>>(1).as_deref(), Some("99001"));
-    assert_eq!(row.get::<_, Option<String>>(2).as_deref(), Some("2025-07-01"));
+    assert_eq!(
+        row.get::<_, Option<String>>(2).as_deref(),
+        Some("2025-07-01")
+    );
     assert_eq!(row.get::<_, Option<String>>(3), None);
     assert!(row.get::<_, bool>(4));
-    assert_eq!(row.get::<_, Option<i32>>(5), Some(district.parse().unwrap()));
+    assert_eq!(
+        row.get::<_, Option<i32>>(5),
+        Some(district.parse().unwrap())
+    );
     for p in [a, b] {
         let row = sql
             .query_one(
@@ -206,7 +224,10 @@ async fn a_merge_is_previewed_then_applied_as_previewed() {
             )
             .await
             .unwrap();
-        assert_eq!(row.get::<_, Option<String>>(0).as_deref(), Some("2025-07-01"));
+        assert_eq!(
+            row.get::<_, Option<String>>(0).as_deref(),
+            Some("2025-07-01")
+        );
         assert!(!row.get::<_, bool>(1));
     }
     let lineage: Vec<(i32, i32, Option<i32>)> = sql
@@ -241,13 +262,18 @@ async fn a_merge_is_previewed_then_applied_as_previewed() {
         2
     );
     assert_eq!(
-        app.count(&format!("SELECT count(*) FROM units WHERE id = {child} AND parent_id = {new}"))
-            .await,
+        app.count(&format!(
+            "SELECT count(*) FROM units WHERE id = {child} AND parent_id = {new}"
+        ))
+        .await,
         1
     );
     // Responses untouched.
     let responses_after: Vec<(i64, i32)> = sql
-        .query("SELECT id, unit_id FROM responses WHERE desk_id = $1 ORDER BY id", &[&desk_a])
+        .query(
+            "SELECT id, unit_id FROM responses WHERE desk_id = $1 ORDER BY id",
+            &[&desk_a],
+        )
         .await
         .unwrap()
         .iter()
@@ -258,14 +284,18 @@ async fn a_merge_is_previewed_then_applied_as_previewed() {
     // The moved desk takes responses for the new unit.
     app.send_survey_stored(&code_a, &full_answers("3")).await;
     assert_eq!(
-        app.count(&format!("SELECT count(*) FROM responses WHERE unit_id = {new}")).await,
+        app.count(&format!(
+            "SELECT count(*) FROM responses WHERE unit_id = {new}"
+        ))
+        .await,
         1
     );
 
     // One audit entry, with what the act did.
     let (act, after) = audit_of_last_act(&app).await;
     assert_eq!(
-        app.count("SELECT count(*) FROM audit_log WHERE action = 'unit.reorganise'").await,
+        app.count("SELECT count(*) FROM audit_log WHERE action = 'unit.reorganise'")
+            .await,
         1
     );
     assert_eq!(after["kind"], "merge");
@@ -288,18 +318,48 @@ async fn a_merge_is_previewed_then_applied_as_previewed() {
     assert!(row.get::<_, bool>(4));
 
     // The list of acts and the unit pages tell the story.
-    let list = html_text(&admin.get("/staff/reorganisations").await.text().await.unwrap());
-    assert!(list.contains("Nghị quyết thử nghiệm về sắp xếp xã"), "{list}");
+    let list = html_text(
+        &admin
+            .get("/staff/reorganisations")
+            .await
+            .text()
+            .await
+            .unwrap(),
+    );
+    assert!(
+        list.contains("Nghị quyết thử nghiệm về sắp xếp xã"),
+        "{list}"
+    );
     assert!(list.contains("Số 99/NQ-THU"));
     assert!(list.contains("an.admin"));
-    assert!(list.contains("1 quầy chuyển, 1 quầy ngừng hoạt động"), "{list}");
-    let page = html_text(&admin.get(&format!("/staff/units/{new}")).await.text().await.unwrap());
+    assert!(
+        list.contains("1 quầy chuyển, 1 quầy ngừng hoạt động"),
+        "{list}"
+    );
+    let page = html_text(
+        &admin
+            .get(&format!("/staff/units/{new}"))
+            .await
+            .text()
+            .await
+            .unwrap(),
+    );
     assert!(
         page.contains("Được thành lập từ Xã Thử Nghiệm A, Xã Thử Nghiệm B theo Nghị quyết thử nghiệm về sắp xếp xã (Số 99/NQ-THU), từ ngày 01/07/2025."),
         "{page}"
     );
-    let page = html_text(&admin.get(&format!("/staff/units/{a}")).await.text().await.unwrap());
-    assert!(page.contains("Đã sáp nhập vào Xã Thử Nghiệm Mới từ ngày 01/07/2025"), "{page}");
+    let page = html_text(
+        &admin
+            .get(&format!("/staff/units/{a}"))
+            .await
+            .text()
+            .await
+            .unwrap(),
+    );
+    assert!(
+        page.contains("Đã sáp nhập vào Xã Thử Nghiệm Mới từ ngày 01/07/2025"),
+        "{page}"
+    );
 
     // The same act again is refused: the units already ended; nothing more is stored.
     let before = state(&app).await;
@@ -348,27 +408,58 @@ async fn refused_acts_say_why_and_store_nothing() {
     let before = state(&app).await;
     let cases: Vec<(Vec<(&str, &str)>, &str)> = vec![
         (
-            with(&base, &[("pred", a_s.as_str()), ("pred", a_s.as_str()), ("target", c_s.as_str())]),
+            with(
+                &base,
+                &[
+                    ("pred", a_s.as_str()),
+                    ("pred", a_s.as_str()),
+                    ("target", c_s.as_str()),
+                ],
+            ),
             "được chọn hai lần",
         ),
         (
-            with(&base, &[("pred", a_s.as_str()), ("pred", b_s.as_str()), ("target", b_s.as_str())]),
+            with(
+                &base,
+                &[
+                    ("pred", a_s.as_str()),
+                    ("pred", b_s.as_str()),
+                    ("target", b_s.as_str()),
+                ],
+            ),
             "vào chính nó",
         ),
         (
-            with(&base, &[("pred", a_s.as_str()), ("pred", "999999"), ("target", c_s.as_str())]),
+            with(
+                &base,
+                &[
+                    ("pred", a_s.as_str()),
+                    ("pred", "999999"),
+                    ("target", c_s.as_str()),
+                ],
+            ),
             "Đơn vị không tồn tại",
         ),
         (
             with(
-                &[("title", " "), ("legal_basis", ""), ("effective_date", "2025-07-01"), ("confirm", "yes")],
+                &[
+                    ("title", " "),
+                    ("legal_basis", ""),
+                    ("effective_date", "2025-07-01"),
+                    ("confirm", "yes"),
+                ],
                 &[("pred", a_s.as_str()), ("target", c_s.as_str())],
             ),
             "Vui lòng nhập căn cứ pháp lý",
         ),
         (
             with(
-                &[("title", "T"), ("legal_basis", "L"), ("effective_date", "2024-12-31"), ("confirm", "yes")],
+                &[
+                    ("title", "T"),
+                    ("legal_basis", "L"),
+                    ("effective_date", "2024-12-31"),
+                    ("confirm", "yes"),
+                ],
                 &[("pred", c_s.as_str()), ("target", a_s.as_str())],
             ),
             "Ngày hiệu lực phải sau ngày đơn vị «Xã Thử Nghiệm C» được thành lập",
@@ -430,9 +521,14 @@ async fn refused_acts_say_why_and_store_nothing() {
             ("s2_share", "40"),
         ],
     );
-    let response = admin.post("/staff/reorganisations/split/apply", &split).await;
+    let response = admin
+        .post("/staff/reorganisations/split/apply", &split)
+        .await;
     assert_eq!(response.status(), 422);
-    assert!(html_text(&response.text().await.unwrap()).contains("Tổng các tỷ lệ phải bằng 100% (hiện là 90%)"));
+    assert!(
+        html_text(&response.text().await.unwrap())
+            .contains("Tổng các tỷ lệ phải bằng 100% (hiện là 90%)")
+    );
     // A move into its own subtree.
     app.sql()
         .await
@@ -452,14 +548,19 @@ async fn refused_acts_say_why_and_store_nothing() {
         )
         .await;
     assert_eq!(response.status(), 422);
-    assert!(html_text(&response.text().await.unwrap()).contains("Không thể chuyển đơn vị vào chính nó"));
+    assert!(
+        html_text(&response.text().await.unwrap()).contains("Không thể chuyển đơn vị vào chính nó")
+    );
     assert_eq!(state(&app).await, before);
 
     // Only admins.
     let unit_account = app
         .staff_with_role("can.bo.a", "unit", &["thu-nghiem-a"])
         .await;
-    assert_eq!(unit_account.get("/staff/reorganisations").await.status(), 404);
+    assert_eq!(
+        unit_account.get("/staff/reorganisations").await.status(),
+        404
+    );
     assert_eq!(
         unit_account
             .post("/staff/reorganisations/merge/apply", &cases[0].0)
@@ -477,7 +578,9 @@ async fn a_split_divides_desks_and_plan_targets_by_share() {
     let b = unit(&app, &admin, "thu-nghiem-b", "Xã Thử Nghiệm B").await;
     let d1 = desk(&app, &admin, a, "Quầy Thử Nghiệm A1").await;
     let d2 = desk(&app, &admin, a, "Quầy Thử Nghiệm A2").await;
-    let code = app.desk_code_named("thu-nghiem-a", Some("Quầy Thử Nghiệm A2")).await;
+    let code = app
+        .desk_code_named("thu-nghiem-a", Some("Quầy Thử Nghiệm A2"))
+        .await;
     app.send_survey_stored(&code, &full_answers("5")).await;
     // A plan of Xuân Lộc with a period after the act (A: 41) and one spanning it (A: 10).
     let sql = app.sql().await;
@@ -537,7 +640,9 @@ async fn a_split_divides_desks_and_plan_targets_by_share() {
         (d1_field.as_str(), "0"),
         (d2_field.as_str(), "1"),
     ];
-    let preview = admin.post("/staff/reorganisations/split/preview", &fields).await;
+    let preview = admin
+        .post("/staff/reorganisations/split/preview", &fields)
+        .await;
     assert_eq!(preview.status(), 200);
     let text = html_text(&preview.text().await.unwrap());
     // Quý IV: 41 split 25/75 -> 10,25 and 30,75: 10 and 31 (largest remainder), plus B's own 7.
@@ -573,7 +678,10 @@ async fn a_split_divides_desks_and_plan_targets_by_share() {
     expected.sort_by_key(|r| r.1);
     assert_eq!(lineage, expected);
     let desks: Vec<(i32, i32)> = sql
-        .query("SELECT id, unit_id FROM desks WHERE id IN ($1, $2) ORDER BY id", &[&d1, &d2])
+        .query(
+            "SELECT id, unit_id FROM desks WHERE id IN ($1, $2) ORDER BY id",
+            &[&d1, &d2],
+        )
         .await
         .unwrap()
         .iter()
@@ -595,20 +703,40 @@ async fn a_split_divides_desks_and_plan_targets_by_share() {
     assert_eq!(targets, expected);
     // The response stays with A.
     assert_eq!(
-        app.count(&format!("SELECT count(*) FROM responses WHERE unit_id = {a}")).await,
+        app.count(&format!(
+            "SELECT count(*) FROM responses WHERE unit_id = {a}"
+        ))
+        .await,
         1
     );
     let (_, audit) = audit_of_last_act(&app).await;
     assert_eq!(audit["kind"], "split");
     assert_eq!(audit["lineage"].as_array().unwrap().len(), 2);
     // The plan page warns about the spanning period.
-    let page = html_text(&admin.get(&format!("/staff/plans/{plan}")).await.text().await.unwrap());
+    let page = html_text(
+        &admin
+            .get(&format!("/staff/plans/{plan}"))
+            .await
+            .text()
+            .await
+            .unwrap(),
+    );
     assert!(
         page.contains("Kỳ «Quý III» bao trùm ngày hiệu lực 15/08/2025 của việc sắp xếp đơn vị «Quyết định thử nghiệm chia tách»"),
         "{page}"
     );
-    let page = html_text(&admin.get(&format!("/staff/units/{a}")).await.text().await.unwrap());
-    assert!(page.contains("Đã chia tách thành Xã Thử Nghiệm A Bắc, Xã Thử Nghiệm B từ ngày 15/08/2025"), "{page}");
+    let page = html_text(
+        &admin
+            .get(&format!("/staff/units/{a}"))
+            .await
+            .text()
+            .await
+            .unwrap(),
+    );
+    assert!(
+        page.contains("Đã chia tách thành Xã Thử Nghiệm A Bắc, Xã Thử Nghiệm B từ ngày 15/08/2025"),
+        "{page}"
+    );
 }
 
 #[tokio::test]
@@ -627,8 +755,13 @@ async fn a_rename_and_a_move_keep_the_unit_and_record_the_act() {
         ("legal_basis", "Số 3/NQ-THU"),
         ("effective_date", "2025-07-01"),
     ];
-    let rename = with(&base, &[("unit", a_s.as_str()), ("name", "Phường Thử Nghiệm A")]);
-    let preview = admin.post("/staff/reorganisations/rename/preview", &rename).await;
+    let rename = with(
+        &base,
+        &[("unit", a_s.as_str()), ("name", "Phường Thử Nghiệm A")],
+    );
+    let preview = admin
+        .post("/staff/reorganisations/rename/preview", &rename)
+        .await;
     assert_eq!(preview.status(), 200);
     assert!(html_text(&preview.text().await.unwrap()).contains(
         "Đơn vị «Xã Thử Nghiệm A» đổi tên thành «Phường Thử Nghiệm A» (giữ nguyên mã và dữ liệu)."
@@ -660,12 +793,18 @@ async fn a_rename_and_a_move_keep_the_unit_and_record_the_act() {
     assert_eq!(audit["from"], "Xã Thử Nghiệm A");
     assert_eq!(audit["to"], "Phường Thử Nghiệm A");
     let details: String = sql
-        .query_one("SELECT details::text FROM reorganisations WHERE kind = 'rename'", &[])
+        .query_one(
+            "SELECT details::text FROM reorganisations WHERE kind = 'rename'",
+            &[],
+        )
         .await
         .unwrap()
         .get(0);
     let details: serde_json::Value = serde_json::from_str(&details).unwrap();
-    assert_eq!(details, serde_json::json!({"unit_id": a, "from": "Xã Thử Nghiệm A", "to": "Phường Thử Nghiệm A"}));
+    assert_eq!(
+        details,
+        serde_json::json!({"unit_id": a, "from": "Xã Thử Nghiệm A", "to": "Phường Thử Nghiệm A"})
+    );
 
     let moved = with(
         &[
@@ -675,7 +814,9 @@ async fn a_rename_and_a_move_keep_the_unit_and_record_the_act() {
         ],
         &[("unit", a_s.as_str()), ("parent", b_s.as_str())],
     );
-    let preview = admin.post("/staff/reorganisations/move/preview", &moved).await;
+    let preview = admin
+        .post("/staff/reorganisations/move/preview", &moved)
+        .await;
     assert_eq!(preview.status(), 200);
     let text = html_text(&preview.text().await.unwrap());
     assert!(
@@ -684,24 +825,44 @@ async fn a_rename_and_a_move_keep_the_unit_and_record_the_act() {
         "{text}"
     );
     let applied = admin
-        .post("/staff/reorganisations/move/apply", &with(&moved, &[("confirm", "yes")]))
+        .post(
+            "/staff/reorganisations/move/apply",
+            &with(&moved, &[("confirm", "yes")]),
+        )
         .await;
     assert_eq!(applied.status(), 303);
     assert_eq!(
-        app.count(&format!("SELECT count(*) FROM units WHERE id = {a} AND parent_id = {b}")).await,
+        app.count(&format!(
+            "SELECT count(*) FROM units WHERE id = {a} AND parent_id = {b}"
+        ))
+        .await,
         1
     );
     assert_eq!(
-        app.count(&format!("SELECT count(*) FROM desks WHERE id = {d} AND unit_id = {a}")).await,
+        app.count(&format!(
+            "SELECT count(*) FROM desks WHERE id = {d} AND unit_id = {a}"
+        ))
+        .await,
         1
     );
     assert_eq!(app.count("SELECT count(*) FROM unit_lineage").await, 0);
     assert_eq!(
-        app.count("SELECT count(*) FROM audit_log WHERE action = 'unit.reorganise'").await,
+        app.count("SELECT count(*) FROM audit_log WHERE action = 'unit.reorganise'")
+            .await,
         2
     );
-    let list = html_text(&admin.get("/staff/reorganisations").await.text().await.unwrap());
-    assert!(list.contains("«Xã Thử Nghiệm A» → «Phường Thử Nghiệm A»"), "{list}");
+    let list = html_text(
+        &admin
+            .get("/staff/reorganisations")
+            .await
+            .text()
+            .await
+            .unwrap(),
+    );
+    assert!(
+        list.contains("«Xã Thử Nghiệm A» → «Phường Thử Nghiệm A»"),
+        "{list}"
+    );
     assert!(list.contains("«Phường Thử Nghiệm A»: «"), "{list}");
     assert!(list.contains("» → «Xã Thử Nghiệm B»"), "{list}");
 }

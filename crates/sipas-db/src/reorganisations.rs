@@ -2,14 +2,12 @@
 //! (`crate::domain::reorganisation::plan`) and listing the recorded acts.
 
 use chrono::{DateTime, NaiveDate, Utc};
-use diesel::sql_types::{Bool, Date, Int4, Jsonb, Nullable, Text, Timestamptz};
 use diesel::QueryableByName;
+use diesel::sql_types::{Bool, Date, Int4, Jsonb, Nullable, Text, Timestamptz};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use serde_json::Value;
 
-use crate::domain::reorganisation::{
-    ActPlan, DeskInfo, TargetInfo, UnitInfo, UnitRef, World,
-};
+use crate::domain::reorganisation::{ActPlan, DeskInfo, TargetInfo, UnitInfo, UnitRef, World};
 
 #[derive(QueryableByName)]
 struct UnitInfoRow {
@@ -190,13 +188,11 @@ pub async fn execute(
     let d = plan.effective_date;
     // The predecessors end first, so that a new unit may take over an official code.
     for id in &plan.ended {
-        diesel::sql_query(
-            "UPDATE units SET valid_until = $2, active = false WHERE id = $1",
-        )
-        .bind::<Int4, _>(id)
-        .bind::<Date, _>(d)
-        .execute(conn)
-        .await?;
+        diesel::sql_query("UPDATE units SET valid_until = $2, active = false WHERE id = $1")
+            .bind::<Int4, _>(id)
+            .bind::<Date, _>(d)
+            .execute(conn)
+            .await?;
     }
     let mut new_ids = Vec::new();
     for new in &plan.new_units {

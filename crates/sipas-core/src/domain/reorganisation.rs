@@ -24,7 +24,12 @@ pub enum ActKind {
 }
 
 impl ActKind {
-    pub const ALL: [ActKind; 4] = [ActKind::Merge, ActKind::Split, ActKind::Rename, ActKind::Move];
+    pub const ALL: [ActKind; 4] = [
+        ActKind::Merge,
+        ActKind::Split,
+        ActKind::Rename,
+        ActKind::Move,
+    ];
 
     pub fn parse(text: &str) -> Option<ActKind> {
         ActKind::ALL.into_iter().find(|k| k.as_str() == text)
@@ -524,15 +529,9 @@ pub fn plan(act: &Act, world: &World) -> Result<ActPlan, FieldErrors> {
                     }
                     seen.push(*id);
                 }
-                if let Some(r) = check_successor(
-                    s,
-                    i,
-                    &[*predecessor],
-                    d,
-                    world,
-                    &mut out,
-                    &mut errors,
-                ) {
+                if let Some(r) =
+                    check_successor(s, i, &[*predecessor], d, world, &mut out, &mut errors)
+                {
                     refs.push((r, *share));
                 }
             }
@@ -577,7 +576,10 @@ pub fn plan(act: &Act, world: &World) -> Result<ActPlan, FieldErrors> {
                     Some(p) if !p.current() => {
                         errors.insert(
                             "parent",
-                            format!("Đơn vị «{}» đã kết thúc, không thể là đơn vị cấp trên.", p.name),
+                            format!(
+                                "Đơn vị «{}» đã kết thúc, không thể là đơn vị cấp trên.",
+                                p.name
+                            ),
                         );
                     }
                     Some(_) => {
@@ -1176,12 +1178,21 @@ mod tests {
         assert!(e["effective_date"].contains("Xã Thử Nghiệm A"));
         let mut taken = w.clone();
         taken.units[3].admin_code = Some("26001".to_string());
-        let e = refused(merge(vec![2, 3], SuccessorSpec::New(new_unit("xa-moi"))), &taken);
+        let e = refused(
+            merge(vec![2, 3], SuccessorSpec::New(new_unit("xa-moi"))),
+            &taken,
+        );
         assert!(e["admin_code"].contains("Xã Thử Nghiệm C"));
         // A predecessor's own official code may pass to the new unit.
         let mut own = w.clone();
         own.units[1].admin_code = Some("26001".to_string());
-        assert!(plan(&act(merge(vec![2, 3], SuccessorSpec::New(new_unit("xa-moi")))), &own).is_ok());
+        assert!(
+            plan(
+                &act(merge(vec![2, 3], SuccessorSpec::New(new_unit("xa-moi")))),
+                &own
+            )
+            .is_ok()
+        );
         let mut blank = act(merge(vec![2, 3], SuccessorSpec::Existing(4)));
         blank.title = " ".to_string();
         blank.legal_basis = String::new();
@@ -1206,7 +1217,10 @@ mod tests {
         // 40 * 33,33% = 13,33 -> 13; 40 * 66,67% = 26,67 -> 27 (+ 4's own 5).
         assert_eq!(
             p.target_changes[0].set,
-            vec![(UnitRef::New(0), 13, None), (UnitRef::Existing(4), 32, None)]
+            vec![
+                (UnitRef::New(0), 13, None),
+                (UnitRef::Existing(4), 32, None)
+            ]
         );
         assert_eq!(p.desk_moves[0].to, UnitRef::New(0));
         assert_eq!(p.child_moves[0].to, UnitRef::New(0));

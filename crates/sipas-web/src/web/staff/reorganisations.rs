@@ -22,9 +22,7 @@ use crate::web::AppState;
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(super::resource("/reorganisations").route(web::get().to(list)))
         .service(super::resource("/reorganisations/{kind}").route(web::get().to(form_page)))
-        .service(
-            super::resource("/reorganisations/{kind}/preview").route(web::post().to(preview)),
-        )
+        .service(super::resource("/reorganisations/{kind}/preview").route(web::post().to(preview)))
         .service(super::resource("/reorganisations/{kind}/apply").route(web::post().to(apply)));
 }
 
@@ -64,7 +62,10 @@ async fn current_units(state: &AppState) -> Result<Vec<UnitRow>, AppError> {
         .filter(|u| u.valid_until.is_some())
         .map(|u| u.id)
         .collect();
-    Ok(rows.into_iter().filter(|r| !ended.contains(&r.id)).collect())
+    Ok(rows
+        .into_iter()
+        .filter(|r| !ended.contains(&r.id))
+        .collect())
 }
 
 async fn render_form(
@@ -228,7 +229,10 @@ fn parse_act(kind: ActKind, v: &ActValues) -> Result<Act, FieldErrors> {
         ActKind::Split => {
             let pred = parse_id(v.get("pred"));
             if pred.is_none() {
-                errors.insert("predecessors", "Vui lòng chọn đơn vị được chia tách.".to_string());
+                errors.insert(
+                    "predecessors",
+                    "Vui lòng chọn đơn vị được chia tách.".to_string(),
+                );
             }
             let mut successors = Vec::new();
             let mut ok = true;
