@@ -946,3 +946,207 @@ async fn the_home_page_orients_at_1280_and_360() -> Result<()> {
     app.stop().await;
     Ok(())
 }
+
+/// Sets the value of the form control `id` by script (a date input's typing depends on the
+/// browser's locale; a select's options are long lists).
+async fn set_value(browser: &Browser, id: &str, value: &str) -> Result<()> {
+    let done = js(
+        browser,
+        "const e = document.getElementById(arguments[0]); \
+         if (!e) { return false; } e.value = arguments[1]; return e.value === arguments[1];",
+        vec![json!(id), json!(value)],
+    )
+    .await?;
+    ensure!(done == json!(true), "could not set #{id} to {value:?}");
+    Ok(())
+}
+
+async fn type_into(browser: &Browser, id: &str, text: &str) -> Result<()> {
+    let input = browser
+        .client
+        .find(Locator::Id(id))
+        .await
+        .with_context(|| format!("no #{id}"))?;
+    input.click().await?;
+    input.send_keys(text).await?;
+    Ok(())
+}
+
+async fn click_button(browser: &Browser, text: &str) -> Result<()> {
+    browser
+        .client
+        .find(Locator::XPath(&format!(
+            "//main//button[normalize-space()='{text}']"
+        )))
+        .await
+        .with_context(|| format!("no button {text:?}"))?
+        .click()
+        .await?;
+    Ok(())
+}
+
+/// An admin merges two (made-up) communes into a new one: from the units page to the merge
+/// form, the preview listing what will happen, then "Áp dụng" with the confirmation; the list
+/// of acts shows it and the database holds what the preview said.
+#[tokio::test]
+async fn an_admin_previews_and_applies_a_merge_of_two_communes() -> Result<()> {
+    if !require_browser("an_admin_previews_and_applies_a_merge_of_two_communes") {
+        return Ok(());
+    }
+    const ADMIN: &str = "quan.tri";
+    let app = TestApp::spawn().await;
+    app.create_account(ADMIN, "admin", &[]).await;
+    let sql = app.sql().await;
+    let district: i32 = sql
+        .query_one("SELECT id FROM units WHERE code = 'xuan-loc'", &[])
+        .await?
+        .get(0);
+    let mut ids = Vec::new();
+    for (code, name) in [
+        ("thu-nghiem-a", "Xã Thử Nghiệm A"),
+        ("thu-nghiem-b", "Xã Thử Nghiệm B"),
+    ] {
+        let id: i32 = sql
+            .query_one(
+                "INSERT INTO units (parent_id, code, name, kind) VALUES ($1, $2, $3, 'commune') \
+                 RETURNING id",
+                &[&district, &code, &name],
+            )
+            .await?
+            .get(0);
+        ids.push(id);
+    }
+    let (a, b) = (ids[0], ids[1]);
+    let desk: i32 = sql
+        .query_one(
+            "INSERT INTO desks (unit_id, name) VALUES ($1, 'Quầy Thử Nghiệm A') RETURNING id",
+            &[&a],
+        )
+        .await?
+        .get(0);
+
+    let browser = Browser::start(1280, 800).await?;
+    browser
+        .client
+        .goto(&format!("{}/sign-in", app.address))
+        .await?;
+    browser.wait_for_text("Tên đăng nhập", WAIT).await?;
+    type_into(&browser, "f-username", ADMIN).await?;
+    type_into(&browser, "f-password", TEST_PASSWORD).await?;
+    mark_page(&browser).await?;
+    browser
+        .client
+        .find(Locator::XPath(
+            "//form//button[normalize-space()='Đăng nhập']",
+        ))
+        .await?
+        .click()
+        .await?;
+    let (url, _) = submitted(&browser, "signing in").await?;
+    ensure!(url.path() == "/staff", "signed in: {url}");
+
+    // Units, then "Sắp xếp đơn vị", then "Sáp nhập đơn vị".
+    click_link(&browser, "//header//nav", "Đơn vị").await?;
+    wait_for_path(&browser, "/staff/units").await?;
+    click_link(
+        &browser,
+        "//main",
+        "Sắp xếp đơn vị (sáp nhập, chia tách, đổi tên, chuyển)",
+    )
+    .await?;
+    wait_for_path(&browser, "/staff/reorganisations").await?;
+    click_link(&browser, "//main", "Sáp nhập đơn vị").await?;
+    wait_for_path(&browser, "/staff/reorganisations/merge").await?;
+    assert_eq!(h1(&browser).await?, "Sáp nhập đơn vị");
+
+    type_into(&browser, "f-title", "Nghị quyết thử nghiệm về sắp xếp xã").await?;
+    type_into(&browser, "f-legal_basis", "Số 99/NQ-THU").await?;
+    set_value(&browser, "f-effective_date", "2025-07-01").await?;
+    for id in [a, b] {
+        browser
+            .client
+            .find(Locator::Id(&format!("pred-{id}")))
+            .await?
+            .click()
+            .await?;
+    }
+    set_value(&browser, "f-target", "new").await?;
+    type_into(&browser, "f-code", "thu-nghiem-moi").await?;
+    type_into(&browser, "f-name", "Xã Thử Nghiệm Mới").await?;
+    set_value(&browser, "f-parent", &district.to_string()).await?;
+    browser
+        .screenshot_to(&artifact_path("staff-merge-form-1280.png"))
+        .await?;
+    mark_page(&browser).await?;
+    click_button(&browser, "Xem trước").await?;
+    let (url, status) = submitted(&browser, "previewing the merge").await?;
+    ensure!(status == 200, "preview: {status} at {url}");
+    assert_eq!(h1(&browser).await?, "Xem trước: Sáp nhập đơn vị");
+    let page = browser
+        .client
+        .find(Locator::Css("main"))
+        .await?
+        .text()
+        .await?;
+    for line in [
+        "Thành lập đơn vị mới «Xã Thử Nghiệm Mới»",
+        "Đơn vị «Xã Thử Nghiệm A» kết thúc từ ngày 01/07/2025",
+        "Đơn vị «Xã Thử Nghiệm B» kết thúc từ ngày 01/07/2025",
+        "Quầy «Quầy Thử Nghiệm A» chuyển từ «Xã Thử Nghiệm A» sang «Xã Thử Nghiệm Mới (đơn vị mới)»",
+    ] {
+        ensure!(page.contains(line), "{line} is not in the preview:\n{page}");
+    }
+    ensure!(
+        app.count("SELECT count(*) FROM reorganisations").await == 0,
+        "the preview stored nothing"
+    );
+    browser
+        .screenshot_to(&artifact_path("staff-merge-preview-1280.png"))
+        .await?;
+    browser
+        .client
+        .find(Locator::Id("f-confirm"))
+        .await?
+        .click()
+        .await?;
+    mark_page(&browser).await?;
+    click_button(&browser, "Áp dụng").await?;
+    let (url, status) = submitted(&browser, "applying the merge").await?;
+    ensure!(status == 200, "apply: {status} at {url}");
+    assert_eq!(url.path(), "/staff/reorganisations");
+    let page = browser
+        .wait_for_text("Đã áp dụng việc sắp xếp.", WAIT)
+        .await?;
+    ensure!(
+        page.contains("Nghị quyết thử nghiệm về sắp xếp xã") && page.contains("Số 99/NQ-THU"),
+        "the act is listed:\n{page}"
+    );
+
+    let new: i32 = sql
+        .query_one("SELECT id FROM units WHERE code = 'thu-nghiem-moi'", &[])
+        .await?
+        .get(0);
+    let ended = app
+        .count(&format!(
+            "SELECT count(*) FROM units WHERE id IN ({a}, {b}) \
+             AND valid_until = '2025-07-01' AND NOT active"
+        ))
+        .await;
+    assert_eq!(ended, 2);
+    assert_eq!(
+        app.count(&format!(
+            "SELECT count(*) FROM desks WHERE id = {desk} AND unit_id = {new} AND active"
+        ))
+        .await,
+        1
+    );
+    assert_eq!(
+        app.count(&format!(
+            "SELECT count(*) FROM unit_lineage WHERE successor_id = {new}"
+        ))
+        .await,
+        2
+    );
+    browser.close().await?;
+    Ok(())
+}

@@ -22,6 +22,7 @@ mod public_results;
 mod ranking;
 mod raw_data;
 mod release;
+mod reorganisations;
 mod report;
 mod report_files;
 mod respondent_filters;

@@ -25,6 +25,7 @@ pub mod metrics;
 pub mod password;
 pub mod plans;
 pub mod publish;
+pub mod reorganisations;
 pub mod report_document;
 pub mod reports;
 pub mod retention;

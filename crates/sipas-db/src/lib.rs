@@ -20,6 +20,7 @@ pub mod plans;
 pub mod prepared;
 pub mod probe;
 pub mod published;
+pub mod reorganisations;
 pub mod responses;
 pub mod retention;
 pub mod rollup;

@@ -11,6 +11,7 @@ pub mod format;
 pub mod instance;
 pub mod limits;
 pub mod opening_hours;
+pub mod reorganisation;
 pub mod retention;
 pub mod slips;
 pub mod time;

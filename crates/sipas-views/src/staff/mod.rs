@@ -13,6 +13,7 @@ pub mod home;
 pub mod paper;
 pub mod plans;
 pub mod publish;
+pub mod reorganisations;
 pub mod report;
 pub mod stats;
 pub mod tokens;

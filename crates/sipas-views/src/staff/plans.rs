@@ -70,6 +70,8 @@ pub struct PlanPage<'a> {
     /// The goals form as typed, with its problems, when it was refused.
     pub goals_edit: Option<(Vec<GoalInput>, FieldErrors)>,
     pub flash: Option<&'a str>,
+    /// Reorganisation acts whose effective date falls inside a period (after its first day).
+    pub spanning: &'a [crate::db::reorganisations::SpanningAct],
 }
 
 fn period_dates(period: &Period) -> String {
@@ -286,6 +288,17 @@ pub fn plan_page(staff: &SignedIn, p: &PlanPage<'_>) -> Markup {
                         " Vui lòng sửa " (edit.errors.len()) " dòng được đánh dấu trong "
                         a href={ "#period-" (edit.period_id) } { "bảng chỉ tiêu" }
                         "; không dòng nào được lưu."
+                    }
+                }
+            }
+            @if !p.spanning.is_empty() {
+                div.alert role="note" id="reorganisation-warning" {
+                    @for a in p.spanning {
+                        p {
+                            "Kỳ «" (a.period_name) "» bao trùm ngày hiệu lực " (format_date(a.effective_date))
+                            " của việc sắp xếp đơn vị «" (a.title) "» (" (a.units) "): chỉ tiêu của kỳ này không được chuyển tự động; "
+                            "vui lòng tách kỳ hoặc điều chỉnh chỉ tiêu cho các đơn vị sau sắp xếp."
+                        }
                     }
                 }
             }

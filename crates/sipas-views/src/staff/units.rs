@@ -91,7 +91,10 @@ pub fn list(
         html! {
             (flash(message))
             @if staff.is_admin() {
-                p.actions { a href="/staff/units/new" { "Thêm đơn vị" } }
+                p.actions {
+                    a href="/staff/units/new" { "Thêm đơn vị" } " "
+                    a href="/staff/reorganisations" { "Sắp xếp đơn vị (sáp nhập, chia tách, đổi tên, chuyển)" }
+                }
             }
             @if rows.is_empty() {
                 p { "Chưa có đơn vị nào." }
@@ -219,6 +222,8 @@ pub struct UnitPage<'a> {
     /// (form id, title) of the loaded forms.
     pub titles: &'a [(String, String)],
     pub message: Option<&'a str>,
+    /// The acts that formed or ended the unit.
+    pub history: &'a [crate::db::reorganisations::HistoryLine],
     /// Whether the account may add desks here.
     pub can_add_desk: bool,
     /// The edit form (admins): the values, their problems, every unit (for the parent
@@ -274,6 +279,7 @@ pub fn show(staff: &SignedIn, p: &UnitPage<'_>) -> Markup {
                     tr { th scope="row" { "Số phiếu đã nhận" } td { (unit.responses) } }
                 }
             }
+            (super::reorganisations::history(p.history))
 
             h2 { "Quầy tiếp nhận" }
             @if p.desks.is_empty() {

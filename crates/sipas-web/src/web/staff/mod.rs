@@ -12,6 +12,7 @@ mod flags;
 mod paper;
 mod plans;
 mod publish;
+mod reorganisations;
 pub(crate) mod report;
 mod stats;
 mod tokens;
@@ -79,6 +80,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .service(password_page)
             .service(change_password)
             .configure(units::routes)
+            .configure(reorganisations::routes)
             .configure(desks::routes)
             .configure(accounts::routes)
             .configure(plans::routes)

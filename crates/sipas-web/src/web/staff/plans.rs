@@ -386,6 +386,8 @@ struct Loaded {
     targets: Vec<Target>,
     goals: Vec<sipas_core::goals::Goal>,
     running: Option<(usize, Vec<crate::db::plans::ProgressRow>)>,
+    /// Reorganisation acts falling inside a period of the plan.
+    spanning: Vec<crate::db::reorganisations::SpanningAct>,
 }
 
 async fn load(
@@ -404,7 +406,9 @@ async fn load(
         )),
         None => None,
     };
+    let spanning = crate::db::reorganisations::spanning_plan(conn, plan.id).await?;
     Ok(Loaded {
+        spanning,
         plan,
         periods,
         units,
@@ -448,6 +452,7 @@ fn render_plan(
         goals: &loaded.goals,
         goals_edit: page_state.goals_edit,
         flash: page_state.notice,
+        spanning: &loaded.spanning,
     };
     html(views::plan_page(staff, &page), status)
 }

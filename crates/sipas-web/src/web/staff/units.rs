@@ -291,6 +291,7 @@ async fn render_show(
         None => None,
     };
     let desks = Desk::find_for_scope(&mut conn, &Scope::Units(vec![id])).await?;
+    let history = crate::db::reorganisations::history(&mut conn, id).await?;
     let children: Vec<&UnitRow> = rows.iter().filter(|r| r.parent_id == Some(id)).collect();
     let current = UnitForm::of(unit);
     let empty = FieldErrors::new();
@@ -309,6 +310,7 @@ async fn render_show(
         installation_default: &state.config.default_form,
         titles: &titles,
         message,
+        history: &history,
         can_add_desk: staff.require_writable_unit(id).is_ok() && unit.active,
         edit: staff.is_admin().then_some(UnitEdit {
             values,
