@@ -531,6 +531,11 @@ pub struct Report {
     pub disclosure: Disclosure,
     /// The satisfaction goals of the plan the report falls under ([`crate::goals`]).
     pub goals: Vec<crate::goals::Goal>,
+    /// When the total is an earlier period's figures regrouped into today's units by lineage
+    /// ([`crate::lineage`]): the predecessors counted (and the note), or why it is refused.
+    /// The rows stay the units' own.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub lineage: Option<crate::lineage::ByLineage>,
 }
 
 impl Report {
