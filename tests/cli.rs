@@ -472,6 +472,7 @@ async fn export_writes_the_year_as_csv_and_xlsx() {
         "excluded_reason",
         "flags",
         "admin_decision",
+        "unit_code_now",
     ];
     expected_header.extend(CHOICE_1001);
     expected_header.extend(["YK"]);
@@ -557,6 +558,7 @@ async fn export_writes_the_year_as_csv_and_xlsx() {
             "excluded_reason",
             "flags",
             "admin_decision",
+            "unit_code_now",
             "DG",
             "GY"
         ]

@@ -227,7 +227,9 @@ pub fn regroup(
 
 /// How much of `unit`'s responses from `after` on end up in `targets`, and whether some of it
 /// through a link: what its links (of acts after `after`) pass on, each successor followed from
-/// that act's date on, plus what it keeps if it is a target.
+/// that act's date on, plus what it keeps if it is a target. A split without shares refuses
+/// only when its parts end up differently in `targets` (one inside, another outside): when all
+/// or none of them count, the shares do not matter.
 fn flow(
     unit: i32,
     after: NaiveDate,
@@ -238,28 +240,46 @@ fn flow(
     let mut given = 0.0;
     let mut reached = 0.0;
     let mut via_link = false;
+    // The links of each act after `after`, by act.
+    let mut by_act: BTreeMap<i32, (&Act, Vec<&Link>)> = BTreeMap::new();
     // Acts strictly later at each step: the walk ends (depth is a guard against bad data).
     if depth < 64 {
         for (link, act) in out_links.get(&unit).into_iter().flatten() {
-            if act.effective <= after {
-                continue;
+            if act.effective > after {
+                by_act
+                    .entry(act.id)
+                    .or_insert((act, Vec::new()))
+                    .1
+                    .push(link);
             }
-            let share = match (act.kind, link.share_points) {
-                (_, Some(points)) => f64::from(points.clamp(0, 10_000)) / 10_000.0,
-                (ActKind::Split, None) => {
-                    return Err(Refusal::SplitWithoutShares {
-                        act: act.id,
-                        title: act.title.clone(),
-                    });
-                }
-                (_, None) => 1.0,
-            };
-            given += share;
+        }
+    }
+    for (act, links) in by_act.values() {
+        let mut parts = Vec::with_capacity(links.len());
+        for link in links {
             let (w, _) = flow(link.successor, act.effective, targets, out_links, depth + 1)?;
-            if w > EPSILON {
-                reached += share * w;
-                via_link = true;
+            parts.push((link.share_points, w));
+        }
+        let unshared = act.kind == ActKind::Split && parts.iter().any(|(s, _)| s.is_none());
+        let (act_given, act_reached) = if unshared {
+            let first = parts.first().map_or(0.0, |(_, w)| *w);
+            if parts.iter().any(|(_, w)| (w - first).abs() > EPSILON) {
+                return Err(Refusal::SplitWithoutShares {
+                    act: act.id,
+                    title: act.title.clone(),
+                });
             }
+            (1.0, first)
+        } else {
+            parts.iter().fold((0.0, 0.0), |(g, r), (share, w)| {
+                let share = share.map_or(1.0, |p| f64::from(p.clamp(0, 10_000)) / 10_000.0);
+                (g + share, r + share * w)
+            })
+        };
+        given += act_given;
+        if act_reached > EPSILON {
+            reached += act_reached;
+            via_link = true;
         }
     }
     let kept = if targets.contains(&unit) {
@@ -371,6 +391,19 @@ mod tests {
             }
         );
         assert!(refusal.to_string().contains("«Act 7»"));
+        // Both parts, or neither (an unrelated unit): the shares do not matter.
+        let r = regroup(
+            &set(&[2, 3]),
+            &acts,
+            &unshared,
+            d(2025, 1, 1),
+            d(2025, 12, 31),
+        )
+        .unwrap();
+        assert_eq!(r.weights, vec![(1, 1.0), (2, 1.0), (3, 1.0)]);
+        let r = regroup(&set(&[9]), &acts, &unshared, d(2025, 1, 1), d(2025, 12, 31)).unwrap();
+        assert_eq!(r.weights, vec![(9, 1.0)]);
+        assert!(!r.by_lineage());
         // Not relevant: no refusal.
         assert!(regroup(&set(&[3]), &acts, &unshared, d(2025, 7, 1), d(2025, 12, 31)).is_ok());
     }
