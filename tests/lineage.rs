@@ -321,10 +321,20 @@ async fn merges_splits_renames_and_moves_across_a_period_boundary() {
         expected(&app, &[(m, 1.0)], "2025-07-01", "2025-09-30").await,
     );
     assert!(later.get("lineage").is_none());
-    // The district (the merged units still below it) counts each response once.
+    // The district: its own total leaves out the communes that ended (no longer its rows);
+    // compared by lineage, each response of the quarter counts once, whichever unit it went
+    // to (the split without shares does not matter: both parts are in the district).
     let whole = api(&admin, &stats(district, true), 200).await;
     let plain = api(&admin, &stats(district, false), 200).await;
-    assert_eq!(whole["total"]["responses"], plain["total"]["responses"]);
+    let everyone: Vec<(i32, f64)> = [district, a, b, c, m, other, s, s1, s2, t, t1, t2, r, v]
+        .into_iter()
+        .chain([new_district])
+        .map(|u| (u, 1.0))
+        .collect();
+    let all = expected(&app, &everyone, "2025-04-01", "2025-06-30").await;
+    assert_eq!(all.0, 39);
+    assert_total("the district", &whole, all);
+    assert_eq!(plain["total"]["responses"], 13);
 
     // Split with shares: S2 gets 40 % of S (rounded), S1 60 %.
     let split2 = api(&admin, &stats(s2, true), 200).await;
@@ -516,9 +526,16 @@ async fn the_raw_data_keeps_the_unit_and_names_todays_successor() {
     .unwrap();
     let dir = common::TempDir::new("lineage-raw");
     let path = dir.path().join(export::file_name(&spec, ExportFormat::Csv));
-    export::write(&mut conn, &app.forms, &spec, ExportFormat::Csv, &path, &|_, _| {})
-        .await
-        .unwrap();
+    export::write(
+        &mut conn,
+        &app.forms,
+        &spec,
+        ExportFormat::Csv,
+        &path,
+        &|_, _| {},
+    )
+    .await
+    .unwrap();
     let bytes = std::fs::read(&path).unwrap();
     let mut reader = csv::Reader::from_reader(&bytes[3..]);
     let header: Vec<String> = reader.headers().unwrap().iter().map(String::from).collect();
@@ -544,9 +561,16 @@ async fn the_raw_data_keeps_the_unit_and_names_todays_successor() {
 
     // The SPSS syntax declares and labels the new variable.
     let path = dir.path().join(export::file_name(&spec, ExportFormat::Sps));
-    export::write(&mut conn, &app.forms, &spec, ExportFormat::Sps, &path, &|_, _| {})
-        .await
-        .unwrap();
+    export::write(
+        &mut conn,
+        &app.forms,
+        &spec,
+        ExportFormat::Sps,
+        &path,
+        &|_, _| {},
+    )
+    .await
+    .unwrap();
     let syntax = std::fs::read_to_string(&path).unwrap();
     assert!(syntax.contains("unit_code_now"), "{syntax}");
     assert!(syntax.contains("Mã đơn vị hiện nay"), "{syntax}");

@@ -428,7 +428,8 @@ pub async fn published_snapshot(
 pub const MSG_LINEAGE_FILTERED: &str = "Không so sánh được với kỳ trước sắp xếp khi lọc theo \
      đặc điểm người trả lời: hãy bỏ bộ lọc để so sánh theo đơn vị trước sắp xếp.";
 
-/// Today's units a report of `root` is about (its subtree in the account's scope) and every
+/// Today's units a report of `root` is about (its subtree in the account's scope, those that
+/// still exist) and every
 /// recorded act: what [`sipas_core::lineage::regroup`] takes.
 struct LineageInput {
     all: Vec<Unit>,
@@ -445,15 +446,25 @@ impl LineageInput {
         units: Option<&[i32]>,
     ) -> Result<LineageInput, crate::Error> {
         let all = Unit::all_by_name(conn).await?;
+        // Today's units: an ended unit counts only through its successors (one closed without
+        // any counts no more, as in the rows of a report); the root always counts.
+        let today = crate::domain::time::today_in_vietnam();
+        let exists = |id: i32| {
+            id == root
+                || all
+                    .iter()
+                    .find(|u| u.id == id)
+                    .is_none_or(|u| u.valid_until.is_none_or(|until| until > today))
+        };
         let targets = match units {
             Some(ids) => ids
                 .iter()
                 .copied()
-                .filter(|id| scope.contains(*id))
+                .filter(|id| scope.contains(*id) && exists(*id))
                 .collect(),
             None => subtree(&all, root)
                 .into_iter()
-                .filter(|id| scope.contains(*id))
+                .filter(|id| scope.contains(*id) && exists(*id))
                 .collect(),
         };
         let (acts, links) = crate::db::lineage::acts_and_links(conn).await?;
