@@ -307,7 +307,7 @@ async fn merges_splits_renames_and_moves_across_a_period_boundary() {
     );
     let own = api(&admin, &stats(m, false), 200).await;
     assert_eq!(own["total"]["responses"], 0);
-    assert!(own.get("lineage").is_none(), "{own}");
+    assert!(own["lineage"].is_null(), "{own}");
     // The third quarter itself is M's own: no act after its start.
     let later = api(
         &admin,
@@ -320,7 +320,7 @@ async fn merges_splits_renames_and_moves_across_a_period_boundary() {
         &later,
         expected(&app, &[(m, 1.0)], "2025-07-01", "2025-09-30").await,
     );
-    assert!(later.get("lineage").is_none());
+    assert!(later["lineage"].is_null(), "{later}");
     // The district: its own total leaves out the communes that ended (no longer its rows);
     // compared by lineage, each response of the quarter counts once, whichever unit it went
     // to (the split without shares does not matter: both parts are in the district).
