@@ -144,43 +144,7 @@ async fn main() -> anyhow::Result<()> {
         let id = |code: &str| units.iter().find(|u| u.code == code).map(|u| u.id).unwrap();
         (id("xuan-loc"), id("xuan-loc.xuan-bac"))
     };
-    // A made-up merge on 1 July of the year: Xuân Bắc, Xuân Định and Bảo Hòa into a new unit.
-    let merged: i32 = {
-        #[derive(diesel::QueryableByName)]
-        struct Id {
-            #[diesel(sql_type = diesel::sql_types::Int4)]
-            id: i32,
-        }
-        let mut conn = services.database.pool.get().await?;
-        let act_day = NaiveDate::from_ymd_opt(year, 7, 1).unwrap();
-        let merged = diesel::sql_query(
-            "INSERT INTO units (parent_id, code, name, kind, valid_from) \
-             VALUES ($1, 'xuan-loc.thu-nghiem-hop-nhat', 'Xã Thử Nghiệm Hợp Nhất', 'commune', $2) \
-             RETURNING id",
-        )
-        .bind::<diesel::sql_types::Int4, _>(district)
-        .bind::<diesel::sql_types::Date, _>(act_day)
-        .get_result::<Id>(&mut conn)
-        .await?
-        .id;
-        diesel::sql_query(
-            "WITH act AS ( \
-                 INSERT INTO reorganisations (kind, title, legal_basis, effective_date) \
-                 VALUES ('merge', 'Sáp nhập thử nghiệm', 'Nghị quyết thử nghiệm', $2) RETURNING id), \
-             old AS ( \
-                 UPDATE units SET valid_until = $2 \
-                 WHERE code IN ('xuan-loc.xuan-bac', 'xuan-loc.xuan-dinh', 'xuan-loc.bao-hoa') \
-                 RETURNING id) \
-             INSERT INTO unit_lineage (reorganisation_id, predecessor_id, successor_id) \
-             SELECT act.id, old.id, $1 FROM act, old",
-        )
-        .bind::<diesel::sql_types::Int4, _>(merged)
-        .bind::<diesel::sql_types::Date, _>(act_day)
-        .execute(&mut conn)
-        .await?;
-        merged
-    };
-
+    let pool = services.database.pool.clone();
     let app = Application::build(services).await?;
     let base = format!("http://127.0.0.1:{}", app.port());
     let handle = app.handle();
@@ -216,6 +180,52 @@ async fn main() -> anyhow::Result<()> {
         ),
         ("printable report", format!("/staff/report?{query}")),
         ("comments", format!("/staff/comments?{query}")),
+    ];
+    time_pages(&client, &base, &pages, runs).await?;
+
+    // A made-up merge on 1 July of the year: Xuân Bắc, Xuân Định and Bảo Hòa into a new unit.
+    let merged: i32 = {
+        #[derive(diesel::QueryableByName)]
+        struct Id {
+            #[diesel(sql_type = diesel::sql_types::Int4)]
+            id: i32,
+        }
+        let mut conn = pool.get().await?;
+        let act_day = NaiveDate::from_ymd_opt(year, 7, 1).unwrap();
+        let merged = diesel::sql_query(
+            "INSERT INTO units (parent_id, code, name, kind, valid_from) \
+             VALUES ($1, 'xuan-loc.thu-nghiem-hop-nhat', 'Xã Thử Nghiệm Hợp Nhất', 'commune', $2) \
+             RETURNING id",
+        )
+        .bind::<diesel::sql_types::Int4, _>(district)
+        .bind::<diesel::sql_types::Date, _>(act_day)
+        .get_result::<Id>(&mut conn)
+        .await?
+        .id;
+        diesel::sql_query(
+            "WITH act AS ( \
+                 INSERT INTO reorganisations (kind, title, legal_basis, effective_date) \
+                 VALUES ('merge', 'Sáp nhập thử nghiệm', 'Nghị quyết thử nghiệm', $2) RETURNING id), \
+             old AS ( \
+                 UPDATE units SET valid_until = $2 \
+                 WHERE code IN ('xuan-loc.xuan-bac', 'xuan-loc.xuan-dinh', 'xuan-loc.bao-hoa') \
+                 RETURNING id) \
+             INSERT INTO unit_lineage (reorganisation_id, predecessor_id, successor_id) \
+             SELECT act.id, old.id, $1 FROM act, old",
+        )
+        .bind::<diesel::sql_types::Int4, _>(merged)
+        .bind::<diesel::sql_types::Date, _>(act_day)
+        .execute(&mut conn)
+        .await?;
+        merged
+    };
+
+    let lineage_pages = [
+        ("after the merge: overview", format!("/staff/stats?{query}")),
+        (
+            "after the merge: the district's page",
+            format!("/staff/stats/units/{district}?{query}"),
+        ),
         (
             "lineage: merged unit's page, Q3",
             format!("/staff/stats/units/{merged}?{query}&period=q3"),
@@ -235,8 +245,24 @@ async fn main() -> anyhow::Result<()> {
         ),
     ];
     println!();
+    println!("  three communes merged on 1 July {year}: their figures regrouped by lineage");
+    time_pages(&client, &base, &lineage_pages, runs).await?;
+    handle.stop(true).await;
+    let _ = server.await;
+    Ok(())
+}
+
+/// Fetches each page once to warm up, then `runs` times; prints the median and p95. A page
+/// whose label starts with "lineage" must carry the note of figures regrouped by lineage.
+async fn time_pages(
+    client: &reqwest::Client,
+    base: &str,
+    pages: &[(&str, String)],
+    runs: usize,
+) -> anyhow::Result<()> {
+    println!();
     println!("  page ({runs} runs each, after one warm-up)      median        p95   budget");
-    for (label, path) in &pages {
+    for (label, path) in pages {
         let url = format!("{base}{path}");
         let warm = client.get(&url).send().await?;
         anyhow::ensure!(warm.status() == 200, "{path}: {}", warm.status());
@@ -265,7 +291,5 @@ async fn main() -> anyhow::Result<()> {
             }
         );
     }
-    handle.stop(true).await;
-    let _ = server.await;
     Ok(())
 }
