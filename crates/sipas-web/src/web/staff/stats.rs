@@ -753,41 +753,60 @@ async fn report_and_trend(
         grain = Grain::Year;
     }
     let query = report_query(selection, &ask);
-    let ids_for_lineage = ids.clone();
-    let (report, periods) = reports::build_with_trend(
-        conn,
-        &state.forms,
-        &staff.scope,
-        &query,
-        ids,
-        grain,
+    let trend_query = ReportQuery {
         from,
         to,
-    )
-    .await?;
+        ..query.clone()
+    };
     let starts = trend_starts(from, to, grain);
-    let root = ask.root;
-    let by_lineage = reports::trend_by_lineage(
-        conn,
-        &staff.scope,
-        &ReportQuery {
+    // Across reorganisations the trend is read once, regrouped by lineage; otherwise as before
+    // (with a filter by respondent attributes, one read for the report and the trend).
+    let (report, periods, by_lineage) = if query.respondents.is_empty() {
+        let report = reports::build(conn, &state.forms, &staff.scope, &query).await?;
+        let mut by_lineage = reports::trend_by_lineage(
+            conn,
+            &staff.scope,
+            &trend_query,
+            ask.root,
+            &ids,
+            grain,
+            &starts,
+            to,
+        )
+        .await?;
+        let periods = match &mut by_lineage {
+            Some(t) if t.lineage.refused.is_none() => std::mem::take(&mut t.periods),
+            _ => reports::trend(conn, &staff.scope, &trend_query, ids, grain).await?,
+        };
+        (report, periods, by_lineage)
+    } else {
+        let by_lineage = reports::trend_by_lineage(
+            conn,
+            &staff.scope,
+            &trend_query,
+            ask.root,
+            &ids,
+            grain,
+            &starts,
+            to,
+        )
+        .await?;
+        let (report, periods) = reports::build_with_trend(
+            conn,
+            &state.forms,
+            &staff.scope,
+            &query,
+            ids,
+            grain,
             from,
             to,
-            ..query.clone()
-        },
-        root,
-        &ids_for_lineage,
-        grain,
-        &starts,
-        to,
-    )
-    .await?;
-    let (periods, regrouped, note) = match by_lineage {
-        Some(t) if t.lineage.refused.is_none() => {
-            (t.periods, t.regrouped, Some(t.lineage.text().to_string()))
-        }
-        Some(t) => (periods, t.regrouped, Some(t.lineage.text().to_string())),
-        None => (periods, Vec::new(), None),
+        )
+        .await?;
+        (report, periods, by_lineage)
+    };
+    let (regrouped, note) = match by_lineage {
+        Some(t) => (t.regrouped, Some(t.lineage.text().to_string())),
+        None => (Vec::new(), None),
     };
     let by_start: HashMap<NaiveDate, reports::PeriodFigures> = periods.into_iter().collect();
     let rows = starts
