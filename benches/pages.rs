@@ -2,7 +2,10 @@
 //! server (`Application::build` on port 0) and times, side by side in one run, the pages an
 //! officer opens every day, over HTTP with a signed-in admin's session: the overview of the
 //! last year, a commune's page, the district's own page, the printable report and the comments
-//! list. Each page is fetched once to warm up, then `SIPAS_BENCH_RUNS` times (default 15); the
+//! list; and across a reorganisation (issue 19): three communes merged on 1 July into a new
+//! unit (recorded as plain SQL, as the reorganisation pages would), whose page, comparison of
+//! the second quarter with the third and `GET /api/v1/stats?compared_to=` regroup the
+//! predecessors' figures by lineage. Each page is fetched once to warm up, then `SIPAS_BENCH_RUNS` times (default 15); the
 //! median and the 95th percentile are printed, with the budget of issue 17 (300 ms).
 //!
 //! ```text
@@ -141,7 +144,7 @@ async fn main() -> anyhow::Result<()> {
         let id = |code: &str| units.iter().find(|u| u.code == code).map(|u| u.id).unwrap();
         (id("xuan-loc"), id("xuan-loc.xuan-bac"))
     };
-
+    let pool = services.database.pool.clone();
     let app = Application::build(services).await?;
     let base = format!("http://127.0.0.1:{}", app.port());
     let handle = app.handle();
@@ -178,13 +181,96 @@ async fn main() -> anyhow::Result<()> {
         ("printable report", format!("/staff/report?{query}")),
         ("comments", format!("/staff/comments?{query}")),
     ];
+    time_pages(&client, &base, &pages, runs).await?;
+
+    // A made-up merge on 1 July of the year: Xuân Bắc, Xuân Định and Bảo Hòa into a new unit.
+    let merged: i32 = {
+        #[derive(diesel::QueryableByName)]
+        struct Id {
+            #[diesel(sql_type = diesel::sql_types::Int4)]
+            id: i32,
+        }
+        let mut conn = pool.get().await?;
+        let act_day = NaiveDate::from_ymd_opt(year, 7, 1).unwrap();
+        let merged = diesel::sql_query(
+            "INSERT INTO units (parent_id, code, name, kind, valid_from) \
+             VALUES ($1, 'xuan-loc.thu-nghiem-hop-nhat', 'Xã Thử Nghiệm Hợp Nhất', 'commune', $2) \
+             RETURNING id",
+        )
+        .bind::<diesel::sql_types::Int4, _>(district)
+        .bind::<diesel::sql_types::Date, _>(act_day)
+        .get_result::<Id>(&mut conn)
+        .await?
+        .id;
+        diesel::sql_query(
+            "WITH act AS ( \
+                 INSERT INTO reorganisations (kind, title, legal_basis, effective_date) \
+                 VALUES ('merge', 'Sáp nhập thử nghiệm', 'Nghị quyết thử nghiệm', $2) RETURNING id), \
+             old AS ( \
+                 UPDATE units SET valid_until = $2 \
+                 WHERE code IN ('xuan-loc.xuan-bac', 'xuan-loc.xuan-dinh', 'xuan-loc.bao-hoa') \
+                 RETURNING id) \
+             INSERT INTO unit_lineage (reorganisation_id, predecessor_id, successor_id) \
+             SELECT act.id, old.id, $1 FROM act, old",
+        )
+        .bind::<diesel::sql_types::Int4, _>(merged)
+        .bind::<diesel::sql_types::Date, _>(act_day)
+        .execute(&mut conn)
+        .await?;
+        merged
+    };
+
+    let lineage_pages = [
+        ("after the merge: overview", format!("/staff/stats?{query}")),
+        (
+            "after the merge: the district's page",
+            format!("/staff/stats/units/{district}?{query}"),
+        ),
+        (
+            "lineage: merged unit's page, Q3",
+            format!("/staff/stats/units/{merged}?{query}&period=q3"),
+        ),
+        (
+            "lineage: compare Q2 with Q3",
+            format!(
+                "/staff/stats/compare?unit={merged}&periods={year}-q2&periods={year}-q3&{query}"
+            ),
+        ),
+        (
+            "lineage: API Q2 compared_to Q3",
+            format!(
+                "/api/v1/stats?unit={merged}&from={year}-04-01&to={year}-06-30\
+                 &compared_to={year}-09-30"
+            ),
+        ),
+    ];
+    println!();
+    println!("  three communes merged on 1 July {year}: their figures regrouped by lineage");
+    time_pages(&client, &base, &lineage_pages, runs).await?;
+    handle.stop(true).await;
+    let _ = server.await;
+    Ok(())
+}
+
+/// Fetches each page once to warm up, then `runs` times; prints the median and p95. A page
+/// whose label starts with "lineage" must carry the note of figures regrouped by lineage.
+async fn time_pages(
+    client: &reqwest::Client,
+    base: &str,
+    pages: &[(&str, String)],
+    runs: usize,
+) -> anyhow::Result<()> {
     println!();
     println!("  page ({runs} runs each, after one warm-up)      median        p95   budget");
-    for (label, path) in &pages {
+    for (label, path) in pages {
         let url = format!("{base}{path}");
         let warm = client.get(&url).send().await?;
         anyhow::ensure!(warm.status() == 200, "{path}: {}", warm.status());
-        warm.bytes().await?;
+        let body = warm.text().await?;
+        anyhow::ensure!(
+            !label.starts_with("lineage") || body.contains("so sánh theo đơn vị trước sắp xếp"),
+            "{path}: the figures are not regrouped by lineage"
+        );
         let mut samples = Vec::with_capacity(runs);
         for _ in 0..runs {
             let started = Instant::now();
@@ -205,7 +291,5 @@ async fn main() -> anyhow::Result<()> {
             }
         );
     }
-    handle.stop(true).await;
-    let _ = server.await;
     Ok(())
 }

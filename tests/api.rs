@@ -1108,6 +1108,7 @@ async fn the_openapi_document_describes_the_api() {
         ("from", from.to_string()),
         ("to", to.to_string()),
         ("attr", "GIOI_TINH:2".to_string()),
+        ("compared_to", to.to_string()),
     ];
     for (name, value) in &examples {
         let (status, body) =

@@ -472,6 +472,7 @@ async fn export_writes_the_year_as_csv_and_xlsx() {
         "excluded_reason",
         "flags",
         "admin_decision",
+        "unit_code_now",
     ];
     expected_header.extend(CHOICE_1001);
     expected_header.extend(["YK"]);
@@ -557,6 +558,7 @@ async fn export_writes_the_year_as_csv_and_xlsx() {
             "excluded_reason",
             "flags",
             "admin_decision",
+            "unit_code_now",
             "DG",
             "GY"
         ]
@@ -564,8 +566,10 @@ async fn export_writes_the_year_as_csv_and_xlsx() {
     let record = reader.records().next().unwrap().unwrap();
     assert_eq!(&record[2], DISTRICT_OFFICE);
     assert_eq!(&record[3], quick.as_str());
-    assert_eq!(&record[11], "3");
-    assert_eq!(&record[12], "Nhanh gọn, \"ổn\"");
+    // Today's unit: the district office itself (no reorganisation).
+    assert_eq!(&record[11], DISTRICT_OFFICE);
+    assert_eq!(&record[12], "3");
+    assert_eq!(&record[13], "Nhanh gọn, \"ổn\"");
 
     // `--out -` writes the same CSV to standard output.
     let output = export("csv", None, "-".to_string()).await;

@@ -13,6 +13,7 @@ mod exports;
 mod form_versions;
 mod fraud_flags;
 mod kiosks;
+mod lineage;
 mod metrics;
 mod migrations;
 mod partitions;

@@ -189,6 +189,7 @@ async fn build_with(
         rows,
         disclosure: Disclosure::Exact,
         goals,
+        lineage: None,
     }
     .disclosed(disclosure))
 }
@@ -420,4 +421,249 @@ pub async fn published_snapshot(
         period,
         chrono::Utc::now(),
     ))
+}
+
+/// Why a figure filtered by respondent attributes is not regrouped by lineage (the filtered
+/// figures come from the raw responses, the regrouping from the rollups).
+pub const MSG_LINEAGE_FILTERED: &str = "Không so sánh được với kỳ trước sắp xếp khi lọc theo \
+     đặc điểm người trả lời: hãy bỏ bộ lọc để so sánh theo đơn vị trước sắp xếp.";
+
+/// Today's units a report of `root` is about (its subtree in the account's scope, those that
+/// still exist) and every
+/// recorded act: what [`sipas_core::lineage::regroup`] takes.
+struct LineageInput {
+    all: Vec<Unit>,
+    targets: std::collections::BTreeSet<i32>,
+    acts: Vec<sipas_core::lineage::Act>,
+    links: Vec<sipas_core::lineage::Link>,
+}
+
+impl LineageInput {
+    async fn load(
+        conn: &mut diesel_async::AsyncPgConnection,
+        scope: &crate::domain::access::Scope,
+        root: i32,
+        units: Option<&[i32]>,
+    ) -> Result<LineageInput, crate::Error> {
+        let all = Unit::all_by_name(conn).await?;
+        // Today's units: an ended unit counts only through its successors (one closed without
+        // any counts no more, as in the rows of a report); the root always counts.
+        let today = crate::domain::time::today_in_vietnam();
+        let exists = |id: i32| {
+            id == root
+                || all
+                    .iter()
+                    .find(|u| u.id == id)
+                    .is_none_or(|u| u.valid_until.is_none_or(|until| until > today))
+        };
+        let targets = match units {
+            Some(ids) => ids
+                .iter()
+                .copied()
+                .filter(|id| scope.contains(*id) && exists(*id))
+                .collect(),
+            None => subtree(&all, root)
+                .into_iter()
+                .filter(|id| scope.contains(*id) && exists(*id))
+                .collect(),
+        };
+        let (acts, links) = crate::db::lineage::acts_and_links(conn).await?;
+        Ok(LineageInput {
+            all,
+            targets,
+            acts,
+            links,
+        })
+    }
+
+    fn regroup(
+        &self,
+        earlier_from: chrono::NaiveDate,
+        later_to: chrono::NaiveDate,
+    ) -> Result<sipas_core::lineage::Regrouped, sipas_core::lineage::Refusal> {
+        sipas_core::lineage::regroup(
+            &self.targets,
+            &self.acts,
+            &self.links,
+            earlier_from,
+            later_to,
+        )
+    }
+
+    fn note(&self, regrouped: &sipas_core::lineage::Regrouped) -> sipas_core::lineage::ByLineage {
+        let predecessors = regrouped
+            .predecessors
+            .iter()
+            .filter_map(|id| self.all.iter().find(|u| u.id == *id))
+            .map(info)
+            .collect();
+        sipas_core::lineage::ByLineage::regrouped(predecessors, regrouped.former_names.clone())
+    }
+}
+
+/// [`build`] for an earlier period compared with a later one ending on `later_to` (or drawn
+/// in a series up to it): when acts lie between them, the total is the earlier period's
+/// figures regrouped into today's units by lineage ([`sipas_core::lineage`]: weighted sums of
+/// the rollups in PostgreSQL) and `lineage` says so, or why the comparison is refused (the
+/// total then stays the units' own and must not be compared). The rows stay the units' own.
+/// The predecessors may lie outside the account's scope: only their sum into units of the
+/// scope is shown, never their own figures.
+pub async fn build_by_lineage(
+    conn: &mut diesel_async::AsyncPgConnection,
+    forms: &crate::forms::FormRegistry,
+    scope: &crate::domain::access::Scope,
+    query: &ReportQuery,
+    later_to: chrono::NaiveDate,
+) -> Result<Report, crate::Error> {
+    let mut report = build(conn, forms, scope, query).await?;
+    let input = LineageInput::load(conn, scope, report.root.id, None).await?;
+    let regrouped = match input.regroup(query.from, later_to) {
+        Ok(r) if !r.by_lineage() => return Ok(report),
+        Ok(r) => r,
+        Err(refusal) => {
+            report.lineage = Some(sipas_core::lineage::ByLineage::refused(refusal.to_string()));
+            return Ok(report);
+        }
+    };
+    if !query.respondents.is_empty() {
+        report.lineage = Some(sipas_core::lineage::ByLineage::refused(
+            MSG_LINEAGE_FILTERED.into(),
+        ));
+        return Ok(report);
+    }
+    let ends = query.to.succ_opt().unwrap_or(query.to);
+    let weights: Vec<crate::db::lineage::Weight> = regrouped
+        .weights
+        .iter()
+        .map(|(unit_id, weight)| crate::db::lineage::Weight {
+            unit_id: *unit_id,
+            weight: *weight,
+            starts: query.from,
+            ends,
+        })
+        .collect();
+    let filter = crate::db::stats::StatsFilter {
+        form_id: query.form_id.clone(),
+        from: query.from,
+        to: query.to,
+        units: None,
+        channel: query.channel.clone(),
+    };
+    let figures =
+        crate::db::lineage::weighted_figures(conn, &filter, &weights, None, report.root.id)
+            .await?
+            .into_iter()
+            .next()
+            .map(|(_, f)| Figures::from(&f))
+            .unwrap_or_default();
+    let mut total = unit_report(&report.form.form, report.root.clone(), figures, None);
+    if report.disclosure.is_protected() {
+        total.protect_small_cells();
+    }
+    report.total = total;
+    report.lineage = Some(input.note(&regrouped));
+    Ok(report)
+}
+
+/// A trend regrouped by lineage ([`trend_by_lineage`]).
+#[derive(Debug, Clone)]
+pub struct TrendByLineage {
+    /// Every period's figures (empty when refused: the caller keeps the units' own).
+    pub periods: Vec<(chrono::NaiveDate, PeriodFigures)>,
+    /// The first days of the periods regrouped (or refused).
+    pub regrouped: Vec<chrono::NaiveDate>,
+    pub lineage: sipas_core::lineage::ByLineage,
+}
+
+/// A trend of `units` (today's units, in the account's scope) whose periods (`starts`, first
+/// days, with `to` the trend's last day) cross acts: each period's figures regrouped into
+/// today's units by the acts after its first day ([`build_by_lineage`]'s rule), in one
+/// weighted read of the rollups. `None` when no act lies in the trend.
+#[allow(clippy::too_many_arguments)]
+pub async fn trend_by_lineage(
+    conn: &mut diesel_async::AsyncPgConnection,
+    scope: &crate::domain::access::Scope,
+    query: &ReportQuery,
+    root: i32,
+    units: &[i32],
+    grain: crate::db::stats::Grain,
+    starts: &[chrono::NaiveDate],
+    to: chrono::NaiveDate,
+) -> Result<Option<TrendByLineage>, crate::Error> {
+    let input = LineageInput::load(conn, scope, root, Some(units)).await?;
+    let mut weights = Vec::new();
+    let mut predecessors = std::collections::BTreeSet::new();
+    let mut former_names: Vec<String> = Vec::new();
+    let mut regrouped_starts = Vec::new();
+    let mut refused: Option<(Vec<chrono::NaiveDate>, String)> = None;
+    for (i, start) in starts.iter().enumerate() {
+        let ends = starts
+            .get(i + 1)
+            .copied()
+            .unwrap_or_else(|| to.succ_opt().unwrap_or(to));
+        match input.regroup(*start, to) {
+            Ok(r) => {
+                if r.by_lineage() {
+                    regrouped_starts.push(*start);
+                }
+                predecessors.extend(r.predecessors.iter().copied());
+                for name in &r.former_names {
+                    if !former_names.contains(name) {
+                        former_names.push(name.clone());
+                    }
+                }
+                weights.extend(r.weights.iter().map(|(unit_id, weight)| {
+                    crate::db::lineage::Weight {
+                        unit_id: *unit_id,
+                        weight: *weight,
+                        starts: *start,
+                        ends,
+                    }
+                }));
+            }
+            Err(refusal) => {
+                let (starts, _) = refused.get_or_insert_with(|| (Vec::new(), refusal.to_string()));
+                starts.push(*start);
+            }
+        }
+    }
+    if let Some((starts, reason)) = refused {
+        return Ok(Some(TrendByLineage {
+            periods: Vec::new(),
+            regrouped: starts,
+            lineage: sipas_core::lineage::ByLineage::refused(reason),
+        }));
+    }
+    let regrouped = sipas_core::lineage::Regrouped {
+        weights: Vec::new(),
+        predecessors: predecessors.into_iter().collect(),
+        former_names,
+    };
+    if !regrouped.by_lineage() {
+        return Ok(None);
+    }
+    if !query.respondents.is_empty() {
+        return Ok(Some(TrendByLineage {
+            periods: Vec::new(),
+            regrouped: regrouped_starts,
+            lineage: sipas_core::lineage::ByLineage::refused(MSG_LINEAGE_FILTERED.into()),
+        }));
+    }
+    let filter = crate::db::stats::StatsFilter {
+        form_id: query.form_id.clone(),
+        from: query.from,
+        to: query.to,
+        units: None,
+        channel: query.channel.clone(),
+    };
+    let periods = crate::db::lineage::weighted_figures(conn, &filter, &weights, Some(grain), root)
+        .await?
+        .into_iter()
+        .filter_map(|(start, f)| Some((start?, PeriodFigures::Shown(Figures::from(&f)))))
+        .collect();
+    Ok(Some(TrendByLineage {
+        periods,
+        regrouped: regrouped_starts,
+        lineage: input.note(&regrouped),
+    }))
 }

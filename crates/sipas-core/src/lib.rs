@@ -7,6 +7,7 @@ pub mod disclosure;
 pub mod domain;
 pub mod forms;
 pub mod goals;
+pub mod lineage;
 pub mod periods;
 pub mod plans;
 pub mod privacy;

@@ -531,6 +531,10 @@ pub struct Report {
     pub disclosure: Disclosure,
     /// The satisfaction goals of the plan the report falls under ([`crate::goals`]).
     pub goals: Vec<crate::goals::Goal>,
+    /// When the total is an earlier period's figures regrouped into today's units by lineage
+    /// ([`crate::lineage`]): the predecessors counted (and the note), or why it is refused.
+    /// The rows stay the units' own. `null` in JSON when not compared across acts.
+    pub lineage: Option<crate::lineage::ByLineage>,
 }
 
 impl Report {

@@ -15,6 +15,7 @@ pub mod flags;
 pub mod forms;
 pub mod home;
 pub mod kiosks;
+pub mod lineage;
 pub mod partitions;
 pub mod plans;
 pub mod prepared;

@@ -407,6 +407,9 @@ pub struct ExportedResponse {
     pub id: i64,
     pub submitted_at: DateTime<Utc>,
     pub unit_code: String,
+    /// Today's unit(s) of `unit_code` (issue 19): its own code while it exists, else the codes
+    /// of its successors through the recorded acts, comma-separated ([`current_unit_codes`]).
+    pub current_unit_code: String,
     pub desk_code: Option<String>,
     pub form_id: String,
     pub form_version: i32,
@@ -566,6 +569,7 @@ pub async fn export_batch(
         .await?
         .into_iter()
         .collect();
+    let current_codes = current_unit_codes(conn, &unit_ids).await?;
     let mut version_ids: Vec<i32> = rows.iter().map(|r| r.4).collect();
     version_ids.sort_unstable();
     version_ids.dedup();
@@ -590,7 +594,10 @@ pub async fn export_batch(
                 (
                     id,
                     submitted_at,
-                    unit_codes.get(&unit_id).cloned().unwrap_or_default(),
+                    (
+                        unit_codes.get(&unit_id).cloned().unwrap_or_default(),
+                        current_codes.get(&unit_id).cloned().unwrap_or_default(),
+                    ),
                     desk_code,
                     form_id,
                     form_version,
@@ -630,7 +637,7 @@ pub async fn export_batch(
             |(
                 id,
                 submitted_at,
-                unit_code,
+                (unit_code, current_unit_code),
                 desk_code,
                 form_id,
                 form_version,
@@ -642,6 +649,7 @@ pub async fn export_batch(
                     id,
                     submitted_at,
                     unit_code,
+                    current_unit_code,
                     desk_code,
                     form_id,
                     form_version,
@@ -654,4 +662,28 @@ pub async fn export_batch(
             },
         )
         .collect())
+}
+
+/// Today's unit(s) of each of `units` (issue 19): the unit's own code while it exists, else
+/// the codes of its successors through the recorded acts (transitively; a split gives several,
+/// comma-separated in code order), by unit id (`sql/lineage_current.sql`).
+pub async fn current_unit_codes(
+    conn: &mut AsyncPgConnection,
+    units: &[i32],
+) -> diesel::QueryResult<std::collections::HashMap<i32, String>> {
+    #[derive(diesel::QueryableByName)]
+    struct Row {
+        #[diesel(sql_type = diesel::sql_types::Int4)]
+        unit_id: i32,
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        codes: String,
+    }
+    if units.is_empty() {
+        return Ok(Default::default());
+    }
+    let rows: Vec<Row> = diesel::sql_query(include_str!("sql/lineage_current.sql"))
+        .bind::<diesel::sql_types::Array<diesel::sql_types::Int4>, _>(units)
+        .load(conn)
+        .await?;
+    Ok(rows.into_iter().map(|r| (r.unit_id, r.codes)).collect())
 }

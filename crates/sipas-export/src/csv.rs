@@ -4,6 +4,7 @@
 //! Columns: response_id, submitted_at (ISO 8601 with the +07:00 offset), unit_code, desk_code,
 //! form_id, form_version, channel, then whether the response counts in the published figures
 //! and why not (counted, excluded_reason, flags, admin_decision: see [`crate::db::flags`]),
+//! unit_code_now (today's unit(s) of unit_code after reorganisations, issue 19),
 //! then one column per choice item code (the numeric answer; 0 = "Không áp dụng", a missing
 //! value; empty when unanswered), then one column per open question. The raw data holds every
 //! response of the selection, counted or not: keeping the rows with `counted = 1` reproduces
@@ -59,7 +60,7 @@ pub enum Cell<'a> {
     Owned(String),
 }
 
-const FIXED_COLUMNS: [(&str, &str, bool); 11] = [
+const FIXED_COLUMNS: [(&str, &str, bool); 12] = [
     (
         "response_id",
         "Mã phiếu (số thứ tự trong cơ sở dữ liệu)",
@@ -103,7 +104,16 @@ const FIXED_COLUMNS: [(&str, &str, bool); 11] = [
         "Quyết định của quản trị với phiếu nghi vấn (include = tính vào kết quả; exclude = không tính; trống khi chưa có quyết định)",
         false,
     ),
+    (
+        UNIT_CODE_NOW,
+        "Mã đơn vị hiện nay: đơn vị đã nhận phiếu nếu vẫn còn; nếu đơn vị đã sắp xếp (sáp nhập, chia tách), mã các đơn vị kế thừa, cách nhau bởi dấu phẩy; trống nếu đơn vị đã giải thể",
+        false,
+    ),
 ];
+
+/// The column of today's unit(s) of the unit a response was given to (issue 19): `unit_code`
+/// keeps the unit as it was.
+pub const UNIT_CODE_NOW: &str = "unit_code_now";
 
 /// The column saying whether a response counts in the published figures (1) or not (0).
 pub const COUNTED: &str = "counted";
@@ -325,6 +335,11 @@ impl Layout {
             .decision
             .as_deref()
             .map_or(Cell::Empty, Cell::Text);
+        row[11] = if r.current_unit_code.is_empty() {
+            Cell::Empty
+        } else {
+            Cell::Text(&r.current_unit_code)
+        };
         if let Some((choices, texts)) = self.versions.get(&r.form_version_id) {
             // "Không áp dụng" is written as its code (0), unanswered as an empty cell.
             for (answer, column) in r.answers.iter().zip(choices) {

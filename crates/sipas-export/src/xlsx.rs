@@ -208,11 +208,18 @@ fn summary_sheet(
         ("Kiểm định thay đổi (mức ý nghĩa 5%)", 30.0),
         ("Độ tin cậy", 13.0),
     ]);
-    let note = format!(
+    let mut note = format!(
         "Kỳ trước: {} – {}. Chỉ số là tỉ lệ hài lòng theo Quyết định 1001/QĐ-BNV; “chưa đủ mẫu”: dưới 30 phiếu hoặc dưới chỉ tiêu của kế hoạch.",
         format_date(previous.query.from),
         format_date(previous.query.to)
     );
+    let refused = previous
+        .lineage
+        .as_ref()
+        .is_some_and(|l| l.refused.is_some());
+    if let Some(lineage) = &previous.lineage {
+        note.push_str(&format!(" Kỳ trước của dòng tổng: {}.", lineage.text()));
+    }
     prepare(sheet, f, spec, SHEET_SUMMARY, &headers, Some(&note))?;
     sheet.set_print_fit_to_pages(1, 0);
     for (row, (unit, total)) in (HEADER_ROW + 1..).zip(unit_rows(report)) {
@@ -222,7 +229,7 @@ fn summary_sheet(
             (&f.text, &f.count, &f.percent)
         };
         let before = if total {
-            Some(&previous.total)
+            Some(&previous.total).filter(|_| !refused)
         } else {
             previous.rows.iter().find(|r| r.unit.id == unit.unit.id)
         };
@@ -565,9 +572,17 @@ pub async fn write_workbook(
     let report = reports::build(conn, forms, &spec.scope, &spec.query)
         .await
         .map_err(|e| anyhow::anyhow!("building the report: {e}"))?;
-    let previous = reports::build(conn, forms, &spec.scope, &previous_query(&spec.query))
-        .await
-        .map_err(|e| anyhow::anyhow!("building the previous period's report: {e}"))?;
+    // The total's previous period regrouped into today's units across reorganisations (issue
+    // 19); the rows stay the units' own.
+    let previous = reports::build_by_lineage(
+        conn,
+        forms,
+        &spec.scope,
+        &previous_query(&spec.query),
+        spec.query.to,
+    )
+    .await
+    .map_err(|e| anyhow::anyhow!("building the previous period's report: {e}"))?;
     let layout = Layout::for_spec(forms, spec);
     let f = Formats::new();
     let mut workbook = Workbook::new();
@@ -644,7 +659,7 @@ pub async fn write_workbook(
         .map(|c| {
             let width = match c.name.as_str() {
                 "submitted_at" => 25.0,
-                "unit_code" | "desk_code" | "form_id" => 20.0,
+                "unit_code" | "unit_code_now" | "desk_code" | "form_id" => 20.0,
                 _ if matches!(c.kind, super::csv::ColumnKind::Text { .. }) => 40.0,
                 _ => 9.0,
             };

@@ -1113,6 +1113,7 @@ scale = "s"
             rows,
             disclosure: crate::small_cells::Disclosure::Exact,
             goals: sipas_core::goals::national(),
+            lineage: None,
         }
     }
 

@@ -1000,6 +1000,9 @@ pub struct TrendRow {
     pub responses: u64,
     /// A filtered figure withheld from the account (too few respondents).
     pub withheld: bool,
+    /// The period's figures regrouped into today's units by lineage: the note ("so sánh theo
+    /// đơn vị trước sắp xếp: ..."), see `sipas_core::lineage`.
+    pub lineage: Option<String>,
 }
 
 /// A unit's change against an earlier period.
@@ -1014,6 +1017,10 @@ pub struct ChangeRow {
     pub change: Option<MeanDiff>,
     /// A filtered figure withheld from the account (too few respondents).
     pub withheld: bool,
+    /// The earlier period regrouped into today's units by lineage: the note; or, with
+    /// `refused`, why it cannot be compared (then nothing is compared).
+    pub lineage: Option<String>,
+    pub refused: bool,
 }
 
 /// Everything a unit's page shows.
@@ -1378,6 +1385,10 @@ fn trend_section(trend: &[TrendRow], selection: &Selection, goals: &[Goal]) -> M
                                         @if t.withheld { "Không hiển thị (nhóm quá nhỏ)" }
                                         @else if t.responses == 0 { "Chưa có phiếu" }
                                         @else if t.responses < MIN_RELIABLE_SAMPLE { "Chưa đủ mẫu" }
+                                        @if let Some(note) = &t.lineage {
+                                            @if t.withheld || t.responses < MIN_RELIABLE_SAMPLE { "; " }
+                                            span.lineage { "(" (note) ")" }
+                                        }
                                     }
                                 }
                             }
@@ -1411,10 +1422,15 @@ fn changes_section(changes: &[ChangeRow], now: &UnitReport) -> Markup {
                     tbody {
                         @for c in changes {
                             tr {
-                                th scope="row" { (c.label) br; span.hint { (format_date(c.from)) " – " (format_date(c.to)) } }
+                                th scope="row" {
+                                    (c.label) br; span.hint { (format_date(c.from)) " – " (format_date(c.to)) }
+                                    @if let (Some(note), false) = (&c.lineage, c.refused) { br; span.lineage { "(" (note) ")" } }
+                                }
                                 td.num { (index_text(c.index)) }
                                 td.num { @if c.withheld { (SUPPRESSED_SHARE) } @else { (format_count(c.responses as i64)) } }
-                                @if c.withheld {
+                                @if c.refused {
+                                    td.lineage.refused colspan="2" { (c.lineage.as_deref().unwrap_or_default()) }
+                                } @else if c.withheld {
                                     td colspan="2" { "Không hiển thị: nhóm người trả lời kỳ đó quá nhỏ (bảo vệ dữ liệu cá nhân)." }
                                 } @else if let Some(d) = &c.change {
                                     @let shown = published_difference(now.index, c.index);
@@ -1513,6 +1529,8 @@ pub fn capitalise(text: &str) -> String {
 pub struct Entry<'a> {
     pub label: String,
     pub report: &'a UnitReport,
+    /// The figures regrouped into today's units by lineage: the note.
+    pub lineage: Option<String>,
 }
 
 /// A choice of the comparison's period selects: (value, label).
@@ -1774,7 +1792,10 @@ fn compare_results(p: &ComparePage, selection: &Selection) -> Markup {
                                     td.num.index { (index_text(e.report.index)) }
                                     td.ci { (format_interval(e.report.index_ci)) }
                                     td.num.forms { (responses_text(e.report)) }
-                                    td.flag { (sample_note(e.report)) }
+                                    td.flag {
+                                        (sample_note(e.report))
+                                        @if let Some(note) = &e.lineage { " " span.lineage { "(" (note) ")" } }
+                                    }
                                 }
                             }
                         }
@@ -2083,6 +2104,7 @@ mod tests {
                 rows,
                 disclosure: crate::small_cells::Disclosure::Protected,
                 goals: sipas_core::goals::national(),
+                lineage: None,
             }
         }
 
@@ -2182,6 +2204,7 @@ mod tests {
                     index: Some(0.9),
                     responses: 40,
                     withheld: false,
+                    lineage: None,
                 },
                 TrendRow {
                     label: "T2/2026".into(),
@@ -2189,6 +2212,7 @@ mod tests {
                     index: None,
                     responses: 0,
                     withheld: true,
+                    lineage: None,
                 },
             ];
             let html = trend_section(&trend, &selection, &[]).into_string();

@@ -36,8 +36,17 @@ pub const OPENAPI: &str = include_str!("../../../../docs/openapi.json");
 
 /// The query parameters `GET /api/v1/stats` takes (any other is refused with a 400); each
 /// once, except [`REPEATED_PARAMETER`].
-pub const STATS_PARAMETERS: [&str; 9] = [
-    "year", "period", "unit", "form", "channel", "kind", "from", "to", "attr",
+pub const STATS_PARAMETERS: [&str; 10] = [
+    "year",
+    "period",
+    "unit",
+    "form",
+    "channel",
+    "kind",
+    "from",
+    "to",
+    "attr",
+    "compared_to",
 ];
 
 /// The parameter that may be given several times: a filter by respondent attributes each
@@ -292,6 +301,10 @@ pub struct StatsParams {
     /// Filters by respondent attributes, `ITEM_CODE:code` (checked against the form by
     /// [`StatsParams::resolve`]).
     pub attrs: Vec<String>,
+    /// The last day of a later period these figures are compared with: the total is then
+    /// regrouped into today's units by the acts effective after `from` and by that day
+    /// (`sipas_core::lineage`), and the answer's `lineage` lists the predecessors.
+    pub compared_to: Option<NaiveDate>,
 }
 
 fn positive_id(parameter: &str, value: &str) -> Result<i32, ApiError> {
@@ -413,6 +426,7 @@ impl StatsParams {
                 "from" => params.from = Some(iso_date("from", value)?),
                 "to" => params.to = Some(iso_date("to", value)?),
                 "attr" => params.attrs.push(value.to_string()),
+                "compared_to" => params.compared_to = Some(iso_date("compared_to", value)?),
                 _ => unreachable!("every name of STATS_PARAMETERS is handled"),
             }
         }
@@ -546,17 +560,24 @@ async fn stats(
             today(),
         )
         .await?;
-    let report = reports::build(&mut conn, &state.forms, &staff.scope, &query)
-        .await
-        .map_err(|e| match (e, params.unit) {
-            (sipas_app::Error::NotFound, Some(unit)) => ApiError::NotFound(format!(
-                "Không tìm thấy đơn vị {unit} trong phạm vi của tài khoản."
-            )),
-            (sipas_app::Error::NotFound, None) => {
-                ApiError::NotFound("Tài khoản không được giao đơn vị nào.".into())
-            }
-            (other, _) => AppError::from(other).into(),
-        })?;
+    let report = match params.compared_to {
+        Some(later_to) => {
+            reports::build_by_lineage(&mut conn, &state.forms, &staff.scope, &query, later_to).await
+        }
+        None => reports::build(&mut conn, &state.forms, &staff.scope, &query).await,
+    };
+    let report = report.map_err(|e| match (e, params.unit) {
+        (sipas_app::Error::NotFound, Some(unit)) => ApiError::NotFound(format!(
+            "Không tìm thấy đơn vị {unit} trong phạm vi của tài khoản."
+        )),
+        (sipas_app::Error::NotFound, None) => {
+            ApiError::NotFound("Tài khoản không được giao đơn vị nào.".into())
+        }
+        (other, _) => AppError::from(other).into(),
+    })?;
+    if let Some(reason) = report.lineage.as_ref().and_then(|l| l.refused.as_ref()) {
+        return Err(ApiError::bad("compared_to", reason.clone()));
+    }
     Ok(HttpResponse::Ok()
         .insert_header((header::CACHE_CONTROL, "no-store"))
         .json(&report))
@@ -610,6 +631,7 @@ mod tests {
                 from: NaiveDate::from_ymd_opt(2026, 2, 1),
                 to: NaiveDate::from_ymd_opt(2026, 3, 31),
                 attrs: Vec::new(),
+                compared_to: None,
             }
         );
         assert_eq!(

@@ -502,6 +502,27 @@ async fn build(
     .map_err(AppError::from)
 }
 
+/// [`build`] for an earlier period compared with one ending on `later_to`: regrouped into
+/// today's units by lineage when acts lie between them ([`reports::build_by_lineage`]).
+async fn build_by_lineage(
+    conn: &mut AsyncPgConnection,
+    state: &AppState,
+    staff: &Staff,
+    selection: &Selection,
+    ask: Ask,
+    later_to: NaiveDate,
+) -> Result<Report, AppError> {
+    reports::build_by_lineage(
+        conn,
+        &state.forms,
+        &staff.scope,
+        &report_query(selection, &ask),
+        later_to,
+    )
+    .await
+    .map_err(AppError::from)
+}
+
 /// The report query of a selection and an [`Ask`].
 fn report_query(selection: &Selection, ask: &Ask) -> ReportQuery {
     ReportQuery {
@@ -732,19 +753,63 @@ async fn report_and_trend(
         grain = Grain::Year;
     }
     let query = report_query(selection, &ask);
-    let (report, periods) = reports::build_with_trend(
-        conn,
-        &state.forms,
-        &staff.scope,
-        &query,
-        ids,
-        grain,
+    let trend_query = ReportQuery {
         from,
         to,
-    )
-    .await?;
+        ..query.clone()
+    };
+    let starts = trend_starts(from, to, grain);
+    // Across reorganisations the trend is read once, regrouped by lineage; otherwise as before
+    // (with a filter by respondent attributes, one read for the report and the trend).
+    let (report, periods, by_lineage) = if query.respondents.is_empty() {
+        let report = reports::build(conn, &state.forms, &staff.scope, &query).await?;
+        let mut by_lineage = reports::trend_by_lineage(
+            conn,
+            &staff.scope,
+            &trend_query,
+            ask.root,
+            &ids,
+            grain,
+            &starts,
+            to,
+        )
+        .await?;
+        let periods = match &mut by_lineage {
+            Some(t) if t.lineage.refused.is_none() => std::mem::take(&mut t.periods),
+            _ => reports::trend(conn, &staff.scope, &trend_query, ids, grain).await?,
+        };
+        (report, periods, by_lineage)
+    } else {
+        let by_lineage = reports::trend_by_lineage(
+            conn,
+            &staff.scope,
+            &trend_query,
+            ask.root,
+            &ids,
+            grain,
+            &starts,
+            to,
+        )
+        .await?;
+        let (report, periods) = reports::build_with_trend(
+            conn,
+            &state.forms,
+            &staff.scope,
+            &query,
+            ids,
+            grain,
+            from,
+            to,
+        )
+        .await?;
+        (report, periods, by_lineage)
+    };
+    let (regrouped, note) = match by_lineage {
+        Some(t) => (t.regrouped, Some(t.lineage.text().to_string())),
+        None => (Vec::new(), None),
+    };
     let by_start: HashMap<NaiveDate, reports::PeriodFigures> = periods.into_iter().collect();
-    let rows = trend_starts(from, to, grain)
+    let rows = starts
         .into_iter()
         .map(|start| {
             let (figures, withheld) = match by_start.get(&start) {
@@ -759,6 +824,7 @@ async fn report_and_trend(
                 index: unit.index,
                 responses: unit.responses,
                 withheld,
+                lineage: note.clone().filter(|_| regrouped.contains(&start)),
             }
         })
         .collect();
@@ -851,7 +917,7 @@ async fn unit_page(
         vec![("Kỳ trước", before), ("Cùng kỳ năm trước", year_before)]
     };
     for (label, (from, to)) in earlier {
-        let before = build(
+        let before = build_by_lineage(
             &mut conn,
             &state,
             &staff,
@@ -862,16 +928,20 @@ async fn unit_page(
                 range: (from, to),
                 period_id: None,
             },
+            range.1,
         )
         .await?;
+        let refused = before.lineage.as_ref().is_some_and(|l| l.refused.is_some());
         changes.push(ChangeRow {
             label: label.to_string(),
             from,
             to,
-            index: before.total.index,
+            index: before.total.index.filter(|_| !refused),
             responses: before.total.responses,
-            change: reports::change(&report.total, &before.total),
+            change: reports::change(&report.total, &before.total).filter(|_| !refused),
             withheld: before.total.withheld,
+            lineage: before.lineage.as_ref().map(|l| l.text().to_string()),
+            refused,
         });
     }
     let desks = db_stats::desk_counts(&mut conn, id, range.0, range.1).await?;
@@ -1052,17 +1122,23 @@ async fn compare(
         forms: &context.forms,
         attributes: &attributes,
     };
-    let status = if errors.is_empty() { 200 } else { 422 };
+    let mut status = if errors.is_empty() { 200 } else { 422 };
     let selection = selection.filter(|_| errors.is_empty() && anything_asked);
 
     // The reports, one per unit or period, relabelled by position for the pairwise tests.
     let mut totals: Vec<(String, UnitReport)> = Vec::new();
+    // Per entry: the note of figures regrouped by lineage.
+    let mut notes: Vec<Option<String>> = Vec::new();
     // The goals drawn: those of the first report's plan.
     let mut goals: Option<Vec<sipas_core::goals::Goal>> = None;
     if let Some(selection) = &selection {
         if by_period {
+            // Each period compared with the latest: regrouped by lineage across the acts
+            // between them.
+            let later_to = periods.iter().map(|p| p.to).max().unwrap_or(selection.to);
+            let mut refusal: Option<String> = None;
             for p in &periods {
-                let report = build(
+                let report = build_by_lineage(
                     &mut conn,
                     &state,
                     &staff,
@@ -1073,10 +1149,21 @@ async fn compare(
                         range: (p.from, p.to),
                         period_id: p.period_id,
                     },
+                    later_to,
                 )
                 .await?;
                 goals.get_or_insert_with(|| report.goals.clone());
+                if let Some(reason) = report.lineage.as_ref().and_then(|l| l.refused.clone()) {
+                    refusal.get_or_insert(reason);
+                }
+                notes.push(report.lineage.as_ref().and_then(|l| l.note.clone()));
                 totals.push((p.label.clone(), report.total));
+            }
+            if let Some(reason) = refusal {
+                errors.insert("periods", reason);
+                status = 422;
+                totals.clear();
+                notes.clear();
             }
         } else {
             for id in &units {
@@ -1109,13 +1196,15 @@ async fn compare(
         .map(|code| reports::compare_item(&refs, code));
     let entries: Vec<Entry> = totals
         .iter()
-        .map(|(label, report)| Entry {
+        .zip(notes.iter().chain(std::iter::repeat(&None)))
+        .map(|((label, report), note)| Entry {
             label: if by_period {
                 format!("{} – {label}", context.info(root).name)
             } else {
                 label.clone()
             },
             report,
+            lineage: note.clone(),
         })
         .collect();
     let page = ComparePage {

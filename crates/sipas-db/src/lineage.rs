@@ -1,0 +1,207 @@
+//! Reading reorganisations for results across them (issue 19): the recorded acts and the
+//! lineage of units as [`sipas_core::lineage`] takes them, and the figures regrouped "by
+//! lineage" — a weighted sum of the rollup rows of today's units and their predecessors,
+//! aggregated in PostgreSQL (`sql/lineage_*.sql`), never by loading rows here.
+//!
+//! Recording acts is another module's business; this one only reads them.
+
+use std::collections::BTreeMap;
+
+use chrono::NaiveDate;
+use diesel::QueryableByName;
+use diesel::sql_types::{Array, Date, Float8, Int4, Int8, Nullable, Text};
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use sipas_core::lineage::{Act, ActKind, Link};
+
+use crate::stats::{Grain, ItemCount, StatsFilter, UnitFigures, whole_months};
+
+#[derive(Debug, QueryableByName)]
+struct ActRow {
+    #[diesel(sql_type = Int4)]
+    id: i32,
+    #[diesel(sql_type = Text)]
+    kind: String,
+    #[diesel(sql_type = Text)]
+    title: String,
+    #[diesel(sql_type = Date)]
+    effective_date: NaiveDate,
+    #[diesel(sql_type = Nullable<Int4>)]
+    renamed_unit: Option<i32>,
+    #[diesel(sql_type = Nullable<Text>)]
+    former_name: Option<String>,
+}
+
+#[derive(Debug, QueryableByName)]
+struct LinkRow {
+    #[diesel(sql_type = Int4)]
+    reorganisation_id: i32,
+    #[diesel(sql_type = Int4)]
+    predecessor_id: i32,
+    #[diesel(sql_type = Int4)]
+    successor_id: i32,
+    #[diesel(sql_type = Nullable<Int4>)]
+    share_points: Option<i32>,
+}
+
+/// Every recorded act and lineage row (a few hundred at most: read whole).
+pub async fn acts_and_links(
+    conn: &mut AsyncPgConnection,
+) -> diesel::QueryResult<(Vec<Act>, Vec<Link>)> {
+    let acts: Vec<ActRow> = diesel::sql_query(include_str!("sql/lineage_acts.sql"))
+        .load(conn)
+        .await?;
+    let links: Vec<LinkRow> = diesel::sql_query(
+        "SELECT reorganisation_id, predecessor_id, successor_id, share_points \
+         FROM unit_lineage ORDER BY reorganisation_id, predecessor_id, successor_id",
+    )
+    .load(conn)
+    .await?;
+    Ok((
+        acts.into_iter()
+            .filter_map(|a| {
+                Some(Act {
+                    id: a.id,
+                    kind: ActKind::parse(&a.kind)?,
+                    title: a.title,
+                    effective: a.effective_date,
+                    renamed: a.renamed_unit.zip(a.former_name),
+                })
+            })
+            .collect(),
+        links
+            .into_iter()
+            .map(|l| Link {
+                act: l.reorganisation_id,
+                predecessor: l.predecessor_id,
+                successor: l.successor_id,
+                share_points: l.share_points,
+            })
+            .collect(),
+    ))
+}
+
+/// The weights of one segment of days: the rollup rows of `unit` on days in `starts..ends`
+/// count `weight` times.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Weight {
+    pub unit_id: i32,
+    pub weight: f64,
+    pub starts: NaiveDate,
+    pub ends: NaiveDate,
+}
+
+#[derive(Debug, QueryableByName)]
+struct ResponseRow {
+    #[diesel(sql_type = Nullable<Date>)]
+    period: Option<NaiveDate>,
+    #[diesel(sql_type = Int8)]
+    responses: i64,
+    #[diesel(sql_type = Int8)]
+    score_n: i64,
+    #[diesel(sql_type = Float8)]
+    score_sum: f64,
+    #[diesel(sql_type = Float8)]
+    score_sum_sq: f64,
+}
+
+#[derive(Debug, QueryableByName)]
+struct AnswerRow {
+    #[diesel(sql_type = Nullable<Date>)]
+    period: Option<NaiveDate>,
+    #[diesel(sql_type = Text)]
+    item_code: String,
+    #[diesel(sql_type = diesel::sql_types::Int2)]
+    value: i16,
+    #[diesel(sql_type = Int8)]
+    n: i64,
+}
+
+/// The weighted sum of the rollup rows of `weights` over the filter's days (its `units` are
+/// not used: the weights say which units count), added up under `unit_id`, per period with a
+/// `grain` (else one entry, `None`), in date order. Reads the rollups as they are: the caller
+/// has just built the units' own figures, which refreshes them.
+pub async fn weighted_figures(
+    conn: &mut AsyncPgConnection,
+    filter: &StatsFilter,
+    weights: &[Weight],
+    grain: Option<Grain>,
+    unit_id: i32,
+) -> diesel::QueryResult<Vec<(Option<NaiveDate>, UnitFigures)>> {
+    if filter.from > filter.to || weights.is_empty() {
+        return Ok(Vec::new());
+    }
+    let (month_from, month_to) = whole_months(filter.from, filter.to);
+    let units: Vec<i32> = weights.iter().map(|w| w.unit_id).collect();
+    let values: Vec<f64> = weights.iter().map(|w| w.weight).collect();
+    let starts: Vec<NaiveDate> = weights.iter().map(|w| w.starts).collect();
+    let ends: Vec<NaiveDate> = weights.iter().map(|w| w.ends).collect();
+    let grain = grain.map(|g| match g {
+        Grain::Month => "month",
+        Grain::Quarter => "quarter",
+        Grain::Year => "year",
+    });
+    let (responses, answers) = conn
+        .build_transaction()
+        .repeatable_read()
+        .read_only()
+        .run::<_, diesel::result::Error, _>(async |conn| {
+            let responses: Vec<ResponseRow> =
+                diesel::sql_query(include_str!("sql/lineage_responses.sql"))
+                    .bind::<Text, _>(&filter.form_id)
+                    .bind::<Date, _>(filter.from)
+                    .bind::<Date, _>(filter.to)
+                    .bind::<Date, _>(month_from)
+                    .bind::<Date, _>(month_to)
+                    .bind::<Array<Int4>, _>(&units)
+                    .bind::<Array<Float8>, _>(&values)
+                    .bind::<Array<Date>, _>(&starts)
+                    .bind::<Array<Date>, _>(&ends)
+                    .bind::<Nullable<Text>, _>(filter.channel.as_deref())
+                    .bind::<Nullable<Text>, _>(grain)
+                    .load(conn)
+                    .await?;
+            let answers: Vec<AnswerRow> =
+                diesel::sql_query(include_str!("sql/lineage_answers.sql"))
+                    .bind::<Text, _>(&filter.form_id)
+                    .bind::<Date, _>(filter.from)
+                    .bind::<Date, _>(filter.to)
+                    .bind::<Date, _>(month_from)
+                    .bind::<Date, _>(month_to)
+                    .bind::<Array<Int4>, _>(&units)
+                    .bind::<Array<Float8>, _>(&values)
+                    .bind::<Array<Date>, _>(&starts)
+                    .bind::<Array<Date>, _>(&ends)
+                    .bind::<Nullable<Text>, _>(filter.channel.as_deref())
+                    .bind::<Nullable<Text>, _>(grain)
+                    .load(conn)
+                    .await?;
+            Ok((responses, answers))
+        })
+        .await?;
+    let mut figures: BTreeMap<Option<NaiveDate>, UnitFigures> = responses
+        .into_iter()
+        .map(|r| {
+            (
+                r.period,
+                UnitFigures {
+                    unit_id,
+                    responses: r.responses.max(0) as u64,
+                    score_n: r.score_n.max(0) as u64,
+                    score_sum: r.score_sum,
+                    score_sum_sq: r.score_sum_sq,
+                    answers: Vec::new(),
+                },
+            )
+        })
+        .collect();
+    for a in answers {
+        if let Some(f) = figures.get_mut(&a.period) {
+            f.answers.push(ItemCount {
+                item_code: a.item_code,
+                value: a.value,
+                n: a.n.max(0) as u64,
+            });
+        }
+    }
+    Ok(figures.into_iter().collect())
+}

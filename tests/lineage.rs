@@ -1,0 +1,577 @@
+//! Results across a reorganisation (issue 19): a merge, a split (with shares, and without
+//! them: refused with the act named), a rename and a move, each across a period boundary,
+//! through the real pages and API.
+//!
+//! The acts are written here as plain SQL (units ending, new units, lineage rows, shares), as
+//! the pages recording acts would leave them. The expected figures are computed here over the
+//! raw `responses` (not the rollups), with the lineage weights written by hand: every
+//! response answers all 16 criteria with the same code (5: satisfied, 2: not), so the index is
+//! the weighted share of satisfied respondents, each weighted count rounded as the rule says.
+
+use crate::common;
+
+use common::{StaffClient, TestApp, html_text};
+use serde_json::Value;
+
+const FORM: &str = "sipas-1001-dich-vu";
+/// The acts' effective date: the third quarter of 2025 is after them, the second before.
+const ACT_DAY: &str = "2025-07-01";
+
+async fn api(client: &StaffClient, path: &str, status: u16) -> Value {
+    let response = client.get(path).await;
+    let got = response.status().as_u16();
+    let body = response.text().await.unwrap();
+    assert_eq!(got, status, "{path}: {body}");
+    serde_json::from_str(&body).unwrap_or_else(|e| panic!("{e}: {body}"))
+}
+
+async fn page(client: &StaffClient, path: &str, status: u16) -> String {
+    let response = client.get(path).await;
+    let got = response.status().as_u16();
+    let body = response.text().await.unwrap();
+    assert_eq!(got, status, "{path}: {}", html_text(&body));
+    body
+}
+
+/// A made-up unit under `parent`, returns its id.
+async fn unit(app: &TestApp, parent: i32, code: &str, name: &str, kind: &str) -> i32 {
+    app.sql()
+        .await
+        .query_one(
+            "INSERT INTO units (parent_id, code, name, kind) VALUES ($1, $2, $3, $4) RETURNING id",
+            &[&parent, &code, &name, &kind],
+        )
+        .await
+        .unwrap()
+        .get(0)
+}
+
+/// `count` responses of `unit` on Vietnam's day `day` (YYYY-MM-DD), every criterion `score`.
+async fn responses(app: &TestApp, unit: i32, day: &str, score: i16, count: usize) {
+    let sql = app.sql().await;
+    let version: i32 = sql
+        .query_one(
+            "SELECT id FROM form_versions WHERE form_id = $1 ORDER BY id DESC LIMIT 1",
+            &[&FORM],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    let roles = sql
+        .query(
+            "SELECT code, section_role FROM form_items
+             WHERE form_version_id = $1 AND answer_index IS NOT NULL ORDER BY answer_index",
+            &[&version],
+        )
+        .await
+        .unwrap();
+    let answers: Vec<Option<i16>> = roles
+        .iter()
+        .map(|row| {
+            let (code, role): (String, String) = (row.get(0), row.get(1));
+            match role.as_str() {
+                "factor" if code.starts_with("PA") => Some(0),
+                "factor" => Some(score),
+                _ => None,
+            }
+        })
+        .collect();
+    for i in 0..count {
+        let at = format!("{day} {:02}:{:02}", 8 + i / 60, i % 60);
+        sql.execute(
+            "INSERT INTO responses (submission_key, unit_id, form_version_id, channel, submitted_at, answers)
+             VALUES (gen_random_uuid(), $1, $2, 'interview', ($3::text::timestamp AT TIME ZONE 'Asia/Ho_Chi_Minh'), $4)",
+            &[&unit, &version, &at, &answers],
+        )
+        .await
+        .unwrap();
+    }
+}
+
+/// Records an act as the reorganisation pages would: returns its id.
+async fn act(app: &TestApp, kind: &str, title: &str, details: &str) -> i32 {
+    app.sql()
+        .await
+        .query_one(
+            "INSERT INTO reorganisations (kind, title, legal_basis, effective_date, details)
+             VALUES ($1, $2, 'Nghị quyết thử nghiệm 1/2025', $3::text::date, $4::text::jsonb) RETURNING id",
+            &[&kind, &title, &ACT_DAY, &details],
+        )
+        .await
+        .unwrap()
+        .get(0)
+}
+
+async fn lineage(app: &TestApp, act: i32, predecessor: i32, successor: i32, share: Option<i32>) {
+    app.sql()
+        .await
+        .execute(
+            "INSERT INTO unit_lineage (reorganisation_id, predecessor_id, successor_id, share_points)
+             VALUES ($1, $2, $3, $4)",
+            &[&act, &predecessor, &successor, &share],
+        )
+        .await
+        .unwrap();
+}
+
+/// Ends `unit` on the act's day; starts `new` on it.
+async fn ends(app: &TestApp, unit: i32) {
+    app.sql()
+        .await
+        .execute(
+            "UPDATE units SET valid_until = $2::text::date, active = false WHERE id = $1",
+            &[&unit, &ACT_DAY],
+        )
+        .await
+        .unwrap();
+}
+
+async fn starts(app: &TestApp, unit: i32) {
+    app.sql()
+        .await
+        .execute(
+            "UPDATE units SET valid_from = $2::text::date WHERE id = $1",
+            &[&unit, &ACT_DAY],
+        )
+        .await
+        .unwrap();
+}
+
+/// Expected figures, from the raw responses: (responses, index) of the units weighted as
+/// given, on Vietnam's days `from..=to`.
+async fn expected(app: &TestApp, weights: &[(i32, f64)], from: &str, to: &str) -> (i64, f64) {
+    let units: Vec<i32> = weights.iter().map(|(u, _)| *u).collect();
+    let values: Vec<f64> = weights.iter().map(|(_, w)| *w).collect();
+    let row = app
+        .sql()
+        .await
+        .query_one(
+            "WITH w AS (SELECT * FROM unnest($1::int4[], $2::float8[]) AS w(unit_id, weight)),
+                  r AS (
+                      SELECT w.weight, r.answers[1] AS code
+                      FROM responses r JOIN w ON w.unit_id = r.unit_id
+                      WHERE (r.submitted_at AT TIME ZONE 'Asia/Ho_Chi_Minh')::date
+                            BETWEEN $3::text::date AND $4::text::date
+                  )
+             SELECT round(coalesce(sum(weight), 0))::int8,
+                    round(coalesce(sum(weight) FILTER (WHERE code = 5), 0))::float8,
+                    round(coalesce(sum(weight) FILTER (WHERE code = 2), 0))::float8
+             FROM r",
+            &[&units, &values, &from, &to],
+        )
+        .await
+        .unwrap();
+    let (n, satisfied, not): (i64, f64, f64) = (row.get(0), row.get(1), row.get(2));
+    (n, satisfied / (satisfied + not))
+}
+
+fn assert_total(label: &str, report: &Value, (n, index): (i64, f64)) {
+    assert_eq!(report["total"]["responses"], n, "{label}: {report}");
+    let got = report["total"]["index"].as_f64().unwrap();
+    assert!((got - index).abs() < 1e-9, "{label}: {got} ≠ {index}");
+}
+
+fn names(report: &Value) -> Vec<String> {
+    report["lineage"]["predecessors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| u["name"].as_str().unwrap().to_string())
+        .collect()
+}
+
+#[tokio::test]
+async fn merges_splits_renames_and_moves_across_a_period_boundary() {
+    let app = TestApp::spawn().await;
+    // Honest responses: no fraud signal leaves any out.
+    app.sql()
+        .await
+        .batch_execute(
+            "UPDATE fraud_rules SET desk_burst_min = 1000, client_burst_min = 1000, \
+             identical_run_desk = 1000, identical_run_client = 1000, straight_min_criteria = 1000, \
+             min_seconds_base = 0, min_seconds_per_item = 0",
+        )
+        .await
+        .unwrap();
+    let district = app.unit_id("xuan-loc").await;
+    let a = unit(&app, district, "tn.a", "Xã Thử Nghiệm A", "commune").await;
+    let b = unit(&app, district, "tn.b", "Xã Thử Nghiệm B", "commune").await;
+    let c = unit(&app, district, "tn.c", "Xã Thử Nghiệm C", "commune").await;
+    let m = unit(&app, district, "tn.m", "Xã Thử Nghiệm Mới", "commune").await;
+    let other = unit(&app, district, "tn.u", "Xã Thử Nghiệm Khác", "commune").await;
+    let s = unit(&app, district, "tn.s", "Xã Thử Nghiệm Tách", "commune").await;
+    let s1 = unit(&app, district, "tn.s1", "Xã Thử Nghiệm Tách Một", "commune").await;
+    let s2 = unit(&app, district, "tn.s2", "Xã Thử Nghiệm Tách Hai", "commune").await;
+    let t = unit(&app, district, "tn.t", "Xã Thử Nghiệm Chưa Chia", "commune").await;
+    let t1 = unit(&app, district, "tn.t1", "Xã Thử Nghiệm Chia Một", "commune").await;
+    let t2 = unit(&app, district, "tn.t2", "Xã Thử Nghiệm Chia Hai", "commune").await;
+    let r = unit(&app, district, "tn.r", "Xã Thử Nghiệm Tên Cũ", "commune").await;
+    let v = unit(&app, district, "tn.v", "Xã Thử Nghiệm Chuyển", "commune").await;
+    let new_district = unit(&app, district, "tn.h", "Huyện Thử Nghiệm", "district").await;
+
+    // Before the acts (the second quarter of 2025, and the third of 2024).
+    responses(&app, a, "2025-05-06", 5, 3).await;
+    responses(&app, a, "2025-05-07", 2, 1).await;
+    responses(&app, a, "2024-08-01", 5, 2).await;
+    responses(&app, b, "2025-04-10", 2, 2).await;
+    responses(&app, c, "2025-06-30", 5, 4).await;
+    responses(&app, other, "2025-05-06", 2, 7).await;
+    responses(&app, s, "2025-05-20", 5, 5).await;
+    responses(&app, s, "2025-05-21", 2, 5).await;
+    responses(&app, t, "2025-05-20", 5, 6).await;
+    responses(&app, r, "2025-05-15", 5, 3).await;
+    responses(&app, v, "2025-05-15", 2, 3).await;
+    // After them.
+    responses(&app, m, "2025-07-01", 5, 5).await;
+    responses(&app, m, "2025-08-12", 2, 1).await;
+    responses(&app, other, "2025-08-12", 5, 2).await;
+    responses(&app, s2, "2025-08-01", 5, 3).await;
+    responses(&app, t1, "2025-08-01", 5, 3).await;
+    responses(&app, r, "2025-08-01", 2, 2).await;
+    responses(&app, v, "2025-08-01", 5, 2).await;
+
+    // The acts, as plain SQL: A, B and C merge into the new M; S splits into S1 (60 %) and S2
+    // (40 %); T splits without shares; R is renamed; V moves to the new district.
+    let merge = act(&app, "merge", "Sáp nhập xã Thử Nghiệm A, B, C", "{}").await;
+    for old in [a, b, c] {
+        lineage(&app, merge, old, m, None).await;
+        ends(&app, old).await;
+    }
+    starts(&app, m).await;
+    let split = act(&app, "split", "Chia tách xã Thử Nghiệm Tách", "{}").await;
+    lineage(&app, split, s, s1, Some(6000)).await;
+    lineage(&app, split, s, s2, Some(4000)).await;
+    ends(&app, s).await;
+    let unshared = act(&app, "split", "Chia tách xã Thử Nghiệm Chưa Chia", "{}").await;
+    lineage(&app, unshared, t, t1, None).await;
+    lineage(&app, unshared, t, t2, None).await;
+    ends(&app, t).await;
+    let details = format!(
+        r#"{{"unit_id": {r}, "from": "Xã Thử Nghiệm Tên Cũ", "to": "Xã Thử Nghiệm Tên Mới"}}"#
+    );
+    act(&app, "rename", "Đổi tên xã Thử Nghiệm Tên Cũ", &details).await;
+    app.sql()
+        .await
+        .execute(
+            "UPDATE units SET name = 'Xã Thử Nghiệm Tên Mới' WHERE id = $1",
+            &[&r],
+        )
+        .await
+        .unwrap();
+    let details = format!(
+        r#"{{"unit_id": {v}, "from_parent_id": {district}, "to_parent_id": {new_district}}}"#
+    );
+    act(&app, "move", "Chuyển xã Thử Nghiệm Chuyển", &details).await;
+    app.sql()
+        .await
+        .execute(
+            "UPDATE units SET parent_id = $2 WHERE id = $1",
+            &[&v, &new_district],
+        )
+        .await
+        .unwrap();
+    app.settle_rollups().await;
+
+    let admin = app.staff_with_role("qt.lineage", "admin", &[]).await;
+    let q2 = "from=2025-04-01&to=2025-06-30";
+    let stats = |unit: i32, compared: bool| {
+        format!(
+            "/api/v1/stats?unit={unit}&{q2}{}",
+            if compared {
+                "&compared_to=2025-09-30"
+            } else {
+                ""
+            }
+        )
+    };
+
+    // Merge: M's second quarter, compared with its third, is A + B + C (not the other
+    // commune); on its own (not compared) M had nothing then.
+    let merged = api(&admin, &stats(m, true), 200).await;
+    let want = expected(
+        &app,
+        &[(a, 1.0), (b, 1.0), (c, 1.0), (m, 1.0)],
+        "2025-04-01",
+        "2025-06-30",
+    )
+    .await;
+    assert_eq!(want.0, 10);
+    assert_total("merge", &merged, want);
+    assert_eq!(
+        names(&merged),
+        ["Xã Thử Nghiệm A", "Xã Thử Nghiệm B", "Xã Thử Nghiệm C"]
+    );
+    assert_eq!(
+        merged["lineage"]["note"],
+        "so sánh theo đơn vị trước sắp xếp: Xã Thử Nghiệm A, Xã Thử Nghiệm B, Xã Thử Nghiệm C"
+    );
+    let own = api(&admin, &stats(m, false), 200).await;
+    assert_eq!(own["total"]["responses"], 0);
+    assert!(own["lineage"].is_null(), "{own}");
+    // The third quarter itself is M's own: no act after its start.
+    let later = api(
+        &admin,
+        &format!("/api/v1/stats?unit={m}&from=2025-07-01&to=2025-09-30&compared_to=2025-09-30"),
+        200,
+    )
+    .await;
+    assert_total(
+        "after the merge",
+        &later,
+        expected(&app, &[(m, 1.0)], "2025-07-01", "2025-09-30").await,
+    );
+    assert!(later["lineage"].is_null(), "{later}");
+    // The district: its own total leaves out the communes that ended (no longer its rows);
+    // compared by lineage, each response of the quarter counts once, whichever unit it went
+    // to (the split without shares does not matter: both parts are in the district).
+    let whole = api(&admin, &stats(district, true), 200).await;
+    let plain = api(&admin, &stats(district, false), 200).await;
+    let everyone: Vec<(i32, f64)> = [district, a, b, c, m, other, s, s1, s2, t, t1, t2, r, v]
+        .into_iter()
+        .chain([new_district])
+        .map(|u| (u, 1.0))
+        .collect();
+    let all = expected(&app, &everyone, "2025-04-01", "2025-06-30").await;
+    assert_eq!(all.0, 39);
+    assert_total("the district", &whole, all);
+    assert_eq!(plain["total"]["responses"], 13);
+
+    // Split with shares: S2 gets 40 % of S (rounded), S1 60 %.
+    let split2 = api(&admin, &stats(s2, true), 200).await;
+    assert_total(
+        "split 40 %",
+        &split2,
+        expected(&app, &[(s, 0.4), (s2, 1.0)], "2025-04-01", "2025-06-30").await,
+    );
+    assert_eq!(split2["total"]["responses"], 4);
+    assert_eq!(names(&split2), ["Xã Thử Nghiệm Tách"]);
+    let split1 = api(&admin, &stats(s1, true), 200).await;
+    assert_total(
+        "split 60 %",
+        &split1,
+        expected(&app, &[(s, 0.6), (s1, 1.0)], "2025-04-01", "2025-06-30").await,
+    );
+
+    // Split without shares: refused, naming the act.
+    let refused = api(&admin, &stats(t1, true), 400).await;
+    assert_eq!(refused["parameter"], "compared_to", "{refused}");
+    assert!(
+        refused["error"]
+            .as_str()
+            .unwrap()
+            .contains("«Chia tách xã Thử Nghiệm Chưa Chia»"),
+        "{refused}"
+    );
+
+    // Rename: the figures are the unit's own, said with its former name.
+    let renamed = api(&admin, &stats(r, true), 200).await;
+    assert_total(
+        "rename",
+        &renamed,
+        expected(&app, &[(r, 1.0)], "2025-04-01", "2025-06-30").await,
+    );
+    assert_eq!(
+        renamed["lineage"]["note"],
+        "so sánh theo đơn vị trước sắp xếp: Xã Thử Nghiệm Tên Cũ"
+    );
+    // Move: the moved commune's history follows it to its new district.
+    let moved = api(&admin, &stats(new_district, false), 200).await;
+    assert_total(
+        "move",
+        &moved,
+        expected(&app, &[(v, 1.0)], "2025-04-01", "2025-06-30").await,
+    );
+
+    // The comparison page, by periods: M's second quarter regrouped, said so; the third its own.
+    let html = page(
+        &admin,
+        &format!(
+            "/staff/stats/compare?unit={m}&periods=2025-q2&periods=2025-q3&year=2025&form={FORM}"
+        ),
+        200,
+    )
+    .await;
+    let text = html_text(&html);
+    assert!(
+        text.contains(
+            "(so sánh theo đơn vị trước sắp xếp: Xã Thử Nghiệm A, Xã Thử Nghiệm B, Xã Thử Nghiệm C)"
+        ),
+        "{text}"
+    );
+    assert!(text.contains("Quý II/2025"), "{text}");
+    // Without shares: the page refuses with the act named, and shows no figures.
+    let html = page(
+        &admin,
+        &format!(
+            "/staff/stats/compare?unit={t1}&periods=2025-q2&periods=2025-q3&year=2025&form={FORM}"
+        ),
+        422,
+    )
+    .await;
+    let text = html_text(&html);
+    assert!(
+        text.contains("«Chia tách xã Thử Nghiệm Chưa Chia»"),
+        "{text}"
+    );
+    assert!(!html.contains("id=\"bang-so-sanh\""));
+
+    // The unit page of M in the third quarter: the quarter before is A + B + C, said so; the
+    // trend's months before July too.
+    let html = page(
+        &admin,
+        &format!("/staff/stats/units/{m}?year=2025&period=q3&form={FORM}"),
+        200,
+    )
+    .await;
+    let text = html_text(&html);
+    assert!(
+        text.contains("so sánh theo đơn vị trước sắp xếp: Xã Thử Nghiệm A, Xã Thử Nghiệm B"),
+        "{text}"
+    );
+    let changes = html
+        .split("id=\"bang-thay-doi\"")
+        .nth(1)
+        .and_then(|t| t.split("</table>").next())
+        .unwrap();
+    assert!(
+        changes.contains("so sánh theo đơn vị trước sắp xếp"),
+        "{changes}"
+    );
+    let trend = html
+        .split("id=\"bang-xu-huong\"")
+        .nth(1)
+        .and_then(|t| t.split("</table>").next())
+        .unwrap();
+    let may = trend.split("T5").nth(1).unwrap();
+    let may = html_text(may.split("</tr>").next().unwrap());
+    // A's five and C's none in May: 3 + 1 of A (B in April, C on 30 June).
+    assert!(may.contains('4'), "{may}");
+    assert!(may.contains("so sánh theo đơn vị trước sắp xếp"), "{may}");
+    // T1's page: the earlier quarter is refused, with the act named.
+    let html = page(
+        &admin,
+        &format!("/staff/stats/units/{t1}?year=2025&period=q3&form={FORM}"),
+        200,
+    )
+    .await;
+    let changes = html
+        .split("id=\"bang-thay-doi\"")
+        .nth(1)
+        .and_then(|t| t.split("</table>").next())
+        .unwrap();
+    assert!(
+        changes.contains("«Chia tách xã Thử Nghiệm Chưa Chia»"),
+        "{changes}"
+    );
+
+    // A unit account of M sees its predecessors regrouped, never another unit.
+    let account = app
+        .staff_with_role("cb.thu.nghiem", "unit", &["tn.m"])
+        .await;
+    let mine = api(&account, &stats(m, true), 200).await;
+    assert_eq!(mine["total"]["responses"], merged["total"]["responses"]);
+    api(&account, &stats(a, false), 404).await;
+    api(&account, &stats(other, true), 404).await;
+    page(&account, &format!("/staff/stats/units/{a}"), 404).await;
+    let html = page(
+        &account,
+        &format!(
+            "/staff/stats/compare?unit={m}&periods=2025-q2&periods=2025-q3&year=2025&form={FORM}"
+        ),
+        200,
+    )
+    .await;
+    assert!(html_text(&html).contains("so sánh theo đơn vị trước sắp xếp"));
+}
+
+/// The raw data keeps the unit a response was given to (`unit_code`) and says today's unit(s)
+/// (`unit_code_now`): the merged unit, both parts of a split, the unit itself when it remains.
+#[tokio::test]
+async fn the_raw_data_keeps_the_unit_and_names_todays_successor() {
+    use sipas::auth::Scope;
+    use sipas::export::{self, ExportFormat, ExportSpec, SpecRequest};
+
+    let app = TestApp::spawn().await;
+    let district = app.unit_id("xuan-loc").await;
+    let a = unit(&app, district, "tn.a", "Xã Thử Nghiệm A", "commune").await;
+    let m = unit(&app, district, "tn.m", "Xã Thử Nghiệm Mới", "commune").await;
+    let s = unit(&app, district, "tn.s", "Xã Thử Nghiệm Tách", "commune").await;
+    let s1 = unit(&app, district, "tn.s1", "Xã Thử Nghiệm Tách Một", "commune").await;
+    let s2 = unit(&app, district, "tn.s2", "Xã Thử Nghiệm Tách Hai", "commune").await;
+    let kept = unit(&app, district, "tn.k", "Xã Thử Nghiệm Còn", "commune").await;
+    responses(&app, a, "2025-05-06", 5, 1).await;
+    responses(&app, s, "2025-05-06", 5, 1).await;
+    responses(&app, kept, "2025-05-06", 2, 1).await;
+    responses(&app, m, "2025-08-06", 2, 1).await;
+    let merge = act(&app, "merge", "Sáp nhập thử nghiệm", "{}").await;
+    lineage(&app, merge, a, m, None).await;
+    ends(&app, a).await;
+    let split = act(&app, "split", "Chia tách thử nghiệm", "{}").await;
+    lineage(&app, split, s, s1, Some(5000)).await;
+    lineage(&app, split, s, s2, Some(5000)).await;
+    ends(&app, s).await;
+
+    let mut conn = app.pool.get().await.unwrap();
+    let spec = ExportSpec::resolve(
+        &mut conn,
+        &app.forms,
+        FORM,
+        Scope::All,
+        &SpecRequest {
+            year: 2025,
+            ..SpecRequest::default()
+        },
+    )
+    .await
+    .unwrap();
+    let dir = common::TempDir::new("lineage-raw");
+    let path = dir.path().join(export::file_name(&spec, ExportFormat::Csv));
+    export::write(
+        &mut conn,
+        &app.forms,
+        &spec,
+        ExportFormat::Csv,
+        &path,
+        &|_, _| {},
+    )
+    .await
+    .unwrap();
+    let bytes = std::fs::read(&path).unwrap();
+    let mut reader = csv::Reader::from_reader(&bytes[3..]);
+    let header: Vec<String> = reader.headers().unwrap().iter().map(String::from).collect();
+    let now = header.iter().position(|h| h == "unit_code_now").unwrap();
+    let unit_col = header.iter().position(|h| h == "unit_code").unwrap();
+    let mut pairs: Vec<(String, String)> = reader
+        .records()
+        .map(|r| {
+            let r = r.unwrap();
+            (r[unit_col].to_string(), r[now].to_string())
+        })
+        .collect();
+    pairs.sort();
+    assert_eq!(
+        pairs,
+        [
+            ("tn.a".to_string(), "tn.m".to_string()),
+            ("tn.k".into(), "tn.k".into()),
+            ("tn.m".into(), "tn.m".into()),
+            ("tn.s".into(), "tn.s1, tn.s2".into()),
+        ]
+    );
+
+    // The SPSS syntax declares and labels the new variable.
+    let path = dir.path().join(export::file_name(&spec, ExportFormat::Sps));
+    export::write(
+        &mut conn,
+        &app.forms,
+        &spec,
+        ExportFormat::Sps,
+        &path,
+        &|_, _| {},
+    )
+    .await
+    .unwrap();
+    let syntax = std::fs::read_to_string(&path).unwrap();
+    assert!(syntax.contains("unit_code_now"), "{syntax}");
+    assert!(syntax.contains("Mã đơn vị hiện nay"), "{syntax}");
+}
