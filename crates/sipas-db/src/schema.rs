@@ -296,6 +296,35 @@ diesel::table! {
 }
 
 diesel::table! {
+    rollup_attribute_answers_month (unit_id, form_version_id, month, channel, attribute_index, attribute_value, answer_index, value) {
+        unit_id -> Int4,
+        form_version_id -> Int4,
+        month -> Date,
+        channel -> Text,
+        attribute_index -> Int2,
+        attribute_value -> Int2,
+        answer_index -> Int2,
+        value -> Int2,
+        n -> Int4,
+    }
+}
+
+diesel::table! {
+    rollup_attribute_responses_month (unit_id, form_version_id, month, channel, attribute_index, attribute_value) {
+        unit_id -> Int4,
+        form_version_id -> Int4,
+        month -> Date,
+        channel -> Text,
+        attribute_index -> Int2,
+        attribute_value -> Int2,
+        responses -> Int4,
+        score_n -> Int4,
+        score_sum -> Float8,
+        score_sum_sq -> Float8,
+    }
+}
+
+diesel::table! {
     rollup_responses (unit_id, form_version_id, day, channel) {
         unit_id -> Int4,
         form_version_id -> Int4,
@@ -479,6 +508,10 @@ diesel::joinable!(rollup_answers -> form_versions (form_version_id));
 diesel::joinable!(rollup_answers -> units (unit_id));
 diesel::joinable!(rollup_answers_month -> form_versions (form_version_id));
 diesel::joinable!(rollup_answers_month -> units (unit_id));
+diesel::joinable!(rollup_attribute_answers_month -> form_versions (form_version_id));
+diesel::joinable!(rollup_attribute_answers_month -> units (unit_id));
+diesel::joinable!(rollup_attribute_responses_month -> form_versions (form_version_id));
+diesel::joinable!(rollup_attribute_responses_month -> units (unit_id));
 diesel::joinable!(rollup_responses -> form_versions (form_version_id));
 diesel::joinable!(rollup_responses -> units (unit_id));
 diesel::joinable!(rollup_responses_month -> form_versions (form_version_id));
@@ -527,6 +560,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     responses,
     rollup_answers,
     rollup_answers_month,
+    rollup_attribute_answers_month,
+    rollup_attribute_responses_month,
     rollup_responses,
     rollup_responses_month,
     rollup_state,
