@@ -425,19 +425,31 @@ pub struct FilteredFigures {
 /// [`FilteredFigures`] per period (`None`: the whole range), by unit id.
 pub type FilteredGrouped = Vec<(Option<NaiveDate>, Vec<FilteredFigures>)>;
 
-fn filtered_sql(template: &str) -> String {
+/// `template` with the picking of filtered_picked.sql put in, for `conditions` conditions:
+/// the pattern of a response is a sum of one term per condition (the item's position and the
+/// value are bound as arrays; only their number is written into the text).
+fn filtered_sql(template: &str, conditions: usize) -> String {
+    let pattern = if conditions == 0 {
+        "0".to_string()
+    } else {
+        (1..=conditions)
+            .map(|i| {
+                format!(
+                    "(coalesce(r.answers[k.positions[{i}]] = ($8::int2[])[{i}], false)::int4 << {})",
+                    i - 1
+                )
+            })
+            .collect::<Vec<_>>()
+            .join(" | ")
+    };
     with_score(template).replace(
         "{picked}",
         &include_str!("sql/filtered_picked.sql")
             .trim_end()
-            .replace("{excluded}", super::flags::EXCLUDED_SQL),
+            .replace("{excluded}", super::flags::EXCLUDED_SQL)
+            .replace("{pattern}", &format!("({pattern})")),
     )
 }
-
-static FILTERED_RESPONSES: std::sync::LazyLock<String> =
-    std::sync::LazyLock::new(|| filtered_sql(include_str!("sql/filtered_responses.sql")));
-static FILTERED_ANSWERS: std::sync::LazyLock<String> =
-    std::sync::LazyLock::new(|| filtered_sql(include_str!("sql/filtered_answers.sql")));
 
 static FILTERED_ROLLUP_RESPONSES: &str = include_str!("sql/filtered_rollup_responses.sql");
 static FILTERED_ROLLUP_ANSWERS: &str = include_str!("sql/filtered_rollup_answers.sql");
@@ -539,6 +551,8 @@ pub async fn read_filtered(
     let patterns = respondents.patterns();
     let all = patterns - 1;
     let sources = FilteredSources::of(filter.from, filter.to, codes.len());
+    let responses_sql = filtered_sql(include_str!("sql/filtered_responses.sql"), codes.len());
+    let answers_sql = filtered_sql(include_str!("sql/filtered_answers.sql"), codes.len());
     let (answers, rows) = conn
         .build_transaction()
         .repeatable_read()
@@ -587,7 +601,7 @@ pub async fn read_filtered(
             }
             for &(from, to) in &sources.raw {
                 rows.extend(
-                    diesel::sql_query(FILTERED_RESPONSES.as_str())
+                    diesel::sql_query(&responses_sql)
                         .bind::<Text, _>(&filter.form_id)
                         .bind::<Date, _>(from)
                         .bind::<Date, _>(to)
@@ -601,7 +615,7 @@ pub async fn read_filtered(
                         .await?,
                 );
                 answers.extend(
-                    diesel::sql_query(FILTERED_ANSWERS.as_str())
+                    diesel::sql_query(&answers_sql)
                         .bind::<Text, _>(&filter.form_id)
                         .bind::<Date, _>(from)
                         .bind::<Date, _>(to)
