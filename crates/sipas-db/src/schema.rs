@@ -296,7 +296,7 @@ diesel::table! {
 }
 
 diesel::table! {
-    rollup_attribute_answers_month (unit_id, form_version_id, month, channel, attribute_index, attribute_value, answer_index, value) {
+    rollup_attribute_answers_month (form_version_id, attribute_index, attribute_value, month, unit_id, channel, answer_index, value) {
         unit_id -> Int4,
         form_version_id -> Int4,
         month -> Date,
@@ -310,7 +310,7 @@ diesel::table! {
 }
 
 diesel::table! {
-    rollup_attribute_responses_month (unit_id, form_version_id, month, channel, attribute_index, attribute_value) {
+    rollup_attribute_responses_month (form_version_id, attribute_index, attribute_value, month, unit_id, channel) {
         unit_id -> Int4,
         form_version_id -> Int4,
         month -> Date,

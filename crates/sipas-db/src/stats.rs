@@ -528,6 +528,9 @@ struct PatternRow {
 /// tests need them; a trend does not: they are then 0). Scoring raw responses is the costly
 /// part (see the README, "Filters by respondent attributes").
 ///
+/// `together`: every unit added up under that id (a trend of units taken together: one row
+/// per period instead of one per unit and period).
+///
 /// An empty filter gives what [`unit_figures`] gives, the long way; callers use the rollups
 /// then.
 pub async fn read_filtered(
@@ -536,6 +539,7 @@ pub async fn read_filtered(
     respondents: &RespondentFilter,
     grain: Option<Grain>,
     scores: bool,
+    together: Option<i32>,
 ) -> diesel::QueryResult<FilteredGrouped> {
     refresh_quickly(conn).await?;
     if filter.from > filter.to {
@@ -574,6 +578,7 @@ pub async fn read_filtered(
                         .bind::<Text, _>(code)
                         .bind::<Int2, _>(*value)
                         .bind::<diesel::sql_types::Bool, _>(scores)
+                        .bind::<Nullable<Int4>, _>(together)
                         .load::<PatternRow>(conn)
                         .await?,
                 );
@@ -587,6 +592,7 @@ pub async fn read_filtered(
                         .bind::<Nullable<Text>, _>(grain)
                         .bind::<Text, _>(code)
                         .bind::<Int2, _>(*value)
+                        .bind::<Nullable<Int4>, _>(together)
                         .load::<AnswerRow>(conn)
                         .await?,
                 );
@@ -631,6 +637,19 @@ pub async fn read_filtered(
             Ok((answers, rows))
         })
         .await?;
+    // The raw reads give units one by one: added up here under `together`.
+    let (rows, answers) = match together {
+        None => (rows, answers),
+        Some(id) => (
+            rows.into_iter()
+                .map(|r| PatternRow { unit_id: id, ..r })
+                .collect(),
+            answers
+                .into_iter()
+                .map(|a| AnswerRow { unit_id: id, ..a })
+                .collect(),
+        ),
+    };
     let mut figures: BTreeMap<(Option<NaiveDate>, i32), FilteredFigures> = BTreeMap::new();
     for row in rows {
         let unit = figures

@@ -1,7 +1,7 @@
 -- The answers of the responses whose answer to the item $7 is $8 (one respondent attribute),
 -- from rollup_attribute_answers_month, per period ($6; NULL: the whole range), unit, item code
 -- and value, as filtered_answers.sql gives them from the raw responses. Parameters as in
--- filtered_rollup_responses.sql.
+-- filtered_rollup_responses.sql, and $9 as its $10.
 WITH versions AS (
     SELECT id FROM form_versions WHERE form_id = $1
 ),
@@ -12,7 +12,8 @@ attribute AS (
 ),
 grouped AS (
     SELECT CASE WHEN $6::text IS NOT NULL THEN date_trunc($6, a.month::timestamp)::date END AS period,
-           a.unit_id, a.form_version_id, a.answer_index, a.value, sum(a.n) AS n
+           coalesce($9::int4, a.unit_id) AS unit_id, a.form_version_id, a.answer_index, a.value,
+           sum(a.n) AS n
     FROM rollup_attribute_answers_month a
     JOIN attribute k
       ON k.form_version_id = a.form_version_id AND k.answer_index = a.attribute_index

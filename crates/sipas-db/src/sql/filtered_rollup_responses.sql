@@ -5,7 +5,8 @@
 -- for them (else 0); pattern 0: the unit's other responses (those of rollup_responses_month
 -- less the matching ones), only where there are some.
 -- $1 form id; $2..$3 whole months ([$2, $3), first days of months); $4 unit ids (NULL: all);
--- $5 channel (NULL: all).
+-- $5 channel (NULL: all); $10 a unit id under which every unit is added up (NULL: one row per
+-- unit).
 WITH versions AS (
     SELECT id FROM form_versions WHERE form_id = $1
 ),
@@ -17,7 +18,7 @@ attribute AS (
 ),
 everyone AS (
     SELECT CASE WHEN $6::text IS NOT NULL THEN date_trunc($6, m.month::timestamp)::date END AS period,
-           m.unit_id, sum(m.responses)::int8 AS responses
+           coalesce($10::int4, m.unit_id) AS unit_id, sum(m.responses)::int8 AS responses
     FROM rollup_responses_month m
     WHERE m.form_version_id IN (SELECT id FROM versions)
       AND m.month >= $2 AND m.month < $3
@@ -27,7 +28,7 @@ everyone AS (
 ),
 matching AS (
     SELECT CASE WHEN $6::text IS NOT NULL THEN date_trunc($6, a.month::timestamp)::date END AS period,
-           a.unit_id,
+           coalesce($10::int4, a.unit_id) AS unit_id,
            sum(a.responses)::int8 AS responses,
            sum(a.score_n)::int8 AS score_n,
            sum(a.score_sum)::float8 AS score_sum,
