@@ -224,7 +224,7 @@ async fn main() -> anyhow::Result<()> {
         );
     }
     // The filtered pages side by side with the unfiltered overview (issue 17).
-    if let Some(&(_, overview)) = medians.iter().next() {
+    if let [(_, overview), ..] = medians.as_slice() {
         println!();
         for (label, median) in medians.iter().filter(|(l, _)| l.contains("filtered")) {
             println!(
