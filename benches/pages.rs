@@ -178,6 +178,22 @@ async fn main() -> anyhow::Result<()> {
             "the district's page",
             format!("/staff/stats/units/{district}?{query}"),
         ),
+        (
+            "overview, filtered: Nữ",
+            format!("/staff/stats?{query}&attr=GIOI_TINH%3A2"),
+        ),
+        (
+            "overview, filtered: Đất đai, Q1",
+            format!("/staff/stats?{query}&period=q1&attr=LINH_VUC%3A1"),
+        ),
+        (
+            "overview, filtered: Nữ, 25–34",
+            format!("/staff/stats?{query}&attr=GIOI_TINH%3A2&attr=DO_TUOI%3A2"),
+        ),
+        (
+            "a commune's page, filtered: Nữ",
+            format!("/staff/stats/units/{commune}?{query}&attr=GIOI_TINH%3A2"),
+        ),
         ("printable report", format!("/staff/report?{query}")),
         ("comments", format!("/staff/comments?{query}")),
     ];
@@ -262,6 +278,7 @@ async fn time_pages(
 ) -> anyhow::Result<()> {
     println!();
     println!("  page ({runs} runs each, after one warm-up)      median        p95   budget");
+    let mut medians: Vec<(&str, f64)> = Vec::new();
     for (label, path) in pages {
         let url = format!("{base}{path}");
         let warm = client.get(&url).send().await?;
@@ -280,6 +297,7 @@ async fn time_pages(
             samples.push(started.elapsed());
         }
         let (median, p95) = median_p95(samples);
+        medians.push((label, ms(median)));
         println!(
             "  {label:<40} {:>9.1} ms {:>8.1} ms   {}",
             ms(median),
@@ -290,6 +308,17 @@ async fn time_pages(
                 "OVER 300 ms"
             }
         );
+    }
+    // The filtered pages side by side with the first page of the list, the unfiltered
+    // overview (issue 17).
+    if let [(_, overview), ..] = medians.as_slice() {
+        println!();
+        for (label, median) in medians.iter().filter(|(l, _)| l.contains("filtered")) {
+            println!(
+                "  {label:<40} {:>6.2} × the unfiltered overview",
+                median / overview
+            );
+        }
     }
     Ok(())
 }

@@ -1168,3 +1168,27 @@ async fn the_openapi_document_describes_the_api() {
     conforms(&doc, schema, &wrong, "Report", &mut problems);
     assert_eq!(problems, ["Report.rows[0].unit.secret: not in the schema"]);
 }
+
+#[tokio::test]
+async fn an_admin_on_a_database_without_units_is_told_there_are_none_yet() {
+    let app = TestApp::spawn().await;
+    // A new installation: no unit at all (the demo's removed with everything that refers to
+    // them), then its first admin.
+    app.sql()
+        .await
+        .batch_execute("TRUNCATE units CASCADE")
+        .await
+        .unwrap();
+    let admin = app.staff_with_role("qt.moi", "admin", &[]).await;
+    let (status, body) = json(admin.get("/api/v1/stats").await).await;
+    assert_eq!(status, 404, "{body}");
+    let error = body["error"].as_str().unwrap();
+    assert!(
+        error.contains("Chưa có đơn vị nào"),
+        "the problem is that no unit exists yet: {error}"
+    );
+    assert!(
+        !error.contains("Tài khoản không được giao"),
+        "an admin is not assigned units: {error}"
+    );
+}

@@ -496,12 +496,14 @@ async fn schema_rs_matches_the_migrated_database() {
                 ));
             }
         }
+        // The key's own columns: not those a primary key only INCLUDEs (read without the table).
         let key: Vec<String> = sql
             .query(
                 "SELECT a.attname::text FROM pg_index i \
                  CROSS JOIN LATERAL unnest(i.indkey) WITH ORDINALITY AS k(attnum, n) \
                  JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum \
                  WHERE i.indrelid = ('public.' || $1::text)::regclass AND i.indisprimary \
+                   AND k.n <= i.indnkeyatts \
                  ORDER BY k.n",
                 &[&table.name],
             )

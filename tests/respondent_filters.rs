@@ -455,6 +455,104 @@ async fn filtered_figures_are_those_of_the_matching_responses() {
     }
 }
 
+/// A filter by one attribute reads the rollups by attribute for whole months and the raw
+/// responses for the days at the edges of its range (crates/sipas-db/src/stats.rs,
+/// `FilteredSources`): every way gives the figures of the matching responses, computed here
+/// from `responses`.
+#[tokio::test]
+async fn one_attribute_over_whole_months_and_edge_days_counts_the_matching_responses() {
+    let (app, admin) = generated().await;
+    let district = app.unit_id("xuan-loc").await;
+    let all_units = subtree(&app, district).await;
+    for (conditions, from, to) in [
+        // The year: whole months only, from the rollups by attribute.
+        (vec![("GIOI_TINH", 2)], day(YEAR, 1, 1), day(YEAR, 12, 31)),
+        // A quarter of one field.
+        (vec![("LINH_VUC", 1)], day(YEAR, 1, 1), day(YEAR, 3, 31)),
+        // Edges on both sides: Jan 15–31 and Apr 1–10 raw, Feb–Mar from the rollups.
+        (vec![("DO_TUOI", 3)], day(YEAR, 1, 15), day(YEAR, 4, 10)),
+        // No whole month: every day raw.
+        (vec![("GIOI_TINH", 1)], day(YEAR, 6, 10), day(YEAR, 7, 20)),
+    ] {
+        let what = format!("{conditions:?} {from}..{to}");
+        let report = api(
+            &admin,
+            &format!(
+                "/api/v1/stats?from={from}&to={to}&unit={district}&{}",
+                attrs(&conditions)
+            ),
+            200,
+        )
+        .await;
+        let total = expected(&app, &all_units, &conditions, from, to).await;
+        assert!(total.forms >= 30, "{what}: {}", total.forms);
+        assert_figures(&what, &report["total"], &total);
+        for row in report["rows"].as_array().unwrap() {
+            let id = row["unit"]["id"].as_i64().unwrap() as i32;
+            let e = expected(&app, &subtree(&app, id).await, &conditions, from, to).await;
+            assert_figures(&format!("{what} {id}"), row, &e);
+        }
+    }
+
+    // One channel: the rollups by attribute keep it.
+    let (from, to) = (day(YEAR, 1, 1), day(YEAR, 12, 31));
+    let channel: String = app
+        .sql()
+        .await
+        .query_one(
+            "SELECT channel FROM responses GROUP BY 1 ORDER BY count(*) DESC LIMIT 1",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    let report = api(
+        &admin,
+        &format!("/api/v1/stats?year={YEAR}&unit={district}&channel={channel}&attr=GIOI_TINH:2"),
+        200,
+    )
+    .await;
+    let in_channel = app
+        .count(&format!(
+            "SELECT count(*) FROM responses r
+             JOIN form_items fi ON fi.form_version_id = r.form_version_id AND fi.code = 'GIOI_TINH'
+             WHERE r.answers[fi.answer_index] = 2 AND r.channel = '{channel}'
+               AND (r.submitted_at AT TIME ZONE 'Asia/Ho_Chi_Minh')::date
+                   BETWEEN '{from}' AND '{to}'
+               AND NOT EXISTS (SELECT 1 FROM response_reviews v
+                               WHERE v.response_id = r.id AND v.excluded)"
+        ))
+        .await;
+    assert!(in_channel > 0);
+    assert_eq!(report["total"]["responses"].as_i64(), Some(in_channel));
+
+    // A commune's monthly trend by one attribute: each month's forms.
+    let busiest: i32 = app
+        .sql()
+        .await
+        .query_one(
+            "SELECT unit_id FROM responses GROUP BY unit_id ORDER BY count(*) DESC, unit_id LIMIT 1",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    let units = subtree(&app, busiest).await;
+    let women = [("GIOI_TINH", 2)];
+    let html = page(
+        &admin,
+        &format!("/staff/stats/units/{busiest}?year={YEAR}&{}", attrs(&women)),
+        200,
+    )
+    .await;
+    assert!(text(&html).contains("Chỉ tính người trả lời: Nữ"));
+    let months: Vec<i64> = rows(&html, "bang-xu-huong")
+        .iter()
+        .map(|r| r[2].replace('.', "").parse().unwrap())
+        .collect();
+    assert_eq!(months, expected_months(&app, &units, &women).await);
+}
+
 #[tokio::test]
 async fn unknown_or_hostile_filters_are_refused_in_vietnamese() {
     let app = TestApp::spawn().await;

@@ -417,7 +417,7 @@ async fn the_rollups_equal_the_responses_after_rebuild_and_after_incremental_ref
     assert_eq!(rollup_tables(&fx).await, snapshot);
 }
 
-/// Every row of the four rollup tables, as text, sorted.
+/// Every row of the rollup tables (those by respondent attribute too), as text, sorted.
 async fn rollup_tables(fx: &Fixture) -> Vec<String> {
     let mut rows: Vec<String> = fx
         .sql()
@@ -430,7 +430,12 @@ async fn rollup_tables(fx: &Fixture) -> Vec<String> {
                  || ' ' || round(score_sum_sq::numeric, 9) FROM rollup_responses \
              UNION ALL SELECT 'rm ' || unit_id || ' ' || form_version_id || ' ' || month || ' ' || channel \
                  || ' ' || responses || ' ' || score_n || ' ' || round(score_sum::numeric, 9) \
-                 || ' ' || round(score_sum_sq::numeric, 9) FROM rollup_responses_month",
+                 || ' ' || round(score_sum_sq::numeric, 9) FROM rollup_responses_month \
+             UNION ALL SELECT 'aam ' || t::text FROM rollup_attribute_answers_month t \
+             UNION ALL SELECT 'arm ' || unit_id || ' ' || form_version_id || ' ' || month || ' ' \
+                 || channel || ' ' || attribute_index || ' ' || attribute_value || ' ' \
+                 || responses || ' ' || score_n || ' ' || round(score_sum::numeric, 9) \
+                 || ' ' || round(score_sum_sq::numeric, 9) FROM rollup_attribute_responses_month",
             &[],
         )
         .await

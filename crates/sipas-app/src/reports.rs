@@ -80,7 +80,8 @@ async fn build_with(
         read
     } else if filtered {
         let mut grouped =
-            crate::db::stats::read_filtered(conn, &filter, &query.respondents, None, true).await?;
+            crate::db::stats::read_filtered(conn, &filter, &query.respondents, None, true, None)
+                .await?;
         let units = grouped.pop().map(|(_, units)| units).unwrap_or_default();
         units_read(&units)
     } else {
@@ -251,7 +252,14 @@ pub async fn build_with_trend(
         to,
         ..query.clone()
     };
-    if query.respondents.is_empty() || (query.from, query.to) != (from, to) {
+    // A filter by one attribute over whole months reads rollups: the report (by unit) and the
+    // trend (units added up per period) each read fewer rows on their own than one read by
+    // unit and period.
+    let from_rollups =
+        crate::db::stats::FilteredSources::of(from, to, query.respondents.conditions().len())
+            .raw
+            .is_empty();
+    if query.respondents.is_empty() || (query.from, query.to) != (from, to) || from_rollups {
         let report = build(conn, forms, scope, query).await?;
         let periods = trend(conn, scope, &trend_query, units, grain).await?;
         return Ok((report, periods));
@@ -264,7 +272,7 @@ pub async fn build_with_trend(
         channel: query.channel.clone(),
     };
     let grouped =
-        crate::db::stats::read_filtered(conn, &filter, &query.respondents, Some(grain), true)
+        crate::db::stats::read_filtered(conn, &filter, &query.respondents, Some(grain), true, None)
             .await?;
     let read = units_read(grouped.iter().flat_map(|(_, units)| units));
     let report = build_with(conn, forms, scope, query, Some(read)).await?;
@@ -320,9 +328,15 @@ pub async fn trend(
             .collect());
     }
     // A trend shows each period's index and forms: no scores needed.
-    let grouped =
-        crate::db::stats::read_filtered(conn, &filter, &query.respondents, Some(grain), false)
-            .await?;
+    let grouped = crate::db::stats::read_filtered(
+        conn,
+        &filter,
+        &query.respondents,
+        Some(grain),
+        false,
+        Some(query.root.unwrap_or_default()),
+    )
+    .await?;
     Ok(filtered_trend(scope, query, grouped))
 }
 

@@ -7,8 +7,10 @@
 //! [`RespondentFilter::try_from`] checks them against the form: an unknown attribute or value
 //! is a [`FilterProblem`], worded in Vietnamese by its `Display`, never a query.
 //!
-//! A filtered figure is computed from the raw responses (the rollups do not cross answers;
-//! `sipas_db::stats::read_filtered`). For unit accounts ([`Disclosure::Protected`]) it obeys
+//! A filtered figure by one attribute is read from the rollups by attribute over whole months
+//! (the days at the range's edges from the raw responses); one by two attributes or more is
+//! computed from the raw responses (the rollups do not cross answers);
+//! `sipas_db::stats::read_filtered`. For unit accounts ([`Disclosure::Protected`]) it obeys
 //! the small-cell rule of [`crate::small_cells`] through [`withhold`]: a group picked out by a
 //! filter is a group of respondents by attribute, like a cell of a breakdown.
 

@@ -8,6 +8,10 @@
 //!   respondents' own index scores;
 //! - `rollup_answers_month`, `rollup_responses_month`: the same summed per calendar month, so
 //!   that a long range reads months and only its edge days from the day tables;
+//! - `rollup_attribute_answers_month`, `rollup_attribute_responses_month` (migration
+//!   `…000060_filtered_rollup`): the month totals split by the answer to each respondent
+//!   question (gender, age band, field, ...), so that a filter by one attribute over whole
+//!   months reads rollups too ([`super::stats::read_filtered`]);
 //! - `rollup_state.last_response_id`: the watermark, every response with an id up to it is
 //!   folded in, none above it;
 //! - the view `rollup_rules`: per form version and answer_index, the item, its section and
@@ -279,7 +283,8 @@ pub async fn rebuild(conn: &mut AsyncPgConnection) -> diesel::QueryResult<Refres
             }
             diesel::sql_query(
                 "TRUNCATE rollup_answers, rollup_responses, rollup_answers_month, \
-                 rollup_responses_month",
+                 rollup_responses_month, rollup_attribute_answers_month, \
+                 rollup_attribute_responses_month",
             )
             .execute(conn)
             .await?;
@@ -345,11 +350,17 @@ async fn fold(conn: &mut AsyncPgConnection, from: i64, to: i64) -> diesel::Query
         .bind::<Int8, _>(to)
         .execute(conn)
         .await?;
-    diesel::sql_query(FOLD_RESPONSES_BY_ID.as_str())
-        .bind::<Int8, _>(from)
-        .bind::<Int8, _>(to)
-        .execute(conn)
-        .await?;
+    for sql in [
+        FOLD_RESPONSES_BY_ID.as_str(),
+        FOLD_ATTRIBUTE_ANSWERS_BY_ID.as_str(),
+        FOLD_ATTRIBUTE_RESPONSES_BY_ID.as_str(),
+    ] {
+        diesel::sql_query(sql)
+            .bind::<Int8, _>(from)
+            .bind::<Int8, _>(to)
+            .execute(conn)
+            .await?;
+    }
     #[derive(QueryableByName)]
     struct Folded {
         #[diesel(sql_type = Int8)]
@@ -385,6 +396,18 @@ static FOLD_RESPONSES_BY_ID: LazyLock<String> = LazyLock::new(|| {
         "r.id > $1 AND r.id <= $2",
     )
 });
+static FOLD_ATTRIBUTE_ANSWERS_BY_ID: LazyLock<String> = LazyLock::new(|| {
+    fold_sql(
+        include_str!("sql/rollup_fold_attribute_answers.sql"),
+        "r.id > $1 AND r.id <= $2",
+    )
+});
+static FOLD_ATTRIBUTE_RESPONSES_BY_ID: LazyLock<String> = LazyLock::new(|| {
+    fold_sql(
+        include_str!("sql/rollup_fold_attribute_responses.sql"),
+        "r.id > $1 AND r.id <= $2",
+    )
+});
 /// One unit-month: ids in ($1, $2] of unit $3 submitted in [$4, $5).
 const UNIT_MONTH: &str = "r.id > $1 AND r.id <= $2 AND r.unit_id = $3 \
      AND r.submitted_at >= $4 AND r.submitted_at < $5";
@@ -392,6 +415,18 @@ static FOLD_ANSWERS_UNIT_MONTH: LazyLock<String> =
     LazyLock::new(|| fold_sql(include_str!("sql/rollup_fold_answers.sql"), UNIT_MONTH));
 static FOLD_RESPONSES_UNIT_MONTH: LazyLock<String> =
     LazyLock::new(|| fold_sql(include_str!("sql/rollup_fold_responses.sql"), UNIT_MONTH));
+static FOLD_ATTRIBUTE_ANSWERS_UNIT_MONTH: LazyLock<String> = LazyLock::new(|| {
+    fold_sql(
+        include_str!("sql/rollup_fold_attribute_answers.sql"),
+        UNIT_MONTH,
+    )
+});
+static FOLD_ATTRIBUTE_RESPONSES_UNIT_MONTH: LazyLock<String> = LazyLock::new(|| {
+    fold_sql(
+        include_str!("sql/rollup_fold_attribute_responses.sql"),
+        UNIT_MONTH,
+    )
+});
 
 /// Folds one unit-month again from scratch: its day and month rows are deleted and the
 /// responses of the unit in that calendar month (Vietnam's time) with ids up to `upto` (the
@@ -421,7 +456,12 @@ pub async fn refold_unit_month(
         .execute(conn)
         .await?;
     }
-    for table in ["rollup_answers_month", "rollup_responses_month"] {
+    for table in [
+        "rollup_answers_month",
+        "rollup_responses_month",
+        "rollup_attribute_answers_month",
+        "rollup_attribute_responses_month",
+    ] {
         diesel::sql_query(format!(
             "DELETE FROM {table} WHERE unit_id = $1 AND month = $2"
         ))
@@ -437,6 +477,8 @@ pub async fn refold_unit_month(
     for sql in [
         FOLD_ANSWERS_UNIT_MONTH.as_str(),
         FOLD_RESPONSES_UNIT_MONTH.as_str(),
+        FOLD_ATTRIBUTE_ANSWERS_UNIT_MONTH.as_str(),
+        FOLD_ATTRIBUTE_RESPONSES_UNIT_MONTH.as_str(),
     ] {
         diesel::sql_query(sql)
             .bind::<Int8, _>(0)

@@ -313,6 +313,35 @@ diesel::table! {
 }
 
 diesel::table! {
+    rollup_attribute_answers_month (form_version_id, attribute_index, attribute_value, month, unit_id, channel, answer_index, value) {
+        unit_id -> Int4,
+        form_version_id -> Int4,
+        month -> Date,
+        channel -> Text,
+        attribute_index -> Int2,
+        attribute_value -> Int2,
+        answer_index -> Int2,
+        value -> Int2,
+        n -> Int4,
+    }
+}
+
+diesel::table! {
+    rollup_attribute_responses_month (form_version_id, attribute_index, attribute_value, month, unit_id, channel) {
+        unit_id -> Int4,
+        form_version_id -> Int4,
+        month -> Date,
+        channel -> Text,
+        attribute_index -> Int2,
+        attribute_value -> Int2,
+        responses -> Int4,
+        score_n -> Int4,
+        score_sum -> Float8,
+        score_sum_sq -> Float8,
+    }
+}
+
+diesel::table! {
     rollup_responses (unit_id, form_version_id, day, channel) {
         unit_id -> Int4,
         form_version_id -> Int4,
@@ -496,6 +525,10 @@ diesel::joinable!(rollup_answers -> form_versions (form_version_id));
 diesel::joinable!(rollup_answers -> units (unit_id));
 diesel::joinable!(rollup_answers_month -> form_versions (form_version_id));
 diesel::joinable!(rollup_answers_month -> units (unit_id));
+diesel::joinable!(rollup_attribute_answers_month -> form_versions (form_version_id));
+diesel::joinable!(rollup_attribute_answers_month -> units (unit_id));
+diesel::joinable!(rollup_attribute_responses_month -> form_versions (form_version_id));
+diesel::joinable!(rollup_attribute_responses_month -> units (unit_id));
 diesel::joinable!(rollup_responses -> form_versions (form_version_id));
 diesel::joinable!(rollup_responses -> units (unit_id));
 diesel::joinable!(rollup_responses_month -> form_versions (form_version_id));
@@ -546,6 +579,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     responses,
     rollup_answers,
     rollup_answers_month,
+    rollup_attribute_answers_month,
+    rollup_attribute_responses_month,
     rollup_responses,
     rollup_responses_month,
     rollup_state,

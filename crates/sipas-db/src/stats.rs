@@ -425,30 +425,111 @@ pub struct FilteredFigures {
 /// [`FilteredFigures`] per period (`None`: the whole range), by unit id.
 pub type FilteredGrouped = Vec<(Option<NaiveDate>, Vec<FilteredFigures>)>;
 
-fn filtered_sql(template: &str) -> String {
+/// `template` with the picking of filtered_picked.sql put in, for `conditions` conditions:
+/// the pattern of a response is a sum of one term per condition (the item's position and the
+/// value are bound as arrays; only their number is written into the text).
+fn filtered_sql(template: &str, conditions: usize) -> String {
+    let pattern = if conditions == 0 {
+        "0".to_string()
+    } else {
+        (1..=conditions)
+            .map(|i| {
+                format!(
+                    "(coalesce(r.answers[k.positions[{i}]] = ($8::int2[])[{i}], false)::int4 << {})",
+                    i - 1
+                )
+            })
+            .collect::<Vec<_>>()
+            .join(" | ")
+    };
     with_score(template).replace(
         "{picked}",
         &include_str!("sql/filtered_picked.sql")
             .trim_end()
-            .replace("{excluded}", super::flags::EXCLUDED_SQL),
+            .replace("{excluded}", super::flags::EXCLUDED_SQL)
+            .replace("{pattern}", &format!("({pattern})")),
     )
 }
 
-static FILTERED_RESPONSES: std::sync::LazyLock<String> =
-    std::sync::LazyLock::new(|| filtered_sql(include_str!("sql/filtered_responses.sql")));
-static FILTERED_ANSWERS: std::sync::LazyLock<String> =
-    std::sync::LazyLock::new(|| filtered_sql(include_str!("sql/filtered_answers.sql")));
+static FILTERED_ROLLUP_RESPONSES: &str = include_str!("sql/filtered_rollup_responses.sql");
+static FILTERED_ROLLUP_ANSWERS: &str = include_str!("sql/filtered_rollup_answers.sql");
+
+/// Where the figures of a filtered read come from: the rollups by attribute over whole
+/// months (`rollup`, `[first, end)` as first days of months) and the raw responses over the
+/// other days (`raw`, inclusive ranges).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FilteredSources {
+    pub rollup: Option<(NaiveDate, NaiveDate)>,
+    pub raw: Vec<(NaiveDate, NaiveDate)>,
+}
+
+impl FilteredSources {
+    /// A filter by one attribute reads its whole months from the rollups by attribute and
+    /// only the days at the edges from the raw responses; two attributes or more cross
+    /// answers the rollups do not hold: every day from the raw responses.
+    pub fn of(from: NaiveDate, to: NaiveDate, conditions: usize) -> Self {
+        if from > to {
+            return FilteredSources {
+                rollup: None,
+                raw: Vec::new(),
+            };
+        }
+        let (first, end) = whole_months(from, to);
+        if conditions != 1 || first >= end {
+            return FilteredSources {
+                rollup: None,
+                raw: vec![(from, to)],
+            };
+        }
+        let mut raw = Vec::new();
+        if from < first {
+            raw.push((from, first.pred_opt().expect("a day before a month")));
+        }
+        if end <= to {
+            raw.push((end, to));
+        }
+        FilteredSources {
+            rollup: Some((first, end)),
+            raw,
+        }
+    }
+}
+
+#[derive(Debug, QueryableByName)]
+struct PatternRow {
+    #[diesel(sql_type = Nullable<Date>)]
+    period: Option<NaiveDate>,
+    #[diesel(sql_type = Int4)]
+    unit_id: i32,
+    #[diesel(sql_type = Int4)]
+    pattern: i32,
+    #[diesel(sql_type = Int8)]
+    responses: i64,
+    #[diesel(sql_type = Int8)]
+    score_n: i64,
+    #[diesel(sql_type = Float8)]
+    score_sum: f64,
+    #[diesel(sql_type = Float8)]
+    score_sum_sq: f64,
+}
 
 /// The figures of the responses meeting every condition of `respondents`, per unit (and
-/// per period with a `grain`), computed from the raw responses (the rollups do not cross
-/// answers), exactly those the rollups hold: after a quick refresh, the responses folded
-/// (up to the watermark), never an excluded one. With each unit, the counts of all its
-/// responses by which conditions they meet, for the small-cell rule. Conditions are bound
-/// as parameters (item codes and values), never written into the SQL.
+/// per period with a `grain`), exactly those the rollups hold: after a quick refresh, the
+/// responses folded (up to the watermark), never an excluded one. With each unit, the counts
+/// of all its responses by which conditions they meet, for the small-cell rule. Conditions
+/// are bound as parameters (item codes and values), never written into the SQL.
+///
+/// A filter by one attribute reads the whole months of its days from the rollups by
+/// attribute (`rollup_attribute_*_month`) and only the days at their edges from the raw
+/// responses; a filter by two attributes or more is computed from the raw responses (the
+/// rollups do not cross answers), see [`FilteredSources`]. Both in one read-only snapshot.
 ///
 /// `scores`: whether to compute the moments of the respondents' scores (the intervals and
-/// tests need them; a trend does not: they are then 0). Scoring is the costly part: about
-/// 1.5 s per 100,000 responses scored (see the README, "Filters by respondent attributes").
+/// tests need them; a trend does not: they are then 0). Scoring raw responses is the costly
+/// part (see the README, "Filters by respondent attributes").
+///
+/// `together`: every unit added up under that id (a trend of units taken together: one row
+/// per period instead of one per unit and period).
 ///
 /// An empty filter gives what [`unit_figures`] gives, the long way; callers use the rollups
 /// then.
@@ -458,6 +539,7 @@ pub async fn read_filtered(
     respondents: &RespondentFilter,
     grain: Option<Grain>,
     scores: bool,
+    together: Option<i32>,
 ) -> diesel::QueryResult<FilteredGrouped> {
     refresh_quickly(conn).await?;
     if filter.from > filter.to {
@@ -472,60 +554,102 @@ pub async fn read_filtered(
     let grain = grain.map(Grain::as_sql);
     let patterns = respondents.patterns();
     let all = patterns - 1;
-    #[derive(Debug, QueryableByName)]
-    struct PatternRow {
-        #[diesel(sql_type = Nullable<Date>)]
-        period: Option<NaiveDate>,
-        #[diesel(sql_type = Int4)]
-        unit_id: i32,
-        #[diesel(sql_type = Int4)]
-        pattern: i32,
-        #[diesel(sql_type = Int8)]
-        responses: i64,
-        #[diesel(sql_type = Int8)]
-        score_n: i64,
-        #[diesel(sql_type = Float8)]
-        score_sum: f64,
-        #[diesel(sql_type = Float8)]
-        score_sum_sq: f64,
-    }
+    let sources = FilteredSources::of(filter.from, filter.to, codes.len());
+    let responses_sql = filtered_sql(include_str!("sql/filtered_responses.sql"), codes.len());
+    let answers_sql = filtered_sql(include_str!("sql/filtered_answers.sql"), codes.len());
     let (answers, rows) = conn
         .build_transaction()
         .repeatable_read()
         .read_only()
         .run::<_, diesel::result::Error, _>(async |conn| {
-            // The planner's estimates of these queries are rough (arrays, per-row subqueries)
-            // and high enough to start JIT compilation, which costs a quarter of a second
-            // here and saves nothing.
-            diesel::sql_query("SET LOCAL jit = off")
-                .execute(conn)
-                .await?;
-            let rows: Vec<PatternRow> = diesel::sql_query(FILTERED_RESPONSES.as_str())
-                .bind::<Text, _>(&filter.form_id)
-                .bind::<Date, _>(filter.from)
-                .bind::<Date, _>(filter.to)
-                .bind::<Nullable<Array<Int4>>, _>(filter.units.as_deref())
-                .bind::<Nullable<Text>, _>(filter.channel.as_deref())
-                .bind::<Nullable<Text>, _>(grain)
-                .bind::<Array<Text>, _>(&codes)
-                .bind::<Array<Int2>, _>(&values)
-                .bind::<diesel::sql_types::Bool, _>(scores)
-                .load(conn)
-                .await?;
-            let answers: Vec<AnswerRow> = diesel::sql_query(FILTERED_ANSWERS.as_str())
-                .bind::<Text, _>(&filter.form_id)
-                .bind::<Date, _>(filter.from)
-                .bind::<Date, _>(filter.to)
-                .bind::<Nullable<Array<Int4>>, _>(filter.units.as_deref())
-                .bind::<Nullable<Text>, _>(filter.channel.as_deref())
-                .bind::<Nullable<Text>, _>(grain)
-                .bind::<Array<Text>, _>(&codes)
-                .bind::<Array<Int2>, _>(&values)
-                .load(conn)
-                .await?;
+            let mut rows: Vec<PatternRow> = Vec::new();
+            let mut answers: Vec<AnswerRow> = Vec::new();
+            if let (Some((first, end)), [code], [value]) =
+                (sources.rollup, codes.as_slice(), values.as_slice())
+            {
+                rows.extend(
+                    diesel::sql_query(FILTERED_ROLLUP_RESPONSES)
+                        .bind::<Text, _>(&filter.form_id)
+                        .bind::<Date, _>(first)
+                        .bind::<Date, _>(end)
+                        .bind::<Nullable<Array<Int4>>, _>(filter.units.as_deref())
+                        .bind::<Nullable<Text>, _>(filter.channel.as_deref())
+                        .bind::<Nullable<Text>, _>(grain)
+                        .bind::<Text, _>(code)
+                        .bind::<Int2, _>(*value)
+                        .bind::<diesel::sql_types::Bool, _>(scores)
+                        .bind::<Nullable<Int4>, _>(together)
+                        .load::<PatternRow>(conn)
+                        .await?,
+                );
+                answers.extend(
+                    diesel::sql_query(FILTERED_ROLLUP_ANSWERS)
+                        .bind::<Text, _>(&filter.form_id)
+                        .bind::<Date, _>(first)
+                        .bind::<Date, _>(end)
+                        .bind::<Nullable<Array<Int4>>, _>(filter.units.as_deref())
+                        .bind::<Nullable<Text>, _>(filter.channel.as_deref())
+                        .bind::<Nullable<Text>, _>(grain)
+                        .bind::<Text, _>(code)
+                        .bind::<Int2, _>(*value)
+                        .bind::<Nullable<Int4>, _>(together)
+                        .load::<AnswerRow>(conn)
+                        .await?,
+                );
+            }
+            if !sources.raw.is_empty() {
+                // The planner's estimates of these queries are rough (arrays, per-row
+                // subqueries) and high enough to start JIT compilation, which costs a quarter
+                // of a second here and saves nothing.
+                diesel::sql_query("SET LOCAL jit = off")
+                    .execute(conn)
+                    .await?;
+            }
+            for &(from, to) in &sources.raw {
+                rows.extend(
+                    diesel::sql_query(&responses_sql)
+                        .bind::<Text, _>(&filter.form_id)
+                        .bind::<Date, _>(from)
+                        .bind::<Date, _>(to)
+                        .bind::<Nullable<Array<Int4>>, _>(filter.units.as_deref())
+                        .bind::<Nullable<Text>, _>(filter.channel.as_deref())
+                        .bind::<Nullable<Text>, _>(grain)
+                        .bind::<Array<Text>, _>(&codes)
+                        .bind::<Array<Int2>, _>(&values)
+                        .bind::<diesel::sql_types::Bool, _>(scores)
+                        .load::<PatternRow>(conn)
+                        .await?,
+                );
+                answers.extend(
+                    diesel::sql_query(&answers_sql)
+                        .bind::<Text, _>(&filter.form_id)
+                        .bind::<Date, _>(from)
+                        .bind::<Date, _>(to)
+                        .bind::<Nullable<Array<Int4>>, _>(filter.units.as_deref())
+                        .bind::<Nullable<Text>, _>(filter.channel.as_deref())
+                        .bind::<Nullable<Text>, _>(grain)
+                        .bind::<Array<Text>, _>(&codes)
+                        .bind::<Array<Int2>, _>(&values)
+                        .load::<AnswerRow>(conn)
+                        .await?,
+                );
+            }
             Ok((answers, rows))
         })
         .await?;
+    // The raw reads give units one by one: added up here under `together`.
+    let (rows, answers) = match together {
+        None => (rows, answers),
+        Some(id) => (
+            rows.into_iter()
+                .map(|r| PatternRow { unit_id: id, ..r })
+                .collect(),
+            answers
+                .into_iter()
+                .map(|a| AnswerRow { unit_id: id, ..a })
+                .collect(),
+        ),
+    };
     let mut figures: BTreeMap<(Option<NaiveDate>, i32), FilteredFigures> = BTreeMap::new();
     for row in rows {
         let unit = figures
@@ -549,15 +673,35 @@ pub async fn read_filtered(
             *slot += n;
         }
         if row.pattern as usize == all {
-            unit.figures.responses = n;
-            unit.figures.score_n = row.score_n.max(0) as u64;
-            unit.figures.score_sum = row.score_sum;
-            unit.figures.score_sum_sq = row.score_sum_sq;
+            unit.figures.responses += n;
+            unit.figures.score_n += row.score_n.max(0) as u64;
+            unit.figures.score_sum += row.score_sum;
+            unit.figures.score_sum_sq += row.score_sum_sq;
         }
     }
-    Ok(with_answers(figures, answers, |unit| {
+    Ok(with_answers(figures, added_up(answers), |unit| {
         &mut unit.figures.answers
     }))
+}
+
+/// Answer rows of several reads (the rollups' months and the raw edge days) added up per
+/// period, unit, item code and value, in that order (what [`with_answers`] takes).
+fn added_up(rows: Vec<AnswerRow>) -> Vec<AnswerRow> {
+    let mut sums: BTreeMap<(Option<NaiveDate>, i32, String, i16), i64> = BTreeMap::new();
+    for row in rows {
+        *sums
+            .entry((row.period, row.unit_id, row.item_code, row.value))
+            .or_default() += row.n;
+    }
+    sums.into_iter()
+        .map(|((period, unit_id, item_code, value), n)| AnswerRow {
+            period,
+            unit_id,
+            item_code,
+            value,
+            n,
+        })
+        .collect()
 }
 
 impl From<&UnitFigures> for crate::reports::Figures {
@@ -616,6 +760,49 @@ mod tests {
         assert_eq!(
             whole_months(d(2026, 3, 5), d(2026, 3, 5)),
             (d(2026, 3, 5), d(2026, 3, 5))
+        );
+    }
+
+    #[test]
+    fn one_attribute_reads_whole_months_from_the_rollups_and_the_edges_raw() {
+        // A year: every month from the rollups.
+        assert_eq!(
+            FilteredSources::of(d(2026, 1, 1), d(2026, 12, 31), 1),
+            FilteredSources {
+                rollup: Some((d(2026, 1, 1), d(2027, 1, 1))),
+                raw: vec![],
+            }
+        );
+        // Two attributes: every day raw.
+        assert_eq!(
+            FilteredSources::of(d(2026, 1, 1), d(2026, 12, 31), 2),
+            FilteredSources {
+                rollup: None,
+                raw: vec![(d(2026, 1, 1), d(2026, 12, 31))],
+            }
+        );
+        // Edges on both sides.
+        assert_eq!(
+            FilteredSources::of(d(2026, 1, 15), d(2026, 4, 10), 1),
+            FilteredSources {
+                rollup: Some((d(2026, 2, 1), d(2026, 4, 1))),
+                raw: vec![
+                    (d(2026, 1, 15), d(2026, 1, 31)),
+                    (d(2026, 4, 1), d(2026, 4, 10))
+                ],
+            }
+        );
+        // No whole month.
+        assert_eq!(
+            FilteredSources::of(d(2026, 1, 15), d(2026, 2, 14), 1),
+            FilteredSources {
+                rollup: None,
+                raw: vec![(d(2026, 1, 15), d(2026, 2, 14))],
+            }
+        );
+        assert_eq!(
+            FilteredSources::of(d(2026, 2, 1), d(2026, 1, 31), 1).raw,
+            vec![]
         );
     }
 

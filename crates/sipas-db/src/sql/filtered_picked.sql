@@ -5,7 +5,10 @@
 -- exactly those the rollups hold (folded: id up to the watermark; never an excluded one), each
 -- with its period ($6: 'month', 'quarter' or 'year'; NULL: none) and its pattern: bit i set
 -- when the response meets condition i + 1 of the filter, the answer $8[i + 1] to the item $7[i + 1].
--- The conditions are bound as arrays, never written into the text.
+-- The conditions are bound as arrays, never written into the text: `{pattern}` is a plain
+-- expression with one term per condition, `(r.answers[k.positions[i]] = $8[i]) << (i - 1)`,
+-- written by `filtered_sql` from their number (a subquery per response cost more than all the
+-- rest of the picking).
 conditions AS (
     -- Per version of the form, the answer_index of each condition's item, in the conditions'
     -- order: NULL where the version lacks the item (no response to it meets that condition).
@@ -22,15 +25,9 @@ picked AS (
            CASE WHEN $6::text IS NOT NULL
                 THEN date_trunc($6, r.submitted_at AT TIME ZONE 'Asia/Ho_Chi_Minh')::date
            END AS period,
-           p.pattern
+           {pattern} AS pattern
     FROM responses r
     JOIN conditions k ON k.form_version_id = r.form_version_id
-    -- A join, not a column's subquery: computed once per response however often it is used.
-    CROSS JOIN LATERAL (
-        SELECT coalesce(sum(1 << (c.ord::int4 - 1)), 0)::int4 AS pattern
-        FROM unnest(k.positions, $8::int2[]) WITH ORDINALITY AS c (position, value, ord)
-        WHERE r.answers[c.position] = c.value
-    ) p
     WHERE r.submitted_at >= $2::timestamp AT TIME ZONE 'Asia/Ho_Chi_Minh'
       AND r.submitted_at < ($3 + 1)::timestamp AT TIME ZONE 'Asia/Ho_Chi_Minh'
       AND ($4::int4[] IS NULL OR r.unit_id = ANY ($4))

@@ -570,6 +570,10 @@ async fn stats(
         (sipas_app::Error::NotFound, Some(unit)) => ApiError::NotFound(format!(
             "Không tìm thấy đơn vị {unit} trong phạm vi của tài khoản."
         )),
+        // An admin sees every unit: none at all is a new installation, not the account.
+        (sipas_app::Error::NotFound, None) if staff.scope == Scope::All => ApiError::NotFound(
+            "Chưa có đơn vị nào: quản trị viên thêm các đơn vị ở trang “Đơn vị”.".into(),
+        ),
         (sipas_app::Error::NotFound, None) => {
             ApiError::NotFound("Tài khoản không được giao đơn vị nào.".into())
         }

@@ -1,0 +1,2 @@
+DROP TABLE rollup_attribute_responses_month;
+DROP TABLE rollup_attribute_answers_month;
