@@ -19,6 +19,7 @@ pub mod plans;
 pub mod prepared;
 pub mod probe;
 pub mod published;
+pub mod residence;
 pub mod responses;
 pub mod retention;
 pub mod rollup;

@@ -47,6 +47,12 @@ pub struct NewResponse<'a> {
     pub keep_original_texts: bool,
     /// Online responses: "desk", "code" or "kiosk" (see [`Via`]).
     pub via: Option<&'a str>,
+    /// The place of residence ([`sipas_core::forms::ResidenceAnswer::columns`]): a unit of the tree
+    /// (one that is not a commune, ward or town existing on the day is stored as NULL by the
+    /// table's trigger, migration 000050) ...
+    pub residence_unit_id: Option<i32>,
+    /// ... or a listed place's code, -1 "Nơi khác", -2 "Không muốn trả lời".
+    pub residence_code: Option<i16>,
 }
 
 /// Which door an online response came through.

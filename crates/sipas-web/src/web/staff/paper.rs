@@ -339,7 +339,7 @@ fn check(form: &Form, typed: &Typed, today: NaiveDate) -> Result<PaperBallot, Re
                     code.to_string()
                 }
             }
-            ItemKind::Text { .. } => value.clone(),
+            ItemKind::Text { .. } | ItemKind::Residence { .. } => value.clone(),
         };
         fields.push((item.code.clone(), value));
     }
