@@ -27,6 +27,7 @@ pub mod plans;
 pub mod publish;
 pub mod report_document;
 pub mod reports;
+pub mod residence;
 pub mod retention;
 pub mod selection;
 pub mod signed_in;

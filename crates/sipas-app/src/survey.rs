@@ -12,8 +12,8 @@ use crate::db::responses::{self, Channel, EnteredBallot, NewResponse, Stored, Vi
 use crate::db::visits::{self, LimitCheck};
 use crate::domain::access::Actor;
 use crate::domain::time::vietnam_offset;
-use crate::forms::{FormVersion, ResidenceAnswer};
 use crate::forms::submission::ValidAnswers;
+use crate::forms::{FormVersion, ResidenceAnswer};
 
 /// The open answers as `(form_items.id, text)` rows of this version.
 pub fn text_rows<'a>(

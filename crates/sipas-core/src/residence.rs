@@ -140,7 +140,11 @@ pub fn index_of(form: &Form, figures: &Figures) -> Option<f64> {
 }
 
 /// The table of `groups` (one per place answered, with its figures), as `disclosure` allows.
-pub fn table(form: &Form, mut groups: Vec<(Place, Figures)>, disclosure: Disclosure) -> ResidenceTable {
+pub fn table(
+    form: &Form,
+    mut groups: Vec<(Place, Figures)>,
+    disclosure: Disclosure,
+) -> ResidenceTable {
     groups.sort_by_key(|(place, _)| place.order());
     let counts: Vec<u64> = groups.iter().map(|(_, f)| f.responses).collect();
     let shown = if disclosure.is_protected() {
@@ -265,7 +269,10 @@ type = "residence"
     fn rows_are_ordered_and_indexed_by_the_form_rule() {
         let groups = vec![
             (Place::Unanswered, figures(6, &[("Q1", 2, 6)])),
-            (unit(9, "Xã Thử Nghiệm B"), figures(10, &[("Q1", 2, 5), ("Q1", 1, 5), ("Q2", 2, 10)])),
+            (
+                unit(9, "Xã Thử Nghiệm B"),
+                figures(10, &[("Q1", 2, 5), ("Q1", 1, 5), ("Q2", 2, 10)]),
+            ),
             (Place::Elsewhere, figures(7, &[("Q1", 1, 7)])),
             (unit(3, "Xã Thử Nghiệm A"), figures(2, &[("Q1", 2, 2)])),
         ];
@@ -273,7 +280,12 @@ type = "residence"
         let names: Vec<&str> = exact_table.rows.iter().map(|r| r.name.as_str()).collect();
         assert_eq!(
             names,
-            ["Xã Thử Nghiệm A", "Xã Thử Nghiệm B", "Nơi khác", UNANSWERED_LABEL]
+            [
+                "Xã Thử Nghiệm A",
+                "Xã Thử Nghiệm B",
+                "Nơi khác",
+                UNANSWERED_LABEL
+            ]
         );
         // B: Q1 50 %, Q2 100 %: (0.5 + 1.0) / 2 = 0.75 (one factor).
         assert_eq!(exact_table.rows[1].index, Some(0.75));

@@ -348,8 +348,7 @@ mod tests {
 
     #[test]
     fn the_residence_is_one_grouped_select_with_the_two_other_answers() {
-        let values: HashMap<String, String> =
-            [("NOI_CU_TRU".to_string(), "8".to_string())].into();
+        let values: HashMap<String, String> = [("NOI_CU_TRU".to_string(), "8".to_string())].into();
         let html = render(&values, &Problems::default());
         assert!(html.contains("<label for=\"r-NOI_CU_TRU\">"), "{html}");
         assert!(html.contains("<select id=\"r-NOI_CU_TRU\" name=\"NOI_CU_TRU\">"));

@@ -613,10 +613,7 @@ impl Checker<'_> {
                 {
                     self.at(
                         scale,
-                        format!(
-                            "item \"{code}\" uses unknown scale \"{}\"",
-                            scale.get_ref()
-                        ),
+                        format!("item \"{code}\" uses unknown scale \"{}\"", scale.get_ref()),
                     );
                 }
                 if i.required {

@@ -479,12 +479,28 @@ max_length = 5
     fn a_residence_answer_is_checked_against_the_form() {
         let tree = residence_form("");
         let ok = |form: &Form, v: &str| validate(form, &fields(&[("Q1", "1"), ("NOI_CU_TRU", v)]));
-        assert_eq!(ok(&tree, "17").unwrap().residence, Some(ResidenceAnswer::Unit(17)));
-        assert_eq!(ok(&tree, " khac ").unwrap().residence, Some(ResidenceAnswer::Elsewhere));
-        assert_eq!(ok(&tree, "tu-choi").unwrap().residence, Some(ResidenceAnswer::Declined));
+        assert_eq!(
+            ok(&tree, "17").unwrap().residence,
+            Some(ResidenceAnswer::Unit(17))
+        );
+        assert_eq!(
+            ok(&tree, " khac ").unwrap().residence,
+            Some(ResidenceAnswer::Elsewhere)
+        );
+        assert_eq!(
+            ok(&tree, "tu-choi").unwrap().residence,
+            Some(ResidenceAnswer::Declined)
+        );
         assert_eq!(ok(&tree, "").unwrap().residence, None);
         assert_eq!(ok(&tree, "").unwrap().choices, [Some(1)]);
-        for garbage in ["0", "-3", "99999999999", "1e3", "x'; DROP TABLE units;--", "１２"] {
+        for garbage in [
+            "0",
+            "-3",
+            "99999999999",
+            "1e3",
+            "x'; DROP TABLE units;--",
+            "１２",
+        ] {
             let err = ok(&tree, garbage).unwrap_err();
             assert_eq!(err.items["NOI_CU_TRU"], MSG_INVALID_CHOICE, "{garbage}");
         }
@@ -495,8 +511,14 @@ max_length = 5
         .unwrap_err();
         assert_eq!(twice.items["NOI_CU_TRU"], MSG_SEVERAL_CHOICES);
         let listed = residence_form("scale = \"noi\"\n");
-        assert_eq!(ok(&listed, "4").unwrap().residence, Some(ResidenceAnswer::Listed(4)));
-        assert_eq!(ok(&listed, "5").unwrap_err().items["NOI_CU_TRU"], MSG_INVALID_CHOICE);
+        assert_eq!(
+            ok(&listed, "4").unwrap().residence,
+            Some(ResidenceAnswer::Listed(4))
+        );
+        assert_eq!(
+            ok(&listed, "5").unwrap_err().items["NOI_CU_TRU"],
+            MSG_INVALID_CHOICE
+        );
         assert_eq!(listed.residence_code_label(4), Some("Xã Thử Nghiệm A"));
     }
 
