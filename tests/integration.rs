@@ -23,6 +23,7 @@ mod raw_data;
 mod release;
 mod report;
 mod report_files;
+mod residence;
 mod respondent_filters;
 mod retention;
 mod security_headers;

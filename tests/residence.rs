@@ -38,14 +38,15 @@ struct Places {
 async fn add_places(app: &TestApp) -> Places {
     let sql = app.sql().await;
     let parent: i32 = sql
-        .query_one(
-            "SELECT parent_id FROM units WHERE code = $1",
-            &[&XUAN_BAC],
-        )
+        .query_one("SELECT parent_id FROM units WHERE code = $1", &[&XUAN_BAC])
         .await
         .unwrap()
         .get(0);
-    let add = |code: &'static str, name: &'static str, kind: &'static str, admin: Option<&'static str>, until: Option<&'static str>| {
+    let add = |code: &'static str,
+               name: &'static str,
+               kind: &'static str,
+               admin: Option<&'static str>,
+               until: Option<&'static str>| {
         let sql = &sql;
         async move {
             sql.query_one(
@@ -59,9 +60,30 @@ async fn add_places(app: &TestApp) -> Places {
         }
     };
     Places {
-        a: add("thu-nghiem-a", "Xã Thử Nghiệm A", "commune", Some("99901"), None).await,
-        b: add("thu-nghiem-b", "Phường Thử Nghiệm B", "ward", Some("99902"), None).await,
-        ended: add("thu-nghiem-c", "Xã Thử Nghiệm C", "commune", Some("99903"), Some("2025-07-01")).await,
+        a: add(
+            "thu-nghiem-a",
+            "Xã Thử Nghiệm A",
+            "commune",
+            Some("99901"),
+            None,
+        )
+        .await,
+        b: add(
+            "thu-nghiem-b",
+            "Phường Thử Nghiệm B",
+            "ward",
+            Some("99902"),
+            None,
+        )
+        .await,
+        ended: add(
+            "thu-nghiem-c",
+            "Xã Thử Nghiệm C",
+            "commune",
+            Some("99903"),
+            Some("2025-07-01"),
+        )
+        .await,
         department: add("thu-nghiem-p", "Phòng Thử Nghiệm", "department", None, None).await,
     }
 }
@@ -81,7 +103,10 @@ async fn answer(
         fields.push((FIELD, place.to_string()));
     }
     let response = app
-        .post_form(&format!("/s/{code}"), &with_hidden(&token, &version, &fields))
+        .post_form(
+            &format!("/s/{code}"),
+            &with_hidden(&token, &version, &fields),
+        )
         .await;
     let status = response.status().as_u16();
     (token, status, response.text().await.unwrap())
@@ -112,13 +137,30 @@ async fn the_form_offers_the_current_places_and_stores_the_answer() {
     let code = app.desk_code(XUAN_BAC).await;
     let (html, _, _) = app.open_survey(&code).await;
     // One labelled select, grouped by the parent unit, with the two other answers.
-    assert!(html.contains(&format!("<label for=\"r-{FIELD}\">")), "{html}");
+    assert!(
+        html.contains(&format!("<label for=\"r-{FIELD}\">")),
+        "{html}"
+    );
     assert!(html.contains(&format!("<select id=\"r-{FIELD}\" name=\"{FIELD}\">")));
-    assert!(html.contains("<optgroup label=\"Huyện Xuân Lộc\">") || html.contains("<optgroup label="));
-    assert!(html.contains(&format!("<option value=\"{}\">Xã Thử Nghiệm A</option>", places.a)));
-    assert!(html.contains(&format!("<option value=\"{}\">Phường Thử Nghiệm B</option>", places.b)));
-    assert!(!html.contains("Xã Thử Nghiệm C"), "an ended commune is not offered");
-    assert!(!html.contains("Phòng Thử Nghiệm"), "a department is not a place of residence");
+    assert!(
+        html.contains("<optgroup label=\"Huyện Xuân Lộc\">") || html.contains("<optgroup label=")
+    );
+    assert!(html.contains(&format!(
+        "<option value=\"{}\">Xã Thử Nghiệm A</option>",
+        places.a
+    )));
+    assert!(html.contains(&format!(
+        "<option value=\"{}\">Phường Thử Nghiệm B</option>",
+        places.b
+    )));
+    assert!(
+        !html.contains("Xã Thử Nghiệm C"),
+        "an ended commune is not offered"
+    );
+    assert!(
+        !html.contains("Phòng Thử Nghiệm"),
+        "a department is not a place of residence"
+    );
     assert!(html.contains("<option value=\"khac\">Nơi khác</option>"));
     assert!(html.contains("<option value=\"tu-choi\">Không muốn trả lời</option>"));
     assert!(!html.contains("<script"));
@@ -157,9 +199,15 @@ async fn hostile_values_are_refused_at_the_question_or_stored_as_nothing() {
         let (_, status, page) = answer(&app, &code, "4", Some(garbage)).await;
         assert_eq!(status, 422, "{garbage}");
         assert!(page.contains("Phiếu chưa được gửi."), "{garbage}");
-        assert!(page.contains(&format!("href=\"#q-{FIELD}\"")), "{garbage}: {page}");
+        assert!(
+            page.contains(&format!("href=\"#q-{FIELD}\"")),
+            "{garbage}: {page}"
+        );
         assert!(page.contains("Câu trả lời không hợp lệ. Vui lòng chọn lại."));
-        assert!(page.contains("name=\"TC1\" value=\"4\" required checked"), "answers kept");
+        assert!(
+            page.contains("name=\"TC1\" value=\"4\" required checked"),
+            "answers kept"
+        );
         assert!(!page.contains("<script>alert"), "escaped");
     }
     // Two places at once.
@@ -168,7 +216,10 @@ async fn hostile_values_are_refused_at_the_question_or_stored_as_nothing() {
     fields.push((FIELD, places.a.to_string()));
     fields.push((FIELD, places.b.to_string()));
     let twice = app
-        .post_form(&format!("/s/{code}"), &with_hidden(&token, &version, &fields))
+        .post_form(
+            &format!("/s/{code}"),
+            &with_hidden(&token, &version, &fields),
+        )
         .await;
     assert_eq!(twice.status(), 422);
     assert_eq!(app.response_count().await, before, "nothing stored");
@@ -233,7 +284,10 @@ async fn the_spool_carries_the_place_while_the_database_is_down() {
     let a = places.a.to_string();
     fields.push((FIELD, a.clone()));
     let sent = app
-        .post_form(&format!("/s/{code}"), &with_hidden(&token, &version, &fields))
+        .post_form(
+            &format!("/s/{code}"),
+            &with_hidden(&token, &version, &fields),
+        )
         .await;
     assert_eq!(sent.status(), 200);
     assert!(sent.text().await.unwrap().contains("Cảm ơn"));
@@ -256,7 +310,8 @@ async fn the_spool_carries_the_place_while_the_database_is_down() {
 }
 
 /// Per place (`residence_unit_id`, `residence_code`): responses and the SIPAS index of the
-/// responses served by `units`, written here independently from the raw rows: per criterion
+/// responses served by `units` (those the published figures count: not excluded by a review,
+/// docs/fraud rules), written here independently from the raw rows: per criterion
 /// (items of the sections with role "factor") the share of answers 4 or 5 (the `positive`
 /// codes of `hai-long-5` in survey-forms/sipas-1001-dich-vu.toml) among the answers above 0
 /// (0 is "Không áp dụng"), the mean per factor, then the mean of the factors.
@@ -268,7 +323,8 @@ async fn expected(
         .sql()
         .await
         .query(
-            "WITH r AS (SELECT * FROM responses WHERE unit_id = ANY($1)), \
+            "WITH r AS (SELECT * FROM responses x WHERE unit_id = ANY($1) AND NOT EXISTS \
+                 (SELECT 1 FROM response_reviews rv WHERE rv.response_id = x.id AND rv.excluded)), \
              n AS (SELECT residence_unit_id u, residence_code c, count(*) n FROM r GROUP BY 1, 2), \
              a AS (SELECT r.residence_unit_id u, r.residence_code c, fi.section_code s, fi.code item, \
                           v.value FROM r \
@@ -308,50 +364,79 @@ fn api_rows(body: &Value) -> BTreeMap<(Option<i64>, String), (Value, Option<f64>
 async fn the_table_by_residence_equals_sql_within_the_units_and_hides_small_cells() {
     let app = TestApp::spawn().await;
     let places = add_places(&app).await;
-    let bac = app.desk_code(XUAN_BAC).await;
-    let ray = app.desk_code(GIA_RAY).await;
-    let (a, b) = (places.a.to_string(), places.b.to_string());
-    // Served at Xuân Bắc: 6 living in A (4 satisfied, 2 not), 2 in B, 5 elsewhere, 3 without
-    // an answer; served at Gia Ray: 4 living in A (not counted for Xuân Bắc).
-    let plan: Vec<(&str, &str, Option<&str>)> = [
-        vec![(bac.as_str(), "5", Some(a.as_str())); 4],
-        vec![(bac.as_str(), "2", Some(a.as_str())); 2],
-        vec![(bac.as_str(), "4", Some(b.as_str())); 2],
-        vec![(bac.as_str(), "3", Some("khac")); 5],
-        vec![(bac.as_str(), "4", None); 3],
-        vec![(ray.as_str(), "1", Some(a.as_str())); 4],
-    ]
-    .concat();
-    for (code, score, residence) in plan {
-        let (_, status, page) = answer(&app, code, score, residence).await;
-        assert_eq!(status, 200, "{page}");
-    }
-    app.settle_rollups().await;
-    let year = this_year();
+    // Realistic responses at every demo desk over the first quarter of last year (the demo's
+    // generator: varied answers, spread over working days), then places of residence given
+    // to them in SQL: two of Xuân Bắc's live in B (a small cell), every third of the rest in
+    // A, every third "Nơi khác", the others no answer; elsewhere every second lives in A.
+    let year = this_year() - 1;
+    let mut conn = app.pool.get().await.unwrap();
+    let generated = sipas::demo::generate_responses(
+        &mut conn,
+        &app.forms,
+        &sipas::demo::ResponseSpec {
+            seed: 19,
+            count: 400,
+            first: 0,
+            from: chrono::NaiveDate::from_ymd_opt(year, 1, 1).unwrap(),
+            to: chrono::NaiveDate::from_ymd_opt(year, 3, 31).unwrap(),
+        },
+    )
+    .await
+    .unwrap();
+    assert_eq!(generated.inserted, 400);
+    drop(conn);
     let bac_id = app.unit_id(XUAN_BAC).await;
     let ray_id = app.unit_id(GIA_RAY).await;
+    let sql = app.sql().await;
+    sql.execute(
+        "WITH ranked AS (SELECT id, row_number() OVER (ORDER BY id) AS k FROM responses \
+                         WHERE unit_id = $1) \
+         UPDATE responses r SET \
+             residence_unit_id = CASE WHEN k <= 2 THEN $3::int4 WHEN k % 3 = 0 THEN $2::int4 END, \
+             residence_code = CASE WHEN k > 2 AND k % 3 = 1 THEN -1::int2 END \
+         FROM ranked WHERE ranked.id = r.id",
+        &[&bac_id, &places.a, &places.b],
+    )
+    .await
+    .unwrap();
+    sql.execute(
+        "UPDATE responses SET residence_unit_id = $2 WHERE unit_id <> $1 AND id % 2 = 0",
+        &[&bac_id, &places.a],
+    )
+    .await
+    .unwrap();
+    app.settle_rollups().await;
+    let served_bac = app
+        .count(&format!(
+            "SELECT count(*) FROM responses WHERE unit_id = {bac_id}"
+        ))
+        .await;
+    assert!(served_bac >= 12, "Xuân Bắc served {served_bac}");
 
     // An admin: exact figures, equal to the SQL above.
     let admin = app.staff_with_role("qt.noi.tru", "admin", &[]).await;
     let response = admin
-        .get(&format!("/api/v1/stats/residence?year={year}&unit={bac_id}"))
+        .get(&format!(
+            "/api/v1/stats/residence?year={year}&unit={bac_id}"
+        ))
         .await;
     assert_eq!(response.status(), 200);
-    let body: Value = response.json().await.unwrap();
+    let body: Value = serde_json::from_str(&response.text().await.unwrap()).unwrap();
     assert_eq!(body["unit_id"], bac_id);
     assert_eq!(body["asked"], true);
     assert_eq!(body["protected"], false);
     let want = expected(&app, &[bac_id]).await;
     let got = api_rows(&body);
     assert_eq!(got.len(), want.len(), "{body}");
+    let key_of = |unit: &Option<i32>, code: &Option<i16>| match (unit, code) {
+        (Some(u), _) => (Some(i64::from(*u)), "unit".to_string()),
+        (None, Some(-1)) => (Some(-1), "elsewhere".to_string()),
+        (None, Some(-2)) => (Some(-2), "declined".to_string()),
+        (None, Some(c)) => (Some(i64::from(*c)), "listed".to_string()),
+        (None, None) => (None, "unanswered".to_string()),
+    };
     for ((unit, code), (n, index)) in &want {
-        let key = match (unit, code) {
-            (Some(u), _) => (Some(i64::from(*u)), "unit".to_string()),
-            (None, Some(-1)) => (Some(-1), "elsewhere".to_string()),
-            (None, Some(-2)) => (Some(-2), "declined".to_string()),
-            (None, Some(c)) => (Some(i64::from(*c)), "listed".to_string()),
-            (None, None) => (None, "unanswered".to_string()),
-        };
+        let key = key_of(unit, code);
         let (count, shown) = &got[&key];
         assert_eq!(count.as_i64(), Some(*n), "{key:?}");
         match (shown, index) {
@@ -359,8 +444,9 @@ async fn the_table_by_residence_equals_sql_within_the_units_and_hides_small_cell
             (x, y) => assert_eq!(x, y, "{key:?}"),
         }
     }
-    assert_eq!(want[&(Some(places.a), None)].0, 6, "Gia Ray's 4 are not Xuân Bắc's");
-    assert_eq!(body["total"], 16);
+    assert_eq!(want[&(Some(places.b), None)].0, 2, "{want:?}");
+    let total: i64 = want.values().map(|(n, _)| n).sum();
+    assert_eq!(body["total"], total);
     // The name and official code of a place.
     let row_a = body["rows"]
         .as_array()
@@ -371,36 +457,57 @@ async fn the_table_by_residence_equals_sql_within_the_units_and_hides_small_cell
     assert_eq!(row_a["name"], "Xã Thử Nghiệm A");
     assert_eq!(row_a["admin_code"], "99901");
 
-    // Gia Ray's own table holds its 4 only.
+    // Gia Ray's table holds Gia Ray's responses only.
     let ray_body: Value = admin
-        .get(&format!("/api/v1/stats/residence?year={year}&unit={ray_id}"))
+        .get(&format!(
+            "/api/v1/stats/residence?year={year}&unit={ray_id}"
+        ))
         .await
-        .json()
+        .text()
         .await
+        .map(|t| serde_json::from_str(&t).unwrap())
         .unwrap();
-    assert_eq!(ray_body["total"], 4);
+    let ray_want = expected(&app, &[ray_id]).await;
+    let ray_total: i64 = ray_want.values().map(|(n, _)| n).sum();
+    assert_eq!(ray_body["total"], ray_total);
+    assert_eq!(
+        api_rows(&ray_body)[&(Some(i64::from(places.a)), "unit".into())].0,
+        ray_want[&(Some(places.a), None)].0
+    );
 
     // A unit account of Xuân Bắc: B's 2 respondents are "< 5", and with them the next
-    // smallest (the 3 without an answer) so that B cannot be computed back; no index for them.
+    // smallest so that B cannot be computed back from the total; no index for hidden rows;
+    // the rows shown are exact.
     let unit = app
         .staff_with_role("can.bo.xuan.bac", "unit", &[XUAN_BAC])
         .await;
     let mine: Value = unit
         .get(&format!("/api/v1/stats/residence?year={year}"))
         .await
-        .json()
+        .text()
         .await
+        .map(|t| serde_json::from_str(&t).unwrap())
         .unwrap();
     assert_eq!(mine["protected"], true, "{mine}");
     let rows = api_rows(&mine);
-    assert_eq!(rows[&(Some(i64::from(places.b)), "unit".into())].0, "< 5");
-    assert_eq!(rows[&(Some(i64::from(places.b)), "unit".into())].1, None);
-    assert_eq!(rows[&(None, "unanswered".into())].0, "< 5");
-    assert_eq!(rows[&(Some(i64::from(places.a)), "unit".into())].0, 6);
-    assert_eq!(rows[&(Some(-1), "elsewhere".into())].0, 5);
+    let b_key = (Some(i64::from(places.b)), "unit".to_string());
+    assert_eq!(rows[&b_key].0, "< 5", "{mine}");
+    assert_eq!(rows[&b_key].1, None);
+    let hidden = rows.values().filter(|(n, _)| n == "< 5").count();
+    assert!(hidden >= 2, "B alone could be computed back: {mine}");
+    for ((unit_id, code), (n, _)) in &want {
+        let (shown, index) = &rows[&key_of(unit_id, code)];
+        if shown == "< 5" {
+            assert_eq!(*index, None);
+        } else {
+            assert_eq!(shown.as_i64(), Some(*n));
+        }
+    }
     // Gia Ray is not the account's.
     let other = unit
-        .get(&format!("/api/v1/stats/residence?year={year}&unit={ray_id}"))
+        .get(&format!(
+            "/api/v1/stats/residence?year={year}&unit={ray_id}"
+        ))
         .await;
     assert_eq!(other.status(), 404);
     // Parameters of /v1/stats that do not apply here are refused by name.
@@ -451,7 +558,9 @@ async fn the_exports_carry_the_place_and_pspp_reads_them() {
     .await
     .unwrap();
     let dir = TempDir::new("residence-export");
-    let zip_path = dir.path().join(export::file_name(&spec, ExportFormat::Bundle));
+    let zip_path = dir
+        .path()
+        .join(export::file_name(&spec, ExportFormat::Bundle));
     export::write(
         &mut conn,
         &app.forms,
@@ -497,8 +606,14 @@ async fn the_exports_carry_the_place_and_pspp_reads_them() {
     // The syntax labels the codes and declares "Không muốn trả lời" missing; PSPP runs it.
     let sps_name = export::file_name(&spec, ExportFormat::Sps);
     let mut syntax = std::fs::read_to_string(data.join(&sps_name)).unwrap();
-    assert!(syntax.contains(&format!("{a} 'Xã Thử Nghiệm A'")), "{syntax}");
-    assert!(syntax.contains("-1 'Nơi khác' -2 'Không muốn trả lời'"), "{syntax}");
+    assert!(
+        syntax.contains(&format!("{a} 'Xã Thử Nghiệm A'")),
+        "{syntax}"
+    );
+    assert!(
+        syntax.contains("-1 'Nơi khác' -2 'Không muốn trả lời'"),
+        "{syntax}"
+    );
     assert!(syntax.contains(&format!("  {FIELD} (-2)")), "{syntax}");
     if std::process::Command::new("pspp")
         .arg("--version")
