@@ -994,6 +994,8 @@ mod tests {
             started_at: None,
             visit_code_id: None,
             via: Some("desk".into()),
+            residence_unit_id: None,
+            residence_code: Some(-1),
             database: Some(identity()),
         }
     }
