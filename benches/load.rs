@@ -776,6 +776,8 @@ async fn run_raw(
                         visit_code_id: None,
                         keep_original_texts: false,
                         via: row.via.as_deref(),
+                        residence_unit_id: None,
+                        residence_code: None,
                     };
                     // A new person at a new address (only made when the limits are taken: the
                     // bare phase does nothing the server would not).

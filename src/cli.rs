@@ -923,7 +923,8 @@ async fn export(
                 .await?
             }
             F::Codebook => {
-                let layout = crate::export::csv::Layout::for_spec(&services.forms, &spec);
+                let layout =
+                    crate::export::labelled_layout(&mut conn, &services.forms, &spec).await?;
                 std::io::Write::write_all(
                     &mut stdout,
                     &crate::export::csv::codebook_csv(&layout)?,
@@ -931,7 +932,8 @@ async fn export(
                 0
             }
             F::Sps => {
-                let layout = crate::export::csv::Layout::for_spec(&services.forms, &spec);
+                let layout =
+                    crate::export::labelled_layout(&mut conn, &services.forms, &spec).await?;
                 let syntax = crate::export::sps::syntax(
                     &layout,
                     &spec,

@@ -297,7 +297,12 @@ async fn a_new_wording_without_a_bump_is_stored_as_the_next_version() {
         );
         assert_eq!(
             row.get::<_, String>(2),
-            if item.is_choice() { "choice" } else { "text" }
+            match item.kind {
+                sipas::forms::ItemKind::Choice { .. } => "choice",
+                sipas::forms::ItemKind::Text { .. } => "text",
+                // The place of residence (issue 19): stored beside the answers array.
+                sipas::forms::ItemKind::Residence { .. } => "residence",
+            }
         );
         assert_eq!(
             new.item_ids.get(&item.code),

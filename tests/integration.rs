@@ -26,6 +26,7 @@ mod release;
 mod reorganisations;
 mod report;
 mod report_files;
+mod residence;
 mod respondent_filters;
 mod retention;
 mod security_headers;

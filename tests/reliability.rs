@@ -574,6 +574,8 @@ async fn replay_is_exactly_once_and_keeps_what_the_database_refuses() {
         started_at: None,
         visit_code_id: None,
         via: None,
+        residence_unit_id: None,
+        residence_code: None,
         database: None,
     };
     let tmp = TempDir::new("replay-once");

@@ -10,7 +10,7 @@ use common::TestApp;
 use proptest::prelude::*;
 use proptest::test_runner::{Config as ProptestConfig, TestRunner};
 use sipas::forms::submission::{RawSubmission, validate};
-use sipas::forms::{Form, ItemKind, NOT_APPLICABLE_CODE};
+use sipas::forms::{Form, ItemKind, NOT_APPLICABLE_CODE, ResidenceAnswer};
 
 /// The QĐ 1001 form, as the service loads it.
 fn form() -> &'static Form {
@@ -44,6 +44,9 @@ fn field_value() -> impl Strategy<Value = String> {
         4 => (1..=5i32).prop_map(|n| n.to_string()),
         1 => Just("na".to_string()),
         1 => Just(String::new()),
+        // The place of residence's own answers (NOI_CU_TRU).
+        1 => Just("khac".to_string()),
+        1 => Just("tu-choi".to_string()),
         1 => "-?[0-9]{1,6}",
         1 => " *[1-5] *",
         2 => "\\PC{0,40}",
@@ -109,6 +112,13 @@ fn check_answers(form: &Form, answers: &sipas::forms::submission::ValidAnswers) 
             Some(code) if *code == NOT_APPLICABLE_CODE => assert!(*not_applicable),
             Some(code) => assert!(form.scale(scale).unwrap().label(*code).is_some()),
         }
+    }
+    // The place of residence: a unit id (checked against the units when stored), or one of
+    // the two other answers; the QĐ 1001 form lists no places of its own.
+    match answers.residence {
+        None | Some(ResidenceAnswer::Elsewhere | ResidenceAnswer::Declined) => {}
+        Some(ResidenceAnswer::Unit(id)) => assert!(id >= 1, "unit {id}"),
+        Some(ResidenceAnswer::Listed(code)) => panic!("no listed places, yet {code}"),
     }
     for (code, text) in &answers.texts {
         let item = form.item(code).expect("a text of the form");

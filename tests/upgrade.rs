@@ -135,7 +135,7 @@ fn coded_items(form: &Form) -> Vec<Coded> {
                 not_applicable: *not_applicable,
                 codes: form.scales[scale].options.iter().map(|o| o.code).collect(),
             }),
-            ItemKind::Text { .. } => None,
+            ItemKind::Text { .. } | ItemKind::Residence { .. } => None,
         })
         .collect()
 }

@@ -28,6 +28,7 @@ pub mod publish;
 pub mod reorganisations;
 pub mod report_document;
 pub mod reports;
+pub mod residence;
 pub mod retention;
 pub mod selection;
 pub mod signed_in;

@@ -93,6 +93,11 @@ pub struct SpooledResponse {
     pub visit_code_id: Option<i64>,
     #[serde(default)]
     pub via: Option<String>,
+    /// The place of residence, as in [`NewResponse`] (absent from older lines: none).
+    #[serde(default)]
+    pub residence_unit_id: Option<i32>,
+    #[serde(default)]
+    pub residence_code: Option<i16>,
     /// The database the response belongs to: stamped by [`Spool::append`] with the identity of
     /// the database the instance started on. A replay stores an entry only into that database;
     /// any other entry (and one written before entries carried it) is kept aside.
@@ -123,6 +128,8 @@ impl SpooledResponse {
             started_at: new.started_at,
             visit_code_id: new.visit_code_id,
             via: new.via.map(str::to_string),
+            residence_unit_id: new.residence_unit_id,
+            residence_code: new.residence_code,
             database: None,
         }
     }
@@ -157,6 +164,8 @@ impl SpooledResponse {
                 // A spool file holds masked text only: no original outlives the outage.
                 keep_original_texts: false,
                 via: self.via.as_deref(),
+                residence_unit_id: self.residence_unit_id,
+                residence_code: self.residence_code,
             },
             &texts,
         )
@@ -985,6 +994,8 @@ mod tests {
             started_at: None,
             visit_code_id: None,
             via: Some("desk".into()),
+            residence_unit_id: None,
+            residence_code: Some(-1),
             database: Some(identity()),
         }
     }
@@ -1016,6 +1027,8 @@ mod tests {
             // Even when the office keeps originals, the spool file does not.
             keep_original_texts: true,
             via: Some("desk"),
+            residence_unit_id: Some(12),
+            residence_code: None,
         };
         let entry = SpooledResponse::from_new(&new, &[(11, "Gọi 0912 345 678, CCCD 079201001234")]);
         assert_eq!(
@@ -1024,6 +1037,9 @@ mod tests {
         );
         let line = String::from_utf8(encode_line(&entry)).unwrap();
         assert!(!line.contains("345 678") && !line.contains("079201001234"));
+        // The place of residence travels with the entry (issue 19).
+        assert_eq!(entry.residence_unit_id, Some(12));
+        assert!(line.contains("\"residence_unit_id\":12"), "{line}");
     }
 
     fn temp_dir(name: &str) -> PathBuf {

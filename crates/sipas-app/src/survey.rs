@@ -12,8 +12,8 @@ use crate::db::responses::{self, Channel, EnteredBallot, NewResponse, Stored, Vi
 use crate::db::visits::{self, LimitCheck};
 use crate::domain::access::Actor;
 use crate::domain::time::vietnam_offset;
-use crate::forms::FormVersion;
 use crate::forms::submission::ValidAnswers;
+use crate::forms::{FormVersion, ResidenceAnswer};
 
 /// The open answers as `(form_items.id, text)` rows of this version.
 pub fn text_rows<'a>(
@@ -92,6 +92,7 @@ pub fn online_response<'a>(
     answers: &'a ValidAnswers,
     visit: &Visit<'a>,
 ) -> NewResponse<'a> {
+    let (residence_unit_id, residence_code) = ResidenceAnswer::columns(answers.residence);
     NewResponse {
         submission_key,
         unit_id: desk.unit_id,
@@ -112,6 +113,8 @@ pub fn online_response<'a>(
         visit_code_id: visit.visit_code_id,
         keep_original_texts: visit.keep_original_texts,
         via: Some(visit.via.as_str()),
+        residence_unit_id,
+        residence_code,
     }
 }
 
@@ -275,6 +278,7 @@ pub async fn store_paper_ballot(
         return Err(PaperRefusal::DuplicateSerial(existing));
     }
     let texts = text_rows(version, &ballot.answers)?;
+    let (residence_unit_id, residence_code) = ResidenceAnswer::columns(ballot.answers.residence);
     let new = NewResponse {
         // Each ballot typed in is a new response: its serial number, not this key, is what
         // stops it from being stored twice.
@@ -294,6 +298,8 @@ pub async fn store_paper_ballot(
         visit_code_id: None,
         keep_original_texts,
         via: None,
+        residence_unit_id,
+        residence_code,
     };
     let result = conn
         .transaction::<_, diesel::result::Error, _>(async |conn| {

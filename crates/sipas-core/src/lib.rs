@@ -12,6 +12,7 @@ pub mod periods;
 pub mod plans;
 pub mod privacy;
 pub mod reports;
+pub mod residence;
 pub mod respondent_filter;
 pub mod selection;
 pub mod small_cells;

@@ -37,7 +37,7 @@ pub fn attributes(form: &Form) -> Vec<Attribute<'_>> {
                 item,
                 scale: form.scale(scale)?,
             }),
-            ItemKind::Text { .. } => None,
+            ItemKind::Text { .. } | ItemKind::Residence { .. } => None,
         })
         .collect()
 }

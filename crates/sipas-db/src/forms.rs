@@ -97,7 +97,7 @@ async fn store_version(
                 form_items::code.eq(item.code.clone()),
                 form_items::section_code.eq(section.code.clone()),
                 form_items::section_role.eq(section.role.as_str()),
-                form_items::kind.eq(if item.is_choice() { "choice" } else { "text" }),
+                form_items::kind.eq(item.kind_name()),
                 form_items::position.eq(position as i16 + 1),
                 form_items::answer_index.eq(index),
             )

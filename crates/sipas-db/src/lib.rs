@@ -22,6 +22,7 @@ pub mod prepared;
 pub mod probe;
 pub mod published;
 pub mod reorganisations;
+pub mod residence;
 pub mod responses;
 pub mod retention;
 pub mod rollup;

@@ -4,7 +4,10 @@
 
 use chrono::{DateTime, Utc};
 use diesel::sql_types::{Array, Int4, Nullable, Text};
-use diesel::{ExpressionMethods, Insertable, OptionalExtension, QueryDsl, QueryableByName};
+use diesel::{
+    BoolExpressionMethods, ExpressionMethods, Insertable, OptionalExtension, QueryDsl,
+    QueryableByName,
+};
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
@@ -48,6 +51,12 @@ pub struct NewResponse<'a> {
     pub keep_original_texts: bool,
     /// Online responses: "desk", "code" or "kiosk" (see [`Via`]).
     pub via: Option<&'a str>,
+    /// The place of residence ([`sipas_core::forms::ResidenceAnswer::columns`]): a unit of the tree
+    /// (one that is not a commune, ward or town existing on the day is stored as NULL by the
+    /// table's trigger, migration 000050) ...
+    pub residence_unit_id: Option<i32>,
+    /// ... or a listed place's code, -1 "Nơi khác", -2 "Không muốn trả lời".
+    pub residence_code: Option<i16>,
 }
 
 /// Which door an online response came through.
@@ -420,6 +429,10 @@ pub struct ExportedResponse {
     pub texts: Vec<(i32, String)>,
     /// Whether it counts in the published figures, and why not (`crate::flags`).
     pub standing: super::flags::Standing,
+    /// The place of residence: a unit of the tree, with its name and official code ...
+    pub residence_unit: Option<(i32, String, Option<String>)>,
+    /// ... or the stored code (a listed place, -1 "Nơi khác", -2 "Không muốn trả lời").
+    pub residence_code: Option<i16>,
 }
 
 /// Which responses an export holds; every part optional, combined with AND.
@@ -623,6 +636,33 @@ pub async fn export_batch(
             .await?
     };
     let mut standings = super::flags::standing(conn, &ids).await?;
+    // The places of residence, in a query of their own: few responses of a batch have one.
+    let mut residences: std::collections::HashMap<i64, (Option<i32>, Option<i16>)> =
+        if ids.is_empty() {
+            std::collections::HashMap::new()
+        } else {
+            responses::table
+                .filter(responses::id.eq_any(&ids))
+                .filter(
+                    responses::residence_unit_id
+                        .is_not_null()
+                        .or(responses::residence_code.is_not_null()),
+                )
+                .select((
+                    responses::id,
+                    responses::residence_unit_id,
+                    responses::residence_code,
+                ))
+                .load::<(i64, Option<i32>, Option<i16>)>(conn)
+                .await?
+                .into_iter()
+                .map(|(id, unit, code)| (id, (unit, code)))
+                .collect()
+        };
+    let mut place_ids: Vec<i32> = residences.values().filter_map(|(u, _)| *u).collect();
+    place_ids.sort_unstable();
+    place_ids.dedup();
+    let place_names = super::residence::names_of(conn, &place_ids).await?;
     let mut by_response: std::collections::HashMap<i64, Vec<(i32, String)>> =
         std::collections::HashMap::new();
     for (response_id, item_id, body) in texts {
@@ -645,6 +685,7 @@ pub async fn export_batch(
                 channel,
                 answers,
             )| {
+                let residence = residences.remove(&id).unwrap_or_default();
                 ExportedResponse {
                     id,
                     submitted_at,
@@ -658,6 +699,14 @@ pub async fn export_batch(
                     answers,
                     texts: by_response.remove(&id).unwrap_or_default(),
                     standing: standings.remove(&id).unwrap_or_default(),
+                    residence_unit: residence.0.map(|unit_id| {
+                        let (name, admin_code) = place_names
+                            .get(&unit_id)
+                            .cloned()
+                            .unwrap_or_else(|| (format!("Đơn vị {unit_id}"), None));
+                        (unit_id, name, admin_code)
+                    }),
+                    residence_code: residence.1,
                 }
             },
         )

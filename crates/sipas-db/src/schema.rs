@@ -285,6 +285,8 @@ diesel::table! {
         client_key -> Nullable<Bytea>,
         started_at -> Nullable<Timestamptz>,
         via -> Nullable<Text>,
+        residence_unit_id -> Nullable<Int4>,
+        residence_code -> Nullable<Int2>,
     }
 }
 

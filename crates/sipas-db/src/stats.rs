@@ -234,6 +234,12 @@ pub async fn read_unit_figures_by_period(
         .collect())
 }
 
+/// [`refresh_quickly`], for the figures read from responses beside the rollups' watermark
+/// (`crate::residence`).
+pub async fn refresh_for_read(conn: &mut AsyncPgConnection) -> diesel::QueryResult<()> {
+    refresh_quickly(conn).await
+}
+
 /// A refresh that does not hold the page up: it waits little for submissions in progress
 /// and skips when another session is refreshing.
 async fn refresh_quickly(conn: &mut AsyncPgConnection) -> diesel::QueryResult<()> {

@@ -21,7 +21,10 @@ use tokio::io::{AsyncWrite, AsyncWriteExt};
 use super::{ExportSpec, Progress};
 use crate::db::responses::{ExportFilter, ExportedResponse, export_batch, export_count};
 use crate::disclosure::{Disclosure, TimeDetail};
-use crate::forms::{FormRegistry, ItemKind, NOT_APPLICABLE_CODE, SectionRole};
+use crate::forms::{
+    FormRegistry, ItemKind, NOT_APPLICABLE_CODE, RESIDENCE_DECLINED_CODE, RESIDENCE_DECLINED_LABEL,
+    RESIDENCE_ELSEWHERE_CODE, RESIDENCE_ELSEWHERE_LABEL, SectionRole,
+};
 
 /// The UTF-8 byte order mark: Excel reads a CSV as UTF-8 only with it.
 pub const BOM: &[u8] = b"\xEF\xBB\xBF";
@@ -135,6 +138,11 @@ pub struct Layout {
     ordinal: HashSet<String>,
     /// How `submitted_at` is written: to the second, or the day alone for a unit account.
     times: TimeDetail,
+    /// The first of the three columns of the place of residence (its code, official code and
+    /// name), when an exported version asks it and the account may see it.
+    residence: Option<usize>,
+    /// The labels of the listed places' codes (the newest version's list).
+    residence_listed: HashMap<i16, String>,
 }
 
 impl Layout {
@@ -165,6 +173,8 @@ impl Layout {
         let mut choices: Vec<Column> = Vec::new();
         let mut texts: Vec<Column> = Vec::new();
         let mut ordinal = HashSet::new();
+        let mut residence_item: Option<(String, String, String)> = None;
+        let mut residence_listed: Vec<(i16, String)> = Vec::new();
         // Newest versions last: their labels win.
         for v in &versions_sorted {
             for (section, item) in v.form.items() {
@@ -177,6 +187,21 @@ impl Layout {
                     } else {
                         ordinal.remove(&item.code);
                     }
+                }
+                if let ItemKind::Residence { places } = &item.kind {
+                    residence_item =
+                        Some((item.code.clone(), item.text.clone(), section.title.clone()));
+                    residence_listed = places
+                        .as_deref()
+                        .and_then(|scale| v.form.scale(scale))
+                        .map(|s| {
+                            s.options
+                                .iter()
+                                .map(|o| (o.code, o.label.clone()))
+                                .collect()
+                        })
+                        .unwrap_or_default();
+                    continue;
                 }
                 let (list, column) = match &item.kind {
                     ItemKind::Choice {
@@ -207,6 +232,7 @@ impl Layout {
                             section: section.title.clone(),
                         },
                     ),
+                    ItemKind::Residence { .. } => unreachable!("taken above"),
                     ItemKind::Text { max_length } => (
                         &mut texts,
                         Column {
@@ -262,7 +288,40 @@ impl Layout {
             })
             .collect();
         let first_choice = fixed.len();
-        let first_text = first_choice + choices.len();
+        let residence_columns: Vec<Column> = residence_item
+            .map(|(code, text, section)| {
+                let mut codes = residence_listed.clone();
+                codes.push((RESIDENCE_ELSEWHERE_CODE, RESIDENCE_ELSEWHERE_LABEL.to_string()));
+                codes.push((RESIDENCE_DECLINED_CODE, RESIDENCE_DECLINED_LABEL.to_string()));
+                vec![
+                    Column {
+                        name: code.clone(),
+                        label: format!(
+                            "{text} (mã: số của đơn vị trong phần mềm, hoặc mã trong danh sách của mẫu phiếu; -1 = Nơi khác; -2 = Không muốn trả lời)"
+                        ),
+                        kind: ColumnKind::Number,
+                        codes,
+                        section: section.clone(),
+                    },
+                    Column {
+                        name: format!("{code}_MA"),
+                        label: format!("{text}: mã đơn vị hành chính"),
+                        kind: ColumnKind::Text { max_chars: 5 },
+                        codes: Vec::new(),
+                        section: section.clone(),
+                    },
+                    Column {
+                        name: format!("{code}_TEN"),
+                        label: format!("{text}: tên"),
+                        kind: ColumnKind::Text { max_chars: 200 },
+                        codes: Vec::new(),
+                        section,
+                    },
+                ]
+            })
+            .unwrap_or_default();
+        let residence = (!residence_columns.is_empty()).then_some(first_choice + choices.len());
+        let first_text = first_choice + choices.len() + residence_columns.len();
         let position = |list: &[Column], code: &str| {
             list.iter()
                 .position(|c| c.name == code)
@@ -282,7 +341,7 @@ impl Layout {
                 let text_columns = v
                     .form
                     .items()
-                    .filter(|(s, i)| !i.is_choice() && !left_out(s))
+                    .filter(|(s, i)| i.is_text() && !left_out(s))
                     .filter_map(|(_, i)| {
                         let id = *v.item_ids.get(&i.code)?;
                         Some((id, first_text + position(&texts, &i.code)))
@@ -291,13 +350,39 @@ impl Layout {
                 (v.id, (choice_columns, text_columns))
             })
             .collect();
-        let columns = fixed.into_iter().chain(choices).chain(texts).collect();
+        let columns = fixed
+            .into_iter()
+            .chain(choices)
+            .chain(residence_columns)
+            .chain(texts)
+            .collect();
         Layout {
             times: disclosure.time_detail(),
             columns,
             versions,
             ordinal,
+            residence,
+            residence_listed: residence_listed.into_iter().collect(),
         }
+    }
+
+    /// The layout with the units a response can name as its residence labelled in the code
+    /// column (`names`: by unit id, from `crate::db::residence::unit_names`). Ids beyond the
+    /// range of a code (32767) keep their name in the name column only.
+    pub fn with_places(
+        mut self,
+        names: &std::collections::BTreeMap<i32, (String, Option<String>)>,
+    ) -> Self {
+        if let Some(first) = self.residence {
+            let column = &mut self.columns[first];
+            let mut units: Vec<(i16, String)> = names
+                .iter()
+                .filter_map(|(id, (name, _))| Some((i16::try_from(*id).ok()?, name.clone())))
+                .collect();
+            units.append(&mut column.codes);
+            column.codes = units;
+        }
+        self
     }
 
     /// Whether the column `name` holds answers on an ordered (Likert) scale: SPSS's ordinal
@@ -340,6 +425,25 @@ impl Layout {
         } else {
             Cell::Text(&r.current_unit_code)
         };
+        if let Some(first) = self.residence {
+            match (&r.residence_unit, r.residence_code) {
+                (Some((id, name, admin_code)), _) => {
+                    row[first] = Cell::Number(f64::from(*id));
+                    row[first + 1] = admin_code.as_deref().map_or(Cell::Empty, Cell::Text);
+                    row[first + 2] = Cell::Text(name);
+                }
+                (None, Some(code)) => {
+                    row[first] = Cell::Number(f64::from(code));
+                    let label = match code {
+                        RESIDENCE_ELSEWHERE_CODE => Some(RESIDENCE_ELSEWHERE_LABEL.to_string()),
+                        RESIDENCE_DECLINED_CODE => Some(RESIDENCE_DECLINED_LABEL.to_string()),
+                        _ => self.residence_listed.get(&code).cloned(),
+                    };
+                    row[first + 2] = label.map_or(Cell::Empty, Cell::Owned);
+                }
+                (None, None) => {}
+            }
+        }
         if let Some((choices, texts)) = self.versions.get(&r.form_version_id) {
             // "Không áp dụng" is written as its code (0), unanswered as an empty cell.
             for (answer, column) in r.answers.iter().zip(choices) {
@@ -432,7 +536,7 @@ pub fn missing_codes(column: &Column) -> Vec<i16> {
         .codes
         .iter()
         .map(|(code, _)| *code)
-        .filter(|code| *code == NOT_APPLICABLE_CODE)
+        .filter(|code| *code == NOT_APPLICABLE_CODE || *code == RESIDENCE_DECLINED_CODE)
         .collect()
 }
 

@@ -67,6 +67,18 @@ pub fn file_name(spec: &ExportSpec, format: ExportFormat) -> String {
     }
 }
 
+/// The layout of `spec` with the places of residence of the unit tree labelled (the codebook,
+/// the SPSS syntax's value labels, the workbook's "Mã hóa" sheet).
+pub async fn labelled_layout(
+    conn: &mut AsyncPgConnection,
+    forms: &FormRegistry,
+    spec: &ExportSpec,
+) -> anyhow::Result<csv::Layout> {
+    let layout = csv::Layout::for_spec(forms, spec);
+    let names = crate::db::residence::unit_names(conn).await?;
+    Ok(layout.with_places(&names))
+}
+
 /// Number of responses the export of `spec` holds (its raw-data rows): to decide between an
 /// immediate download and a background job, and for progress.
 pub async fn count(
@@ -114,13 +126,13 @@ pub async fn write(
             rows
         }
         ExportFormat::Codebook => {
-            let layout = csv::Layout::for_spec(forms, spec);
+            let layout = labelled_layout(conn, forms, spec).await?;
             std::fs::write(out, csv::codebook_csv(&layout)?)
                 .with_context(|| format!("writing {}", out.display()))?;
             0
         }
         ExportFormat::Sps => {
-            let layout = csv::Layout::for_spec(forms, spec);
+            let layout = labelled_layout(conn, forms, spec).await?;
             std::fs::write(out, sps::syntax(&layout, spec, &spss_data_file_name(spec)))
                 .with_context(|| format!("writing {}", out.display()))?;
             0
@@ -154,7 +166,7 @@ async fn write_bundle(
         .compression_method(zip::CompressionMethod::Deflated)
         .last_modified_time(zip::DateTime::default())
         .large_file(true);
-    let layout = csv::Layout::for_spec(forms, spec);
+    let layout = labelled_layout(conn, forms, spec).await?;
     zip.start_file(data_file_name(spec), options)?;
     // Beside `out`, named so that the web's clean-up of dead attempts (".{key}.{n}.tmp") also
     // takes it if the process dies here.

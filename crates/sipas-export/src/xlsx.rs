@@ -13,7 +13,7 @@ use anyhow::Context;
 use diesel_async::AsyncPgConnection;
 use rust_xlsxwriter::{Color, Format, FormatAlign, FormatBorder, Workbook, Worksheet, XlsxError};
 
-use super::csv::{CODEBOOK_HEADER, Cell, Layout, codebook_rows, data_filter, for_each_batch};
+use super::csv::{CODEBOOK_HEADER, Cell, codebook_rows, data_filter, for_each_batch};
 use super::{ExportSpec, Progress};
 use crate::db::comments::{self, CommentFilter, CommentRow, Cursor};
 use crate::disclosure::TimeDetail;
@@ -583,7 +583,7 @@ pub async fn write_workbook(
     )
     .await
     .map_err(|e| anyhow::anyhow!("building the previous period's report: {e}"))?;
-    let layout = Layout::for_spec(forms, spec);
+    let layout = crate::labelled_layout(conn, forms, spec).await?;
     let f = Formats::new();
     let mut workbook = Workbook::new();
     workbook.set_tempdir(std::env::temp_dir())?;

@@ -10,7 +10,10 @@ use super::layout;
 use crate::forms::submission::{
     HONEYPOT_FIELD, NOT_APPLICABLE_VALUE, Problems, STARTED_FIELD, TOKEN_FIELD, VERSION_FIELD,
 };
-use crate::forms::{Form, FormVersion, Item, ItemKind, SectionRole};
+use crate::forms::{
+    Form, FormVersion, Item, ItemKind, RESIDENCE_DECLINED_LABEL, RESIDENCE_DECLINED_VALUE,
+    RESIDENCE_ELSEWHERE_LABEL, RESIDENCE_ELSEWHERE_VALUE, ResidencePlace, SectionRole,
+};
 
 /// Everything the survey page shows.
 pub struct SurveyPage<'a> {
@@ -26,6 +29,9 @@ pub struct SurveyPage<'a> {
     /// What the citizen entered (kept when the form comes back with problems).
     pub values: &'a HashMap<String, String>,
     pub problems: &'a Problems,
+    /// The places of residence of the unit tree, sorted by group then name (for a residence
+    /// item without a list of its own).
+    pub places: &'a [ResidencePlace],
 }
 
 const ROMAN: [&str; 12] = [
@@ -138,6 +144,15 @@ fn question(
                     }
                 }
             }
+            ItemKind::Residence { places } => {
+                div.q.err[problem.is_some()] id=(id) {
+                    label for={ "r-" (item.code) } {
+                        span.n { (number) ". " } (item.text)
+                    }
+                    @if let Some(message) = problem { p.msg id=(error_id) { (message) } }
+                    (residence_select(&format!("r-{}", item.code), form, item, places.as_deref(), page.places, value, problem.map(|_| error_id.as_str())))
+                }
+            }
             ItemKind::Text { max_length } => {
                 div.q.err[problem.is_some()] id=(id) {
                     label for={ "t-" (item.code) } {
@@ -149,6 +164,58 @@ fn question(
                         (value.unwrap_or(""))
                     }
                 }
+            }
+        }
+    }
+}
+
+/// The one select of a residence item: a first empty choice ("not answered"), the places in
+/// groups (the unit tree by parent unit; a form's list in one group), then "Nơi khác" and
+/// "Không muốn trả lời". A native select: light, keyboard and screen-reader friendly, no
+/// script. Shared with the paper-entry form.
+pub fn residence_select(
+    id: &str,
+    form: &Form,
+    item: &Item,
+    listed: Option<&str>,
+    tree: &[ResidencePlace],
+    value: Option<&str>,
+    error_id: Option<&str>,
+) -> Markup {
+    let value = value.map(str::trim);
+    let mut groups: Vec<(&str, Vec<&ResidencePlace>)> = Vec::new();
+    for place in tree {
+        match groups.last_mut() {
+            Some((group, places)) if *group == place.group => places.push(place),
+            _ => groups.push((&place.group, vec![place])),
+        }
+    }
+    html! {
+        select id=(id) name=(item.code) aria-invalid=[error_id.map(|_| "true")] aria-describedby=[error_id] {
+            option value="" selected[value.is_none_or(str::is_empty)] { "(Chọn xã, phường nơi Anh/Chị cư trú)" }
+            @match listed.and_then(|scale| form.scale(scale)) {
+                Some(scale) => {
+                    optgroup label="Xã, phường" {
+                        @for option in scale.display_options() {
+                            @let code = option.code.to_string();
+                            option value=(code) selected[value == Some(code.as_str())] { (option.label) }
+                        }
+                    }
+                }
+                None => {
+                    @for (group, places) in &groups {
+                        optgroup label=(group) {
+                            @for place in places {
+                                @let code = place.unit_id.to_string();
+                                option value=(code) selected[value == Some(code.as_str())] { (place.name) }
+                            }
+                        }
+                    }
+                }
+            }
+            optgroup label="Khác" {
+                option value=(RESIDENCE_ELSEWHERE_VALUE) selected[value == Some(RESIDENCE_ELSEWHERE_VALUE)] { (RESIDENCE_ELSEWHERE_LABEL) }
+                option value=(RESIDENCE_DECLINED_VALUE) selected[value == Some(RESIDENCE_DECLINED_VALUE)] { (RESIDENCE_DECLINED_LABEL) }
             }
         }
     }
@@ -261,8 +328,32 @@ mod tests {
             started: "1.00",
             values,
             problems,
+            places: &places(),
         })
         .into_string()
+    }
+
+    fn places() -> Vec<ResidencePlace> {
+        let place = |unit_id, name: &str, group: &str| ResidencePlace {
+            unit_id,
+            name: name.into(),
+            group: group.into(),
+        };
+        vec![
+            place(7, "Xã Thử Nghiệm A", "Huyện Thử Nghiệm"),
+            place(8, "Xã Thử Nghiệm B", "Huyện Thử Nghiệm"),
+            place(9, "Phường Thử Nghiệm C", "Thành phố Thử Nghiệm"),
+        ]
+    }
+
+    #[test]
+    fn the_residence_is_one_grouped_select_with_the_two_other_answers() {
+        let values: HashMap<String, String> = [("NOI_CU_TRU".to_string(), "8".to_string())].into();
+        let html = render(&values, &Problems::default());
+        assert!(html.contains("<label for=\"r-NOI_CU_TRU\">"), "{html}");
+        assert!(html.contains("<select id=\"r-NOI_CU_TRU\" name=\"NOI_CU_TRU\">"));
+        assert!(html.contains("<optgroup label=\"Huyện Thử Nghiệm\"><option value=\"7\">Xã Thử Nghiệm A</option><option value=\"8\" selected>Xã Thử Nghiệm B</option></optgroup><optgroup label=\"Thành phố Thử Nghiệm\">"));
+        assert!(html.contains("<option value=\"khac\">Nơi khác</option><option value=\"tu-choi\">Không muốn trả lời</option>"));
     }
 
     #[test]

@@ -182,6 +182,7 @@ impl Application {
             kiosks: Default::default(),
             code_guesses: Default::default(),
             metrics: metrics.clone(),
+            residence_places: Default::default(),
         });
         let server = crate::web::server(listener, state.clone())?;
         let rollups = RollupTask::start(

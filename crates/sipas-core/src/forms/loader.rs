@@ -329,6 +329,21 @@ impl Checker<'_> {
         if raw.sections.is_empty() {
             self.push(None, "the form has no sections");
         }
+        let residence: Vec<&str> = sections
+            .iter()
+            .flat_map(|s| &s.items)
+            .filter(|i| i.is_residence())
+            .map(|i| i.code.as_str())
+            .collect();
+        if residence.len() > 1 {
+            self.push(
+                None,
+                format!(
+                    "a form asks for the place of residence once (residence items: {})",
+                    residence.join(", ")
+                ),
+            );
+        }
         if index == IndexRule::MeanOfFactorIndices
             && !sections.iter().any(|s| s.role == SectionRole::Factor)
         {
@@ -463,7 +478,15 @@ impl Checker<'_> {
         let mut items = Vec::with_capacity(s.items.len());
         for item in &s.items {
             let checked = self.item(item, scales, item_codes);
-            if role == SectionRole::Factor && !checked.is_choice() {
+            if checked.is_residence() && role != SectionRole::Respondent {
+                self.at(
+                    &item.get_ref().code,
+                    format!(
+                        "residence item \"{}\" belongs in a section with role = \"respondent\"",
+                        checked.code
+                    ),
+                );
+            } else if role == SectionRole::Factor && !checked.is_choice() {
                 self.at(
                     &item.get_ref().code,
                     format!(
@@ -584,11 +607,46 @@ impl Checker<'_> {
                 };
                 ItemKind::Text { max_length }
             }
+            "residence" => {
+                if let Some(scale) = &i.scale
+                    && !scales.keys().any(|k| k.get_ref() == scale.get_ref())
+                {
+                    self.at(
+                        scale,
+                        format!("item \"{code}\" uses unknown scale \"{}\"", scale.get_ref()),
+                    );
+                }
+                if i.required {
+                    self.at(
+                        &i.code,
+                        format!(
+                            "residence item \"{code}\" cannot be required: the place of residence is optional for the citizen"
+                        ),
+                    );
+                }
+                if i.not_applicable {
+                    self.at(
+                        &i.code,
+                        format!("residence item \"{code}\" cannot have a not-applicable answer"),
+                    );
+                }
+                if let Some(max) = &i.max_length {
+                    self.at(
+                        max,
+                        format!("item \"{code}\": max_length is only for text items"),
+                    );
+                }
+                ItemKind::Residence {
+                    places: i.scale.as_ref().map(|s| s.get_ref().clone()),
+                }
+            }
             other => {
                 let kind = i.kind.as_ref().expect("a named kind");
                 self.at(
                     kind,
-                    format!("item \"{code}\": unknown type \"{other}\" (choice or text)"),
+                    format!(
+                        "item \"{code}\": unknown type \"{other}\" (choice, text or residence)"
+                    ),
                 );
                 ItemKind::Text {
                     max_length: DEFAULT_TEXT_MAX_LENGTH,
@@ -810,6 +868,49 @@ max_length = 300
         );
         let p = problems("id = \"x\"\nversion = \n");
         assert!(p[0].starts_with("f.toml:2:"), "{p:?}");
+    }
+
+    #[test]
+    fn a_residence_item_is_optional_once_in_a_respondent_section() {
+        let base = |extra: &str| {
+            format!(
+                "{GOOD}\n[[sections]]\ncode = \"NTL\"\ntitle = \"Người trả lời\"\nrole = \"respondent\"\n{extra}"
+            )
+        };
+        let tree = "[[sections.items]]\ncode = \"NOI_CU_TRU\"\ntext = \"Nơi cư trú\"\ntype = \"residence\"\n";
+        let form = parse_form("m.toml", &base(tree)).unwrap();
+        assert_eq!(
+            form.residence_item().unwrap().kind,
+            ItemKind::Residence { places: None }
+        );
+        assert_eq!(form.residence_code_label(-1), Some("Nơi khác"));
+        assert_eq!(form.residence_code_label(-2), Some("Không muốn trả lời"));
+        assert_eq!(form.residence_code_label(3), None);
+        assert!(form.text_items().all(|i| i.code != "NOI_CU_TRU"));
+        let required = tree.replace("type", "required = true\ntype");
+        assert!(
+            problems(&base(&required))
+                .iter()
+                .any(|p| p.contains("cannot be required"))
+        );
+        let twice = format!("{tree}{}", tree.replace("NOI_CU_TRU", "NOI_O"));
+        assert!(
+            problems(&base(&twice))
+                .iter()
+                .any(|p| p.contains("place of residence once"))
+        );
+        let unknown = tree.replace("type", "scale = \"khong-co\"\ntype");
+        assert!(
+            problems(&base(&unknown))
+                .iter()
+                .any(|p| p.contains("unknown scale \"khong-co\""))
+        );
+        let other_role = base(tree).replace("role = \"respondent\"", "role = \"other\"");
+        assert!(
+            problems(&other_role)
+                .iter()
+                .any(|p| p.contains("role = \"respondent\""))
+        );
     }
 
     #[test]

@@ -116,11 +116,82 @@ pub enum ItemKind {
     Choice { scale: String, not_applicable: bool },
     /// Free text.
     Text { max_length: usize },
+    /// The respondent's place of residence (commune or ward), always optional. `places`: the
+    /// name of a scale of this form listing the places; `None`: the current communes, wards and
+    /// towns of the unit tree. "Nơi khác" and "Không muốn trả lời" are always offered. Stored
+    /// beside the answers array (`responses.residence_unit_id` / `residence_code`), not in it.
+    Residence { places: Option<String> },
+}
+
+/// The label of the "elsewhere" answer of a residence item.
+pub const RESIDENCE_ELSEWHERE_LABEL: &str = "Nơi khác";
+/// The label of the "would rather not say" answer of a residence item.
+pub const RESIDENCE_DECLINED_LABEL: &str = "Không muốn trả lời";
+/// Stored code (`responses.residence_code`) of "Nơi khác". Listed places have codes >= 1.
+pub const RESIDENCE_ELSEWHERE_CODE: i16 = -1;
+/// Stored code of "Không muốn trả lời".
+pub const RESIDENCE_DECLINED_CODE: i16 = -2;
+/// The form value of "Nơi khác".
+pub const RESIDENCE_ELSEWHERE_VALUE: &str = "khac";
+/// The form value of "Không muốn trả lời".
+pub const RESIDENCE_DECLINED_VALUE: &str = "tu-choi";
+
+/// A place of residence offered from the unit tree: a current commune, ward or town.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ResidencePlace {
+    /// `units.id`: the value sent by the form.
+    pub unit_id: i32,
+    pub name: String,
+    /// What the place is grouped under on the page (its parent unit's name).
+    pub group: String,
+}
+
+/// A respondent's answer to the residence item, as validated against the form (a unit of the
+/// tree is checked against the units when it is stored: one that is not a current commune,
+/// ward or town is stored as no answer).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ResidenceAnswer {
+    /// A unit of the tree (`units.id`).
+    Unit(i32),
+    /// A place listed in the form (its code in the form's scale, >= 1).
+    Listed(i16),
+    Elsewhere,
+    Declined,
+}
+
+impl ResidenceAnswer {
+    /// The stored pair `(residence_unit_id, residence_code)`.
+    pub fn columns(answer: Option<Self>) -> (Option<i32>, Option<i16>) {
+        match answer {
+            None => (None, None),
+            Some(ResidenceAnswer::Unit(id)) => (Some(id), None),
+            Some(ResidenceAnswer::Listed(code)) => (None, Some(code)),
+            Some(ResidenceAnswer::Elsewhere) => (None, Some(RESIDENCE_ELSEWHERE_CODE)),
+            Some(ResidenceAnswer::Declined) => (None, Some(RESIDENCE_DECLINED_CODE)),
+        }
+    }
 }
 
 impl Item {
     pub fn is_choice(&self) -> bool {
         matches!(self.kind, ItemKind::Choice { .. })
+    }
+
+    pub fn is_text(&self) -> bool {
+        matches!(self.kind, ItemKind::Text { .. })
+    }
+
+    pub fn is_residence(&self) -> bool {
+        matches!(self.kind, ItemKind::Residence { .. })
+    }
+
+    /// The name stored in `form_items.kind`.
+    pub fn kind_name(&self) -> &'static str {
+        match self.kind {
+            ItemKind::Choice { .. } => "choice",
+            ItemKind::Text { .. } => "text",
+            ItemKind::Residence { .. } => "residence",
+        }
     }
 }
 
@@ -140,7 +211,27 @@ impl Form {
 
     /// Text items in page order.
     pub fn text_items(&self) -> impl Iterator<Item = &Item> {
-        self.items().map(|(_, i)| i).filter(|i| !i.is_choice())
+        self.items().map(|(_, i)| i).filter(|i| i.is_text())
+    }
+
+    /// The residence item, if the form asks for the place of residence (at most one).
+    pub fn residence_item(&self) -> Option<&Item> {
+        self.items().map(|(_, i)| i).find(|i| i.is_residence())
+    }
+
+    /// The label of a stored residence code of this form (a listed place, "Nơi khác" or "Không
+    /// muốn trả lời"); places of the unit tree are named by the units.
+    pub fn residence_code_label(&self, code: i16) -> Option<&str> {
+        match code {
+            RESIDENCE_ELSEWHERE_CODE => Some(RESIDENCE_ELSEWHERE_LABEL),
+            RESIDENCE_DECLINED_CODE => Some(RESIDENCE_DECLINED_LABEL),
+            _ => match &self.residence_item()?.kind {
+                ItemKind::Residence {
+                    places: Some(scale),
+                } => self.scale(scale)?.label(code),
+                _ => None,
+            },
+        }
     }
 
     pub fn item(&self, code: &str) -> Option<&Item> {

@@ -8,7 +8,10 @@ use hmac::{Hmac, Mac};
 use sha2::Sha256;
 use uuid::Uuid;
 
-use super::{Form, ItemKind, NOT_APPLICABLE_CODE};
+use super::{
+    Form, ItemKind, NOT_APPLICABLE_CODE, RESIDENCE_DECLINED_VALUE, RESIDENCE_ELSEWHERE_VALUE,
+    ResidenceAnswer,
+};
 
 /// Hidden field holding the idempotency key rendered into each form.
 pub const TOKEN_FIELD: &str = "_token";
@@ -164,6 +167,8 @@ pub struct ValidAnswers {
     pub choices: Vec<Option<i16>>,
     /// Non-empty open answers: (item code, text).
     pub texts: Vec<(String, String)>,
+    /// The answer to the form's residence item, if it has one and it was answered.
+    pub residence: Option<ResidenceAnswer>,
 }
 
 /// Why a submission was refused, phrased for the citizen.
@@ -248,6 +253,7 @@ pub fn validate(form: &Form, fields: &[(String, String)]) -> Result<ValidAnswers
     let mut answers = ValidAnswers {
         choices: Vec::new(),
         texts: Vec::new(),
+        residence: None,
     };
     for (_, item) in form.items() {
         let given: &[&str] = by_item
@@ -297,6 +303,29 @@ pub fn validate(form: &Form, fields: &[(String, String)]) -> Result<ValidAnswers
                 }
                 answers.choices.push(answer);
             }
+            ItemKind::Residence { places } => {
+                let non_empty: Vec<&str> = given
+                    .iter()
+                    .map(|v| v.trim())
+                    .filter(|v| !v.is_empty())
+                    .collect();
+                match non_empty.as_slice() {
+                    [] => {}
+                    [one] => match residence_answer(form, places.as_deref(), one) {
+                        Some(answer) => answers.residence = Some(answer),
+                        None => {
+                            problems
+                                .items
+                                .insert(item.code.clone(), MSG_INVALID_CHOICE.into());
+                        }
+                    },
+                    _ => {
+                        problems
+                            .items
+                            .insert(item.code.clone(), MSG_SEVERAL_CHOICES.into());
+                    }
+                }
+            }
             ItemKind::Text { max_length } => {
                 let text = clean_text(&given.join("\n"));
                 let length = text.chars().count();
@@ -323,6 +352,30 @@ pub fn validate(form: &Form, fields: &[(String, String)]) -> Result<ValidAnswers
         Ok(answers)
     } else {
         Err(problems)
+    }
+}
+
+/// The answer a residence field's `value` stands for: "Nơi khác", "Không muốn trả lời", a place
+/// of the form's list (`places`: its scale) or the id of a unit (when the places are the unit
+/// tree; whether it is a current commune is checked when it is stored). `None`: not a value
+/// this form offers.
+pub fn residence_answer(form: &Form, places: Option<&str>, value: &str) -> Option<ResidenceAnswer> {
+    match value {
+        RESIDENCE_ELSEWHERE_VALUE => Some(ResidenceAnswer::Elsewhere),
+        RESIDENCE_DECLINED_VALUE => Some(ResidenceAnswer::Declined),
+        _ if !value.bytes().all(|b| b.is_ascii_digit()) => None,
+        _ => match places {
+            Some(scale) => {
+                let code: i16 = value.parse().ok()?;
+                form.scale(scale)?.label(code)?;
+                Some(ResidenceAnswer::Listed(code))
+            }
+            None => value
+                .parse::<i32>()
+                .ok()
+                .filter(|id| *id >= 1)
+                .map(ResidenceAnswer::Unit),
+        },
     }
 }
 
@@ -406,6 +459,67 @@ max_length = 5
         assert_eq!(err.items["Q3"], MSG_SEVERAL_CHOICES);
         assert!(err.items["C"].contains("giới hạn 5 ký tự (hiện có 7 ký tự)"));
         assert!(err.general.is_empty());
+    }
+
+    fn residence_form(places: &str) -> Form {
+        let mut text = String::from(
+            "id = \"r\"\nversion = 1\ntitle = \"R\"\n[index]\nrule = \"mean-of-factor-indices\"\n\
+             [scales.s]\noptions = [ { code = 1, label = \"Một\" } ]\npositive = [1]\n\
+             [scales.noi]\noptions = [ { code = 4, label = \"Xã Thử Nghiệm A\" } ]\n\
+             [[sections]]\ncode = \"F\"\ntitle = \"F\"\nrole = \"factor\"\n\
+             [[sections.items]]\ncode = \"Q1\"\ntext = \"Một?\"\nscale = \"s\"\n\
+             [[sections]]\ncode = \"N\"\ntitle = \"N\"\nrole = \"respondent\"\n\
+             [[sections.items]]\ncode = \"NOI_CU_TRU\"\ntext = \"Nơi cư trú\"\ntype = \"residence\"\n",
+        );
+        text.push_str(places);
+        parse_form("r.toml", &text).unwrap()
+    }
+
+    #[test]
+    fn a_residence_answer_is_checked_against_the_form() {
+        let tree = residence_form("");
+        let ok = |form: &Form, v: &str| validate(form, &fields(&[("Q1", "1"), ("NOI_CU_TRU", v)]));
+        assert_eq!(
+            ok(&tree, "17").unwrap().residence,
+            Some(ResidenceAnswer::Unit(17))
+        );
+        assert_eq!(
+            ok(&tree, " khac ").unwrap().residence,
+            Some(ResidenceAnswer::Elsewhere)
+        );
+        assert_eq!(
+            ok(&tree, "tu-choi").unwrap().residence,
+            Some(ResidenceAnswer::Declined)
+        );
+        assert_eq!(ok(&tree, "").unwrap().residence, None);
+        assert_eq!(ok(&tree, "").unwrap().choices, [Some(1)]);
+        for garbage in [
+            "0",
+            "-3",
+            "99999999999",
+            "1e3",
+            "x'; DROP TABLE units;--",
+            "１２",
+        ] {
+            let err = ok(&tree, garbage).unwrap_err();
+            assert_eq!(err.items["NOI_CU_TRU"], MSG_INVALID_CHOICE, "{garbage}");
+        }
+        let twice = validate(
+            &tree,
+            &fields(&[("Q1", "1"), ("NOI_CU_TRU", "1"), ("NOI_CU_TRU", "2")]),
+        )
+        .unwrap_err();
+        assert_eq!(twice.items["NOI_CU_TRU"], MSG_SEVERAL_CHOICES);
+        let listed = residence_form("scale = \"noi\"\n");
+        assert_eq!(
+            ok(&listed, "4").unwrap().residence,
+            Some(ResidenceAnswer::Listed(4))
+        );
+        assert_eq!(
+            ok(&listed, "5").unwrap_err().items["NOI_CU_TRU"],
+            MSG_INVALID_CHOICE
+        );
+        assert_eq!(listed.residence_code_label(4), Some("Xã Thử Nghiệm A"));
     }
 
     #[test]

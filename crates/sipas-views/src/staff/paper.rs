@@ -80,6 +80,8 @@ pub struct EntryPage<'a> {
     pub general: &'a [String],
     /// "Đã lưu phiếu số X" after a save.
     pub saved: Option<&'a str>,
+    /// The places of residence of the unit tree (for a residence item).
+    pub places: &'a [crate::forms::ResidencePlace],
 }
 
 impl EntryPage<'_> {
@@ -282,6 +284,7 @@ fn section_block(
         }
         @for item in &texts {
             (text_block(item, numbers[item.code.as_str()], p, focus))
+            (residence_block(form, item, numbers[item.code.as_str()], p))
         }
     }
 }
@@ -324,6 +327,23 @@ fn choice_row(
                     maxlength=(code_width(scale)) size="2" autocomplete="off" autofocus[focus == item.code]
                     aria-invalid=[error.map(|_| "true")] aria-describedby=[error.map(|_| &error_id)];
             }
+        }
+    }
+}
+
+fn residence_block(form: &Form, item: &Item, number: usize, p: &EntryPage<'_>) -> Markup {
+    let ItemKind::Residence { places } = &item.kind else {
+        return html! {};
+    };
+    let error = p.item_errors.get(&item.code);
+    let id = format!("a-{}", item.code);
+    let error_id = format!("e-{}", item.code);
+    let value = p.items.get(&item.code).map(String::as_str);
+    html! {
+        div.q.err[error.is_some()] id={ "q-" (item.code) } {
+            label for=(id) { span.n { (number) ". " } (item.text) }
+            @if let Some(message) = error { p.msg id=(error_id) { (message) } }
+            (crate::survey::residence_select(&id, form, item, places.as_deref(), p.places, value, error.map(|_| error_id.as_str())))
         }
     }
 }

@@ -1038,6 +1038,8 @@ pub struct UnitPage<'a> {
     pub desks: &'a [DeskCount],
     pub comments: &'a [CommentRow],
     pub comments_link: String,
+    /// The unit's responses by the respondents' place of residence (when the form asks it).
+    pub residence: Option<&'a sipas_core::residence::ResidenceTable>,
 }
 
 /// "T3/2026", "Quý I/2026", "2026"; within one year (`short`): "T3", "Quý I".
@@ -1070,6 +1072,9 @@ pub fn unit_page(staff: &SignedIn, p: &UnitPage) -> Markup {
                 (selection.summary(p.unit_name))
                 (headline(&report.total, None))
                 (unit_body(p, selection, report, TimeDetail::for_scope(&staff.scope)))
+                @if let Some(residence) = p.residence {
+                    (residence_section(residence))
+                }
             }
         },
     )
@@ -1316,6 +1321,54 @@ fn respondents_section(total: &UnitReport, disclosure: Disclosure) -> Markup {
                     "“" (SUPPRESSED) "”: nhóm có dưới 5 người trả lời, không hiển thị số liệu cụ thể để bảo vệ "
                     "dữ liệu cá nhân của người trả lời (Luật Bảo vệ dữ liệu cá nhân). Khi cần, một nhóm khác "
                     "cũng được ẩn cùng để không tính ngược được từ tổng số."
+                }
+            }
+        }
+    }
+}
+
+/// "Theo nơi cư trú của người trả lời": the unit's responses (those it served) by where the
+/// respondents live, with the index of each place (issue 19).
+pub fn residence_section(table: &sipas_core::residence::ResidenceTable) -> Markup {
+    html! {
+        section.residence id="noi-cu-tru" {
+            h2 { "Theo nơi cư trú của người trả lời" }
+            p.hint {
+                "Phiếu do đơn vị tiếp nhận, chia theo xã, phường nơi người trả lời cư trú "
+                "(Trung tâm Phục vụ hành chính công tiếp nhận hồ sơ không phụ thuộc nơi cư trú)."
+            }
+            @if table.rows.is_empty() {
+                p { "Chưa có phiếu nào trong kỳ." }
+            } @else {
+                table.data.residence-table {
+                    caption { "Số phiếu và chỉ số hài lòng theo nơi cư trú (" (count_text(table.total)) " phiếu)" }
+                    thead { tr {
+                        th scope="col" { "Nơi cư trú" }
+                        th scope="col" { "Mã ĐVHC" }
+                        th.num scope="col" { "Số phiếu" }
+                        th.num scope="col" { "Chỉ số hài lòng" }
+                    } }
+                    tbody {
+                        @for row in &table.rows {
+                            tr data-kind=(row.kind) {
+                                th scope="row" { (row.name) }
+                                td { (row.admin_code.as_deref().unwrap_or("")) }
+                                td.num.n.suppressed[row.responses.is_suppressed()] { (count_text(row.responses)) }
+                                td.num.index {
+                                    @if let Some(index) = row.index { (format_percent(index)) }
+                                    @else if row.responses.is_suppressed() { (SUPPRESSED_SHARE) }
+                                    @else { "—" }
+                                }
+                            }
+                        }
+                    }
+                }
+                @if table.protected {
+                    p.hint.small-cells {
+                        "“" (SUPPRESSED) "”: nơi cư trú có dưới 5 người trả lời, không hiển thị số phiếu và chỉ số "
+                        "để bảo vệ dữ liệu cá nhân của người trả lời (Luật Bảo vệ dữ liệu cá nhân). Khi cần, một "
+                        "nhóm khác cũng được ẩn cùng để không tính ngược được từ tổng số."
+                    }
                 }
             }
         }

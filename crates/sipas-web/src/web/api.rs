@@ -67,6 +67,11 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                     .route(web::get().to(stats))
                     .default_service(web::to(method_not_allowed)),
             )
+            .service(
+                web::resource("/v1/stats/residence")
+                    .route(web::get().to(stats_by_residence))
+                    .default_service(web::to(method_not_allowed)),
+            )
             .configure(super::codes_api::routes)
             .service(
                 web::resource("/v1/openapi.json")
@@ -582,6 +587,54 @@ async fn stats(
     if let Some(reason) = report.lineage.as_ref().and_then(|l| l.refused.as_ref()) {
         return Err(ApiError::bad("compared_to", reason.clone()));
     }
+    Ok(HttpResponse::Ok()
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .json(&report))
+}
+
+/// `GET /api/v1/stats/residence`: the responses served by a unit (and the units below it,
+/// within the account's scope), by the respondents' place of residence, with the index of
+/// each place: the parameters of `/v1/stats` but `kind` and `attr` (refused: the table is of
+/// every respondent of the unit); a unit account gets the small-cell rule ("< 5").
+async fn stats_by_residence(
+    state: web::Data<AppState>,
+    ApiCaller(staff): ApiCaller,
+    request: HttpRequest,
+) -> Result<HttpResponse, ApiError> {
+    let params = StatsParams::parse(request.query_string())?;
+    if !params.attrs.is_empty() {
+        return Err(ApiError::bad(
+            "attr",
+            "Tham số «attr» không dùng cho thống kê theo nơi cư trú.",
+        ));
+    }
+    if params.kind.is_some() {
+        return Err(ApiError::bad(
+            "kind",
+            "Tham số «kind» không dùng cho thống kê theo nơi cư trú.",
+        ));
+    }
+    let mut conn = state.pool.get().await?;
+    let query = params
+        .resolve(
+            &mut conn,
+            &state.forms,
+            &state.config.default_form,
+            &staff.scope,
+            today(),
+        )
+        .await?;
+    let report = crate::app::residence::by_residence(&mut conn, &state.forms, &staff.scope, &query)
+        .await
+        .map_err(|e| match (e, params.unit) {
+            (sipas_app::Error::NotFound, Some(unit)) => ApiError::NotFound(format!(
+                "Không tìm thấy đơn vị {unit} trong phạm vi của tài khoản."
+            )),
+            (sipas_app::Error::NotFound, None) => {
+                ApiError::NotFound("Tài khoản không được giao đơn vị nào.".into())
+            }
+            (other, _) => AppError::from(other).into(),
+        })?;
     Ok(HttpResponse::Ok()
         .insert_header((header::CACHE_CONTROL, "no-store"))
         .json(&report))

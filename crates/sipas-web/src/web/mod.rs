@@ -51,6 +51,26 @@ pub struct AppState {
     /// What `GET /metrics` shows ([`metrics`]): counted by the handlers, the request timer
     /// ([`metrics::timed`]) and the loops beside the server.
     pub metrics: crate::app::metrics::Metrics,
+    /// The places of residence the forms offer (`crate::app::residence`).
+    pub residence_places: Arc<crate::app::residence::PlaceCache>,
+}
+
+impl AppState {
+    /// The places of residence `form` offers from the unit tree: none when it asks no residence
+    /// or lists its own places (no query then).
+    pub async fn residence_places(
+        &self,
+        form: &crate::forms::Form,
+    ) -> Arc<Vec<crate::forms::ResidencePlace>> {
+        match form.residence_item().map(|i| &i.kind) {
+            Some(crate::forms::ItemKind::Residence { places: None }) => {
+                self.residence_places
+                    .get(&self.pool, self.spool.outage_is_recent())
+                    .await
+            }
+            _ => Arc::default(),
+        }
+    }
 }
 
 /// Largest JSON body the API reads (`web::Json`).

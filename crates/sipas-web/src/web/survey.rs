@@ -492,6 +492,7 @@ fn html(status: StatusCode, client: &Client) -> HttpResponseBuilder {
 
 struct Form<'a> {
     version: &'a FormVersion,
+    places: &'a [crate::forms::ResidencePlace],
     token: Uuid,
     started: &'a str,
     values: &'a HashMap<String, String>,
@@ -509,6 +510,7 @@ fn render(target: &Target, client: &Client, form: &Form<'_>, status: StatusCode)
         started: form.started,
         values: form.values,
         problems: form.problems,
+        places: form.places,
     });
     html(status, client).body(page.into_string())
 }
@@ -524,6 +526,7 @@ async fn show(
         Err((page, _)) => return Ok(page),
     };
     let version = desk_form(&state, &target.desk)?;
+    let places = state.residence_places(&version.form).await;
     let client = client(&state, &request);
     let token = Uuid::new_v4();
     let started = sign_started(&state.secret, token, Utc::now());
@@ -532,6 +535,7 @@ async fn show(
         &client,
         &Form {
             version: &version,
+            places: &places,
             token,
             started: &started,
             values: &HashMap::new(),
@@ -605,11 +609,15 @@ async fn receive(
         }
     };
     let client = client(state, &request);
+    let places = state
+        .residence_places(&desk_form(state, &target.desk)?.form)
+        .await;
     let reply = Reply {
         state,
         target: &target,
         client: &client,
         now: Utc::now(),
+        places: &places,
     };
     let checked = match reply.check(decoded, door)? {
         Ok(checked) => checked,
@@ -660,6 +668,8 @@ struct Reply<'a> {
     target: &'a Target,
     client: &'a Client,
     now: chrono::DateTime<Utc>,
+    /// The places of residence the form offers again.
+    places: &'a [crate::forms::ResidencePlace],
 }
 
 impl Reply<'_> {
@@ -678,6 +688,7 @@ impl Reply<'_> {
             self.client,
             &Form {
                 version,
+                places: self.places,
                 token,
                 started,
                 values,

@@ -135,10 +135,12 @@ async fn entry(
         date: format_date(today()),
         ..Typed::default()
     };
+    let places = state.residence_places(&version.form).await;
     Ok(render(
         &staff,
         &desk,
         &version,
+        &places,
         &typed,
         &Refused::default(),
         saved.as_deref(),
@@ -339,7 +341,7 @@ fn check(form: &Form, typed: &Typed, today: NaiveDate) -> Result<PaperBallot, Re
                     code.to_string()
                 }
             }
-            ItemKind::Text { .. } => value.clone(),
+            ItemKind::Text { .. } | ItemKind::Residence { .. } => value.clone(),
         };
         fields.push((item.code.clone(), value));
     }
@@ -368,10 +370,12 @@ fn check(form: &Form, typed: &Typed, today: NaiveDate) -> Result<PaperBallot, Re
     }
 }
 
+#[allow(clippy::too_many_arguments)]
 fn render(
     staff: &Staff,
     desk: &DeskContext,
     version: &FormVersion,
+    places: &[crate::forms::ResidencePlace],
     typed: &Typed,
     refused: &Refused,
     saved: Option<&str>,
@@ -390,6 +394,7 @@ fn render(
                 item_errors: &refused.items,
                 general: &refused.general,
                 saved,
+                places,
             },
         ),
         status,
@@ -407,6 +412,7 @@ async fn save(
     use crate::app::metrics::{Door, Outcome, Reason};
     let metrics = &state.metrics;
     let (desk, current) = desk_and_form(&state, &staff, &path).await?;
+    let places = state.residence_places(&current.form).await;
     let typed = Typed::from_pairs(pairs);
     // The version the clerk had on screen, if it is a version of the form this desk shows.
     let shown = typed
@@ -419,13 +425,17 @@ async fn save(
             general: vec![MSG_FORM_CHANGED.to_string()],
             ..Refused::default()
         };
-        return Ok(render(&staff, &desk, &current, &typed, &refused, None, 422));
+        return Ok(render(
+            &staff, &desk, &current, &places, &typed, &refused, None, 422,
+        ));
     };
     let ballot = match check(&version.form, &typed, today()) {
         Ok(ballot) => ballot,
         Err(refused) => {
             metrics.refused(Door::Paper, Reason::Invalid);
-            return Ok(render(&staff, &desk, &version, &typed, &refused, None, 422));
+            return Ok(render(
+                &staff, &desk, &version, &places, &typed, &refused, None, 422,
+            ));
         }
     };
     let mut conn = state.pool.get().await.inspect_err(|_| {
@@ -464,7 +474,9 @@ async fn save(
                     existing.serial
                 ),
             );
-            Ok(render(&staff, &desk, &version, &typed, &refused, None, 422))
+            Ok(render(
+                &staff, &desk, &version, &places, &typed, &refused, None, 422,
+            ))
         }
         Err(PaperRefusal::Failed(e)) => {
             metrics.submission(Door::Paper, Outcome::Failed);

@@ -886,6 +886,7 @@ async fn unit_page(
             desks: &[],
             comments: &[],
             comments_link: String::new(),
+            residence: None,
         };
         return Ok(html(views::unit_page(&staff, &page), 422));
     };
@@ -946,6 +947,29 @@ async fn unit_page(
     }
     let desks = db_stats::desk_counts(&mut conn, id, range.0, range.1).await?;
     let latest = latest_comments(&mut conn, ids, &selection).await?;
+    let residence = if state
+        .forms
+        .latest(&selection.form)
+        .is_some_and(|v| v.form.residence_item().is_some())
+    {
+        let query = reports::ReportQuery {
+            form_id: selection.form.clone(),
+            from: range.0,
+            to: range.1,
+            root: Some(id),
+            kind: None,
+            channel: selection.channel.clone(),
+            period_id: None,
+            respondents: Default::default(),
+        };
+        Some(
+            crate::app::residence::by_residence(&mut conn, &state.forms, &staff.scope, &query)
+                .await?
+                .table,
+        )
+    } else {
+        None
+    };
     let page = UnitPage {
         query: &shown_query,
         choices,
@@ -959,6 +983,7 @@ async fn unit_page(
         desks: &desks,
         comments: &latest,
         comments_link: comments_link(id, &selection),
+        residence: residence.as_ref(),
     };
     Ok(html(views::unit_page(&staff, &page), 200))
 }
