@@ -15,6 +15,7 @@ mod publish;
 pub(crate) mod report;
 mod stats;
 mod tokens;
+mod unit_import;
 mod units;
 
 use actix_session::Session;
@@ -78,6 +79,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .service(dashboard)
             .service(password_page)
             .service(change_password)
+            .configure(unit_import::routes)
             .configure(units::routes)
             .configure(desks::routes)
             .configure(accounts::routes)
