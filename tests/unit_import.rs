@@ -268,6 +268,17 @@ async fn the_dry_run_lists_every_problem_and_a_refused_file_stores_nothing() {
     }
 }
 
+/// code, name, kind, parent code, official code, valid from, active.
+type StoredUnit = (
+    String,
+    String,
+    String,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+    bool,
+);
+
 const GOOD_CSV: &str = "Loại dòng,Mã đơn vị,Tên đơn vị,Loại,Mã đơn vị cấp trên,Mã ĐVHC,Hiệu lực từ,Hiệu lực đến,Phiếu mặc định,Tên quầy,Phiếu,Đang hoạt động
 Quầy,thu-nghiem.a,,,,,,,,Quầy một cửa,,có
 Đơn vị,thu-nghiem.a,Xã Thử Nghiệm A,xã,thu-nghiem,02642,1/7/2025,,,,,
@@ -309,15 +320,7 @@ async fn a_good_file_is_stored_whole_with_one_audit_entry() {
         )
         .await
         .unwrap();
-    let got: Vec<(
-        String,
-        String,
-        String,
-        Option<String>,
-        Option<String>,
-        Option<String>,
-        bool,
-    )> = rows
+    let got: Vec<StoredUnit> = rows
         .iter()
         .map(|r| {
             (
