@@ -54,6 +54,11 @@ pub enum Command {
         #[arg(long, default_value_t = 300, value_parser = clap::value_parser!(u32).range(72..=crate::export::poster::MAX_DPI as i64))]
         dpi: u32,
     },
+    /// The unit tree and its desks as a spreadsheet (the template of /staff/units/import).
+    Units {
+        #[command(subcommand)]
+        action: UnitsCommand,
+    },
     /// Staff accounts.
     User {
         #[command(subcommand)]
@@ -171,6 +176,24 @@ pub enum RollupCommand {
     Refresh,
     /// Empty the rollups and fold every response again.
     Rebuild,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum UnitsCommand {
+    /// Write every unit and desk, in the import's format (.csv or .xlsx, by the extension).
+    Export {
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Create or update units (matched by code) and desks (by unit code and name) from a .csv
+    /// or .xlsx file; one transaction and one audit entry, or nothing at all. Prints every
+    /// problem by row and column; exit status 1 when the file is refused.
+    Import {
+        file: PathBuf,
+        /// Check the file and say what would change; change nothing.
+        #[arg(long)]
+        dry_run: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -508,6 +531,12 @@ pub async fn run(cli: Cli, config: Config) -> anyhow::Result<()> {
             }
             print!("{}", purge_summary(&purge));
         }
+        Command::Units { action } => {
+            let services = Services::open(config).await?;
+            let result = run_units(&services, action).await;
+            services.close().await;
+            result?;
+        }
         Command::Doctor => {
             let report = crate::doctor::run(&crate::doctor::Environment::from_process()).await;
             print!("{report}");
@@ -540,6 +569,84 @@ pub async fn run(cli: Cli, config: Config) -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+/// `sipas units export` and `sipas units import`.
+async fn run_units(services: &Services, action: UnitsCommand) -> anyhow::Result<()> {
+    use crate::app::unit_import::{self, ImportedBy, MAX_FILE_BYTES, Outcome};
+    use crate::export::unit_sheet::{self, SheetFormat};
+    let mut conn = services.database.pool.get().await?;
+    match action {
+        UnitsCommand::Export { out } => {
+            let format = SheetFormat::of_name(&out.to_string_lossy())
+                .context("--out: the file name must end in .csv or .xlsx")?;
+            let existing = unit_import::load_existing(&mut conn).await?;
+            let lines = unit_import::export_lines(&existing);
+            let bytes = unit_sheet::write(&lines, format)?;
+            write_replacing(&out, &bytes).await?;
+            eprintln!(
+                "wrote {} units and {} desks to {}",
+                lines.units.len(),
+                lines.desks.len(),
+                out.display()
+            );
+            Ok(())
+        }
+        UnitsCommand::Import { file, dry_run } => {
+            let size = tokio::fs::metadata(&file)
+                .await
+                .with_context(|| format!("cannot read {}", file.display()))?
+                .len();
+            if size > MAX_FILE_BYTES as u64 {
+                anyhow::bail!(
+                    "{}: Tệp quá lớn ({} kB); tối đa {} kB.",
+                    file.display(),
+                    size.div_ceil(1024),
+                    MAX_FILE_BYTES / 1024
+                );
+            }
+            let bytes = tokio::fs::read(&file)
+                .await
+                .with_context(|| format!("cannot read {}", file.display()))?;
+            let problems = match unit_sheet::read(&bytes) {
+                Ok(lines) => {
+                    let forms = services.forms.form_ids();
+                    match unit_import::import(
+                        &mut conn,
+                        ImportedBy::CommandLine,
+                        &lines,
+                        &forms,
+                        dry_run,
+                    )
+                    .await?
+                    {
+                        Outcome::Checked(plan) => {
+                            if plan.is_empty() {
+                                println!(
+                                    "nothing to change (the file matches the units and desks stored)"
+                                );
+                            } else if dry_run {
+                                println!("dry run, nothing stored: would {}", plan.summary());
+                            } else {
+                                println!("imported: {}", plan.summary());
+                            }
+                            return Ok(());
+                        }
+                        Outcome::Refused(problems) => problems,
+                    }
+                }
+                Err(problems) => problems,
+            };
+            for problem in &problems {
+                println!("{problem}");
+            }
+            anyhow::bail!(
+                "{}: {} problem(s), nothing stored",
+                file.display(),
+                problems.len()
+            )
+        }
+    }
 }
 
 /// What a command that needs the unit tree says on a database that has no unit yet (a new

@@ -72,6 +72,9 @@ pub async fn seed(conn: &mut AsyncPgConnection) -> anyhow::Result<()> {
             name: "UBND tỉnh Đồng Nai",
             kind: "province",
             default_form_id: None,
+            admin_code: None,
+            valid_from: None,
+            valid_until: None,
         },
     )
     .await?;
@@ -83,6 +86,9 @@ pub async fn seed(conn: &mut AsyncPgConnection) -> anyhow::Result<()> {
             name: "UBND huyện Xuân Lộc",
             kind: "district",
             default_form_id: Some(DISTRICT_FORM),
+            admin_code: None,
+            valid_from: None,
+            valid_until: None,
         },
     )
     .await?;
@@ -96,6 +102,9 @@ pub async fn seed(conn: &mut AsyncPgConnection) -> anyhow::Result<()> {
                 name,
                 kind: "department",
                 default_form_id: None,
+                admin_code: None,
+                valid_from: None,
+                valid_until: None,
             },
         )
         .await?;
@@ -114,6 +123,9 @@ pub async fn seed(conn: &mut AsyncPgConnection) -> anyhow::Result<()> {
             name: "UBND thị trấn Gia Ray",
             kind: "town",
             default_form_id: None,
+            admin_code: None,
+            valid_from: None,
+            valid_until: None,
         },
     )
     .await?;
@@ -135,6 +147,9 @@ pub async fn seed(conn: &mut AsyncPgConnection) -> anyhow::Result<()> {
                 name: &unit_name,
                 kind: "commune",
                 default_form_id: None,
+                admin_code: None,
+                valid_from: None,
+                valid_until: None,
             },
         )
         .await?;

@@ -44,6 +44,7 @@ mod staff_units_desks;
 mod stats_data;
 mod survey;
 mod survey_limits;
+mod unit_import;
 mod upgrade;
 mod visit_codes;
 

@@ -36,6 +36,7 @@ pub mod spool;
 pub mod staff;
 pub mod survey;
 pub mod tokens;
+pub mod unit_import;
 pub mod units;
 
 pub use error::Error;

@@ -27,6 +27,9 @@ pub async fn create(
             {
                 return Ok(Err(UnitRefusal::UnknownParent));
             }
+            if admin_code_taken(conn, fields, None).await? {
+                return Ok(Err(UnitRefusal::DuplicateAdminCode));
+            }
             let unit = Unit::insert(
                 conn,
                 &NewUnit {
@@ -35,6 +38,9 @@ pub async fn create(
                     name: &fields.name,
                     kind: fields.kind.as_str(),
                     default_form_id: fields.default_form_id.as_deref(),
+                    admin_code: fields.admin_code.as_deref(),
+                    valid_from: fields.valid_from,
+                    valid_until: fields.valid_until,
                 },
             )
             .await?;
@@ -56,8 +62,25 @@ pub async fn create(
     refused_if_duplicate(result, UnitRefusal::DuplicateCode)
 }
 
-/// Renames, changes the kind, moves and sets the default form of the unit `id`, under the unit
-/// tree's lock, audited as "unit.update" (nothing is written when nothing changes).
+/// Whether `fields` give a current unit (no end date) an official code that another current
+/// unit than `id` has.
+async fn admin_code_taken(
+    conn: &mut AsyncPgConnection,
+    fields: &UnitFields,
+    id: Option<i32>,
+) -> diesel::QueryResult<bool> {
+    match (&fields.admin_code, fields.valid_until) {
+        (Some(code), None) => Ok(Unit::find_current_by_admin_code(conn, code, id)
+            .await?
+            .is_some()),
+        _ => Ok(false),
+    }
+}
+
+/// Renames, changes the kind, moves, sets the default form, the official code and the validity
+/// dates of the unit `id`, under the unit tree's lock, audited as "unit.update" (nothing is
+/// written when nothing changes). An official code that another current unit has is
+/// [`UnitRefusal::DuplicateAdminCode`].
 /// `Err(NotFound)` for an unknown unit.
 pub async fn update(
     conn: &mut AsyncPgConnection,
@@ -65,42 +88,50 @@ pub async fn update(
     id: i32,
     fields: &UnitFields,
 ) -> diesel::QueryResult<Result<Unit, UnitRefusal>> {
-    conn.transaction::<_, DbError, _>(async |conn| {
-        units::lock_tree(conn).await?;
-        let before = Unit::find(conn, id).await?.ok_or(DbError::NotFound)?;
-        if let Some(parent) = fields.parent_id
-            && parent != before.parent_id.unwrap_or(-1)
-        {
-            if Unit::find(conn, parent).await?.is_none() {
-                return Ok(Err(UnitRefusal::UnknownParent));
+    let result = conn
+        .transaction::<_, DbError, _>(async |conn| {
+            units::lock_tree(conn).await?;
+            let before = Unit::find(conn, id).await?.ok_or(DbError::NotFound)?;
+            if let Some(parent) = fields.parent_id
+                && parent != before.parent_id.unwrap_or(-1)
+            {
+                if Unit::find(conn, parent).await?.is_none() {
+                    return Ok(Err(UnitRefusal::UnknownParent));
+                }
+                if Unit::subtree_ids(conn, id).await?.contains(&parent) {
+                    return Ok(Err(UnitRefusal::IntoOwnSubtree));
+                }
             }
-            if Unit::subtree_ids(conn, id).await?.contains(&parent) {
-                return Ok(Err(UnitRefusal::IntoOwnSubtree));
+            let unchanged = before.name == fields.name
+                && before.kind == fields.kind.as_str()
+                && before.parent_id == fields.parent_id
+                && before.default_form_id == fields.default_form_id
+                && before.admin_code == fields.admin_code
+                && before.valid_from == fields.valid_from
+                && before.valid_until == fields.valid_until;
+            if unchanged {
+                return Ok(Ok(before));
             }
-        }
-        let unchanged = before.name == fields.name
-            && before.kind == fields.kind.as_str()
-            && before.parent_id == fields.parent_id
-            && before.default_form_id == fields.default_form_id;
-        if unchanged {
-            return Ok(Ok(before));
-        }
-        let after = Unit::update_fields(conn, id, fields).await?;
-        audit::record(
-            conn,
-            &NewAuditEntry::by(
-                actor,
-                "unit.update",
-                "unit",
-                id,
-                audit::snapshot(&before),
-                audit::snapshot(&after),
-            ),
-        )
-        .await?;
-        Ok(Ok(after))
-    })
-    .await
+            if admin_code_taken(conn, fields, Some(id)).await? {
+                return Ok(Err(UnitRefusal::DuplicateAdminCode));
+            }
+            let after = Unit::update_fields(conn, id, fields).await?;
+            audit::record(
+                conn,
+                &NewAuditEntry::by(
+                    actor,
+                    "unit.update",
+                    "unit",
+                    id,
+                    audit::snapshot(&before),
+                    audit::snapshot(&after),
+                ),
+            )
+            .await?;
+            Ok(Ok(after))
+        })
+        .await;
+    refused_if_duplicate(result, UnitRefusal::DuplicateAdminCode)
 }
 
 /// Deactivates or reactivates the unit `id` ("unit.deactivate" / "unit.activate"); a

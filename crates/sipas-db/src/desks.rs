@@ -410,6 +410,29 @@ impl Desk {
             .await
     }
 
+    /// Every desk, by id.
+    pub async fn all(conn: &mut AsyncPgConnection) -> diesel::QueryResult<Vec<Desk>> {
+        desks::table
+            .select(Desk::as_select())
+            .order(desks::id)
+            .load(conn)
+            .await
+    }
+
+    /// Sets the form and the state of desk `id` (the unit import); the desk as it is after.
+    pub async fn set_form_and_active(
+        conn: &mut AsyncPgConnection,
+        id: i32,
+        form_id: Option<&str>,
+        active: bool,
+    ) -> diesel::QueryResult<Desk> {
+        diesel::update(desks::table.find(id))
+            .set((desks::form_id.eq(form_id), desks::active.eq(active)))
+            .returning(Desk::as_returning())
+            .get_result(conn)
+            .await
+    }
+
     /// Deactivates or reactivates desk `id`; the desk as it is after.
     pub async fn set_active(
         conn: &mut AsyncPgConnection,

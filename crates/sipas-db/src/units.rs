@@ -40,6 +40,9 @@ pub struct NewUnit<'a> {
     pub name: &'a str,
     pub kind: &'a str,
     pub default_form_id: Option<&'a str>,
+    pub admin_code: Option<&'a str>,
+    pub valid_from: Option<NaiveDate>,
+    pub valid_until: Option<NaiveDate>,
 }
 
 impl Unit {
@@ -223,12 +226,26 @@ pub struct UnitFields {
     pub parent_id: Option<i32>,
     /// `None`: inherit from the parent.
     pub default_form_id: Option<String>,
+    /// The official administrative unit code (2, 3 or 5 digits, [`is_valid_admin_code`]).
+    pub admin_code: Option<String>,
+    /// The first day the unit exists; `None`: since before the records began.
+    pub valid_from: Option<NaiveDate>,
+    /// The first day it no longer exists; `None`: it still exists. After `valid_from`.
+    pub valid_until: Option<NaiveDate>,
+}
+
+/// Whether `code` is an acceptable official administrative unit code: 2 digits (province),
+/// 3 (former district) or 5 (commune, ward), as the table's CHECK says.
+pub fn is_valid_admin_code(code: &str) -> bool {
+    matches!(code.len(), 2 | 3 | 5) && code.bytes().all(|b| b.is_ascii_digit())
 }
 
 /// Why a unit was not saved (nothing was stored).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum UnitRefusal {
     DuplicateCode,
+    /// Another current unit (without an end date) has this official administrative code.
+    DuplicateAdminCode,
     UnknownParent,
     /// The new parent is the unit itself or one of its descendants.
     IntoOwnSubtree,
@@ -321,10 +338,30 @@ impl Unit {
                 units::kind.eq(fields.kind.as_str()),
                 units::parent_id.eq(fields.parent_id),
                 units::default_form_id.eq(fields.default_form_id.as_deref()),
+                units::admin_code.eq(fields.admin_code.as_deref()),
+                units::valid_from.eq(fields.valid_from),
+                units::valid_until.eq(fields.valid_until),
             ))
             .returning(Unit::as_returning())
             .get_result(conn)
             .await
+    }
+
+    /// The current unit (without an end date) other than `except` that has the official
+    /// administrative code `admin_code`, if any.
+    pub async fn find_current_by_admin_code(
+        conn: &mut AsyncPgConnection,
+        admin_code: &str,
+        except: Option<i32>,
+    ) -> diesel::QueryResult<Option<Unit>> {
+        units::table
+            .filter(units::admin_code.eq(admin_code))
+            .filter(units::valid_until.is_null())
+            .filter(units::id.ne(except.unwrap_or(-1)))
+            .select(Unit::as_select())
+            .first(conn)
+            .await
+            .optional()
     }
 
     /// The unit `id`, its row locked until the end of the transaction; `Err(NotFound)` for an

@@ -20,6 +20,7 @@ pub mod poster;
 pub mod slips;
 pub mod spec;
 pub mod sps;
+pub mod unit_sheet;
 pub mod xlsx;
 
 use std::path::Path;

@@ -1,5 +1,6 @@
 //! Pages of the staff area: units.
 
+use chrono::NaiveDate;
 use maud::{Markup, html};
 use serde::Deserialize;
 
@@ -23,19 +24,44 @@ pub struct UnitForm {
     /// A form id, or empty to inherit from the parent.
     #[serde(default)]
     pub default_form: String,
+    /// The official administrative unit code (mã ĐVHC), or empty.
+    #[serde(default)]
+    pub admin_code: String,
+    /// yyyy-mm-dd (a date input), or empty.
+    #[serde(default)]
+    pub valid_from: String,
+    #[serde(default)]
+    pub valid_until: String,
 }
 
 impl UnitForm {
     /// The form filled with a unit's current values.
-    pub fn of(unit: &UnitRow) -> UnitForm {
+    pub fn of(unit: &UnitRow, history: &UnitHistory) -> UnitForm {
+        let date = |d: Option<NaiveDate>| d.map(|d| d.to_string()).unwrap_or_default();
         UnitForm {
             name: unit.name.clone(),
             code: unit.code.clone(),
             kind: unit.kind.clone(),
             parent: unit.parent_id.map(|p| p.to_string()).unwrap_or_default(),
             default_form: unit.default_form_id.clone().unwrap_or_default(),
+            admin_code: history.admin_code.clone().unwrap_or_default(),
+            valid_from: date(history.valid_from),
+            valid_until: date(history.valid_until),
         }
     }
+}
+
+/// A unit's official code and validity dates (what the tree listing does not carry).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct UnitHistory {
+    pub admin_code: Option<String>,
+    pub valid_from: Option<NaiveDate>,
+    pub valid_until: Option<NaiveDate>,
+}
+
+/// "01/07/2025", or "—".
+fn date_cell(date: Option<NaiveDate>, none: &'static str) -> String {
+    date.map_or_else(|| none.to_string(), |d| d.format("%d/%m/%Y").to_string())
 }
 
 /// Non-breaking spaces and a corner before a unit's name, by its depth in the tree (the
@@ -92,8 +118,11 @@ pub fn list(
             (flash(message))
             @if staff.is_admin() {
                 p.actions {
-                    a href="/staff/units/new" { "Thêm đơn vị" } " "
+                    a href="/staff/units/new" { "Thêm đơn vị" }
+                    " · "
                     a href="/staff/reorganisations" { "Sắp xếp đơn vị (sáp nhập, chia tách, đổi tên, chuyển)" }
+                    " · "
+                    a href="/staff/units/import" { "Nhập / xuất danh sách đơn vị và quầy (bảng tính)" }
                 }
             }
             @if rows.is_empty() {
@@ -182,6 +211,12 @@ fn unit_fields(
         (select_field("kind", "Loại đơn vị", &kind_options(), &values.kind, errors))
         (parent_select(units, &values.parent, disabled, errors))
         (select_field("default_form", "Mẫu phiếu mặc định cho các quầy", form_options, &values.default_form, errors))
+        (text_field("admin_code", "Mã đơn vị hành chính (mã ĐVHC)", &values.admin_code, errors, "text",
+            Some("(không bắt buộc; 2 chữ số cấp tỉnh, 3 chữ số cấp huyện cũ, 5 chữ số cấp xã; ví dụ: 26041)")))
+        (text_field("valid_from", "Hiệu lực từ ngày", &values.valid_from, errors, "date",
+            Some("(không bắt buộc; để trống nếu đơn vị có từ trước khi bắt đầu khảo sát)")))
+        (text_field("valid_until", "Hết hiệu lực từ ngày", &values.valid_until, errors, "date",
+            Some("(không bắt buộc; ngày đầu tiên đơn vị không còn tồn tại, ví dụ ngày sắp xếp có hiệu lực)")))
     }
 }
 
@@ -214,6 +249,7 @@ pub fn new_unit(
 /// What the unit page shows.
 pub struct UnitPage<'a> {
     pub unit: &'a UnitRow,
+    pub history: &'a UnitHistory,
     /// The parent's id and name, and whether the account may open its page.
     pub parent: Option<(i32, &'a str, bool)>,
     pub children: Vec<&'a UnitRow>,
@@ -223,7 +259,7 @@ pub struct UnitPage<'a> {
     pub titles: &'a [(String, String)],
     pub message: Option<&'a str>,
     /// The acts that formed or ended the unit.
-    pub history: &'a [crate::db::reorganisations::HistoryLine],
+    pub acts: &'a [crate::db::reorganisations::HistoryLine],
     /// Whether the account may add desks here.
     pub can_add_desk: bool,
     /// The edit form (admins): the values, their problems, every unit (for the parent
@@ -261,6 +297,12 @@ pub fn show(staff: &SignedIn, p: &UnitPage<'_>) -> Markup {
                     tr { th scope="row" { "Mã đơn vị" } td { code { (unit.code) } } }
                     tr { th scope="row" { "Loại" } td { (UnitKind::label_of(&unit.kind)) } }
                     tr {
+                        th scope="row" { "Mã đơn vị hành chính" }
+                        td { @match &p.history.admin_code { Some(code) => code { (code) }, None => "—" } }
+                    }
+                    tr { th scope="row" { "Hiệu lực từ" } td { (date_cell(p.history.valid_from, "trước khi bắt đầu khảo sát")) } }
+                    tr { th scope="row" { "Hiệu lực đến" } td { (date_cell(p.history.valid_until, "đang tồn tại")) } }
+                    tr {
                         th scope="row" { "Đơn vị cấp trên" }
                         td {
                             @match p.parent {
@@ -279,7 +321,7 @@ pub fn show(staff: &SignedIn, p: &UnitPage<'_>) -> Markup {
                     tr { th scope="row" { "Số phiếu đã nhận" } td { (unit.responses) } }
                 }
             }
-            (super::reorganisations::history(p.history))
+            (super::reorganisations::history(p.acts))
 
             h2 { "Quầy tiếp nhận" }
             @if p.desks.is_empty() {
@@ -347,6 +389,88 @@ pub fn show(staff: &SignedIn, p: &UnitPage<'_>) -> Markup {
                 }
             }
             p.hint { (NO_DELETION_HINT) }
+        },
+    )
+}
+
+/// What the import page shows after an upload.
+#[derive(Debug, Clone, Default)]
+pub struct ImportView<'a> {
+    /// Whether "Chỉ kiểm tra" is ticked (the default).
+    pub dry_run: bool,
+    /// The outcome in one sentence (success, or why the file was not read).
+    pub notice: Option<String>,
+    /// Whether the notice reports a refusal.
+    pub refused: bool,
+    /// Every problem of the file, by row and column.
+    pub problems: &'a [sipas_app::unit_import::Problem],
+}
+
+/// The import / export page of the unit tree and its desks (admins).
+pub fn import_page(staff: &SignedIn, view: &ImportView<'_>) -> Markup {
+    use sipas_app::unit_import::{MAX_FILE_BYTES, columns};
+    page(
+        "Nhập / xuất đơn vị và quầy",
+        staff,
+        "/staff/units",
+        html! {
+            p { a href="/staff/units" { "← Danh sách đơn vị" } }
+            @if let Some(notice) = &view.notice {
+                @if view.refused {
+                    div.alert role="alert" { p { (notice) } }
+                } @else {
+                    p.flash role="status" { (notice) }
+                }
+            }
+            @if !view.problems.is_empty() {
+                h2 { "Các lỗi trong tệp (" (view.problems.len()) ")" }
+                table.problems {
+                    thead {
+                        tr {
+                            th scope="col" { "Trang" }
+                            th.num scope="col" { "Dòng" }
+                            th scope="col" { "Cột" }
+                            th scope="col" { "Lỗi" }
+                        }
+                    }
+                    tbody {
+                        @for p in view.problems {
+                            tr {
+                                td { (p.sheet.as_deref().unwrap_or("—")) }
+                                td.num { @if let Some(row) = p.row { (row) } @else { "—" } }
+                                td { (p.column.as_deref().unwrap_or("—")) }
+                                td { (p.message) }
+                            }
+                        }
+                    }
+                }
+            }
+            h2 { "Tải tệp mẫu hoặc danh sách hiện có" }
+            ul {
+                li { "Tệp mẫu (trống): " a href="/staff/units/import/template.xlsx" { "Excel (.xlsx)" } " · " a href="/staff/units/import/template.csv" { "CSV" } }
+                li { "Danh sách đơn vị và quầy hiện có, cùng định dạng: " a href="/staff/units/import/export.xlsx" { "Excel (.xlsx)" } " · " a href="/staff/units/import/export.csv" { "CSV" } }
+            }
+            p.hint {
+                "Tệp Excel có hai trang «" (columns::UNIT_SHEET) "» và «" (columns::DESK_SHEET) "» (xem trang «Hướng dẫn» trong tệp). "
+                "Tệp CSV là một bảng: cột «" (columns::ROW_KIND) "» ghi «" (columns::ROW_UNIT) "» cho dòng đơn vị hoặc «" (columns::ROW_DESK) "» cho dòng quầy. "
+                "Đơn vị được nhận ra theo mã đơn vị, quầy theo mã đơn vị và tên quầy: có rồi thì cập nhật, chưa có thì thêm mới; đơn vị và quầy không có trong tệp được giữ nguyên. "
+                "Khi mở tệp CSV bằng bảng tính, hãy định dạng cột «" (columns::ADMIN_CODE) "» là Văn bản để giữ số 0 ở đầu."
+            }
+            h2 { "Nhập từ tệp" }
+            form method="post" action="/staff/units/import" enctype="multipart/form-data" {
+                (csrf_input(&staff.csrf))
+                div.field {
+                    label for="f-file" { "Tệp bảng tính (.xlsx hoặc .csv, tối đa " (MAX_FILE_BYTES / 1024 / 1024) " MB)" }
+                    input id="f-file" type="file" name="file" accept=".xlsx,.csv" required;
+                }
+                div.field {
+                    input id="f-dry-run" type="checkbox" name="dry_run" value="on" checked[view.dry_run];
+                    " "
+                    label for="f-dry-run" { "Chỉ kiểm tra (không lưu gì, chỉ liệt kê lỗi và những thay đổi sẽ thực hiện)" }
+                }
+                button type="submit" { "Tải lên" }
+            }
+            p.hint { "Khi nhập thật, hoặc toàn bộ tệp được lưu, hoặc không có gì được lưu nếu có bất kỳ lỗi nào." }
         },
     )
 }

@@ -254,6 +254,16 @@ impl<T: DeserializeOwned + 'static> FromRequest for CsrfForm<T> {
     }
 }
 
+/// Whether `sent` is the session's CSRF token (for the bodies [`CsrfForm`] does not read: the
+/// multipart upload of the unit import).
+pub fn csrf_matches(request: &HttpRequest, sent: Option<&str>) -> bool {
+    let expected = request.get_session().get::<String>(CSRF_KEY).ok().flatten();
+    match (sent, expected) {
+        (Some(sent), Some(expected)) => same_token(sent, &expected),
+        _ => false,
+    }
+}
+
 /// Refuses a state-changing request whose Origin header names another site. (Browsers send
 /// Origin with every cross-site POST; the per-form token catches the rest.)
 pub async fn check_origin(

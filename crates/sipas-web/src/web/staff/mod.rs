@@ -16,6 +16,7 @@ mod reorganisations;
 pub(crate) mod report;
 mod stats;
 mod tokens;
+mod unit_import;
 mod units;
 
 use actix_session::Session;
@@ -79,6 +80,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .service(dashboard)
             .service(password_page)
             .service(change_password)
+            .configure(unit_import::routes)
             .configure(units::routes)
             .configure(reorganisations::routes)
             .configure(desks::routes)

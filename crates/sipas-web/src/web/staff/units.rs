@@ -8,11 +8,12 @@ use super::{Empty, html, parse_id, see_other};
 use crate::auth::{CsrfForm, Scope, Staff};
 use crate::db::desks::Desk;
 use crate::db::units::{
-    MAX_NAME_CHARS, Unit, UnitFields, UnitKind, UnitRefusal, UnitRow, is_valid_unit_code,
+    MAX_NAME_CHARS, Unit, UnitFields, UnitKind, UnitRefusal, UnitRow, is_valid_admin_code,
+    is_valid_unit_code,
 };
 use crate::error::AppError;
 use crate::views::staff::FieldErrors;
-use crate::views::staff::units::{self as views, UnitEdit, UnitForm, UnitPage};
+use crate::views::staff::units::{self as views, UnitEdit, UnitForm, UnitHistory, UnitPage};
 use crate::web::AppState;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
@@ -132,6 +133,31 @@ const MSG_UNKNOWN_PARENT: &str = "Đơn vị cấp trên không tồn tại. Vui
 const MSG_OWN_SUBTREE: &str =
     "Không thể chuyển đơn vị vào chính nó hoặc vào một đơn vị trực thuộc của nó.";
 const MSG_DUPLICATE_CODE: &str = "Mã đơn vị này đã được dùng cho một đơn vị khác.";
+const MSG_DUPLICATE_ADMIN_CODE: &str =
+    "Mã đơn vị hành chính này đang được dùng cho một đơn vị khác còn hiệu lực.";
+const MSG_ADMIN_CODE: &str =
+    "Mã đơn vị hành chính gồm 2 chữ số (cấp tỉnh), 3 chữ số (cấp huyện cũ) hoặc 5 chữ số (cấp xã).";
+const MSG_DATE: &str = "Ngày không hợp lệ. Vui lòng chọn ngày (ví dụ 01/07/2025).";
+const MSG_DATES_ORDER: &str = "Ngày hết hiệu lực phải sau ngày bắt đầu hiệu lực.";
+
+/// An optional date as a date input sends it (yyyy-mm-dd; also dd/mm/yyyy typed by hand).
+fn check_date(
+    value: &str,
+    field: &'static str,
+    errors: &mut FieldErrors,
+) -> Option<Option<chrono::NaiveDate>> {
+    let value = value.trim();
+    if value.is_empty() {
+        return Some(None);
+    }
+    match crate::app::unit_import::parse_date(value) {
+        Some(date) => Some(Some(date)),
+        None => {
+            errors.insert(field, MSG_DATE.to_string());
+            None
+        }
+    }
+}
 
 /// The unit as typed, checked (the form among `choice`).
 fn unit_fields(form: &UnitForm, choice: &FormChoice) -> Result<UnitFields, FieldErrors> {
@@ -154,15 +180,46 @@ fn unit_fields(form: &UnitForm, choice: &FormChoice) -> Result<UnitFields, Field
         .parse(&form.default_form)
         .map_err(|message| errors.insert("default_form", message))
         .ok();
-    match (name, kind, parent_id, default_form_id) {
-        (Some(name), Some(kind), Some(parent_id), Some(default_form_id)) if errors.is_empty() => {
-            Ok(UnitFields {
-                name,
-                kind,
-                parent_id,
-                default_form_id,
-            })
-        }
+    let admin_code = form.admin_code.trim();
+    let admin_code = if admin_code.is_empty() {
+        None
+    } else if is_valid_admin_code(admin_code) {
+        Some(admin_code.to_string())
+    } else {
+        errors.insert("admin_code", MSG_ADMIN_CODE.to_string());
+        None
+    };
+    let valid_from = check_date(&form.valid_from, "valid_from", &mut errors);
+    let valid_until = check_date(&form.valid_until, "valid_until", &mut errors);
+    if let (Some(Some(from)), Some(Some(until))) = (valid_from, valid_until)
+        && until <= from
+    {
+        errors.insert("valid_until", MSG_DATES_ORDER.to_string());
+    }
+    match (
+        name,
+        kind,
+        parent_id,
+        default_form_id,
+        valid_from,
+        valid_until,
+    ) {
+        (
+            Some(name),
+            Some(kind),
+            Some(parent_id),
+            Some(default_form_id),
+            Some(valid_from),
+            Some(valid_until),
+        ) if errors.is_empty() => Ok(UnitFields {
+            name,
+            kind,
+            parent_id,
+            default_form_id,
+            admin_code,
+            valid_from,
+            valid_until,
+        }),
         _ => Err(errors),
     }
 }
@@ -189,6 +246,7 @@ fn check_code(value: &str, errors: &mut FieldErrors) -> Option<String> {
 fn refusal_error(refusal: UnitRefusal) -> (&'static str, String) {
     match refusal {
         UnitRefusal::DuplicateCode => ("code", MSG_DUPLICATE_CODE.to_string()),
+        UnitRefusal::DuplicateAdminCode => ("admin_code", MSG_DUPLICATE_ADMIN_CODE.to_string()),
         UnitRefusal::UnknownParent => ("parent", MSG_UNKNOWN_PARENT.to_string()),
         UnitRefusal::IntoOwnSubtree => ("parent", MSG_OWN_SUBTREE.to_string()),
     }
@@ -291,9 +349,17 @@ async fn render_show(
         None => None,
     };
     let desks = Desk::find_for_scope(&mut conn, &Scope::Units(vec![id])).await?;
-    let history = crate::db::reorganisations::history(&mut conn, id).await?;
+    let acts = crate::db::reorganisations::history(&mut conn, id).await?;
+    let history = Unit::find(&mut conn, id)
+        .await?
+        .map(|u| UnitHistory {
+            admin_code: u.admin_code,
+            valid_from: u.valid_from,
+            valid_until: u.valid_until,
+        })
+        .unwrap_or_default();
     let children: Vec<&UnitRow> = rows.iter().filter(|r| r.parent_id == Some(id)).collect();
-    let current = UnitForm::of(unit);
+    let current = UnitForm::of(unit, &history);
     let empty = FieldErrors::new();
     let (values, errors) = edit.unwrap_or((&current, &empty));
     let subtree = crate::domain::tree::subtree(&rows, id);
@@ -302,6 +368,7 @@ async fn render_show(
     let titles = super::form_titles(&state.forms);
     let page = UnitPage {
         unit,
+        history: &history,
         parent: parent
             .as_ref()
             .map(|(id, name, link)| (*id, name.as_str(), *link)),
@@ -310,7 +377,7 @@ async fn render_show(
         installation_default: &state.config.default_form,
         titles: &titles,
         message,
-        history: &history,
+        acts: &acts,
         can_add_desk: staff.require_writable_unit(id).is_ok() && unit.active,
         edit: staff.is_admin().then_some(UnitEdit {
             values,
