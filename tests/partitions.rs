@@ -67,6 +67,8 @@ async fn store(
         visit_code_id: None,
         keep_original_texts: false,
         via: Some("desk"),
+        residence_unit_id: None,
+        residence_code: None,
     };
     let mut conn = app.pool.get().await.unwrap();
     responses::store(&mut conn, &new, &texts)
