@@ -475,6 +475,8 @@ async fn export_writes_the_year_as_csv_and_xlsx() {
         "unit_code_now",
     ];
     expected_header.extend(CHOICE_1001);
+    // The place of residence: its code, official code and name (issue 19).
+    expected_header.extend(["NOI_CU_TRU", "NOI_CU_TRU_MA", "NOI_CU_TRU_TEN"]);
     expected_header.extend(["YK"]);
     assert_eq!(header, expected_header);
 

@@ -428,8 +428,8 @@ async fn raw_data_says_which_responses_count_and_why() {
     let missing = &sps[sps.find("MISSING VALUES\n").expect("MISSING VALUES")..];
     let missing = &missing[..missing.find(".\n").unwrap()];
     assert_eq!(
-        missing, "MISSING VALUES\n  PA1 (0)\n  /  PA2 (0)\n  /  PA3 (0)",
-        "only the items offering “Không áp dụng”"
+        missing, "MISSING VALUES\n  PA1 (0)\n  /  PA2 (0)\n  /  PA3 (0)\n  /  NOI_CU_TRU (-2)",
+        "only the items offering “Không áp dụng”, and the place of residence's “Không muốn trả lời”"
     );
     assert!(sps.find("MISSING VALUES").unwrap() < sps.rfind("EXECUTE.").unwrap());
 

@@ -807,13 +807,18 @@ async fn nothing_in_the_schema_leads_from_an_answer_to_a_code_a_dossier_or_an_ad
             );
         }
     }
-    // responses.desk_code is the desk's public code (the same for everyone at the desk).
-    let response_code_columns: Vec<&str> = columns
+    // responses.desk_code is the desk's public code (the same for everyone at the desk);
+    // responses.residence_code the code of a place of residence in the form's own list (a
+    // small number, shared by everyone living there).
+    let response_code_columns: Vec<(&str, &str)> = columns
         .iter()
         .filter(|(table, column, _)| table == "responses" && column.contains("code"))
-        .map(|(_, column, _)| column.as_str())
+        .map(|(_, column, data_type)| (column.as_str(), data_type.as_str()))
         .collect();
-    assert_eq!(response_code_columns, vec!["desk_code"]);
+    assert_eq!(
+        response_code_columns,
+        vec![("desk_code", "text"), ("residence_code", "smallint")]
+    );
     // The keyed hash of the client is 32 bytes: an HMAC, never an address.
     let checked: i64 = app
         .count(

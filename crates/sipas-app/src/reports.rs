@@ -5,7 +5,7 @@ pub use sipas_core::reports::*;
 
 use crate::db::plans::Period;
 use crate::db::units::Unit;
-use crate::domain::tree::{default_root, subtree};
+use crate::domain::tree::{selected_root, subtree};
 use crate::small_cells::Disclosure;
 use sipas_core::respondent_filter::{Withheld, withhold};
 use std::collections::HashMap;
@@ -47,15 +47,8 @@ async fn build_with(
 
     let form = forms.latest(&query.form_id).ok_or(Error::NotFound)?;
     let all = Unit::all_by_name(conn).await?;
-    let root_id = match query.root {
-        Some(id) if scope.contains(id) && all.iter().any(|u| u.id == id) => id,
-        Some(_) => return Err(Error::NotFound),
-        None => default_root(&all, scope).ok_or(Error::NotFound)?,
-    };
-    let root = all
-        .iter()
-        .find(|u| u.id == root_id)
-        .ok_or(Error::NotFound)?;
+    let root = selected_root(&all, scope, query.root).ok_or(Error::NotFound)?;
+    let root_id = root.id;
     let mut row_units: Vec<&Unit> = all
         .iter()
         .filter(|u| u.parent_id == Some(root_id) && u.active && scope.contains(u.id))

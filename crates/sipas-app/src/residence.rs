@@ -11,7 +11,7 @@ use serde::Serialize;
 use crate::Error;
 use crate::db::units::Unit;
 use crate::domain::access::Scope;
-use crate::domain::tree::{default_root, subtree};
+use crate::domain::tree::{selected_root, subtree};
 use crate::forms::{FormRegistry, ResidencePlace};
 use crate::small_cells::Disclosure;
 use sipas_core::reports::ReportQuery;
@@ -111,15 +111,8 @@ pub async fn by_residence(
 ) -> Result<ResidenceReport, Error> {
     let form = forms.latest(&query.form_id).ok_or(Error::NotFound)?;
     let all = Unit::all_by_name(conn).await?;
-    let root_id = match query.root {
-        Some(id) if scope.contains(id) && all.iter().any(|u| u.id == id) => id,
-        Some(_) => return Err(Error::NotFound),
-        None => default_root(&all, scope).ok_or(Error::NotFound)?,
-    };
-    let root = all
-        .iter()
-        .find(|u| u.id == root_id)
-        .ok_or(Error::NotFound)?;
+    let root = selected_root(&all, scope, query.root).ok_or(Error::NotFound)?;
+    let root_id = root.id;
     let in_scope: Vec<i32> = subtree(&all, root_id)
         .into_iter()
         .filter(|id| scope.contains(*id))

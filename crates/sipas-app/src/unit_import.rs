@@ -314,6 +314,22 @@ fn optional(text: &str) -> Option<String> {
     (!text.is_empty()).then(|| text.to_string())
 }
 
+/// The form a unit or desk line names (`None`: empty, inherited), or why it is refused.
+fn checked_form(text: &str, known_forms: &HashSet<String>) -> Result<Option<String>, String> {
+    match optional(text) {
+        Some(form) if !known_forms.contains(&form) => {
+            Err(format!("Mẫu phiếu «{form}» không tồn tại."))
+        }
+        form => Ok(form),
+    }
+}
+
+/// The "Đang hoạt động" cell of a line, or why it is refused.
+fn checked_active(text: &str) -> Result<bool, String> {
+    parse_bool(text)
+        .ok_or_else(|| format!("«{}» không hợp lệ: ghi «có» hoặc «không».", text.trim()))
+}
+
 /// Checks every line against today's tree and the forms a unit or desk may name, and says
 /// what the import would change; or every problem found, by row and column.
 pub fn check(
@@ -422,25 +438,13 @@ pub fn check(
                 "Ngày hết hiệu lực phải sau ngày bắt đầu hiệu lực.".into(),
             ));
         }
-        let default_form = optional(&line.default_form);
-        if let Some(form) = &default_form
-            && !known_forms.contains(form)
-        {
-            problems.push(at(
-                c::DEFAULT_FORM,
-                format!("Mẫu phiếu «{form}» không tồn tại."),
-            ));
-        }
-        let active = parse_bool(&line.active);
-        if active.is_none() {
-            problems.push(at(
-                c::ACTIVE,
-                format!(
-                    "«{}» không hợp lệ: ghi «có» hoặc «không».",
-                    line.active.trim()
-                ),
-            ));
-        }
+        let default_form = checked_form(&line.default_form, known_forms).unwrap_or_else(|m| {
+            problems.push(at(c::DEFAULT_FORM, m));
+            None
+        });
+        let active = checked_active(&line.active)
+            .map_err(|m| problems.push(at(c::ACTIVE, m)))
+            .ok();
         let parent_code = optional(&line.parent_code);
         if parent_code.as_deref() == Some(code) && !code.is_empty() {
             problems.push(at(
@@ -577,25 +581,13 @@ pub fn check(
                 format!("Quầy «{name}» của đơn vị «{unit_code}» trùng với dòng {first}."),
             ));
         }
-        let form = optional(&line.form);
-        if let Some(form) = &form
-            && !known_forms.contains(form)
-        {
-            problems.push(at(
-                c::DESK_FORM,
-                format!("Mẫu phiếu «{form}» không tồn tại."),
-            ));
-        }
-        let active = parse_bool(&line.active);
-        if active.is_none() {
-            problems.push(at(
-                c::ACTIVE,
-                format!(
-                    "«{}» không hợp lệ: ghi «có» hoặc «không».",
-                    line.active.trim()
-                ),
-            ));
-        }
+        let form = checked_form(&line.form, known_forms).unwrap_or_else(|m| {
+            problems.push(at(c::DESK_FORM, m));
+            None
+        });
+        let active = checked_active(&line.active)
+            .map_err(|m| problems.push(at(c::ACTIVE, m)))
+            .ok();
         if problems.len() == before
             && let Some(active) = active
         {

@@ -140,41 +140,33 @@ pub async fn weighted_figures(
         Grain::Quarter => "quarter",
         Grain::Year => "year",
     });
+    // Both queries take the same parameters.
+    let query = |sql: &'static str| {
+        diesel::sql_query(sql)
+            .into_boxed::<diesel::pg::Pg>()
+            .bind::<Text, _>(&filter.form_id)
+            .bind::<Date, _>(filter.from)
+            .bind::<Date, _>(filter.to)
+            .bind::<Date, _>(month_from)
+            .bind::<Date, _>(month_to)
+            .bind::<Array<Int4>, _>(&units)
+            .bind::<Array<Float8>, _>(&values)
+            .bind::<Array<Date>, _>(&starts)
+            .bind::<Array<Date>, _>(&ends)
+            .bind::<Nullable<Text>, _>(filter.channel.as_deref())
+            .bind::<Nullable<Text>, _>(grain)
+    };
     let (responses, answers) = conn
         .build_transaction()
         .repeatable_read()
         .read_only()
         .run::<_, diesel::result::Error, _>(async |conn| {
-            let responses: Vec<ResponseRow> =
-                diesel::sql_query(include_str!("sql/lineage_responses.sql"))
-                    .bind::<Text, _>(&filter.form_id)
-                    .bind::<Date, _>(filter.from)
-                    .bind::<Date, _>(filter.to)
-                    .bind::<Date, _>(month_from)
-                    .bind::<Date, _>(month_to)
-                    .bind::<Array<Int4>, _>(&units)
-                    .bind::<Array<Float8>, _>(&values)
-                    .bind::<Array<Date>, _>(&starts)
-                    .bind::<Array<Date>, _>(&ends)
-                    .bind::<Nullable<Text>, _>(filter.channel.as_deref())
-                    .bind::<Nullable<Text>, _>(grain)
-                    .load(conn)
-                    .await?;
-            let answers: Vec<AnswerRow> =
-                diesel::sql_query(include_str!("sql/lineage_answers.sql"))
-                    .bind::<Text, _>(&filter.form_id)
-                    .bind::<Date, _>(filter.from)
-                    .bind::<Date, _>(filter.to)
-                    .bind::<Date, _>(month_from)
-                    .bind::<Date, _>(month_to)
-                    .bind::<Array<Int4>, _>(&units)
-                    .bind::<Array<Float8>, _>(&values)
-                    .bind::<Array<Date>, _>(&starts)
-                    .bind::<Array<Date>, _>(&ends)
-                    .bind::<Nullable<Text>, _>(filter.channel.as_deref())
-                    .bind::<Nullable<Text>, _>(grain)
-                    .load(conn)
-                    .await?;
+            let responses: Vec<ResponseRow> = query(include_str!("sql/lineage_responses.sql"))
+                .load(conn)
+                .await?;
+            let answers: Vec<AnswerRow> = query(include_str!("sql/lineage_answers.sql"))
+                .load(conn)
+                .await?;
             Ok((responses, answers))
         })
         .await?;

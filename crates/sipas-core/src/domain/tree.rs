@@ -49,6 +49,21 @@ pub fn default_root<U: TreeNode>(units: &[U], scope: &Scope) -> Option<i32> {
     }
 }
 
+/// The unit a page or a report is about: `asked` when it is a unit of `units` within `scope`,
+/// else (none asked) [`default_root`]; `None` for a unit asked outside the tree or the scope.
+pub fn selected_root<'u, U: TreeNode>(
+    units: &'u [U],
+    scope: &Scope,
+    asked: Option<i32>,
+) -> Option<&'u U> {
+    let id = match asked {
+        Some(id) if scope.contains(id) => id,
+        Some(_) => return None,
+        None => default_root(units, scope)?,
+    };
+    units.iter().find(|u| u.id() == id)
+}
+
 /// `root` and every unit below it, within `scope`.
 pub fn subtree_in_scope<U: TreeNode>(units: &[U], root: i32, scope: &Scope) -> Vec<i32> {
     let mut ids = subtree(units, root);
@@ -118,5 +133,12 @@ mod tests {
         assert_eq!(default_root(&units, &Scope::Units(vec![4, 5])), Some(5));
         assert_eq!(default_root(&units, &Scope::Units(vec![3, 5])), Some(3));
         assert_eq!(default_root(&units, &Scope::Units(vec![])), None);
+        // The unit asked for, within the scope and the tree; else the default root.
+        let picked = |scope: &Scope, asked| selected_root(&units, scope, asked).map(|u| u.0);
+        assert_eq!(picked(&Scope::All, Some(3)), Some(3));
+        assert_eq!(picked(&Scope::All, None), Some(2));
+        assert_eq!(picked(&Scope::All, Some(99)), None);
+        assert_eq!(picked(&Scope::Units(vec![4, 5]), Some(3)), None);
+        assert_eq!(picked(&Scope::Units(vec![4, 5]), None), Some(5));
     }
 }
