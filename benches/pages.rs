@@ -8,9 +8,15 @@
 //! predecessors' figures by lineage. Each page is fetched once to warm up, then `SIPAS_BENCH_RUNS` times (default 15); the
 //! median and the 95th percentile are printed, with the budget of issue 17 (300 ms).
 //!
+//! With `SIPAS_BENCH_SHAPE=province` (issue 19) the tree is a whole province's before the
+//! responses are drawn: besides the demo district, a made-up provincial service centre with
+//! its branches and made-up communes, 120 units and 300 desks in all (the responses spread
+//! over every desk); the province's own page is timed too.
+//!
 //! ```text
 //! cargo bench --bench pages                                  # 1,000,000 responses
 //! SIPAS_BENCH_RESPONSES=100000 cargo bench --bench pages     # a quick run
+//! SIPAS_BENCH_SHAPE=province cargo bench --bench pages       # 120 units, 300 desks
 //! ```
 //!
 //! `SIPAS_TEST_DATABASE_URL` names the administrative connection the database is created from
@@ -83,6 +89,13 @@ async fn main() -> anyhow::Result<()> {
     };
     let responses = env_number("SIPAS_BENCH_RESPONSES", 1_000_000)?;
     let runs = env_number("SIPAS_BENCH_RUNS", 15)? as usize;
+    let province_shape = match std::env::var("SIPAS_BENCH_SHAPE").as_deref() {
+        Ok("province") => true,
+        Ok("district") | Err(_) => false,
+        Ok(other) => {
+            anyhow::bail!("SIPAS_BENCH_SHAPE: \"{other}\" is neither district nor province")
+        }
+    };
     let year = sipas::plans::today_in_vietnam().year() - 1;
     let from = NaiveDate::from_ymd_opt(year, 1, 1).unwrap();
     let to = NaiveDate::from_ymd_opt(year, 12, 31).unwrap();
@@ -100,6 +113,10 @@ async fn main() -> anyhow::Result<()> {
     {
         let mut conn = services.database.pool.get().await?;
         sipas::demo::seed(&mut conn).await?;
+        if province_shape {
+            let (units, desks) = seed_province(&mut conn).await?;
+            println!("  a province's tree: {units} units, {desks} desks");
+        }
         let started = Instant::now();
         let generated = sipas::demo::generate_responses(
             &mut conn,
@@ -138,11 +155,11 @@ async fn main() -> anyhow::Result<()> {
         )
         .await?;
     }
-    let (district, commune) = {
+    let (province, district, commune) = {
         let mut conn = services.database.pool.get().await?;
         let units = sipas::db::units::Unit::all_by_name(&mut conn).await?;
         let id = |code: &str| units.iter().find(|u| u.code == code).map(|u| u.id).unwrap();
-        (id("xuan-loc"), id("xuan-loc.xuan-bac"))
+        (id("dong-nai"), id("xuan-loc"), id("xuan-loc.xuan-bac"))
     };
     let pool = services.database.pool.clone();
     let app = Application::build(services).await?;
@@ -168,7 +185,7 @@ async fn main() -> anyhow::Result<()> {
     assert!(signed.status().is_success() || signed.status().is_redirection());
 
     let query = format!("year={year}&form=sipas-1001-dich-vu");
-    let pages = [
+    let mut pages = vec![
         ("overview (/staff/stats)", format!("/staff/stats?{query}")),
         (
             "a commune's page",
@@ -197,6 +214,12 @@ async fn main() -> anyhow::Result<()> {
         ("printable report", format!("/staff/report?{query}")),
         ("comments", format!("/staff/comments?{query}")),
     ];
+    if province_shape {
+        pages.push((
+            "the province's page",
+            format!("/staff/stats/units/{province}?{query}"),
+        ));
+    }
     time_pages(&client, &base, &pages, runs).await?;
 
     // A made-up merge on 1 July of the year: Xuân Bắc, Xuân Định and Bảo Hòa into a new unit.
@@ -266,6 +289,84 @@ async fn main() -> anyhow::Result<()> {
     handle.stop(true).await;
     let _ = server.await;
     Ok(())
+}
+
+/// Made-up units and desks under the demo province until it holds 120 units and 300 desks
+/// (issue 19's province): a provincial public administrative service centre with nine
+/// branches, then communes ("Xã Thử Nghiệm NN", clearly not real places), the desks dealt out
+/// one by one over the new units. Returns the numbers of units and desks.
+async fn seed_province(
+    conn: &mut diesel_async::AsyncPgConnection,
+) -> anyhow::Result<(usize, usize)> {
+    use sipas::db::desks::{Desk, NewDesk};
+    use sipas::db::units::Unit;
+    const UNITS: usize = 120;
+    const DESKS: usize = 300;
+    let existing = Unit::all_by_name(conn).await?;
+    let province = existing.iter().find(|u| u.code == "dong-nai").unwrap().id;
+    let centre = made_up_unit(
+        conn,
+        province,
+        "tt-phvhc",
+        "Trung tâm Phục vụ hành chính công tỉnh (thử nghiệm)",
+        "service_centre",
+    )
+    .await?;
+    let mut created = vec![centre];
+    for k in 1..=9 {
+        let code = format!("tt-phvhc.chi-nhanh-{k}");
+        let name = format!("Chi nhánh số {k} (thử nghiệm)");
+        created.push(made_up_unit(conn, centre, &code, &name, "centre_branch").await?);
+    }
+    for k in 1.. {
+        if existing.len() + created.len() >= UNITS {
+            break;
+        }
+        let code = format!("thu-nghiem-{k:02}");
+        let name = format!("UBND xã Thử Nghiệm {k:02}");
+        created.push(made_up_unit(conn, province, &code, &name, "commune").await?);
+    }
+    let desks_before = Desk::list_active(conn).await?.len();
+    for i in 0..DESKS.saturating_sub(desks_before) {
+        let name = format!("Quầy thử nghiệm số {}", i / created.len() + 1);
+        Desk::create(
+            conn,
+            &NewDesk {
+                unit_id: created[i % created.len()],
+                name: &name,
+                form_id: None,
+            },
+        )
+        .await?;
+    }
+    Ok((
+        Unit::all_by_name(conn).await?.len(),
+        Desk::list_active(conn).await?.len(),
+    ))
+}
+
+async fn made_up_unit(
+    conn: &mut diesel_async::AsyncPgConnection,
+    parent_id: i32,
+    code: &str,
+    name: &str,
+    kind: &str,
+) -> anyhow::Result<i32> {
+    let unit = sipas::db::units::Unit::upsert(
+        conn,
+        &sipas::db::units::NewUnit {
+            parent_id: Some(parent_id),
+            code,
+            name,
+            kind,
+            default_form_id: None,
+            admin_code: None,
+            valid_from: None,
+            valid_until: None,
+        },
+    )
+    .await?;
+    Ok(unit.id)
 }
 
 /// Fetches each page once to warm up, then `runs` times; prints the median and p95. A page

@@ -171,6 +171,17 @@ fn assert_total(label: &str, report: &Value, (n, index): (i64, f64)) {
     assert!((got - index).abs() < 1e-9, "{label}: {got} ≠ {index}");
 }
 
+/// The row of `unit` in `report`, wrapped as a report's total (for [`assert_total`]).
+fn row_of(report: &Value, unit: i32) -> Value {
+    let row = report["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["unit"]["id"] == unit)
+        .unwrap_or_else(|| panic!("no row of unit {unit}: {report}"));
+    serde_json::json!({ "total": row })
+}
+
 fn names(report: &Value) -> Vec<String> {
     report["lineage"]["predecessors"]
         .as_array()
@@ -335,6 +346,75 @@ async fn merges_splits_renames_and_moves_across_a_period_boundary() {
     assert_eq!(all.0, 39);
     assert_total("the district", &whole, all);
     assert_eq!(plain["total"]["responses"], 13);
+    // Its rows, each regrouped on its own (what the workbook's "Chỉ số kỳ trước" reads): the
+    // merged commune is A + B + C, each part of the split its share, the renamed one its own
+    // under its former name; the parts of the split without shares fall in different rows,
+    // so they cannot be compared (empty, saying why), although the total could.
+    let merged_row = row_of(&whole, m);
+    assert_total(
+        "the merged row",
+        &merged_row,
+        expected(
+            &app,
+            &[(a, 1.0), (b, 1.0), (c, 1.0), (m, 1.0)],
+            "2025-04-01",
+            "2025-06-30",
+        )
+        .await,
+    );
+    assert_eq!(
+        merged_row["total"]["lineage"]["note"],
+        "so sánh theo đơn vị trước sắp xếp: Xã Thử Nghiệm A, Xã Thử Nghiệm B, Xã Thử Nghiệm C"
+    );
+    assert_total(
+        "the row of the split's 40 %",
+        &row_of(&whole, s2),
+        expected(&app, &[(s, 0.4), (s2, 1.0)], "2025-04-01", "2025-06-30").await,
+    );
+    assert_total(
+        "the row of the split's 60 %",
+        &row_of(&whole, s1),
+        expected(&app, &[(s, 0.6), (s1, 1.0)], "2025-04-01", "2025-06-30").await,
+    );
+    for part in [t1, t2] {
+        let refused = row_of(&whole, part);
+        assert_eq!(refused["total"]["responses"], 0, "{refused}");
+        assert!(refused["total"]["index"].is_null(), "{refused}");
+        assert!(
+            refused["total"]["lineage"]["refused"]
+                .as_str()
+                .unwrap()
+                .contains("«Chia tách xã Thử Nghiệm Chưa Chia»"),
+            "{refused}"
+        );
+    }
+    let renamed_row = row_of(&whole, r);
+    assert_total(
+        "the renamed row",
+        &renamed_row,
+        expected(&app, &[(r, 1.0)], "2025-04-01", "2025-06-30").await,
+    );
+    assert_eq!(
+        renamed_row["total"]["lineage"]["note"],
+        "so sánh theo đơn vị trước sắp xếp: Xã Thử Nghiệm Tên Cũ"
+    );
+    // A row no act touched is its own, and says nothing.
+    let untouched = row_of(&whole, other);
+    assert_total(
+        "an untouched row",
+        &untouched,
+        expected(&app, &[(other, 1.0)], "2025-04-01", "2025-06-30").await,
+    );
+    assert!(untouched["total"].get("lineage").is_none(), "{untouched}");
+    // Not compared, no row says anything.
+    assert!(
+        plain["rows"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|r| r.get("lineage").is_none()),
+        "{plain}"
+    );
 
     // Split with shares: S2 gets 40 % of S (rounded), S1 60 %.
     let split2 = api(&admin, &stats(s2, true), 200).await;
@@ -482,6 +562,118 @@ async fn merges_splits_renames_and_moves_across_a_period_boundary() {
     )
     .await;
     assert!(html_text(&html).contains("so sánh theo đơn vị trước sắp xếp"));
+
+    // The workbook of the district's third quarter: "Chỉ số kỳ trước" of each row is the
+    // second quarter regrouped as the API's rows are, and the note says which rows.
+    let workbook = district_workbook(&app, "2025-q3").await;
+    let previous = |name: &str| workbook.previous_index(name);
+    let merged_index = expected(
+        &app,
+        &[(a, 1.0), (b, 1.0), (c, 1.0), (m, 1.0)],
+        "2025-04-01",
+        "2025-06-30",
+    )
+    .await
+    .1;
+    let got = previous("Xã Thử Nghiệm Mới").expect("the merged row's previous index");
+    assert!((got - merged_index).abs() < 1e-9, "{got} ≠ {merged_index}");
+    let share = expected(&app, &[(s, 0.4), (s2, 1.0)], "2025-04-01", "2025-06-30")
+        .await
+        .1;
+    let got = previous("Xã Thử Nghiệm Tách Hai").expect("the split row's previous index");
+    assert!((got - share).abs() < 1e-9, "{got} ≠ {share}");
+    assert_eq!(previous("Xã Thử Nghiệm Chia Một"), None);
+    assert!(
+        workbook.note.contains(
+            "Kỳ trước của Xã Thử Nghiệm Mới: so sánh theo đơn vị trước sắp xếp: Xã Thử Nghiệm A, \
+             Xã Thử Nghiệm B, Xã Thử Nghiệm C."
+        ),
+        "{}",
+        workbook.note
+    );
+    assert!(
+        workbook
+            .note
+            .contains("Kỳ trước của Xã Thử Nghiệm Chia Một: Không so sánh"),
+        "{}",
+        workbook.note
+    );
+}
+
+/// The sheet "Tổng hợp" of the district's workbook for `period` of 2025: each row's "Chỉ số
+/// kỳ trước" by unit name, and the note above the table.
+struct Summary {
+    previous: Vec<(String, Option<f64>)>,
+    note: String,
+}
+
+impl Summary {
+    fn previous_index(&self, name: &str) -> Option<f64> {
+        self.previous
+            .iter()
+            .find(|(n, _)| n == name)
+            .unwrap_or_else(|| panic!("no row {name}: {:?}", self.previous))
+            .1
+    }
+}
+
+async fn district_workbook(app: &TestApp, period: &str) -> Summary {
+    use calamine::{Data, Reader, Xlsx, open_workbook};
+    use sipas::export::{self, ExportFormat, SpecRequest, UnitRef};
+    let mut conn = app.pool.get().await.unwrap();
+    let spec = export::ExportSpec::resolve(
+        &mut conn,
+        &app.forms,
+        FORM,
+        sipas::auth::Scope::All,
+        &SpecRequest {
+            year: 2025,
+            period: Some(period.into()),
+            unit: Some(UnitRef::Code("xuan-loc".into())),
+            ..SpecRequest::default()
+        },
+    )
+    .await
+    .unwrap();
+    let dir = common::TempDir::new("lineage-workbook");
+    let path = dir.path().join("tong-hop.xlsx");
+    export::write(
+        &mut conn,
+        &app.forms,
+        &spec,
+        ExportFormat::Xlsx,
+        &path,
+        &|_, _| {},
+    )
+    .await
+    .unwrap();
+    let mut book: Xlsx<_> = open_workbook(&path).unwrap();
+    let sheet = book.worksheet_range("Tổng hợp").unwrap();
+    let header = export::xlsx::HEADER_ROW as usize;
+    let text = |row: usize, col: usize| match sheet.get((row, col)) {
+        Some(Data::String(s)) => s.clone(),
+        _ => String::new(),
+    };
+    let width = sheet.width();
+    let column = (0..width)
+        .find(|c| text(header, *c) == "Chỉ số kỳ trước")
+        .expect("the column of the previous index");
+    let note = (0..header)
+        .flat_map(|r| (0..width).map(move |c| (r, c)))
+        .map(|(r, c)| text(r, c))
+        .filter(|t| t.starts_with("Kỳ trước:"))
+        .collect::<Vec<_>>()
+        .join(" ");
+    let previous = (header + 1..sheet.height())
+        .map(|r| {
+            let value = match sheet.get((r, column)) {
+                Some(Data::Float(f)) => Some(*f),
+                _ => None,
+            };
+            (text(r, 1), value)
+        })
+        .collect();
+    Summary { previous, note }
 }
 
 /// The raw data keeps the unit a response was given to (`unit_code`) and says today's unit(s)

@@ -497,6 +497,20 @@ impl LineageInput {
         )
     }
 
+    /// [`Self::regroup`] for the part of today's units under `unit` (a row of a report).
+    fn regroup_within(
+        &self,
+        unit: i32,
+        earlier_from: chrono::NaiveDate,
+        later_to: chrono::NaiveDate,
+    ) -> Result<sipas_core::lineage::Regrouped, sipas_core::lineage::Refusal> {
+        let targets = subtree(&self.all, unit)
+            .into_iter()
+            .filter(|id| self.targets.contains(id))
+            .collect();
+        sipas_core::lineage::regroup(&targets, &self.acts, &self.links, earlier_from, later_to)
+    }
+
     fn note(&self, regrouped: &sipas_core::lineage::Regrouped) -> sipas_core::lineage::ByLineage {
         let predecessors = regrouped
             .predecessors
@@ -509,12 +523,13 @@ impl LineageInput {
 }
 
 /// [`build`] for an earlier period compared with a later one ending on `later_to` (or drawn
-/// in a series up to it): when acts lie between them, the total is the earlier period's
-/// figures regrouped into today's units by lineage ([`sipas_core::lineage`]: weighted sums of
-/// the rollups in PostgreSQL) and `lineage` says so, or why the comparison is refused (the
-/// total then stays the units' own and must not be compared). The rows stay the units' own.
-/// The predecessors may lie outside the account's scope: only their sum into units of the
-/// scope is shown, never their own figures.
+/// in a series up to it): when acts lie between them, the total and each row are the earlier
+/// period's figures regrouped into today's units by lineage ([`sipas_core::lineage`]: weighted
+/// sums of the rollups in PostgreSQL, one read for the total and every row) and say so
+/// (`lineage` for the total, each row's own `lineage`), or why the comparison is refused (the
+/// figure then stays the unit's own and must not be compared; a refused row is emptied). The
+/// predecessors may lie outside the account's scope: only their sum into units of the scope
+/// is shown, never their own figures.
 pub async fn build_by_lineage(
     conn: &mut diesel_async::AsyncPgConnection,
     forms: &crate::forms::FormRegistry,
@@ -524,6 +539,7 @@ pub async fn build_by_lineage(
 ) -> Result<Report, crate::Error> {
     let mut report = build(conn, forms, scope, query).await?;
     let input = LineageInput::load(conn, scope, report.root.id, None).await?;
+    let root = report.root.id;
     let regrouped = match input.regroup(query.from, later_to) {
         Ok(r) if !r.by_lineage() => return Ok(report),
         Ok(r) => r,
@@ -539,16 +555,38 @@ pub async fn build_by_lineage(
         return Ok(report);
     }
     let ends = query.to.succ_opt().unwrap_or(query.to);
-    let weights: Vec<crate::db::lineage::Weight> = regrouped
-        .weights
-        .iter()
-        .map(|(unit_id, weight)| crate::db::lineage::Weight {
+    let weight = |target: i32| {
+        move |(unit_id, weight): &(i32, f64)| crate::db::lineage::Weight {
             unit_id: *unit_id,
             weight: *weight,
             starts: query.from,
             ends,
-        })
-        .collect();
+            target,
+        }
+    };
+    let mut weights: Vec<crate::db::lineage::Weight> =
+        regrouped.weights.iter().map(weight(root)).collect();
+    // Each row (a unit of today under the root, with its subtree) regrouped on its own; a row
+    // that is the root itself is the total.
+    let mut rows_regrouped = std::collections::HashMap::new();
+    for row in report.rows.iter_mut().filter(|r| r.unit.id != root) {
+        match input.regroup_within(row.unit.id, query.from, later_to) {
+            Ok(r) if !r.by_lineage() => {}
+            Ok(r) => {
+                weights.extend(r.weights.iter().map(weight(row.unit.id)));
+                rows_regrouped.insert(row.unit.id, input.note(&r));
+            }
+            Err(refusal) => {
+                *row = unit_report(
+                    &report.form.form,
+                    row.unit.clone(),
+                    Figures::default(),
+                    None,
+                );
+                row.lineage = Some(sipas_core::lineage::ByLineage::refused(refusal.to_string()));
+            }
+        }
+    }
     let filter = crate::db::stats::StatsFilter {
         form_id: query.form_id.clone(),
         from: query.from,
@@ -556,17 +594,32 @@ pub async fn build_by_lineage(
         units: None,
         channel: query.channel.clone(),
     };
-    let figures =
-        crate::db::lineage::weighted_figures(conn, &filter, &weights, None, report.root.id)
+    let figures: HashMap<i32, Figures> =
+        crate::db::lineage::weighted_figures(conn, &filter, &weights, None)
             .await?
             .into_iter()
-            .next()
-            .map(|(_, f)| Figures::from(&f))
-            .unwrap_or_default();
-    let mut total = unit_report(&report.form.form, report.root.clone(), figures, None);
-    if report.disclosure.is_protected() {
-        total.protect_small_cells();
+            .map(|(_, f)| (f.unit_id, Figures::from(&f)))
+            .collect();
+    let regrouped_report = |unit: sipas_core::reports::UnitInfo| {
+        let figures = figures.get(&unit.id).cloned().unwrap_or_default();
+        let mut report_of = unit_report(&report.form.form, unit, figures, None);
+        if report.disclosure.is_protected() {
+            report_of.protect_small_cells();
+        }
+        report_of
+    };
+    let total = regrouped_report(report.root.clone());
+    let mut rows = std::mem::take(&mut report.rows);
+    for row in &mut rows {
+        if row.unit.id == root {
+            *row = total.clone();
+        } else if let Some(note) = rows_regrouped.remove(&row.unit.id) {
+            *row = regrouped_report(row.unit.clone());
+            row.lineage = Some(note);
+        }
     }
+    rank(&mut rows);
+    report.rows = rows;
     report.total = total;
     report.lineage = Some(input.note(&regrouped));
     Ok(report)
@@ -625,6 +678,7 @@ pub async fn trend_by_lineage(
                         weight: *weight,
                         starts: *start,
                         ends,
+                        target: root,
                     }
                 }));
             }
@@ -663,7 +717,7 @@ pub async fn trend_by_lineage(
         units: None,
         channel: query.channel.clone(),
     };
-    let periods = crate::db::lineage::weighted_figures(conn, &filter, &weights, Some(grain), root)
+    let periods = crate::db::lineage::weighted_figures(conn, &filter, &weights, Some(grain))
         .await?
         .into_iter()
         .filter_map(|(start, f)| Some((start?, PeriodFigures::Shown(Figures::from(&f)))))

@@ -153,6 +153,12 @@ pub struct UnitReport {
     pub factors: Vec<FactorReport>,
     pub expectations: Vec<ItemReport>,
     pub respondents: Vec<Breakdown>,
+    /// A row of an earlier period's report compared across reorganisations (`build_by_lineage`
+    /// in sipas-app): its figures regrouped into the unit of today by lineage (the note), or
+    /// why they are not (then its figures are empty). Absent otherwise; the total's is the
+    /// report's own `lineage`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub lineage: Option<crate::lineage::ByLineage>,
     #[serde(skip)]
     pub figures: Figures,
 }
@@ -260,6 +266,7 @@ pub fn unit_report(
         factors,
         expectations,
         respondents,
+        lineage: None,
         figures,
     }
 }
@@ -533,7 +540,8 @@ pub struct Report {
     pub goals: Vec<crate::goals::Goal>,
     /// When the total is an earlier period's figures regrouped into today's units by lineage
     /// ([`crate::lineage`]): the predecessors counted (and the note), or why it is refused.
-    /// The rows stay the units' own. `null` in JSON when not compared across acts.
+    /// Each row regrouped says so in its own `lineage`. `null` in JSON when not compared
+    /// across acts.
     pub lineage: Option<crate::lineage::ByLineage>,
 }
 

@@ -81,19 +81,23 @@ pub async fn acts_and_links(
 }
 
 /// The weights of one segment of days: the rollup rows of `unit` on days in `starts..ends`
-/// count `weight` times.
+/// count `weight` times in the figures added up under `target` (a unit of today, or any id
+/// the caller adds them up under).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Weight {
     pub unit_id: i32,
     pub weight: f64,
     pub starts: NaiveDate,
     pub ends: NaiveDate,
+    pub target: i32,
 }
 
 #[derive(Debug, QueryableByName)]
 struct ResponseRow {
     #[diesel(sql_type = Nullable<Date>)]
     period: Option<NaiveDate>,
+    #[diesel(sql_type = Int4)]
+    target: i32,
     #[diesel(sql_type = Int8)]
     responses: i64,
     #[diesel(sql_type = Int8)]
@@ -108,6 +112,8 @@ struct ResponseRow {
 struct AnswerRow {
     #[diesel(sql_type = Nullable<Date>)]
     period: Option<NaiveDate>,
+    #[diesel(sql_type = Int4)]
+    target: i32,
     #[diesel(sql_type = Text)]
     item_code: String,
     #[diesel(sql_type = diesel::sql_types::Int2)]
@@ -117,15 +123,15 @@ struct AnswerRow {
 }
 
 /// The weighted sum of the rollup rows of `weights` over the filter's days (its `units` are
-/// not used: the weights say which units count), added up under `unit_id`, per period with a
-/// `grain` (else one entry, `None`), in date order. Reads the rollups as they are: the caller
-/// has just built the units' own figures, which refreshes them.
+/// not used: the weights say which units count), added up under each weight's `target` (the
+/// figures' `unit_id`), per period with a `grain` (else one entry per target, `None`), in the
+/// order of period and target. Reads the rollups as they are: the caller has just built the
+/// units' own figures, which refreshes them.
 pub async fn weighted_figures(
     conn: &mut AsyncPgConnection,
     filter: &StatsFilter,
     weights: &[Weight],
     grain: Option<Grain>,
-    unit_id: i32,
 ) -> diesel::QueryResult<Vec<(Option<NaiveDate>, UnitFigures)>> {
     if filter.from > filter.to || weights.is_empty() {
         return Ok(Vec::new());
@@ -135,6 +141,7 @@ pub async fn weighted_figures(
     let values: Vec<f64> = weights.iter().map(|w| w.weight).collect();
     let starts: Vec<NaiveDate> = weights.iter().map(|w| w.starts).collect();
     let ends: Vec<NaiveDate> = weights.iter().map(|w| w.ends).collect();
+    let targets: Vec<i32> = weights.iter().map(|w| w.target).collect();
     let grain = grain.map(|g| match g {
         Grain::Month => "month",
         Grain::Quarter => "quarter",
@@ -155,6 +162,7 @@ pub async fn weighted_figures(
             .bind::<Array<Date>, _>(&ends)
             .bind::<Nullable<Text>, _>(filter.channel.as_deref())
             .bind::<Nullable<Text>, _>(grain)
+            .bind::<Array<Int4>, _>(&targets)
     };
     let (responses, answers) = conn
         .build_transaction()
@@ -170,13 +178,13 @@ pub async fn weighted_figures(
             Ok((responses, answers))
         })
         .await?;
-    let mut figures: BTreeMap<Option<NaiveDate>, UnitFigures> = responses
+    let mut figures: BTreeMap<(Option<NaiveDate>, i32), UnitFigures> = responses
         .into_iter()
         .map(|r| {
             (
-                r.period,
+                (r.period, r.target),
                 UnitFigures {
-                    unit_id,
+                    unit_id: r.target,
                     responses: r.responses.max(0) as u64,
                     score_n: r.score_n.max(0) as u64,
                     score_sum: r.score_sum,
@@ -187,7 +195,7 @@ pub async fn weighted_figures(
         })
         .collect();
     for a in answers {
-        if let Some(f) = figures.get_mut(&a.period) {
+        if let Some(f) = figures.get_mut(&(a.period, a.target)) {
             f.answers.push(ItemCount {
                 item_code: a.item_code,
                 value: a.value,
@@ -195,5 +203,8 @@ pub async fn weighted_figures(
             });
         }
     }
-    Ok(figures.into_iter().collect())
+    Ok(figures
+        .into_iter()
+        .map(|((period, _), f)| (period, f))
+        .collect())
 }

@@ -220,6 +220,15 @@ fn summary_sheet(
     if let Some(lineage) = &previous.lineage {
         note.push_str(&format!(" Kỳ trước của dòng tổng: {}.", lineage.text()));
     }
+    for row in &previous.rows {
+        if let Some(lineage) = &row.lineage {
+            note.push_str(&format!(
+                " Kỳ trước của {}: {}.",
+                row.unit.name,
+                lineage.text()
+            ));
+        }
+    }
     prepare(sheet, f, spec, SHEET_SUMMARY, &headers, Some(&note))?;
     sheet.set_print_fit_to_pages(1, 0);
     for (row, (unit, total)) in (HEADER_ROW + 1..).zip(unit_rows(report)) {
@@ -231,7 +240,12 @@ fn summary_sheet(
         let before = if total {
             Some(&previous.total).filter(|_| !refused)
         } else {
-            previous.rows.iter().find(|r| r.unit.id == unit.unit.id)
+            // A row that could not be regrouped across an act has no previous figures.
+            previous
+                .rows
+                .iter()
+                .find(|r| r.unit.id == unit.unit.id)
+                .filter(|r| r.lineage.as_ref().is_none_or(|l| l.refused.is_none()))
         };
         sheet.write_string_with_format(row, 0, &unit.unit.code, text)?;
         sheet.write_string_with_format(row, 1, unit_name(unit, total), text)?;
@@ -572,8 +586,8 @@ pub async fn write_workbook(
     let report = reports::build(conn, forms, &spec.scope, &spec.query)
         .await
         .map_err(|e| anyhow::anyhow!("building the report: {e}"))?;
-    // The total's previous period regrouped into today's units across reorganisations (issue
-    // 19); the rows stay the units' own.
+    // The previous period regrouped into today's units across reorganisations (issue 19), the
+    // total and each row.
     let previous = reports::build_by_lineage(
         conn,
         forms,

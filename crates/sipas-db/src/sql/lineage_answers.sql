@@ -4,8 +4,8 @@ WITH versions AS (
     SELECT id FROM form_versions WHERE form_id = $1
 ),
 w AS (
-    SELECT * FROM unnest($6::int4[], $7::float8[], $8::date[], $9::date[])
-        AS w(unit_id, weight, starts, ends)
+    SELECT * FROM unnest($6::int4[], $7::float8[], $8::date[], $9::date[], $12::int4[])
+        AS w(unit_id, weight, starts, ends, target)
 ),
 source AS (
     SELECT m.unit_id, m.form_version_id, m.month AS day, m.answer_index, m.value, m.n
@@ -24,14 +24,14 @@ source AS (
 ),
 grouped AS (
     SELECT CASE WHEN $11::text IS NOT NULL THEN date_trunc($11, s.day::timestamp)::date END AS period,
-           s.form_version_id, s.answer_index, s.value, sum(s.n * w.weight) AS n
+           w.target, s.form_version_id, s.answer_index, s.value, sum(s.n * w.weight) AS n
     FROM source s
     JOIN w ON w.unit_id = s.unit_id AND s.day >= w.starts AND s.day < w.ends
-    GROUP BY 1, 2, 3, 4
+    GROUP BY 1, 2, 3, 4, 5
 )
-SELECT g.period, fi.code AS item_code, g.value, round(sum(g.n))::int8 AS n
+SELECT g.period, g.target, fi.code AS item_code, g.value, round(sum(g.n))::int8 AS n
 FROM grouped g
 JOIN form_items fi ON fi.form_version_id = g.form_version_id AND fi.answer_index = g.answer_index
-GROUP BY g.period, fi.code, g.value
+GROUP BY g.period, g.target, fi.code, g.value
 HAVING round(sum(g.n)) > 0
-ORDER BY g.period, fi.code, g.value
+ORDER BY g.period, g.target, fi.code, g.value
