@@ -17,7 +17,13 @@
 //! cargo bench --bench pages                                  # 1,000,000 responses
 //! SIPAS_BENCH_RESPONSES=100000 cargo bench --bench pages     # a quick run
 //! SIPAS_BENCH_SHAPE=province cargo bench --bench pages       # 120 units, 300 desks
+//! SIPAS_BENCH_KEEP=1 cargo bench --bench pages               # keep the loaded database
+//! SIPAS_BENCH_DATABASE=sipas_bench_… cargo bench --bench pages   # time it again
 //! ```
+//!
+//! Loading and folding a million responses takes far longer than the timing (the rollups by
+//! attribute most of all); a kept database is timed again as loaded (the run's merge undone
+//! at its end), after a change to the code, without loading it again.
 //!
 //! `SIPAS_TEST_DATABASE_URL` names the administrative connection the database is created from
 //! (default `postgres://postgres@127.0.0.1:5432/postgres`), as for the tests. The database is
@@ -100,60 +106,73 @@ async fn main() -> anyhow::Result<()> {
     let from = NaiveDate::from_ymd_opt(year, 1, 1).unwrap();
     let to = NaiveDate::from_ymd_opt(year, 12, 31).unwrap();
 
-    let name = format!("sipas_bench_{}", uuid::Uuid::new_v4().simple());
-    admin_execute(&format!("CREATE DATABASE {name}")).await;
-    let _guard = DropDatabase(name.clone());
+    // SIPAS_BENCH_DATABASE: an existing database, loaded by an earlier run kept with
+    // SIPAS_BENCH_KEEP=1 (a loaded database is timed as it is: loading and folding a million
+    // responses takes far longer than the timing); it is never dropped.
+    let reused = std::env::var("SIPAS_BENCH_DATABASE").ok();
+    let keep = reused.is_some() || std::env::var_os("SIPAS_BENCH_KEEP").is_some();
+    let name = match &reused {
+        Some(name) => name.clone(),
+        None => {
+            let name = format!("sipas_bench_{}", uuid::Uuid::new_v4().simple());
+            admin_execute(&format!("CREATE DATABASE {name}")).await;
+            name
+        }
+    };
+    let _guard = (!keep).then(|| DropDatabase(name.clone()));
+    if keep {
+        println!("  database {name} (kept: SIPAS_BENCH_DATABASE={name} times it again)");
+    }
     let mut url = url::Url::parse(&admin_url())?;
     url.set_path(&format!("/{name}"));
 
-    println!(
-        "sipas staff pages benchmark: {responses} synthetic responses in {year} (seed {SEED})"
-    );
     let services = Services::open(config(url.as_str())).await?;
     {
         let mut conn = services.database.pool.get().await?;
-        sipas::demo::seed(&mut conn).await?;
-        if province_shape {
-            let (units, desks) = seed_province(&mut conn).await?;
-            println!("  a province's tree: {units} units, {desks} desks");
-        }
-        let started = Instant::now();
-        let generated = sipas::demo::generate_responses(
-            &mut conn,
-            &services.forms,
-            &sipas::demo::ResponseSpec {
-                seed: SEED,
-                count: responses,
-                first: 0,
+        let already = count(&mut conn, "SELECT count(*) AS n FROM responses").await?;
+        if already > 0 {
+            println!("sipas staff pages benchmark: the {already} responses already in {name}");
+            // Whatever an interrupted run left unfolded.
+            while !rollup::refresh(&mut conn).await?.is_done() {}
+        } else {
+            println!(
+                "sipas staff pages benchmark: {responses} synthetic responses in {year} \
+                 (seed {SEED})"
+            );
+            load(
+                &mut conn,
+                &services.forms,
+                province_shape,
+                responses,
                 from,
                 to,
-            },
-        )
-        .await?;
-        assert_eq!(generated.inserted, responses);
-        println!(
-            "  load: {responses} responses in {:.1} s",
-            started.elapsed().as_secs_f64()
-        );
-        diesel::sql_query("VACUUM ANALYZE")
-            .execute(&mut conn)
+            )
             .await?;
-        let rebuild = rollup::rebuild(&mut conn).await?;
-        assert!(rebuild.is_done(), "{rebuild:?}");
-        diesel::sql_query("VACUUM ANALYZE")
-            .execute(&mut conn)
-            .await?;
-        sipas::staff::create_account(
+        }
+        // A kept database is timed as loaded: the merge of an interrupted run undone.
+        undo_merge(&mut conn).await?;
+        let units = count(&mut conn, "SELECT count(*) AS n FROM units").await?;
+        let desks = count(&mut conn, "SELECT count(*) AS n FROM desks WHERE active").await?;
+        println!("  {units} units, {desks} desks");
+        if count(
             &mut conn,
-            &sipas::staff::AccountRequest {
-                username: "bench.admin",
-                display_name: "Bench",
-                role: "admin",
-                password: PASSWORD,
-                unit_codes: &[],
-            },
+            "SELECT count(*) AS n FROM accounts WHERE username = 'bench.admin'",
         )
-        .await?;
+        .await?
+            == 0
+        {
+            sipas::staff::create_account(
+                &mut conn,
+                &sipas::staff::AccountRequest {
+                    username: "bench.admin",
+                    display_name: "Bench",
+                    role: "admin",
+                    password: PASSWORD,
+                    unit_codes: &[],
+                },
+            )
+            .await?;
+        }
     }
     let (province, district, commune) = {
         let mut conn = services.database.pool.get().await?;
@@ -214,12 +233,10 @@ async fn main() -> anyhow::Result<()> {
         ("printable report", format!("/staff/report?{query}")),
         ("comments", format!("/staff/comments?{query}")),
     ];
-    if province_shape {
-        pages.push((
-            "the province's page",
-            format!("/staff/stats/units/{province}?{query}"),
-        ));
-    }
+    pages.push((
+        "the province's page",
+        format!("/staff/stats/units/{province}?{query}"),
+    ));
     time_pages(&client, &base, &pages, runs).await?;
 
     // A made-up merge on 1 July of the year: Xuân Bắc, Xuân Định and Bảo Hòa into a new unit.
@@ -288,16 +305,100 @@ async fn main() -> anyhow::Result<()> {
     time_pages(&client, &base, &lineage_pages, runs).await?;
     handle.stop(true).await;
     let _ = server.await;
+    if keep {
+        undo_merge(&mut *pool.get().await?).await?;
+    }
+    Ok(())
+}
+
+/// The three demo communes merged by the run made current again and the
+/// made-up merge removed, so that a kept database is as loaded.
+async fn undo_merge(conn: &mut diesel_async::AsyncPgConnection) -> anyhow::Result<()> {
+    use diesel_async::AsyncConnection;
+    conn.transaction::<_, diesel::result::Error, _>(async |conn| {
+        diesel::sql_query(
+            "DELETE FROM unit_lineage WHERE reorganisation_id IN \
+             (SELECT id FROM reorganisations WHERE title = 'Sáp nhập thử nghiệm')",
+        )
+        .execute(conn)
+        .await?;
+        diesel::sql_query("DELETE FROM reorganisations WHERE title = 'Sáp nhập thử nghiệm'")
+            .execute(conn)
+            .await?;
+        diesel::sql_query("DELETE FROM units WHERE code = 'xuan-loc.thu-nghiem-hop-nhat'")
+            .execute(conn)
+            .await?;
+        diesel::sql_query(
+            "UPDATE units SET valid_until = NULL \
+             WHERE code IN ('xuan-loc.xuan-bac', 'xuan-loc.xuan-dinh', 'xuan-loc.bao-hoa')",
+        )
+        .execute(conn)
+        .await?;
+        Ok(())
+    })
+    .await?;
+    Ok(())
+}
+
+#[derive(diesel::QueryableByName)]
+struct Count {
+    #[diesel(sql_type = diesel::sql_types::Int8)]
+    n: i64,
+}
+
+async fn count(conn: &mut diesel_async::AsyncPgConnection, sql: &str) -> anyhow::Result<i64> {
+    Ok(diesel::sql_query(sql).get_result::<Count>(conn).await?.n)
+}
+
+/// The demo district (and with `province_shape` a province's tree around it), `responses`
+/// synthetic responses from `from` to `to`, and the rollups built from them.
+async fn load(
+    conn: &mut diesel_async::AsyncPgConnection,
+    forms: &sipas::forms::FormRegistry,
+    province_shape: bool,
+    responses: u64,
+    from: NaiveDate,
+    to: NaiveDate,
+) -> anyhow::Result<()> {
+    sipas::demo::seed(conn).await?;
+    if province_shape {
+        seed_province(conn).await?;
+    }
+    let started = Instant::now();
+    let generated = sipas::demo::generate_responses(
+        conn,
+        forms,
+        &sipas::demo::ResponseSpec {
+            seed: SEED,
+            count: responses,
+            first: 0,
+            from,
+            to,
+        },
+    )
+    .await?;
+    assert_eq!(generated.inserted, responses);
+    println!(
+        "  load: {responses} responses in {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
+    diesel::sql_query("VACUUM ANALYZE").execute(conn).await?;
+    let started = Instant::now();
+    let rebuild = rollup::rebuild(conn).await?;
+    assert!(rebuild.is_done(), "{rebuild:?}");
+    diesel::sql_query("VACUUM ANALYZE").execute(conn).await?;
+    println!(
+        "  rollups built in {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
     Ok(())
 }
 
 /// Made-up units and desks under the demo province until it holds 120 units and 300 desks
 /// (issue 19's province): a provincial public administrative service centre with nine
 /// branches, then communes ("Xã Thử Nghiệm NN", clearly not real places), the desks dealt out
-/// one by one over the new units. Returns the numbers of units and desks.
-async fn seed_province(
-    conn: &mut diesel_async::AsyncPgConnection,
-) -> anyhow::Result<(usize, usize)> {
+/// one by one over the new units.
+async fn seed_province(conn: &mut diesel_async::AsyncPgConnection) -> anyhow::Result<()> {
     use sipas::db::desks::{Desk, NewDesk};
     use sipas::db::units::Unit;
     const UNITS: usize = 120;
@@ -339,10 +440,7 @@ async fn seed_province(
         )
         .await?;
     }
-    Ok((
-        Unit::all_by_name(conn).await?.len(),
-        Desk::list_active(conn).await?.len(),
-    ))
+    Ok(())
 }
 
 async fn made_up_unit(

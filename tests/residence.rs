@@ -663,3 +663,84 @@ async fn the_exports_carry_the_place_and_pspp_reads_them() {
     let (html, _, _) = app.open_survey(&code).await;
     assert!(!hidden_field(&html, "_v").is_empty());
 }
+
+/// The table by residence reads every response of the unit (no rollup holds it): a unit with
+/// more responses in the period than `TABLE_INLINE_MAX` gets a link on its page instead,
+/// which computes it when followed; the figures are the same.
+#[tokio::test]
+async fn a_unit_with_many_responses_offers_its_table_by_residence_on_request() {
+    let app = TestApp::spawn().await;
+    let places = add_places(&app).await;
+    // Honest responses: no fraud signal leaves any out.
+    app.sql()
+        .await
+        .batch_execute(
+            "UPDATE fraud_rules SET desk_burst_min = 1000000, client_burst_min = 1000000, \
+             identical_run_desk = 1000000, identical_run_client = 1000000, \
+             straight_min_criteria = 1000, min_seconds_base = 0, min_seconds_per_item = 0",
+        )
+        .await
+        .unwrap();
+    let bac_id = app.unit_id(XUAN_BAC).await;
+    let year = this_year() - 1;
+    let many = sipas::app::residence::TABLE_INLINE_MAX as i64 + 1;
+    // `many` responses of Xuân Bắc over last year's first quarter, every criterion answered
+    // "satisfied" (4 on the QĐ 1001 scale; PA "not applicable"), one in three living in A.
+    app.sql()
+        .await
+        .execute(
+            "WITH v AS (SELECT id FROM form_versions WHERE form_id = $1 ORDER BY id DESC LIMIT 1),
+                  a AS (SELECT array_agg(CASE WHEN section_role = 'factor' AND code LIKE 'PA%'
+                                              THEN 0::int2
+                                              WHEN section_role = 'factor' THEN 4::int2 END
+                                         ORDER BY answer_index) AS answers
+                        FROM form_items, v
+                        WHERE form_version_id = v.id AND answer_index IS NOT NULL)
+             INSERT INTO responses (submission_key, unit_id, form_version_id, channel,
+                                    submitted_at, answers, residence_unit_id)
+             SELECT gen_random_uuid(), $2, v.id, 'interview',
+                    make_timestamptz($3, 1, 2, 8, 0, 0, 'Asia/Ho_Chi_Minh')
+                        + (k % 80) * interval '1 day' + (k % 480) * interval '1 minute',
+                    a.answers, CASE WHEN k % 3 = 0 THEN $4::int4 END
+             FROM generate_series(1, $5::int8) AS k, v, a",
+            &[&FORM, &bac_id, &year, &places.a, &many],
+        )
+        .await
+        .unwrap();
+    app.settle_rollups().await;
+    let admin = app.staff_with_role("qt.noi.tru.lon", "admin", &[]).await;
+    let path = format!("/staff/stats/units/{bac_id}?year={year}&form={FORM}");
+    let page = admin.get(&path).await;
+    assert_eq!(page.status().as_u16(), 200);
+    let html = page.text().await.unwrap();
+    let section = html
+        .split("id=\"noi-cu-tru\"")
+        .nth(1)
+        .and_then(|s| s.split("</section>").next())
+        .expect("the section by residence");
+    assert!(!section.contains("residence-table"), "{section}");
+    let text = common::html_text(section);
+    assert!(text.contains("Đơn vị có 10.001 phiếu trong kỳ"), "{text}");
+    let link = section
+        .split("href=\"")
+        .nth(1)
+        .and_then(|s| s.split('"').next())
+        .expect("the link asking for the table")
+        .replace("&amp;", "&");
+    assert!(link.ends_with("&noi_cu_tru=1#noi-cu-tru"), "{link}");
+
+    let asked = admin.get(link.trim_end_matches("#noi-cu-tru")).await;
+    assert_eq!(asked.status().as_u16(), 200);
+    let html = asked.text().await.unwrap();
+    let table = html
+        .split("residence-table")
+        .nth(1)
+        .and_then(|s| s.split("</table>").next())
+        .expect("the table, computed on request");
+    let text = common::html_text(table);
+    // 3,333 of the 10,001 live in A; every answer is satisfied: 100 %.
+    assert!(text.contains("10.001 phiếu"), "{text}");
+    assert!(text.contains("Xã Thử Nghiệm A"), "{text}");
+    assert!(text.contains("3.333"), "{text}");
+    assert!(text.contains("100,00%"), "{text}");
+}

@@ -15,16 +15,24 @@ WITH picked AS (
       AND ($5::text IS NULL OR r.channel = $5)
       AND r.id <= (SELECT last_response_id FROM rollup_state)
       AND NOT {excluded}
+),
+-- The answers counted per form version and answer position first, then named: joining the
+-- items before grouping made the planner pair every answer with every item of the form.
+grouped AS (
+    SELECT p.residence_unit_id, p.residence_code, p.form_version_id, a.i AS answer_index,
+           a.value, count(*) AS n
+    FROM picked p
+    CROSS JOIN LATERAL unnest(p.answers) WITH ORDINALITY AS a (value, i)
+    WHERE a.value IS NOT NULL
+    GROUP BY 1, 2, 3, 4, 5
 )
 SELECT p.residence_unit_id, p.residence_code, NULL::text AS item_code, NULL::int2 AS value,
        count(*)::int8 AS n
 FROM picked p
 GROUP BY p.residence_unit_id, p.residence_code
 UNION ALL
-SELECT p.residence_unit_id, p.residence_code, fi.code, a.value, count(*)::int8
-FROM picked p
-CROSS JOIN LATERAL unnest(p.answers) WITH ORDINALITY AS a (value, i)
-JOIN form_items fi ON fi.form_version_id = p.form_version_id AND fi.answer_index = a.i
-WHERE a.value IS NOT NULL
-GROUP BY p.residence_unit_id, p.residence_code, fi.code, a.value
+SELECT g.residence_unit_id, g.residence_code, fi.code, g.value, sum(g.n)::int8
+FROM grouped g
+JOIN form_items fi ON fi.form_version_id = g.form_version_id AND fi.answer_index = g.answer_index
+GROUP BY g.residence_unit_id, g.residence_code, fi.code, g.value
 ORDER BY 1, 2, 3, 4

@@ -1039,7 +1039,20 @@ pub struct UnitPage<'a> {
     pub comments: &'a [CommentRow],
     pub comments_link: String,
     /// The unit's responses by the respondents' place of residence (when the form asks it).
-    pub residence: Option<&'a sipas_core::residence::ResidenceTable>,
+    pub residence: Option<ResidenceShown<'a>>,
+}
+
+/// The table by place of residence on a unit's page: computed from every response of the
+/// unit (no rollup holds it), so shown at once only for a unit with few enough responses in
+/// the period; for more, a link asks for it.
+#[derive(Debug, Clone)]
+pub enum ResidenceShown<'a> {
+    Table(&'a sipas_core::residence::ResidenceTable),
+    /// Not computed: the unit's number of responses, and the page's URL asking for it.
+    OnRequest {
+        responses: u64,
+        link: String,
+    },
 }
 
 /// "T3/2026", "Quý I/2026", "2026"; within one year (`short`): "T3", "Quý I".
@@ -1072,8 +1085,8 @@ pub fn unit_page(staff: &SignedIn, p: &UnitPage) -> Markup {
                 (selection.summary(p.unit_name))
                 (headline(&report.total, None))
                 (unit_body(p, selection, report, TimeDetail::for_scope(&staff.scope)))
-                @if let Some(residence) = p.residence {
-                    (residence_section(residence))
+                @if let Some(residence) = &p.residence {
+                    (residence_shown(residence))
                 }
             }
         },
@@ -1324,6 +1337,23 @@ fn respondents_section(total: &UnitReport, disclosure: Disclosure) -> Markup {
                 }
             }
         }
+    }
+}
+
+fn residence_shown(shown: &ResidenceShown) -> Markup {
+    match shown {
+        ResidenceShown::Table(table) => residence_section(table),
+        ResidenceShown::OnRequest { responses, link } => html! {
+            section.residence id="noi-cu-tru" {
+                h2 { "Theo nơi cư trú của người trả lời" }
+                p {
+                    "Đơn vị có " (format_count(*responses as i64)) " phiếu trong kỳ. Bảng theo nơi "
+                    "cư trú được tính từ từng phiếu nên không hiện sẵn, để trang mở nhanh. "
+                    a href=(link) { "Tính bảng theo nơi cư trú" }
+                    " (có thể mất vài giây)."
+                }
+            }
+        },
     }
 }
 

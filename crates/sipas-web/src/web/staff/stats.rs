@@ -831,6 +831,9 @@ async fn report_and_trend(
     Ok((report, grain, rows))
 }
 
+/// The query parameter asking a unit's page for its table by residence.
+const RESIDENCE_PARAM: &str = "noi_cu_tru";
+
 async fn unit_page(
     state: web::Data<AppState>,
     staff: Staff,
@@ -947,11 +950,29 @@ async fn unit_page(
     }
     let desks = db_stats::desk_counts(&mut conn, id, range.0, range.1).await?;
     let latest = latest_comments(&mut conn, ids, &selection).await?;
-    let residence = if state
+    // The table by residence reads every response of the unit: at once only for a unit with
+    // few enough of them, else when asked (`noi_cu_tru=1`, the link the page offers).
+    let residence_asked =
+        serde_urlencoded::from_str::<Vec<(String, String)>>(request.query_string())
+            .unwrap_or_default()
+            .iter()
+            .any(|(k, v)| k == RESIDENCE_PARAM && v == "1");
+    let residence_inline =
+        residence_asked || report.total.responses <= crate::app::residence::TABLE_INLINE_MAX;
+    let residence = if !state
         .forms
         .latest(&selection.form)
         .is_some_and(|v| v.form.residence_item().is_some())
     {
+        None
+    } else if !residence_inline {
+        let query = request.query_string();
+        Some(Err(format!(
+            "{}?{query}{}{RESIDENCE_PARAM}=1#noi-cu-tru",
+            request.path(),
+            if query.is_empty() { "" } else { "&" }
+        )))
+    } else {
         let query = reports::ReportQuery {
             form_id: selection.form.clone(),
             from: range.0,
@@ -962,13 +983,14 @@ async fn unit_page(
             period_id: None,
             respondents: Default::default(),
         };
-        Some(
-            crate::app::residence::by_residence(&mut conn, &state.forms, &staff.scope, &query)
-                .await?
-                .table,
+        Some(Ok(crate::app::residence::by_residence(
+            &mut conn,
+            &state.forms,
+            &staff.scope,
+            &query,
         )
-    } else {
-        None
+        .await?
+        .table))
     };
     let page = UnitPage {
         query: &shown_query,
@@ -983,7 +1005,13 @@ async fn unit_page(
         desks: &desks,
         comments: &latest,
         comments_link: comments_link(id, &selection),
-        residence: residence.as_ref(),
+        residence: residence.as_ref().map(|r| match r {
+            Ok(table) => views::ResidenceShown::Table(table),
+            Err(link) => views::ResidenceShown::OnRequest {
+                responses: report.total.responses,
+                link: link.clone(),
+            },
+        }),
     };
     Ok(html(views::unit_page(&staff, &page), 200))
 }
