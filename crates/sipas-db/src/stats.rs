@@ -314,6 +314,19 @@ type Grouped = Vec<(Option<NaiveDate>, Vec<UnitFigures>)>;
 
 /// Both queries in one read-only snapshot, so that counts and responses agree even while a
 /// refresh commits; `together`: every unit added up under that id.
+static STATS_ANSWERS: &str = include_str!("sql/stats_answers.sql");
+
+/// `sql` without its part between the lines `-- days:begin` and `-- days:end` (the reading of
+/// the day rollups, for days outside whole months): what a range of whole months reads.
+pub fn months_only(sql: &str) -> String {
+    match (sql.find("-- days:begin"), sql.find("-- days:end")) {
+        (Some(begin), Some(end)) if begin < end => {
+            format!("{}{}", &sql[..begin], &sql[end + "-- days:end".len()..])
+        }
+        _ => sql.to_string(),
+    }
+}
+
 async fn read(
     conn: &mut AsyncPgConnection,
     filter: &StatsFilter,
@@ -325,12 +338,17 @@ async fn read(
     }
     let (month_from, month_to) = whole_months(filter.from, filter.to);
     let grain = grain.map(Grain::as_sql);
+    let answers_sql = if (month_from, filter.to.succ_opt()) == (filter.from, Some(month_to)) {
+        std::borrow::Cow::Owned(months_only(STATS_ANSWERS))
+    } else {
+        std::borrow::Cow::Borrowed(STATS_ANSWERS)
+    };
     let (answers, responses) = conn
         .build_transaction()
         .repeatable_read()
         .read_only()
         .run::<_, diesel::result::Error, _>(async |conn| {
-            let answers: Vec<AnswerRow> = diesel::sql_query(include_str!("sql/stats_answers.sql"))
+            let answers: Vec<AnswerRow> = diesel::sql_query(answers_sql.as_ref())
                 .bind::<Text, _>(&filter.form_id)
                 .bind::<Date, _>(filter.from)
                 .bind::<Date, _>(filter.to)
@@ -767,6 +785,17 @@ mod tests {
             whole_months(d(2026, 3, 5), d(2026, 3, 5)),
             (d(2026, 3, 5), d(2026, 3, 5))
         );
+    }
+
+    #[test]
+    fn a_range_of_whole_months_reads_no_day_rollup() {
+        let sql = months_only(STATS_ANSWERS);
+        assert!(!sql.contains("rollup_answers d"), "{sql}");
+        assert!(!sql.contains("UNION ALL"), "{sql}");
+        assert!(sql.contains("FROM rollup_answers_month m"), "{sql}");
+        assert!(sql.trim_end().ends_with("fi.code, g.value"), "{sql}");
+        // Without both markers, the text is left whole.
+        assert_eq!(months_only("SELECT 1 -- days:end"), "SELECT 1 -- days:end");
     }
 
     #[test]

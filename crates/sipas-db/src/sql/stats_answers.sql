@@ -9,20 +9,26 @@
 WITH versions AS (
     SELECT id FROM form_versions WHERE form_id = $1
 ),
+-- The versions as an array (a filter of the scan) rather than a semi-join, and the day rollups
+-- left out when the days are whole months (`months_only` in crates/sipas-db/src/stats.rs cuts
+-- from "days:begin" to "days:end"): both cost more than the reading itself on a province's
+-- month rows (issue 19: 386,000 rows at 120 units, 250 → 150 ms).
 source AS (
     SELECT m.unit_id, m.form_version_id, m.month AS day, m.answer_index, m.value, m.n
     FROM rollup_answers_month m
-    WHERE m.form_version_id IN (SELECT id FROM versions)
+    WHERE m.form_version_id = ANY (ARRAY(SELECT id FROM versions))
       AND m.month >= $4 AND m.month < $5
       AND ($6::int4[] IS NULL OR m.unit_id = ANY ($6))
       AND ($7::text IS NULL OR m.channel = $7)
+    -- days:begin
     UNION ALL
     SELECT d.unit_id, d.form_version_id, d.day, d.answer_index, d.value, d.n
     FROM rollup_answers d
-    WHERE d.form_version_id IN (SELECT id FROM versions)
+    WHERE d.form_version_id = ANY (ARRAY(SELECT id FROM versions))
       AND ((d.day >= $2 AND d.day < $4) OR (d.day >= $5 AND d.day <= $3))
       AND ($6::int4[] IS NULL OR d.unit_id = ANY ($6))
       AND ($7::text IS NULL OR d.channel = $7)
+    -- days:end
 ),
 grouped AS (
     SELECT CASE WHEN $8::text IS NOT NULL THEN date_trunc($8, s.day::timestamp)::date END AS period,
