@@ -117,19 +117,7 @@ async fn main() -> anyhow::Result<()> {
     let mut conn = services.database.pool.get().await?;
     sipas::demo::seed(&mut conn).await?;
     let started = Instant::now();
-    let generated = sipas::demo::generate_responses(
-        &mut conn,
-        &services.forms,
-        &sipas::demo::ResponseSpec {
-            seed: SEED,
-            count: responses,
-            first: 0,
-            from,
-            to,
-        },
-    )
-    .await?;
-    assert_eq!(generated.inserted, responses);
+    support::generate(&mut conn, &services.forms, SEED, responses, from, to).await?;
     diesel::sql_query("VACUUM ANALYZE responses, response_texts")
         .execute(&mut conn)
         .await?;

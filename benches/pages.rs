@@ -303,11 +303,11 @@ async fn main() -> anyhow::Result<()> {
     println!();
     println!("  three communes merged on 1 July {year}: their figures regrouped by lineage");
     time_pages(&client, &base, &lineage_pages, runs).await?;
-    handle.stop(true).await;
-    let _ = server.await;
     if keep {
         undo_merge(&mut *pool.get().await?).await?;
     }
+    handle.stop(true).await;
+    let _ = server.await;
     Ok(())
 }
 
@@ -365,19 +365,7 @@ async fn load(
         seed_province(conn).await?;
     }
     let started = Instant::now();
-    let generated = sipas::demo::generate_responses(
-        conn,
-        forms,
-        &sipas::demo::ResponseSpec {
-            seed: SEED,
-            count: responses,
-            first: 0,
-            from,
-            to,
-        },
-    )
-    .await?;
-    assert_eq!(generated.inserted, responses);
+    support::generate(conn, forms, SEED, responses, from, to).await?;
     println!(
         "  load: {responses} responses in {:.1} s",
         started.elapsed().as_secs_f64()

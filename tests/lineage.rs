@@ -635,18 +635,9 @@ async fn district_workbook(app: &TestApp, period: &str) -> Summary {
     )
     .await
     .unwrap();
+    drop(conn);
     let dir = common::TempDir::new("lineage-workbook");
-    let path = dir.path().join("tong-hop.xlsx");
-    export::write(
-        &mut conn,
-        &app.forms,
-        &spec,
-        ExportFormat::Xlsx,
-        &path,
-        &|_, _| {},
-    )
-    .await
-    .unwrap();
+    let path = app.export(&spec, ExportFormat::Xlsx, &dir).await;
     let mut book: Xlsx<_> = open_workbook(&path).unwrap();
     let sheet = book.worksheet_range("Tổng hợp").unwrap();
     let header = export::xlsx::HEADER_ROW as usize;
@@ -716,18 +707,9 @@ async fn the_raw_data_keeps_the_unit_and_names_todays_successor() {
     )
     .await
     .unwrap();
+    drop(conn);
     let dir = common::TempDir::new("lineage-raw");
-    let path = dir.path().join(export::file_name(&spec, ExportFormat::Csv));
-    export::write(
-        &mut conn,
-        &app.forms,
-        &spec,
-        ExportFormat::Csv,
-        &path,
-        &|_, _| {},
-    )
-    .await
-    .unwrap();
+    let path = app.export(&spec, ExportFormat::Csv, &dir).await;
     let bytes = std::fs::read(&path).unwrap();
     let mut reader = csv::Reader::from_reader(&bytes[3..]);
     let header: Vec<String> = reader.headers().unwrap().iter().map(String::from).collect();
@@ -752,17 +734,7 @@ async fn the_raw_data_keeps_the_unit_and_names_todays_successor() {
     );
 
     // The SPSS syntax declares and labels the new variable.
-    let path = dir.path().join(export::file_name(&spec, ExportFormat::Sps));
-    export::write(
-        &mut conn,
-        &app.forms,
-        &spec,
-        ExportFormat::Sps,
-        &path,
-        &|_, _| {},
-    )
-    .await
-    .unwrap();
+    let path = app.export(&spec, ExportFormat::Sps, &dir).await;
     let syntax = std::fs::read_to_string(&path).unwrap();
     assert!(syntax.contains("unit_code_now"), "{syntax}");
     assert!(syntax.contains("Mã đơn vị hiện nay"), "{syntax}");

@@ -228,20 +228,7 @@ async fn units_short_of_sample_are_listed_unranked_everywhere() {
         .unwrap()
     };
     let dir = TempDir::new("ranking");
-    let path = dir.path().join("xep-hang.xlsx");
-    {
-        let mut conn = app.pool.get().await.unwrap();
-        export::write(
-            &mut conn,
-            &app.forms,
-            &spec,
-            ExportFormat::Xlsx,
-            &path,
-            &|_, _| {},
-        )
-        .await
-        .unwrap();
-    }
+    let path = app.export(&spec, ExportFormat::Xlsx, &dir).await;
     let mut book: Xlsx<_> = open_workbook(&path).unwrap();
     let sheet = book.worksheet_range("Tổng hợp").unwrap();
     let header_row = export::xlsx::HEADER_ROW as usize;

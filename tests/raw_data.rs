@@ -271,12 +271,7 @@ async fn spec(app: &TestApp) -> ExportSpec {
 }
 
 async fn write(app: &TestApp, spec: &ExportSpec, format: ExportFormat, dir: &TempDir) -> Vec<u8> {
-    let path = dir.path().join(export::file_name(spec, format));
-    let mut conn = app.pool.get().await.unwrap();
-    export::write(&mut conn, &app.forms, spec, format, &path, &|_, _| {})
-        .await
-        .unwrap();
-    std::fs::read(path).unwrap()
+    std::fs::read(app.export(spec, format, dir).await).unwrap()
 }
 
 /// A CSV with a BOM, as (header, rows of name → cell).

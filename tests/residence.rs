@@ -557,21 +557,9 @@ async fn the_exports_carry_the_place_and_pspp_reads_them() {
     )
     .await
     .unwrap();
-    let dir = TempDir::new("residence-export");
-    let zip_path = dir
-        .path()
-        .join(export::file_name(&spec, ExportFormat::Bundle));
-    export::write(
-        &mut conn,
-        &app.forms,
-        &spec,
-        ExportFormat::Bundle,
-        &zip_path,
-        &|_, _| {},
-    )
-    .await
-    .unwrap();
     drop(conn);
+    let dir = TempDir::new("residence-export");
+    let zip_path = app.export(&spec, ExportFormat::Bundle, &dir).await;
     let mut zip = zip::ZipArchive::new(std::fs::File::open(&zip_path).unwrap()).unwrap();
     let data = dir.path().join("data");
     zip.extract(&data).unwrap();

@@ -44,3 +44,33 @@ impl Drop for DropDatabase {
         .join();
     }
 }
+
+/// `count` synthetic responses of `seed` (the demo's generator) on the days `from..=to`, into
+/// the database of `conn`; every one must be new.
+pub async fn generate(
+    conn: &mut diesel_async::AsyncPgConnection,
+    forms: &sipas::forms::FormRegistry,
+    seed: i64,
+    count: u64,
+    from: chrono::NaiveDate,
+    to: chrono::NaiveDate,
+) -> anyhow::Result<()> {
+    let generated = sipas::demo::generate_responses(
+        conn,
+        forms,
+        &sipas::demo::ResponseSpec {
+            seed,
+            count,
+            first: 0,
+            from,
+            to,
+        },
+    )
+    .await?;
+    anyhow::ensure!(
+        generated.inserted == count,
+        "{} of {count} responses stored",
+        generated.inserted
+    );
+    Ok(())
+}

@@ -584,6 +584,22 @@ impl StaffClient {
 }
 
 impl TestApp {
+    /// `spec` exported as `format` into `dir`, named as `sipas export` names it (what the
+    /// command line and the web's export jobs call): the file's path.
+    pub async fn export(
+        &self,
+        spec: &sipas::export::ExportSpec,
+        format: sipas::export::ExportFormat,
+        dir: &TempDir,
+    ) -> PathBuf {
+        let path = dir.path().join(sipas::export::file_name(spec, format));
+        let mut conn = self.pool.get().await.unwrap();
+        sipas::export::write(&mut conn, &self.forms, spec, format, &path, &|_, _| {})
+            .await
+            .unwrap();
+        path
+    }
+
     /// Waits until the statistics rollups hold every stored response. (The server's background
     /// task folds new responses every few seconds; a request arriving while it folds reads the
     /// rollups as they were, by design.)

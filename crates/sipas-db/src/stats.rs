@@ -327,7 +327,7 @@ pub fn months_only(sql: &str) -> String {
     }
 }
 
-async fn read(
+pub(crate) async fn read(
     conn: &mut AsyncPgConnection,
     filter: &StatsFilter,
     grain: Option<Grain>,
