@@ -213,7 +213,7 @@ async fn main() -> anyhow::Result<()> {
     println!();
     println!(
         "  load: {} responses generated and stored    {:>9.1} s",
-        generated.inserted,
+        responses,
         load.as_secs_f64()
     );
     println!(

@@ -117,7 +117,8 @@ async fn main() -> anyhow::Result<()> {
     let mut conn = services.database.pool.get().await?;
     sipas::demo::seed(&mut conn).await?;
     let started = Instant::now();
-    support::generate(&mut conn, &services.forms, SEED, responses, from, to).await?;
+    let generated =
+        support::generate(&mut conn, &services.forms, SEED, responses, from, to).await?;
     diesel::sql_query("VACUUM ANALYZE responses, response_texts")
         .execute(&mut conn)
         .await?;

@@ -672,7 +672,7 @@ async fn district_workbook(app: &TestApp, period: &str) -> Summary {
 #[tokio::test]
 async fn the_raw_data_keeps_the_unit_and_names_todays_successor() {
     use sipas::auth::Scope;
-    use sipas::export::{self, ExportFormat, ExportSpec, SpecRequest};
+    use sipas::export::{ExportFormat, ExportSpec, SpecRequest};
 
     let app = TestApp::spawn().await;
     let district = app.unit_id("xuan-loc").await;

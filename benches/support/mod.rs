@@ -46,7 +46,7 @@ impl Drop for DropDatabase {
 }
 
 /// `count` synthetic responses of `seed` (the demo's generator) on the days `from..=to`, into
-/// the database of `conn`; every one must be new.
+/// the database of `conn`; every one must be new. What was stored.
 pub async fn generate(
     conn: &mut diesel_async::AsyncPgConnection,
     forms: &sipas::forms::FormRegistry,
@@ -54,7 +54,7 @@ pub async fn generate(
     count: u64,
     from: chrono::NaiveDate,
     to: chrono::NaiveDate,
-) -> anyhow::Result<()> {
+) -> anyhow::Result<sipas::demo::Generated> {
     let generated = sipas::demo::generate_responses(
         conn,
         forms,
@@ -72,5 +72,5 @@ pub async fn generate(
         "{} of {count} responses stored",
         generated.inserted
     );
-    Ok(())
+    Ok(generated)
 }

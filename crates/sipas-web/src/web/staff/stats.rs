@@ -959,11 +959,11 @@ async fn unit_page(
             .any(|(k, v)| k == RESIDENCE_PARAM && v == "1");
     let residence_inline =
         residence_asked || report.total.responses <= crate::app::residence::TABLE_INLINE_MAX;
-    let residence = if !state
+    let form_asks_residence = state
         .forms
         .latest(&selection.form)
-        .is_some_and(|v| v.form.residence_item().is_some())
-    {
+        .is_some_and(|v| v.form.residence_item().is_some());
+    let residence = if !form_asks_residence {
         None
     } else if !residence_inline {
         let query = request.query_string();
