@@ -82,6 +82,17 @@ impl Pool {
         got
     }
 
+    /// A second connection for a request that already holds one, only if a slot is free at
+    /// once (`None` otherwise): waiting for it could deadlock requests that each hold one and
+    /// wait for another.
+    pub async fn try_get(&self) -> Option<Connection> {
+        let timeouts = deadpool::managed::Timeouts {
+            wait: Some(Duration::ZERO),
+            ..self.inner.timeouts()
+        };
+        self.inner.timeout_get(&timeouts).await.ok()
+    }
+
     /// Installs the observer of every checkout's wait, for this pool and its clones; false
     /// when one was installed already (it stays).
     pub fn observe_waits(&self, observer: WaitObserver) -> bool {

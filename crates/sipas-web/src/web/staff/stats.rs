@@ -762,21 +762,39 @@ async fn report_and_trend(
     // Across reorganisations the trend is read once, regrouped by lineage; otherwise as before
     // (with a filter by respondent attributes, one read for the report and the trend).
     let (report, periods, by_lineage) = if query.respondents.is_empty() {
-        let report = reports::build(conn, &state.forms, &staff.scope, &query).await?;
-        let mut by_lineage = reports::trend_by_lineage(
-            conn,
-            &staff.scope,
-            &trend_query,
-            ask.root,
-            &ids,
-            grain,
-            &starts,
-            to,
-        )
-        .await?;
-        let periods = match &mut by_lineage {
-            Some(t) if t.lineage.refused.is_none() => std::mem::take(&mut t.periods),
-            _ => reports::trend(conn, &staff.scope, &trend_query, ids, grain).await?,
+        let trend = async |conn: &mut AsyncPgConnection| {
+            let mut by_lineage = reports::trend_by_lineage(
+                conn,
+                &staff.scope,
+                &trend_query,
+                ask.root,
+                &ids,
+                grain,
+                &starts,
+                to,
+            )
+            .await?;
+            let periods = match &mut by_lineage {
+                Some(t) if t.lineage.refused.is_none() => std::mem::take(&mut t.periods),
+                _ => reports::trend(conn, &staff.scope, &trend_query, ids.clone(), grain).await?,
+            };
+            Ok::<_, sipas_app::Error>((periods, by_lineage))
+        };
+        // The report and the trend read different rollup rows: on a second connection when
+        // one is free at once, both at the same time (each read is one PostgreSQL backend on
+        // its own core), so the page waits for the longer of the two instead of their sum.
+        // The rollups are brought up to date first, once: two reads refreshing at the same
+        // time, one could read while the other still folds the newest responses.
+        db_stats::refresh_for_read(conn).await?;
+        let (report, (periods, by_lineage)) = match state.pool.try_get().await {
+            Some(mut other) => tokio::try_join!(
+                reports::build(conn, &state.forms, &staff.scope, &query),
+                trend(&mut other)
+            )?,
+            None => (
+                reports::build(conn, &state.forms, &staff.scope, &query).await?,
+                trend(conn).await?,
+            ),
         };
         (report, periods, by_lineage)
     } else {
