@@ -761,19 +761,22 @@ async fn report_and_trend(
     let starts = trend_starts(from, to, grain);
     // Across reorganisations the trend is read once, regrouped by lineage; otherwise as before
     // (with a filter by respondent attributes, one read for the report and the trend).
+    let lineage_trend = async |conn: &mut AsyncPgConnection| {
+        reports::trend_by_lineage(
+            conn,
+            &staff.scope,
+            &trend_query,
+            ask.root,
+            &ids,
+            grain,
+            &starts,
+            to,
+        )
+        .await
+    };
     let (report, periods, by_lineage) = if query.respondents.is_empty() {
         let trend = async |conn: &mut AsyncPgConnection| {
-            let mut by_lineage = reports::trend_by_lineage(
-                conn,
-                &staff.scope,
-                &trend_query,
-                ask.root,
-                &ids,
-                grain,
-                &starts,
-                to,
-            )
-            .await?;
+            let mut by_lineage = lineage_trend(conn).await?;
             let periods = match &mut by_lineage {
                 Some(t) if t.lineage.refused.is_none() => std::mem::take(&mut t.periods),
                 _ => reports::trend(conn, &staff.scope, &trend_query, ids.clone(), grain).await?,
@@ -798,17 +801,7 @@ async fn report_and_trend(
         };
         (report, periods, by_lineage)
     } else {
-        let by_lineage = reports::trend_by_lineage(
-            conn,
-            &staff.scope,
-            &trend_query,
-            ask.root,
-            &ids,
-            grain,
-            &starts,
-            to,
-        )
-        .await?;
+        let by_lineage = lineage_trend(conn).await?;
         let (report, periods) = reports::build_with_trend(
             conn,
             &state.forms,
