@@ -737,7 +737,8 @@ async fn nothing_in_the_schema_leads_from_an_answer_to_a_code_a_dossier_or_an_ad
     let columns: Vec<(String, String, String)> = sql
         .query(
             "SELECT table_name::text, column_name::text, data_type::text FROM information_schema.columns \
-             WHERE table_schema = 'public' AND table_name NOT LIKE '\\_\\_%'",
+             WHERE table_schema = 'public' AND table_name NOT LIKE '\\_\\_%' \
+             ORDER BY table_name, column_name",
             &[],
         )
         .await
