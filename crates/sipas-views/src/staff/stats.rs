@@ -1039,15 +1039,15 @@ pub struct UnitPage<'a> {
     pub comments: &'a [CommentRow],
     pub comments_link: String,
     /// The unit's responses by the respondents' place of residence (when the form asks it).
-    pub residence: Option<ResidenceShown<'a>>,
+    pub residence: Option<ResidenceShown>,
 }
 
 /// The table by place of residence on a unit's page: computed from every response of the
 /// unit (no rollup holds it), so shown at once only for a unit with few enough responses in
 /// the period; for more, a link asks for it.
 #[derive(Debug, Clone)]
-pub enum ResidenceShown<'a> {
-    Table(&'a sipas_core::residence::ResidenceTable),
+pub enum ResidenceShown {
+    Table(sipas_core::residence::ResidenceTable),
     /// Not computed: the unit's number of responses, and the page's URL asking for it.
     OnRequest {
         responses: u64,

@@ -978,11 +978,14 @@ async fn unit_page(
         None
     } else if !residence_inline {
         let query = request.query_string();
-        Some(Err(format!(
-            "{}?{query}{}{RESIDENCE_PARAM}=1#noi-cu-tru",
-            request.path(),
-            if query.is_empty() { "" } else { "&" }
-        )))
+        Some(views::ResidenceShown::OnRequest {
+            responses: report.total.responses,
+            link: format!(
+                "{}?{query}{}{RESIDENCE_PARAM}=1#noi-cu-tru",
+                request.path(),
+                if query.is_empty() { "" } else { "&" }
+            ),
+        })
     } else {
         let query = reports::ReportQuery {
             form_id: selection.form.clone(),
@@ -994,14 +997,11 @@ async fn unit_page(
             period_id: None,
             respondents: Default::default(),
         };
-        Some(Ok(crate::app::residence::by_residence(
-            &mut conn,
-            &state.forms,
-            &staff.scope,
-            &query,
-        )
-        .await?
-        .table))
+        Some(views::ResidenceShown::Table(
+            crate::app::residence::by_residence(&mut conn, &state.forms, &staff.scope, &query)
+                .await?
+                .table,
+        ))
     };
     let page = UnitPage {
         query: &shown_query,
@@ -1016,13 +1016,7 @@ async fn unit_page(
         desks: &desks,
         comments: &latest,
         comments_link: comments_link(id, &selection),
-        residence: residence.as_ref().map(|r| match r {
-            Ok(table) => views::ResidenceShown::Table(table),
-            Err(link) => views::ResidenceShown::OnRequest {
-                responses: report.total.responses,
-                link: link.clone(),
-            },
-        }),
+        residence,
     };
     Ok(html(views::unit_page(&staff, &page), 200))
 }
