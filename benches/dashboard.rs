@@ -123,7 +123,7 @@ async fn main() -> anyhow::Result<()> {
 
     let rebuild = rollup::rebuild(&mut conn).await?;
     assert!(rebuild.is_done(), "{rebuild:?}");
-    diesel::sql_query("VACUUM ANALYZE rollup_answers, rollup_responses, rollup_answers_month, rollup_responses_month")
+    diesel::sql_query("VACUUM ANALYZE rollup_answers, rollup_responses, rollup_answers_month, rollup_answers_month_total, rollup_responses_month")
         .execute(&mut conn)
         .await?;
 

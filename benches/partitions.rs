@@ -181,7 +181,7 @@ async fn main() -> anyhow::Result<()> {
             }
         }
         let fold = started.elapsed();
-        diesel::sql_query("ANALYZE rollup_answers, rollup_responses, rollup_answers_month, rollup_responses_month")
+        diesel::sql_query("ANALYZE rollup_answers, rollup_responses, rollup_answers_month, rollup_answers_month_total, rollup_responses_month")
             .execute(&mut conn)
             .await?;
 

@@ -371,6 +371,18 @@ async fn rolled_up(db: &tokio_postgres::Client) -> Figures {
         .unwrap()
         .get(0);
     assert_eq!(days, months, "day and month answer rollups agree");
+    let totals: i64 = db
+        .query_one(
+            "SELECT coalesce(sum(n), 0)::int8 FROM rollup_answers_month_total",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(
+        months, totals,
+        "month answer rollups and their totals agree"
+    );
     out
 }
 
@@ -381,6 +393,8 @@ async fn rollup_rows(db: &tokio_postgres::Client) -> Vec<String> {
                 answer_index, value, n) AS t FROM rollup_answers \
          UNION ALL SELECT format('am %s %s %s %s %s %s %s', unit_id, form_version_id, month, \
                 channel, answer_index, value, n) FROM rollup_answers_month \
+         UNION ALL SELECT format('amt %s %s %s %s %s %s', unit_id, form_version_id, month, \
+                answer_index, value, n) FROM rollup_answers_month_total \
          UNION ALL SELECT format('r %s %s %s %s %s %s %s %s', unit_id, form_version_id, day, \
                 channel, responses, score_n, round(score_sum::numeric, 9), \
                 round(score_sum_sq::numeric, 9)) FROM rollup_responses \

@@ -425,6 +425,7 @@ async fn rollup_tables(fx: &Fixture) -> Vec<String> {
         .query(
             "SELECT 'a ' || t::text FROM rollup_answers t \
              UNION ALL SELECT 'am ' || t::text FROM rollup_answers_month t \
+             UNION ALL SELECT 'amt ' || t::text FROM rollup_answers_month_total t \
              UNION ALL SELECT 'r ' || unit_id || ' ' || form_version_id || ' ' || day || ' ' || channel \
                  || ' ' || responses || ' ' || score_n || ' ' || round(score_sum::numeric, 9) \
                  || ' ' || round(score_sum_sq::numeric, 9) FROM rollup_responses \

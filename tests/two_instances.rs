@@ -158,7 +158,11 @@ async fn assert_rollups_equal_responses(db: &tokio_postgres::Client) -> i64 {
         .await;
         assert_eq!(folded, responses, "{table} counts every response once");
     }
-    for table in ["rollup_answers", "rollup_answers_month"] {
+    for table in [
+        "rollup_answers",
+        "rollup_answers_month",
+        "rollup_answers_month_total",
+    ] {
         let differences = count(
             db,
             &format!(

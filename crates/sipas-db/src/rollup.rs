@@ -8,6 +8,8 @@
 //!   respondents' own index scores;
 //! - `rollup_answers_month`, `rollup_responses_month`: the same summed per calendar month, so
 //!   that a long range reads months and only its edge days from the day tables;
+//!   `rollup_answers_month_total` (migration `…000080_rollup_month_totals`): the answers'
+//!   month totals summed over the channels too, what a range without a channel filter reads;
 //! - `rollup_attribute_answers_month`, `rollup_attribute_responses_month` (migration
 //!   `…000060_filtered_rollup`): the month totals split by the answer to each respondent
 //!   question (gender, age band, field, ...), so that a filter by one attribute over whole
@@ -283,7 +285,8 @@ pub async fn rebuild(conn: &mut AsyncPgConnection) -> diesel::QueryResult<Refres
             }
             diesel::sql_query(
                 "TRUNCATE rollup_answers, rollup_responses, rollup_answers_month, \
-                 rollup_responses_month, rollup_attribute_answers_month, \
+                 rollup_answers_month_total, rollup_responses_month, \
+                 rollup_attribute_answers_month, \
                  rollup_attribute_responses_month",
             )
             .execute(conn)
@@ -458,6 +461,7 @@ pub async fn refold_unit_month(
     }
     for table in [
         "rollup_answers_month",
+        "rollup_answers_month_total",
         "rollup_responses_month",
         "rollup_attribute_answers_month",
         "rollup_attribute_responses_month",

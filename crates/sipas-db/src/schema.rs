@@ -315,6 +315,17 @@ diesel::table! {
 }
 
 diesel::table! {
+    rollup_answers_month_total (unit_id, form_version_id, month, answer_index, value) {
+        unit_id -> Int4,
+        form_version_id -> Int4,
+        month -> Date,
+        answer_index -> Int2,
+        value -> Int2,
+        n -> Int4,
+    }
+}
+
+diesel::table! {
     rollup_attribute_answers_month (form_version_id, attribute_index, attribute_value, month, unit_id, channel, answer_index, value) {
         unit_id -> Int4,
         form_version_id -> Int4,
@@ -581,6 +592,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     responses,
     rollup_answers,
     rollup_answers_month,
+    rollup_answers_month_total,
     rollup_attribute_answers_month,
     rollup_attribute_responses_month,
     rollup_responses,

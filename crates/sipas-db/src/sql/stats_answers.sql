@@ -13,13 +13,23 @@ WITH versions AS (
 -- left out when the days are whole months (`months_only` in crates/sipas-db/src/stats.rs cuts
 -- from "days:begin" to "days:end"): both cost more than the reading itself on a province's
 -- month rows (issue 19: 386,000 rows at 120 units, 250 → 150 ms).
+-- Without a channel filter the months come from the totals over every channel (half the rows
+-- with two channels: migration 000080); each statement is planned for its own parameters
+-- (crates/sipas-db/src/lib.rs), so the branch whose condition on $7 is false is never read.
 source AS (
     SELECT m.unit_id, m.form_version_id, m.month AS day, m.answer_index, m.value, m.n
-    FROM rollup_answers_month m
-    WHERE m.form_version_id = ANY (ARRAY(SELECT id FROM versions))
+    FROM rollup_answers_month_total m
+    WHERE $7::text IS NULL
+      AND m.form_version_id = ANY (ARRAY(SELECT id FROM versions))
       AND m.month >= $4 AND m.month < $5
       AND ($6::int4[] IS NULL OR m.unit_id = ANY ($6))
-      AND ($7::text IS NULL OR m.channel = $7)
+    UNION ALL
+    SELECT m.unit_id, m.form_version_id, m.month AS day, m.answer_index, m.value, m.n
+    FROM rollup_answers_month m
+    WHERE m.channel = $7
+      AND m.form_version_id = ANY (ARRAY(SELECT id FROM versions))
+      AND m.month >= $4 AND m.month < $5
+      AND ($6::int4[] IS NULL OR m.unit_id = ANY ($6))
     -- days:begin
     UNION ALL
     SELECT d.unit_id, d.form_version_id, d.day, d.answer_index, d.value, d.n
