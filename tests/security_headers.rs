@@ -194,48 +194,6 @@ async fn the_statement_timeout_applies_to_the_pool() {
     assert_eq!(setting.statement_timeout, "1min");
 }
 
-/// The statistics' queries are prepared once per connection and run with optional filters
-/// (`$1 IS NULL OR unit_id = ANY ($1)`). PostgreSQL would switch such a statement to a generic
-/// plan after five executions, one that guesses a handful of rows: the province's overview
-/// took a second instead of 0.17 s (issue 19). Every execution on a pooled connection is
-/// planned for its own parameters: the plan names the values, not `$1`.
-#[tokio::test]
-async fn a_prepared_statement_is_planned_for_its_own_parameters_every_time() {
-    let app = TestApp::spawn().await;
-    let mut conn = app.pool.get().await.unwrap();
-    use diesel::QueryableByName;
-    use diesel_async::{RunQueryDsl, SimpleAsyncConnection};
-    #[derive(QueryableByName)]
-    struct Line {
-        #[diesel(sql_type = diesel::sql_types::Text, column_name = "QUERY PLAN")]
-        line: String,
-    }
-    conn.batch_execute(
-        "PREPARE by_units (int4[]) AS \
-         SELECT count(*) FROM responses WHERE ($1 IS NULL OR unit_id = ANY ($1))",
-    )
-    .await
-    .unwrap();
-    for _ in 0..8 {
-        conn.batch_execute("EXECUTE by_units ('{1,2,3}')")
-            .await
-            .unwrap();
-    }
-    let plan: Vec<Line> = diesel::sql_query("EXPLAIN EXECUTE by_units ('{1,2,3}')")
-        .load(&mut conn)
-        .await
-        .unwrap();
-    let plan: Vec<String> = plan.into_iter().map(|l| l.line).collect();
-    assert!(
-        plan.iter().any(|l| l.contains("'{1,2,3}'")),
-        "the ninth execution's plan does not name its parameter: {plan:#?}"
-    );
-    assert!(
-        !plan.iter().any(|l| l.contains("$1")),
-        "a generic plan: {plan:#?}"
-    );
-}
-
 #[tokio::test]
 async fn a_client_that_never_finishes_its_request_is_cut_off() {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};

@@ -211,8 +211,7 @@ pub fn build_pool(url: &str, size: usize) -> anyhow::Result<Pool> {
 
 /// A pool with `limits`: every connection it opens runs `SET statement_timeout` and
 /// `SET idle_in_transaction_session_timeout` first, so that no query or forgotten transaction
-/// holds a connection (or its locks) for ever, and `SET plan_cache_mode = force_custom_plan`,
-/// so that no prepared statement settles on a generic plan.
+/// holds a connection (or its locks) for ever.
 pub fn build_pool_with(url: &str, size: usize, limits: SessionLimits) -> anyhow::Result<Pool> {
     let mut manager_config =
         diesel_async::pooled_connection::ManagerConfig::<AsyncPgConnection>::default();
@@ -232,15 +231,6 @@ pub fn build_pool_with(url: &str, size: usize, limits: SessionLimits) -> anyhow:
                 .await
                 .map_err(diesel::ConnectionError::CouldntSetupConfiguration)?;
             }
-            // Each execution of a cached prepared statement is planned for its own parameters.
-            // After five executions PostgreSQL may switch to a generic plan, and for the
-            // statistics' optional filters (`$6 IS NULL OR unit_id = ANY ($6)`) that plan
-            // guesses a handful of rows: the overview of a province's million responses took
-            // 0.9-1.0 s with it instead of 0.17 s (a sort spilled to disk where a hash
-            // aggregate fits in memory; issue 19). Planning costs about a millisecond.
-            conn.batch_execute("SET plan_cache_mode = force_custom_plan")
-                .await
-                .map_err(diesel::ConnectionError::CouldntSetupConfiguration)?;
             if millis > 0 {
                 conn.batch_execute(&format!(
                     "SET statement_timeout = {millis}; SET idle_in_transaction_session_timeout = {millis}"

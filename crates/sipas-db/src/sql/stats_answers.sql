@@ -14,8 +14,9 @@ WITH versions AS (
 -- from "days:begin" to "days:end"): both cost more than the reading itself on a province's
 -- month rows (issue 19: 386,000 rows at 120 units, 250 → 150 ms).
 -- Without a channel filter the months come from the totals over every channel (half the rows
--- with two channels: migration 000080); each statement is planned for its own parameters
--- (crates/sipas-db/src/lib.rs), so the branch whose condition on $7 is false is never read.
+-- with two channels: migration 000080). The branch whose condition on $7 is false is never
+-- read: planned for the parameters, it is pruned; in a generic plan, its condition on $7
+-- alone would be a one-time filter.
 source AS (
     SELECT m.unit_id, m.form_version_id, m.month AS day, m.answer_index, m.value, m.n
     FROM rollup_answers_month_total m
