@@ -10,7 +10,11 @@
 //! ```
 //!
 //! Targets (issue 18): the overview under 300 ms at 10,000,000 responses over ten years, and
-//! one year's export no slower with ten years loaded than with one. `SIPAS_TEST_DATABASE_URL`
+//! one year's export no slower with ten years loaded than with one.
+//!
+//! `SIPAS_BENCH_BASELINE_BIN` names another build of `sipas` (e.g. the previous commit's
+//! `target/release/sipas`, copied aside): each stage then also times its export, the runs of
+//! both binaries alternating, and prints the ratio, side by side on the same database. `SIPAS_TEST_DATABASE_URL`
 //! names the administrative connection the database is created from (default
 //! `postgres://postgres@127.0.0.1:5432/postgres`), as for the tests. The database is dropped
 //! at the end.
@@ -57,9 +61,14 @@ fn median(mut samples: Vec<Duration>) -> Duration {
 }
 
 /// `sipas export --year` of `year` to a CSV file: its wall time and the file's size.
-fn export_year(database_url: &str, year: i32, out: &std::path::Path) -> (Duration, u64) {
+fn export_year(
+    binary: &std::path::Path,
+    database_url: &str,
+    year: i32,
+    out: &std::path::Path,
+) -> (Duration, u64) {
     let started = Instant::now();
-    let status = std::process::Command::new(env!("CARGO_BIN_EXE_sipas"))
+    let status = std::process::Command::new(binary)
         .env("DATABASE_URL", database_url)
         .env("SIPAS_FORMS_DIR", FORMS_DIR)
         .env("SIPAS_DB_POOL_SIZE", "2")
@@ -100,6 +109,7 @@ struct Stage {
     overview: Duration,
     overview_first: Duration,
     export: Duration,
+    baseline_export: Option<Duration>,
     exported: i64,
     export_bytes: u64,
 }
@@ -145,6 +155,13 @@ async fn main() -> anyhow::Result<()> {
         units: None,
         channel: None,
     };
+    let binary = std::path::PathBuf::from(env!("CARGO_BIN_EXE_sipas"));
+    let baseline = std::env::var_os("SIPAS_BENCH_BASELINE_BIN")
+        .filter(|b| !b.is_empty())
+        .map(std::path::PathBuf::from);
+    if let Some(baseline) = &baseline {
+        println!("export also timed with the baseline {}", baseline.display());
+    }
     let dir = std::env::temp_dir().join(format!("sipas-partitions-bench-{}", std::process::id()));
     std::fs::create_dir_all(&dir)?;
     let out = dir.join("export.csv");
@@ -208,22 +225,34 @@ async fn main() -> anyhow::Result<()> {
         .await?
         .n;
         let mut samples = Vec::with_capacity(RUNS_EXPORT);
+        let mut baseline_samples = Vec::with_capacity(RUNS_EXPORT);
         let mut bytes = 0;
         for _ in 0..RUNS_EXPORT {
-            let (wall, size) = export_year(url.as_str(), newest, &out);
+            let (wall, size) = export_year(&binary, url.as_str(), newest, &out);
             samples.push(wall);
             bytes = size;
+            if let Some(baseline) = &baseline {
+                let (wall, size) = export_year(baseline, url.as_str(), newest, &out);
+                assert_eq!(size, bytes, "the baseline's export has another size");
+                baseline_samples.push(wall);
+            }
         }
         let export = median(samples);
+        let baseline_export = baseline.is_some().then(|| median(baseline_samples));
         let responses = diesel::sql_query("SELECT count(*) AS n FROM responses")
             .get_result::<Count>(&mut conn)
             .await?
             .n;
         println!(
             "  {stage:>2} year(s), {responses:>10} responses: overview {:>7.1} ms, \
-             export of {newest} {:>6.1} s",
+             export of {newest} {:>6.1} s{}",
             ms(overview),
-            export.as_secs_f64()
+            export.as_secs_f64(),
+            baseline_export.map_or_else(String::new, |b| format!(
+                " (baseline {:.1} s, ratio {:.2})",
+                b.as_secs_f64(),
+                export.as_secs_f64() / b.as_secs_f64()
+            ))
         );
         stages.push(Stage {
             years: stage,
@@ -233,6 +262,7 @@ async fn main() -> anyhow::Result<()> {
             overview,
             overview_first,
             export,
+            baseline_export,
             exported,
             export_bytes: bytes,
         });
@@ -293,5 +323,14 @@ async fn main() -> anyhow::Result<()> {
         last.years,
         (last.export.as_secs_f64() / first.export.as_secs_f64() - 1.0) * 100.0
     );
+    if let (Some(b1), Some(bn)) = (first.baseline_export, last.baseline_export) {
+        println!(
+            "baseline's export of {newest}: {:.2} s with 1 year loaded, {:.2} s with {} ({:+.0} %)",
+            b1.as_secs_f64(),
+            bn.as_secs_f64(),
+            last.years,
+            (bn.as_secs_f64() / b1.as_secs_f64() - 1.0) * 100.0
+        );
+    }
     Ok(())
 }

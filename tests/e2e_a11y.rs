@@ -9,7 +9,8 @@
 //! know), and the detail pages behind them: a unit, a desk, a plan and its progress, a comment,
 //! a flagged response, the comparison of two units, the report, an export job, a batch of
 //! one-time codes, a period to publish, an account, the forms to add things; as the
-//! administrator and as a unit's account.
+//! administrator and as a unit's account. The district has more than 10,000 responses, so its
+//! statistics page offers the table by residence on request, while a commune's shows it.
 //!
 //! axe-core is found at `SIPAS_AXE_JS` (default `.ci/axe/node_modules/axe-core/axe.min.js`,
 //! installed by `npm ci --prefix .ci/axe`). Without it the test fails when `CI` or
@@ -408,7 +409,10 @@ async fn every_staff_page_and_the_public_pages_pass_axe_at_1280_and_360() -> Res
             &app.forms,
             &sipas::demo::ResponseSpec {
                 seed: 17,
-                count: 1_500,
+                // Above `TABLE_INLINE_MAX` (10,000) for the district, so that its page offers
+                // the table by residence on request instead of computing it (checked below);
+                // each commune stays under it and shows the table.
+                count: 10_500,
                 first: 0,
                 from: january,
                 to: today,
@@ -503,6 +507,20 @@ async fn every_staff_page_and_the_public_pages_pass_axe_at_1280_and_360() -> Res
         &format!("SELECT id::int8 FROM accounts WHERE username = '{UNIT_USER}'"),
     )
     .await;
+
+    // The district's page offers the table by residence on request (the section audited with
+    // it); a commune's page shows the table itself.
+    for (path, offered) in [
+        (format!("/staff/stats/units/{district}"), true),
+        (format!("/staff/stats/units/{unit_in}"), false),
+    ] {
+        let body = admin.get(&path).await.text().await?;
+        ensure!(
+            body.contains("Tính bảng theo nơi cư trú") == offered,
+            "{path}: the link to the table by residence should {}be offered",
+            if offered { "" } else { "not " }
+        );
+    }
 
     let browser = Browser::start(SIZES[0].0, SIZES[0].1).await?;
     let mut found = Vec::new();

@@ -4,10 +4,7 @@
 
 use chrono::{DateTime, Utc};
 use diesel::sql_types::{Array, Int4, Nullable, Text};
-use diesel::{
-    BoolExpressionMethods, ExpressionMethods, Insertable, OptionalExtension, QueryDsl,
-    QueryableByName,
-};
+use diesel::{ExpressionMethods, Insertable, OptionalExtension, QueryDsl, QueryableByName};
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
@@ -504,6 +501,8 @@ type BatchColumns = (
     responses::form_version_id,
     responses::channel,
     responses::answers,
+    responses::residence_unit_id,
+    responses::residence_code,
 );
 
 /// PostgreSQL's plan (`EXPLAIN`, without costs) of the query that reads a batch of an export
@@ -524,6 +523,8 @@ const BATCH_COLUMNS: BatchColumns = (
     responses::form_version_id,
     responses::channel,
     responses::answers,
+    responses::residence_unit_id,
+    responses::residence_code,
 );
 
 /// `EXPLAIN (COSTS OFF)` of a query, one plan line per row.
@@ -566,6 +567,8 @@ pub async fn export_batch(
         i32,
         String,
         Vec<Option<i16>>,
+        Option<i32>,
+        Option<i16>,
     );
     let rows: Vec<Row> = batch_query(filter, after, limit)
         .select(BATCH_COLUMNS)
@@ -601,7 +604,17 @@ pub async fn export_batch(
     let rows: Vec<_> = rows
         .into_iter()
         .map(
-            |(id, submitted_at, unit_id, desk_code, form_version_id, channel, answers)| {
+            |(
+                id,
+                submitted_at,
+                unit_id,
+                desk_code,
+                form_version_id,
+                channel,
+                answers,
+                residence_unit,
+                residence_code,
+            )| {
                 let (form_id, form_version) =
                     versions.get(&form_version_id).cloned().unwrap_or_default();
                 (
@@ -617,6 +630,7 @@ pub async fn export_batch(
                     form_version_id,
                     channel,
                     answers,
+                    (residence_unit, residence_code),
                 )
             },
         )
@@ -636,30 +650,7 @@ pub async fn export_batch(
             .await?
     };
     let mut standings = super::flags::standing(conn, &ids).await?;
-    // The places of residence, in a query of their own: few responses of a batch have one.
-    let mut residences: std::collections::HashMap<i64, (Option<i32>, Option<i16>)> =
-        if ids.is_empty() {
-            std::collections::HashMap::new()
-        } else {
-            responses::table
-                .filter(responses::id.eq_any(&ids))
-                .filter(
-                    responses::residence_unit_id
-                        .is_not_null()
-                        .or(responses::residence_code.is_not_null()),
-                )
-                .select((
-                    responses::id,
-                    responses::residence_unit_id,
-                    responses::residence_code,
-                ))
-                .load::<(i64, Option<i32>, Option<i16>)>(conn)
-                .await?
-                .into_iter()
-                .map(|(id, unit, code)| (id, (unit, code)))
-                .collect()
-        };
-    let mut place_ids: Vec<i32> = residences.values().filter_map(|(u, _)| *u).collect();
+    let mut place_ids: Vec<i32> = rows.iter().filter_map(|r| r.9.0).collect();
     place_ids.sort_unstable();
     place_ids.dedup();
     let place_names = super::residence::names_of(conn, &place_ids).await?;
@@ -684,8 +675,8 @@ pub async fn export_batch(
                 form_version_id,
                 channel,
                 answers,
+                residence,
             )| {
-                let residence = residences.remove(&id).unwrap_or_default();
                 ExportedResponse {
                     id,
                     submitted_at,
