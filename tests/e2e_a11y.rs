@@ -510,7 +510,7 @@ async fn every_staff_page_and_the_public_pages_pass_axe_at_1280_and_360() -> Res
     .await;
 
     // The district's page offers the table by residence on request (the section audited with
-    // it); a commune's page shows the table itself.
+    // it); a commune's page does not offer it (it shows the table: tests/residence.rs).
     let district_year = format!("/staff/stats/units/{district}?year={year}");
     for (path, offered) in [
         (district_year.clone(), true),

@@ -650,6 +650,7 @@ pub async fn export_batch(
             .await?
     };
     let mut standings = super::flags::standing(conn, &ids).await?;
+    // The places of residence named by the batch (its rows' last field: unit, code).
     let mut place_ids: Vec<i32> = rows.iter().filter_map(|r| r.9.0).collect();
     place_ids.sort_unstable();
     place_ids.dedup();
