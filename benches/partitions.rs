@@ -10,14 +10,14 @@
 //! ```
 //!
 //! Targets (issue 18): the overview under 300 ms at 10,000,000 responses over ten years, and
-//! one year's export no slower with ten years loaded than with one.
-//!
-//! `SIPAS_BENCH_BASELINE_BIN` names another build of `sipas` (e.g. the previous commit's
-//! `target/release/sipas`, copied aside): each stage then also times its export, the runs of
-//! both binaries alternating, and prints the ratio, side by side on the same database. `SIPAS_TEST_DATABASE_URL`
+//! one year's export no slower with ten years loaded than with one. `SIPAS_TEST_DATABASE_URL`
 //! names the administrative connection the database is created from (default
 //! `postgres://postgres@127.0.0.1:5432/postgres`), as for the tests. The database is dropped
 //! at the end.
+//!
+//! `SIPAS_BENCH_BASELINE_BIN` names another build of `sipas` (e.g. the previous commit's
+//! `target/release/sipas`, copied aside): each stage then also times its export, the runs of
+//! both binaries alternating, and prints the ratio, side by side on the same database.
 
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
